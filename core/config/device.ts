@@ -1,0 +1,53 @@
+import { deviceSchema, describeZodError, type Device, type DeviceInput, type Sensor } from './schema';
+import { deriveSensorId } from './identity';
+
+/**
+ * Validate a device config once, at the edge, and return the typed, normalised form the
+ * rest of the pipeline relies on: section numbers assigned, ids derived where missing,
+ * analog defaults (230 V, 50 A) filled in, and duplicates rejected.
+ */
+export function parseDevice(input: DeviceInput): Device {
+  const r = deviceSchema.safeParse(input);
+  if (!r.success) throw new Error(`invalid device config: ${describeZodError(r.error)}`);
+  const d = r.data;
+  const usedN = new Set<number>();
+  d.sensors.forEach((s, i) => {
+    if (s.n === undefined) return;
+    if (usedN.has(s.n)) throw new Error(`invalid device config: sensors.${i}.n: section ${s.n} is used twice`);
+    usedN.add(s.n);
+  });
+  const sensors: Sensor[] = d.sensors.map((s, i) => {
+    let n = s.n;
+    if (n === undefined) {
+      n = nextFree(usedN, i + 1);
+      usedN.add(n);
+    }
+    const sensor: Sensor = { ...s, n, id: s.id ?? deriveSensorId(d.id, String(n)) };
+    if (s.class === 'analog') {
+      sensor.voltage = s.voltage ?? 230;
+      sensor.current = s.current ?? 50;
+    }
+    return sensor;
+  });
+  const ids = new Set<string>();
+  for (const s of sensors) {
+    if (ids.has(s.id)) throw new Error(`invalid device config: sensor id ${s.id} is used twice`);
+    ids.add(s.id);
+  }
+  const ports = new Map<number, string>();
+  for (const s of sensors) {
+    if (!s.enable || (s.class !== 'analog' && s.class !== 'pulse')) continue;
+    for (const p of s.port) {
+      const other = ports.get(p);
+      if (other) throw new Error(`invalid device config: port ${p} is used by both "${other}" and "${s.name}"`);
+      ports.set(p, s.name);
+    }
+  }
+  return { id: d.id, key: d.key, phase: d.phase, validAfter: d.validAfter, sensors };
+}
+
+function nextFree(used: Set<number>, from: number): number {
+  let n = from;
+  while (used.has(n)) n++;
+  return n;
+}

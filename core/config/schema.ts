@@ -1,0 +1,97 @@
+import { z } from 'zod';
+
+/** Ids and keys are 128-bit values written as 32 lowercase hex characters, as on the FLM. */
+export const hex32 = z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase hex characters');
+
+export const SENSOR_CLASSES = ['analog', 'pulse', 'cosem', 'kube', 'virtual'] as const;
+export const SENSOR_TYPES = [
+  'electricity', 'water', 'gas', 'heat',
+  'temperature', 'humidity', 'light', 'pressure', 'battery', 'error', 'movement', 'vibration', 'proximity',
+] as const;
+/** FLM03 per-clamp parameters (flm-firmware.md §1.7). */
+export const SUBTYPES = ['pplus', 'pminus', 'q1', 'q2', 'q3', 'q4', 'vrms', 'irms', 'pf', 'vthd', 'ithd', 'alpha'] as const;
+export const CLAMP_RATINGS = [50, 100, 250, 500] as const;
+
+/** Meter constant: Wh or L per pulse with at most three decimals (the FLM UI's rule). */
+const meterConstant = z
+  .number()
+  .positive()
+  .max(1e6)
+  .refine((c) => Math.abs(Math.round(c * 1000) - c * 1000) < 1e-6, 'a meter constant has at most 3 decimals');
+
+export const sensorSchema = z
+  .object({
+    /** FLM config section number ("1", "2", … in /device/<did>/config/sensor). */
+    n: z.number().int().min(1).max(128).optional(),
+    id: hex32.optional(),
+    name: z
+      .string()
+      .regex(/^\w[\w \-.]{0,31}$/, 'a name starts with a letter or digit and has at most 32 letters, digits, spaces, - . _'),
+    type: z.enum(SENSOR_TYPES),
+    class: z.enum(SENSOR_CLASSES),
+    port: z.array(z.number().int().min(1).max(64)).default([]),
+    constant: meterConstant.optional(),
+    voltage: z.number().int().min(1).max(999).optional(),
+    current: z.union([z.literal(50), z.literal(100), z.literal(250), z.literal(500)]).optional(),
+    enable: z.boolean().default(true),
+    data_type: z.enum(['counter', 'gauge']).default('counter'),
+    rid: z.number().int().min(0).default(0),
+    subtype: z.enum(SUBTYPES).optional(),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.class === 'pulse' && s.constant === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['constant'], message: 'a pulse sensor needs a meter constant' });
+    }
+    if ((s.class === 'analog' || s.class === 'pulse') && s.port.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['port'], message: `an ${s.class} sensor needs at least one port` });
+    }
+  });
+
+export type SensorInput = z.input<typeof sensorSchema>;
+export type SensorParsed = z.output<typeof sensorSchema>;
+
+export const deviceSchema = z
+  .object({
+    id: hex32,
+    key: hex32,
+    phase: z.union([z.literal(1), z.literal(3)]).default(1),
+    /** Readings stamped at or before this Unix time are held back (the FLM's 2009-02-13 rule). */
+    validAfter: z.number().int().min(0).default(1234567890),
+    sensors: z.array(sensorSchema).max(128).default([]),
+  })
+  .strict();
+
+export type DeviceInput = z.input<typeof deviceSchema>;
+
+/** A sensor after validation and normalisation: every field the pipeline needs is set. */
+export interface Sensor {
+  n: number;
+  id: string;
+  name: string;
+  type: (typeof SENSOR_TYPES)[number];
+  class: (typeof SENSOR_CLASSES)[number];
+  port: number[];
+  constant?: number;
+  voltage?: number;
+  current?: (typeof CLAMP_RATINGS)[number];
+  enable: boolean;
+  data_type: 'counter' | 'gauge';
+  rid: number;
+  subtype?: (typeof SUBTYPES)[number];
+}
+
+export interface Device {
+  id: string;
+  key: string;
+  phase: 1 | 3;
+  validAfter: number;
+  sensors: Sensor[];
+}
+
+/** Human-readable one-line summary of a zod error: "sensors.1.constant: a pulse sensor needs…". */
+export function describeZodError(err: z.ZodError): string {
+  return err.issues
+    .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+    .join('; ');
+}

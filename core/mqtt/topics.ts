@@ -1,0 +1,14 @@
+/** FLM topic names (flm-firmware.md §3.3). One place builds and parses them. */
+
+export type ReadingKind = 'gauge' | 'counter';
+
+export const sensorTopic = (sid: string, kind: ReadingKind): string => `/sensor/${sid}/${kind}`;
+export const deviceConfigTopic = (deviceId: string): string => `/device/${deviceId}/config/sensor`;
+
+const SENSOR_TOPIC = /^\/sensor\/([0-9a-f]{32})\/(gauge|counter)$/;
+
+/** `{sid, kind}` for a reading topic, or null for anything else. */
+export function parseSensorTopic(topic: string): { sid: string; kind: ReadingKind } | null {
+  const m = SENSOR_TOPIC.exec(topic);
+  return m ? { sid: m[1]!, kind: m[2] as ReadingKind } : null;
+}

@@ -1,0 +1,28 @@
+// The tests use real system parts (mosquitto_sub, socat ptys, Chromium). On a fresh machine
+// they are missing; install what is missing from Debian's packages, once, before any test runs.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+export const SYSTEM_PACKAGES = [
+  { pkg: 'mosquitto-clients', probe: '/usr/bin/mosquitto_sub' },
+  { pkg: 'socat', probe: '/usr/bin/socat' },
+  { pkg: 'chromium', probe: '/usr/bin/chromium' },
+];
+
+export function ensureSystemPackages(list = SYSTEM_PACKAGES) {
+  const missing = list.filter((p) => !existsSync(p.probe)).map((p) => p.pkg);
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    console.error(`missing system packages: ${missing.join(' ')} (run: sudo apt-get install ${missing.join(' ')})`);
+    process.exit(1);
+  }
+  console.log(`installing system packages: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const run = (args) => spawnSync('apt-get', args, { stdio: 'inherit', env });
+  run(['update', '-qq']);
+  const r = run(['install', '-y', '-qq', '--no-install-recommends', ...missing]);
+  if (r.status !== 0) {
+    console.error(`apt-get install ${missing.join(' ')} failed`);
+    process.exit(1);
+  }
+}

@@ -1,5 +1,5 @@
 import { deviceSchema, describeZodError, type Device, type DeviceInput, type Sensor } from './schema';
-import { deriveSensorId } from './identity';
+import { deriveSensorId, loadOrCreateIdentity } from './identity';
 
 /**
  * Validate a device config once, at the edge, and return the typed, normalised form the
@@ -50,4 +50,34 @@ function nextFree(used: Set<number>, from: number): number {
   let n = from;
   while (used.has(n)) n++;
   return n;
+}
+
+export interface DeviceSource {
+  /** configured id/key; empty means "the one kept in the data dir, generated once" */
+  id?: string;
+  key?: string;
+  phase?: number;
+  validAfter?: number;
+  sensors: unknown;
+  dataDir: string;
+}
+
+/** Resolve a device from its configured form: identity from the data dir where not given, then validate. */
+export async function loadDevice(src: DeviceSource): Promise<Device> {
+  const identity = await loadOrCreateIdentity(src.dataDir, { id: src.id || undefined, key: src.key || undefined });
+  let sensors = src.sensors;
+  if (typeof sensors === 'string') {
+    try {
+      sensors = sensors.trim() === '' ? [] : JSON.parse(sensors);
+    } catch {
+      throw new Error('invalid device config: the sensor table is not valid JSON');
+    }
+  }
+  return parseDevice({
+    id: identity.id,
+    key: identity.key,
+    phase: (src.phase ?? 1) as 1 | 3,
+    validAfter: src.validAfter,
+    sensors: sensors as DeviceInput['sensors'],
+  });
 }

@@ -1,0 +1,104 @@
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { EmbeddedBroker } from '../core/broker/embedded-broker';
+import { ACCESS_MODES, type AccessMode } from '../core/broker/access';
+import { parseSensorTopic } from '../core/mqtt/topics';
+import { encodeReading } from '../core/mqtt/payload';
+import { Status } from './lib/status';
+import { onCloseBounded, errorText } from './lib/close';
+import { numberSetting, textSetting, isPort } from './lib/settings';
+
+interface BrokerDef extends NodeDef {
+  host: string;
+  port: string | number;
+  wsPort: string | number;
+  access: string;
+}
+
+type Done = (err?: Error) => void;
+const MAX_PENDING = 10_000;
+
+/** What goes on the wire: readings in exact FLM form, objects as JSON, the rest as text. */
+export function wirePayload(topic: string, payload: unknown): string | Buffer {
+  if (Buffer.isBuffer(payload)) return payload;
+  if (typeof payload === 'string') return payload;
+  if (parseSensorTopic(topic) && Array.isArray(payload) && payload.length === 3) {
+    return encodeReading(payload[0] as number, payload[1] as number, payload[2] as string);
+  }
+  if (payload === undefined || payload === null) return '';
+  return typeof payload === 'object' ? JSON.stringify(payload) : String(payload);
+}
+
+export default function (RED: NodeAPI): void {
+  function FlmBroker(this: Node<{ username?: string; password?: string }>, def: BrokerDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const status = new Status(node);
+    let broker: EmbeddedBroker | undefined;
+    let failed: Error | undefined;
+    let closed = false;
+    const pending: Array<[NodeMessageInFlow, Done]> = [];
+
+    const publish = (msg: NodeMessageInFlow, done: Done) => {
+      const topic = typeof msg.topic === 'string' ? msg.topic : '';
+      if (!topic) return done(new Error('msg.topic is required: the MQTT topic to publish on'));
+      if (/[+#]/.test(topic)) return done(new Error(`cannot publish on a wildcard topic: ${topic}`));
+      let payload: string | Buffer;
+      try {
+        payload = wirePayload(topic, msg.payload);
+      } catch (err) {
+        return done(new Error(`bad payload for ${topic}: ${errorText(err)}`));
+      }
+      const m = msg as NodeMessageInFlow & { retain?: boolean; qos?: number };
+      broker!.publish(topic, payload, { retain: m.retain !== false, qos: m.qos === 1 ? 1 : 0 })
+        .then(() => done(), (err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
+    };
+
+    node.on('input', (msg: NodeMessageInFlow, _send: unknown, done: Done) => {
+      if (failed) return done(failed);
+      if (broker) return publish(msg, done);
+      if (pending.length >= MAX_PENDING) return done(new Error('broker not started yet and the queue is full'));
+      pending.push([msg, done]);
+    });
+
+    let label = '';
+    const starting = (async () => {
+      const host = textSetting(def.host, '127.0.0.1');
+      const port = numberSetting(def.port, 1883, 'MQTT port', isPort);
+      const wsText = textSetting(def.wsPort);
+      const wsPort = wsText === '' || wsText === 'off' ? null : numberSetting(wsText, 8083, 'websocket port', isPort);
+      const access = textSetting(def.access, 'open') as AccessMode;
+      if (!ACCESS_MODES.includes(access)) throw new Error(`access: unknown mode "${access}"`);
+      status.idle('starting');
+      const b = await EmbeddedBroker.start({
+        host, port, wsPort,
+        access: { mode: access, username: textSetting(node.credentials?.username) || undefined, password: node.credentials?.password },
+      });
+      if (closed) return void (await b.close(2000));
+      broker = b;
+      label = `${host}:${b.tcpPort}${b.wsPort !== null ? ` ws:${b.wsPort}` : ''}`;
+      const show = (n: number) => status.ok(`${n} client${n === 1 ? '' : 's'} · ${label}`);
+      show(0);
+      b.on('clients', show);
+      b.on('rejected', (e: { clientId: string; topic?: string; reason?: string }) =>
+        node.warn(e.topic ? `client ${e.clientId} may not publish on ${e.topic} (login needed); disconnected` : `client ${e.clientId} refused: ${e.reason}`));
+      node.log(`MQTT broker listening on ${label}`);
+      for (const [m, d] of pending.splice(0)) publish(m, d);
+    })().catch((err: unknown) => {
+      failed = err instanceof Error ? err : new Error(String(err));
+      status.error(errorText(err).slice(0, 40));
+      node.error(errorText(err));
+      for (const [, d] of pending.splice(0)) d(failed);
+    });
+
+    onCloseBounded(node, async () => {
+      closed = true;
+      await starting;
+      await broker?.close(4000);
+      status.idle('stopped');
+    });
+  }
+
+  RED.nodes.registerType('flm-broker', FlmBroker as never, {
+    credentials: { username: { type: 'text' }, password: { type: 'password' } },
+  });
+}

@@ -1,0 +1,61 @@
+import { join } from 'node:path';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { loadDevice } from '../core/config/device';
+import type { Device } from '../core/config/schema';
+import { textSetting, numberSetting } from './lib/settings';
+import { errorText } from './lib/close';
+
+interface DeviceDef extends NodeDef {
+  deviceId: string;
+  phase: string | number;
+  validAfter: string | number;
+  dataDir: string;
+  sensors: unknown;
+}
+
+export interface DeviceContext {
+  device: Device;
+  dataDir: string;
+}
+
+export interface FlmDeviceNode extends Node<{ deviceKey?: string }> {
+  /** the validated device; rejects with a clear message when the config is wrong */
+  ready: Promise<DeviceContext>;
+  /** one flm-sensor owns a device's counters; a second one would overwrite them */
+  claimCounters(ownerId: string): boolean;
+  releaseCounters(ownerId: string): void;
+}
+
+export default function (RED: NodeAPI): void {
+  function FlmDevice(this: FlmDeviceNode, def: DeviceDef) {
+    RED.nodes.createNode(this, def);
+    let owner: string | undefined;
+    const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
+    const dataDir = textSetting(def.dataDir, join(userDir, 'flukso'));
+
+    this.ready = (async () => {
+      const device = await loadDevice({
+        id: textSetting(def.deviceId),
+        key: textSetting(this.credentials?.deviceKey),
+        phase: numberSetting(def.phase, 1, 'phase', (n) => n === 1 || n === 3),
+        validAfter: numberSetting(def.validAfter, 1234567890, 'clock valid after', (n) => Number.isInteger(n) && n >= 0),
+        sensors: def.sensors ?? [],
+        dataDir,
+      });
+      return { device, dataDir };
+    })();
+    // Users report the error on their own status; this keeps the rejection from going unhandled.
+    this.ready.catch((err: unknown) => this.error(errorText(err)));
+
+    this.claimCounters = (ownerId) => {
+      if (owner && owner !== ownerId) return false;
+      owner = ownerId;
+      return true;
+    };
+    this.releaseCounters = (ownerId) => {
+      if (owner === ownerId) owner = undefined;
+    };
+  }
+
+  RED.nodes.registerType('flm-device', FlmDevice as never, { credentials: { deviceKey: { type: 'password' } } });
+}

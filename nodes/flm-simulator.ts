@@ -1,0 +1,70 @@
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import { Household, DEFAULT_HOUSEHOLD } from '../core/sim/household';
+import { BOARD_BATCH_TOPIC } from '../core/readings/records';
+import { Status } from './lib/status';
+import { Resources } from './lib/resources';
+import { onCloseBounded, errorText } from './lib/close';
+import { numberSetting, textSetting } from './lib/settings';
+
+interface SimulatorDef extends NodeDef {
+  seed: string | number;
+  speed: string | number;
+  phase: string | number;
+  start: string;
+  solarPeakW: string | number;
+}
+
+/** Real-time tick: at speed 1 one batch a second; faster clocks emit several batches a tick. */
+const MIN_TICK_MS = 20;
+/** Bound the work of one tick whatever the speed or a stalled event loop asks for. */
+const MAX_BATCHES_PER_TICK = 2000;
+
+export default function (RED: NodeAPI): void {
+  function FlmSimulator(this: Node, def: SimulatorDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const status = new Status(node);
+    const res = new Resources();
+    onCloseBounded(node, () => res.dispose());
+
+    let household: Household;
+    let speed: number;
+    try {
+      speed = numberSetting(def.speed, 1, 'speed', (n) => n > 0 && n <= 100_000);
+      const seed = numberSetting(def.seed, 1, 'seed', Number.isInteger);
+      const phase = numberSetting(def.phase, 1, 'phase', (n) => n === 1 || n === 3) as 1 | 3;
+      const solarPeakW = numberSetting(def.solarPeakW, DEFAULT_HOUSEHOLD.solarPeakW, 'solar peak', (n) => n >= 0);
+      const startText = textSetting(def.start);
+      const start = startText ? Date.parse(startText) : Date.now();
+      if (!Number.isFinite(start)) throw new Error(`start: "${startText}" is not a date (use ISO 8601, e.g. 2026-06-21T12:00:00Z)`);
+      household = new Household({ ...DEFAULT_HOUSEHOLD, seed, phase, solarPeakW }, start);
+    } catch (err) {
+      status.error(errorText(err).slice(0, 40));
+      node.error(errorText(err));
+      return;
+    }
+
+    const realStart = Date.now();
+    const simStart = household.time;
+    const tickMs = Math.max(MIN_TICK_MS, Math.floor(1000 / speed));
+
+    const tick = () => {
+      const target = simStart + (Date.now() - realStart) * speed;
+      const out: NodeMessage[] = [];
+      while (household.time + 1000 <= target && out.length < MAX_BATCHES_PER_TICK) {
+        out.push({ topic: BOARD_BATCH_TOPIC, payload: household.step() } as NodeMessage);
+      }
+      if (out.length === 0) return;
+      node.send([out]);
+      const clock = new Date(household.time).toISOString().slice(11, 19);
+      status.ok(`${speed === 1 ? '' : `×${speed} · `}${clock} UTC`);
+    };
+    res.interval(tickMs, tick, (err) => {
+      status.error('simulator failed');
+      node.error(errorText(err));
+    });
+    status.idle(`seed ${household.opts.seed}`);
+  }
+
+  RED.nodes.registerType('flm-simulator', FlmSimulator as never);
+}

@@ -1,0 +1,129 @@
+/**
+ * `npm start`: Node-RED with this package and flows/flm.json, in a local user dir (./.flm).
+ * Every FLM_* variable of the README gets its default here, so the flow's ${VAR} fields
+ * always resolve.
+ */
+import { createServer } from 'node:http';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, lstatSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../core/util/atomic-file';
+import { startDefaults, type StartEnv } from './start-env';
+
+const root = resolve(__dirname, '..', '..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string };
+
+async function main(): Promise<void> {
+  const env: StartEnv = startDefaults(process.env, root);
+  Object.assign(process.env, env);
+  const userDir = resolve(process.env.FLM_USER_DIR || join(root, '.flm'));
+  mkdirSync(join(userDir, 'node_modules'), { recursive: true });
+  linkPackage(userDir);
+  installFlow(userDir);
+  await seedIdentity(env);
+
+  const nodeRed = require.resolve('node-red');
+  // express comes with node-red; resolve it from there rather than depending on it ourselves.
+  const express = require(require.resolve('express', { paths: [nodeRed] })) as () => any;
+  const RED = require(nodeRed);
+  const app = express();
+  const server = createServer(app);
+  const settings = {
+    userDir,
+    flowFile: 'flows.json',
+    uiHost: env.FLM_BIND,
+    uiPort: Number(env.FLM_UI_PORT),
+    httpAdminRoot: '/',
+    httpNodeRoot: '/api',
+    editorTheme: { tours: false, projects: { enabled: false } },
+    telemetry: { enabled: false },
+    logging: { console: { level: process.env.FLM_LOG_LEVEL || 'info', metrics: false, audit: false } },
+  };
+  RED.init(server, settings);
+  app.use(settings.httpAdminRoot, RED.httpAdmin);
+  app.use(settings.httpNodeRoot, RED.httpNode);
+
+  await new Promise<void>((ok, fail) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      fail(err.code === 'EADDRINUSE' ? new Error(`editor port ${env.FLM_UI_PORT} on ${env.FLM_BIND} is already in use (set FLM_UI_PORT)`) : err));
+    server.listen(Number(env.FLM_UI_PORT), env.FLM_BIND, () => ok());
+  });
+  await RED.start();
+  console.log(`flm: editor on http://${env.FLM_BIND}:${env.FLM_UI_PORT}/  MQTT on ${env.FLM_BIND}:${env.FLM_MQTT_PORT}  data in ${env.FLM_DATA_DIR}`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      console.log('flm: second signal, exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    console.log(`flm: ${signal}, stopping`);
+    const force = setTimeout(() => {
+      console.error('flm: stop took more than 20 s, exiting');
+      process.exit(1);
+    }, 20_000);
+    force.unref();
+    try {
+      await RED.stop();
+    } finally {
+      server.closeAllConnections?.();
+      server.close(() => process.exit(0));
+    }
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** Make this checkout an installed module of the user dir, so Node-RED loads its nodes. */
+function linkPackage(userDir: string): void {
+  const link = join(userDir, 'node_modules', pkg.name);
+  try {
+    if (lstatSync(link).isSymbolicLink()) return;
+    rmSync(link, { recursive: true, force: true });
+  } catch {
+    /* absent */
+  }
+  symlinkSync(root, link, 'dir');
+}
+
+/**
+ * Put flows/flm.json in place as the user dir's flows.json. A copy the person changed in the
+ * editor is kept; a copy nobody touched follows flows/flm.json when it changes.
+ */
+function installFlow(userDir: string): void {
+  const source = readFileSync(join(root, 'flows', 'flm.json'), 'utf8');
+  const target = join(userDir, 'flows.json');
+  const marker = join(userDir, '.flows-installed.sha256');
+  const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+  if (existsSync(target)) {
+    const current = readFileSync(target, 'utf8');
+    const installed = existsSync(marker) ? readFileSync(marker, 'utf8').trim() : '';
+    if (sha(current) !== installed) {
+      if (sha(source) !== installed) console.log('flm: keeping your edited .flm/flows.json (delete it to get flows/flm.json again)');
+      return;
+    }
+    if (current === source) return;
+  }
+  writeFileSync(target, source);
+  writeFileSync(marker, sha(source) + '\n');
+}
+
+/** FLM_DEVICE_ID / FLM_DEVICE_KEY, when given, become the identity kept in the data dir. */
+async function seedIdentity(env: StartEnv): Promise<void> {
+  if (!env.FLM_DEVICE_ID && !env.FLM_DEVICE_KEY) return;
+  for (const k of ['FLM_DEVICE_ID', 'FLM_DEVICE_KEY'] as const) {
+    if (env[k] && !/^[0-9a-f]{32}$/.test(env[k])) throw new Error(`${k} must be 32 lowercase hex characters`);
+  }
+  const path = join(env.FLM_DATA_DIR, 'device.json');
+  const current = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { id?: string; key?: string }) : {};
+  const next = { id: env.FLM_DEVICE_ID || current.id, key: env.FLM_DEVICE_KEY || current.key };
+  if (next.id !== current.id || next.key !== current.key) {
+    await writeFileAtomic(path, JSON.stringify(next, null, 2) + '\n', 0o600);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`flm: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

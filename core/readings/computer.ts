@@ -63,7 +63,7 @@ export class ReadingComputer {
       this.byId.set(s.id, s);
       for (const p of s.port) this.byPort.set(p, s);
       const saved = state.sensors[s.id];
-      const counter: SensorCounter = s.class === 'pulse' ? { milli: saved?.milli ?? 0 } : { wh: saved?.wh ?? 0 };
+      const counter: SensorCounter = s.class === 'pulse' ? { milli: saved?.milli ?? 0 } : { joules: saved?.joules ?? 0 };
       this.runtime.set(s.id, { counter, lastCounterTs: 0, lastGaugeTs: 0 });
     }
   }
@@ -151,7 +151,7 @@ export class ReadingComputer {
     if (rt.lastMs !== undefined) {
       const dt = now - rt.lastMs;
       if (dt > 0 && dt <= MAX_ANALOG_GAP_MS) {
-        rt.counter.wh! += (watts * dt) / 3.6e6;
+        rt.counter.joules! += (watts * dt) / 1000;
         this.changed = true;
       }
     }
@@ -167,10 +167,15 @@ export class ReadingComputer {
   }
 
   private emitCounter(s: Sensor, rt: Runtime, ts: number, result: BatchResult): void {
-    const value = s.class === 'pulse' ? rt.counter.milli! / 1000 : Math.floor(rt.counter.wh!);
+    const value = s.class === 'pulse' ? rt.counter.milli! / 1000 : wholeWh(rt.counter.joules!);
     if (ts <= rt.lastCounterTs || value === rt.lastCounterValue) return;
     rt.lastCounterTs = ts;
     rt.lastCounterValue = value;
     result.readings.push({ sid: s.id, kind: 'counter', ts, value, unit: unitsFor(s.type).counter, sensor: s });
   }
+}
+
+/** Whole Wh in a joule count, forgiving the last bits of float error from fractional watts. */
+function wholeWh(joules: number): number {
+  return Math.floor(joules / 3600 + 1e-9);
 }

@@ -2,8 +2,12 @@ import { z } from 'zod';
 import { promises as fs } from 'node:fs';
 import { writeFileAtomic, readFileIfExists } from '../util/atomic-file';
 
-/** Pulse sensors keep exact thousandths of a unit; analog sensors keep energy in Wh. */
-const sensorCounter = z.object({ milli: z.number().int().min(0).optional(), wh: z.number().min(0).optional() }).strict();
+/**
+ * Pulse sensors keep exact thousandths of a unit. Analog sensors keep energy in joules (W·s):
+ * whole watts over whole seconds add up exactly there, where Wh (÷3600) would drift below a
+ * whole Wh and floor to one less.
+ */
+const sensorCounter = z.object({ milli: z.number().int().min(0).optional(), joules: z.number().min(0).optional() }).strict();
 const counterState = z.object({ version: z.literal(1), sensors: z.record(z.string(), sensorCounter) }).strict();
 
 export type SensorCounter = z.infer<typeof sensorCounter>;

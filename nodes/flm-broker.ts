@@ -4,7 +4,7 @@ import { ACCESS_MODES, type AccessMode } from '../core/broker/access';
 import { parseSensorTopic } from '../core/mqtt/topics';
 import { encodeReading } from '../core/mqtt/payload';
 import { Status } from './lib/status';
-import { onCloseBounded, errorText } from './lib/close';
+import { onCloseBounded, errorText, statusText } from './lib/close';
 import { numberSetting, textSetting, isPort } from './lib/settings';
 
 interface BrokerDef extends NodeDef {
@@ -85,7 +85,7 @@ export default function (RED: NodeAPI): void {
       for (const [m, d] of pending.splice(0)) publish(m, d);
     })().catch((err: unknown) => {
       failed = err instanceof Error ? err : new Error(String(err));
-      status.error(errorText(err).slice(0, 40));
+      status.error(statusText(err));
       node.error(errorText(err));
       for (const [, d] of pending.splice(0)) d(failed);
     });

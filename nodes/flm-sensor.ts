@@ -9,7 +9,7 @@ import { buildDeviceConfig } from '../core/mqtt/device-config';
 import type { FlmDeviceNode, DeviceContext } from './flm-device';
 import { Status } from './lib/status';
 import { Resources } from './lib/resources';
-import { onCloseBounded, errorText } from './lib/close';
+import { onCloseBounded, errorText, statusText } from './lib/close';
 
 interface SensorDef extends NodeDef {
   device: string;
@@ -45,7 +45,7 @@ export default function (RED: NodeAPI): void {
     const queue: Array<[NodeMessageInFlow, Send, Done]> = [];
 
     const reportError = (err: unknown) => {
-      status.error(errorText(err).slice(0, 40));
+      status.error(statusText(err));
       node.error(errorText(err));
     };
 

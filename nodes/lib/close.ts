@@ -27,3 +27,9 @@ export function onCloseBounded(node: Node, work: (removed: boolean) => Promise<v
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** An error as status text: short enough to read under a node, with the telling part kept. */
+export function statusText(err: unknown, max = 60): string {
+  const t = errorText(err).replace(/^invalid device config: /, 'config: ');
+  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+}

@@ -1,0 +1,180 @@
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { helper, flmNodes, onTab, waitFor, collect, statuses, tempDir } from '../support/nodered';
+import { HOUSEHOLD_SENSORS, DEVICE_ID, sid, T0 } from '../support/device';
+
+afterEach(async () => {
+  await helper.unload();
+});
+
+function flow(dataDir: string, sensors: unknown = HOUSEHOLD_SENSORS) {
+  return onTab([
+    { id: 'dev', type: 'flm-device', deviceId: DEVICE_ID, dataDir, sensors },
+    { id: 'sensor', type: 'flm-sensor', device: 'dev', wires: [['out']] },
+    { id: 'out', type: 'helper' },
+    { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+    { id: 'caught', type: 'helper' },
+  ]);
+}
+const creds = { dev: { deviceKey: 'fedcba9876543210fedcba9876543210' } };
+const batch = (time: number, records: unknown[]) => ({ topic: 'board/batch', payload: { time, records } });
+
+test('flm-sensor turns board batches into FLM reading messages', async () => {
+  const dir = await tempDir();
+  try {
+    await helper.load(flmNodes, flow(dir.path), creds);
+    const out = collect('out');
+    const sensor = helper.getNode('sensor');
+    sensor.receive(batch(T0, [{ kind: 'analog', port: 1, power: 157.4 }, { kind: 'pulse', port: 5, pulses: 2, time: T0 - 300 }]));
+    const gauge = await waitFor('a gauge', () => out.find((m) => m.topic === `/sensor/${sid(1)}/gauge`));
+    assert.deepEqual(gauge.payload, [T0 / 1000, 157, 'W']);
+    assert.equal(gauge.retain, true);
+    assert.deepEqual(gauge.flm, { sid: sid(1), kind: 'gauge', name: 'main', type: 'electricity', unit: 'W', deviceId: DEVICE_ID });
+    const gas = out.find((m) => m.topic === `/sensor/${sid(3)}/counter`);
+    assert.deepEqual(gas.payload, [T0 / 1000, 20, 'L']);
+    assert.deepEqual(gas.flm.unit, 'L');
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('flm-sensor publishes the sensor table, retained, on /device/<did>/config/sensor at start', async () => {
+  const dir = await tempDir();
+  try {
+    await helper.load(flmNodes, flow(dir.path), creds);
+    const out = collect('out');
+    const cfg = await waitFor('the config message', () => out.find((m) => m.topic === `/device/${DEVICE_ID}/config/sensor`));
+    assert.equal(cfg.retain, true);
+    assert.deepEqual(Object.keys(cfg.payload).sort(), ['1', '2', '3', '4', 'main']);
+    assert.equal(cfg.payload['2'].id, sid(2));
+    assert.equal(cfg.payload['2'].constant, 1);
+  } finally {
+    await dir.remove();
+  }
+});
+
+const badInputs: Array<[string, unknown, RegExp]> = [
+  ['a payload that is not a batch', { topic: 'x', payload: 'hello' }, /not a board batch/],
+  ['a record with a negative pulse count', batch(T0, [{ kind: 'pulse', port: 4, pulses: -1 }]), /not a board batch: records\.0\.pulses/],
+  ['an unknown sensor id', batch(T0, [{ kind: 'pulse', sid: 'f'.repeat(32), pulses: 1 }]), /unknown sensor id f{32}/],
+  ['a clock before 2009-02-13', batch(1_000_000_000_000, [{ kind: 'pulse', port: 4, pulses: 1 }]), /clock not valid: 1000000000 is at or before 1234567890/],
+];
+for (const [name, msg, re] of badInputs) {
+  test(`flm-sensor: ${name} reaches Catch, turns the status red with a reject count, and nothing crashes`, async () => {
+    const dir = await tempDir();
+    try {
+      await helper.load(flmNodes, flow(dir.path), creds);
+      const caught = collect('caught');
+      const st = statuses('sensor');
+      const sensor = helper.getNode('sensor');
+      sensor.receive(msg);
+      const c = await waitFor('the error at Catch', () => caught[0]);
+      assert.match(c.error.message, re);
+      assert.equal(c.error.source.id, 'sensor');
+      await waitFor('a red status', () => st.find((s) => s.fill === 'red'));
+      // still alive: a good batch after a bad one is processed
+      const out = collect('out');
+      sensor.receive(batch(T0, [{ kind: 'analog', port: 1, power: 10 }]));
+      await waitFor('a reading after the error', () => out.find((m) => m.topic.endsWith('/gauge')));
+    } finally {
+      await dir.remove();
+    }
+  });
+}
+
+test('flm-sensor counts rejects in its status', async () => {
+  const dir = await tempDir();
+  try {
+    await helper.load(flmNodes, flow(dir.path), creds);
+    const st = statuses('sensor');
+    const caught = collect('caught');
+    const sensor = helper.getNode('sensor');
+    for (let i = 0; i < 3; i++) sensor.receive({ payload: 42 });
+    await waitFor('three errors', () => caught.length === 3);
+    await waitFor('status with 3 rejects', () => st.find((s) => s.fill === 'red' && /^3 rejects/.test(s.text ?? '')));
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('an invalid sensor table gives a red status and an error, not a crash', async () => {
+  const dir = await tempDir();
+  try {
+    await helper.load(flmNodes, flow(dir.path, [{ name: 'x', type: 'water', class: 'pulse', port: [4] }]), creds);
+    const caught = collect('caught');
+    const st = statuses('sensor');
+    await waitFor('red status', () => st.find((s) => s.fill === 'red' && /^config: sensors\.0\.constant: a pulse sensor/.test(s.text ?? '')));
+    helper.getNode('sensor').receive(batch(T0, []));
+    const c = await waitFor('error at Catch', () => caught[0]);
+    assert.match(c.error.message, /invalid device config: sensors\.0\.constant: a pulse sensor needs a meter constant/);
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('counters survive a restart: saved on close, continued on start', async () => {
+  const dir = await tempDir();
+  try {
+    await helper.load(flmNodes, flow(dir.path), creds);
+    helper.getNode('sensor').receive(batch(T0, [{ kind: 'pulse', port: 6, pulses: 41 }]));
+    const out1 = collect('out');
+    await waitFor('water counter', () => out1.find((m) => m.topic === `/sensor/${sid(4)}/counter`));
+    await helper.unload();
+    const saved = JSON.parse(await readFile(join(dir.path, `counters-${DEVICE_ID}.json`), 'utf8'));
+    assert.deepEqual(saved.sensors[sid(4)], { milli: 41_000 });
+
+    await helper.load(flmNodes, flow(dir.path), creds);
+    const out2 = collect('out');
+    helper.getNode('sensor').receive(batch(T0 + 5000, [{ kind: 'pulse', port: 6, pulses: 1 }]));
+    const c = await waitFor('water counter after restart', () => out2.find((m) => m.topic === `/sensor/${sid(4)}/counter`));
+    assert.deepEqual(c.payload, [T0 / 1000 + 5, 42, 'L']);
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('the device id and key are generated once and kept in the data dir when left blank', async () => {
+  const dir = await tempDir();
+  try {
+    const f = onTab([
+      { id: 'dev', type: 'flm-device', deviceId: '${FLM_UNSET_VAR_FOR_TEST}', dataDir: dir.path, sensors: HOUSEHOLD_SENSORS },
+      { id: 'sensor', type: 'flm-sensor', device: 'dev', wires: [['out']] },
+      { id: 'out', type: 'helper' },
+    ]);
+    await helper.load(flmNodes, f);
+    const out = collect('out');
+    const cfg = await waitFor('config', () => out.find((m) => /^\/device\/[0-9a-f]{32}\/config\/sensor$/.test(m.topic)));
+    const kept = JSON.parse(await readFile(join(dir.path, 'device.json'), 'utf8'));
+    assert.equal(cfg.topic, `/device/${kept.id}/config/sensor`);
+    assert.match(kept.key, /^[0-9a-f]{32}$/);
+    await helper.unload();
+    await helper.load(flmNodes, f);
+    const again = collect('out');
+    await waitFor('same id after restart', () => again.find((m) => m.topic === `/device/${kept.id}/config/sensor`));
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('a second flm-sensor on the same device is refused (it would overwrite the counters)', async () => {
+  const dir = await tempDir();
+  try {
+    const f = flow(dir.path);
+    f.push({ id: 'sensor2', type: 'flm-sensor', device: 'dev', z: 'tab1', wires: [[]] });
+    await helper.load(flmNodes, f, creds);
+    const st1 = statuses('sensor');
+    const st2 = statuses('sensor2');
+    await waitFor('one of them red', () => [...st1, ...st2].find((s) => s.fill === 'red' && /already has an flm-sensor/.test(s.text ?? '')), 5000)
+      .catch(async () => {
+        // statuses may have been set before we listened: ask the nodes directly
+        const caught = collect('caught');
+        helper.getNode('sensor').receive(batch(T0, []));
+        helper.getNode('sensor2').receive(batch(T0, []));
+        await waitFor('an error', () => caught.find((c) => /already has an flm-sensor/.test(c.error.message)));
+      });
+  } finally {
+    await dir.remove();
+  }
+});

@@ -1,0 +1,67 @@
+import { createServer } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * node-red-node-test-helper, from this checkout's node_modules or, for the Node-RED 5 run
+ * (`npm run test:nr5`), from the folder named by FLM_NR_HELPER, whose node-red it then uses.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const helper = require(process.env.FLM_NR_HELPER || 'node-red-node-test-helper') as any;
+helper.init(require.resolve('node-red', { paths: [require.resolve(process.env.FLM_NR_HELPER || 'node-red-node-test-helper')] }));
+
+const load = (name: string) => require(`../../nodes/${name}`).default;
+export const flmNodes = ['flm-device', 'flm-simulator', 'flm-sensor', 'flm-broker'].map(load);
+
+export const TAB = 'tab1';
+/**
+ * Every node gets the tab, or Catch and Status nodes never see it, and a position: without
+ * x/y Node-RED takes a node for a config node.
+ */
+export function onTab(nodes: Array<Record<string, unknown>>): Array<Record<string, unknown>> {
+  return [
+    { id: TAB, type: 'tab', label: 'test' },
+    ...nodes.map((n, i) => (n.type === 'flm-device' ? n : { z: TAB, x: 100 + 10 * i, y: 100, ...n })),
+  ];
+}
+
+export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000, stepMs = 20): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+/** Collect what arrives at a helper node. */
+export function collect(id: string): any[] {
+  const got: any[] = [];
+  helper.getNode(id).on('input', (msg: any) => got.push(msg));
+  return got;
+}
+
+/** Every status a node sets, in order. */
+export function statuses(id: string): Array<{ fill?: string; shape?: string; text?: string }> {
+  const got: any[] = [];
+  helper.getNode(id).on('call:status', (call: any) => got.push(call.args[0]));
+  return got;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function tempDir(prefix = 'flm-test-'): Promise<{ path: string; remove: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}

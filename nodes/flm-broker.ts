@@ -1,5 +1,5 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { EmbeddedBroker } from '../core/broker/embedded-broker';
+import { EmbeddedBroker, BrokerClosedError } from '../core/broker/embedded-broker';
 import { ACCESS_MODES, type AccessMode } from '../core/broker/access';
 import { parseSensorTopic } from '../core/mqtt/topics';
 import { encodeReading } from '../core/mqtt/payload';
@@ -36,6 +36,7 @@ export default function (RED: NodeAPI): void {
     let broker: EmbeddedBroker | undefined;
     let failed: Error | undefined;
     let closed = false;
+    let droppedOnClose = 0;
     const pending: Array<[NodeMessageInFlow, Done]> = [];
 
     const publish = (msg: NodeMessageInFlow, done: Done) => {
@@ -50,7 +51,14 @@ export default function (RED: NodeAPI): void {
       }
       const m = msg as NodeMessageInFlow & { retain?: boolean; qos?: number };
       broker!.publish(topic, payload, { retain: m.retain !== false, qos: m.qos === 1 ? 1 : 0 })
-        .then(() => done(), (err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
+        .then(() => done(), (err: unknown) => {
+          // Messages still queued when Node-RED stops are counted once, not reported one by one.
+          if (err instanceof BrokerClosedError) {
+            droppedOnClose++;
+            return done();
+          }
+          done(err instanceof Error ? err : new Error(String(err)));
+        });
     };
 
     node.on('input', (msg: NodeMessageInFlow, _send: unknown, done: Done) => {
@@ -94,6 +102,7 @@ export default function (RED: NodeAPI): void {
       closed = true;
       await starting;
       await broker?.close(4000);
+      if (droppedOnClose) node.warn(`${droppedOnClose} messages were not published: the broker was stopping`);
       status.idle('stopped');
     });
   }

@@ -4,6 +4,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { EventEmitter } from 'node:events';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { AccessPolicy, type AccessPolicyOptions } from './access';
+import { Fifo } from '../util/fifo';
 
 export interface BrokerOptions {
   host: string;
@@ -12,6 +13,27 @@ export interface BrokerOptions {
   /** MQTT over websockets (any path, the FLM UI uses /mqtt); null for none */
   wsPort: number | null;
   access: AccessPolicyOptions;
+}
+
+/**
+ * aedes hands queued messages on synchronously, one stack frame deeper each; a burst of
+ * thousands of publishes at once overflows the stack. At most this many are handed to it at a
+ * time; the rest wait in our queue and go on from a fresh microtask.
+ */
+const MAX_IN_FLIGHT = 32;
+
+/** Publishes still queued when the broker closes fail with this; they are not the caller's fault. */
+export class BrokerClosedError extends Error {
+  readonly code = 'EBROKERCLOSED';
+  constructor() {
+    super('broker is closed');
+  }
+}
+
+interface Pending {
+  packet: AedesPublishPacket;
+  resolve: () => void;
+  reject: (err: Error) => void;
 }
 
 export interface PublishOptions {
@@ -28,6 +50,8 @@ export class EmbeddedBroker extends EventEmitter {
   private readonly sockets = new Set<Socket>();
   private readonly authenticated = new WeakSet<Client>();
   private closing?: Promise<void>;
+  private readonly queue = new Fifo<Pending>();
+  private inFlight = 0;
   clients = 0;
   tcpPort = 0;
   wsPort: number | null = null;
@@ -101,12 +125,39 @@ export class EmbeddedBroker extends EventEmitter {
 
   /** Publish from the pipeline itself: not subject to the client access policy. */
   publish(topic: string, payload: string | Buffer, opts: PublishOptions = {}): Promise<void> {
-    if (this.closing) return Promise.reject(new Error('broker is closed'));
+    if (this.closing) return Promise.reject(new BrokerClosedError());
     const packet = {
       cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
       qos: opts.qos ?? 0, retain: opts.retain ?? false, dup: false,
     } as AedesPublishPacket;
-    return new Promise((resolve, reject) => this.aedes.publish(packet, (err) => (err ? reject(err) : resolve())));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ packet, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private drained(timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    return new Promise((resolve) => {
+      const check = () => {
+        if ((this.queue.length === 0 && this.inFlight === 0) || Date.now() >= until) resolve();
+        else setTimeout(check, 10);
+      };
+      check();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
+      const p = this.queue.shift()!;
+      this.inFlight++;
+      this.aedes.publish(p.packet, (err) => {
+        this.inFlight--;
+        if (err) p.reject(err);
+        else p.resolve();
+        queueMicrotask(() => this.pump());
+      });
+    }
   }
 
   /**
@@ -115,6 +166,9 @@ export class EmbeddedBroker extends EventEmitter {
    */
   close(timeoutMs = 5000): Promise<void> {
     this.closing ??= (async () => {
+      // What the pipeline already handed over goes out first, for a short while.
+      await this.drained(Math.min(2000, timeoutMs / 2));
+      for (const p of this.queue.drain()) p.reject(new BrokerClosedError());
       const graceful = Promise.all([
         new Promise<void>((r) => this.aedes.close(() => r())),
         closeServer(this.tcp),

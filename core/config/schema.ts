@@ -29,7 +29,7 @@ export const sensorSchema = z
       .regex(/^\w[\w \-.]{0,31}$/, 'a name starts with a letter or digit and has at most 32 letters, digits, spaces, - . _'),
     type: z.enum(SENSOR_TYPES),
     class: z.enum(SENSOR_CLASSES),
-    port: z.array(z.number().int().min(1).max(64)).default([]),
+    port: z.array(z.number().int().min(1).max(255)).default([]),
     constant: meterConstant.optional(),
     voltage: z.number().int().min(1).max(999).optional(),
     current: z.union([z.literal(50), z.literal(100), z.literal(250), z.literal(500)]).optional(),
@@ -90,8 +90,8 @@ export interface Device {
 }
 
 /** Human-readable one-line summary of a zod error: "sensors.1.constant: a pulse sensor needs…". */
-export function describeZodError(err: z.ZodError): string {
-  return err.issues
-    .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
-    .join('; ');
+export function describeZodError(err: z.ZodError, max = 3): string {
+  const parts = err.issues.slice(0, max).map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
+  const more = err.issues.length - max;
+  return parts.join('; ') + (more > 0 ? ` (and ${more} more)` : '');
 }

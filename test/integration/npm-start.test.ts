@@ -2,33 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createConnection } from 'node:net';
 import mqtt from 'mqtt';
 import { repoRoot } from '../support/paths';
 import { freePort, tempDir, waitFor } from '../support/nodered';
 import { start, collectLines } from '../support/processes';
+import { portOpen, untilListening } from '../support/net';
 
 const DEVICE_ID = '00112233445566778899aabbccddeeff';
 const READING = /^\/sensor\/([0-9a-f]{32})\/(gauge|counter) (\[\d+,-?\d+(\.\d{1,3})?,"(W|Wh|L|L\/day)"\])$/;
-
-async function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ host, port }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
-  });
-}
-
-/** Node-RED takes a few seconds to load; wait for the broker to listen, at most 30 s. */
-async function untilListening(port: number, output: () => string, host = '127.0.0.1'): Promise<void> {
-  const t0 = Date.now();
-  while (!(await portOpen(port, host))) {
-    if (Date.now() - t0 > 30_000) throw new Error(`broker never listened on ${port}:\n${output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function startPipeline(env: Record<string, string>) {
   const [ui, mqttPort, ws] = [await freePort(), await freePort(), await freePort()];

@@ -112,3 +112,9 @@ test('loadDevice accepts the sensor table as JSON text and reports bad JSON clea
     await rm(dir, { recursive: true });
   }
 });
+
+test('a long list of problems is summed up, not dumped', () => {
+  const sensors = Array.from({ length: 10 }, (_, i) => ({ name: `s${i}`, type: 'water', class: 'pulse', port: [300 + i], constant: 1 }));
+  assert.throws(() => parseDevice({ id: DEVICE_ID, key: DEVICE_KEY, sensors } as never), (err: Error) =>
+    /sensors\.0\.port\.0: .*; sensors\.1\.port\.0: .*; sensors\.2\.port\.0: .* \(and 7 more\)$/.test(err.message));
+});

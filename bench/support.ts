@@ -1,0 +1,45 @@
+import mqtt from 'mqtt';
+import type { BoardBatch, PortRecord } from '../core/readings/records';
+import type { SensorInput } from '../core/config/schema';
+
+/** A house with `n` sensors: half analog clamps (ports 1..n/2), half pulse meters. */
+export function bigHouse(n: number): SensorInput[] {
+  return Array.from({ length: n }, (_, i) =>
+    i < n / 2
+      ? { n: i + 1, name: `clamp${i + 1}`, type: 'electricity' as const, class: 'analog' as const, port: [i + 1] }
+      : { n: i + 1, name: `pulse${i + 1}`, type: 'water' as const, class: 'pulse' as const, port: [i + 1], constant: 1 });
+}
+
+/** One second of that house: every clamp reports power, every pulse meter one pulse. */
+export function secondOf(n: number, time: number): BoardBatch {
+  const records: PortRecord[] = [];
+  for (let i = 0; i < n; i++) {
+    records.push(i < n / 2 ? { kind: 'analog', port: i + 1, power: 100 + ((time / 1000 + i) % 50) } : { kind: 'pulse', port: i + 1, pulses: 1, time: time - 10 * i });
+  }
+  return { time, records };
+}
+
+/** A subscriber that resolves when `expected` messages arrived. */
+export async function counter(port: number, topic: string) {
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
+  let got = 0;
+  let want = Infinity;
+  let release: () => void = () => undefined;
+  client.on('message', () => {
+    got++;
+    if (got >= want) release();
+  });
+  await client.subscribeAsync(topic, { qos: 0 });
+  return {
+    client,
+    get count() {
+      return got;
+    },
+    until(expected: number): Promise<void> {
+      want = expected;
+      return got >= expected ? Promise.resolve() : new Promise((r) => (release = r));
+    },
+  };
+}
+
+export const fmt = (n: number, d = 2) => n.toFixed(d);

@@ -1,0 +1,104 @@
+import { createServer, type Server } from 'node:http';
+
+/** One line Node-RED logged (level 20 = error, 30 = warn, 40 = info …). */
+export interface LogEntry {
+  level: number;
+  type?: string;
+  id?: string;
+  msg: string;
+}
+
+export interface EmbeddedNodeRed {
+  baseUrl: string;
+  /** warnings and errors Node-RED logged since start */
+  logs: LogEntry[];
+  /** a running node of the deployed flows, for in-process tests and benchmarks */
+  getNode(id: string): any;
+  stop(): Promise<void>;
+}
+
+interface NodeRedRuntime {
+  init(server: Server, settings: Record<string, unknown>): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  httpAdmin: unknown;
+  httpNode: unknown;
+  nodes: { getNode(id: string): unknown };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Node-RED embedded as in shared/spec/nodered-notes.md §4.2 step 2: the devDependency `node-red`,
+ * an express app on 127.0.0.1:<port>, admin at `/`, HTTP nodes at `/api`. Node-RED keeps
+ * module-level state, so this can run only once per process.
+ */
+export async function startEmbeddedNodeRed(opts: { userDir: string; port: number; host?: string; logLevel?: string }): Promise<EmbeddedNodeRed> {
+  const host = opts.host ?? '127.0.0.1';
+  const nodeRedPath = require.resolve('node-red');
+  // express comes with node-red; resolve it from there (as scripts/start.ts does).
+  const express = require(require.resolve('express', { paths: [nodeRedPath] })) as () => ((...args: unknown[]) => void) & { use(path: string, h: unknown): void };
+  const RED = require(nodeRedPath) as NodeRedRuntime;
+  const logs: LogEntry[] = [];
+  const app = express();
+  const server = createServer(app);
+  const settings = {
+    userDir: opts.userDir,
+    flowFile: 'flows.json',
+    credentialSecret: 'e2e-test',
+    httpAdminRoot: '/',
+    httpNodeRoot: '/api',
+    uiHost: host,
+    uiPort: opts.port,
+    // palette.catalogues: [] keeps the palette manager from fetching catalogue.nodered.org.
+    editorTheme: { tours: false, projects: { enabled: false }, palette: { catalogues: [] } },
+    telemetry: { enabled: false },
+    logging: {
+      console: { level: opts.logLevel ?? 'warn', metrics: false, audit: false },
+      e2e: {
+        level: 'warn',
+        metrics: false,
+        audit: false,
+        handler: () => (m: { level: number; type?: string; id?: string; msg?: unknown }) => {
+          logs.push({ level: m.level, type: m.type, id: m.id, msg: m.msg instanceof Error ? m.msg.message : String(m.msg) });
+        },
+      },
+    },
+  };
+  RED.init(server, settings);
+  app.use(settings.httpAdminRoot, RED.httpAdmin);
+  app.use(settings.httpNodeRoot, RED.httpNode);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, host, () => resolve());
+  });
+  let started = false;
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      if (started) await withTimeout(RED.stop(), 30_000, 'RED.stop()');
+    } finally {
+      server.closeAllConnections();
+      await withTimeout(new Promise<void>((resolve) => server.close(() => resolve())), 5_000, 'closing the editor server').catch(() => undefined);
+    }
+  };
+  try {
+    await withTimeout(RED.start(), 60_000, 'RED.start()');
+    started = true;
+  } catch (err) {
+    started = true; // a half-started runtime still needs stop()
+    await stop().catch(() => undefined);
+    throw err;
+  }
+  return { baseUrl: `http://${host}:${opts.port}`, logs, stop, getNode: (id) => RED.nodes.getNode(id) };
+}

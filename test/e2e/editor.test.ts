@@ -1,0 +1,411 @@
+/**
+ * End to end, as a user meets the package: `npm pack` of the checkout, `npm install <tgz>` into a
+ * fresh Node-RED user dir, Node-RED (the devDependency, 4.1.x) embedded on 127.0.0.1, the default
+ * flow `flows/flm.json` deployed through the admin API, readings checked on the embedded MQTT
+ * broker with mqtt.js, then the editor driven in Debian's Chromium (playwright-core, never a
+ * downloaded browser): palette, edit dialogs, config node editor, help, status; a screenshot goes
+ * to test-output/e2e-editor.png.
+ *
+ * Needs a built `dist/` (npm test runs `npm run build` first), /usr/bin/chromium (npm test's
+ * scripts/system-deps.mjs installs it) and the npm registry for the package's runtime
+ * dependencies. Node-RED runs once per process, so this is the only test file that starts it.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { repoRoot } from '../support/paths';
+import { freePort } from '../support/e2e/process';
+import { packRepo, installIntoUserDir, readPackageJson } from '../support/e2e/package-install';
+import { describeNodeTypes, type NodeTypeInfo } from '../support/e2e/node-html';
+import { startEmbeddedNodeRed, type EmbeddedNodeRed } from '../support/e2e/node-red-embedded';
+import { deployFlows, getJson, httpGet, type NodeSetInfo } from '../support/e2e/admin-api';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const PALETTE_CATEGORY = 'flukso';
+const GAUGE_PAYLOAD = /^\[\d+,-?\d+(\.\d+)?,"W"\]$/;
+const GAUGE_TOPIC = /^\/sensor\/[0-9a-f]{32}\/gauge$/;
+
+interface FlowNode {
+  id: string;
+  type: string;
+  z?: string;
+  name?: string;
+  [prop: string]: unknown;
+}
+
+/** The part of the editor's global `RED` the page-side callbacks use. */
+interface EditorGlobal {
+  RED: {
+    nodes: { node(id: string): { type: string; _def: { defaults: Record<string, { type?: string }> } } & Record<string, unknown> };
+    sidebar: { help: { show(type: string, bringToFront?: boolean): void } };
+    view: { select(sel: string | { nodes: unknown[] }): void };
+    workspaces: { show(id: string): void; active(): string };
+  };
+}
+
+const pkg = readPackageJson(repoRoot);
+const moduleName = pkg.name;
+const flow = JSON.parse(readFileSync(join(repoRoot, 'flows', 'flm.json'), 'utf8')) as FlowNode[];
+const tab = flow.find((n) => n.type === 'tab');
+
+let work = '';
+let userDir = '';
+let installedDir = '';
+let types: NodeTypeInfo[] = [];
+let nr: EmbeddedNodeRed | undefined;
+let browser: Browser | undefined;
+let mqttPort = 0;
+let deployed = false;
+const savedEnv: Record<string, string | undefined> = {};
+
+function setEnv(vars: Record<string, string>): void {
+  for (const [k, v] of Object.entries(vars)) {
+    if (!(k in savedEnv)) savedEnv[k] = process.env[k];
+    process.env[k] = v;
+  }
+}
+
+/** Poll `probe` until it returns a truthy value or `timeoutMs` passes. */
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | null | false>): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** test-output/ at the repo root (git-ignored): screenshots for review. */
+function outputFile(name: string): string {
+  const dir = join(repoRoot, 'test-output');
+  mkdirSync(dir, { recursive: true });
+  return join(dir, name);
+}
+
+function ourTypes(): Set<string> {
+  return new Set(types.map((t) => t.type));
+}
+function info(type: string): NodeTypeInfo {
+  const t = types.find((x) => x.type === type);
+  assert.ok(t, `no editor definition found for ${type}`);
+  return t;
+}
+
+before(
+  async () => {
+    work = mkdtempSync(join(tmpdir(), 'flm-e2e-'));
+    userDir = join(work, 'userdir');
+    const dataDir = join(work, 'data');
+    mkdirSync(dataDir);
+    mqttPort = await freePort();
+    let wsPort = await freePort();
+    while (wsPort === mqttPort) wsPort = await freePort();
+    let uiPort = await freePort();
+    while (uiPort === mqttPort || uiPort === wsPort) uiPort = await freePort();
+    // The flow's ${FLM_*} fields are substituted by Node-RED from these when the flow starts.
+    setEnv({
+      FLM_DATA_DIR: dataDir,
+      FLM_BIND: '127.0.0.1',
+      FLM_MQTT_PORT: String(mqttPort),
+      FLM_WS_PORT: String(wsPort),
+      FLM_SIM_SPEED: '1',
+      FLM_DEVICE_ID: '',
+    });
+
+    const tgz = await packRepo(repoRoot, join(work, 'pack'));
+    await installIntoUserDir(userDir, tgz);
+    installedDir = join(userDir, 'node_modules', ...moduleName.split('/'));
+    types = describeNodeTypes(installedDir, readPackageJson(installedDir));
+    nr = await startEmbeddedNodeRed({ userDir, port: uiPort });
+  },
+  { timeout: 150_000 },
+);
+
+after(
+  async () => {
+    await browser?.close().catch(() => undefined);
+    await nr?.stop().catch((err: unknown) => console.error(`stopping Node-RED: ${String(err)}`));
+    for (const [k, v] of Object.entries(savedEnv)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    if (work) rmSync(work, { recursive: true, force: true });
+  },
+  { timeout: 45_000 },
+);
+
+test('the packed package carries every node file next to its .js', () => {
+  const nodes = pkg['node-red']?.nodes ?? {};
+  assert.ok(Object.keys(nodes).length > 0, 'package.json has no node-red.nodes map');
+  for (const [set, js] of Object.entries(nodes)) {
+    assert.ok(existsSync(join(installedDir, js)), `${set}: ${js} missing from the installed package`);
+    assert.ok(existsSync(join(installedDir, js.replace(/\.c?js$/, '.html'))), `${set}: editor .html missing next to ${js}`);
+  }
+  for (const t of types) {
+    if (!t.icon || t.icon.includes('/')) continue; // stock or font-awesome icon
+    const js = (pkg['node-red']?.nodes ?? {})[t.set];
+    assert.ok(existsSync(join(installedDir, js, '..', 'icons', t.icon)), `${t.type}: icon ${t.icon} is not in icons/ next to ${js}`);
+  }
+  for (const name of ['flm-device', 'flm-simulator', 'flm-sensor', 'flm-broker']) {
+    assert.ok(ourTypes().has(name), `node type ${name} is not registered by any .html of the package`);
+  }
+});
+
+test('GET /nodes lists every node set of the package, enabled and without error', async () => {
+  const sets = await getJson<NodeSetInfo[]>(`${nr!.baseUrl}/nodes`);
+  const ours = sets.filter((s) => s.module === moduleName);
+  for (const set of Object.keys(pkg['node-red']?.nodes ?? {})) {
+    const s = ours.find((x) => x.name === set || x.id === `${moduleName}/${set}`);
+    assert.ok(s, `node set ${set} not listed by GET /nodes (our sets: ${ours.map((x) => x.id).join(', ') || 'none'})`);
+    assert.equal(s.err, undefined, `node set ${set} failed to load: ${s.err}`);
+    assert.equal(s.enabled, true, `node set ${set} is not enabled`);
+    for (const t of types.filter((x) => x.set === set)) {
+      assert.ok(s.types.includes(t.type), `node set ${set} does not register ${t.type} at runtime (types: ${s.types.join(', ')})`);
+    }
+  }
+});
+
+test('every icon of the package is served at /icons/<module>/<file>', async () => {
+  // Node-RED answers 200 with its default icon for an icon it cannot find, so compare the bytes.
+  const icons = readdirSync(join(repoRoot, 'icons')).filter((f) => !f.startsWith('.'));
+  const declared = types.map((t) => t.icon).filter((i): i is string => !!i && !i.includes('/'));
+  for (const icon of new Set([...icons, ...declared])) {
+    assert.ok(icons.includes(icon), `icon ${icon} is used by a node but is not in icons/`);
+    const r = await httpGet(`${nr!.baseUrl}/icons/${moduleName}/${icon}`, '*/*');
+    assert.equal(r.status, 200, `GET /icons/${moduleName}/${icon}: HTTP ${r.status}`);
+    assert.equal(r.text, readFileSync(join(repoRoot, 'icons', icon), 'utf8'), `GET /icons/${moduleName}/${icon} does not serve icons/${icon} (Node-RED's default icon?)`);
+    if (icon.endsWith('.svg')) assert.match(r.contentType, /svg/, `${icon} served as ${r.contentType}`);
+  }
+});
+
+test('every examples/*.json is listed under Import > Examples', async (t) => {
+  const dir = join(repoRoot, 'examples');
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
+  if (files.length === 0) {
+    t.diagnostic('examples/ has no .json files yet: nothing to check');
+    return;
+  }
+  const listing = await getJson<Array<string | { fn?: string }>>(`${nr!.baseUrl}/library/examples/flows/${moduleName}/`);
+  const names = listing.map((e) => (typeof e === 'string' ? e : (e.fn ?? '')));
+  const used = new Set<string>();
+  for (const f of files) {
+    const name = f.replace(/\.json$/, '');
+    assert.ok(names.includes(name), `example ${f} is not listed by the editor (listed: ${names.join(', ')})`);
+    const nodes = JSON.parse(readFileSync(join(dir, f), 'utf8')) as FlowNode[];
+    assert.ok(Array.isArray(nodes), `${f} is not a flow (a JSON array of nodes)`);
+    for (const n of nodes) used.add(n.type);
+  }
+  // Flow Library scorecard N02: every non-config node appears in at least one example.
+  const unused = types.filter((x) => !x.isConfig && !used.has(x.type)).map((x) => x.type);
+  assert.deepEqual(unused, [], `node types used in no example: ${unused.join(', ')}`);
+});
+
+test('deploying flows/flm.json publishes FLM gauges on the embedded broker', { timeout: 40_000 }, async () => {
+  assert.ok(tab, 'flows/flm.json has no tab');
+  await deployFlows(nr!.baseUrl, flow);
+  deployed = true;
+  const client = mqtt.connect({ host: '127.0.0.1', port: mqttPort, protocolVersion: 4, reconnectPeriod: 250, connectTimeout: 5_000 });
+  try {
+    const seen: string[] = [];
+    const gauge = await new Promise<{ topic: string; payload: string }>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no /sensor/<sid>/gauge message in FLM form within 10 s; saw: ${seen.slice(0, 10).join(' | ') || 'nothing'}`)),
+        10_000,
+      );
+      client.on('connect', () => client.subscribe('/sensor/#', { qos: 0 }));
+      client.on('message', (topic, payload) => {
+        const text = payload.toString('utf8');
+        seen.push(`${topic} ${text}`);
+        if (GAUGE_TOPIC.test(topic) && GAUGE_PAYLOAD.test(text)) {
+          clearTimeout(timer);
+          resolve({ topic, payload: text });
+        }
+      });
+    });
+    assert.match(gauge.topic, GAUGE_TOPIC);
+    assert.match(gauge.payload, GAUGE_PAYLOAD);
+  } finally {
+    await client.endAsync(true).catch(() => undefined);
+  }
+});
+
+test('the editor shows the nodes, their dialogs, help and status', { timeout: 90_000 }, async (t) => {
+  assert.ok(deployed, 'the flow was not deployed (see the test above)');
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing (npm test installs the Debian package chromium)`);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+  const page: Page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  page.setDefaultTimeout(10_000);
+  const pageErrors: string[] = [];
+  const consoleErrors: string[] = [];
+  page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  page.on('requestfailed', (r) => consoleErrors.push(`request failed: ${r.url()} (${r.failure()?.errorText ?? '?'})`));
+
+  await page.goto(`${nr!.baseUrl}/`, { waitUntil: 'domcontentloaded', timeout: 30_000 });
+  await page.locator(".red-ui-palette-node[data-palette-type='inject']").waitFor({ state: 'visible', timeout: 30_000 });
+  const tabId = tab!.id;
+  await page.evaluate((id) => (globalThis as unknown as EditorGlobal).RED.workspaces.show(id), tabId);
+
+  await t.test(`the "${PALETTE_CATEGORY}" palette category shows every non-config node`, async () => {
+    const nonConfig = types.filter((x) => !x.isConfig);
+    assert.ok(nonConfig.length > 0);
+    for (const x of types) {
+      const entry = page.locator(`.red-ui-palette-node[data-palette-type='${x.type}']`);
+      if (x.isConfig) {
+        assert.equal(await entry.count(), 0, `config node ${x.type} must not be in the palette`);
+        continue;
+      }
+      assert.equal(x.category, PALETTE_CATEGORY, `${x.type} is in category "${x.category}"`);
+      const inCategory = page.locator(`#red-ui-palette-container-${PALETTE_CATEGORY} .red-ui-palette-node[data-palette-type='${x.type}']`);
+      await inCategory.waitFor({ state: 'visible' });
+      if (x.paletteLabel) {
+        // The palette breaks long labels over lines with spans; compare the words.
+        const label = ((await inCategory.locator('.red-ui-palette-label').textContent()) ?? '').replace(/\s+/g, ' ').trim();
+        assert.equal(label, x.paletteLabel, `${x.type} palette label`);
+      }
+      if (x.icon && !x.icon.includes('/')) {
+        const style = (await inCategory.locator('.red-ui-palette-icon').getAttribute('style')) ?? '';
+        assert.ok(style.includes(`icons/${moduleName}/${x.icon}`), `${x.type} palette icon is not ${x.icon}: ${style}`);
+      }
+    }
+  });
+
+  const canvasNodes = flow.filter((n) => n.z === tabId && ourTypes().has(n.type));
+  const configNodes = flow.filter((n) => ourTypes().has(n.type) && info(n.type).isConfig);
+
+  /** Every field of the template exists; fields named after a property show its value. */
+  async function checkFields(node: FlowNode, prefix: 'node-input-' | 'node-config-input-'): Promise<void> {
+    const x = info(node.type);
+    assert.ok(x.fieldIds.length > 0, `${node.type} has no ${prefix}* fields in its template`);
+    for (const id of x.fieldIds) {
+      assert.equal(await page.locator(`#${id}`).count(), 1, `${node.type} edit dialog: #${id} missing`);
+    }
+    for (const id of x.fieldIds) {
+      const prop = id.slice(prefix.length);
+      const value = node[prop];
+      if (value === undefined || typeof value === 'object') continue;
+      const el = page.locator(`#${id}`);
+      const tag = await el.evaluate((e) => (e as unknown as { tagName: string }).tagName.toLowerCase());
+      if (!['input', 'select', 'textarea'].includes(tag)) continue;
+      assert.equal(await el.inputValue(), String(value), `${node.type} edit dialog: #${id} shows the wrong value`);
+    }
+  }
+
+  await t.test('each node of the default flow opens its edit dialog with its fields', async () => {
+    assert.ok(canvasNodes.length > 0, 'no nodes of ours on the default tab');
+    for (const node of canvasNodes) {
+      await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id='${node.id}'] rect.red-ui-flow-node`).dblclick();
+      const x = info(node.type);
+      assert.ok(x.fieldIds.length > 0, `${node.type} has no node-input-* fields in its template`);
+      await page.locator(`#${x.fieldIds[0]}`).waitFor({ state: 'attached' });
+      await checkFields(node, 'node-input-');
+      await page.screenshot({ path: outputFile(`e2e-dialog-${node.type}.png`) });
+      await page.locator('#node-dialog-cancel').click();
+      await page.locator('#node-dialog-cancel').waitFor({ state: 'detached' });
+    }
+  });
+
+  await t.test('the flm-device config node opens from the sensor dialog with its sensor table', async () => {
+    assert.ok(configNodes.length > 0, 'the default flow has no config node of ours');
+    for (const cfg of configNodes) {
+      // A node on the canvas that refers to this config node, whose dialog has the pencil button.
+      const user = canvasNodes.find((n) => Object.values(n).includes(cfg.id));
+      assert.ok(user, `no node on the default tab uses ${cfg.type} ${cfg.id}`);
+      const prop = Object.keys(user).find((k) => user[k] === cfg.id)!;
+      await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id='${user.id}'] rect.red-ui-flow-node`).dblclick();
+      const select = page.locator(`#node-input-${prop}`);
+      await select.waitFor({ state: 'attached' });
+      assert.equal(await select.inputValue(), cfg.id, `${user.type}: #node-input-${prop} does not select ${cfg.id}`);
+      await page.locator(`#node-input-btn-${prop}-edit`).click();
+      const x = info(cfg.type);
+      assert.ok(x.fieldIds.length > 0, `${cfg.type} has no node-config-input-* fields in its template`);
+      await page.locator(`#${x.fieldIds[0]}`).waitFor({ state: 'attached' });
+      await checkFields(cfg, 'node-config-input-');
+      if (cfg.type === 'flm-device') {
+        const sensors = (cfg.sensors as Array<{ name: string }>) ?? [];
+        const rows = page.locator('#node-config-input-sensor-list > li');
+        await until('the sensor table rows', 5_000, async () => (await rows.count()) === sensors.length);
+        assert.equal(await rows.count(), 4, 'the default flow has 4 sensors');
+        const names = await rows.locator('input.flm-name').evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
+        assert.deepEqual(names, sensors.map((s) => s.name), 'sensor rows in the wrong order or with wrong names');
+      }
+      await page.screenshot({ path: outputFile(`e2e-dialog-${cfg.type}.png`) });
+      await page.locator('#node-config-dialog-cancel').click();
+      await page.locator('#node-config-dialog-cancel').waitFor({ state: 'detached' });
+      await page.locator('#node-dialog-cancel').click();
+      await page.locator('#node-dialog-cancel').waitFor({ state: 'detached' });
+    }
+  });
+
+  await t.test('the help sidebar shows the help text of every node', async () => {
+    for (const x of types) {
+      assert.ok(x.helpFirstParagraph, `${x.type} has no help text with a <p> (locales/en-US/${x.set}.html)`);
+      await page.evaluate((type) => (globalThis as unknown as EditorGlobal).RED.sidebar.help.show(type), x.type);
+      const help = page.locator('.red-ui-help').filter({ hasText: x.helpFirstParagraph, visible: true });
+      await help.first().waitFor({ state: 'visible' });
+      const text = ((await help.first().textContent()) ?? '').replace(/\s+/g, ' ');
+      assert.ok(text.length >= 80, `${x.type} help is too short: "${text}"`);
+      assert.ok(!/No information available/i.test(text), `${x.type} help says no information`);
+    }
+  });
+
+  await t.test('the flm-broker node shows its client count under it', async () => {
+    const brokers = canvasNodes.filter((n) => n.type === 'flm-broker');
+    assert.ok(brokers.length > 0, 'no flm-broker on the default tab');
+    for (const b of brokers) {
+      const label = page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id='${b.id}'] .red-ui-flow-node-status-label`);
+      const text = await until(`a status mentioning "client" under ${b.id}`, 10_000, async () => {
+        const s = (await label.textContent()) ?? '';
+        return /client/.test(s) ? s : undefined;
+      });
+      t.diagnostic(`flm-broker status: ${text}`);
+    }
+    for (const n of canvasNodes) {
+      const s = await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id='${n.id}'] .red-ui-flow-node-status-label`).textContent();
+      t.diagnostic(`${n.type} ${n.id} status: ${s ?? '(none)'}`);
+    }
+  });
+
+  await t.test('screenshot of the editor with the default flow', async () => {
+    await page.evaluate((type) => (globalThis as unknown as EditorGlobal).RED.sidebar.help.show(type), 'flm-sensor');
+    await page.evaluate(() => (globalThis as unknown as EditorGlobal).RED.view.select({ nodes: [] }));
+    // Show our palette category in the picture: filter the palette down to our types.
+    await page.locator('#red-ui-palette-search input').pressSequentially('flm', { delay: 20 });
+    await page.locator(".red-ui-palette-node[data-palette-type='inject']").waitFor({ state: 'hidden' });
+    await page.locator(`#red-ui-palette-container-${PALETTE_CATEGORY}`).waitFor({ state: 'visible' });
+    const file = outputFile('e2e-editor.png');
+    await page.screenshot({ path: file });
+    assert.ok(existsSync(file));
+    t.diagnostic(`screenshot: ${file}`);
+  });
+
+  for (const e of consoleErrors) t.diagnostic(`browser console error: ${e}`);
+  assert.deepEqual(pageErrors, [], `uncaught errors in the editor:\n${pageErrors.join('\n')}`);
+});
+
+test('Node-RED logged no errors from our nodes', () => {
+  const ours = (nr?.logs ?? []).filter((l) => l.level <= 20 && (l.type ? ourTypes().has(l.type) : l.msg.includes(moduleName)));
+  for (const l of nr?.logs ?? []) console.log(`node-red log [${l.level}] ${l.type ?? ''} ${l.id ?? ''}: ${l.msg}`);
+  assert.deepEqual(ours, [], 'errors logged by our nodes');
+});

@@ -84,7 +84,7 @@ export default function (RED: NodeAPI): void {
       if (closed) return void (await b.close(2000));
       broker = b;
       label = `${host}:${b.tcpPort}${b.wsPort !== null ? ` ws:${b.wsPort}` : ''}`;
-      const show = (n: number) => status.ok(`${n} client${n === 1 ? '' : 's'} · ${label}`);
+      const show = (n: number) => status.ok(`${n} client${n === 1 ? '' : 's'} · :${b.tcpPort}`);
       show(0);
       b.on('clients', show);
       b.on('rejected', (e: { clientId: string; topic?: string; reason?: string }) =>

@@ -2,7 +2,7 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { helper, flmNodes, waitFor, collect, freePort, tempDir } from '../support/nodered';
+import { helper, flmNodes, waitFor, collect, freePort, tempDir, nodeRedPath } from '../support/nodered';
 import { repoRoot } from '../support/paths';
 
 afterEach(async () => {
@@ -16,7 +16,7 @@ const ourTypes = Object.keys(pkg['node-red'].nodes as Record<string, string>);
 const configTypes = ourTypes.filter((t) => /category:\s*'config'/.test(readFileSync(join(repoRoot, 'nodes', `${t}.html`), 'utf8')));
 
 // The core nodes the examples use, from the same node-red the helper runs.
-const coreDir = join(dirname(require.resolve('@node-red/nodes/package.json', { paths: [dirname(require.resolve('node-red'))] })), 'core');
+const coreDir = join(dirname(require.resolve('@node-red/nodes/package.json', { paths: [dirname(nodeRedPath)] })), 'core');
 const core = ['common/20-inject.js', 'common/21-debug.js', 'common/90-comment.js', 'function/15-change.js'].map((f) => require(join(coreDir, f)));
 
 test('every node of the package is used in at least one example (Flow Library check N02)', () => {

@@ -7,9 +7,11 @@ import { join } from 'node:path';
  * node-red-node-test-helper, from this checkout's node_modules or, for the Node-RED 5 run
  * (`npm run test:nr5`), from the folder named by FLM_NR_HELPER, whose node-red it then uses.
  */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-export const helper = require(process.env.FLM_NR_HELPER || 'node-red-node-test-helper') as any;
-helper.init(require.resolve('node-red', { paths: [require.resolve(process.env.FLM_NR_HELPER || 'node-red-node-test-helper')] }));
+const helperPath = require.resolve(process.env.FLM_NR_HELPER || 'node-red-node-test-helper');
+export const helper = require(helperPath) as any;
+/** The node-red the helper runs (4.x from this checkout, or 5.x for test:nr5). */
+export const nodeRedPath = require.resolve('node-red', { paths: [helperPath] });
+helper.init(nodeRedPath);
 
 const load = (name: string) => require(`../../nodes/${name}`).default;
 export const flmNodes = ['flm-device', 'flm-simulator', 'flm-sensor', 'flm-broker'].map(load);

@@ -6,6 +6,7 @@ import { encodeReading } from '../core/mqtt/payload';
 import { Status } from './lib/status';
 import { onCloseBounded, errorText, statusText } from './lib/close';
 import { numberSetting, textSetting, isPort } from './lib/settings';
+import { StartupQueue, type Send, type Done } from './lib/startup-queue';
 
 interface BrokerDef extends NodeDef {
   host: string;
@@ -14,8 +15,6 @@ interface BrokerDef extends NodeDef {
   access: string;
 }
 
-type Done = (err?: Error) => void;
-const MAX_PENDING = 10_000;
 
 /** What goes on the wire: readings in exact FLM form, objects as JSON, the rest as text. */
 export function wirePayload(topic: string, payload: unknown): string | Buffer {
@@ -34,12 +33,11 @@ export default function (RED: NodeAPI): void {
     const node = this;
     const status = new Status(node);
     let broker: EmbeddedBroker | undefined;
-    let failed: Error | undefined;
     let closed = false;
     let droppedOnClose = 0;
-    const pending: Array<[NodeMessageInFlow, Done]> = [];
+    const gate = new StartupQueue('the broker');
 
-    const publish = (msg: NodeMessageInFlow, done: Done) => {
+    const publish = (msg: NodeMessageInFlow, _send: Send, done: Done) => {
       const topic = typeof msg.topic === 'string' ? msg.topic : '';
       if (!topic) return done(new Error('msg.topic is required: the MQTT topic to publish on'));
       if (/[+#]/.test(topic)) return done(new Error(`cannot publish on a wildcard topic: ${topic}`));
@@ -61,12 +59,7 @@ export default function (RED: NodeAPI): void {
         });
     };
 
-    node.on('input', (msg: NodeMessageInFlow, _send: unknown, done: Done) => {
-      if (failed) return done(failed);
-      if (broker) return publish(msg, done);
-      if (pending.length >= MAX_PENDING) return done(new Error('broker not started yet and the queue is full'));
-      pending.push([msg, done]);
-    });
+    node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => gate.input(msg, send, done));
 
     let label = '';
     const starting = (async () => {
@@ -90,12 +83,11 @@ export default function (RED: NodeAPI): void {
       b.on('rejected', (e: { clientId: string; topic?: string; reason?: string }) =>
         node.warn(e.topic ? `client ${e.clientId} may not publish on ${e.topic} (login needed); disconnected` : `client ${e.clientId} refused: ${e.reason}`));
       node.log(`MQTT broker listening on ${label}`);
-      for (const [m, d] of pending.splice(0)) publish(m, d);
+      gate.ready(publish);
     })().catch((err: unknown) => {
-      failed = err instanceof Error ? err : new Error(String(err));
+      gate.fail(err instanceof Error ? err : new Error(String(err)));
       status.error(statusText(err));
       node.error(errorText(err));
-      for (const [, d] of pending.splice(0)) d(failed);
     });
 
     onCloseBounded(node, async () => {

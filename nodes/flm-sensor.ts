@@ -10,17 +10,15 @@ import type { FlmDeviceNode, DeviceContext } from './flm-device';
 import { Status } from './lib/status';
 import { Resources } from './lib/resources';
 import { onCloseBounded, errorText, statusText } from './lib/close';
+import { StartupQueue, type Send, type Done } from './lib/startup-queue';
 
 interface SensorDef extends NodeDef {
   device: string;
 }
 
-type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
-type Done = (err?: Error) => void;
 
 /** Counters are saved this often while they move; a kill -9 loses at most this much. */
 const SAVE_INTERVAL_MS = 5000;
-const MAX_QUEUED = 1000;
 
 export function readingMessage(r: Reading, deviceId: string): NodeMessage {
   const flm: Record<string, unknown> = {
@@ -39,10 +37,9 @@ export default function (RED: NodeAPI): void {
     const deviceNode = RED.nodes.getNode(def.device) as FlmDeviceNode | null;
     const stats = { readings: 0, rejects: 0, held: 0 };
     let engine: { computer: ReadingComputer; file: CounterStateFile; ctx: DeviceContext } | undefined;
-    let failed: Error | undefined;
     let flowsStarted = false;
     let configSent = false;
-    const queue: Array<[NodeMessageInFlow, Send, Done]> = [];
+    const gate = new StartupQueue('the reading computation');
 
     const reportError = (err: unknown) => {
       status.error(statusText(err));
@@ -66,12 +63,7 @@ export default function (RED: NodeAPI): void {
     });
 
     const handle = (msg: NodeMessageInFlow, send: Send, done: Done) => {
-      if (failed) return done(failed);
-      if (!engine) {
-        if (queue.length >= MAX_QUEUED) return done(new Error('not started yet and the input queue is full'));
-        queue.push([msg, send, done]);
-        return;
-      }
+      if (!engine) return done(new Error('the reading computation is closed'));
       try {
         const parsed = boardBatchSchema.safeParse(msg.payload);
         if (!parsed.success) throw new Error(`not a board batch: ${describeZodError(parsed.error)}`);
@@ -96,10 +88,10 @@ export default function (RED: NodeAPI): void {
       }
     };
 
-    node.on('input', handle);
+    node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => gate.input(msg, send, done));
 
     if (!deviceNode) {
-      failed = new Error('no flm-device configured: pick or add one in the node settings');
+      gate.fail(new Error('no flm-device configured: pick or add one in the node settings'));
       status.error('no device');
     } else {
       status.idle('starting');
@@ -116,11 +108,10 @@ export default function (RED: NodeAPI): void {
         status.ok(`${ctx.device.sensors.length} sensors`);
         res.interval(SAVE_INTERVAL_MS, save, reportError);
         sendConfig();
-        for (const [m, s, d] of queue.splice(0)) handle(m, s, d);
+        gate.ready(handle);
       })().catch((err: unknown) => {
-        failed = err instanceof Error ? err : new Error(String(err));
+        gate.fail(err instanceof Error ? err : new Error(String(err)));
         reportError(err);
-        for (const [, , d] of queue.splice(0)) d(failed);
       });
     }
 

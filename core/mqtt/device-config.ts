@@ -9,11 +9,11 @@ export function buildDeviceConfig(device: Device): Record<string, Record<string,
   const out: Record<string, Record<string, unknown>> = {
     main: { phase: device.phase, max_provisioned_sensors: device.sensors.length },
   };
-  for (const s of [...device.sensors].sort((a, b) => a.n - b.n)) out[String(s.n)] = sensorSection(s);
+  for (const s of [...device.sensors].sort((a, b) => a.n - b.n)) out[String(s.n)] = buildSensorSection(s);
   return out;
 }
 
-function sensorSection(s: Sensor): Record<string, unknown> {
+export function buildSensorSection(s: Sensor): Record<string, unknown> {
   const sec: Record<string, unknown> = {
     id: s.id,
     type: s.type,

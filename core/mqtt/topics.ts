@@ -12,3 +12,9 @@ export function parseSensorTopic(topic: string): { sid: string; kind: ReadingKin
   const m = SENSOR_TOPIC.exec(topic);
   return m ? { sid: m[1]!, kind: m[2] as ReadingKind } : null;
 }
+
+/** TMPO topics (flm-firmware.md §3.3, §4.6). */
+export const tmpoBlockTopic = (k: { sid: string; rid: number; lvl: number; bid: number }): string =>
+  `/sensor/${k.sid}/tmpo/${k.rid}/${k.lvl}/${k.bid}/gz`;
+export const tmpoSyncTopic = (deviceId: string): string => `/device/${deviceId}/tmpo/sync`;
+export const tmpoSyncReplyTopic = (deviceId: string): string => `/d/device/${deviceId}/tmpo/sync`;

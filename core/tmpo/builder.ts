@@ -1,4 +1,4 @@
-import type { SensorCfg } from './block';
+import type { SensorCfg, TmpoBlock } from './block';
 import { encodeBlock } from './codec';
 import { OpenBlock } from './delta';
 import { FlushClock } from './flush-clock';
@@ -76,6 +76,11 @@ export class Block8Builder {
     return 'accepted';
   }
 
+  /** Copies of the open blocks, oldest first, for keeping them across a restart. */
+  openSnapshot(): TmpoBlock[] {
+    return [...this.open.entries()].sort((a, b) => a[0] - b[0]).map(([, b]) => b.toBlock());
+  }
+
   /** Encode and hand over every open block starting before `boundary`, oldest first. */
   takeBefore(boundary: number): FinishedBlock[] {
     const due = [...this.open.keys()].filter((bid) => bid < boundary).sort((a, b) => a - b);
@@ -134,6 +139,11 @@ export class Block8Pool {
   /** Per sensor and rid, what happened to its samples. */
   stats(): Array<{ sid: string; rid: number; counters: Readonly<BuilderCounters>; openBlocks: number }> {
     return [...this.builders.values()].map((b) => ({ sid: b.sid, rid: b.rid, counters: { ...b.counters }, openBlocks: b.openBlocks }));
+  }
+
+  /** Every open block with its sensor and rid (what a restart would otherwise lose). */
+  openSnapshot(): Array<{ sid: string; rid: number; block: TmpoBlock }> {
+    return [...this.builders.values()].flatMap((b) => b.openSnapshot().map((block) => ({ sid: b.sid, rid: b.rid, block })));
   }
 
   /** New cfg for blocks opened from now on (after a config change). */

@@ -36,6 +36,7 @@ test('flm-sensor turns board batches into FLM reading messages', async () => {
     assert.deepEqual(gas.payload, [T0 / 1000, 20, 'L']);
     assert.deepEqual(gas.flm.unit, 'L');
   } finally {
+    await helper.unload();
     await dir.remove();
   }
 });
@@ -51,6 +52,7 @@ test('flm-sensor publishes the sensor table, retained, on /device/<did>/config/s
     assert.equal(cfg.payload['2'].id, sid(2));
     assert.equal(cfg.payload['2'].constant, 1);
   } finally {
+    await helper.unload();
     await dir.remove();
   }
 });
@@ -95,6 +97,7 @@ test('flm-sensor counts rejects in its status', async () => {
     await waitFor('three errors', () => caught.length === 3);
     await waitFor('status with 3 rejects', () => st.find((s) => s.fill === 'red' && /^3 rejects/.test(s.text ?? '')));
   } finally {
+    await helper.unload();
     await dir.remove();
   }
 });
@@ -110,6 +113,7 @@ test('an invalid sensor table gives a red status and an error, not a crash', asy
     const c = await waitFor('error at Catch', () => caught[0]);
     assert.match(c.error.message, /invalid device config: sensors\.0\.constant: a pulse sensor needs a meter constant/);
   } finally {
+    await helper.unload();
     await dir.remove();
   }
 });
@@ -131,6 +135,7 @@ test('counters survive a restart: saved on close, continued on start', async () 
     const c = await waitFor('water counter after restart', () => out2.find((m) => m.topic === `/sensor/${sid(4)}/counter`));
     assert.deepEqual(c.payload, [T0 / 1000 + 5, 42, 'L']);
   } finally {
+    await helper.unload();
     await dir.remove();
   }
 });
@@ -154,6 +159,7 @@ test('the device id and key are generated once and kept in the data dir when lef
     const again = collect('out');
     await waitFor('same id after restart', () => again.find((m) => m.topic === `/device/${kept.id}/config/sensor`));
   } finally {
+    await helper.unload();
     await dir.remove();
   }
 });
@@ -175,6 +181,7 @@ test('a second flm-sensor on the same device is refused (it would overwrite the 
         await waitFor('an error', () => caught.find((c) => /already has an flm-sensor/.test(c.error.message)));
       });
   } finally {
+    await helper.unload();
     await dir.remove();
   }
 });

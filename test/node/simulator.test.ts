@@ -65,6 +65,7 @@ test('simulator -> sensor: the default household produces gauges and counters fo
       assert.ok(Number.isInteger(m.payload[0]) && typeof m.payload[1] === 'number');
     }
   } finally {
+    await helper.unload();
     await dir.remove();
   }
 });

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic, readFileIfExists } from '../util/atomic-file';
+import { blockJson, parseBlockJson } from './codec';
+import type { TmpoBlock } from './block';
+import { tmpoDir } from './ids';
+
+/**
+ * The level-8 blocks still open when the store stops, kept in `<dataDir>/tmpo/open.json` so a
+ * restart or redeploy goes on filling them instead of losing them (tmpod kept them in RAM only).
+ * Each block is held in its exact TMPO text, so nothing but the codec reads or writes it.
+ */
+export interface OpenEntry {
+  sid: string;
+  rid: number;
+  block: TmpoBlock;
+}
+
+const journalSchema = z.object({
+  version: z.literal(1),
+  blocks: z.array(z.object({ sid: z.string(), rid: z.number().int().min(0), text: z.string() }).strict()),
+}).strict();
+
+export const journalPath = (dataDir: string): string => join(tmpoDir(dataDir), 'open.json');
+
+export async function saveOpenJournal(dataDir: string, entries: OpenEntry[]): Promise<void> {
+  const body = { version: 1, blocks: entries.map((e) => ({ sid: e.sid, rid: e.rid, text: blockJson(e.block) })) };
+  await writeFileAtomic(journalPath(dataDir), JSON.stringify(body) + '\n');
+}
+
+/** Read and remove the journal. A damaged one is moved aside with a warning, never deleted. */
+export async function takeOpenJournal(dataDir: string): Promise<{ entries: OpenEntry[]; warning?: string }> {
+  const path = journalPath(dataDir);
+  const text = await readFileIfExists(path);
+  if (text === undefined) return { entries: [] };
+  try {
+    const parsed = journalSchema.parse(JSON.parse(text));
+    const entries = parsed.blocks.map((b) => ({ sid: b.sid, rid: b.rid, block: parseBlockJson(b.text) }));
+    await fs.rm(path);
+    return { entries };
+  } catch (err) {
+    const aside = `${path}.damaged-${Date.now()}`;
+    await fs.rename(path, aside);
+    return { entries: [], warning: `open TMPO blocks in ${path} were unreadable (${(err as Error).message}); moved to ${aside}` };
+  }
+}

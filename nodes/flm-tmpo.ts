@@ -1,0 +1,137 @@
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { TmpoRecorder } from '../core/tmpo/recorder';
+import { syncEntriesSchema, planResend } from '../core/tmpo/sync-plan';
+import { tmpoBlockTopic, tmpoSyncTopic, tmpoSyncReplyTopic, parseSensorTopic } from '../core/mqtt/topics';
+import { sensorCfg } from '../core/tmpo/sensor-cfg';
+import { describeZodError, type Sensor } from '../core/config/schema';
+import type { FlmDeviceNode } from './flm-device';
+import { Status } from './lib/status';
+import { Resources } from './lib/resources';
+import { onCloseBounded, errorText, statusText } from './lib/close';
+import { numberSetting } from './lib/settings';
+import { StartupQueue, type Send, type Done } from './lib/startup-queue';
+
+interface TmpoDef extends NodeDef {
+  device: string;
+  maxMB: string | number;
+}
+
+
+/** tmpod's `flush` command: write the open blocks now, the current window included. */
+export const FLUSH_TOPIC = 'tmpo/flush';
+const DEVICE_CONFIG = /^\/device\/[0-9a-f]{32}\/config\//;
+/** Open blocks are saved this often, bounding what a kill -9 loses. */
+const CHECKPOINT_MS = 30_000;
+
+export default function (RED: NodeAPI): void {
+  function FlmTmpo(this: Node, def: TmpoDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const status = new Status(node);
+    const res = new Resources();
+    const deviceNode = RED.nodes.getNode(def.device) as FlmDeviceNode | null;
+    let recorder: TmpoRecorder | undefined;
+    const gate = new StartupQueue('the TMPO store');
+    let sensors = new Map<string, Sensor>();
+    let deviceId = '';
+    let rejects = 0;
+    const blockMsg = (key: { sid: string; rid: number; lvl: number; bid: number }, bytes: Buffer): NodeMessage =>
+      ({ topic: tmpoBlockTopic(key), payload: bytes, retain: false, qos: 0 }) as NodeMessage;
+
+    const showStatus = () => {
+      if (!recorder) return;
+      const text = `${recorder.written} blocks · ${recorder.openBlocks} open${rejects ? ` · ${rejects} rejects` : ''}`;
+      status.ok(text);
+    };
+    const reportError = (err: unknown) => {
+      status.error(statusText(err));
+      node.error(errorText(err));
+    };
+
+    const resend = async (msg: NodeMessageInFlow, send: Send) => {
+      const payload = typeof msg.payload === 'string' || Buffer.isBuffer(msg.payload) ? JSON.parse(String(msg.payload)) : msg.payload;
+      const parsed = syncEntriesSchema.safeParse(payload);
+      if (!parsed.success) throw new Error(`sync request is not a list of {sid,rid,lvl,bid}: ${describeZodError(parsed.error)}`);
+      const keys = planResend(parsed.data, await recorder!.store.list());
+      for (const key of keys) {
+        const bytes = await recorder!.store.read(key);
+        if (bytes) send(blockMsg(key, bytes));
+      }
+      node.log(`sync: re-published ${keys.length} blocks`);
+    };
+
+    const handle = async (msg: NodeMessageInFlow, send: Send, done: Done) => {
+      try {
+        if (!recorder) throw new Error('TMPO store is closed');
+        const topic = String(msg.topic ?? '');
+        if (topic === FLUSH_TOPIC) {
+          await recorder.tick({ force: true });
+          showStatus();
+          return done();
+        }
+        if (topic === tmpoSyncReplyTopic(deviceId)) {
+          await resend(msg, send);
+          return done();
+        }
+        // The sensor table shares the wire from flm-sensor; it is not a reading, nor an error.
+        if (DEVICE_CONFIG.test(topic)) return done();
+        const t = parseSensorTopic(topic);
+        if (!t) throw new Error(`not a reading topic: "${topic.slice(0, 80)}" (expected /sensor/<sid>/counter or /gauge)`);
+        const sensor = sensors.get(t.sid);
+        if (!sensor) throw new Error(`unknown sensor ${t.sid}: not an enabled sensor of device ${deviceId}`);
+        // tmpod keeps one series per sensor: the reading kind its data_type names.
+        if (sensor.data_type !== t.kind) return done();
+        const p = msg.payload;
+        if (!Array.isArray(p) || p.length !== 3 || !Number.isInteger(p[0]) || typeof p[1] !== 'number') {
+          throw new Error('payload must be [ts,value,"unit"]');
+        }
+        const outcome = recorder.push(t.sid, sensor.rid, p[0] as number, p[1] as number);
+        if (outcome !== 'accepted') throw new Error(`reading ${p[0]} for ${sensor.name} not stored: ${outcome}`);
+        showStatus();
+        done();
+      } catch (err) {
+        rejects++;
+        status.error(`${rejects} rejects: ${statusText(err, 40)}`);
+        done(err instanceof Error ? err : new Error(String(err)));
+      }
+    };
+    node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => gate.input(msg, send, done));
+
+    const starting = (async () => {
+      if (!deviceNode) throw new Error('no flm-device configured: pick or add one in the node settings');
+      status.idle('opening store');
+      const maxMB = numberSetting(def.maxMB, 0, 'disk budget', (n) => n >= 0);
+      const { device, dataDir } = await deviceNode.ready;
+      deviceId = device.id;
+      sensors = new Map(device.sensors.filter((s) => s.enable).map((s) => [s.id, s]));
+      const rec = await TmpoRecorder.open({
+        dataDir,
+        deviceId: device.id,
+        cfgFor: (sid) => sensorCfg(sensors.get(sid)!),
+        ...(maxMB > 0 ? { maxBytes: maxMB * 1024 * 1024 } : {}),
+        onBlock: (key, bytes) => node.send(blockMsg(key, bytes)),
+        onWarning: (text) => node.warn(text),
+      });
+      if (res.isDisposed) return rec.close();
+      recorder = rec;
+      showStatus();
+      gate.ready((m, s, d) => void handle(m, s, d));
+      node.send({ topic: tmpoSyncTopic(device.id), payload: '', retain: false, qos: 0 } as NodeMessage);
+      res.interval(1000, async () => {
+        if ((await rec.tick()) > 0) showStatus();
+      }, reportError);
+      res.interval(CHECKPOINT_MS, () => rec.checkpoint(), reportError);
+    })().catch((err: unknown) => {
+      gate.fail(err instanceof Error ? err : new Error(String(err)));
+      reportError(err);
+    });
+
+    onCloseBounded(node, async () => {
+      res.dispose();
+      await starting;
+      await recorder?.close();
+    }, 10_000);
+  }
+
+  RED.nodes.registerType('flm-tmpo', FlmTmpo as never);
+}

@@ -1,0 +1,114 @@
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { helper, flmNodes, onTab, waitFor, collect, tempDir } from '../support/nodered';
+import { HOUSEHOLD_SENSORS, DEVICE_ID, sid } from '../support/device';
+import { decodeSeries } from '../../core/tmpo/codec';
+
+afterEach(async () => {
+  await helper.unload();
+});
+
+const T = 1750507008; // a level-8 window start (multiple of 256)
+const flow = (dataDir: string) => onTab([
+  { id: 'dev', type: 'flm-device', deviceId: DEVICE_ID, dataDir, sensors: HOUSEHOLD_SENSORS },
+  { id: 'tmpo', type: 'flm-tmpo', device: 'dev', maxMB: '0', wires: [['out']] },
+  { id: 'out', type: 'helper' },
+  { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+  { id: 'caught', type: 'helper' },
+]);
+const creds = { dev: { deviceKey: 'fedcba9876543210fedcba9876543210' } };
+const reading = (s: string, kind: string, ts: number, v: number, unit = 'Wh') => ({ topic: `/sensor/${s}/${kind}`, payload: [ts, v, unit] });
+
+test('flm-tmpo stores counters in TMPO blocks and publishes each block on its FLM topic', async () => {
+  const dir = await tempDir();
+  try {
+    await helper.load(flmNodes, flow(dir.path), creds);
+    const out = collect('out');
+    await waitFor('the sync request at start', () => out.find((m) => m.topic === `/device/${DEVICE_ID}/tmpo/sync`));
+    const t = helper.getNode('tmpo');
+    for (let i = 0; i < 50; i++) t.receive(reading(sid(2), 'counter', T + i * 5, 1000 + i));
+    t.receive(reading(sid(2), 'gauge', T + 1, 300, 'W')); // solar stores counters: a gauge is ignored
+    t.receive({ topic: 'tmpo/flush' });
+    const block = await waitFor('a block message', () => out.find((m) => m.topic?.includes('/tmpo/0/8/')));
+    assert.equal(block.topic, `/sensor/${sid(2)}/tmpo/0/8/${T}/gz`);
+    assert.equal(block.retain, false);
+    assert.ok(Buffer.isBuffer(block.payload));
+    assert.deepEqual([...block.payload.subarray(0, 2)], [0x1f, 0x8b]);
+    const s = decodeSeries(block.payload);
+    assert.equal(s.times.length, 50);
+    assert.equal(s.values.at(-1), 1049);
+  } finally {
+    await helper.unload();
+    await dir.remove();
+  }
+});
+
+test('flm-tmpo: bad input reaches Catch and never touches stored blocks', async () => {
+  const dir = await tempDir();
+  try {
+    await helper.load(flmNodes, flow(dir.path), creds);
+    const caught = collect('caught');
+    const out = collect('out');
+    const t = helper.getNode('tmpo');
+    await waitFor('started', () => out.length > 0);
+    t.receive(reading('f'.repeat(32), 'counter', T, 1));
+    t.receive({ topic: 'hello', payload: 1 });
+    t.receive({ topic: `/device/${DEVICE_ID}/config/sensor`, payload: {} }); // from flm-sensor: passed over
+    t.receive({ topic: `/sensor/${sid(3)}/counter`, payload: 'nope' });
+    t.receive(reading(sid(3), 'counter', T + 10, 5, 'L'));
+    t.receive(reading(sid(3), 'counter', T + 10, 6, 'L'));
+    t.receive({ topic: `/d/device/${DEVICE_ID}/tmpo/sync`, payload: '[{"sid":1}]' });
+    await waitFor('five errors', () => caught.length === 5);
+    const texts = caught.map((c) => c.error.message).join('\n');
+    assert.match(texts, /unknown sensor f{32}/);
+    assert.match(texts, /not a reading topic: "hello"/);
+    assert.match(texts, /payload must be \[ts,value,"unit"\]/);
+    assert.match(texts, /not stored: out-of-order/);
+    assert.match(texts, /sync request is not a list of \{sid,rid,lvl,bid\}/);
+    t.receive({ topic: 'tmpo/flush' });
+    const block = await waitFor('the good reading stored', () => out.find((m) => m.topic === `/sensor/${sid(3)}/tmpo/0/8/${T}/gz`));
+    assert.deepEqual(decodeSeries(block.payload).values, [5]);
+  } finally {
+    await helper.unload();
+    await dir.remove();
+  }
+});
+
+test('flm-tmpo: a redeploy keeps the open block (journal) and a sync request re-publishes what the server lacks', async () => {
+  const dir = await tempDir();
+  try {
+    await helper.load(flmNodes, flow(dir.path), creds);
+    let t = helper.getNode('tmpo');
+    let out = collect('out');
+    await waitFor('started', () => out.length > 0);
+    for (let i = 0; i < 10; i++) t.receive(reading(sid(4), 'counter', T + i, i, 'L'));
+    await new Promise((r) => setTimeout(r, 100));
+    await helper.unload();
+
+    await helper.load(flmNodes, flow(dir.path), creds);
+    t = helper.getNode('tmpo');
+    out = collect('out');
+    await waitFor('started again', () => out.length > 0);
+    for (let i = 10; i < 20; i++) t.receive(reading(sid(4), 'counter', T + i, i, 'L'));
+    t.receive({ topic: 'tmpo/flush' });
+    const block = await waitFor('the block', () => out.find((m) => m.topic === `/sensor/${sid(4)}/tmpo/0/8/${T}/gz`));
+    assert.deepEqual(decodeSeries(block.payload).values, Array.from({ length: 20 }, (_, i) => i), 'samples from before and after the redeploy');
+
+    // The window is long past, so compaction has already joined it up to level 20; the sync
+    // must re-publish whatever holds those samples now.
+    await new Promise((r) => setTimeout(r, 300));
+    const before = out.length;
+    const caught = collect('caught');
+    t.receive({ topic: `/d/device/${DEVICE_ID}/tmpo/sync`, payload: JSON.stringify([{ sid: sid(4), rid: 0, lvl: 0, bid: 0 }]) });
+    const again = await waitFor('the samples re-published', () =>
+      out.slice(before).find((m) => m.topic?.startsWith(`/sensor/${sid(4)}/tmpo/0/`)) || (caught[0] && assert.fail(caught[0].error.message)));
+    assert.deepEqual(decodeSeries(again.payload).values, Array.from({ length: 20 }, (_, i) => i));
+    const stale = out.length;
+    t.receive({ topic: `/d/device/${DEVICE_ID}/tmpo/sync`, payload: [{ sid: sid(4), rid: 0, lvl: 20, bid: 1750073344 }] });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(out.length, stale, 'nothing newer than what the server has: nothing re-published');
+  } finally {
+    await helper.unload();
+    await dir.remove();
+  }
+});

@@ -1,0 +1,166 @@
+import { deriveSensorId } from '../config/identity';
+import type { EnergyRegisters, MbusDevice, P1Telegram, Quantity } from './types';
+
+/**
+ * A telegram as FLM readings (flm-firmware.md §6.3): one electricity sensor with the net
+ * counter in Wh (import minus export, so it counts down while exporting) and the net power
+ * in W (negative while exporting), and one counter in L per gas or water meter, stamped with
+ * the meter's capture time. More sensors, beyond what the FLM had, are opt-in.
+ *
+ * Unlike the FLM, values are whole Wh / L: each register is rounded before summing, so
+ * 1581.123 kWh is exactly 1581123 Wh (quirk 3 of §9.5).
+ */
+
+export type FlmP1ReadingType = 'electricity' | 'gas' | 'water' | 'heat';
+
+export interface FlmP1Reading {
+  /** stable within a meter: "net", "delivered:t1", "l2", "gas:<equipment id>", … */
+  key: string;
+  type: FlmP1ReadingType;
+  kind: 'counter' | 'gauge';
+  /** Unix seconds */
+  ts: number;
+  value: number;
+  unit: string;
+  /** deriveSensorId(deviceId, meterId + ':' + key): the same across restarts */
+  sid: string;
+}
+
+export interface FlmReadingOptions {
+  /** the FLM device id the sensor ids derive from */
+  deviceId: string;
+  /** Unix seconds of arrival: the time of telegrams that carry none (DSMR 2.2/3); default now */
+  receivedAt?: number;
+  /** counters and gauges for import and export apart ("delivered", "returned") */
+  directions?: boolean;
+  /** a counter per tariff and direction ("delivered:t1", …, "returned:t2") */
+  tariffs?: boolean;
+  /** net power per phase ("l1", "l2", "l3") */
+  phases?: boolean;
+  /** Belgian capacity tariff: running quarter-hour demand and the month's peak, in W */
+  capacity?: boolean;
+}
+
+const ENERGY_TO_WH: Readonly<Record<string, number>> = { Wh: 1, kWh: 1e3, MWh: 1e6, MJ: 1e6 / 3600, GJ: 1e9 / 3600 };
+const POWER_TO_W: Readonly<Record<string, number>> = { W: 1, kW: 1e3, MW: 1e6 };
+const VOLUME_TO_L: Readonly<Record<string, number>> = { 'm³': 1e3, L: 1, l: 1, dm3: 1 };
+
+const TARIFFS = ['tariff1', 'tariff2', 'tariff3', 'tariff4'] as const;
+
+/**
+ * The label a meter's sensor ids hang on: its equipment id, else what else names it. A DSMR
+ * 2.2 meter may send none of those, and then all such meters on one device would share ids;
+ * that is the FLM's behaviour too (one P1 port per device).
+ */
+export function meterIdOf(t: P1Telegram): string {
+  return t.equipmentId || t.logicalDeviceName || t.serialNumber || t.header.identification || 'p1';
+}
+
+export function toFlmReadings(t: P1Telegram, options: FlmReadingOptions): FlmP1Reading[] {
+  const meter = meterIdOf(t);
+  const ts = t.timestamp?.unix ?? options.receivedAt ?? Math.floor(Date.now() / 1000);
+  const out: FlmP1Reading[] = [];
+  const push = (key: string, type: FlmP1ReadingType, kind: FlmP1Reading['kind'], at: number, value: number | null, unit: string): void => {
+    if (value === null) return;
+    out.push({ key, type, kind, ts: at, value, unit, sid: sensorId(options.deviceId, `${meter}:${key}`) });
+  };
+  const e = t.electricity;
+
+  const delivered = directionWh(e.delivered);
+  const returned = directionWh(e.returned);
+  if (delivered !== null) push('net', 'electricity', 'counter', ts, delivered - (returned ?? 0), 'Wh');
+  push('net', 'electricity', 'gauge', ts, difference(toWatts(e.power.delivered), toWatts(e.power.returned)), 'W');
+
+  if (options.directions) {
+    push('delivered', 'electricity', 'counter', ts, delivered, 'Wh');
+    push('delivered', 'electricity', 'gauge', ts, toWatts(e.power.delivered), 'W');
+    push('returned', 'electricity', 'counter', ts, returned, 'Wh');
+    push('returned', 'electricity', 'gauge', ts, toWatts(e.power.returned), 'W');
+  }
+  if (options.tariffs) {
+    TARIFFS.forEach((name, i) => {
+      push(`delivered:t${i + 1}`, 'electricity', 'counter', ts, toWh(e.delivered[name]), 'Wh');
+      push(`returned:t${i + 1}`, 'electricity', 'counter', ts, toWh(e.returned[name]), 'Wh');
+    });
+  }
+  if (options.phases) {
+    (['l1', 'l2', 'l3'] as const).forEach((phase) => {
+      const p = e.phases[phase];
+      push(phase, 'electricity', 'gauge', ts, difference(toWatts(p?.powerDelivered), toWatts(p?.powerReturned)), 'W');
+    });
+  }
+  if (options.capacity && t.capacity) {
+    push('capacity:demand', 'electricity', 'gauge', ts, toWatts(t.capacity.currentAverageDemand), 'W');
+    const peak = t.capacity.monthPeak;
+    if (peak) push('capacity:peak', 'electricity', 'gauge', ts, toWatts({ value: peak.value, unit: peak.unit }), 'W');
+  }
+
+  for (const d of t.mbus) {
+    const r = mbusCounter(d);
+    if (r) push(`${r.type}:${d.equipmentId ?? `ch${d.channel}`}`, r.type, 'counter', r.ts, r.value, r.unit);
+  }
+  return out;
+}
+
+/**
+ * deriveSensorId hashes with SHA-256; a telegram a second asks for the same few ids again and
+ * again, so they are remembered (bounded: a long-running flow may see meters come and go).
+ */
+const sidCache = new Map<string, string>();
+function sensorId(deviceId: string, label: string): string {
+  const k = `${deviceId}\0${label}`;
+  let sid = sidCache.get(k);
+  if (sid === undefined) {
+    if (sidCache.size >= 1024) sidCache.clear();
+    sid = deriveSensorId(deviceId, label);
+    sidCache.set(k, sid);
+  }
+  return sid;
+}
+
+/**
+ * Gas and water in L, heat in Wh, at the capture time. Unused slots (no unit, no valid
+ * capture time) give nothing: a reading is never made up.
+ */
+function mbusCounter(d: MbusDevice): { type: FlmP1ReadingType; ts: number; value: number; unit: string } | null {
+  const r = d.reading;
+  if (!r || !r.capturedAt || r.unit === null) return null;
+  if (d.medium === 'gas' || d.medium === 'water') {
+    const value = scaled(r, VOLUME_TO_L);
+    return value === null ? null : { type: d.medium, ts: r.capturedAt.unix, value, unit: 'L' };
+  }
+  if (d.medium === 'heat') {
+    const value = scaled(r, ENERGY_TO_WH);
+    return value === null ? null : { type: 'heat', ts: r.capturedAt.unix, value, unit: 'Wh' };
+  }
+  return null;
+}
+
+/** Sum of the tariff registers when the meter has them, else its total register. */
+function directionWh(regs: EnergyRegisters): number | null {
+  const present = TARIFFS.map((name) => regs[name]).filter((q): q is Quantity => q !== undefined);
+  if (present.length === 0) return toWh(regs.total);
+  let sum = 0;
+  for (const q of present) {
+    const wh = toWh(q);
+    if (wh === null) return null;
+    sum += wh;
+  }
+  return sum;
+}
+
+const toWh = (q: Quantity | undefined): number | null => scaled(q, ENERGY_TO_WH);
+const toWatts = (q: Quantity | undefined): number | null => scaled(q, POWER_TO_W);
+
+function scaled(q: { value: number; unit: string | null } | undefined, factors: Readonly<Record<string, number>>): number | null {
+  if (!q || q.unit === null) return null;
+  const f = factors[q.unit];
+  return f === undefined ? null : Math.round(q.value * f);
+}
+
+/** Import minus export; export alone is not a reading of the net (import unknown). */
+function difference(plus: number | null, minus: number | null): number | null {
+  if (plus === null) return null;
+  const v = plus - (minus ?? 0);
+  return v === 0 ? 0 : v;
+}

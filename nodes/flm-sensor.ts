@@ -3,6 +3,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'nod
 import { ReadingComputer, type Reading } from '../core/readings/computer';
 import { CounterStateFile } from '../core/readings/counter-state';
 import { boardBatchSchema } from '../core/readings/records';
+import { P1ReadingMapper, isP1Telegram } from '../core/readings/p1-mapper';
 import { describeZodError } from '../core/config/schema';
 import { sensorTopic, deviceConfigTopic } from '../core/mqtt/topics';
 import { buildDeviceConfig } from '../core/mqtt/device-config';
@@ -17,6 +18,7 @@ interface SensorDef extends NodeDef {
 }
 
 
+export const P1_TELEGRAM_TOPIC = 'p1/telegram';
 /** Counters are saved this often while they move; a kill -9 loses at most this much. */
 const SAVE_INTERVAL_MS = 5000;
 
@@ -36,7 +38,7 @@ export default function (RED: NodeAPI): void {
     const res = new Resources();
     const deviceNode = RED.nodes.getNode(def.device) as FlmDeviceNode | null;
     const stats = { readings: 0, rejects: 0, held: 0 };
-    let engine: { computer: ReadingComputer; file: CounterStateFile; ctx: DeviceContext } | undefined;
+    let engine: { computer: ReadingComputer; p1: P1ReadingMapper; file: CounterStateFile; ctx: DeviceContext } | undefined;
     let flowsStarted = false;
     let configSent = false;
     const gate = new StartupQueue('the reading computation');
@@ -65,6 +67,15 @@ export default function (RED: NodeAPI): void {
     const handle = (msg: NodeMessageInFlow, send: Send, done: Done) => {
       if (!engine) return done(new Error('the reading computation is closed'));
       try {
+        if (msg.topic === P1_TELEGRAM_TOPIC) {
+          if (!isP1Telegram(msg.payload)) throw new Error('p1/telegram payload is not a parsed P1 telegram (use flm-p1 to parse raw telegrams)');
+          const r = engine.p1.process(msg.payload, Math.floor(Date.now() / 1000));
+          stats.readings += r.readings.length;
+          if (r.readings.length) send([r.readings.map((x) => readingMessage(x, engine!.ctx.device.id))]);
+          if (r.heldBack && r.readings.length === 0) throw new Error(`clock not valid: the telegram's time is at or before ${engine.ctx.device.validAfter}`);
+          status.ok(`P1 · ${stats.readings} out${stats.rejects ? ` · ${stats.rejects} rejects` : ''}`);
+          return done();
+        }
         const parsed = boardBatchSchema.safeParse(msg.payload);
         if (!parsed.success) throw new Error(`not a board batch: ${describeZodError(parsed.error)}`);
         const result = engine.computer.process(parsed.data);
@@ -104,7 +115,7 @@ export default function (RED: NodeAPI): void {
         const loaded = await file.load();
         if (loaded.warning) node.warn(loaded.warning);
         if (res.isDisposed) return;
-        engine = { computer: new ReadingComputer(ctx.device, loaded.state), file, ctx };
+        engine = { computer: new ReadingComputer(ctx.device, loaded.state), p1: new P1ReadingMapper(ctx.device), file, ctx };
         status.ok(`${ctx.device.sensors.length} sensors`);
         res.interval(SAVE_INTERVAL_MS, save, reportError);
         sendConfig();

@@ -37,6 +37,8 @@ export const sensorSchema = z
     data_type: z.enum(['counter', 'gauge']).default('counter'),
     rid: z.number().int().min(0).default(0),
     subtype: z.enum(SUBTYPES).optional(),
+    /** cosem: which P1 reading feeds it ("net", "gas", "delivered:t1", "l1", "capacity:peak", …) */
+    p1: z.string().regex(/^[a-z0-9]+(:[a-z0-9]+)?$/, 'a P1 reading key such as net, gas, water, delivered:t1, l1').optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -79,6 +81,7 @@ export interface Sensor {
   data_type: 'counter' | 'gauge';
   rid: number;
   subtype?: (typeof SUBTYPES)[number];
+  p1?: string;
 }
 
 export interface Device {

@@ -3,6 +3,7 @@ import type { ReadingKind } from '../mqtt/topics';
 import type { BoardBatch, PortRecord } from './records';
 import { unitsFor } from './units';
 import type { CounterState, SensorCounter } from './counter-state';
+import { EmitRules } from './emit-rules';
 
 export interface Reading {
   sid: string;
@@ -29,9 +30,6 @@ const MAX_ANALOG_GAP_MS = 10_000;
 
 interface Runtime {
   counter: SensorCounter;
-  lastCounterTs: number;
-  lastCounterValue?: number;
-  lastGaugeTs: number;
   lastGaugeValue?: number;
   /** ms time of the last pulse (pulse) or of the last power sample (analog) */
   lastMs?: number;
@@ -55,6 +53,7 @@ export class ReadingComputer {
   private readonly byPort = new Map<number, Sensor>();
   private readonly byId = new Map<string, Sensor>();
   private readonly runtime = new Map<string, Runtime>();
+  private readonly rules = new EmitRules();
   private changed = false;
 
   constructor(private readonly device: Device, state: CounterState = { sensors: {} }) {
@@ -64,7 +63,7 @@ export class ReadingComputer {
       for (const p of s.port) this.byPort.set(p, s);
       const saved = state.sensors[s.id];
       const counter: SensorCounter = s.class === 'pulse' ? { milli: saved?.milli ?? 0 } : { joules: saved?.joules ?? 0 };
-      this.runtime.set(s.id, { counter, lastCounterTs: 0, lastGaugeTs: 0 });
+      this.runtime.set(s.id, { counter });
     }
   }
 
@@ -160,17 +159,14 @@ export class ReadingComputer {
   }
 
   private emitGauge(s: Sensor, rt: Runtime, ts: number, value: number, valid: boolean, result: BatchResult): void {
-    if (!valid || ts <= rt.lastGaugeTs) return;
-    rt.lastGaugeTs = ts;
+    if (!valid || !this.rules.gauge(s.id, ts)) return;
     rt.lastGaugeValue = value;
     result.readings.push({ sid: s.id, kind: 'gauge', ts, value, unit: unitsFor(s.type).gauge, sensor: s });
   }
 
   private emitCounter(s: Sensor, rt: Runtime, ts: number, result: BatchResult): void {
     const value = s.class === 'pulse' ? rt.counter.milli! / 1000 : wholeWh(rt.counter.joules!);
-    if (ts <= rt.lastCounterTs || value === rt.lastCounterValue) return;
-    rt.lastCounterTs = ts;
-    rt.lastCounterValue = value;
+    if (!this.rules.counter(s.id, ts, value)) return;
     result.readings.push({ sid: s.id, kind: 'counter', ts, value, unit: unitsFor(s.type).counter, sensor: s });
   }
 }

@@ -4,6 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { helper, flmNodes, onTab, waitFor, collect, statuses, tempDir } from '../support/nodered';
 import { HOUSEHOLD_SENSORS, DEVICE_ID, sid, T0 } from '../support/device';
+import { parseTelegram } from '../../core/p1';
+import { fixture, telegramOf } from '../unit/p1/fixtures';
 
 afterEach(async () => {
   await helper.unload();
@@ -180,6 +182,29 @@ test('a second flm-sensor on the same device is refused (it would overwrite the 
         helper.getNode('sensor2').receive(batch(T0, []));
         await waitFor('an error', () => caught.find((c) => /already has an flm-sensor/.test(c.error.message)));
       });
+  } finally {
+    await helper.unload();
+    await dir.remove();
+  }
+});
+
+test('flm-sensor turns parsed P1 telegrams into readings of its cosem sensors', async () => {
+  const dir = await tempDir();
+  try {
+    await helper.load(flmNodes, flow(dir.path, [
+      { n: 1, id: sid(7), name: 'smart-main', type: 'electricity', class: 'cosem', p1: 'net' },
+    ]), creds);
+    const out = collect('out');
+    const caught = collect('caught');
+    const s = helper.getNode('sensor');
+    s.receive({ topic: 'p1/telegram', payload: parseTelegram(telegramOf(fixture('dsmr5-nl.txt'))) });
+    s.receive({ topic: 'p1/telegram', payload: { hello: 1 } });
+    const counter = await waitFor('net counter', () => out.find((m) => m.topic === `/sensor/${sid(7)}/counter`));
+    assert.equal(counter.flm.name, 'smart-main');
+    assert.equal(counter.payload[2], 'Wh');
+    assert.ok(out.find((m) => m.topic === `/sensor/${sid(7)}/gauge`));
+    const c = await waitFor('the bad telegram at Catch', () => caught[0]);
+    assert.match(c.error.message, /not a parsed P1 telegram/);
   } finally {
     await helper.unload();
     await dir.remove();

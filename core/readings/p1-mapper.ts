@@ -1,0 +1,71 @@
+import type { Device, Sensor } from '../config/schema';
+import type { P1Telegram } from '../p1/types';
+import { toFlmReadings, type FlmP1Reading } from '../p1/flm-readings';
+import { MeterRateGauges } from '../p1/meter-rate';
+import type { Reading } from './computer';
+import { EmitRules } from './emit-rules';
+
+export interface P1Result {
+  readings: Reading[];
+  heldBack: boolean;
+}
+
+/**
+ * P1 telegrams as FLM readings of the device's cosem sensors: a sensor's `p1` key names the
+ * reading it takes ("net", "delivered:t1", "l1", "capacity:peak"; "gas", "water", "heat" take
+ * the first such M-Bus meter, "gas:<equipment id>" a given one). Counters and gauges go out
+ * by the same rules as board sensors.
+ *
+ * With no cosem sensor in the table, every reading goes out under an id derived from the
+ * device and the meter's equipment id, so a P1 cable works before anyone edits a table.
+ */
+export class P1ReadingMapper {
+  private readonly cosem: Sensor[];
+  private readonly rules = new EmitRules();
+  private readonly rates = new MeterRateGauges();
+  private readonly auto = new Map<string, Sensor>();
+
+  constructor(private readonly device: Device) {
+    this.cosem = device.sensors.filter((s) => s.enable && s.class === 'cosem' && s.p1);
+  }
+
+  process(t: P1Telegram, receivedAt: number): P1Result {
+    const all = toFlmReadings(t, { deviceId: this.device.id, receivedAt, directions: true, tariffs: true, phases: true, capacity: true });
+    const rated = [...all, ...this.rates.update(all)];
+    const heldBack = rated.some((r) => r.ts <= this.device.validAfter);
+    const readings: Reading[] = [];
+    for (const r of rated) {
+      if (r.ts <= this.device.validAfter) continue;
+      const sensor = this.sensorFor(r);
+      if (!sensor) continue;
+      const ok = r.kind === 'gauge' ? this.rules.gauge(sensor.id, r.ts) : this.rules.counter(sensor.id, r.ts, r.value);
+      if (ok) readings.push({ sid: sensor.id, kind: r.kind, ts: r.ts, value: r.value, unit: r.unit, sensor });
+    }
+    return { readings, heldBack };
+  }
+
+  private sensorFor(r: FlmP1Reading): Sensor | undefined {
+    if (this.cosem.length === 0) return this.autoSensor(r);
+    const [medium] = r.key.split(':');
+    return this.cosem.find((s) => s.p1 === r.key) ?? this.cosem.find((s) => s.p1 === medium && (medium === 'gas' || medium === 'water' || medium === 'heat'));
+  }
+
+  /** The default set without a table: net electricity and every M-Bus meter. */
+  private autoSensor(r: FlmP1Reading): Sensor | undefined {
+    const [medium] = r.key.split(':');
+    if (r.key !== 'net' && medium !== 'gas' && medium !== 'water' && medium !== 'heat') return undefined;
+    let s = this.auto.get(r.sid);
+    if (!s) {
+      s = { n: 0, id: r.sid, name: r.key === 'net' ? 'p1' : r.key.replace(':', '-').slice(0, 32), type: r.type, class: 'cosem', port: [], enable: true, data_type: 'counter', rid: 0, p1: r.key };
+      this.auto.set(r.sid, s);
+    }
+    return s;
+  }
+}
+
+/** Enough of a P1Telegram's shape to map it (it comes from flm-p1, or from anyone's flow). */
+export function isP1Telegram(x: unknown): x is P1Telegram {
+  const t = x as Partial<P1Telegram> | null;
+  return !!t && typeof t === 'object' && !!t.electricity && typeof t.electricity === 'object' &&
+    !!t.electricity.delivered && !!t.electricity.returned && !!t.electricity.power && Array.isArray(t.mbus) && !!t.header;
+}

@@ -2,7 +2,7 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { helper, flmNodes, onTab, waitFor, collect, statuses, tempDir } from '../support/nodered';
+import { helper, flmNodes, onTab, waitFor, collect, statuses, withDataDir } from '../support/nodered';
 import { HOUSEHOLD_SENSORS, DEVICE_ID, sid, T0 } from '../support/device';
 import { parseTelegram } from '../../core/p1';
 import { fixture, telegramOf } from '../unit/p1/fixtures';
@@ -24,9 +24,8 @@ const creds = { dev: { deviceKey: 'fedcba9876543210fedcba9876543210' } };
 const batch = (time: number, records: unknown[]) => ({ topic: 'board/batch', payload: { time, records } });
 
 test('flm-sensor turns board batches into FLM reading messages', async () => {
-  const dir = await tempDir();
-  try {
-    await helper.load(flmNodes, flow(dir.path), creds);
+  await withDataDir(async (dir) => {
+    await helper.load(flmNodes, flow(dir), creds);
     const out = collect('out');
     const sensor = helper.getNode('sensor');
     sensor.receive(batch(T0, [{ kind: 'analog', port: 1, power: 157.4 }, { kind: 'pulse', port: 5, pulses: 2, time: T0 - 300 }]));
@@ -37,26 +36,19 @@ test('flm-sensor turns board batches into FLM reading messages', async () => {
     const gas = out.find((m) => m.topic === `/sensor/${sid(3)}/counter`);
     assert.deepEqual(gas.payload, [T0 / 1000, 20, 'L']);
     assert.deepEqual(gas.flm.unit, 'L');
-  } finally {
-    await helper.unload();
-    await dir.remove();
-  }
+  });
 });
 
 test('flm-sensor publishes the sensor table, retained, on /device/<did>/config/sensor at start', async () => {
-  const dir = await tempDir();
-  try {
-    await helper.load(flmNodes, flow(dir.path), creds);
+  await withDataDir(async (dir) => {
+    await helper.load(flmNodes, flow(dir), creds);
     const out = collect('out');
     const cfg = await waitFor('the config message', () => out.find((m) => m.topic === `/device/${DEVICE_ID}/config/sensor`));
     assert.equal(cfg.retain, true);
     assert.deepEqual(Object.keys(cfg.payload).sort(), ['1', '2', '3', '4', 'main']);
     assert.equal(cfg.payload['2'].id, sid(2));
     assert.equal(cfg.payload['2'].constant, 1);
-  } finally {
-    await helper.unload();
-    await dir.remove();
-  }
+  });
 });
 
 const badInputs: Array<[string, unknown, RegExp]> = [
@@ -67,9 +59,8 @@ const badInputs: Array<[string, unknown, RegExp]> = [
 ];
 for (const [name, msg, re] of badInputs) {
   test(`flm-sensor: ${name} reaches Catch, turns the status red with a reject count, and nothing crashes`, async () => {
-    const dir = await tempDir();
-    try {
-      await helper.load(flmNodes, flow(dir.path), creds);
+    await withDataDir(async (dir) => {
+      await helper.load(flmNodes, flow(dir), creds);
       const caught = collect('caught');
       const st = statuses('sensor');
       const sensor = helper.getNode('sensor');
@@ -82,94 +73,75 @@ for (const [name, msg, re] of badInputs) {
       const out = collect('out');
       sensor.receive(batch(T0, [{ kind: 'analog', port: 1, power: 10 }]));
       await waitFor('a reading after the error', () => out.find((m) => m.topic.endsWith('/gauge')));
-    } finally {
-      await dir.remove();
-    }
+    });
   });
 }
 
 test('flm-sensor counts rejects in its status', async () => {
-  const dir = await tempDir();
-  try {
-    await helper.load(flmNodes, flow(dir.path), creds);
+  await withDataDir(async (dir) => {
+    await helper.load(flmNodes, flow(dir), creds);
     const st = statuses('sensor');
     const caught = collect('caught');
     const sensor = helper.getNode('sensor');
     for (let i = 0; i < 3; i++) sensor.receive({ payload: 42 });
     await waitFor('three errors', () => caught.length === 3);
     await waitFor('status with 3 rejects', () => st.find((s) => s.fill === 'red' && /^3 rejects/.test(s.text ?? '')));
-  } finally {
-    await helper.unload();
-    await dir.remove();
-  }
+  });
 });
 
 test('an invalid sensor table gives a red status and an error, not a crash', async () => {
-  const dir = await tempDir();
-  try {
-    await helper.load(flmNodes, flow(dir.path, [{ name: 'x', type: 'water', class: 'pulse', port: [4] }]), creds);
+  await withDataDir(async (dir) => {
+    await helper.load(flmNodes, flow(dir, [{ name: 'x', type: 'water', class: 'pulse', port: [4] }]), creds);
     const caught = collect('caught');
     const st = statuses('sensor');
     await waitFor('red status', () => st.find((s) => s.fill === 'red' && /^config: sensors\.0\.constant: a pulse sensor/.test(s.text ?? '')));
     helper.getNode('sensor').receive(batch(T0, []));
     const c = await waitFor('error at Catch', () => caught[0]);
     assert.match(c.error.message, /invalid device config: sensors\.0\.constant: a pulse sensor needs a meter constant/);
-  } finally {
-    await helper.unload();
-    await dir.remove();
-  }
+  });
 });
 
 test('counters survive a restart: saved on close, continued on start', async () => {
-  const dir = await tempDir();
-  try {
-    await helper.load(flmNodes, flow(dir.path), creds);
+  await withDataDir(async (dir) => {
+    await helper.load(flmNodes, flow(dir), creds);
     helper.getNode('sensor').receive(batch(T0, [{ kind: 'pulse', port: 6, pulses: 41 }]));
     const out1 = collect('out');
     await waitFor('water counter', () => out1.find((m) => m.topic === `/sensor/${sid(4)}/counter`));
     await helper.unload();
-    const saved = JSON.parse(await readFile(join(dir.path, `counters-${DEVICE_ID}.json`), 'utf8'));
+    const saved = JSON.parse(await readFile(join(dir, `counters-${DEVICE_ID}.json`), 'utf8'));
     assert.deepEqual(saved.sensors[sid(4)], { milli: 41_000 });
 
-    await helper.load(flmNodes, flow(dir.path), creds);
+    await helper.load(flmNodes, flow(dir), creds);
     const out2 = collect('out');
     helper.getNode('sensor').receive(batch(T0 + 5000, [{ kind: 'pulse', port: 6, pulses: 1 }]));
     const c = await waitFor('water counter after restart', () => out2.find((m) => m.topic === `/sensor/${sid(4)}/counter`));
     assert.deepEqual(c.payload, [T0 / 1000 + 5, 42, 'L']);
-  } finally {
-    await helper.unload();
-    await dir.remove();
-  }
+  });
 });
 
 test('the device id and key are generated once and kept in the data dir when left blank', async () => {
-  const dir = await tempDir();
-  try {
+  await withDataDir(async (dir) => {
     const f = onTab([
-      { id: 'dev', type: 'flm-device', deviceId: '${FLM_UNSET_VAR_FOR_TEST}', dataDir: dir.path, sensors: HOUSEHOLD_SENSORS },
+      { id: 'dev', type: 'flm-device', deviceId: '${FLM_UNSET_VAR_FOR_TEST}', dataDir: dir, sensors: HOUSEHOLD_SENSORS },
       { id: 'sensor', type: 'flm-sensor', device: 'dev', wires: [['out']] },
       { id: 'out', type: 'helper' },
     ]);
     await helper.load(flmNodes, f);
     const out = collect('out');
     const cfg = await waitFor('config', () => out.find((m) => /^\/device\/[0-9a-f]{32}\/config\/sensor$/.test(m.topic)));
-    const kept = JSON.parse(await readFile(join(dir.path, 'device.json'), 'utf8'));
+    const kept = JSON.parse(await readFile(join(dir, 'device.json'), 'utf8'));
     assert.equal(cfg.topic, `/device/${kept.id}/config/sensor`);
     assert.match(kept.key, /^[0-9a-f]{32}$/);
     await helper.unload();
     await helper.load(flmNodes, f);
     const again = collect('out');
     await waitFor('same id after restart', () => again.find((m) => m.topic === `/device/${kept.id}/config/sensor`));
-  } finally {
-    await helper.unload();
-    await dir.remove();
-  }
+  });
 });
 
 test('a second flm-sensor on the same device is refused (it would overwrite the counters)', async () => {
-  const dir = await tempDir();
-  try {
-    const f = flow(dir.path);
+  await withDataDir(async (dir) => {
+    const f = flow(dir);
     f.push({ id: 'sensor2', type: 'flm-sensor', device: 'dev', z: 'tab1', wires: [[]] });
     await helper.load(flmNodes, f, creds);
     const st1 = statuses('sensor');
@@ -182,16 +154,12 @@ test('a second flm-sensor on the same device is refused (it would overwrite the 
         helper.getNode('sensor2').receive(batch(T0, []));
         await waitFor('an error', () => caught.find((c) => /already has an flm-sensor/.test(c.error.message)));
       });
-  } finally {
-    await helper.unload();
-    await dir.remove();
-  }
+  });
 });
 
 test('flm-sensor turns parsed P1 telegrams into readings of its cosem sensors', async () => {
-  const dir = await tempDir();
-  try {
-    await helper.load(flmNodes, flow(dir.path, [
+  await withDataDir(async (dir) => {
+    await helper.load(flmNodes, flow(dir, [
       { n: 1, id: sid(7), name: 'smart-main', type: 'electricity', class: 'cosem', p1: 'net' },
     ]), creds);
     const out = collect('out');
@@ -205,8 +173,5 @@ test('flm-sensor turns parsed P1 telegrams into readings of its cosem sensors', 
     assert.ok(out.find((m) => m.topic === `/sensor/${sid(7)}/gauge`));
     const c = await waitFor('the bad telegram at Catch', () => caught[0]);
     assert.match(c.error.message, /not a parsed P1 telegram/);
-  } finally {
-    await helper.unload();
-    await dir.remove();
-  }
+  });
 });

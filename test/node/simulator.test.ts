@@ -1,6 +1,6 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { helper, flmNodes, onTab, waitFor, collect, statuses, tempDir } from '../support/nodered';
+import { helper, flmNodes, onTab, waitFor, collect, statuses, withDataDir } from '../support/nodered';
 import { HOUSEHOLD_SENSORS, DEVICE_ID } from '../support/device';
 import { boardBatchSchema } from '../../core/readings/records';
 
@@ -46,10 +46,9 @@ test('flm-simulator: a bad setting gives a red status and an error', async () =>
 });
 
 test('simulator -> sensor: the default household produces gauges and counters for every sensor', async () => {
-  const dir = await tempDir();
-  try {
+  await withDataDir(async (dir) => {
     await helper.load(flmNodes, onTab([
-      { id: 'dev', type: 'flm-device', deviceId: DEVICE_ID, dataDir: dir.path, sensors: HOUSEHOLD_SENSORS },
+      { id: 'dev', type: 'flm-device', deviceId: DEVICE_ID, dataDir: dir, sensors: HOUSEHOLD_SENSORS },
       { id: 'sim', type: 'flm-simulator', seed: '1', speed: '600', start: '2026-06-21T08:00:00Z', wires: [['sensor']] },
       { id: 'sensor', type: 'flm-sensor', device: 'dev', wires: [['out']] },
       { id: 'out', type: 'helper' },
@@ -64,8 +63,5 @@ test('simulator -> sensor: the default household produces gauges and counters fo
       assert.match(m.topic, /^\/sensor\/[0-9a-f]{32}\/(gauge|counter)$/);
       assert.ok(Number.isInteger(m.payload[0]) && typeof m.payload[1] === 'number');
     }
-  } finally {
-    await helper.unload();
-    await dir.remove();
-  }
+  });
 });

@@ -1,6 +1,6 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { helper, flmNodes, onTab, waitFor, collect, tempDir } from '../support/nodered';
+import { helper, flmNodes, onTab, waitFor, collect, withDataDir } from '../support/nodered';
 import { HOUSEHOLD_SENSORS, DEVICE_ID, sid } from '../support/device';
 import { decodeSeries } from '../../core/tmpo/codec';
 
@@ -20,9 +20,8 @@ const creds = { dev: { deviceKey: 'fedcba9876543210fedcba9876543210' } };
 const reading = (s: string, kind: string, ts: number, v: number, unit = 'Wh') => ({ topic: `/sensor/${s}/${kind}`, payload: [ts, v, unit] });
 
 test('flm-tmpo stores counters in TMPO blocks and publishes each block on its FLM topic', async () => {
-  const dir = await tempDir();
-  try {
-    await helper.load(flmNodes, flow(dir.path), creds);
+  await withDataDir(async (dir) => {
+    await helper.load(flmNodes, flow(dir), creds);
     const out = collect('out');
     await waitFor('the sync request at start', () => out.find((m) => m.topic === `/device/${DEVICE_ID}/tmpo/sync`));
     const t = helper.getNode('tmpo');
@@ -37,16 +36,12 @@ test('flm-tmpo stores counters in TMPO blocks and publishes each block on its FL
     const s = decodeSeries(block.payload);
     assert.equal(s.times.length, 50);
     assert.equal(s.values.at(-1), 1049);
-  } finally {
-    await helper.unload();
-    await dir.remove();
-  }
+  });
 });
 
 test('flm-tmpo: bad input reaches Catch and never touches stored blocks', async () => {
-  const dir = await tempDir();
-  try {
-    await helper.load(flmNodes, flow(dir.path), creds);
+  await withDataDir(async (dir) => {
+    await helper.load(flmNodes, flow(dir), creds);
     const caught = collect('caught');
     const out = collect('out');
     const t = helper.getNode('tmpo');
@@ -68,16 +63,12 @@ test('flm-tmpo: bad input reaches Catch and never touches stored blocks', async 
     t.receive({ topic: 'tmpo/flush' });
     const block = await waitFor('the good reading stored', () => out.find((m) => m.topic === `/sensor/${sid(3)}/tmpo/0/8/${T}/gz`));
     assert.deepEqual(decodeSeries(block.payload).values, [5]);
-  } finally {
-    await helper.unload();
-    await dir.remove();
-  }
+  });
 });
 
 test('flm-tmpo: a redeploy keeps the open block (journal) and a sync request re-publishes what the server lacks', async () => {
-  const dir = await tempDir();
-  try {
-    await helper.load(flmNodes, flow(dir.path), creds);
+  await withDataDir(async (dir) => {
+    await helper.load(flmNodes, flow(dir), creds);
     let t = helper.getNode('tmpo');
     let out = collect('out');
     await waitFor('started', () => out.length > 0);
@@ -85,7 +76,7 @@ test('flm-tmpo: a redeploy keeps the open block (journal) and a sync request re-
     await new Promise((r) => setTimeout(r, 100));
     await helper.unload();
 
-    await helper.load(flmNodes, flow(dir.path), creds);
+    await helper.load(flmNodes, flow(dir), creds);
     t = helper.getNode('tmpo');
     out = collect('out');
     await waitFor('started again', () => out.length > 0);
@@ -107,8 +98,5 @@ test('flm-tmpo: a redeploy keeps the open block (journal) and a sync request re-
     t.receive({ topic: `/d/device/${DEVICE_ID}/tmpo/sync`, payload: [{ sid: sid(4), rid: 0, lvl: 20, bid: 1750073344 }] });
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(out.length, stale, 'nothing newer than what the server has: nothing re-published');
-  } finally {
-    await helper.unload();
-    await dir.remove();
-  }
+  });
 });

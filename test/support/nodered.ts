@@ -67,3 +67,14 @@ export async function tempDir(prefix = 'flm-test-'): Promise<{ path: string; rem
   const path = await mkdtemp(join(tmpdir(), prefix));
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
+
+/** Run a test body with a fresh data dir; the flow is unloaded before the dir goes. */
+export async function withDataDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await tempDir();
+  try {
+    await fn(dir.path);
+  } finally {
+    await helper.unload();
+    await dir.remove();
+  }
+}

@@ -8,12 +8,15 @@ import type { FlmDeviceNode } from './flm-device';
 import { Status } from './lib/status';
 import { Resources } from './lib/resources';
 import { onCloseBounded, errorText, statusText } from './lib/close';
-import { numberSetting } from './lib/settings';
+import { numberSetting, textSetting, isPort } from './lib/settings';
+import { createApiServer, RecentGauges, type ApiServer } from '../core/api';
 import { StartupQueue, type Send, type Done } from './lib/startup-queue';
 
 interface TmpoDef extends NodeDef {
   device: string;
   maxMB: string | number;
+  apiHost: string;
+  apiPort: string | number;
 }
 
 
@@ -24,13 +27,16 @@ const DEVICE_CONFIG = /^\/device\/[0-9a-f]{32}\/config\//;
 const CHECKPOINT_MS = 30_000;
 
 export default function (RED: NodeAPI): void {
-  function FlmTmpo(this: Node, def: TmpoDef) {
+  function FlmTmpo(this: Node<{ apiToken?: string }>, def: TmpoDef) {
     RED.nodes.createNode(this, def);
     const node = this;
     const status = new Status(node);
     const res = new Resources();
     const deviceNode = RED.nodes.getNode(def.device) as FlmDeviceNode | null;
     let recorder: TmpoRecorder | undefined;
+    let api: ApiServer | undefined;
+    let apiLabel = '';
+    const gauges = new RecentGauges();
     const gate = new StartupQueue('the TMPO store');
     let sensors = new Map<string, Sensor>();
     let deviceId = '';
@@ -40,7 +46,7 @@ export default function (RED: NodeAPI): void {
 
     const showStatus = () => {
       if (!recorder) return;
-      const text = `${recorder.written} blocks · ${recorder.openBlocks} open${rejects ? ` · ${rejects} rejects` : ''}`;
+      const text = `${recorder.written} blocks · ${recorder.openBlocks} open${apiLabel}${rejects ? ` · ${rejects} rejects` : ''}`;
       status.ok(text);
     };
     const reportError = (err: unknown) => {
@@ -79,12 +85,14 @@ export default function (RED: NodeAPI): void {
         if (!t) throw new Error(`not a reading topic: "${topic.slice(0, 80)}" (expected /sensor/<sid>/counter or /gauge)`);
         const sensor = sensors.get(t.sid);
         if (!sensor) throw new Error(`unknown sensor ${t.sid}: not an enabled sensor of device ${deviceId}`);
-        // tmpod keeps one series per sensor: the reading kind its data_type names.
-        if (sensor.data_type !== t.kind) return done();
         const p = msg.payload;
         if (!Array.isArray(p) || p.length !== 3 || !Number.isInteger(p[0]) || typeof p[1] !== 'number') {
           throw new Error('payload must be [ts,value,"unit"]');
         }
+        // Live gauges feed the FLM local API, whatever the store keeps.
+        if (t.kind === 'gauge') gauges.push(t.sid, p[0] as number, p[1] as number, String(p[2]));
+        // tmpod keeps one series per sensor: the reading kind its data_type names.
+        if (sensor.data_type !== t.kind) return done();
         const outcome = recorder.push(t.sid, sensor.rid, p[0] as number, p[1] as number);
         if (outcome !== 'accepted') throw new Error(`reading ${p[0]} for ${sensor.name} not stored: ${outcome}`);
         showStatus();
@@ -114,6 +122,23 @@ export default function (RED: NodeAPI): void {
       });
       if (res.isDisposed) return rec.close();
       recorder = rec;
+      gauges.setSensors([...sensors.keys()]);
+      const apiPortText = textSetting(def.apiPort);
+      if (apiPortText !== '' && apiPortText !== 'off') {
+        // The TMPO API wants a token per sensor: the node's own, else the device key, which the owner has.
+        const token = textSetting(node.credentials?.apiToken) || device.key;
+        api = createApiServer({
+          host: textSetting(def.apiHost, '127.0.0.1'),
+          port: numberSetting(apiPortText, 8080, 'API port', isPort),
+          store: () => recorder?.store,
+          gauges,
+          tokens: Object.fromEntries([...sensors.keys()].map((sid) => [sid, token])),
+          onError: (err) => node.warn(`HTTP API: ${errorText(err)}`),
+        });
+        const where = await api.listen();
+        apiLabel = ` · :${where.port}`;
+        node.log(`HTTP API on http://${where.host}:${where.port}/sensor/<sid>`);
+      }
       showStatus();
       gate.ready((m, s, d) => void handle(m, s, d));
       node.send({ topic: tmpoSyncTopic(device.id), payload: '', retain: false, qos: 0 } as NodeMessage);
@@ -129,9 +154,10 @@ export default function (RED: NodeAPI): void {
     onCloseBounded(node, async () => {
       res.dispose();
       await starting;
+      await api?.close(2000);
       await recorder?.close();
     }, 10_000);
   }
 
-  RED.nodes.registerType('flm-tmpo', FlmTmpo as never);
+  RED.nodes.registerType('flm-tmpo', FlmTmpo as never, { credentials: { apiToken: { type: 'password' } } });
 }

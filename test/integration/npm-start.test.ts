@@ -12,7 +12,7 @@ const DEVICE_ID = '00112233445566778899aabbccddeeff';
 const READING = /^\/sensor\/([0-9a-f]{32})\/(gauge|counter) (\[\d+,-?\d+(\.\d{1,3})?,"(W|Wh|L|L\/day)"\])$/;
 
 async function startPipeline(env: Record<string, string>) {
-  const [ui, mqttPort, ws] = [await freePort(), await freePort(), await freePort()];
+  const [ui, mqttPort, ws, api] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const dir = await tempDir('flm-start-');
   const run = start(process.execPath, [join(repoRoot, 'dist', 'scripts', 'start.js')], {
     FLM_USER_DIR: join(dir.path, 'user'),
@@ -20,10 +20,11 @@ async function startPipeline(env: Record<string, string>) {
     FLM_UI_PORT: String(ui),
     FLM_MQTT_PORT: String(mqttPort),
     FLM_WS_PORT: String(ws),
+    FLM_API_PORT: String(api),
     FLM_LOG_LEVEL: 'warn',
     ...env,
   });
-  return { run, dir, ui, mqttPort, ws };
+  return { run, dir, ui, mqttPort, ws, api };
 }
 
 test('npm start: readings on the embedded broker within 5 s, exactly in FLM form, seen by mosquitto_sub', async () => {
@@ -58,12 +59,24 @@ test('npm start: readings on the embedded broker within 5 s, exactly in FLM form
     await waitFor('a reading over websockets', () => got.find((l) => READING.test(l)), 5000);
     await ws.endAsync();
 
+    // the FLM local API on FLM_API_PORT answers with the last minute of the main clamp
+    const mainSid = cfg['1'].id as string;
+    await untilListening(p.api, p.run.output);
+    const local = await fetch(`http://127.0.0.1:${p.api}/sensor/${mainSid}?version=1.0&interval=minute&unit=watt`);
+    assert.equal(local.status, 200);
+    const minute = (await local.json()) as Array<[number, number | string]>;
+    assert.ok(minute.length >= 1 && minute.length <= 60, `${minute.length} points`);
+    minute.forEach(([ts], i) => i > 0 && assert.equal(ts, minute[i - 1]![0] + 1, 'one point a second'));
+    assert.ok(minute.some(([, v]) => typeof v === 'number' && v > 0), 'live watts in the minute');
+
     // SIGTERM stops everything cleanly and frees the ports
     const code = await p.run.stop();
     assert.equal(code, 0, p.run.output());
     assert.equal(await portOpen(p.mqttPort), false);
     assert.equal(await portOpen(p.ui), false);
+    assert.equal(await portOpen(p.api), false);
     assert.ok(existsSync(join(p.dir.path, 'data', `counters-${DEVICE_ID}.json`)), 'counters saved on stop');
+    assert.ok(existsSync(join(p.dir.path, 'data', 'tmpo', 'open.json')), 'open TMPO blocks kept on stop');
   } finally {
     await p.run.stop(2000);
     await p.dir.remove();
@@ -83,7 +96,7 @@ test('npm start honours FLM_SIM_SPEED and FLM_BIND, and a busy editor port is a 
 
     const clash = start(process.execPath, [join(repoRoot, 'dist', 'scripts', 'start.js')], {
       FLM_USER_DIR: join(p.dir.path, 'user2'), FLM_DATA_DIR: join(p.dir.path, 'data2'), FLM_BIND: host,
-      FLM_UI_PORT: String(p.ui), FLM_MQTT_PORT: String(await freePort()), FLM_WS_PORT: '',
+      FLM_UI_PORT: String(p.ui), FLM_MQTT_PORT: String(await freePort()), FLM_WS_PORT: '', FLM_API_PORT: '',
     });
     const code = await clash.exited;
     assert.equal(code, 1);

@@ -1,6 +1,6 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { helper, flmNodes, onTab, waitFor, collect, withDataDir } from '../support/nodered';
+import { helper, flmNodes, onTab, waitFor, collect, withDataDir, freePort } from '../support/nodered';
 import { HOUSEHOLD_SENSORS, DEVICE_ID, sid } from '../support/device';
 import { decodeSeries } from '../../core/tmpo/codec';
 
@@ -98,5 +98,46 @@ test('flm-tmpo: a redeploy keeps the open block (journal) and a sync request re-
     t.receive({ topic: `/d/device/${DEVICE_ID}/tmpo/sync`, payload: [{ sid: sid(4), rid: 0, lvl: 20, bid: 1750073344 }] });
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(out.length, stale, 'nothing newer than what the server has: nothing re-published');
+  });
+});
+
+test('flm-tmpo serves the FLM local API, and the TMPO API with the device key as token', async () => {
+  await withDataDir(async (dir) => {
+    const port = await freePort();
+    const f = flow(dir);
+    (f.find((n) => n.id === 'tmpo') as Record<string, unknown>).apiPort = String(port);
+    await helper.load(flmNodes, f, creds);
+    const t = helper.getNode('tmpo');
+    const out = collect('out');
+    await waitFor('started', () => out.length > 0);
+    const now = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < 5; i++) t.receive(reading(sid(1), 'gauge', now - 5 + i, 100 + i, 'W'));
+    for (let i = 0; i < 5; i++) t.receive(reading(sid(1), 'counter', T + i, i));
+    t.receive({ topic: 'tmpo/flush' });
+    await waitFor('a block', () => out.find((m) => m.topic?.startsWith(`/sensor/${sid(1)}/tmpo/`)));
+    const base = `http://127.0.0.1:${port}`;
+
+    const local = await fetch(`${base}/sensor/${sid(1)}?version=1.0&interval=minute&unit=watt`);
+    assert.equal(local.status, 200);
+    const points = (await local.json()) as Array<[number, number | string]>;
+    // one point a second from the first gauge of the last minute up to now (flm-firmware.md §5.5)
+    assert.deepEqual(points.slice(0, 5), [[now - 5, 100], [now - 4, 101], [now - 3, 102], [now - 2, 103], [now - 1, 104]]);
+    assert.ok(points.length <= 60);
+    points.forEach(([ts], i) => assert.equal(ts, now - 5 + i));
+    assert.ok(points.some(([, v]) => v === 'nan'), 'seconds without a gauge are "nan"');
+    const bad = await fetch(`${base}/sensor/${sid(1)}?interval=minute`);
+    assert.equal(bad.status, 400);
+    assert.equal((await fetch(`${base}/sensor/${'f'.repeat(32)}?version=1.0&interval=minute&unit=watt`)).status, 404);
+
+    const headers = { 'X-Version': '1.0', 'X-Token': 'fedcba9876543210fedcba9876543210' };
+    const sync = await fetch(`${base}/sensor/${sid(1)}/tmpo/sync?rid=0&lvl=8&bid=0`, { headers });
+    assert.equal(sync.status, 200);
+    const list = (await sync.json()) as Array<{ rid: number; lvl: number; bid: number }>;
+    assert.ok(list.length >= 1);
+    const blk = await fetch(`${base}/sensor/${sid(1)}/tmpo/${list[0]!.rid}/${list[0]!.lvl}/${list[0]!.bid}`, { headers });
+    assert.equal(blk.status, 200);
+    assert.deepEqual(decodeSeries(Buffer.from(await blk.arrayBuffer())).values, [0, 1, 2, 3, 4]);
+    const wrong = await fetch(`${base}/sensor/${sid(1)}/tmpo/sync?rid=0&lvl=8&bid=0`, { headers: { ...headers, 'X-Token': '0'.repeat(32) } });
+    assert.equal(wrong.status, 401);
   });
 });

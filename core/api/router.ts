@@ -1,0 +1,159 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isSid } from '../tmpo/ids';
+import { Tokens, type TokenSource } from './auth';
+import type { TmpoReader } from './blocks';
+import { localSensorReply } from './local-api';
+import type { GaugeSource } from './recent-gauges';
+import { textReply, type ApiReply, type ApiRequest } from './reply';
+import { seriesReply } from './series-api';
+import { tmpoBlockReply, tmpoSyncReply, withApiHeaders } from './tmpo-api';
+
+export interface ApiOptions {
+  /** the TMPO store; a function may answer undefined while the store is still opening (503) */
+  store?: TmpoReader | (() => TmpoReader | undefined);
+  /** live gauges for the FLM local API; without it `/sensor/<sid>` is 404 */
+  gauges?: GaugeSource;
+  /** sid -> token for the TMPO and series APIs; a sensor without a token is not served (404) */
+  tokens?: TokenSource;
+  /** one more token valid for every served sensor (the Flukso account's master token) */
+  masterToken?: string;
+  /** a path prefix to strip, e.g. `/flm` when mounted where the prefix is not stripped */
+  basePath?: string;
+  /** Unix seconds; tests pin it */
+  now?: () => number;
+  /** told of every request that failed with 500 (the answer itself says only "Internal Server Error") */
+  onError?: (err: unknown, req: IncomingMessage) => void;
+}
+
+/** A node:http handler that is also express middleware: with `next`, unknown paths go on. */
+export type ApiHandler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
+
+interface Context {
+  reader: () => TmpoReader | undefined;
+  gauges: GaugeSource | undefined;
+  tokens: Tokens;
+  now: () => number;
+}
+
+type Route = {
+  pattern: RegExp;
+  handle: (req: ApiRequest, m: RegExpExecArray, ctx: Context) => ApiReply | Promise<ApiReply>;
+};
+
+const SEGMENT = '([^/]+)';
+
+const ROUTES: Route[] = [
+  {
+    pattern: new RegExp(`^/sensor/${SEGMENT}$`),
+    handle: (req, m, ctx) => (ctx.gauges ? localSensorReply(req, m[1]!, ctx.gauges, ctx.now()) : notFound()),
+  },
+  {
+    pattern: new RegExp(`^/sensor/${SEGMENT}/tmpo/sync$`),
+    handle: (req, m, ctx) => withStore(ctx, (reader) => tmpoSyncReply(req, m[1]!, { reader, tokens: ctx.tokens })),
+  },
+  {
+    pattern: new RegExp(`^/sensor/${SEGMENT}/tmpo/${SEGMENT}/${SEGMENT}/${SEGMENT}$`),
+    handle: (req, m, ctx) =>
+      withStore(ctx, (reader) => tmpoBlockReply(req, m[1]!, { rid: m[2]!, lvl: m[3]!, bid: m[4]! }, { reader, tokens: ctx.tokens })),
+  },
+  {
+    pattern: new RegExp(`^/sensor/${SEGMENT}/series$`),
+    handle: (req, m, ctx) => withStore(ctx, (reader) => seriesReply(req, m[1]!, { reader, tokens: ctx.tokens, now: ctx.now })),
+  },
+];
+
+const notFound = (): ApiReply => textReply(404, 'Not Found');
+
+function withStore(ctx: Context, fn: (reader: TmpoReader) => Promise<ApiReply>): ApiReply | Promise<ApiReply> {
+  const reader = ctx.reader();
+  if (!reader) return withApiHeaders(textReply(503, 'Service Unavailable: the TMPO store is still opening', { 'Retry-After': '5' }));
+  return fn(reader);
+}
+
+/**
+ * The three APIs behind one handler: GET (and HEAD) only, 404 for any other path (or `next()`
+ * under express), 405 for other methods on our paths, and never an exception out of it: a failing
+ * endpoint answers 500 with a short text and the server goes on.
+ */
+export function createApiHandler(options: ApiOptions = {}): ApiHandler {
+  const store = options.store;
+  const ctx: Context = {
+    reader: typeof store === 'function' ? store : () => store,
+    gauges: options.gauges,
+    tokens: new Tokens(options.tokens ?? {}, options.masterToken),
+    now: options.now ?? (() => Date.now() / 1000),
+  };
+  const base = (options.basePath ?? '').replace(/\/+$/, '');
+
+  const reportError = (err: unknown, req: IncomingMessage): void => {
+    try {
+      options.onError?.(err, req);
+    } catch {
+      // a failing reporter must not turn one bad request into a crash
+    }
+  };
+
+  return (req, res, next) => {
+    let matched: { route: Route; m: RegExpExecArray; url: URL } | undefined;
+    try {
+      matched = match(req, base);
+    } catch (err) {
+      reportError(err, req);
+    }
+    if (!matched) {
+      if (next) {
+        try {
+          next();
+        } catch (err) {
+          reportError(err, req);
+        }
+      } else send(res, notFound(), reportError, req);
+      return;
+    }
+    const { route, m, url } = matched;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(res, textReply(405, 'Method Not Allowed', { Allow: 'GET, HEAD' }), reportError, req);
+      return;
+    }
+    const apiReq: ApiRequest = { method: req.method, url, headers: req.headers };
+    void (async () => {
+      let reply: ApiReply;
+      try {
+        if (!isSid(m[1])) reply = notFound();
+        else reply = await route.handle(apiReq, m, ctx);
+      } catch (err) {
+        reportError(err, req);
+        reply = textReply(500, 'Internal Server Error');
+      }
+      send(res, reply, reportError, req);
+    })();
+  };
+}
+
+function match(req: IncomingMessage, base: string): { route: Route; m: RegExpExecArray; url: URL } | undefined {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  let path = url.pathname;
+  if (base) {
+    if (path !== base && !path.startsWith(`${base}/`)) return undefined;
+    path = path.slice(base.length) || '/';
+  }
+  for (const route of ROUTES) {
+    const m = route.pattern.exec(path);
+    if (m) return { route, m, url };
+  }
+  return undefined;
+}
+
+function send(res: ServerResponse, reply: ApiReply, reportError: (err: unknown, req: IncomingMessage) => void, req: IncomingMessage): void {
+  try {
+    if (res.headersSent || res.writableEnded) return;
+    res.statusCode = reply.status;
+    if (reply.status === 597) res.statusMessage = 'Inconsistent TMPO Store';
+    for (const [name, value] of Object.entries(reply.headers)) res.setHeader(name, value);
+    res.setHeader('Content-Length', Buffer.byteLength(reply.body));
+    res.end(reply.body);
+  } catch (err) {
+    reportError(err, req);
+    res.destroy();
+  }
+}

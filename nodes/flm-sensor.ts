@@ -67,6 +67,8 @@ export default function (RED: NodeAPI): void {
     const handle = (msg: NodeMessageInFlow, send: Send, done: Done) => {
       if (!engine) return done(new Error('the reading computation is closed'));
       try {
+        // flm-p1 also reports p1/availability on the same wire: news, not input.
+        if (typeof msg.topic === 'string' && msg.topic.startsWith('p1/') && msg.topic !== P1_TELEGRAM_TOPIC) return done();
         if (msg.topic === P1_TELEGRAM_TOPIC) {
           if (!isP1Telegram(msg.payload)) throw new Error('p1/telegram payload is not a parsed P1 telegram (use flm-p1 to parse raw telegrams)');
           const r = engine.p1.process(msg.payload, Math.floor(Date.now() / 1000));

@@ -166,6 +166,7 @@ test('flm-sensor turns parsed P1 telegrams into readings of its cosem sensors', 
     const caught = collect('caught');
     const s = helper.getNode('sensor');
     s.receive({ topic: 'p1/telegram', payload: parseTelegram(telegramOf(fixture('dsmr5-nl.txt'))) });
+    s.receive({ topic: 'p1/availability', payload: 'online' }); // passed over, not an error
     s.receive({ topic: 'p1/telegram', payload: { hello: 1 } });
     const counter = await waitFor('net counter', () => out.find((m) => m.topic === `/sensor/${sid(7)}/counter`));
     assert.equal(counter.flm.name, 'smart-main');
@@ -173,5 +174,6 @@ test('flm-sensor turns parsed P1 telegrams into readings of its cosem sensors', 
     assert.ok(out.find((m) => m.topic === `/sensor/${sid(7)}/gauge`));
     const c = await waitFor('the bad telegram at Catch', () => caught[0]);
     assert.match(c.error.message, /not a parsed P1 telegram/);
+    assert.equal(caught.length, 1, 'availability news is not an error');
   });
 });

@@ -351,8 +351,16 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
         assert.deepEqual(names, sensors.map((s) => s.name), 'sensor rows in the wrong order or with wrong names');
       }
       await page.screenshot({ path: outputFile(`e2e-dialog-${cfg.type}.png`) });
-      await page.locator('#node-config-dialog-cancel').click();
-      await page.locator('#node-config-dialog-cancel').waitFor({ state: 'detached' });
+      if (cfg.type === 'flm-device') {
+        // Saving the dialog untouched must give back exactly the sensor table it was opened with.
+        await page.locator('#node-config-dialog-ok').click();
+        await page.locator('#node-config-dialog-ok').waitFor({ state: 'detached' });
+        const saved = await page.evaluate((id) => (globalThis as unknown as { RED: { nodes: { node(id: string): { sensors: unknown } } } }).RED.nodes.node(id).sensors, cfg.id);
+        assert.deepEqual(saved, cfg.sensors, 'the device dialog changed the sensor table on a plain save');
+      } else {
+        await page.locator('#node-config-dialog-cancel').click();
+        await page.locator('#node-config-dialog-cancel').waitFor({ state: 'detached' });
+      }
       await page.locator('#node-dialog-cancel').click();
       await page.locator('#node-dialog-cancel').waitFor({ state: 'detached' });
     }

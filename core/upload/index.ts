@@ -1,0 +1,18 @@
+export { xDigest, digestMatches, isDeviceKey } from './digest';
+export { UploadClient, measurementsBody, type UploadClientOptions, type PostOutcome, type RawReply } from './client';
+export { downsample, downsampleIndices, FLM_FILTERS, type DownsampleFilter } from './filters';
+export { UploadQueue, type UploadQueueOptions, type AppendResult, type AppendManyResult, type Batch } from './queue';
+export {
+  Uploader,
+  backoffDelay,
+  DEFAULT_BACKOFF,
+  DEFAULT_INTERVAL_MS,
+  type UploaderOptions,
+  type UploaderState,
+  type SensorStatus,
+  type UploadEvent,
+  type MeasurementPoster,
+} from './uploader';
+export { sendHeartbeat, startHeartbeat, heartbeatBody, type HeartbeatResult, type UpgradeOffer } from './heartbeat';
+export { systemClock, type Clock } from './clock';
+export { type Reading, uploadProblem } from './reading';

@@ -1,0 +1,550 @@
+import { promises as fs, constants } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { z } from 'zod';
+import { readFileIfExists, writeFileAtomic } from '../util/atomic-file';
+import { isUploadSid, uploadProblem, type Reading, type ReadingProblem } from './reading';
+
+/**
+ * Segment files hold fixed 20-byte records: ts (float64 LE), counter (float64 LE), CRC-32 of
+ * those 16 bytes (uint32 LE). Fixed width keeps a torn write from shifting the records after
+ * it, makes the backlog a matter of file sizes, and the CRC tells a record that never finished
+ * (or a block the disk zero-filled after a power cut) from a real one.
+ */
+export const RECORD_BYTES = 20;
+const SEGMENT_NAME = /^(\d{16})\.seg$/;
+const COMMIT_FILE = 'commit.json';
+const DEFAULT_SEGMENT_BYTES = 1 << 20;
+
+const commitSchema = z
+  .object({
+    version: z.literal(1),
+    /** the segment reading resumes in; segments before it are fully acknowledged */
+    seg: z.number().int().min(0),
+    /** bytes into `seg` already acknowledged, a whole number of records */
+    offset: z.number().int().min(0).multipleOf(RECORD_BYTES),
+    /** the newest acknowledged timestamp; nothing at or before it is sent again */
+    ts: z.number().int().nullable(),
+  })
+  .strict();
+type Commit = Omit<z.infer<typeof commitSchema>, 'version'>;
+
+export interface UploadQueueOptions {
+  /** the queue's own folder (one sub-folder per sensor), e.g. `<dataDir>/upload` */
+  dir: string;
+  /** past this size a segment is sealed and the next append begins a new one */
+  segmentBytes?: number;
+  /** damaged or torn data that was skipped; never fatal */
+  onWarning?: (text: string) => void;
+}
+
+export type AppendResult = 'queued' | 'not-after-last' | 'invalid-sid' | ReadingProblem;
+
+export interface AppendManyResult {
+  queued: number;
+  skipped: Partial<Record<Exclude<AppendResult, 'queued'>, number>>;
+}
+
+/** Readings read from one sensor's queue, to be sent and then acknowledged with `ack`. */
+export interface Batch {
+  readonly sid: string;
+  /** ascending by time, each newer than everything acknowledged */
+  readonly readings: Reading[];
+  /** queued records this batch covers, skipped ones included */
+  readonly records: number;
+  /** @internal where the batch began: `ack` refuses a batch the queue has moved past */
+  readonly start: Commit;
+  /** @internal the segment its readings came from, and the byte just after each of them */
+  readonly seg: number;
+  readonly ends: number[];
+  /** @internal the position after the whole batch, skipped tail included */
+  readonly end: Commit;
+}
+
+interface Active {
+  seq: number;
+  fh: FileHandle;
+  /** bytes written */
+  size: number;
+  /** bytes fsynced: what readers may see */
+  durable: number;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+interface SensorQueue {
+  sid: string;
+  dir: string;
+  /** segment numbers on disk, ascending */
+  segments: number[];
+  /** whole-record sizes of the sealed segments */
+  sealed: Map<number, number>;
+  active?: Active;
+  commit: Commit;
+  /** newest timestamp on disk (or acknowledged); appends must be after it */
+  durableTs: number | null;
+  /** newest timestamp accepted, possibly still waiting for its fsync */
+  acceptedTs: number | null;
+  pending: Buffer[];
+  pendingTs: number | null;
+  waiters: Waiter[];
+  dirDurable: boolean;
+}
+
+export interface QueueStats {
+  appended: number;
+  fsyncs: number;
+  /** records skipped on read: bad CRC, or not newer than the record before */
+  skippedRecords: number;
+}
+
+/**
+ * A durable per-sensor queue of counter readings on their way to the server.
+ *
+ * - `append` resolves once the reading is fsynced. Appends made while a write is under way
+ *   are written and fsynced together (group commit), so many appends share one fsync.
+ * - Each sensor has append-only segment files. After a restart a new segment is begun, never
+ *   the old one continued, so a torn record at the end of a segment stays where it is and is
+ *   skipped on read.
+ * - Readings leave only through `ack`, after the server took them: a commit pointer
+ *   (segment, offset, newest timestamp) written atomically. Segments wholly before it are
+ *   deleted.
+ * - Timestamps are strictly increasing per sensor, as the server's RRD needs. That also makes
+ *   the pointer's timestamp a second guard: nothing at or before it is read again.
+ * - Memory does not grow with the backlog: reads go from disk in batches of the size asked for.
+ */
+export class UploadQueue {
+  private readonly sensors = new Map<string, SensorQueue>();
+  private readonly segmentBytes: number;
+  private flushing: Promise<void> | undefined;
+  private flushQueued = false;
+  private closed = false;
+  readonly counters: QueueStats = { appended: 0, fsyncs: 0, skippedRecords: 0 };
+
+  private constructor(private readonly opts: UploadQueueOptions) {
+    this.segmentBytes = Math.max(RECORD_BYTES, opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES);
+  }
+
+  static async open(opts: UploadQueueOptions): Promise<UploadQueue> {
+    const q = new UploadQueue(opts);
+    // A folder made here must itself survive a power cut: fsync each parent that got an entry.
+    const made = await fs.mkdir(opts.dir, { recursive: true });
+    if (made !== undefined) {
+      for (let d = resolve(opts.dir), i = 0; i < 64 && d.length >= resolve(made).length; d = dirname(d), i++) await fsyncDir(dirname(d));
+    }
+    for (const e of await fs.readdir(opts.dir, { withFileTypes: true })) {
+      if (e.isDirectory() && isUploadSid(e.name)) q.sensors.set(e.name, await q.load(e.name));
+    }
+    return q;
+  }
+
+  private warn(text: string): void {
+    this.opts.onWarning?.(text);
+  }
+
+  private async load(sid: string): Promise<SensorQueue> {
+    const dir = join(this.opts.dir, sid);
+    const segments: number[] = [];
+    for (const name of await fs.readdir(dir)) {
+      const m = SEGMENT_NAME.exec(name);
+      if (m) segments.push(Number(m[1]));
+      else if (name.startsWith(`.${COMMIT_FILE}.`) && name.endsWith('.tmp')) await fs.rm(join(dir, name), { force: true });
+    }
+    segments.sort((a, b) => a - b);
+    const commit = await this.readCommit(dir, sid, segments[0] ?? 0);
+    // Segments before the pointer were acknowledged; a crash after the pointer was written
+    // and before they were deleted leaves them behind.
+    while (segments.length && segments[0]! < commit.seg) await fs.rm(segmentPath(dir, segments.shift()!), { force: true });
+    const sealed = new Map<number, number>();
+    for (const seq of segments) {
+      const size = (await fs.stat(segmentPath(dir, seq))).size;
+      const whole = size - (size % RECORD_BYTES);
+      if (whole !== size) this.warn(`upload queue ${sid}: ${size - whole} bytes of a torn record at the end of segment ${seq} ignored`);
+      sealed.set(seq, whole);
+    }
+    if (commit.offset > (sealed.get(commit.seg) ?? 0)) commit.offset = sealed.get(commit.seg) ?? 0;
+    const s: SensorQueue = {
+      sid,
+      dir,
+      segments,
+      sealed,
+      commit,
+      durableTs: commit.ts,
+      acceptedTs: null,
+      pending: [],
+      pendingTs: null,
+      waiters: [],
+      dirDurable: true,
+    };
+    const last = await this.lastRecordTs(s);
+    if (last !== undefined && (s.durableTs === null || last > s.durableTs)) s.durableTs = last;
+    s.acceptedTs = s.durableTs;
+    return s;
+  }
+
+  private async readCommit(dir: string, sid: string, firstSeg: number): Promise<Commit> {
+    const path = join(dir, COMMIT_FILE);
+    const text = await readFileIfExists(path);
+    const fresh: Commit = { seg: firstSeg, offset: 0, ts: null };
+    if (text === undefined) return fresh;
+    const r = commitSchema.safeParse(safeJson(text));
+    if (r.success) return { seg: r.data.seg, offset: r.data.offset, ts: r.data.ts };
+    // Unreadable: send everything again (the server keeps one value per timestamp) rather
+    // than lose anything, and keep the file for a person to look at.
+    const aside = `${path}.damaged-${Date.now()}`;
+    await fs.rename(path, aside);
+    this.warn(`upload queue ${sid}: commit pointer unreadable, moved to ${aside}; the sensor's queued readings will be sent again`);
+    return fresh;
+  }
+
+  /** The newest intact record's timestamp, looking back from the last segment. */
+  private async lastRecordTs(s: SensorQueue): Promise<number | undefined> {
+    for (let i = s.segments.length - 1; i >= 0; i--) {
+      const seq = s.segments[i]!;
+      const size = s.sealed.get(seq) ?? 0;
+      const floor = seq === s.commit.seg ? s.commit.offset : 0;
+      const fh = await fs.open(segmentPath(s.dir, seq), 'r');
+      try {
+        const chunk = Buffer.alloc(Math.min(size, 4096 * RECORD_BYTES));
+        for (let end = size; end > floor; ) {
+          const start = Math.max(floor, end - chunk.length);
+          await readExactly(fh, chunk, end - start, start);
+          for (let p = end - start - RECORD_BYTES; p >= 0; p -= RECORD_BYTES) {
+            const rec = decodeRecord(chunk, p);
+            if (rec) return rec[0];
+          }
+          end = start;
+        }
+      } finally {
+        await fh.close();
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Queue one reading; resolves once it is on disk. Readings that can never be uploaded
+   * (fractional counter, unset clock, not after the sensor's last one) resolve at once with
+   * the reason and are not stored. Rejects only when the disk write fails.
+   */
+  async append(sid: string, reading: Reading): Promise<AppendResult> {
+    const r = await this.appendMany(sid, [reading]);
+    if (r.queued) return 'queued';
+    return (Object.keys(r.skipped)[0] as AppendResult | undefined) ?? 'queued';
+  }
+
+  /** Queue many readings of one sensor (ascending) with one write; resolves once they are on disk. */
+  async appendMany(sid: string, readings: readonly Reading[]): Promise<AppendManyResult> {
+    if (this.closed) throw new Error('upload queue is closed');
+    const result: AppendManyResult = { queued: 0, skipped: {} };
+    const skip = (why: Exclude<AppendResult, 'queued'>, n = 1) => (result.skipped[why] = (result.skipped[why] ?? 0) + n);
+    if (!isUploadSid(sid)) {
+      skip('invalid-sid', readings.length);
+      return result;
+    }
+    const s = this.sensor(sid);
+    const buf = Buffer.allocUnsafe(readings.length * RECORD_BYTES);
+    let n = 0;
+    for (const [ts, counter] of readings) {
+      const problem = uploadProblem(ts, counter);
+      if (problem) skip(problem);
+      else if (s.acceptedTs !== null && ts <= s.acceptedTs) skip('not-after-last');
+      else {
+        encodeRecord(buf, n++ * RECORD_BYTES, ts, counter);
+        s.acceptedTs = ts;
+      }
+    }
+    if (n === 0) return result;
+    s.pending.push(n === readings.length ? buf : buf.subarray(0, n * RECORD_BYTES));
+    s.pendingTs = s.acceptedTs;
+    await new Promise<void>((resolve, reject) => {
+      s.waiters.push({ resolve, reject });
+      this.scheduleFlush();
+    });
+    this.counters.appended += n;
+    result.queued = n;
+    return result;
+  }
+
+  private sensor(sid: string): SensorQueue {
+    let s = this.sensors.get(sid);
+    if (!s) {
+      s = {
+        sid,
+        dir: join(this.opts.dir, sid),
+        segments: [],
+        sealed: new Map(),
+        commit: { seg: 0, offset: 0, ts: null },
+        durableTs: null,
+        acceptedTs: null,
+        pending: [],
+        pendingTs: null,
+        waiters: [],
+        dirDurable: false,
+      };
+      this.sensors.set(sid, s);
+    }
+    return s;
+  }
+
+  /**
+   * Group commit: one flush at a time; whatever was appended while it ran goes in the next
+   * one, so under load each fsync carries every append that arrived during the one before.
+   */
+  private scheduleFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    const after = this.flushing ?? Promise.resolve();
+    this.flushing = after.then(() => new Promise<void>((r) => setImmediate(r))).then(() => this.flush());
+  }
+
+  private async flush(): Promise<void> {
+    this.flushQueued = false;
+    const work: Promise<void>[] = [];
+    for (const s of this.sensors.values()) {
+      if (!s.pending.length) continue;
+      const bytes = s.pending.length === 1 ? s.pending[0]! : Buffer.concat(s.pending);
+      const waiters = s.waiters;
+      const lastTs = s.pendingTs;
+      s.pending = [];
+      s.waiters = [];
+      work.push(
+        this.writeDurably(s, bytes).then(
+          () => {
+            s.durableTs = lastTs;
+            for (const w of waiters) w.resolve();
+          },
+          (err: Error) => {
+            // What the failed write left is unknown: later appends go to a fresh segment. The
+            // caller may queue the same readings again, unless newer ones are already waiting.
+            if (!s.pending.length) s.acceptedTs = s.durableTs;
+            for (const w of waiters) w.reject(err);
+          },
+        ),
+      );
+    }
+    await Promise.all(work);
+  }
+
+  private async writeDurably(s: SensorQueue, bytes: Buffer): Promise<void> {
+    try {
+      if (!s.active || s.active.size >= this.segmentBytes) await this.roll(s);
+      const a = s.active!;
+      for (let off = 0; off < bytes.length; ) {
+        const { bytesWritten } = await a.fh.write(bytes, off, bytes.length - off);
+        off += bytesWritten;
+        a.size += bytesWritten;
+      }
+      await a.fh.datasync();
+      this.counters.fsyncs++;
+      a.durable = a.size;
+    } catch (err) {
+      const a = s.active;
+      if (a) {
+        s.active = undefined;
+        s.sealed.set(a.seq, a.durable);
+        await a.fh.close().catch(() => undefined);
+      }
+      throw err;
+    }
+  }
+
+  /** Seal the active segment and begin the next; its folder entry is fsynced before use. */
+  private async roll(s: SensorQueue): Promise<void> {
+    if (s.active) {
+      const a = s.active;
+      s.active = undefined;
+      s.sealed.set(a.seq, a.durable);
+      await a.fh.close();
+    }
+    if (!s.dirDurable) {
+      await fs.mkdir(s.dir, { recursive: true });
+      await fsyncDir(this.opts.dir);
+      s.dirDurable = true;
+    }
+    const seq = Math.max(s.segments.at(-1) ?? -1, s.commit.seg - 1) + 1;
+    const fh = await fs.open(segmentPath(s.dir, seq), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND, 0o644);
+    s.segments.push(seq);
+    s.active = { seq, fh, size: 0, durable: 0 };
+    await fsyncDir(s.dir);
+  }
+
+  private segmentEnd(s: SensorQueue, seq: number): number {
+    return s.active?.seq === seq ? s.active.durable : (s.sealed.get(seq) ?? 0);
+  }
+
+  /**
+   * Up to `max` of the oldest unacknowledged readings of `sid`, or undefined when there are
+   * none. A batch comes from one segment. Records that fail their CRC or are not newer than
+   * the one before are skipped (and counted); the batch's `records` includes them, so
+   * acknowledging it moves past them too. Call one at a time per sensor, with `ack` between.
+   */
+  async peek(sid: string, max: number): Promise<Batch | undefined> {
+    const s = this.sensors.get(sid);
+    if (!s || max < 1) return undefined;
+    const start: Commit = { ...s.commit };
+    let pos: Commit = { ...s.commit };
+    let records = 0;
+    let skipped = 0;
+    const chunk = Buffer.allocUnsafe(Math.min(max, 65536) * RECORD_BYTES);
+    const report = () => {
+      if (!skipped) return;
+      this.counters.skippedRecords += skipped;
+      this.warn(`upload queue ${sid}: ${skipped} damaged or out-of-order record(s) skipped before segment ${pos.seg} byte ${pos.offset}`);
+    };
+    // Each turn returns, or moves past a segment, or past a chunk of one.
+    for (let turns = s.segments.length * 2 + 2 + Math.ceil((this.depth(sid) * RECORD_BYTES) / chunk.length); turns > 0; turns--) {
+      const idx = s.segments.findIndex((q) => q >= pos.seg);
+      if (idx < 0) break;
+      const seq = s.segments[idx]!;
+      if (seq !== pos.seg) pos = { seg: seq, offset: 0, ts: pos.ts };
+      const end = this.segmentEnd(s, seq);
+      if (pos.offset >= end) {
+        if (s.active?.seq === seq || idx === s.segments.length - 1) break;
+        pos = { seg: s.segments[idx + 1]!, offset: 0, ts: pos.ts };
+        continue;
+      }
+      const len = Math.min(end - pos.offset, chunk.length);
+      const fh = await fs.open(segmentPath(s.dir, seq), 'r');
+      try {
+        await readExactly(fh, chunk, len, pos.offset);
+      } finally {
+        await fh.close();
+      }
+      const readings: Reading[] = [];
+      const ends: number[] = [];
+      const from = pos.offset;
+      let ts = pos.ts;
+      let p = 0;
+      while (p < len && readings.length < max) {
+        const rec = decodeRecord(chunk, p);
+        p += RECORD_BYTES;
+        records++;
+        if (!rec || (ts !== null && rec[0] <= ts)) {
+          skipped++;
+          continue;
+        }
+        readings.push(rec);
+        ends.push(from + p);
+        ts = rec[0];
+      }
+      pos = { seg: seq, offset: from + p, ts };
+      if (readings.length) {
+        report();
+        return { sid, readings, records, start, seg: seq, ends, end: pos };
+      }
+    }
+    report();
+    if (records > 0) return { sid, readings: [], records, start, seg: pos.seg, ends: [], end: pos };
+    return undefined;
+  }
+
+  /**
+   * The server took the first `count` readings of `batch` (all by default): move the commit
+   * pointer past them, atomically, then delete segments that are wholly behind it.
+   */
+  async ack(batch: Batch, count = batch.readings.length): Promise<void> {
+    const s = this.sensors.get(batch.sid);
+    if (!s) throw new Error(`upload queue: no sensor ${batch.sid}`);
+    const c = s.commit;
+    if (c.seg !== batch.start.seg || c.offset !== batch.start.offset) throw new Error(`upload queue ${batch.sid}: batch was already acknowledged`);
+    if (count < 0 || count > batch.readings.length) throw new Error(`upload queue: cannot acknowledge ${count} of ${batch.readings.length}`);
+    if (count === 0 && batch.readings.length) return;
+    let next: Commit =
+      count === batch.readings.length ? { ...batch.end } : { seg: batch.seg, offset: batch.ends[count - 1]!, ts: batch.readings[count - 1]![0] };
+    // A sealed segment read to its end will get nothing more: point past it, so it can go.
+    if (s.active?.seq !== next.seg && s.sealed.has(next.seg) && next.offset >= s.sealed.get(next.seg)!) next = { seg: next.seg + 1, offset: 0, ts: next.ts };
+    await writeFileAtomic(join(s.dir, COMMIT_FILE), JSON.stringify({ version: 1, ...next }) + '\n');
+    s.commit = next;
+    while (s.segments.length && s.segments[0]! < next.seg) {
+      const seq = s.segments.shift()!;
+      s.sealed.delete(seq);
+      await fs.rm(segmentPath(s.dir, seq), { force: true });
+    }
+  }
+
+  /** Readings on disk not yet acknowledged (skipped damaged records included until passed). */
+  depth(sid: string): number {
+    const s = this.sensors.get(sid);
+    if (!s) return 0;
+    let bytes = 0;
+    for (const seq of s.segments) if (seq >= s.commit.seg) bytes += this.segmentEnd(s, seq);
+    bytes -= s.segments.includes(s.commit.seg) ? s.commit.offset : 0;
+    return Math.max(0, bytes / RECORD_BYTES);
+  }
+
+  /** Every sensor the queue has a folder or appends for. */
+  sids(): string[] {
+    return [...this.sensors.keys()];
+  }
+
+  /** The newest timestamp queued for `sid` (on disk or acknowledged), to resume after a restart. */
+  lastTs(sid: string): number | undefined {
+    return this.sensors.get(sid)?.acceptedTs ?? undefined;
+  }
+
+  /** Write what is pending, then close the files. Appends after this throw. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Every append schedules its flush before it returns, and each flush is chained after
+    // the one before, so the newest covers them all.
+    await this.flushing;
+    for (const s of this.sensors.values()) {
+      if (!s.active) continue;
+      s.sealed.set(s.active.seq, s.active.durable);
+      await s.active.fh.close();
+      s.active = undefined;
+    }
+  }
+}
+
+function segmentPath(dir: string, seq: number): string {
+  return join(dir, `${String(seq).padStart(16, '0')}.seg`);
+}
+
+function encodeRecord(buf: Buffer, at: number, ts: number, counter: number): void {
+  buf.writeDoubleLE(ts, at);
+  buf.writeDoubleLE(counter, at + 8);
+  buf.writeUInt32LE(crc32(buf.subarray(at, at + 16)), at + 16);
+}
+
+function decodeRecord(buf: Buffer, at: number): Reading | undefined {
+  if (crc32(buf.subarray(at, at + 16)) !== buf.readUInt32LE(at + 16)) return undefined;
+  const ts = buf.readDoubleLE(at);
+  const counter = buf.readDoubleLE(at + 8);
+  if (uploadProblem(ts, counter)) return undefined;
+  return [ts, counter];
+}
+
+async function readExactly(fh: FileHandle, buf: Buffer, len: number, position: number): Promise<void> {
+  for (let off = 0; off < len; ) {
+    const { bytesRead } = await fh.read(buf, off, len - off, position + off);
+    if (bytesRead === 0) {
+      buf.fill(0, off, len);
+      return;
+    }
+    off += bytesRead;
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const dh = await fs.open(dir, constants.O_RDONLY);
+  try {
+    await dh.sync();
+  } finally {
+    await dh.close();
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

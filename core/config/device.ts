@@ -34,13 +34,15 @@ export function parseDevice(input: DeviceInput): Device {
     if (ids.has(s.id)) throw new Error(`invalid device config: sensor id ${s.id} is used twice`);
     ids.add(s.id);
   }
-  const ports = new Map<number, string>();
+  // An FLM03 clamp port carries up to 12 parameters (pplus, q1, vrms, …): one sensor each.
+  const ports = new Map<string, string>();
   for (const s of sensors) {
     if (!s.enable || (s.class !== 'analog' && s.class !== 'pulse')) continue;
     for (const p of s.port) {
-      const other = ports.get(p);
-      if (other) throw new Error(`invalid device config: port ${p} is used by both "${other}" and "${s.name}"`);
-      ports.set(p, s.name);
+      const slot = `${p}/${s.subtype ?? ''}`;
+      const other = ports.get(slot);
+      if (other) throw new Error(`invalid device config: port ${p}${s.subtype ? ` (${s.subtype})` : ''} is used by both "${other}" and "${s.name}"`);
+      ports.set(slot, s.name);
     }
   }
   return { id: d.id, key: d.key, phase: d.phase, validAfter: d.validAfter, sensors };

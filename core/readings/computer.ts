@@ -60,7 +60,8 @@ export class ReadingComputer {
     for (const s of device.sensors) {
       if (!s.enable || (s.class !== 'pulse' && s.class !== 'analog')) continue;
       this.byId.set(s.id, s);
-      for (const p of s.port) this.byPort.set(p, s);
+      // Board batches carry active power per port: that is the FLM03 pplus parameter, not q1 or vrms.
+      if (s.subtype === undefined || s.subtype === 'pplus') for (const p of s.port) this.byPort.set(p, s);
       const saved = state.sensors[s.id];
       const counter: SensorCounter = s.class === 'pulse' ? { milli: saved?.milli ?? 0 } : { joules: saved?.joules ?? 0 };
       this.runtime.set(s.id, { counter });

@@ -118,3 +118,11 @@ test('a long list of problems is summed up, not dumped', () => {
   assert.throws(() => parseDevice({ id: DEVICE_ID, key: DEVICE_KEY, sensors } as never), (err: Error) =>
     /sensors\.0\.port\.0: .*; sensors\.1\.port\.0: .*; sensors\.2\.port\.0: .* \(and 7 more\)$/.test(err.message));
 });
+
+test('an FLM03 clamp port may carry one sensor per parameter (subtype), but not two of the same', () => {
+  const clamp = (name: string, subtype: string) => ({ name, type: 'electricity', class: 'analog', port: [1], subtype });
+  const d = parseDevice({ id: DEVICE_ID, key: DEVICE_KEY, sensors: [clamp('p', 'pplus'), clamp('v', 'vrms'), clamp('q', 'q1')] } as never);
+  assert.equal(d.sensors.length, 3);
+  assert.throws(() => parseDevice({ id: DEVICE_ID, key: DEVICE_KEY, sensors: [clamp('a', 'pplus'), clamp('b', 'pplus')] } as never),
+    /port 1 \(pplus\) is used by both "a" and "b"/);
+});

@@ -201,3 +201,12 @@ test('counters continue from a snapshot (restart)', () => {
   assert.deepEqual(pick(r.readings, sid(3), 'counter').map((x) => x.value), [80]);
   assert.deepEqual(pick(r.readings, sid(1), 'counter').map((x) => x.value), [2]);
 });
+
+test('with FLM03 parameters on one clamp port, board power goes to the pplus sensor only', () => {
+  const d = device([
+    { n: 1, id: sid(1), name: 'vrms', type: 'electricity', class: 'analog', port: [1], subtype: 'vrms' },
+    { n: 2, id: sid(2), name: 'pplus', type: 'electricity', class: 'analog', port: [1], subtype: 'pplus' },
+  ]);
+  const r = new ReadingComputer(d).process(batch(T0, [analog(1, 500)]));
+  assert.deepEqual(r.readings.filter((x) => x.kind === 'gauge').map((x) => [x.sensor.name, x.value]), [['pplus', 500]]);
+});

@@ -1,0 +1,165 @@
+import type { Sensor } from '../../config/schema';
+import type { ReadingKind } from '../../mqtt/topics';
+
+/**
+ * How an FLM reading shows in Home Assistant (ecosystem.md §C.2): the device class, state
+ * class and unit HA accepts for that quantity, and the factor that turns the FLM value into
+ * that unit. The Energy dashboard takes only `energy`, `gas` and `water` sensors with a
+ * `total`/`total_increasing` state class, in units of their device class; gas and water
+ * counters are therefore given in m³ (the FLM counts litres), and gauges in L/day (not a
+ * unit HA knows) in L/min.
+ */
+export interface HaClass {
+  /** HA sensor device class; absent for a plain numeric sensor */
+  device_class?: string;
+  /** absent for a value without statistics (an error bit field) */
+  state_class?: 'measurement' | 'total' | 'total_increasing';
+  /** HA unit; absent for a unitless value */
+  unit?: string;
+  /** HA value = FLM value ÷ divisor (1: as published) */
+  divisor: number;
+  /** word after the sensor name in the entity name: "main power", "gas volume" */
+  label: string;
+  suggested_display_precision?: number;
+  entity_category?: 'diagnostic';
+}
+
+/** What the mapping needs to know of a reading: its sensor's type and the unit on the wire. */
+export interface ReadingQuantity {
+  type: Sensor['type'] | string;
+  kind: ReadingKind;
+  subtype?: Sensor['subtype'] | string;
+  /** the unit in the FLM payload */
+  unit: string;
+  /** a net counter that goes down while exporting (P1 net): `total`, not `total_increasing` */
+  net?: boolean;
+}
+
+/** The units that readings of a sensor carry on the wire (core/readings/units.ts, core/flx). */
+export function flmUnit(s: Pick<Sensor, 'type' | 'subtype'>, kind: ReadingKind): string {
+  switch (s.subtype) {
+    case 'pplus':
+    case 'pminus':
+      return kind === 'counter' ? 'Wh' : 'W';
+    case 'q1':
+    case 'q2':
+    case 'q3':
+    case 'q4':
+      return kind === 'counter' ? 'varh' : 'var';
+    case 'vrms':
+      return 'V';
+    case 'irms':
+      return 'A';
+    case 'alpha':
+      return '°';
+    case 'pf':
+    case 'vthd':
+    case 'ithd':
+      return '';
+    default:
+  }
+  switch (s.type) {
+    case 'electricity':
+    case 'heat':
+      return kind === 'counter' ? 'Wh' : 'W';
+    case 'gas':
+    case 'water':
+      return kind === 'counter' ? 'L' : 'L/day';
+    case 'temperature':
+      return '°C';
+    case 'humidity':
+      return '%';
+    case 'light':
+      return 'lx';
+    case 'pressure':
+      return 'Pa';
+    case 'battery':
+      return 'V';
+    default:
+      return '';
+  }
+}
+
+/** Which readings a sensor publishes: both for meters, one for Kube fields and FLM03 clamp parameters. */
+export function readingKinds(s: Pick<Sensor, 'type' | 'subtype' | 'class' | 'p1'>): ReadingKind[] {
+  if (s.subtype) return ['pplus', 'pminus', 'q1', 'q2', 'q3', 'q4'].includes(s.subtype) ? ['counter', 'gauge'] : ['gauge'];
+  if (s.class === 'cosem' && s.p1) {
+    const [medium, sub] = s.p1.split(':');
+    if (medium === 'gas' || medium === 'water' || medium === 'heat') return ['counter'];
+    if (medium === 'delivered' || medium === 'returned') return sub ? ['counter'] : ['counter', 'gauge'];
+    if (medium === 'net') return ['counter', 'gauge'];
+    return ['gauge']; // l1–l3, capacity:demand, capacity:peak
+  }
+  switch (s.type) {
+    case 'electricity':
+    case 'heat':
+    case 'gas':
+    case 'water':
+      return ['counter', 'gauge'];
+    case 'movement':
+    case 'vibration':
+      return ['counter'];
+    default:
+      return ['gauge'];
+  }
+}
+
+/** HA's name for the reactive units FLM03 firmware wrote in capitals. */
+const UNIT_ALIASES: Readonly<Record<string, string>> = { VAR: 'var', VARh: 'varh', VARH: 'varh', m3: 'm³', l: 'L' };
+
+export function haClass(q: ReadingQuantity): HaClass {
+  const unit = UNIT_ALIASES[q.unit] ?? q.unit;
+  const counter = q.kind === 'counter';
+  switch (unit) {
+    case 'Wh':
+      return counter
+        ? { device_class: 'energy', state_class: q.net ? 'total' : 'total_increasing', unit: 'Wh', divisor: 1, label: 'energy', suggested_display_precision: 0 }
+        : { device_class: 'energy', state_class: 'total', unit: 'Wh', divisor: 1, label: 'energy', suggested_display_precision: 0 };
+    case 'W':
+      return { device_class: 'power', state_class: 'measurement', unit: 'W', divisor: 1, label: 'power', suggested_display_precision: 0 };
+    case 'varh':
+      return { device_class: 'reactive_energy', state_class: counter ? 'total_increasing' : 'total', unit: 'varh', divisor: 1, label: 'reactive energy' };
+    case 'var':
+      return { device_class: 'reactive_power', state_class: 'measurement', unit: 'var', divisor: 1, label: 'reactive power' };
+    case 'L':
+    case 'm³': {
+      const divisor = unit === 'L' ? 1000 : 1;
+      const device_class = q.type === 'gas' ? 'gas' : q.type === 'water' ? 'water' : 'volume';
+      return counter
+        ? { device_class, state_class: q.net ? 'total' : 'total_increasing', unit: 'm³', divisor, label: 'volume', suggested_display_precision: 3 }
+        : { device_class: 'volume_storage', state_class: 'measurement', unit: 'm³', divisor, label: 'volume', suggested_display_precision: 3 };
+    }
+    case 'L/day':
+      return { device_class: 'volume_flow_rate', state_class: 'measurement', unit: 'L/min', divisor: 1440, label: 'flow', suggested_display_precision: 2 };
+    case 'L/s':
+      return { device_class: 'volume_flow_rate', state_class: 'measurement', unit: 'L/s', divisor: 1, label: 'flow', suggested_display_precision: 3 };
+    case 'V':
+      return { device_class: 'voltage', state_class: 'measurement', unit: 'V', divisor: 1, label: q.type === 'battery' ? 'battery voltage' : 'voltage', suggested_display_precision: 1 };
+    case 'A':
+      return { device_class: 'current', state_class: 'measurement', unit: 'A', divisor: 1, label: 'current', suggested_display_precision: 2 };
+    case '°C':
+      return { device_class: 'temperature', state_class: 'measurement', unit: '°C', divisor: 1, label: 'temperature', suggested_display_precision: 1 };
+    case '%':
+      if (q.type === 'battery') return { device_class: 'battery', state_class: 'measurement', unit: '%', divisor: 1, label: 'battery' };
+      return { device_class: 'humidity', state_class: 'measurement', unit: '%', divisor: 1, label: 'humidity', suggested_display_precision: 0 };
+    case 'lx':
+      return { device_class: 'illuminance', state_class: 'measurement', unit: 'lx', divisor: 1, label: 'illuminance', suggested_display_precision: 0 };
+    case 'Pa':
+      return { device_class: 'pressure', state_class: 'measurement', unit: 'Pa', divisor: 1, label: 'pressure', suggested_display_precision: 0 };
+    default:
+  }
+  // Unitless FLM03 parameters and Kube fields.
+  if (q.subtype === 'pf') return { device_class: 'power_factor', state_class: 'measurement', divisor: 1, label: 'power factor', suggested_display_precision: 3 };
+  if (q.subtype === 'vthd' || q.subtype === 'ithd') {
+    return { state_class: 'measurement', divisor: 1, label: q.subtype === 'vthd' ? 'voltage THD' : 'current THD', entity_category: 'diagnostic', suggested_display_precision: 3 };
+  }
+  if (q.subtype === 'alpha') return { state_class: 'measurement', unit: '°', divisor: 1, label: 'phase angle', entity_category: 'diagnostic', suggested_display_precision: 1 };
+  if (q.type === 'error') return { divisor: 1, label: 'error', entity_category: 'diagnostic' };
+  if (counter) return { state_class: 'total_increasing', ...(unit ? { unit } : {}), divisor: 1, label: q.type === 'movement' || q.type === 'vibration' ? 'events' : 'count' };
+  return { state_class: 'measurement', ...(unit ? { unit } : {}), divisor: 1, label: q.type === 'proximity' ? 'proximity' : 'value' };
+}
+
+/** Jinja for HA: the value is element 1 of the FLM payload `[ts,value,"unit"]`. */
+export function valueTemplate(divisor: number): string {
+  return divisor === 1 ? '{{ value_json[1] }}' : `{{ value_json[1] / ${divisor} }}`;
+}

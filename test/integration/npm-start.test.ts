@@ -31,7 +31,7 @@ test('npm start: readings on the embedded broker within 5 s, exactly in FLM form
   const p = await startPipeline({ FLM_DEVICE_ID: DEVICE_ID });
   try {
     await untilListening(p.mqttPort, p.run.output);
-    const sub = await collectLines('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(p.mqttPort), '-v', '-t', '/sensor/#', '-t', '/device/#'], 60, 5000);
+    const sub = await collectLines('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(p.mqttPort), '-v', '-t', '/sensor/#', '-t', '/device/#', '-t', 'homeassistant/#'], 80, 5000);
     const readings = sub.lines.filter((l) => l.startsWith('/sensor/'));
     assert.ok(readings.length > 0, 'readings arrived within 5 s');
     for (const l of readings) assert.match(l, READING);
@@ -48,6 +48,13 @@ test('npm start: readings on the embedded broker within 5 s, exactly in FLM form
     assert.deepEqual(['1', '2', '3', '4'].map((k) => cfg[k].function), ['main', 'solar', 'gas', 'water']);
     const sids = new Set(readings.map((l) => READING.exec(l)![1]));
     for (const s of sids) assert.ok(['1', '2', '3', '4'].some((k) => cfg[k].id === s), `reading sid ${s} is in the sensor table`);
+    // Home Assistant discovery, retained under FLM_HA_PREFIX (default homeassistant)
+    const discovery = sub.lines.filter((l) => l.startsWith(`homeassistant/sensor/${DEVICE_ID}/`));
+    assert.ok(discovery.length >= 4, `discovery configs: ${discovery.length}`);
+    const mainGauge = discovery.map((l) => JSON.parse(l.slice(l.indexOf(' ') + 1))).find((c) => c.unique_id === `${DEVICE_ID}_${cfg['1'].id}_gauge`);
+    assert.ok(mainGauge, 'the main clamp power entity is announced');
+    assert.equal(mainGauge.device_class, 'power');
+    assert.equal(mainGauge.state_topic, `/sensor/${cfg['1'].id}/gauge`);
     assert.ok(existsSync(join(p.dir.path, 'data', 'device.json')), 'identity kept in FLM_DATA_DIR');
     assert.equal(JSON.parse(readFileSync(join(p.dir.path, 'data', 'device.json'), 'utf8')).id, DEVICE_ID);
 

@@ -85,6 +85,8 @@ interface SensorQueue {
   sealed: Map<number, number>;
   active?: Active;
   commit: Commit;
+  /** the pointer writes, one after the other, so an older one never lands after a newer one */
+  persisting: Promise<void>;
   /** newest timestamp on disk (or acknowledged); appends must be after it */
   durableTs: number | null;
   /** newest timestamp accepted, possibly still waiting for its fsync */
@@ -173,6 +175,7 @@ export class UploadQueue {
       segments,
       sealed,
       commit,
+      persisting: Promise.resolve(),
       durableTs: commit.ts,
       acceptedTs: null,
       pending: [],
@@ -279,6 +282,7 @@ export class UploadQueue {
         segments: [],
         sealed: new Map(),
         commit: { seg: 0, offset: 0, ts: null },
+        persisting: Promise.resolve(),
         durableTs: null,
         acceptedTs: null,
         pending: [],
@@ -458,13 +462,20 @@ export class UploadQueue {
       count === batch.readings.length ? { ...batch.end } : { seg: batch.seg, offset: batch.ends[count - 1]!, ts: batch.readings[count - 1]![0] };
     // A sealed segment read to its end will get nothing more: point past it, so it can go.
     if (s.active?.seq !== next.seg && s.sealed.has(next.seg) && next.offset >= s.sealed.get(next.seg)!) next = { seg: next.seg + 1, offset: 0, ts: next.ts };
-    await writeFileAtomic(join(s.dir, COMMIT_FILE), JSON.stringify({ version: 1, ...next }) + '\n');
+    // The pointer moves in memory at once, so the next batch can be read and sent while this
+    // one is made durable; the promise still resolves only once it is on disk. Writes are
+    // chained per sensor, and segments go only behind a pointer that is on disk.
     s.commit = next;
-    while (s.segments.length && s.segments[0]! < next.seg) {
-      const seq = s.segments.shift()!;
-      s.sealed.delete(seq);
-      await fs.rm(segmentPath(s.dir, seq), { force: true });
-    }
+    const write = s.persisting.then(async () => {
+      await writeFileAtomic(join(s.dir, COMMIT_FILE), JSON.stringify({ version: 1, ...next }) + '\n');
+      while (s.segments.length && s.segments[0]! < next.seg) {
+        const seq = s.segments.shift()!;
+        s.sealed.delete(seq);
+        await fs.rm(segmentPath(s.dir, seq), { force: true });
+      }
+    });
+    s.persisting = write.catch(() => undefined);
+    await write;
   }
 
   /** Readings on disk not yet acknowledged (skipped damaged records included until passed). */
@@ -494,6 +505,7 @@ export class UploadQueue {
     // Every append schedules its flush before it returns, and each flush is chained after
     // the one before, so the newest covers them all.
     await this.flushing;
+    await Promise.all([...this.sensors.values()].map((s) => s.persisting));
     for (const s of this.sensors.values()) {
       if (!s.active) continue;
       s.sealed.set(s.active.seq, s.active.durable);

@@ -212,6 +212,19 @@ export class Uploader {
     t.state = 'sending';
     t.again = false;
     this.changed();
+    // The last acknowledgement is made durable while the next batch is read and posted.
+    let acking: Promise<void> = Promise.resolve();
+    try {
+      await this.sendBatches(sid, t, (p) => (acking = p), () => acking);
+    } finally {
+      // The in-memory pointer already moved: a failed write means a re-send after a restart
+      // (the server keeps one value per (sid, ts)), never a loss; still, say so.
+      await acking.catch((err: unknown) =>
+        this.opts.onEvent?.({ kind: 'queue-error', sid, error: (err as Error).message, retryInMs: 0 }));
+    }
+  }
+
+  private async sendBatches(sid: string, t: Track, setAcking: (p: Promise<void>) => void, acking: () => Promise<void>): Promise<void> {
     // Every turn acknowledges at least one record, so this ends even if appends keep coming.
     for (let turns = this.opts.queue.depth(sid) + 2; turns > 0 && !this.stopped; turns--) {
       let batch: Batch | undefined;
@@ -228,8 +241,9 @@ export class Uploader {
         }
         ({ sent, count } = this.choose(batch));
         outcome = await this.opts.client.postMeasurements(sid, sent, this.abort.signal);
+        await acking();
         if (this.stopped) return;
-        if (outcome.kind === 'ok') await this.opts.queue.ack(batch, count);
+        if (outcome.kind === 'ok') setAcking(this.opts.queue.ack(batch, count));
       } catch (err) {
         if (this.stopped) return;
         const retryInMs = this.fail(sid, (err as Error).message);

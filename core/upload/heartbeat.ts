@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { gzipSync } from 'node:zlib';
-import { systemClock, type Clock } from './clock';
+import { backgroundClock, type Clock } from '../util/clock';
 import { bodyExcerpt, type UploadClient } from './client';
 import { digestMatches } from './digest';
 
@@ -103,7 +103,7 @@ export interface HeartbeatLoop {
 export function startHeartbeat(
   o: Omit<HeartbeatOptions, 'reset' | 'signal'> & { intervalMs?: number; clock?: Clock; onResult: (r: HeartbeatResult) => void },
 ): HeartbeatLoop {
-  const clock = o.clock ?? systemClock;
+  const clock = o.clock ?? backgroundClock;
   const abort = new AbortController();
   let timer: unknown;
   let stopped = false;

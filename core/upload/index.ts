@@ -14,5 +14,5 @@ export {
   type MeasurementPoster,
 } from './uploader';
 export { sendHeartbeat, startHeartbeat, heartbeatBody, type HeartbeatResult, type UpgradeOffer } from './heartbeat';
-export { systemClock, type Clock } from './clock';
+export { backgroundClock as systemClock, type Clock } from '../util/clock';
 export { type Reading, uploadProblem } from './reading';

@@ -3,7 +3,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { z } from 'zod';
-import { readFileIfExists, writeFileAtomic } from '../util/atomic-file';
+import { readFileIfExists, writeFileAtomic, fsyncDir } from '../util/atomic-file';
 import { isUploadSid, uploadProblem, type Reading, type ReadingProblem } from './reading';
 
 /**
@@ -541,15 +541,6 @@ async function readExactly(fh: FileHandle, buf: Buffer, len: number, position: n
       return;
     }
     off += bytesRead;
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const dh = await fs.open(dir, constants.O_RDONLY);
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
   }
 }
 

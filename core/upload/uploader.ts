@@ -1,5 +1,5 @@
 import { Fifo } from '../util/fifo';
-import { systemClock, type Clock } from './clock';
+import { backgroundClock, type Clock } from '../util/clock';
 import type { PostOutcome } from './client';
 import { downsampleIndices, FLM_FILTERS, type DownsampleFilter } from './filters';
 import type { Batch, UploadQueue } from './queue';
@@ -121,7 +121,7 @@ export class Uploader {
   private keyGen = 0;
 
   constructor(private readonly opts: UploaderOptions) {
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock ?? backgroundClock;
     this.backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
     this.filters = opts.filters === false ? undefined : opts.filters === true || opts.filters === undefined ? FLM_FILTERS : opts.filters;
     this.batchSize = Math.max(1, opts.batchSize ?? DEFAULT_BATCH_SIZE);

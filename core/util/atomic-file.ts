@@ -26,7 +26,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   await fsyncDir(dir);
 }
 
-async function fsyncDir(dir: string): Promise<void> {
+/** Make a folder's entries (a create, rename or delete in it) durable. */
+export async function fsyncDir(dir: string): Promise<void> {
   const dh = await fs.open(dir, constants.O_RDONLY);
   try {
     await dh.sync();

@@ -4,28 +4,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { repoRoot } from '../support/paths';
-import { freePort, tempDir, waitFor } from '../support/nodered';
+import { freePort, waitFor } from '../support/nodered';
 import { start, collectLines } from '../support/processes';
+import { startPipeline } from '../support/start-pipeline';
 import { portOpen, untilListening } from '../support/net';
 
 const DEVICE_ID = '00112233445566778899aabbccddeeff';
 const READING = /^\/sensor\/([0-9a-f]{32})\/(gauge|counter) (\[\d+,-?\d+(\.\d{1,3})?,"(W|Wh|L|L\/day)"\])$/;
-
-async function startPipeline(env: Record<string, string>) {
-  const [ui, mqttPort, ws, api] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const dir = await tempDir('flm-start-');
-  const run = start(process.execPath, [join(repoRoot, 'dist', 'scripts', 'start.js')], {
-    FLM_USER_DIR: join(dir.path, 'user'),
-    FLM_DATA_DIR: join(dir.path, 'data'),
-    FLM_UI_PORT: String(ui),
-    FLM_MQTT_PORT: String(mqttPort),
-    FLM_WS_PORT: String(ws),
-    FLM_API_PORT: String(api),
-    FLM_LOG_LEVEL: 'warn',
-    ...env,
-  });
-  return { run, dir, ui, mqttPort, ws, api };
-}
 
 test('npm start: readings on the embedded broker within 5 s, exactly in FLM form, seen by mosquitto_sub', async () => {
   const p = await startPipeline({ FLM_DEVICE_ID: DEVICE_ID });

@@ -1,9 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { repoRoot } from '../support/paths';
-import { freePort, tempDir, waitFor } from '../support/nodered';
-import { start } from '../support/processes';
+import { waitFor } from '../support/nodered';
+import { startPipeline } from '../support/start-pipeline';
 import { FluksoTestServer } from '../support/flukso-server';
 import { deriveSensorId } from '../../core/config/identity';
 
@@ -14,16 +12,7 @@ test('npm start with FLM_SERVER_URL: counters reach the server signed with FLM_D
   // The default flow's sensors get ids derived from the device id and their section number.
   const sids = [1, 2, 3, 4].map((n) => deriveSensorId(DEVICE_ID, String(n)));
   const server = await FluksoTestServer.start({ devices: [{ id: DEVICE_ID, key: DEVICE_KEY, sensors: sids }] });
-  const [ui, mqttPort, ws, api] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const dir = await tempDir('flm-upload-start-');
-  const run = start(process.execPath, [join(repoRoot, 'dist', 'scripts', 'start.js')], {
-    FLM_USER_DIR: join(dir.path, 'user'),
-    FLM_DATA_DIR: join(dir.path, 'data'),
-    FLM_UI_PORT: String(ui),
-    FLM_MQTT_PORT: String(mqttPort),
-    FLM_WS_PORT: String(ws),
-    FLM_API_PORT: String(api),
-    FLM_LOG_LEVEL: 'warn',
+  const { run, dir } = await startPipeline({
     FLM_SIM_SPEED: '60',
     FLM_DEVICE_ID: DEVICE_ID,
     FLM_DEVICE_KEY: DEVICE_KEY,

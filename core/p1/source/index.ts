@@ -3,7 +3,7 @@ export { P1Stream, describeCheck, isEmptyTelegram, type P1StreamOptions, type P1
 export { Backoff, backoffDelay, type BackoffOptions } from './backoff';
 export { RateLimiter } from './rate-limit';
 export { Watchdog } from './watchdog';
-export { systemClock, ManualClock, type Clock } from './clock';
+export { systemClock, ManualClock, type Clock } from '../../util/clock';
 export {
   ReconnectingSource,
   type Connection, type ConnectionHandlers, type Connector, type ConnectContext, type AttemptOutcome,

@@ -1,5 +1,5 @@
 import { Backoff, type BackoffOptions } from './backoff';
-import { systemClock, type Clock } from './clock';
+import { systemClock, type Clock } from '../../util/clock';
 
 /**
  * A byte source that stays connected: it opens a transport (serial port, TCP socket), hands

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Backoff, backoffDelay } from '../../../core/p1/source/backoff';
 import { RateLimiter } from '../../../core/p1/source/rate-limit';
 import { Watchdog } from '../../../core/p1/source/watchdog';
-import { ManualClock } from '../../../core/p1/source/clock';
+import { ManualClock } from '../../../core/util/clock';
 
 test('backoff without jitter doubles from 1 s and stops at the cap', () => {
   const schedule = Array.from({ length: 10 }, (_, i) => backoffDelay(i, { initialMs: 1000, maxMs: 30_000, jitter: 0 }));

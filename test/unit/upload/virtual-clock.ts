@@ -1,4 +1,4 @@
-import type { Clock } from '../../../core/upload/clock';
+import type { Clock } from '../../../core/util/clock';
 
 interface Timer {
   id: number;

@@ -1,8 +1,9 @@
 /**
- * Time as the acquisition code sees it. Production uses the system clock; tests drive a
- * ManualClock, so backoff schedules and watchdogs are checked without waiting.
+ * Time and timers, injectable: production uses the system clock; tests drive a ManualClock (or
+ * their own), so backoff schedules, watchdogs and an hour of retries are checked without waiting.
  */
 export interface Clock {
+  /** ms since the epoch */
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
@@ -11,6 +12,13 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/** The system clock whose timers do not keep an otherwise idle process alive (pending retries). */
+export const backgroundClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 

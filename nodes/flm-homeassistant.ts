@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import type { Device, Sensor } from '../core/config/schema';
+import type { Device } from '../core/config/schema';
 import { parseSensorTopic, type ReadingKind } from '../core/mqtt/topics';
 import {
   DEFAULT_PREFIX, ONLINE, OFFLINE, checkPrefix, isBirthTopic, discoveryConfigs, configMessage, removalMessages,
-  availabilityMessage, staleTopics, sensorConfig, sensorFromReading, flmUnit, readingKinds,
-  type HaSensorSource, type DiscoveryOptions, type HaMqttMessage, type ReadingInfo,
+  availabilityMessage, staleTopics, sensorConfig, DiscoveryRegistry, loadAnnounced, saveAnnounced, readingUnit,
+  type DiscoveryOptions, type HaMqttMessage, type ReadingInfo,
 } from '../core/sinks/homeassistant';
-import { writeFileAtomic, readFileIfExists } from '../core/util/atomic-file';
+
 import type { FlmDeviceNode } from './flm-device';
 import { Status } from './lib/status';
 import { Resources } from './lib/resources';
@@ -29,21 +29,6 @@ export const ANNOUNCED_FILE = 'homeassistant-announced.json';
 export const P1_AVAILABILITY_TOPIC = 'p1/availability';
 const DEVICE_CONFIG = /^\/device\/[0-9a-f]{32}\/config\//;
 
-interface Learnt {
-  kinds?: ReadingKind[];
-  units?: Partial<Record<ReadingKind, string>>;
-}
-
-interface AnnouncedEntry {
-  topics: string[];
-  /** sensors learnt from readings that are not in the table (P1 meter-derived ids) */
-  seen: HaSensorSource[];
-  /** readings of table sensors that differ from the defaults (another unit, another kind) */
-  extra: Record<string, Learnt>;
-}
-
-type AnnouncedFile = Record<string, AnnouncedEntry>;
-
 const packageInfo = (() => {
   try {
     const p = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { name: string; version: string };
@@ -52,18 +37,6 @@ const packageInfo = (() => {
     return { name: 'node-red-contrib-fluksometer', version: '' };
   }
 })();
-
-function readingUnit(payload: unknown): string | undefined {
-  let p = payload;
-  if (typeof p === 'string' || Buffer.isBuffer(p)) {
-    try {
-      p = JSON.parse(String(p));
-    } catch {
-      return undefined;
-    }
-  }
-  return Array.isArray(p) && typeof p[2] === 'string' ? p[2] : undefined;
-}
 
 function payloadText(payload: unknown): string {
   return Buffer.isBuffer(payload) ? payload.toString('utf8') : String(payload ?? '');
@@ -81,10 +54,7 @@ export default function (RED: NodeAPI): void {
     let device: Device | undefined;
     let filePath = '';
     let opts: DiscoveryOptions = {};
-    let table = new Map<string, Sensor>();
-    const seen = new Map<string, HaSensorSource>();
-    const extra = new Map<string, Learnt>();
-    const warned = new Set<string>();
+    let registry: DiscoveryRegistry | undefined;
     let announced: string[] = [];
     let flowsStarted = false;
     let engineReady = false;
@@ -105,19 +75,7 @@ export default function (RED: NodeAPI): void {
       if (msgs.length) node.send([msgs as unknown as NodeMessage[]]);
     };
 
-    const sources = (): HaSensorSource[] => {
-      const rows: HaSensorSource[] = [...table.values()].filter((s) => s.enable).map((s) => {
-        const x = extra.get(s.id);
-        const src: HaSensorSource = { id: s.id, name: s.name, type: s.type, class: s.class, enable: true };
-        if (s.subtype) src.subtype = s.subtype;
-        if (s.p1) src.p1 = s.p1;
-        if (x?.kinds) src.kinds = x.kinds;
-        if (x?.units) src.units = x.units;
-        return src;
-      });
-      return [...rows, ...seen.values()];
-    };
-    const configs = () => discoveryConfigs(device!, sources(), opts);
+    const configs = () => discoveryConfigs(device!, registry!.sources(), opts);
 
     const showStatus = () => {
       if (!initialDone) return;
@@ -128,13 +86,10 @@ export default function (RED: NodeAPI): void {
     };
 
     const persist = () => {
-      const entry: AnnouncedEntry = { topics: [...announced], seen: [...seen.values()], extra: Object.fromEntries(extra) };
+      const entry = registry!.entry(announced);
       const id = device!.id;
-      saving = saving.then(async () => {
-        const all = await loadAnnounced(filePath);
-        all[id] = entry;
-        await writeFileAtomic(filePath, `${JSON.stringify(all, null, 1)}\n`);
-      }).catch((err: unknown) => node.warn(`could not save ${filePath}: ${errorText(err)}`));
+      saving = saving.then(() => saveAnnounced(filePath, id, entry))
+        .catch((err: unknown) => node.warn(`could not save ${filePath}: ${errorText(err)}`));
       return saving;
     };
 
@@ -170,47 +125,9 @@ export default function (RED: NodeAPI): void {
       initial().catch(reportError);
     });
 
-    /** A reading: learn a sensor not in the table, or a unit or kind the config did not expect. */
+    /** A reading: announce a sensor not in the table, or a unit or kind the config did not expect. */
     const learn = (msg: NodeMessageInFlow, sid: string, kind: ReadingKind): void => {
-      const unit = readingUnit(msg.payload);
-      const row = table.get(sid);
-      let changed: HaSensorSource | undefined;
-      if (row) {
-        if (!row.enable) return;
-        const prev = extra.get(sid);
-        const x: Learnt = { ...prev };
-        const kinds = x.kinds ?? readingKinds(row);
-        const expected = x.units?.[kind] ?? flmUnit(row, kind);
-        if (!kinds.includes(kind)) x.kinds = [...kinds, kind];
-        if (unit !== undefined && unit !== expected) x.units = { ...x.units, [kind]: unit };
-        if (x.kinds !== prev?.kinds || x.units !== prev?.units) {
-          extra.set(sid, x);
-          changed = sources().find((s) => s.id === sid);
-        }
-      } else {
-        const info = (msg as { flm?: Partial<ReadingInfo> }).flm;
-        if (info?.deviceId && info.deviceId !== device!.id) return; // another device's reading: its own node announces it
-        const known = seen.get(sid);
-        if (known) {
-          const kinds = known.kinds ?? [];
-          const before = known.units?.[kind];
-          if (kinds.includes(kind) && (unit === undefined || unit === before)) return;
-          known.kinds = kinds.includes(kind) ? kinds : [...kinds, kind];
-          if (unit !== undefined) known.units = { ...known.units, [kind]: unit };
-          changed = known;
-        } else {
-          const src = sensorFromReading({ ...info, sid, kind, ...(unit !== undefined ? { unit } : {}) } as ReadingInfo);
-          if (!src) {
-            if (!warned.has(sid)) {
-              warned.add(sid);
-              throw new Error(`sensor ${sid} is not in the table of device ${device!.id} and the reading has no msg.flm (name, type): it cannot be announced`);
-            }
-            return;
-          }
-          seen.set(sid, src);
-          changed = src;
-        }
-      }
+      const changed = registry!.learn(sid, kind, readingUnit(msg.payload), (msg as { flm?: Partial<ReadingInfo> }).flm);
       if (!changed) return;
       const c = sensorConfig(device!.id, changed, kind, opts);
       emit([configMessage(c)]);
@@ -272,13 +189,7 @@ export default function (RED: NodeAPI): void {
         ...(packageInfo.version ? { swVersion: packageInfo.version } : {}),
         origin: { name: packageInfo.name, ...(packageInfo.version ? { sw_version: packageInfo.version } : {}), support_url: 'https://github.com/flukso/node-red-contrib-fluksometer' },
       };
-      table = new Map(device.sensors.map((s) => [s.id, s]));
-      const stored = (await loadAnnounced(filePath))[device.id];
-      // Sensors learnt from readings are announced again at start, so a restart does not remove
-      // and re-create them; a table that now has cosem sensors replaces the P1 defaults.
-      const hasCosem = device.sensors.some((s) => s.enable && s.class === 'cosem');
-      for (const s of stored?.seen ?? []) if (!hasCosem && !table.has(s.id)) seen.set(s.id, s);
-      for (const [sid, x] of Object.entries(stored?.extra ?? {})) if (table.get(sid)?.enable) extra.set(sid, x);
+      registry = new DiscoveryRegistry(device, (await loadAnnounced(filePath))[device.id]);
       engineReady = true;
       lastReading = Date.now();
       if (staleAfterMs > 0) {
@@ -307,15 +218,4 @@ export default function (RED: NodeAPI): void {
   }
 
   RED.nodes.registerType('flm-homeassistant', FlmHomeAssistant as never);
-}
-
-async function loadAnnounced(path: string): Promise<AnnouncedFile> {
-  const text = await readFileIfExists(path);
-  if (text === undefined) return {};
-  try {
-    const v = JSON.parse(text) as unknown;
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as AnnouncedFile) : {};
-  } catch {
-    return {};
-  }
 }

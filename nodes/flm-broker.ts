@@ -4,7 +4,7 @@ import { ACCESS_MODES, type AccessMode } from '../core/broker/access';
 import { parseSensorTopic } from '../core/mqtt/topics';
 import { encodeReading } from '../core/mqtt/payload';
 import { Status } from './lib/status';
-import { onCloseBounded, errorText, statusText } from './lib/close';
+import { onCloseBounded, errorText } from './lib/close';
 import { numberSetting, textSetting, isPort } from './lib/settings';
 import { StartupQueue, type Send, type Done } from './lib/startup-queue';
 
@@ -86,8 +86,7 @@ export default function (RED: NodeAPI): void {
       gate.ready(publish);
     })().catch((err: unknown) => {
       gate.fail(err instanceof Error ? err : new Error(String(err)));
-      status.error(statusText(err));
-      node.error(errorText(err));
+      status.failed(err);
     });
 
     onCloseBounded(node, async () => {

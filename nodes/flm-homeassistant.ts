@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { Device } from '../core/config/schema';
-import { parseSensorTopic, type ReadingKind } from '../core/mqtt/topics';
+import { parseSensorTopic, isDeviceConfigTopic, P1_AVAILABILITY_TOPIC, type ReadingKind } from '../core/mqtt/topics';
 import {
   DEFAULT_PREFIX, ONLINE, OFFLINE, checkPrefix, isBirthTopic, discoveryConfigs, configMessage, removalMessages,
   availabilityMessage, staleTopics, sensorConfig, DiscoveryRegistry, loadAnnounced, saveAnnounced, readingUnit,
@@ -26,8 +26,6 @@ interface HomeAssistantDef extends NodeDef {
 
 /** What this node announced, per device, so a sensor gone from the table can be removed after a restart. */
 export const ANNOUNCED_FILE = 'homeassistant-announced.json';
-export const P1_AVAILABILITY_TOPIC = 'p1/availability';
-const DEVICE_CONFIG = /^\/device\/[0-9a-f]{32}\/config\//;
 
 const packageInfo = (() => {
   try {
@@ -67,10 +65,7 @@ export default function (RED: NodeAPI): void {
     let closed = false;
     let saving: Promise<void> = Promise.resolve();
 
-    const reportError = (err: unknown) => {
-      status.error(statusText(err));
-      node.error(errorText(err));
-    };
+    const reportError = (err: unknown) => status.failed(err);
     const emit = (msgs: HaMqttMessage[]) => {
       if (msgs.length) node.send([msgs as unknown as NodeMessage[]]);
     };
@@ -153,7 +148,7 @@ export default function (RED: NodeAPI): void {
           return done();
         }
         // The sensor table and the P1 telegrams share the wire: not for this node, not errors.
-        if (DEVICE_CONFIG.test(topic) || topic.startsWith('p1/')) return done();
+        if (isDeviceConfigTopic(topic) || topic.startsWith('p1/')) return done();
         const t = parseSensorTopic(topic);
         if (!t) {
           throw new Error(`not a reading, ${P1_AVAILABILITY_TOPIC} or ${prefix}/status message: topic "${topic.slice(0, 80)}"`);

@@ -1,3 +1,4 @@
+import { P1_TELEGRAM_TOPIC, P1_AVAILABILITY_TOPIC, P1_ERROR_TOPIC } from '../core/mqtt/topics';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { CrcMode, CrcVariant } from '../core/p1/check';
 import type { SmartyKeys } from '../core/p1/smarty';
@@ -36,9 +37,6 @@ interface P1Credentials {
   authKey?: string;
 }
 
-export const P1_TELEGRAM_TOPIC = 'p1/telegram';
-export const P1_AVAILABILITY_TOPIC = 'p1/availability';
-export const P1_ERROR_TOPIC = 'p1/error';
 const SOURCES = ['serial', 'tcp', 'input'] as const;
 type Source = (typeof SOURCES)[number];
 const CRC_MODES: readonly CrcMode[] = ['strict', 'warn', 'off'];

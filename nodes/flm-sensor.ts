@@ -5,12 +5,12 @@ import { CounterStateFile } from '../core/readings/counter-state';
 import { boardBatchSchema } from '../core/readings/records';
 import { P1ReadingMapper, isP1Telegram } from '../core/readings/p1-mapper';
 import { describeZodError } from '../core/config/schema';
-import { sensorTopic, deviceConfigTopic } from '../core/mqtt/topics';
+import { sensorTopic, deviceConfigTopic, P1_TELEGRAM_TOPIC } from '../core/mqtt/topics';
 import { buildDeviceConfig } from '../core/mqtt/device-config';
 import type { FlmDeviceNode, DeviceContext } from './flm-device';
 import { Status } from './lib/status';
 import { Resources } from './lib/resources';
-import { onCloseBounded, errorText, statusText } from './lib/close';
+import { onCloseBounded, errorText } from './lib/close';
 import { StartupQueue, type Send, type Done } from './lib/startup-queue';
 
 interface SensorDef extends NodeDef {
@@ -18,7 +18,6 @@ interface SensorDef extends NodeDef {
 }
 
 
-export const P1_TELEGRAM_TOPIC = 'p1/telegram';
 /** Counters are saved this often while they move; a kill -9 loses at most this much. */
 const SAVE_INTERVAL_MS = 5000;
 
@@ -43,10 +42,7 @@ export default function (RED: NodeAPI): void {
     let configSent = false;
     const gate = new StartupQueue('the reading computation');
 
-    const reportError = (err: unknown) => {
-      status.error(statusText(err));
-      node.error(errorText(err));
-    };
+    const reportError = (err: unknown) => status.failed(err);
 
     const save = async () => {
       if (engine && engine.computer.dirty) await engine.file.save(engine.computer.snapshot());

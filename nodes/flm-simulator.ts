@@ -3,7 +3,7 @@ import { Household, DEFAULT_HOUSEHOLD } from '../core/sim/household';
 import { BOARD_BATCH_TOPIC } from '../core/readings/records';
 import { Status } from './lib/status';
 import { Resources } from './lib/resources';
-import { onCloseBounded, errorText, statusText } from './lib/close';
+import { onCloseBounded, errorText } from './lib/close';
 import { numberSetting, textSetting } from './lib/settings';
 
 interface SimulatorDef extends NodeDef {
@@ -39,8 +39,7 @@ export default function (RED: NodeAPI): void {
       if (!Number.isFinite(start)) throw new Error(`start: "${startText}" is not a date (use ISO 8601, e.g. 2026-06-21T12:00:00Z)`);
       household = new Household({ ...DEFAULT_HOUSEHOLD, seed, phase, solarPeakW }, start);
     } catch (err) {
-      status.error(statusText(err));
-      node.error(errorText(err));
+      status.failed(err);
       return;
     }
 

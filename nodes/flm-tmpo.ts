@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { TmpoRecorder } from '../core/tmpo/recorder';
 import { syncEntriesSchema, planResend } from '../core/tmpo/sync-plan';
-import { tmpoBlockTopic, tmpoSyncTopic, tmpoSyncReplyTopic, parseSensorTopic } from '../core/mqtt/topics';
+import { tmpoBlockTopic, tmpoSyncTopic, tmpoSyncReplyTopic, parseSensorTopic, isDeviceConfigTopic } from '../core/mqtt/topics';
 import { sensorCfg } from '../core/tmpo/sensor-cfg';
 import { describeZodError, type Sensor } from '../core/config/schema';
 import type { FlmDeviceNode } from './flm-device';
@@ -22,7 +22,6 @@ interface TmpoDef extends NodeDef {
 
 /** tmpod's `flush` command: write the open blocks now, the current window included. */
 export const FLUSH_TOPIC = 'tmpo/flush';
-const DEVICE_CONFIG = /^\/device\/[0-9a-f]{32}\/config\//;
 /** Open blocks are saved this often, bounding what a kill -9 loses. */
 const CHECKPOINT_MS = 30_000;
 
@@ -49,10 +48,7 @@ export default function (RED: NodeAPI): void {
       const text = `${recorder.written} blocks · ${recorder.openBlocks} open${apiLabel}${rejects ? ` · ${rejects} rejects` : ''}`;
       status.ok(text);
     };
-    const reportError = (err: unknown) => {
-      status.error(statusText(err));
-      node.error(errorText(err));
-    };
+    const reportError = (err: unknown) => status.failed(err);
 
     const resend = async (msg: NodeMessageInFlow, send: Send) => {
       const payload = typeof msg.payload === 'string' || Buffer.isBuffer(msg.payload) ? JSON.parse(String(msg.payload)) : msg.payload;
@@ -80,7 +76,7 @@ export default function (RED: NodeAPI): void {
           return done();
         }
         // The sensor table shares the wire from flm-sensor; it is not a reading, nor an error.
-        if (DEVICE_CONFIG.test(topic)) return done();
+        if (isDeviceConfigTopic(topic)) return done();
         const t = parseSensorTopic(topic);
         if (!t) throw new Error(`not a reading topic: "${topic.slice(0, 80)}" (expected /sensor/<sid>/counter or /gauge)`);
         const sensor = sensors.get(t.sid);

@@ -71,10 +71,7 @@ export default function (RED: NodeAPI): void {
         showStatus();
       }, (err) => node.warn(errorText(err)));
     };
-    const reportError = (err: unknown) => {
-      status.error(statusText(err));
-      node.error(errorText(err));
-    };
+    const reportError = (err: unknown) => status.failed(err);
 
     const onEvent = (e: UploadEvent) => {
       switch (e.kind) {

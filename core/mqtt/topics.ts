@@ -18,3 +18,12 @@ export const tmpoBlockTopic = (k: { sid: string; rid: number; lvl: number; bid: 
   `/sensor/${k.sid}/tmpo/${k.rid}/${k.lvl}/${k.bid}/gz`;
 export const tmpoSyncTopic = (deviceId: string): string => `/device/${deviceId}/tmpo/sync`;
 export const tmpoSyncReplyTopic = (deviceId: string): string => `/d/device/${deviceId}/tmpo/sync`;
+
+/** What flm-p1 sends: parsed telegrams, its source's availability, and the context of its errors. */
+export const P1_TELEGRAM_TOPIC = 'p1/telegram';
+export const P1_AVAILABILITY_TOPIC = 'p1/availability';
+export const P1_ERROR_TOPIC = 'p1/error';
+
+const DEVICE_CONFIG = /^\/device\/[0-9a-f]{32}\/config\//;
+/** The sensor table (and kube config) of a device, which rides the same wire as its readings. */
+export const isDeviceConfigTopic = (topic: string): boolean => DEVICE_CONFIG.test(topic);

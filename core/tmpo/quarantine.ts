@@ -1,6 +1,7 @@
-import { promises as fs, constants } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { quarantineDir, sensorDir } from './ids';
+import { fsyncDir } from '../util/atomic-file';
 
 let sequence = 0;
 
@@ -20,13 +21,4 @@ export async function moveToQuarantine(dataDir: string, path: string): Promise<s
   await fsyncDir(dirname(target));
   await fsyncDir(dirname(path));
   return target;
-}
-
-export async function fsyncDir(dir: string): Promise<void> {
-  const dh = await fs.open(dir, constants.O_RDONLY);
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
-  }
 }

@@ -1,4 +1,5 @@
 import type { Node } from 'node-red';
+import { errorText, statusText } from './close';
 
 /** Uniform status text: one short line, a colour that means the same on every node. */
 export class Status {
@@ -21,6 +22,12 @@ export class Status {
   idle(text: string): void {
     this.set('grey', 'ring', text);
   }
+  /** A failure outside any message (start-up, a timer): red status and the error in the log. */
+  failed(err: unknown): void {
+    this.error(statusText(err));
+    this.node.error(errorText(err));
+  }
+
   clear(): void {
     this.last = '';
     this.node.status({});

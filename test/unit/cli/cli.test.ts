@@ -1,21 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { runCli } from '../../../core/cli/main';
 import { repoRoot } from '../../support/paths';
+import { runFlm } from '../../support/cli';
 
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += d));
-  stderr.on('data', (d) => (err += d));
-  const code = await runCli(args, { stdout, stderr, stdin: new PassThrough() });
-  return { code, out, err };
-}
+const run = (...args: string[]) => runFlm(args);
 
 test('flm sim prints one board batch per second as JSON lines, reproducibly', async () => {
   const a = await run('sim', '--seconds', '30', '--seed', '4', '--start', '2026-06-21T12:00:00Z');

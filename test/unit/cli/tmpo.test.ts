@@ -1,27 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
-import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { runCli } from '../../../core/cli/main';
 import { encodeSeries } from '../../../core/tmpo/codec';
 import { blockPath } from '../../../core/tmpo/ids';
 import { TmpoStore } from '../../../core/tmpo/store';
 import { CFG, SID_A, SID_B, T20, counterSeries, key, newBuilder, record, slice, withTempDir } from '../api/support';
+import { runFlm } from '../../support/cli';
 
-async function run(args: string[], stdin?: Buffer): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const input = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += d));
-  stderr.on('data', (d) => (err += d));
-  input.end(stdin ?? Buffer.alloc(0));
-  const code = await runCli(args, { stdout, stderr, stdin: input });
-  return { code, out, err };
-}
 
 const SERIES = { times: [T20 + 1, T20 + 2, T20 + 30, T20 + 255], values: [3054225, 3054225.5, 3054226.125, 3054230] };
 
@@ -30,7 +17,7 @@ test('flm tmpo decode: a block as JSON (head, tail, vsn, cfg, samples, series) a
     const file = join(dir, String(T20));
     const bytes = encodeSeries(SERIES, CFG);
     await fs.writeFile(file, bytes);
-    const json = await run(['tmpo', 'decode', file]);
+    const json = await runFlm(['tmpo', 'decode', file]);
     assert.equal(json.code, 0, json.err);
     assert.equal(
       json.out,
@@ -40,11 +27,11 @@ test('flm tmpo decode: a block as JSON (head, tail, vsn, cfg, samples, series) a
     const parsed = JSON.parse(json.out);
     assert.deepEqual(parsed.cfg, CFG);
 
-    const csv = await run(['tmpo', 'decode', file, '--csv']);
+    const csv = await runFlm(['tmpo', 'decode', file, '--csv']);
     assert.equal(csv.code, 0);
     assert.equal(csv.out, `ts,value\n${T20 + 1},3054225\n${T20 + 2},3054225.5\n${T20 + 30},3054226.125\n${T20 + 255},3054230\n`);
 
-    const piped = await run(['tmpo', 'decode', '-', '--csv'], bytes);
+    const piped = await runFlm(['tmpo', 'decode', '-', '--csv'], bytes);
     assert.equal(piped.out, csv.out);
   });
 });
@@ -53,23 +40,23 @@ test('flm tmpo decode: a corrupt block exits 1 with "not a TMPO block"; a missin
   await withTempDir(async (dir) => {
     const junk = join(dir, 'junk');
     await fs.writeFile(junk, 'hello, not gzip');
-    const a = await run(['tmpo', 'decode', junk]);
+    const a = await runFlm(['tmpo', 'decode', junk]);
     assert.equal(a.code, 1);
     assert.equal(a.out, '');
     assert.match(a.err, new RegExp(`^flm tmpo decode: not a TMPO block: ${junk}: not a gzip stream`));
 
     const notBlock = join(dir, 'json.gz');
     await fs.writeFile(notBlock, gzipSync('{"t":[0],"v":[0],"h":{}}'));
-    const b = await run(['tmpo', 'decode', notBlock]);
+    const b = await runFlm(['tmpo', 'decode', notBlock]);
     assert.equal(b.code, 1);
     assert.match(b.err, /not a TMPO block: /);
 
     const cut = join(dir, 'cut');
     await fs.writeFile(cut, encodeSeries(SERIES, CFG).subarray(0, 30));
-    assert.match((await run(['tmpo', 'decode', cut])).err, /not a TMPO block: .*gzip stream is damaged/);
+    assert.match((await runFlm(['tmpo', 'decode', cut])).err, /not a TMPO block: .*gzip stream is damaged/);
 
-    assert.match((await run(['tmpo', 'decode', join(dir, 'absent')])).err, /cannot read .*absent/);
-    assert.equal((await run(['tmpo', 'decode'])).code, 2);
+    assert.match((await runFlm(['tmpo', 'decode', join(dir, 'absent')])).err, /cannot read .*absent/);
+    assert.equal((await runFlm(['tmpo', 'decode'])).code, 2);
   });
 });
 
@@ -81,7 +68,7 @@ test('flm tmpo ls: every block of a store as a table or JSON lines; damaged bloc
     await store.put(key(8, T20, SID_B), encodeSeries({ times: [T20 + 5], values: [1] }, CFG));
     const keys = await store.list();
 
-    const json = await run(['tmpo', 'ls', dir, '--json']);
+    const json = await runFlm(['tmpo', 'ls', dir, '--json']);
     assert.equal(json.code, 0, json.err);
     const rows = json.out.trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(rows.map(({ sid, rid, lvl, bid }) => ({ sid, rid, lvl, bid })), keys);
@@ -90,7 +77,7 @@ test('flm tmpo ls: every block of a store as a table or JSON lines; damaged bloc
     for (const r of rows) assert.equal(r.bytes, (await store.read(r))!.length);
     assert.deepEqual([rows[0].first, rows[0].last], [s.times[0], slice(s, T20, T20 + 2 ** 16).times.at(-1)]);
 
-    const table = await run(['tmpo', 'ls', join(dir, 'tmpo')]);
+    const table = await runFlm(['tmpo', 'ls', join(dir, 'tmpo')]);
     assert.equal(table.code, 0);
     const lines = table.out.trim().split('\n');
     assert.match(lines[0]!, /^SID +RID +LVL +BID +SAMPLES +BYTES +FIRST +LAST$/);
@@ -101,14 +88,14 @@ test('flm tmpo ls: every block of a store as a table or JSON lines; damaged bloc
     const bad = blockPath(dir, key(8, T20 + 2 ** 20));
     await fs.mkdir(join(bad, '..'), { recursive: true });
     await fs.writeFile(bad, 'garbage');
-    const damaged = await run(['tmpo', 'ls', dir, '--json']);
+    const damaged = await runFlm(['tmpo', 'ls', dir, '--json']);
     assert.equal(damaged.code, 1);
     assert.match(damaged.err, /not a TMPO block: .*: not a gzip stream/);
     const row = damaged.out.trim().split('\n').map((l) => JSON.parse(l)).find((r) => r.bid === T20 + 2 ** 20);
     assert.deepEqual([row.samples, row.bytes, typeof row.error], [null, 7, 'string']);
     assert.equal(await fs.readFile(bad, 'utf8'), 'garbage', 'ls only looks');
 
-    const none = await run(['tmpo', 'ls', join(dir, 'nothing-here')]);
+    const none = await runFlm(['tmpo', 'ls', join(dir, 'nothing-here')]);
     assert.equal(none.code, 1);
     assert.match(none.err, /no TMPO store in .*nothing-here/);
   });
@@ -125,32 +112,32 @@ test('flm tmpo export: samples between two times across blocks and levels, as JS
     const from = T20 + 2 ** 16 - 5000;
     const to = T20 + 2 ** 16 + 4096 + 300;
     const inRange = slice(s, from, to + 1);
-    const json = await run(['tmpo', 'export', '--dir', dir, '--sid', SID_A, '--from', new Date(from * 1000).toISOString(), '--to', String(to)]);
+    const json = await runFlm(['tmpo', 'export', '--dir', dir, '--sid', SID_A, '--from', new Date(from * 1000).toISOString(), '--to', String(to)]);
     assert.equal(json.code, 0, json.err);
     const got = JSON.parse(json.out);
     assert.deepEqual([got.sid, got.rid, got.from, got.to], [SID_A, 0, from, to]);
     assert.deepEqual(got.series, inRange.times.map((t, i) => [t, inRange.values[i]]));
 
-    const csv = await run(['tmpo', 'export', '--dir', dir, '--sid', SID_A, '--from', String(from), '--to', String(to), '--csv']);
+    const csv = await runFlm(['tmpo', 'export', '--dir', dir, '--sid', SID_A, '--from', String(from), '--to', String(to), '--csv']);
     assert.equal(csv.out, 'ts,value\n' + inRange.times.map((t, i) => `${t},${inRange.values[i]}\n`).join(''));
 
-    const whole = JSON.parse((await run(['tmpo', 'export', '--dir', dir, '--sid', SID_A])).out);
+    const whole = JSON.parse((await runFlm(['tmpo', 'export', '--dir', dir, '--sid', SID_A])).out);
     assert.equal(whole.series.length, s.times.length);
-    const nothing = JSON.parse((await run(['tmpo', 'export', '--dir', dir, '--sid', SID_A, '--from', String(end + 10)])).out);
+    const nothing = JSON.parse((await runFlm(['tmpo', 'export', '--dir', dir, '--sid', SID_A, '--from', String(end + 10)])).out);
     assert.deepEqual(nothing.series, []);
 
-    const unknown = await run(['tmpo', 'export', '--dir', dir, '--sid', SID_B]);
+    const unknown = await runFlm(['tmpo', 'export', '--dir', dir, '--sid', SID_B]);
     assert.equal(unknown.code, 1);
     assert.match(unknown.err, /no TMPO blocks of sensor fed6/);
-    const badTime = await run(['tmpo', 'export', '--dir', dir, '--sid', SID_A, '--from', 'last tuesday']);
+    const badTime = await runFlm(['tmpo', 'export', '--dir', dir, '--sid', SID_A, '--from', 'last tuesday']);
     assert.equal(badTime.code, 2);
     assert.match(badTime.err, /--from: "last tuesday" is not a time/);
-    assert.equal((await run(['tmpo', 'export', '--sid', SID_A])).code, 2);
+    assert.equal((await runFlm(['tmpo', 'export', '--sid', SID_A])).code, 2);
 
     // a damaged block on the way is an error, not a silent hole
     const victim = (await store.list()).find((k) => k.lvl === 12)!;
     await fs.writeFile(blockPath(dir, victim), gzipSync('nope'));
-    const broken = await run(['tmpo', 'export', '--dir', dir, '--sid', SID_A, '--csv']);
+    const broken = await runFlm(['tmpo', 'export', '--dir', dir, '--sid', SID_A, '--csv']);
     assert.equal(broken.code, 1);
     assert.match(broken.err, /^flm tmpo export: not a TMPO block: .*\/12\/\d+: /);
   });

@@ -84,7 +84,7 @@ export default function (RED: NodeAPI): void {
           fail(e.item, `openHAB refused state "${e.state}" for item ${e.item} (HTTP ${e.status}${e.excerpt ? `: ${e.excerpt}` : ''}); is it a Number item? Try "plain numbers"`);
           break;
         case 'auth-failed':
-          node.error(`openHAB authentication failed (HTTP ${e.status}) at ${client!.base.origin}: check the API token; sending paused, one try every 5 minutes`);
+          fail(e.item, `openHAB authentication failed (HTTP ${e.status}) at ${client!.base.origin}: check the API token; sending paused, one try every 5 minutes`);
           break;
         case 'retrying':
           trouble = `openHAB unreachable (${e.error}), retry in ${Math.ceil(e.delayMs / 1000)} s`;

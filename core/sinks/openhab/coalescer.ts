@@ -11,7 +11,7 @@ export type CoalescerEvent =
   /** the first refusal (400, …) of an item's state, until one succeeds */
   | { kind: 'refused'; item: string; state: string; status: number; excerpt: string }
   /** openHAB refused the token: sending stops, one probe every authRetryMs */
-  | { kind: 'auth-failed'; status: number }
+  | { kind: 'auth-failed'; item: string; status: number }
   /** network or server trouble: everything waits `delayMs` */
   | { kind: 'retrying'; item: string; error: string; delayMs: number }
   /** a request went through after trouble */
@@ -181,16 +181,17 @@ export class StateCoalescer {
       case 'auth-failed':
         if (!this.pending.has(item)) this.pending.set(item, state);
         if (this.mode === 'auth-failed' && this.timer !== undefined) return;
-        if (this.mode !== 'auth-failed') emit({ kind: 'auth-failed', status: o.status });
+        const first = this.mode !== 'auth-failed';
         this.pause('auth-failed', this.opts.authRetryMs ?? 300_000);
+        if (first) emit({ kind: 'auth-failed', item, status: o.status });
         return;
       case 'retry': {
         this.counts.retries++;
         if (!this.pending.has(item)) this.pending.set(item, state);
         if (this.mode !== 'ok' && this.timer !== undefined) return; // already waiting: one backoff per outage step
         const delayMs = this.backoff.next();
-        emit({ kind: 'retrying', item, error: o.status ? `HTTP ${o.status}` : o.error, delayMs });
         this.pause(this.mode === 'auth-failed' ? 'auth-failed' : 'backoff', delayMs);
+        emit({ kind: 'retrying', item, error: o.status ? `HTTP ${o.status}` : o.error, delayMs });
         return;
       }
     }

@@ -62,7 +62,7 @@ export function toFlmReadings(t: P1Telegram, options: FlmReadingOptions): FlmP1R
   const out: FlmP1Reading[] = [];
   const push = (key: string, type: FlmP1ReadingType, kind: FlmP1Reading['kind'], at: number, value: number | null, unit: string): void => {
     if (value === null) return;
-    out.push({ key, type, kind, ts: at, value, unit, sid: sensorId(options.deviceId, `${meter}:${key}`) });
+    out.push({ key, type, kind, ts: at, value, unit, sid: sensorId(options.deviceId, meter, key) });
   };
   const e = t.electricity;
 
@@ -105,15 +105,25 @@ export function toFlmReadings(t: P1Telegram, options: FlmReadingOptions): FlmP1R
 /**
  * deriveSensorId hashes with SHA-256; a telegram a second asks for the same few ids again and
  * again, so they are remembered (bounded: a long-running flow may see meters come and go).
+ * Kept by device, meter and key, so finding one makes no new string.
  */
-const sidCache = new Map<string, string>();
-function sensorId(deviceId: string, label: string): string {
-  const k = `${deviceId}\0${label}`;
-  let sid = sidCache.get(k);
+const sidCache = new Map<string, Map<string, Map<string, string>>>();
+let sidCount = 0;
+function sensorId(deviceId: string, meter: string, key: string): string {
+  let byMeter = sidCache.get(deviceId);
+  let byKey = byMeter?.get(meter);
+  let sid = byKey?.get(key);
   if (sid === undefined) {
-    if (sidCache.size >= 1024) sidCache.clear();
-    sid = deriveSensorId(deviceId, label);
-    sidCache.set(k, sid);
+    if (sidCount >= 1024) {
+      sidCache.clear();
+      sidCount = 0;
+      byMeter = byKey = undefined;
+    }
+    if (!byMeter) sidCache.set(deviceId, (byMeter = new Map()));
+    if (!byKey) byMeter.set(meter, (byKey = new Map()));
+    sid = deriveSensorId(deviceId, `${meter}:${key}`);
+    byKey.set(key, sid);
+    sidCount++;
   }
   return sid;
 }
@@ -138,15 +148,17 @@ function mbusCounter(d: MbusDevice): { type: FlmP1ReadingType; ts: number; value
 
 /** Sum of the tariff registers when the meter has them, else its total register. */
 function directionWh(regs: EnergyRegisters): number | null {
-  const present = TARIFFS.map((name) => regs[name]).filter((q): q is Quantity => q !== undefined);
-  if (present.length === 0) return toWh(regs.total);
+  let present = false;
   let sum = 0;
-  for (const q of present) {
+  for (const name of TARIFFS) {
+    const q = regs[name];
+    if (q === undefined) continue;
+    present = true;
     const wh = toWh(q);
     if (wh === null) return null;
     sum += wh;
   }
-  return sum;
+  return present ? sum : toWh(regs.total);
 }
 
 const toWh = (q: Quantity | undefined): number | null => scaled(q, ENERGY_TO_WH);

@@ -1,6 +1,7 @@
 import { arcOfBytes, crc16Arc, crc16X25, formatCrc, x25OfBytes } from './crc16';
 import { isLatin1, Latin1Scratch } from './latin1';
-import { CLOSE, CR, LF, OPEN, obisCodeEnd } from './syntax';
+import { scanTelegram } from './cosem';
+import { CR, LF } from './syntax';
 
 /**
  * Whether a framed telegram may be used (ecosystem.md §E.2, §G.1). The CRC covers every byte
@@ -71,15 +72,13 @@ export function checkTelegram(telegram: string, options: CheckOptions = {}): Che
     ({ accepted: mode === 'warn', status, ...extra, message });
 
   if (!endsRight(telegram, crcEnd)) return verdict('malformed', 'unexpected characters after the CRC');
-  // A character above U+00FF is no byte: the CRC counts its low byte, the line check sees it as
-  // none of the characters a telegram is made of.
-  const latin1 = isLatin1(telegram);
-  const bytes = latin1 ? scratch.bytes(telegram) : scratch.structure(telegram);
-  if (digits === '') return checkWithoutCrc(telegram.slice(start, bang + 1), bytes, start, bang, verdict);
+  if (digits === '') return checkWithoutCrc(telegram, telegram.slice(start, bang + 1), verdict);
 
   const expected = parseInt(digits, 16);
-  const arc = latin1 ? arcOfBytes(bytes, start, bang + 1) : crc16Arc(telegram, start, bang + 1);
-  const x25 = variant === 'arc' ? -1 : latin1 ? x25OfBytes(bytes, start, bang + 1) : crc16X25(telegram, start, bang + 1);
+  // A character above U+00FF is no byte: the CRC counts its low byte, as it always has.
+  const bytes = isLatin1(telegram) ? scratch.bytes(telegram) : undefined;
+  const arc = bytes ? arcOfBytes(bytes, start, bang + 1) : crc16Arc(telegram, start, bang + 1);
+  const x25 = variant === 'arc' ? -1 : bytes ? x25OfBytes(bytes, start, bang + 1) : crc16X25(telegram, start, bang + 1);
   const computed = variant === 'x25' ? x25 : arc;
   const matched = variant !== 'x25' && arc === expected ? 'arc' : variant !== 'arc' && x25 === expected ? 'x25' : undefined;
   if (!matched) {
@@ -90,8 +89,9 @@ export function checkTelegram(telegram: string, options: CheckOptions = {}): Che
     return verdict('malformed', `CRC ${digits} is not upper-case hex`, { expected, computed, variant: matched });
   }
   // A 16-bit CRC lets one damaged telegram in 65536 through; damage that also breaks the line
-  // structure is caught here instead, so strict mode does not pass such a collision on.
-  const problem = lineProblem(bytes, start, bang);
+  // structure is caught here instead, so strict mode does not pass such a collision on. The
+  // scan that finds it is the tokenizer's, whose result parseTelegram then reuses.
+  const problem = scanTelegram(telegram).lineProblem;
   if (problem) return verdict('malformed', problem, { expected, computed, variant: matched });
   return { accepted: true, status: 'valid', variant: matched, expected, computed };
 }
@@ -104,58 +104,11 @@ function endsRight(telegram: string, crcEnd: number): boolean {
 }
 
 /** A CRC-less telegram: a `/XXX5` header, well-formed lines and at least one object. */
-function checkWithoutCrc(
-  body: string, bytes: Uint8Array, start: number, bang: number, verdict: (s: CheckStatus, m: string) => CheckResult,
-): CheckResult {
+function checkWithoutCrc(telegram: string, body: string, verdict: (s: CheckStatus, m: string) => CheckResult): CheckResult {
   if (NEEDS_CRC.test(body)) return verdict('missing-crc', 'a DSMR 4+ telegram must carry a CRC');
   if (!HEADER.test(body)) return verdict('malformed', 'the header line is not "/XXX5…"');
-  const problem = lineProblem(bytes, start, bang);
+  const problem = scanTelegram(telegram).lineProblem;
   if (problem) return verdict('malformed', problem);
   if (!OBJECT_LINE_ANYWHERE.test(body)) return verdict('malformed', 'no COSEM object lines');
   return { accepted: true, status: 'no-crc' };
-}
-
-/**
- * The FLM's corruption check (flm-firmware.md §6.4) over the telegram `/` at `start` through
- * `!` at `bang`: after the header, every line is a COSEM object
- * `A-B:C.D.E[*F](…)(…)`, a continuation `(…)(…)` or blank, each ends in CR LF, and `!` starts
- * the last line. A value group holds anything but parentheses (and line ends). Read in one pass
- * over the bytes: a telegram a second, each line checked as it is read.
- */
-function lineProblem(b: Uint8Array, start: number, bang: number): string | null {
-  if (b[bang - 1] !== LF) return 'the "!" end is not on a line of its own';
-  let p = start;
-  while (b[p] !== LF) p++;
-  // b[bang - 1] is LF, so every line from here on finds its end before the "!".
-  for (let line = 2; p < bang - 1; line++) {
-    const from = p + 1;
-    p = cosemLineEnd(b, from);
-    if (p < 0) {
-      let nl = from;
-      while (b[nl] !== LF) nl++;
-      return nl > from && b[nl - 1] === CR ? `line ${line} is not a COSEM object` : `line ${line} does not end in CR LF`;
-    }
-  }
-  return null;
-}
-
-/**
- * The LF ending a well-formed line that starts at `i` (blank, object or continuation, then CR
- * LF), or -1. Only called where an LF follows somewhere, which bounds every loop here.
- */
-function cosemLineEnd(b: Uint8Array, i: number): number {
-  if (b[i] === CR) return b[i + 1] === LF ? i + 1 : -1;
-  if (b[i] !== OPEN) {
-    i = obisCodeEnd(b, i);
-    if (i < 0 || b[i] !== OPEN) return -1;
-  }
-  for (;;) {
-    // b[i] is "(": the group runs to the next parenthesis, which must close it.
-    let c = b[++i]!;
-    while (c !== OPEN && c !== CLOSE && c !== LF) c = b[++i]!;
-    if (c !== CLOSE) return -1;
-    c = b[++i]!;
-    if (c === OPEN) continue;
-    return c === CR && b[i + 1] === LF ? i + 1 : -1;
-  }
 }

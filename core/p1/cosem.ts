@@ -38,6 +38,12 @@ export interface TelegramTokens {
   header: string | null;
   junk: string[];
   crc: string | null;
+  /**
+   * The FLM's corruption check (flm-firmware.md §6.4) of the telegram from the first `/` to
+   * the `!` after it: what is wrong, or null when after the header every line is a COSEM
+   * object, a continuation or blank, each ends in CR LF, and `!` starts the last line.
+   */
+  lineProblem: string | null;
   count: number;
   obisStart: Int32Array;
   obisEnd: Int32Array;
@@ -84,33 +90,58 @@ export function valuesOf(t: TelegramTokens, k: number): string[] {
 }
 
 const scratch = new Latin1Scratch();
-/** Reused between calls, grown as needed: a telegram a second should not allocate its index. */
-let objectArrays = newArrays(64);
-let groupArrays = newArrays(128);
 
-function newArrays(n: number): [Int32Array, Int32Array, Int32Array, Int32Array] {
-  return [new Int32Array(n), new Int32Array(n), new Int32Array(n), new Int32Array(n + 1)];
+/** Index arrays are kept for telegrams up to this size (twice the framer's default limit). */
+const KEPT_CAPACITY = 16 * 1024 + 2;
+let kept = newIndex(1024);
+
+/** Room for every object and group of a text: each takes at least two characters. */
+function newIndex(capacity: number): Int32Array[] {
+  return Array.from({ length: 6 }, () => new Int32Array(capacity));
 }
 
-function grow(arrays: [Int32Array, Int32Array, Int32Array, Int32Array]): [Int32Array, Int32Array, Int32Array, Int32Array] {
-  const bigger = newArrays(arrays[0].length * 2);
-  for (let i = 0; i < 4; i++) bigger[i]!.set(arrays[i]!);
-  return bigger;
+function indexFor(text: string): Int32Array[] {
+  const capacity = (text.length >> 1) + 2;
+  if (capacity <= kept[0]!.length) return kept;
+  if (capacity > KEPT_CAPACITY) return newIndex(capacity);
+  kept = newIndex(Math.min(KEPT_CAPACITY, Math.max(capacity, kept[0]!.length * 2)));
+  return kept;
 }
+
+/**
+ * The tokens of `text`: those of the latest scan when it was of the same text, as when a
+ * telegram is checked and then parsed, else a new scan.
+ */
+export function tokensOf(text: string): TelegramTokens {
+  return latest !== undefined && latest.text === text ? latest : scanTelegram(text);
+}
+
+/** The result of the latest scan; its index arrays are the ones the next scan overwrites. */
+let latest: TelegramTokens | undefined;
 
 /**
  * One pass over the lines: the header, then objects and continuations, up to the `!` line.
  * Lines lose their trailing CR and any NUL before it; blank lines are skipped; anything else
- * is junk. A continuation adds its groups to the object just before it.
+ * is junk. A continuation adds its groups to the object just before it. The strict line check
+ * comes out of the same pass: a line passes when it reads as an object, a continuation or
+ * blank with nothing but one CR trimmed from its end.
  */
 export function scanTelegram(text: string): TelegramTokens {
+  latest = undefined;
   const b = scratch.structure(text);
   const slash = text.indexOf('/');
+  const bang = slash === -1 ? -1 : text.indexOf('!', slash);
+  const [obisStart, obisEnd, channel, firstGroup, groupStart, groupEnd] = indexFor(text) as [Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array];
   const t: TelegramTokens = {
-    text, bytes: b, header: null, junk: [], crc: null, count: 0,
-    obisStart: objectArrays[0], obisEnd: objectArrays[1], channel: objectArrays[2], firstGroup: objectArrays[3],
-    groupStart: groupArrays[0], groupEnd: groupArrays[1],
+    text, bytes: b, header: null, junk: [], crc: null, lineProblem: null, count: 0, obisStart, obisEnd, channel, firstGroup, groupStart, groupEnd,
   };
+  /** lines before this position are held to the strict check */
+  let strictUntil = bang;
+  if (bang !== -1 && b[bang - 1] !== LF) {
+    t.lineProblem = 'the "!" end is not on a line of its own';
+    strictUntil = -1;
+  }
+  let count = 0;
   let groups = 0;
   /** whether a continuation line may add to the latest object */
   let open = false;
@@ -126,51 +157,55 @@ export function scanTelegram(text: string): TelegramTokens {
       t.header = text.slice(lineStart + 1, end);
       continue;
     }
-    if (end === lineStart) continue;
+    const strict = lineStart < strictUntil;
+    if (end === lineStart) {
+      if (strict && !(nl - lineStart === 1 && b[lineStart] === CR)) strictUntil = fail(t, n, b, lineStart, nl);
+      continue;
+    }
     const first = b[lineStart];
     if (first === 0x21) {
       t.crc = text.slice(lineStart + 1, end).trim();
       break;
     }
     let groupsFrom = lineStart;
-    let obisEnd = -1;
+    let codeEnd = -1;
     if (first !== OPEN) {
-      obisEnd = obisCodeEnd(b, lineStart);
-      if (obisEnd < 0 || obisEnd >= end || b[obisEnd] !== OPEN) {
+      codeEnd = obisCodeEnd(b, lineStart);
+      if (codeEnd < 0 || codeEnd >= end || b[codeEnd] !== OPEN) {
         t.junk.push(text.slice(lineStart, end));
         open = false;
+        if (strict) strictUntil = fail(t, n, b, lineStart, nl);
         continue;
       }
-      groupsFrom = obisEnd;
+      groupsFrom = codeEnd;
     }
-    // Make sure this line's groups fit before reading them; a line holds at most one per two bytes.
-    while (groups + (end - groupsFrom) / 2 + 1 > t.groupStart.length) {
-      groupArrays = grow(groupArrays);
-      [t.groupStart, t.groupEnd] = groupArrays;
-    }
-    const added = readGroups(b, groupsFrom, end, t.groupStart, t.groupEnd, groups);
+    const added = readGroups(b, groupsFrom, end, groupStart, groupEnd, groups);
+    if (strict && (added < 0 || end !== nl - 1 || b[end] !== CR)) strictUntil = fail(t, n, b, lineStart, nl);
     if (added < 0 || (first === OPEN && !open)) {
       t.junk.push(text.slice(lineStart, end));
       if (first !== OPEN) open = false;
       continue;
     }
     if (first !== OPEN) {
-      if (t.count + 1 >= t.obisStart.length) {
-        objectArrays = grow(objectArrays);
-        [t.obisStart, t.obisEnd, t.channel, t.firstGroup] = objectArrays;
-      }
-      t.obisStart[t.count] = lineStart;
-      t.obisEnd[t.count] = isDefaultBillingPeriod(b, obisEnd) ? obisEnd - 4 : obisEnd;
-      t.channel[t.count] = channelOf(b, lineStart);
-      t.firstGroup[t.count] = groups;
-      t.count++;
+      obisStart[count] = lineStart;
+      obisEnd[count] = isDefaultBillingPeriod(b, codeEnd) ? codeEnd - 4 : codeEnd;
+      channel[count] = channelOf(b, lineStart);
+      firstGroup[count] = groups;
+      count++;
       open = true;
     }
     groups += added;
-    t.firstGroup[t.count] = groups;
   }
-  t.firstGroup[t.count] = groups;
+  firstGroup[count] = groups;
+  t.count = count;
+  latest = t;
   return t;
+}
+
+/** Record why line n (`[start, nl)`, header = 0) fails the strict check; no later line is checked. */
+function fail(t: TelegramTokens, n: number, b: Uint8Array, start: number, nl: number): number {
+  t.lineProblem = nl > start && b[nl - 1] === CR ? `line ${n + 1} is not a COSEM object` : `line ${n + 1} does not end in CR LF`;
+  return -1;
 }
 
 /**
@@ -182,7 +217,8 @@ function readGroups(b: Uint8Array, i: number, end: number, starts: Int32Array, e
   while (i < end) {
     if (b[i] !== OPEN) return -1;
     const start = ++i;
-    while (i < end && b[i] !== CLOSE && b[i] !== OPEN) i++;
+    let c = b[i]!;
+    while (c !== CLOSE && c !== OPEN && i < end) c = b[++i]!;
     if (i === end || b[i] !== CLOSE) return -1;
     starts[at + n] = start;
     ends[at + n] = i;

@@ -1,5 +1,6 @@
+import { ByteMap } from './byte-map';
 import { parseMonthPeak, parsePeakHistory } from './capacity';
-import { obisOf, scanTelegram, valuesOf, type TelegramTokens } from './cosem';
+import { obisOf, tokensOf, valuesOf, type TelegramTokens } from './cosem';
 import { MbusCollector } from './mbus';
 import { OBIS, SIMPLE_OBIS, type ObisTarget } from './obis';
 import { parsePowerFailureLog } from './power-failures';
@@ -14,7 +15,7 @@ import { decodeHexText, integerAt, quantityAt } from './values';
  * warning, and the rest of the telegram is still used. Checking the CRC is check.ts's job.
  */
 export function parseTelegram(text: string): P1Telegram {
-  const tokens = scanTelegram(text);
+  const tokens = tokensOf(text);
   const state: ParseState = {
     tokens,
     draft: { electricity: { delivered: {}, returned: {}, power: {}, phases: {} } },
@@ -26,21 +27,23 @@ export function parseTelegram(text: string): P1Telegram {
   const b = tokens.bytes;
 
   for (let k = 0; k < tokens.count; k++) {
-    const obis = obisOf(tokens, k);
+    let obis: string | undefined;
     let values: string[] | undefined;
     let ok: boolean;
     let known: boolean;
     const at = tokens.obisStart[k]!;
     if (tokens.channel[k]! >= 1 && b[at] === ZERO && b[at + 1] === MINUS) {
+      obis = obisOf(tokens, k);
       values = valuesOf(tokens, k);
       ok = state.mbus.add({ obis, channel: tokens.channel[k]!, values });
       known = true;
     } else {
-      const reader = READERS.get(obis);
+      const reader = READERS.get(b, at, tokens.obisEnd[k]!);
       ok = reader !== undefined && reader.read(state, k);
       known = reader !== undefined && reader.known;
     }
     if (!ok) {
+      obis ??= obisOf(tokens, k);
       values ??= valuesOf(tokens, k);
       unknown[obis] = values;
       if (known) warnings.push(`${obis}: cannot read (${values.join(')(')})`);
@@ -95,12 +98,12 @@ interface Reader {
   read(state: ParseState, k: number): boolean;
 }
 
-/** Every code read here, apart from the M-Bus channels, by its text: one lookup per object. */
-const READERS = new Map<string, Reader>();
+/** Every code read here, apart from the M-Bus channels: one lookup per object. */
+const READER_LIST: Array<[string, Reader]> = [];
 for (const [obis, target] of SIMPLE_OBIS) {
-  READERS.set(obis, { known: true, read: (state, k) => readSimple(state, k, target) });
+  READER_LIST.push([obis, { known: true, read: (state, k) => readSimple(state, k, target) }]);
 }
-READERS.set(OBIS.timestamp, {
+READER_LIST.push([OBIS.timestamp, {
   known: true,
   read(state, k) {
     const t = state.tokens;
@@ -108,28 +111,29 @@ READERS.set(OBIS.timestamp, {
     state.timestamp = j < t.firstGroup[k + 1]! ? p1TimestampAt(t.text, t.bytes, t.groupStart[j]!, t.groupEnd[j]!) : parseP1Timestamp('');
     return state.timestamp !== null;
   },
-});
-READERS.set(OBIS.powerFailureLog, {
+}]);
+READER_LIST.push([OBIS.powerFailureLog, {
   known: true,
   read(state, k) {
     const log = parsePowerFailureLog(valuesOf(state.tokens, k));
     return log !== null && setPath(state.draft, ['powerFailures', 'log'], log);
   },
-});
-READERS.set(OBIS.monthPeak, {
+}]);
+READER_LIST.push([OBIS.monthPeak, {
   known: true,
   read(state, k) {
     const peak = parseMonthPeak(valuesOf(state.tokens, k));
     return peak !== null && setPath(state.draft, ['capacity', 'monthPeak'], peak);
   },
-});
-READERS.set(OBIS.peakHistory, {
+}]);
+READER_LIST.push([OBIS.peakHistory, {
   known: false,
   read(state, k) {
     const history = parsePeakHistory(valuesOf(state.tokens, k));
     return history !== null && setPath(state.draft, ['capacity', 'history'], history);
   },
-});
+}]);
+const READERS = new ByteMap(READER_LIST);
 
 function readSimple(state: ParseState, k: number, target: ObisTarget): boolean {
   const t = state.tokens;

@@ -20,25 +20,25 @@ export const isDigit = (c: number | undefined): boolean => c !== undefined && c 
 
 /** 1 to 3 digits from `i`: the position after them, or -1. */
 function shortNumberEnd(b: Uint8Array, i: number): number {
-  const from = i;
-  while (i - from < 4 && isDigit(b[i])) i++;
-  return i === from || i - from > 3 ? -1 : i;
+  if (!isDigit(b[i])) return -1;
+  if (!isDigit(b[i + 1])) return i + 1;
+  if (!isDigit(b[i + 2])) return i + 2;
+  return isDigit(b[i + 3]) ? -1 : i + 3;
 }
-
-/** `-`, `:`, `.`, `.` */
-const OBIS_SEPARATORS = [MINUS, COLON, DOT, DOT] as const;
 
 /**
  * `A-B:C.D.E` with an optional `*F`, 1 to 3 digits each, from `i`: the position after it, or
  * -1. Whatever follows is the caller's business (a well-formed line goes on with `(`).
  */
 export function obisCodeEnd(b: Uint8Array, i: number): number {
-  for (const sep of OBIS_SEPARATORS) {
-    i = shortNumberEnd(b, i);
-    if (i < 0 || b[i] !== sep) return -1;
-    i++;
-  }
   i = shortNumberEnd(b, i);
-  if (i >= 0 && b[i] === STAR) i = shortNumberEnd(b, i + 1);
-  return i;
+  if (i < 0 || b[i] !== MINUS) return -1;
+  i = shortNumberEnd(b, i + 1);
+  if (i < 0 || b[i] !== COLON) return -1;
+  i = shortNumberEnd(b, i + 1);
+  if (i < 0 || b[i] !== DOT) return -1;
+  i = shortNumberEnd(b, i + 1);
+  if (i < 0 || b[i] !== DOT) return -1;
+  i = shortNumberEnd(b, i + 1);
+  return i >= 0 && b[i] === STAR ? shortNumberEnd(b, i + 1) : i;
 }

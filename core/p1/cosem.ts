@@ -1,5 +1,5 @@
 import { Latin1Scratch } from './latin1';
-import { CLOSE, CR, isDigit, LF, NUL, OPEN, STAR, ZERO, obisCodeEnd } from './syntax';
+import { CLOSE, COLON, CR, DOT, LF, MINUS, NUL, OPEN, STAR, ZERO } from './syntax';
 
 /**
  * The line structure of a telegram (ecosystem.md §E.4, flm-firmware.md §6.4): a `/` header
@@ -125,10 +125,14 @@ let latest: TelegramTokens | undefined;
  * is junk. A continuation adds its groups to the object just before it. The strict line check
  * comes out of the same pass: a line passes when it reads as an object, a continuation or
  * blank with nothing but one CR trimmed from its end.
+ *
+ * Lines of the usual shape, ending in exactly CR LF, are read in one go; any other line is
+ * read again by the general rules, which give the same result for the usual ones.
  */
 export function scanTelegram(text: string): TelegramTokens {
   latest = undefined;
-  const b = scratch.structure(text);
+  const b = scratch.lines(text);
+  const length = text.length;
   const slash = text.indexOf('/');
   const bang = slash === -1 ? -1 : text.indexOf('!', slash);
   const [obisStart, obisEnd, channel, firstGroup, groupStart, groupEnd] = indexFor(text) as [Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array];
@@ -146,12 +150,37 @@ export function scanTelegram(text: string): TelegramTokens {
   /** whether a continuation line may add to the latest object */
   let open = false;
   let from = slash === -1 ? 0 : slash;
-  for (let n = 0; from <= text.length; n++) {
+  for (let n = 0; from <= length; n++) {
+    const lineStart = from;
+    if (n > 0 || slash === -1) {
+      const first = b[lineStart];
+      if (first === CR) {
+        if (b[lineStart + 1] === LF) {
+          from = lineStart + 2;
+          continue;
+        }
+      } else if (first === OPEN ? open : readCode(b, lineStart) && b[code.end] === OPEN) {
+        const after = readGroupsToLineEnd(b, first === OPEN ? lineStart : code.end, groupStart, groupEnd, groups);
+        if (after >= 0 && b[after] === CR && b[after + 1] === LF) {
+          if (first !== OPEN) {
+            obisStart[count] = lineStart;
+            obisEnd[count] = code.normalEnd;
+            channel[count] = code.channel;
+            firstGroup[count] = groups;
+            count++;
+            open = true;
+          }
+          groups += groupsRead;
+          from = after + 2;
+          continue;
+        }
+      }
+    }
+
     let nl = text.indexOf('\n', from);
-    if (nl === -1) nl = text.length;
+    if (nl === -1) nl = length;
     let end = nl;
     while (end > from && (b[end - 1] === CR || b[end - 1] === NUL)) end--;
-    const lineStart = from;
     from = nl + 1;
     if (n === 0 && slash !== -1) {
       t.header = text.slice(lineStart + 1, end);
@@ -168,16 +197,14 @@ export function scanTelegram(text: string): TelegramTokens {
       break;
     }
     let groupsFrom = lineStart;
-    let codeEnd = -1;
     if (first !== OPEN) {
-      codeEnd = obisCodeEnd(b, lineStart);
-      if (codeEnd < 0 || codeEnd >= end || b[codeEnd] !== OPEN) {
+      if (!readCode(b, lineStart) || code.end >= end || b[code.end] !== OPEN) {
         t.junk.push(text.slice(lineStart, end));
         open = false;
         if (strict) strictUntil = fail(t, n, b, lineStart, nl);
         continue;
       }
-      groupsFrom = codeEnd;
+      groupsFrom = code.end;
     }
     const added = readGroups(b, groupsFrom, end, groupStart, groupEnd, groups);
     if (strict && (added < 0 || end !== nl - 1 || b[end] !== CR)) strictUntil = fail(t, n, b, lineStart, nl);
@@ -188,8 +215,8 @@ export function scanTelegram(text: string): TelegramTokens {
     }
     if (first !== OPEN) {
       obisStart[count] = lineStart;
-      obisEnd[count] = isDefaultBillingPeriod(b, codeEnd) ? codeEnd - 4 : codeEnd;
-      channel[count] = channelOf(b, lineStart);
+      obisEnd[count] = code.normalEnd;
+      channel[count] = code.channel;
       firstGroup[count] = groups;
       count++;
       open = true;
@@ -228,14 +255,70 @@ function readGroups(b: Uint8Array, i: number, end: number, starts: Int32Array, e
   return n;
 }
 
-/** `*255` is the default billing period (F), so `1-0:1.8.0*255` is `1-0:1.8.0`. */
-const isDefaultBillingPeriod = (b: Uint8Array, end: number): boolean =>
-  b[end - 4] === STAR && b[end - 3] === 0x32 && b[end - 2] === 0x35 && b[end - 1] === 0x35;
+/** How many groups the latest readGroupsToLineEnd stored. */
+let groupsRead = 0;
 
-/** B of `A-B:…`, which obisCodeEnd has checked is 1 to 3 digits after A's 1 to 3 and `-`. */
-function channelOf(b: Uint8Array, i: number): number {
-  while (isDigit(b[i])) i++;
+/**
+ * The groups `(…)(…)` from `i` (a `(`), up to whatever follows the last one, stored from `at`:
+ * the position after the last `)`, or -1 when a group holds a `(` or is not closed on its line.
+ * The LF after the text stops the loops.
+ */
+function readGroupsToLineEnd(b: Uint8Array, i: number, starts: Int32Array, ends: Int32Array, at: number): number {
+  let n = 0;
+  while (b[i] === OPEN) {
+    const start = ++i;
+    let c = b[i]!;
+    while (c !== CLOSE && c !== OPEN && c !== LF) c = b[++i]!;
+    if (c !== CLOSE) return -1;
+    starts[at + n] = start;
+    ends[at + n] = i;
+    n++;
+    i++;
+  }
+  groupsRead = n;
+  return i;
+}
+
+/** What the latest readCode found; one object, reused for every code of every telegram. */
+const code = { end: -1, normalEnd: -1, channel: 0 };
+
+/**
+ * `A-B:C.D.E` with an optional `*F`, 1 to 3 digits each, from `i`: true when there is one, and
+ * then `code` says where it ends, where it ends without a default `*255` (the billing period
+ * F that `1-0:1.8.0*255` and `1-0:1.8.0` both mean), and its channel B. Whatever follows is
+ * the caller's business. The LF after the text stops every loop.
+ */
+function readCode(b: Uint8Array, i: number): boolean {
+  i = digitsEnd(b, i);
+  if (i < 0 || b[i] !== MINUS) return false;
+  const channelStart = i + 1;
+  i = digitsEnd(b, channelStart);
+  if (i < 0 || b[i] !== COLON) return false;
   let channel = 0;
-  for (i++; isDigit(b[i]); i++) channel = channel * 10 + b[i]! - ZERO;
-  return channel;
+  for (let j = channelStart; j < i; j++) channel = channel * 10 + b[j]! - ZERO;
+  i = digitsEnd(b, i + 1);
+  if (i < 0 || b[i] !== DOT) return false;
+  i = digitsEnd(b, i + 1);
+  if (i < 0 || b[i] !== DOT) return false;
+  i = digitsEnd(b, i + 1);
+  if (i < 0) return false;
+  let normalEnd = i;
+  if (b[i] === STAR) {
+    const f = i + 1;
+    i = digitsEnd(b, f);
+    if (i < 0) return false;
+    if (!(i - f === 3 && b[f] === 0x32 && b[f + 1] === 0x35 && b[f + 2] === 0x35)) normalEnd = i;
+  }
+  code.end = i;
+  code.normalEnd = normalEnd;
+  code.channel = channel;
+  return true;
+}
+
+/** The end of 1 to 3 digits from `i`, or -1. */
+function digitsEnd(b: Uint8Array, i: number): number {
+  const from = i;
+  let c = b[i]!;
+  while (c >= 0x30 && c <= 0x39) c = b[++i]!;
+  return i === from || i - from > 3 ? -1 : i;
 }

@@ -20,18 +20,28 @@ export class Latin1Scratch {
 
   /** The low byte of each character, as `Buffer.from(text, 'latin1')` and the CRC see them. */
   bytes(text: string): Uint8Array {
-    if (text.length > KEPT_BYTES) return Buffer.from(text, 'latin1');
-    if (text.length > this.buf.length) this.buf = Buffer.allocUnsafe(Math.max(text.length, this.buf.length * 2));
-    this.buf.write(text, 0, 'latin1');
-    return this.buf.subarray(0, text.length);
+    return this.write(text, 0);
   }
 
   /**
-   * Bytes for reading structure: a character above U+00FF becomes 0xFF, which, like it, is none
-   * of the characters a telegram is made of (its low byte could have been `(` or `\n`).
+   * Bytes for reading lines: a character above U+00FF becomes 0xFF, which, like it, is none of
+   * the characters a telegram is made of (its low byte could have been `(` or `\n`); and one
+   * LF follows the text, so a loop looking for a line end stops without checking the length.
    */
-  structure(text: string): Uint8Array {
-    return this.bytes(WIDE.test(text) ? text.replace(WIDE_ALL, '\xff') : text);
+  lines(text: string): Uint8Array {
+    return this.write(WIDE.test(text) ? text.replace(WIDE_ALL, '\xff') : text, 1);
+  }
+
+  private write(text: string, sentinel: 0 | 1): Uint8Array {
+    const size = text.length + sentinel;
+    let buf = this.buf;
+    if (size > buf.length) {
+      buf = Buffer.allocUnsafe(Math.max(size, buf.length * 2));
+      if (size <= KEPT_BYTES) this.buf = buf;
+    }
+    buf.write(text, 0, 'latin1');
+    if (sentinel) buf[text.length] = 0x0a;
+    return buf.subarray(0, size);
   }
 }
 

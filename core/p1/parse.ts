@@ -1,11 +1,11 @@
 import { ByteMap } from './byte-map';
 import { parseMonthPeak, parsePeakHistory } from './capacity';
 import { obisOf, tokensOf, valuesOf, type TelegramTokens } from './cosem';
+import { Groups } from './groups';
 import { MbusCollector } from './mbus';
 import { OBIS, SIMPLE_OBIS, type ObisTarget } from './obis';
 import { parsePowerFailureLog } from './power-failures';
 import { MINUS, ZERO } from './syntax';
-import { p1TimestampAt, parseP1Timestamp } from './time';
 import type { P1Header, P1Telegram } from './types';
 import { decodeHexText, integerAt, quantityAt } from './values';
 
@@ -18,6 +18,7 @@ export function parseTelegram(text: string): P1Telegram {
   const tokens = tokensOf(text);
   const state: ParseState = {
     tokens,
+    groups: new Groups(tokens),
     draft: { electricity: { delivered: {}, returned: {}, power: {}, phases: {} } },
     timestamp: null,
     mbus: new MbusCollector(),
@@ -34,8 +35,7 @@ export function parseTelegram(text: string): P1Telegram {
     const at = tokens.obisStart[k]!;
     if (tokens.channel[k]! >= 1 && b[at] === ZERO && b[at + 1] === MINUS) {
       obis = obisOf(tokens, k);
-      values = valuesOf(tokens, k);
-      ok = state.mbus.add({ obis, channel: tokens.channel[k]!, values });
+      ok = state.mbus.add(tokens.channel[k]!, obis.slice(obis.indexOf(':') + 1), state.groups.of(k));
       known = true;
     } else {
       const reader = READERS.get(b, at, tokens.obisEnd[k]!);
@@ -83,6 +83,8 @@ const isLineTerminator = (c: number): boolean => c === 0x0a || c === 0x0d || c =
 
 interface ParseState {
   tokens: TelegramTokens;
+  /** the groups of the object being read */
+  groups: Groups;
   draft: Record<string, unknown>;
   timestamp: P1Telegram['timestamp'];
   mbus: MbusCollector;
@@ -106,30 +108,28 @@ for (const [obis, target] of SIMPLE_OBIS) {
 READER_LIST.push([OBIS.timestamp, {
   known: true,
   read(state, k) {
-    const t = state.tokens;
-    const j = t.firstGroup[k]!;
-    state.timestamp = j < t.firstGroup[k + 1]! ? p1TimestampAt(t.text, t.bytes, t.groupStart[j]!, t.groupEnd[j]!) : parseP1Timestamp('');
+    state.timestamp = state.groups.of(k).timestamp(0);
     return state.timestamp !== null;
   },
 }]);
 READER_LIST.push([OBIS.powerFailureLog, {
   known: true,
   read(state, k) {
-    const log = parsePowerFailureLog(valuesOf(state.tokens, k));
+    const log = parsePowerFailureLog(state.groups.of(k));
     return log !== null && setPath(state.draft, ['powerFailures', 'log'], log);
   },
 }]);
 READER_LIST.push([OBIS.monthPeak, {
   known: true,
   read(state, k) {
-    const peak = parseMonthPeak(valuesOf(state.tokens, k));
+    const peak = parseMonthPeak(state.groups.of(k));
     return peak !== null && setPath(state.draft, ['capacity', 'monthPeak'], peak);
   },
 }]);
 READER_LIST.push([OBIS.peakHistory, {
   known: false,
   read(state, k) {
-    const history = parsePeakHistory(valuesOf(state.tokens, k));
+    const history = parsePeakHistory(state.groups.of(k));
     return history !== null && setPath(state.draft, ['capacity', 'history'], history);
   },
 }]);

@@ -109,20 +109,31 @@ export function toFlmReadings(t: P1Telegram, options: FlmReadingOptions): FlmP1R
  */
 const sidCache = new Map<string, Map<string, Map<string, string>>>();
 let sidCount = 0;
+/** The ids of the meter asked for last: every reading of a telegram is of one meter. */
+let lastDevice: string | undefined;
+let lastMeter: string | undefined;
+let lastByKey: Map<string, string> | undefined;
+
 function sensorId(deviceId: string, meter: string, key: string): string {
-  let byMeter = sidCache.get(deviceId);
-  let byKey = byMeter?.get(meter);
-  let sid = byKey?.get(key);
+  if (deviceId !== lastDevice || meter !== lastMeter || lastByKey === undefined) {
+    let byMeter = sidCache.get(deviceId);
+    if (!byMeter) sidCache.set(deviceId, (byMeter = new Map()));
+    let byKey = byMeter.get(meter);
+    if (!byKey) byMeter.set(meter, (byKey = new Map()));
+    lastDevice = deviceId;
+    lastMeter = meter;
+    lastByKey = byKey;
+  }
+  let sid = lastByKey.get(key);
   if (sid === undefined) {
+    sid = deriveSensorId(deviceId, `${meter}:${key}`);
     if (sidCount >= 1024) {
       sidCache.clear();
       sidCount = 0;
-      byMeter = byKey = undefined;
+      lastByKey = undefined;
+      return sid;
     }
-    if (!byMeter) sidCache.set(deviceId, (byMeter = new Map()));
-    if (!byKey) byMeter.set(meter, (byKey = new Map()));
-    sid = deriveSensorId(deviceId, `${meter}:${key}`);
-    byKey.set(key, sid);
+    lastByKey.set(key, sid);
     sidCount++;
   }
   return sid;

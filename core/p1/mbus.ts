@@ -1,3 +1,4 @@
+import { ByteMap } from './byte-map';
 import type { CosemObject } from './cosem';
 import type { Groups } from './groups';
 import type { MbusDevice, MbusMedium, MbusReading } from './types';
@@ -25,14 +26,20 @@ const HEAT_UNITS = new Set(['GJ', 'MJ', 'kWh', 'MWh']);
 
 export const isMbusObject = (o: CosemObject): boolean => o.channel >= 1 && o.obis.startsWith('0-');
 
+/** The codes read from M-Bus channels, by what follows `0-n:`. */
+export const MBUS_CODES = new ByteMap(
+  ['24.1.0', '96.1.0', '96.1.1', '96.1.2', '24.4.0', '96.3.10', '24.2.0', '24.2.1', '24.2.3', '24.3.0'].map((c) => [c, c] as const),
+);
+
 export class MbusCollector {
   private readonly byChannel = new Map<number, MbusDevice>();
 
   /**
-   * Take one M-Bus object: `cde` is its code after `A-B:`, `values` its groups. False when its
-   * value could not be read (the caller keeps it raw).
+   * Take one M-Bus object: `cde` is its code after `A-B:` (one of MBUS_CODES, else the object
+   * is not read), `values` its groups. False when its value could not be read (the caller
+   * keeps it raw).
    */
-  add(channel: number, cde: string, values: Groups): boolean {
+  add(channel: number, cde: string | undefined, values: Groups): boolean {
     switch (cde) {
       case '24.1.0':
         return this.setInt(channel, 'deviceType', values.integer(0));

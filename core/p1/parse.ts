@@ -2,10 +2,10 @@ import { ByteMap } from './byte-map';
 import { parseMonthPeak, parsePeakHistory } from './capacity';
 import { obisOf, tokensOf, valuesOf, type TelegramTokens } from './cosem';
 import { Groups } from './groups';
-import { MbusCollector } from './mbus';
+import { MBUS_CODES, MbusCollector } from './mbus';
 import { OBIS, SIMPLE_OBIS, type ObisTarget } from './obis';
 import { parsePowerFailureLog } from './power-failures';
-import { MINUS, ZERO } from './syntax';
+import { COLON, MINUS, ZERO } from './syntax';
 import type { P1Header, P1Telegram } from './types';
 import { decodeHexText, integerAt, quantityAt } from './values';
 
@@ -34,8 +34,9 @@ export function parseTelegram(text: string): P1Telegram {
     let known: boolean;
     const at = tokens.obisStart[k]!;
     if (tokens.channel[k]! >= 1 && b[at] === ZERO && b[at + 1] === MINUS) {
-      obis = obisOf(tokens, k);
-      ok = state.mbus.add(tokens.channel[k]!, obis.slice(obis.indexOf(':') + 1), state.groups.of(k));
+      let colon = at;
+      while (b[colon] !== COLON) colon++;
+      ok = state.mbus.add(tokens.channel[k]!, MBUS_CODES.get(b, colon + 1, tokens.obisEnd[k]!), state.groups.of(k));
       known = true;
     } else {
       const reader = READERS.get(b, at, tokens.obisEnd[k]!);

@@ -60,9 +60,9 @@ export function toFlmReadings(t: P1Telegram, options: FlmReadingOptions): FlmP1R
   const meter = meterIdOf(t);
   const ts = t.timestamp?.unix ?? options.receivedAt ?? Math.floor(Date.now() / 1000);
   const out: FlmP1Reading[] = [];
-  const push = (key: string, type: FlmP1ReadingType, kind: FlmP1Reading['kind'], at: number, value: number | null, unit: string): void => {
+  const push = (key: string, type: FlmP1ReadingType, kind: FlmP1Reading['kind'], at: number, value: number | null, unit: string, keyId = ''): void => {
     if (value === null) return;
-    out.push({ key, type, kind, ts: at, value, unit, sid: sensorId(options.deviceId, meter, key) });
+    out.push({ key, type, kind, ts: at, value, unit, sid: sensorId(options.deviceId, meter, key, type, keyId) });
   };
   const e = t.electricity;
 
@@ -97,7 +97,8 @@ export function toFlmReadings(t: P1Telegram, options: FlmReadingOptions): FlmP1R
 
   for (const d of t.mbus) {
     const r = mbusCounter(d);
-    if (r) push(`${r.type}:${d.equipmentId ?? `ch${d.channel}`}`, r.type, 'counter', r.ts, r.value, r.unit);
+    const id = d.equipmentId ?? `ch${d.channel}`;
+    if (r) push(`${r.type}:${id}`, r.type, 'counter', r.ts, r.value, r.unit, id);
   }
   return out;
 }
@@ -105,35 +106,46 @@ export function toFlmReadings(t: P1Telegram, options: FlmReadingOptions): FlmP1R
 /**
  * deriveSensorId hashes with SHA-256; a telegram a second asks for the same few ids again and
  * again, so they are remembered (bounded: a long-running flow may see meters come and go).
- * Kept by device, meter and key, so finding one makes no new string.
+ * Kept by device, meter and key, so finding one builds no string: an M-Bus key
+ * "<type>:<equipment id>" is found by its two parts.
  */
-const sidCache = new Map<string, Map<string, Map<string, string>>>();
+interface MeterSids {
+  byKey: Map<string, string>;
+  byKeyAndId: Map<string, Map<string, string>>;
+}
+const sidCache = new Map<string, Map<string, MeterSids>>();
 let sidCount = 0;
 /** The ids of the meter asked for last: every reading of a telegram is of one meter. */
 let lastDevice: string | undefined;
 let lastMeter: string | undefined;
-let lastByKey: Map<string, string> | undefined;
+let lastSids: MeterSids | undefined;
 
-function sensorId(deviceId: string, meter: string, key: string): string {
-  if (deviceId !== lastDevice || meter !== lastMeter || lastByKey === undefined) {
+/** The sensor id of `key` of `meter`; an M-Bus key is "<type>:<keyId>", any other has keyId ''. */
+function sensorId(deviceId: string, meter: string, key: string, type: string, keyId: string): string {
+  if (deviceId !== lastDevice || meter !== lastMeter || lastSids === undefined) {
     let byMeter = sidCache.get(deviceId);
     if (!byMeter) sidCache.set(deviceId, (byMeter = new Map()));
-    let byKey = byMeter.get(meter);
-    if (!byKey) byMeter.set(meter, (byKey = new Map()));
+    let sids = byMeter.get(meter);
+    if (!sids) byMeter.set(meter, (sids = { byKey: new Map(), byKeyAndId: new Map() }));
     lastDevice = deviceId;
     lastMeter = meter;
-    lastByKey = byKey;
+    lastSids = sids;
   }
-  let sid = lastByKey.get(key);
+  let byId = keyId === '' ? undefined : lastSids.byKeyAndId.get(type);
+  let sid = keyId === '' ? lastSids.byKey.get(key) : byId?.get(keyId);
   if (sid === undefined) {
     sid = deriveSensorId(deviceId, `${meter}:${key}`);
     if (sidCount >= 1024) {
       sidCache.clear();
       sidCount = 0;
-      lastByKey = undefined;
+      lastSids = undefined;
       return sid;
     }
-    lastByKey.set(key, sid);
+    if (keyId === '') lastSids.byKey.set(key, sid);
+    else {
+      if (!byId) lastSids.byKeyAndId.set(type, (byId = new Map()));
+      byId.set(keyId, sid);
+    }
     sidCount++;
   }
   return sid;

@@ -35,12 +35,18 @@ export function parseP1Timestamp(raw: string): P1Time | null {
 /** parseP1Timestamp of `text[start, end)`, read from `bytes`, which hold the same characters. */
 export function p1TimestampAt(text: string, bytes: Uint8Array, start: number, end: number): P1Time | null {
   if (end - start !== 12 && end - start !== 13) return parseP1Timestamp(text.slice(start, end));
-  const two = (i: number): number => {
-    const a = bytes[start + i]! - 48;
-    const b = bytes[start + i + 1]! - 48;
-    return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
-  };
-  return fromFields(two(0), two(2), two(4), two(6), two(8), two(10), end - start === 13 ? bytes[start + 12]! : -1);
+  return fromFields(
+    twoDigits(bytes, start), twoDigits(bytes, start + 2), twoDigits(bytes, start + 4),
+    twoDigits(bytes, start + 6), twoDigits(bytes, start + 8), twoDigits(bytes, start + 10),
+    end - start === 13 ? bytes[start + 12]! : -1,
+  );
+}
+
+/** The two digits at `i` as a number, or -1. */
+function twoDigits(bytes: Uint8Array, i: number): number {
+  const a = bytes[i]! - 48;
+  const b = bytes[i + 1]! - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
 }
 
 const S = 0x53;

@@ -53,19 +53,26 @@ export function parseInteger(group: string): number | null {
 export function decodeHexText(group: string, allowLineBreaks = false): string {
   const t = group.trim();
   if (t.length === 0 || t.length % 2 !== 0) return t;
-  let out = '';
-  for (let i = 0; i < t.length; i += 2) {
-    const high = hexValue(t.charCodeAt(i));
-    const low = hexValue(t.charCodeAt(i + 1));
+  const codes = new Array<number>(t.length / 2);
+  for (let i = 0; i < codes.length; i++) {
+    const high = hexValue(t.charCodeAt(2 * i));
+    const low = hexValue(t.charCodeAt(2 * i + 1));
     if (high < 0 || low < 0) return t;
     const c = high * 16 + low;
     const printable = c >= 0x20 && c <= 0x7e;
     const lineBreak = allowLineBreaks && (c === 0x0a || c === 0x0d || c === 0x09);
     if (!printable && !lineBreak) return t;
-    out += String.fromCharCode(c);
+    codes[i] = c;
   }
+  // One string made at once (a piece at a time for long text, which arguments cannot carry);
+  // adding a character at a time builds a chain of pieces.
+  if (codes.length <= CHUNK) return String.fromCharCode(...codes);
+  let out = '';
+  for (let i = 0; i < codes.length; i += CHUNK) out += String.fromCharCode(...codes.slice(i, i + CHUNK));
   return out;
 }
+
+const CHUNK = 4096;
 
 function hexValue(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;

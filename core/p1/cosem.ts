@@ -48,6 +48,9 @@ export interface TelegramTokens {
   obisStart: Int32Array;
   obisEnd: Int32Array;
   channel: Int32Array;
+  /** codeKey(code).key and .cdeKey of each object */
+  key: Int32Array;
+  cdeKey: Int32Array;
   /** count + 1 entries */
   firstGroup: Int32Array;
   groupStart: Int32Array;
@@ -95,9 +98,11 @@ const scratch = new Latin1Scratch();
 const KEPT_CAPACITY = 16 * 1024 + 2;
 let kept = newIndex(1024);
 
+type Index = [Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array];
+
 /** Room for every object and group of a text: each takes at least two characters. */
 function newIndex(capacity: number): Int32Array[] {
-  return Array.from({ length: 6 }, () => new Int32Array(capacity));
+  return Array.from({ length: 8 }, () => new Int32Array(capacity));
 }
 
 function indexFor(text: string): Int32Array[] {
@@ -135,9 +140,10 @@ export function scanTelegram(text: string): TelegramTokens {
   const length = text.length;
   const slash = text.indexOf('/');
   const bang = slash === -1 ? -1 : text.indexOf('!', slash);
-  const [obisStart, obisEnd, channel, firstGroup, groupStart, groupEnd] = indexFor(text) as [Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array];
+  const [obisStart, obisEnd, channel, key, cdeKey, firstGroup, groupStart, groupEnd] = indexFor(text) as Index;
   const t: TelegramTokens = {
-    text, bytes: b, header: null, junk: [], crc: null, lineProblem: null, count: 0, obisStart, obisEnd, channel, firstGroup, groupStart, groupEnd,
+    text, bytes: b, header: null, junk: [], crc: null, lineProblem: null,
+    count: 0, obisStart, obisEnd, channel, key, cdeKey, firstGroup, groupStart, groupEnd,
   };
   /** lines before this position are held to the strict check */
   let strictUntil = bang;
@@ -166,6 +172,8 @@ export function scanTelegram(text: string): TelegramTokens {
             obisStart[count] = lineStart;
             obisEnd[count] = code.normalEnd;
             channel[count] = code.channel;
+            key[count] = code.key;
+            cdeKey[count] = code.cdeKey;
             firstGroup[count] = groups;
             count++;
             open = true;
@@ -217,6 +225,8 @@ export function scanTelegram(text: string): TelegramTokens {
       obisStart[count] = lineStart;
       obisEnd[count] = code.normalEnd;
       channel[count] = code.channel;
+      key[count] = code.key;
+      cdeKey[count] = code.cdeKey;
       firstGroup[count] = groups;
       count++;
       open = true;
@@ -280,45 +290,79 @@ function readGroupsToLineEnd(b: Uint8Array, i: number, starts: Int32Array, ends:
 }
 
 /** What the latest readCode found; one object, reused for every code of every telegram. */
-const code = { end: -1, normalEnd: -1, channel: 0 };
+const code = { end: -1, normalEnd: -1, channel: 0, key: -1, cdeKey: -1 };
 
 /**
  * `A-B:C.D.E` with an optional `*F`, 1 to 3 digits each, from `i`: true when there is one, and
  * then `code` says where it ends, where it ends without a default `*255` (the billing period
- * F that `1-0:1.8.0*255` and `1-0:1.8.0` both mean), and its channel B. Whatever follows is
- * the caller's business. The LF after the text stops every loop.
+ * F that `1-0:1.8.0*255` and `1-0:1.8.0` both mean), its channel B, and the number codeKey
+ * gives it. Whatever follows is the caller's business. The LF after the text stops every loop.
  */
 function readCode(b: Uint8Array, i: number): boolean {
-  i = digitsEnd(b, i);
+  i = readField(b, i);
   if (i < 0 || b[i] !== MINUS) return false;
-  const channelStart = i + 1;
-  i = digitsEnd(b, channelStart);
+  const a = field.plain && field.value <= 9 ? field.value : -1;
+  i = readField(b, i + 1);
   if (i < 0 || b[i] !== COLON) return false;
-  let channel = 0;
-  for (let j = channelStart; j < i; j++) channel = channel * 10 + b[j]! - ZERO;
-  i = digitsEnd(b, i + 1);
+  const channel = field.value;
+  const ab = a >= 0 && field.plain && channel <= 9 ? a * 10 + channel : -1;
+  i = readField(b, i + 1);
   if (i < 0 || b[i] !== DOT) return false;
-  i = digitsEnd(b, i + 1);
+  const c = field.plain && field.value <= 99 ? field.value : -1;
+  i = readField(b, i + 1);
   if (i < 0 || b[i] !== DOT) return false;
-  i = digitsEnd(b, i + 1);
+  const d = field.plain && field.value <= 99 ? field.value : -1;
+  i = readField(b, i + 1);
   if (i < 0) return false;
+  const e = field.plain ? field.value : -1;
+  let cde = c >= 0 && d >= 0 && e >= 0 ? (c * 100 + d) * 1000 + e : -1;
   let normalEnd = i;
   if (b[i] === STAR) {
     const f = i + 1;
-    i = digitsEnd(b, f);
+    i = readField(b, f);
     if (i < 0) return false;
-    if (!(i - f === 3 && b[f] === 0x32 && b[f + 1] === 0x35 && b[f + 2] === 0x35)) normalEnd = i;
+    if (!(i - f === 3 && field.value === 255)) {
+      normalEnd = i;
+      cde = -1;
+    }
   }
   code.end = i;
   code.normalEnd = normalEnd;
   code.channel = channel;
+  code.cdeKey = cde;
+  code.key = ab >= 0 && cde >= 0 ? ab * CDE_KEYS + cde : -1;
   return true;
 }
 
-/** The end of 1 to 3 digits from `i`, or -1. */
-function digitsEnd(b: Uint8Array, i: number): number {
+/** cdeKey values are below this. */
+const CDE_KEYS = 100 * 100 * 1000;
+
+/** What the latest readField found. */
+const field = { value: 0, plain: false };
+
+/** 1 to 3 digits from `i`: where they end, or -1; `field` holds their value and whether it is written plainly (no leading 0). */
+function readField(b: Uint8Array, i: number): number {
   const from = i;
+  let value = 0;
   let c = b[i]!;
-  while (c >= 0x30 && c <= 0x39) c = b[++i]!;
-  return i === from || i - from > 3 ? -1 : i;
+  while (c >= 0x30 && c <= 0x39) {
+    value = value * 10 + (c - ZERO);
+    c = b[++i]!;
+  }
+  if (i === from || i - from > 3) return -1;
+  field.value = value;
+  field.plain = i - from === 1 || b[from] !== ZERO;
+  return i;
+}
+
+/**
+ * A number for an OBIS code as it is written, so codes are found with one lookup and no
+ * string: equal numbers for equal texts (after `*255` is dropped), and -1 for codes no reader
+ * looks for (A or B above 9, C or D above 99, a leading 0, or another billing period F).
+ * `cdeKey` numbers the `C.D.E` part alone, for the M-Bus channels. -1 both when `obis` is no code.
+ */
+export function codeKey(obis: string): { key: number; cdeKey: number } {
+  const bytes = Buffer.from(obis + '\n', 'latin1');
+  const found = readCode(bytes, 0) && code.end === obis.length;
+  return found ? { key: code.key, cdeKey: code.cdeKey } : { key: -1, cdeKey: -1 };
 }

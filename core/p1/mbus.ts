@@ -1,5 +1,4 @@
-import { ByteMap } from './byte-map';
-import type { CosemObject } from './cosem';
+import { codeKey, type CosemObject } from './cosem';
 import type { Groups } from './groups';
 import type { MbusDevice, MbusMedium, MbusReading } from './types';
 import { decodeHexText, normalizeUnit } from './values';
@@ -26,9 +25,9 @@ const HEAT_UNITS = new Set(['GJ', 'MJ', 'kWh', 'MWh']);
 
 export const isMbusObject = (o: CosemObject): boolean => o.channel >= 1 && o.obis.startsWith('0-');
 
-/** The codes read from M-Bus channels, by what follows `0-n:`. */
-export const MBUS_CODES = new ByteMap(
-  ['24.1.0', '96.1.0', '96.1.1', '96.1.2', '24.4.0', '96.3.10', '24.2.0', '24.2.1', '24.2.3', '24.3.0'].map((c) => [c, c] as const),
+/** The codes read from M-Bus channels, by the number codeKey gives what follows `0-n:`. */
+export const MBUS_CODES: ReadonlyMap<number, string> = new Map(
+  ['24.1.0', '96.1.0', '96.1.1', '96.1.2', '24.4.0', '96.3.10', '24.2.0', '24.2.1', '24.2.3', '24.3.0'].map((cde) => [codeKey(`0-1:${cde}`).cdeKey, cde]),
 );
 
 export class MbusCollector {

@@ -1,11 +1,10 @@
-import { ByteMap } from './byte-map';
 import { parseMonthPeak, parsePeakHistory } from './capacity';
-import { obisOf, tokensOf, valuesOf, type TelegramTokens } from './cosem';
+import { codeKey, obisOf, tokensOf, valuesOf, type TelegramTokens } from './cosem';
 import { Groups } from './groups';
 import { MBUS_CODES, MbusCollector } from './mbus';
 import { OBIS, SIMPLE_OBIS, type ObisTarget } from './obis';
 import { parsePowerFailureLog } from './power-failures';
-import { COLON, MINUS, ZERO } from './syntax';
+import { MINUS, ZERO } from './syntax';
 import type { P1Header, P1Telegram } from './types';
 import { decodeHexText, integerAt, quantityAt } from './values';
 
@@ -34,12 +33,10 @@ export function parseTelegram(text: string): P1Telegram {
     let known: boolean;
     const at = tokens.obisStart[k]!;
     if (tokens.channel[k]! >= 1 && b[at] === ZERO && b[at + 1] === MINUS) {
-      let colon = at;
-      while (b[colon] !== COLON) colon++;
-      ok = state.mbus.add(tokens.channel[k]!, MBUS_CODES.get(b, colon + 1, tokens.obisEnd[k]!), state.groups.of(k));
+      ok = state.mbus.add(tokens.channel[k]!, MBUS_CODES.get(tokens.cdeKey[k]!), state.groups.of(k));
       known = true;
     } else {
-      const reader = READERS.get(b, at, tokens.obisEnd[k]!);
+      const reader = READERS.get(tokens.key[k]!);
       ok = reader !== undefined && reader.read(state, k);
       known = reader !== undefined && reader.known;
     }
@@ -134,7 +131,14 @@ READER_LIST.push([OBIS.peakHistory, {
     return history !== null && setPath(state.draft, ['capacity', 'history'], history);
   },
 }]);
-const READERS = new ByteMap(READER_LIST);
+const READERS = new Map(READER_LIST.map(([obis, reader]) => [keyOf(obis), reader]));
+
+/** The number scanTelegram gives this code. */
+function keyOf(obis: string): number {
+  const { key } = codeKey(obis);
+  if (key < 0) throw new Error(`${obis} cannot be looked up by number`);
+  return key;
+}
 
 function readSimple(state: ParseState, k: number, target: ObisTarget): boolean {
   const t = state.tokens;

@@ -105,3 +105,21 @@ test('the framer drops a NUL before CR LF in its own buffer: the chunk it was gi
   assert.deepEqual(new P1Framer().push(chunk), [kaifa]);
   assert.deepEqual(chunk, copy);
 });
+
+test('codes are matched as written: leading zeros and billing periods other than 255 are other codes', () => {
+  const t = parseTelegram(telegramWith([
+    '1-0:1.8.1*255(000001.000*kWh)', '01-0:1.8.2(000002.000*kWh)', '1-0:01.8.2(000003.000*kWh)', '1-0:2.8.1*25(000004.000*kWh)',
+    '1-0:2.8.1*0255(000005.000*kWh)', '0-01:24.1.0(003)', '0-01:24.2.1(200512134558S)(00112.384*m3)', '0-2:024.2.1(200512134558S)(1*m3)',
+    '0-10:24.1.0(007)', '0-3:24.2.1*1(200512134558S)(1*m3)',
+  ].join('\r\n')));
+  assert.deepEqual(t.electricity.delivered, { tariff1: { value: 1, unit: 'kWh' } });
+  assert.deepEqual(t.electricity.returned, {});
+  assert.deepEqual(Object.keys(t.unknown).sort(), ['0-2:024.2.1', '0-3:24.2.1*1', '01-0:1.8.2', '1-0:01.8.2', '1-0:2.8.1*25']);
+  assert.deepEqual(t.mbus.map((d) => [d.channel, d.medium, d.reading?.value]), [[1, 'gas', 112.384], [10, 'water', undefined]]);
+  assert.deepEqual(t.warnings, [
+    'unreadable line "1-0:2.8.1*0255(000005.000*kWh)"',
+    '0-2:024.2.1: cannot read (200512134558S)(1*m3)',
+    '0-3:24.2.1*1: cannot read (200512134558S)(1*m3)',
+  ]);
+  assert.deepEqual(splitTelegram(telegramWith('1-0:2.8.1*0255(5)')).junk, ['1-0:2.8.1*0255(5)']);
+});

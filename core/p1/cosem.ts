@@ -1,5 +1,5 @@
 import { Latin1Scratch } from './latin1';
-import { CLOSE, COLON, CR, DOT, LF, MINUS, NUL, OPEN, STAR, ZERO } from './syntax';
+import { BANG, CLOSE, COLON, CR, DOT, LF, MINUS, NUL, OPEN, STAR, ZERO } from './syntax';
 
 /**
  * The line structure of a telegram (ecosystem.md §E.4, flm-firmware.md §6.4): a `/` header
@@ -200,7 +200,7 @@ export function scanTelegram(text: string): TelegramTokens {
       continue;
     }
     const first = b[lineStart];
-    if (first === 0x21) {
+    if (first === BANG) {
       t.crc = text.slice(lineStart + 1, end).trim();
       break;
     }

@@ -27,8 +27,6 @@ export function parseTelegram(text: string): P1Telegram {
   const b = tokens.bytes;
 
   for (let k = 0; k < tokens.count; k++) {
-    let obis: string | undefined;
-    let values: string[] | undefined;
     let ok: boolean;
     let known: boolean;
     const at = tokens.obisStart[k]!;
@@ -41,8 +39,9 @@ export function parseTelegram(text: string): P1Telegram {
       known = reader !== undefined && reader.known;
     }
     if (!ok) {
-      obis ??= obisOf(tokens, k);
-      values ??= valuesOf(tokens, k);
+      // Only now do the code and its groups become text.
+      const obis = obisOf(tokens, k);
+      const values = valuesOf(tokens, k);
       unknown[obis] = values;
       if (known) warnings.push(`${obis}: cannot read (${values.join(')(')})`);
     }

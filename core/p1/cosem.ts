@@ -299,29 +299,30 @@ const code = { end: -1, normalEnd: -1, channel: 0, key: -1, cdeKey: -1 };
  * gives it. Whatever follows is the caller's business. The LF after the text stops every loop.
  */
 function readCode(b: Uint8Array, i: number): boolean {
-  i = readField(b, i);
-  if (i < 0 || b[i] !== MINUS) return false;
-  const a = field.plain && field.value <= 9 ? field.value : -1;
-  i = readField(b, i + 1);
-  if (i < 0 || b[i] !== COLON) return false;
-  const channel = field.value;
-  const ab = a >= 0 && field.plain && channel <= 9 ? a * 10 + channel : -1;
-  i = readField(b, i + 1);
-  if (i < 0 || b[i] !== DOT) return false;
-  const c = field.plain && field.value <= 99 ? field.value : -1;
-  i = readField(b, i + 1);
-  if (i < 0 || b[i] !== DOT) return false;
-  const d = field.plain && field.value <= 99 ? field.value : -1;
-  i = readField(b, i + 1);
-  if (i < 0) return false;
-  const e = field.plain ? field.value : -1;
+  let f = readField(b, i);
+  if (f < 0 || b[(i += f & 3)] !== MINUS) return false;
+  const a = (f & 3) === 1 ? f >> 3 : -1;
+  f = readField(b, ++i);
+  if (f < 0 || b[(i += f & 3)] !== COLON) return false;
+  const channel = f >> 3;
+  const ab = a >= 0 && (f & 3) === 1 ? a * 10 + channel : -1;
+  f = readField(b, ++i);
+  if (f < 0 || b[(i += f & 3)] !== DOT) return false;
+  const c = f & 4 && (f & 3) <= 2 ? f >> 3 : -1;
+  f = readField(b, ++i);
+  if (f < 0 || b[(i += f & 3)] !== DOT) return false;
+  const d = f & 4 && (f & 3) <= 2 ? f >> 3 : -1;
+  f = readField(b, ++i);
+  if (f < 0) return false;
+  i += f & 3;
+  const e = f & 4 ? f >> 3 : -1;
   let cde = c >= 0 && d >= 0 && e >= 0 ? (c * 100 + d) * 1000 + e : -1;
   let normalEnd = i;
   if (b[i] === STAR) {
-    const f = i + 1;
-    i = readField(b, f);
-    if (i < 0) return false;
-    if (!(i - f === 3 && field.value === 255)) {
+    f = readField(b, ++i);
+    if (f < 0) return false;
+    i += f & 3;
+    if (f >> 3 !== 255) {
       normalEnd = i;
       cde = -1;
     }
@@ -337,22 +338,22 @@ function readCode(b: Uint8Array, i: number): boolean {
 /** cdeKey values are below this. */
 const CDE_KEYS = 100 * 100 * 1000;
 
-/** What the latest readField found. */
-const field = { value: 0, plain: false };
-
-/** 1 to 3 digits from `i`: where they end, or -1; `field` holds their value and whether it is written plainly (no leading 0). */
+/**
+ * 1 to 3 digits from `i`, packed: value × 8, + 4 when written plainly (no leading 0, or just
+ * "0"), + how many digits; -1 when there are none or more than 3. Reads no further than the
+ * first byte that is no digit, which the LF after the text guarantees there is.
+ */
 function readField(b: Uint8Array, i: number): number {
-  const from = i;
-  let value = 0;
-  let c = b[i]!;
-  while (c >= 0x30 && c <= 0x39) {
-    value = value * 10 + (c - ZERO);
-    c = b[++i]!;
-  }
-  if (i === from || i - from > 3) return -1;
-  field.value = value;
-  field.plain = i - from === 1 || b[from] !== ZERO;
-  return i;
+  const d0 = b[i]! - ZERO;
+  if (d0 < 0 || d0 > 9) return -1;
+  const d1 = b[i + 1]! - ZERO;
+  if (d1 < 0 || d1 > 9) return d0 * 8 + 4 + 1;
+  const plain = d0 === 0 ? 0 : 4;
+  const d2 = b[i + 2]! - ZERO;
+  if (d2 < 0 || d2 > 9) return (d0 * 10 + d1) * 8 + plain + 2;
+  const d3 = b[i + 3]! - ZERO;
+  if (d3 >= 0 && d3 <= 9) return -1;
+  return ((d0 * 10 + d1) * 10 + d2) * 8 + plain + 3;
 }
 
 /**

@@ -171,17 +171,15 @@ function mbusCounter(d: MbusDevice): { type: FlmP1ReadingType; ts: number; value
 
 /** Sum of the tariff registers when the meter has them, else its total register. */
 function directionWh(regs: EnergyRegisters): number | null {
-  let present = false;
-  let sum = 0;
-  for (const name of TARIFFS) {
-    const q = regs[name];
-    if (q === undefined) continue;
-    present = true;
-    const wh = toWh(q);
-    if (wh === null) return null;
-    sum += wh;
-  }
-  return present ? sum : toWh(regs.total);
+  // Named reads, not a loop over the names: this runs for every telegram.
+  const { tariff1, tariff2, tariff3, tariff4 } = regs;
+  if (tariff1 === undefined && tariff2 === undefined && tariff3 === undefined && tariff4 === undefined) return toWh(regs.total);
+  const t1 = tariff1 === undefined ? 0 : toWh(tariff1);
+  const t2 = tariff2 === undefined ? 0 : toWh(tariff2);
+  const t3 = tariff3 === undefined ? 0 : toWh(tariff3);
+  const t4 = tariff4 === undefined ? 0 : toWh(tariff4);
+  // Summed from 0, so registers of -0 Wh (a rounded -0.0001 kWh) make 0, as they always have.
+  return t1 === null || t2 === null || t3 === null || t4 === null ? null : 0 + t1 + t2 + t3 + t4;
 }
 
 const toWh = (q: Quantity | undefined): number | null => scaled(q, ENERGY_TO_WH);

@@ -92,8 +92,9 @@ const EXACT_POWERS_OF_TEN = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
 /**
  * `text[start, end)` read as parseQuantity would (`bytes` holds the same characters). A
- * decimal with at most 15 significant digits and 22 decimals is its digits divided by a power
- * of ten: both exact doubles, so the one rounding of the division gives what Number() gives.
+ * decimal whose digits make a whole number below 2^53, with at most 22 decimals, is that
+ * number divided by a power of ten: both exact doubles, so the one rounding of the division
+ * gives what Number() gives. Longer numbers go to Number().
  */
 export function quantityAt(text: string, bytes: Uint8Array, start: number, end: number): Quantity | null {
   let i = start;

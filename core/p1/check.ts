@@ -1,6 +1,6 @@
 import { arcOfBytes, crc16Arc, crc16X25, formatCrc, x25OfBytes } from './crc16';
 import { isLatin1, Latin1Scratch } from './latin1';
-import { scanTelegram } from './cosem';
+import { scanForCheck } from './cosem';
 import { CR, LF } from './syntax';
 
 /**
@@ -90,8 +90,8 @@ export function checkTelegram(telegram: string, options: CheckOptions = {}): Che
   }
   // A 16-bit CRC lets one damaged telegram in 65536 through; damage that also breaks the line
   // structure is caught here instead, so strict mode does not pass such a collision on. The
-  // scan that finds it is the tokenizer's, whose result parseTelegram then reuses.
-  const problem = scanTelegram(telegram).lineProblem;
+  // scan that finds it is the tokenizer's, kept for the parseTelegram that usually follows.
+  const problem = scanForCheck(telegram).lineProblem;
   if (problem) return verdict('malformed', problem, { expected, computed, variant: matched });
   return { accepted: true, status: 'valid', variant: matched, expected, computed };
 }
@@ -107,7 +107,7 @@ function endsRight(telegram: string, crcEnd: number): boolean {
 function checkWithoutCrc(telegram: string, body: string, verdict: (s: CheckStatus, m: string) => CheckResult): CheckResult {
   if (NEEDS_CRC.test(body)) return verdict('missing-crc', 'a DSMR 4+ telegram must carry a CRC');
   if (!HEADER.test(body)) return verdict('malformed', 'the header line is not "/XXX5…"');
-  const problem = scanTelegram(telegram).lineProblem;
+  const problem = scanForCheck(telegram).lineProblem;
   if (problem) return verdict('malformed', problem);
   if (!OBJECT_LINE_ANYWHERE.test(body)) return verdict('malformed', 'no COSEM object lines');
   return { accepted: true, status: 'no-crc' };

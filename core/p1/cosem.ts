@@ -114,15 +114,25 @@ function indexFor(text: string): Int32Array[] {
 }
 
 /**
- * The tokens of `text`: those of the latest scan when it was of the same text, as when a
- * telegram is checked and then parsed, else a new scan.
+ * A scan for checkTelegram, kept for the parseTelegram of the same telegram that usually
+ * follows (flm-p1 checks, then parses, every telegram): so each telegram is scanned once.
  */
-export function tokensOf(text: string): TelegramTokens {
-  return latest !== undefined && latest.text === text ? latest : scanTelegram(text);
+export function scanForCheck(text: string): TelegramTokens {
+  const t = scanTelegram(text);
+  checkedScan = t;
+  return t;
 }
 
-/** The result of the latest scan; its index arrays are the ones the next scan overwrites. */
-let latest: TelegramTokens | undefined;
+/** The tokens of `text` for parseTelegram: the scan checkTelegram just made of it, else a new one. */
+export function tokensOf(text: string): TelegramTokens {
+  const t = checkedScan;
+  if (t === undefined || t.text !== text) return scanTelegram(text);
+  checkedScan = undefined;
+  return t;
+}
+
+/** The scan scanForCheck kept; it goes when used, and when a new scan overwrites its index. */
+let checkedScan: TelegramTokens | undefined;
 
 /**
  * One pass over the lines: the header, then objects and continuations, up to the `!` line.
@@ -135,7 +145,7 @@ let latest: TelegramTokens | undefined;
  * read again by the general rules, which give the same result for the usual ones.
  */
 export function scanTelegram(text: string): TelegramTokens {
-  latest = undefined;
+  checkedScan = undefined;
   const b = scratch.lines(text);
   const length = text.length;
   const slash = text.indexOf('/');
@@ -235,7 +245,6 @@ export function scanTelegram(text: string): TelegramTokens {
   }
   firstGroup[count] = groups;
   t.count = count;
-  latest = t;
   return t;
 }
 

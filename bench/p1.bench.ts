@@ -2,6 +2,8 @@
  * P1 (issue 3): telegrams per second through framing, CRC check, parse and FLM readings for the
  * Belgian fixture, against one Buffer.indexOf scan of the same bytes (every line end found) in
  * the same run. Goals: at least 20,000 telegrams/s per core; within 30x of the scan.
+ * The calls are the ones flm-p1 makes per telegram; as there, parseTelegram reuses the line
+ * scan that checkTelegram made of the same telegram, so each telegram is scanned once.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +12,7 @@ import { p1FixturesDir } from '../test/support/paths';
 import { fmt } from './support';
 
 const N = 20_000;
+const ROUNDS = 7;
 
 function main() {
   const text = readFileSync(join(p1FixturesDir, 'dsmr5-be-fluvius.txt'), 'latin1');
@@ -36,20 +39,24 @@ function main() {
     }
     return lines;
   };
-  const time = (fn: () => number) => Math.min(...[0, 1, 2].map(() => {
+  const time = (fn: () => number): number => {
     const t0 = process.hrtime.bigint();
     if (fn() <= 0) throw new Error('nothing processed');
     return Number(process.hrtime.bigint() - t0) / 1e6;
-  }));
+  };
   pipeline();
   scan();
-  const p = time(pipeline);
-  const s = time(scan);
+  // Rounds alternate the two, so a busy moment on a shared machine hits both alike; the best
+  // round of each counts, as the time the work takes when nothing else gets in the way.
+  const rounds = Array.from({ length: ROUNDS }, () => ({ p: time(pipeline), s: time(scan) }));
+  const p = Math.min(...rounds.map((r) => r.p));
+  const s = Math.min(...rounds.map((r) => r.s));
+  const perRound = rounds.map((r) => r.p / r.s).sort((a, b) => a - b);
   const rate = N / (p / 1000);
-  console.log(`${N} Belgian telegrams (${bytes.length} bytes each)`);
-  console.log(`frame + CRC + parse + readings: ${fmt(rate, 0)} telegrams/s`);
+  console.log(`${N} Belgian telegrams (${bytes.length} bytes each), best of ${ROUNDS} alternating rounds`);
+  console.log(`frame + CRC + parse + readings: ${fmt(rate, 0)} telegrams/s (${fmt((p * 1000) / N, 2)} µs each)`);
   console.log(`Buffer.indexOf scan of the same bytes: ${fmt(N / (s / 1000), 0)} telegrams/s`);
-  console.log(`ratio pipeline/scan time: ${fmt(p / s, 1)}x (goal <= 30x) ${p / s <= 30 ? 'MET' : 'NOT MET'}`);
+  console.log(`ratio pipeline/scan time: ${fmt(p / s, 1)}x (goal <= 30x) ${p / s <= 30 ? 'MET' : 'NOT MET'}; round by round ${fmt(perRound[0]!, 1)}x to ${fmt(perRound[perRound.length - 1]!, 1)}x`);
   console.log(`goal: >= 20000 telegrams/s per core: ${rate >= 20_000 ? 'MET' : 'NOT MET'}`);
 }
 

@@ -1,6 +1,5 @@
-import { parseP1Timestamp } from './time';
+import type { Groups } from './groups';
 import type { DemandPeak, MonthlyPeak } from './types';
-import { parseInteger, parseQuantity } from './values';
 
 /**
  * The Belgian capacity tariff objects (ecosystem.md §E.5, §G.3). Since 2023 Flemish grid fees
@@ -10,11 +9,11 @@ import { parseInteger, parseQuantity } from './values';
 const OBIS_REF = /^\d+-\d+:\d+\.\d+\.\d+$/;
 
 /** 1-0:1.6.0 `(time of peak)(value*kW)`. */
-export function parseMonthPeak(values: string[]): DemandPeak | null {
+export function parseMonthPeak(values: Groups): DemandPeak | null {
   if (values.length !== 2) return null;
-  const q = parseQuantity(values[1]!);
+  const q = values.quantity(1);
   if (!q) return null;
-  return { at: parseP1Timestamp(values[0]!), value: q.value, unit: q.unit };
+  return { at: values.timestamp(0), value: q.value, unit: q.unit };
 }
 
 /**
@@ -22,16 +21,15 @@ export function parseMonthPeak(values: string[]): DemandPeak | null {
  * Other countries use 98.1.0 for unrelated billing data (E.ON HU sends a list of registers):
  * anything not in the Belgian shape gives null and stays raw.
  */
-export function parsePeakHistory(values: string[]): MonthlyPeak[] | null {
-  const n = parseInteger(values[0] ?? '');
-  if (n === null || !OBIS_REF.test(values[1] ?? '') || !OBIS_REF.test(values[2] ?? '')) return null;
+export function parsePeakHistory(values: Groups): MonthlyPeak[] | null {
+  const n = values.integer(0);
+  if (n === null || !OBIS_REF.test(values.text(1)) || !OBIS_REF.test(values.text(2))) return null;
   if (values.length < 3 + 3 * n) return null;
   const history: MonthlyPeak[] = [];
   for (let i = 0; i < n; i++) {
-    const [month, at, value] = values.slice(3 + 3 * i, 6 + 3 * i) as [string, string, string];
-    const q = parseQuantity(value);
+    const q = values.quantity(5 + 3 * i);
     if (!q) return null;
-    history.push({ month: parseP1Timestamp(month), at: parseP1Timestamp(at), value: q.value, unit: q.unit });
+    history.push({ month: values.timestamp(3 + 3 * i), at: values.timestamp(4 + 3 * i), value: q.value, unit: q.unit });
   }
   return history;
 }

@@ -1,4 +1,7 @@
-import { crc16Arc, crc16X25, formatCrc } from './crc16';
+import { arcOfBytes, crc16Arc, crc16X25, formatCrc, x25OfBytes } from './crc16';
+import { isLatin1, Latin1Scratch } from './latin1';
+import { scanForCheck } from './cosem';
+import { CR, LF } from './syntax';
 
 /**
  * Whether a framed telegram may be used (ecosystem.md §E.2, §G.1). The CRC covers every byte
@@ -44,11 +47,15 @@ export interface CheckResult {
 }
 
 const HEADER = /^\/[A-Za-z]{3}\d/;
-const OBJECT_LINE = /^\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3}(?:\*\d{1,3})?(?:\([^()]*\))+$/;
-const CONTINUATION_LINE = /^(?:\([^()]*\))+$/;
 const OBJECT_LINE_ANYWHERE = /\n\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3}[*(]/;
 /** Markers of DSMR 4 and later (P1 version ≥ 4.0, or a Belgian e-MUCS version): those carry a CRC. */
 const NEEDS_CRC = /\n(?:1-3:0\.2\.8\((?:[4-9]\d)\)|0-0:96\.1\.4\()/;
+/** What may follow the CRC digits: the line end, possibly after the NUL some meters send. */
+const AFTER_CRC = /^\0?\s*$/;
+
+const scratch = new Latin1Scratch();
+
+const isHexDigit = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 
 export function checkTelegram(telegram: string, options: CheckOptions = {}): CheckResult {
   const mode = options.mode ?? 'strict';
@@ -58,18 +65,20 @@ export function checkTelegram(telegram: string, options: CheckOptions = {}): Che
   if (bang === -1) return { accepted: false, status: 'malformed', message: 'no telegram: a "/" start and a "!" end are needed' };
   if (mode === 'off') return { accepted: true, status: 'unchecked' };
 
-  const digits = /^[0-9A-Fa-f]{0,4}/.exec(telegram.slice(bang + 1, bang + 5))![0];
-  const rest = telegram.slice(bang + 1 + digits.length);
+  let crcEnd = bang + 1;
+  while (crcEnd < bang + 5 && crcEnd < telegram.length && isHexDigit(telegram.charCodeAt(crcEnd))) crcEnd++;
+  const digits = telegram.slice(bang + 1, crcEnd);
   const verdict = (status: CheckStatus, message: string, extra: Partial<CheckResult> = {}): CheckResult =>
     ({ accepted: mode === 'warn', status, ...extra, message });
 
-  if (!/^\0?\s*$/.test(rest)) return verdict('malformed', 'unexpected characters after the CRC');
-  const body = telegram.slice(start, bang + 1);
-  if (digits === '') return checkWithoutCrc(body, verdict);
+  if (!endsRight(telegram, crcEnd)) return verdict('malformed', 'unexpected characters after the CRC');
+  if (digits === '') return checkWithoutCrc(telegram, telegram.slice(start, bang + 1), verdict);
 
   const expected = parseInt(digits, 16);
-  const arc = crc16Arc(telegram, start, bang + 1);
-  const x25 = variant === 'arc' ? -1 : crc16X25(telegram, start, bang + 1);
+  // A character above U+00FF is no byte: the CRC counts its low byte, as it always has.
+  const bytes = isLatin1(telegram) ? scratch.bytes(telegram) : undefined;
+  const arc = bytes ? arcOfBytes(bytes, start, bang + 1) : crc16Arc(telegram, start, bang + 1);
+  const x25 = variant === 'arc' ? -1 : bytes ? x25OfBytes(bytes, start, bang + 1) : crc16X25(telegram, start, bang + 1);
   const computed = variant === 'x25' ? x25 : arc;
   const matched = variant !== 'x25' && arc === expected ? 'arc' : variant !== 'arc' && x25 === expected ? 'x25' : undefined;
   if (!matched) {
@@ -80,36 +89,26 @@ export function checkTelegram(telegram: string, options: CheckOptions = {}): Che
     return verdict('malformed', `CRC ${digits} is not upper-case hex`, { expected, computed, variant: matched });
   }
   // A 16-bit CRC lets one damaged telegram in 65536 through; damage that also breaks the line
-  // structure is caught here instead, so strict mode does not pass such a collision on.
-  const problem = lineProblem(body);
+  // structure is caught here instead, so strict mode does not pass such a collision on. The
+  // scan that finds it is the tokenizer's, kept for the parseTelegram that usually follows.
+  const problem = scanForCheck(telegram).lineProblem;
   if (problem) return verdict('malformed', problem, { expected, computed, variant: matched });
   return { accepted: true, status: 'valid', variant: matched, expected, computed };
 }
 
+/** Nothing but the line end after the CRC digits (CR LF from the framer, any spacing otherwise). */
+function endsRight(telegram: string, crcEnd: number): boolean {
+  const left = telegram.length - crcEnd;
+  if (left === 2 && telegram.charCodeAt(crcEnd) === CR && telegram.charCodeAt(crcEnd + 1) === LF) return true;
+  return left === 0 || AFTER_CRC.test(telegram.slice(crcEnd));
+}
+
 /** A CRC-less telegram: a `/XXX5` header, well-formed lines and at least one object. */
-function checkWithoutCrc(body: string, verdict: (s: CheckStatus, m: string) => CheckResult): CheckResult {
+function checkWithoutCrc(telegram: string, body: string, verdict: (s: CheckStatus, m: string) => CheckResult): CheckResult {
   if (NEEDS_CRC.test(body)) return verdict('missing-crc', 'a DSMR 4+ telegram must carry a CRC');
   if (!HEADER.test(body)) return verdict('malformed', 'the header line is not "/XXX5…"');
-  const problem = lineProblem(body);
+  const problem = scanForCheck(telegram).lineProblem;
   if (problem) return verdict('malformed', problem);
   if (!OBJECT_LINE_ANYWHERE.test(body)) return verdict('malformed', 'no COSEM object lines');
   return { accepted: true, status: 'no-crc' };
-}
-
-/**
- * The FLM's corruption check (flm-firmware.md §6.4): after the header, every line is a COSEM
- * object, a continuation or blank, each ends in CR LF, and `!` starts the last line.
- */
-function lineProblem(body: string): string | null {
-  const lines = body.split('\n');
-  if (lines[lines.length - 1] !== '!') return 'the "!" end is not on a line of its own';
-  for (let i = 1; i < lines.length - 1; i++) {
-    const line = lines[i]!;
-    if (!line.endsWith('\r')) return `line ${i + 1} does not end in CR LF`;
-    const content = line.slice(0, -1);
-    if (content !== '' && !OBJECT_LINE.test(content) && !CONTINUATION_LINE.test(content)) {
-      return `line ${i + 1} is not a COSEM object`;
-    }
-  }
-  return null;
 }

@@ -60,9 +60,9 @@ export function toFlmReadings(t: P1Telegram, options: FlmReadingOptions): FlmP1R
   const meter = meterIdOf(t);
   const ts = t.timestamp?.unix ?? options.receivedAt ?? Math.floor(Date.now() / 1000);
   const out: FlmP1Reading[] = [];
-  const push = (key: string, type: FlmP1ReadingType, kind: FlmP1Reading['kind'], at: number, value: number | null, unit: string): void => {
+  const push = (key: string, type: FlmP1ReadingType, kind: FlmP1Reading['kind'], at: number, value: number | null, unit: string, keyId = ''): void => {
     if (value === null) return;
-    out.push({ key, type, kind, ts: at, value, unit, sid: sensorId(options.deviceId, `${meter}:${key}`) });
+    out.push({ key, type, kind, ts: at, value, unit, sid: sensorId(options.deviceId, meter, key, type, keyId) });
   };
   const e = t.electricity;
 
@@ -97,7 +97,8 @@ export function toFlmReadings(t: P1Telegram, options: FlmReadingOptions): FlmP1R
 
   for (const d of t.mbus) {
     const r = mbusCounter(d);
-    if (r) push(`${r.type}:${d.equipmentId ?? `ch${d.channel}`}`, r.type, 'counter', r.ts, r.value, r.unit);
+    const id = d.equipmentId ?? `ch${d.channel}`;
+    if (r) push(`${r.type}:${id}`, r.type, 'counter', r.ts, r.value, r.unit, id);
   }
   return out;
 }
@@ -105,15 +106,47 @@ export function toFlmReadings(t: P1Telegram, options: FlmReadingOptions): FlmP1R
 /**
  * deriveSensorId hashes with SHA-256; a telegram a second asks for the same few ids again and
  * again, so they are remembered (bounded: a long-running flow may see meters come and go).
+ * Kept by device, meter and key, so finding one builds no string: an M-Bus key
+ * "<type>:<equipment id>" is found by its two parts.
  */
-const sidCache = new Map<string, string>();
-function sensorId(deviceId: string, label: string): string {
-  const k = `${deviceId}\0${label}`;
-  let sid = sidCache.get(k);
+interface MeterSids {
+  byKey: Map<string, string>;
+  byKeyAndId: Map<string, Map<string, string>>;
+}
+const sidCache = new Map<string, Map<string, MeterSids>>();
+let sidCount = 0;
+/** The ids of the meter asked for last: every reading of a telegram is of one meter. */
+let lastDevice: string | undefined;
+let lastMeter: string | undefined;
+let lastSids: MeterSids | undefined;
+
+/** The sensor id of `key` of `meter`; an M-Bus key is "<type>:<keyId>", any other has keyId ''. */
+function sensorId(deviceId: string, meter: string, key: string, type: string, keyId: string): string {
+  if (deviceId !== lastDevice || meter !== lastMeter || lastSids === undefined) {
+    let byMeter = sidCache.get(deviceId);
+    if (!byMeter) sidCache.set(deviceId, (byMeter = new Map()));
+    let sids = byMeter.get(meter);
+    if (!sids) byMeter.set(meter, (sids = { byKey: new Map(), byKeyAndId: new Map() }));
+    lastDevice = deviceId;
+    lastMeter = meter;
+    lastSids = sids;
+  }
+  let byId = keyId === '' ? undefined : lastSids.byKeyAndId.get(type);
+  let sid = keyId === '' ? lastSids.byKey.get(key) : byId?.get(keyId);
   if (sid === undefined) {
-    if (sidCache.size >= 1024) sidCache.clear();
-    sid = deriveSensorId(deviceId, label);
-    sidCache.set(k, sid);
+    sid = deriveSensorId(deviceId, `${meter}:${key}`);
+    if (sidCount >= 1024) {
+      sidCache.clear();
+      sidCount = 0;
+      lastSids = undefined;
+      return sid;
+    }
+    if (keyId === '') lastSids.byKey.set(key, sid);
+    else {
+      if (!byId) lastSids.byKeyAndId.set(type, (byId = new Map()));
+      byId.set(keyId, sid);
+    }
+    sidCount++;
   }
   return sid;
 }
@@ -138,15 +171,15 @@ function mbusCounter(d: MbusDevice): { type: FlmP1ReadingType; ts: number; value
 
 /** Sum of the tariff registers when the meter has them, else its total register. */
 function directionWh(regs: EnergyRegisters): number | null {
-  const present = TARIFFS.map((name) => regs[name]).filter((q): q is Quantity => q !== undefined);
-  if (present.length === 0) return toWh(regs.total);
-  let sum = 0;
-  for (const q of present) {
-    const wh = toWh(q);
-    if (wh === null) return null;
-    sum += wh;
-  }
-  return sum;
+  // Named reads, not a loop over the names: this runs for every telegram.
+  const { tariff1, tariff2, tariff3, tariff4 } = regs;
+  if (tariff1 === undefined && tariff2 === undefined && tariff3 === undefined && tariff4 === undefined) return toWh(regs.total);
+  const t1 = tariff1 === undefined ? 0 : toWh(tariff1);
+  const t2 = tariff2 === undefined ? 0 : toWh(tariff2);
+  const t3 = tariff3 === undefined ? 0 : toWh(tariff3);
+  const t4 = tariff4 === undefined ? 0 : toWh(tariff4);
+  // Summed from 0, so registers of -0 Wh (a rounded -0.0001 kWh) make 0, as they always have.
+  return t1 === null || t2 === null || t3 === null || t4 === null ? null : 0 + t1 + t2 + t3 + t4;
 }
 
 const toWh = (q: Quantity | undefined): number | null => scaled(q, ENERGY_TO_WH);

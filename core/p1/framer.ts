@@ -238,7 +238,14 @@ export class P1Framer {
       this.drop(m.next);
       return true;
     }
-    this.emit(v.toString('latin1', this.head, m.crcEnd) + '\r\n', m.next - this.head, out);
+    // One piece of text straight from the bytes: "…" + "\r\n" would make a two-part string that
+    // every later read of the telegram steps through. A NUL before CR LF is dropped by writing
+    // the line end over it, in bytes that are consumed now.
+    if (m.next - m.crcEnd !== 2) {
+      v[m.crcEnd] = CR;
+      v[m.crcEnd + 1] = LF;
+    }
+    this.emit(v.toString('latin1', this.head, m.crcEnd + 2), m.next - this.head, out);
     return true;
   }
 

@@ -1,7 +1,7 @@
-import type { CosemObject } from './cosem';
-import { parseP1Timestamp } from './time';
+import { codeKey, type CosemObject } from './cosem';
+import type { Groups } from './groups';
 import type { MbusDevice, MbusMedium, MbusReading } from './types';
-import { decodeHexText, normalizeUnit, parseInteger, parseQuantity } from './values';
+import { decodeHexText, normalizeUnit } from './values';
 
 /**
  * M-Bus devices behind the electricity meter (ecosystem.md §E.4): every object `0-n:…` with
@@ -25,31 +25,38 @@ const HEAT_UNITS = new Set(['GJ', 'MJ', 'kWh', 'MWh']);
 
 export const isMbusObject = (o: CosemObject): boolean => o.channel >= 1 && o.obis.startsWith('0-');
 
+/** The codes read from M-Bus channels, by the number codeKey gives what follows `0-n:`. */
+export const MBUS_CODES: ReadonlyMap<number, string> = new Map(
+  ['24.1.0', '96.1.0', '96.1.1', '96.1.2', '24.4.0', '96.3.10', '24.2.0', '24.2.1', '24.2.3', '24.3.0'].map((cde) => [codeKey(`0-1:${cde}`).cdeKey, cde]),
+);
+
 export class MbusCollector {
   private readonly byChannel = new Map<number, MbusDevice>();
 
-  /** Take one M-Bus object; false when its value could not be read (the caller keeps it raw). */
-  add(o: CosemObject): boolean {
-    const cde = o.obis.slice(o.obis.indexOf(':') + 1);
-    const first = o.values[0] ?? '';
+  /**
+   * Take one M-Bus object: `cde` is its code after `A-B:` (one of MBUS_CODES, else the object
+   * is not read), `values` its groups. False when its value could not be read (the caller
+   * keeps it raw).
+   */
+  add(channel: number, cde: string | undefined, values: Groups): boolean {
     switch (cde) {
       case '24.1.0':
-        return this.setInt(o.channel, 'deviceType', first);
+        return this.setInt(channel, 'deviceType', values.integer(0));
       case '96.1.0':
       case '96.1.1':
-        return this.setText(o.channel, 'equipmentId', first);
+        return this.setText(channel, 'equipmentId', values.text(0));
       case '96.1.2':
-        return this.setText(o.channel, 'serialNumber', first);
+        return this.setText(channel, 'serialNumber', values.text(0));
       case '24.4.0':
-        return this.setInt(o.channel, 'valvePosition', first);
+        return this.setInt(channel, 'valvePosition', values.integer(0));
       case '96.3.10':
-        return this.setInt(o.channel, 'switchPosition', first);
+        return this.setInt(channel, 'switchPosition', values.integer(0));
       case '24.2.0':
       case '24.2.1':
       case '24.2.3':
-        return this.setReading(o.channel, meterReading(cde, o.values));
+        return this.setReading(channel, meterReading(cde, values));
       case '24.3.0':
-        return this.setReading(o.channel, profileReading(o.values));
+        return this.setReading(channel, profileReading(values));
       default:
         return false;
     }
@@ -77,8 +84,7 @@ export class MbusCollector {
     return true;
   }
 
-  private setInt(channel: number, field: 'deviceType' | 'valvePosition' | 'switchPosition', text: string): boolean {
-    const n = parseInteger(text);
+  private setInt(channel: number, field: 'deviceType' | 'valvePosition' | 'switchPosition', n: number | null): boolean {
     if (n === null) return false;
     this.device(channel)[field] = n;
     return true;
@@ -94,24 +100,24 @@ export class MbusCollector {
 }
 
 /** `(capture time)(value*unit)` (DSMR 4/5), or just `(value*unit)`. */
-function meterReading(cde: string, values: string[]): MbusReading | null {
+function meterReading(cde: string, values: Groups): MbusReading | null {
   if (values.length < 1 || values.length > 2) return null;
-  const q = parseQuantity(values[values.length - 1]!);
+  const q = values.quantity(values.length - 1);
   if (!q) return null;
-  const capturedAt = values.length === 2 ? parseP1Timestamp(values[0]!) : null;
+  const capturedAt = values.length === 2 ? values.timestamp(0) : null;
   return { obis: cde, capturedAt, value: q.value, unit: q.unit };
 }
 
 /** DSMR 2.2/3: `(time)(00)(60)(1)(0-1:24.2.1)(m3)` and the value alone on the next line. */
-function profileReading(values: string[]): MbusReading | null {
+function profileReading(values: Groups): MbusReading | null {
   if (values.length < 7) return null;
-  const value = parseQuantity(values[values.length - 1]!);
+  const value = values.quantity(values.length - 1);
   if (!value) return null;
   return {
     obis: '24.3.0',
-    capturedAt: parseP1Timestamp(values[0]!),
+    capturedAt: values.timestamp(0),
     value: value.value,
-    unit: value.unit ?? normalizeUnit(values[5]!),
+    unit: value.unit ?? normalizeUnit(values.text(5)),
   };
 }
 

@@ -1,11 +1,12 @@
 import { parseMonthPeak, parsePeakHistory } from './capacity';
-import { splitTelegram, type CosemObject } from './cosem';
-import { isMbusObject, MbusCollector } from './mbus';
+import { codeKey, obisOf, tokensOf, valuesOf, type TelegramTokens } from './cosem';
+import { Groups } from './groups';
+import { MBUS_CODES, MbusCollector } from './mbus';
 import { OBIS, SIMPLE_OBIS, type ObisTarget } from './obis';
 import { parsePowerFailureLog } from './power-failures';
-import { parseP1Timestamp } from './time';
+import { MINUS, ZERO } from './syntax';
 import type { P1Header, P1Telegram } from './types';
-import { decodeHexText, parseInteger, parseQuantity } from './values';
+import { decodeHexText, integerAt, quantityAt } from './values';
 
 /**
  * Read a telegram into a P1Telegram. Total: any text gives a result, never an exception.
@@ -13,37 +14,45 @@ import { decodeHexText, parseInteger, parseQuantity } from './values';
  * warning, and the rest of the telegram is still used. Checking the CRC is check.ts's job.
  */
 export function parseTelegram(text: string): P1Telegram {
-  const lines = splitTelegram(text);
-  const draft: Record<string, unknown> = {
-    electricity: { delivered: {}, returned: {}, power: {}, phases: {} },
+  const tokens = tokensOf(text);
+  const state: ParseState = {
+    tokens,
+    groups: new Groups(tokens),
+    draft: { electricity: { delivered: {}, returned: {}, power: {}, phases: {} } },
+    timestamp: null,
+    mbus: new MbusCollector(),
   };
   const unknown: Record<string, string[]> = {};
-  const warnings = lines.junk.map((line) => `unreadable line ${JSON.stringify(line.slice(0, 80))}`);
-  const mbus = new MbusCollector();
-  let timestamp: P1Telegram['timestamp'] = null;
+  const warnings = tokens.junk.map((line) => `unreadable line ${JSON.stringify(line.slice(0, 80))}`);
+  const b = tokens.bytes;
 
-  for (const o of lines.objects) {
+  for (let k = 0; k < tokens.count; k++) {
     let ok: boolean;
-    if (isMbusObject(o)) {
-      ok = mbus.add(o);
-    } else if (o.obis === OBIS.timestamp) {
-      timestamp = parseP1Timestamp(o.values[0] ?? '');
-      ok = timestamp !== null;
+    let known: boolean;
+    const at = tokens.obisStart[k]!;
+    if (tokens.channel[k]! >= 1 && b[at] === ZERO && b[at + 1] === MINUS) {
+      ok = state.mbus.add(tokens.channel[k]!, MBUS_CODES.get(tokens.cdeKey[k]!), state.groups.of(k));
+      known = true;
     } else {
-      ok = readStructured(draft, o) ?? readSimple(draft, o);
+      const reader = READERS.get(tokens.key[k]!);
+      ok = reader !== undefined && reader.read(state, k);
+      known = reader !== undefined && reader.known;
     }
     if (!ok) {
-      unknown[o.obis] = o.values;
-      if (isKnown(o)) warnings.push(`${o.obis}: cannot read (${o.values.join(')(')})`);
+      // Only now do the code and its groups become text.
+      const obis = obisOf(tokens, k);
+      const values = valuesOf(tokens, k);
+      unknown[obis] = values;
+      if (known) warnings.push(`${obis}: cannot read (${values.join(')(')})`);
     }
   }
 
-  const d = draft as Partial<P1Telegram>;
+  const d = state.draft as Partial<P1Telegram>;
   // Fixed key order, so every telegram's JSON reads the same way.
-  const t: P1Telegram = { header: parseHeader(lines.header) } as P1Telegram;
+  const t: P1Telegram = { header: parseHeader(tokens.header) } as P1Telegram;
   if (d.p1Version !== undefined) t.p1Version = d.p1Version;
   if (d.emucsVersion !== undefined) t.emucsVersion = d.emucsVersion;
-  t.timestamp = timestamp;
+  t.timestamp = state.timestamp;
   if (d.equipmentId !== undefined) t.equipmentId = d.equipmentId;
   if (d.logicalDeviceName !== undefined) t.logicalDeviceName = d.logicalDeviceName;
   if (d.serialNumber !== undefined) t.serialNumber = d.serialNumber;
@@ -51,7 +60,7 @@ export function parseTelegram(text: string): P1Telegram {
   if (d.powerFailures !== undefined) t.powerFailures = d.powerFailures;
   if (d.messages !== undefined) t.messages = d.messages;
   if (d.capacity !== undefined) t.capacity = d.capacity;
-  t.mbus = mbus.devices();
+  t.mbus = state.mbus.devices();
   t.unknown = unknown;
   t.warnings = warnings;
   return t;
@@ -60,55 +69,97 @@ export function parseTelegram(text: string): P1Telegram {
 /** `/FLU5\253769484_A`: manufacturer FLU, baud-rate character 5, then the meter's own text. */
 export function parseHeader(line: string | null): P1Header {
   const raw = line ?? '';
-  const m = /^([A-Za-z]{3})(.)([^]*)$/.exec(raw);
-  return m ? { raw, manufacturer: m[1]!, identification: m[3]! } : { raw, manufacturer: null, identification: raw };
+  const shaped = raw.length >= 4 && isLetter(raw.charCodeAt(0)) && isLetter(raw.charCodeAt(1)) && isLetter(raw.charCodeAt(2)) &&
+    !isLineTerminator(raw.charCodeAt(3));
+  return shaped ? { raw, manufacturer: raw.slice(0, 3), identification: raw.slice(4) } : { raw, manufacturer: null, identification: raw };
+}
+
+const isLetter = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+/** What a regular expression's `.` does not match. */
+const isLineTerminator = (c: number): boolean => c === 0x0a || c === 0x0d || c === 0x2028 || c === 0x2029;
+
+interface ParseState {
+  tokens: TelegramTokens;
+  /** the groups of the object being read */
+  groups: Groups;
+  draft: Record<string, unknown>;
+  timestamp: P1Telegram['timestamp'];
+  mbus: MbusCollector;
 }
 
 /**
- * Codes whose unreadable value deserves a warning. 98.1.0 is not among them: outside Belgium
- * it holds other data (E.ON HU billing registers), which is kept raw without complaint.
+ * How to read object k of the telegram; false when its value cannot be read. `known` codes
+ * deserve a warning then; 98.1.0 is not among them: outside Belgium it holds other data (E.ON
+ * HU billing registers), which is kept raw without complaint.
  */
-const isKnown = (o: CosemObject): boolean =>
-  isMbusObject(o) || SIMPLE_OBIS.has(o.obis) ||
-  o.obis === OBIS.timestamp || o.obis === OBIS.powerFailureLog || o.obis === OBIS.monthPeak;
-
-/** Objects with several value groups; undefined when `o` is not one of them. */
-function readStructured(draft: Record<string, unknown>, o: CosemObject): boolean | undefined {
-  switch (o.obis) {
-    case OBIS.powerFailureLog: {
-      const log = parsePowerFailureLog(o.values);
-      return log !== null && setPath(draft, ['powerFailures', 'log'], log);
-    }
-    case OBIS.monthPeak: {
-      const peak = parseMonthPeak(o.values);
-      return peak !== null && setPath(draft, ['capacity', 'monthPeak'], peak);
-    }
-    case OBIS.peakHistory: {
-      const history = parsePeakHistory(o.values);
-      return history !== null && setPath(draft, ['capacity', 'history'], history);
-    }
-    default:
-      return undefined;
-  }
+interface Reader {
+  known: boolean;
+  read(state: ParseState, k: number): boolean;
 }
 
-function readSimple(draft: Record<string, unknown>, o: CosemObject): boolean {
-  const target = SIMPLE_OBIS.get(o.obis);
-  if (!target || o.values.length !== 1) return false;
-  const value = readValue(target, o.values[0]!);
+/** Every code read here, apart from the M-Bus channels: one lookup per object. */
+const READER_LIST: Array<[string, Reader]> = [];
+for (const [obis, target] of SIMPLE_OBIS) {
+  READER_LIST.push([obis, { known: true, read: (state, k) => readSimple(state, k, target) }]);
+}
+READER_LIST.push([OBIS.timestamp, {
+  known: true,
+  read(state, k) {
+    state.timestamp = state.groups.of(k).timestamp(0);
+    return state.timestamp !== null;
+  },
+}]);
+READER_LIST.push([OBIS.powerFailureLog, {
+  known: true,
+  read(state, k) {
+    const log = parsePowerFailureLog(state.groups.of(k));
+    return log !== null && setPath(state.draft, ['powerFailures', 'log'], log);
+  },
+}]);
+READER_LIST.push([OBIS.monthPeak, {
+  known: true,
+  read(state, k) {
+    const peak = parseMonthPeak(state.groups.of(k));
+    return peak !== null && setPath(state.draft, ['capacity', 'monthPeak'], peak);
+  },
+}]);
+READER_LIST.push([OBIS.peakHistory, {
+  known: false,
+  read(state, k) {
+    const history = parsePeakHistory(state.groups.of(k));
+    return history !== null && setPath(state.draft, ['capacity', 'history'], history);
+  },
+}]);
+const READERS = new Map(READER_LIST.map(([obis, reader]) => [keyOf(obis), reader]));
+
+/** The number scanTelegram gives this code. */
+function keyOf(obis: string): number {
+  const { key } = codeKey(obis);
+  if (key < 0) throw new Error(`${obis} cannot be looked up by number`);
+  return key;
+}
+
+function readSimple(state: ParseState, k: number, target: ObisTarget): boolean {
+  const t = state.tokens;
+  const j = t.firstGroup[k]!;
+  if (t.firstGroup[k + 1]! - j !== 1) return false;
+  const value = readValue(target, t, t.groupStart[j]!, t.groupEnd[j]!);
   if (value === null) return false;
   // An empty group, e.g. no text message, is a valid "nothing": not stored, not an error.
-  if (value !== undefined) setPath(draft, target.path, value, target.fallback);
+  if (value !== undefined) setPath(state.draft, target.path, value, target.fallback);
   return true;
 }
 
-function readValue(target: ObisTarget, group: string): unknown {
-  if (group.trim() === '' && target.kind !== 'quantity' && target.kind !== 'integer') return undefined;
+function readValue(target: ObisTarget, t: TelegramTokens, start: number, end: number): unknown {
   switch (target.kind) {
     case 'quantity':
-      return parseQuantity(group);
+      return quantityAt(t.text, t.bytes, start, end);
     case 'integer':
-      return parseInteger(group);
+      return integerAt(t.text, t.bytes, start, end);
+  }
+  const group = t.text.slice(start, end);
+  if (group.trim() === '') return undefined;
+  switch (target.kind) {
     case 'text':
       return group.trim();
     case 'hexText':

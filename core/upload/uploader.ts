@@ -94,6 +94,12 @@ interface Track {
   timer?: unknown;
   /** asked to run again while it was running */
   again: boolean;
+  /** its send loop is running: a failed pointer write goes to it, to back off */
+  sending?: boolean;
+  /** a pointer write failed and the send loop has not acted on it yet */
+  ackError?: Error;
+  /** the last failed pointer write: it rejects every acknowledgement it carried, reported once */
+  lastAckError?: Error;
 }
 
 /**
@@ -211,20 +217,35 @@ export class Uploader {
     const t = this.track(sid);
     t.state = 'sending';
     t.again = false;
+    t.sending = true;
     this.changed();
-    // The last acknowledgement is made durable while the next batch is read and posted.
-    let acking: Promise<void> = Promise.resolve();
     try {
-      await this.sendBatches(sid, t, (p) => (acking = p), () => acking);
+      await this.sendBatches(sid, t);
     } finally {
-      // The in-memory pointer already moved: a failed write means a re-send after a restart
-      // (the server keeps one value per (sid, ts)), never a loss; still, say so.
-      await acking.catch((err: unknown) =>
-        this.opts.onEvent?.({ kind: 'queue-error', sid, error: (err as Error).message, retryInMs: 0 }));
+      t.sending = false;
+      // A pointer write failed after the loop last looked: say so. Nothing is lost: the
+      // readings are sent again after a restart (the server keeps one value per (sid, ts)).
+      const err = t.ackError;
+      t.ackError = undefined;
+      if (err) this.opts.onEvent?.({ kind: 'queue-error', sid, error: err.message, retryInMs: 0 });
     }
   }
 
-  private async sendBatches(sid: string, t: Track, setAcking: (p: Promise<void>) => void, acking: () => Promise<void>): Promise<void> {
+  /**
+   * Acknowledge without waiting for the disk: the queue moves its pointer at once and writes
+   * it a few times a second, for many batches at a time (UploadQueueOptions.commitMaxRecords
+   * bounds what a crash sends again). A write that fails makes the send loop back off.
+   */
+  private ackDeferred(sid: string, t: Track, batch: Batch, count?: number): void {
+    this.opts.queue.ack(batch, count, { defer: true }).catch((err: Error) => {
+      if (err === t.lastAckError) return;
+      t.lastAckError = err;
+      if (t.sending) t.ackError = err;
+      else this.opts.onEvent?.({ kind: 'queue-error', sid, error: err.message, retryInMs: 0 });
+    });
+  }
+
+  private async sendBatches(sid: string, t: Track): Promise<void> {
     // Every turn acknowledges at least one record, so this ends even if appends keep coming.
     for (let turns = this.opts.queue.depth(sid) + 2; turns > 0 && !this.stopped; turns--) {
       let batch: Batch | undefined;
@@ -236,16 +257,19 @@ export class Uploader {
         batch = await this.opts.queue.peek(sid, this.scanSize);
         if (!batch) return;
         if (!batch.readings.length) {
-          await this.opts.queue.ack(batch);
+          this.ackDeferred(sid, t, batch);
           continue;
         }
         ({ sent, count } = this.choose(batch));
         outcome = await this.opts.client.postMeasurements(sid, sent, this.abort.signal);
-        await acking();
         if (this.stopped) return;
-        if (outcome.kind === 'ok') setAcking(this.opts.queue.ack(batch, count));
+        const ackError = t.ackError;
+        t.ackError = undefined;
+        if (ackError) throw ackError;
+        if (outcome.kind === 'ok') this.ackDeferred(sid, t, batch, count);
       } catch (err) {
         if (this.stopped) return;
+        t.ackError = undefined; // this report covers it
         const retryInMs = this.fail(sid, (err as Error).message);
         this.opts.onEvent?.({ kind: 'queue-error', sid, error: (err as Error).message, retryInMs });
         return;

@@ -88,8 +88,8 @@ class Child {
   }
 }
 
-/** Peak RSS and heap while `fn` runs, sampled every 50 ms, against the figures just before. */
-async function measured<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number; rss0: number; rssPeak: number; heap0: number; heapPeak: number; heapEnd: number }> {
+/** Peak RSS and heap while `fn` runs, sampled every 50 ms, against the figures just before; and this process's CPU time. */
+async function measured<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number; cpuMs: number; rss0: number; rssPeak: number; heap0: number; heapPeak: number; heapEnd: number }> {
   (globalThis as { gc?: () => void }).gc?.();
   const m0 = process.memoryUsage();
   let rssPeak = m0.rss;
@@ -100,14 +100,16 @@ async function measured<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number
     heapPeak = Math.max(heapPeak, m.heapUsed);
   }, 50);
   const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
   const value = await fn();
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const cpu = process.cpuUsage(cpu0);
   clearInterval(timer);
   const m1 = process.memoryUsage();
   rssPeak = Math.max(rssPeak, m1.rss);
   heapPeak = Math.max(heapPeak, m1.heapUsed);
   (globalThis as { gc?: () => void }).gc?.();
-  return { value, ms, rss0: m0.rss, rssPeak, heap0: m0.heapUsed, heapPeak, heapEnd: process.memoryUsage().heapUsed };
+  return { value, ms, cpuMs: (cpu.user + cpu.system) / 1000, rss0: m0.rss, rssPeak, heap0: m0.heapUsed, heapPeak, heapEnd: process.memoryUsage().heapUsed };
 }
 
 /** The plain loop: `IN_FLIGHT` workers, each POSTing one sensor's readings batch after batch. */
@@ -179,12 +181,19 @@ async function main(): Promise<void> {
   const server = await Child.start();
   const dir = await mkdtemp(join(tmpdir(), 'flm-bench-upload-'));
   try {
-    // The plain loop runs first (it also warms the server), then the queue is filled and drained.
-    const s0 = await server.stats();
-    const plain = await measured(() => plainLoop(server.url));
+    // The plain loop runs first (it also warms the server and the client code), then the queue
+    // is filled and drained, then the plain loop runs again: the baseline is the faster of the
+    // two, so a burst of other work on the machine during one of them does not flatter the drain.
+    const plainOnce = async () => {
+      const before = await server.stats();
+      const m = await measured(() => plainLoop(server.url));
+      const after = await server.stats();
+      const got = after.stored + after.duplicates - (before.stored + before.duplicates);
+      if (got !== TOTAL) throw new Error(`plain loop: server got ${got} of ${TOTAL}`);
+      return m;
+    };
+    const plainFirst = await plainOnce();
     const s1 = await server.stats();
-    const plainGot = s1.stored + s1.duplicates - (s0.stored + s0.duplicates);
-    if (plainGot !== TOTAL) throw new Error(`plain loop: server got ${plainGot} of ${TOTAL}`);
 
     const queue = await UploadQueue.open({ dir: join(dir, 'upload') });
     const tf = process.hrtime.bigint();
@@ -195,16 +204,20 @@ async function main(): Promise<void> {
     const s2 = await server.stats();
     const drainGot = s2.stored + s2.duplicates - (s1.stored + s1.duplicates);
     if (drainGot !== TOTAL) throw new Error(`queue drain: server got ${drainGot} of ${TOTAL}`);
-    const bad = Object.keys(s2.byStatus).filter((k) => k !== '200');
-    if (bad.length) throw new Error(`server answered ${JSON.stringify(s2.byStatus)}`);
+    const plainAgain = await plainOnce();
+    const plain = plainAgain.ms < plainFirst.ms ? plainAgain : plainFirst;
+    const bad = Object.keys((await server.stats()).byStatus).filter((k) => k !== '200');
+    if (bad.length) throw new Error(`server answered ${JSON.stringify((await server.stats()).byStatus)}`);
 
     const plainRate = TOTAL / (plain.ms / 1000);
     const drainRate = TOTAL / (drained.ms / 1000);
     console.log(`queue filled in ${fmt(fillMs / 1000, 1)} s (${fmt(TOTAL / (fillMs / 1000), 0)} readings/s, fsynced), ${mb(TOTAL * 20)} MB on disk`);
-    console.log(`plain loop of POSTs: ${fmt(plainRate, 0)} readings/s (${plain.value} POSTs in ${fmt(plain.ms / 1000, 1)} s)`);
+    console.log(`plain loop of POSTs: ${fmt(plainRate, 0)} readings/s (${plain.value} POSTs in ${fmt(plain.ms / 1000, 1)} s; before the drain ${fmt(plainFirst.ms / 1000, 1)} s, after it ${fmt(plainAgain.ms / 1000, 1)} s)`);
     console.log(`queue drain (Uploader): ${fmt(drainRate, 0)} readings/s (${drained.value} POSTs in ${fmt(drained.ms / 1000, 1)} s)`);
     const ratio = drained.ms / plain.ms;
-    console.log(`ratio drain time / plain loop time: ${fmt(ratio)}x (goal <= 1.50x) ${ratio <= 1.5 ? 'MET' : 'NOT MET'}`);
+    console.log(`ratio drain time / faster plain loop time: ${fmt(ratio)}x (goal <= 1.50x) ${ratio <= 1.5 ? 'MET' : 'NOT MET'}`);
+    // CPU time moves less than wall time when other work shares the machine; the goal is the wall-time ratio.
+    console.log(`CPU time of this process: plain loop ${fmt(plain.cpuMs / 1000, 1)} s, queue drain ${fmt(drained.cpuMs / 1000, 1)} s (${fmt(drained.cpuMs / plain.cpuMs)}x)`);
     for (const [name, m] of [['plain loop', plain], ['queue drain', drained]] as const) {
       console.log(`${name} memory: RSS ${mb(m.rss0)} -> peak ${mb(m.rssPeak)} MB (+${mb(m.rssPeak - m.rss0)}), heap ${mb(m.heap0)} -> peak ${mb(m.heapPeak)} -> after ${mb(m.heapEnd)} MB`);
     }

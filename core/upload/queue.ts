@@ -5,7 +5,7 @@ import { fsyncDir } from '../util/atomic-file';
 import { backgroundClock, type Clock } from '../util/clock';
 import { COMMIT_FILE, CommitWriter, moveAside, readCommit, type Commit } from './commit';
 import { isUploadSid, uploadProblem, type Reading, type ReadingProblem } from './reading';
-import { decodeRecord, encodeRecord, RECORD_BYTES } from './record';
+import { decodeRecord, encodeRecord, RECORD_BYTES, recordView } from './record';
 
 export { RECORD_BYTES } from './record';
 const SEGMENT_NAME = /^(\d{16})\.seg$/;
@@ -84,6 +84,7 @@ interface ReadCache {
   /** bytes of `buf` read */
   len: number;
   buf: Buffer;
+  view: DataView;
 }
 
 interface Waiter {
@@ -118,6 +119,8 @@ export interface QueueStats {
   fsyncs: number;
   /** records skipped on read: bad CRC, or not newer than the record before */
   skippedRecords: number;
+  /** commit pointers written (one may carry many acknowledgements) */
+  commitWrites: number;
 }
 
 /**
@@ -145,7 +148,7 @@ export class UploadQueue {
   private readonly clock: Clock;
   /** sensors holding a read cache, least recently read first */
   private readonly cached = new Set<SensorQueue>();
-  readonly counters: QueueStats = { appended: 0, fsyncs: 0, skippedRecords: 0 };
+  readonly counters: QueueStats = { appended: 0, fsyncs: 0, skippedRecords: 0, commitWrites: 0 };
 
   private constructor(private readonly opts: UploadQueueOptions) {
     this.segmentBytes = Math.max(RECORD_BYTES, opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES);
@@ -228,6 +231,7 @@ export class UploadQueue {
       clock: this.clock,
     };
     return new CommitWriter(join(dir, COMMIT_FILE), initial, policy, async (c) => {
+      this.counters.commitWrites++;
       while (segments.length && segments[0]! < c.seg) {
         const seq = segments.shift()!;
         sealed.delete(seq);
@@ -246,11 +250,12 @@ export class UploadQueue {
       const fh = await fs.open(segmentPath(s.dir, seq), 'r');
       try {
         const chunk = Buffer.alloc(Math.min(size, 4096 * RECORD_BYTES));
+        const view = recordView(chunk);
         for (let end = size; end > floor; ) {
           const start = Math.max(floor, end - chunk.length);
           await readExactly(fh, chunk, end - start, start);
           for (let p = end - start - RECORD_BYTES; p >= 0; p -= RECORD_BYTES) {
-            const rec = decodeRecord(chunk, p);
+            const rec = decodeRecord(view, p);
             if (rec) return rec[0];
           }
           end = start;
@@ -284,13 +289,14 @@ export class UploadQueue {
     }
     const s = this.sensor(sid);
     const buf = Buffer.allocUnsafe(readings.length * RECORD_BYTES);
+    const view = recordView(buf);
     let n = 0;
     for (const [ts, counter] of readings) {
       const problem = uploadProblem(ts, counter);
       if (problem) skip(problem);
       else if (s.acceptedTs !== null && ts <= s.acceptedTs) skip('not-after-last');
       else {
-        encodeRecord(buf, n++ * RECORD_BYTES, ts, counter);
+        encodeRecord(view, n++ * RECORD_BYTES, ts, counter);
         s.acceptedTs = ts;
       }
     }
@@ -457,7 +463,7 @@ export class UploadQueue {
       let ts = pos.ts;
       let p = from - cache.from;
       while (p < cache.len && readings.length < want) {
-        const rec = decodeRecord(cache.buf, p);
+        const rec = decodeRecord(cache.view, p);
         p += RECORD_BYTES;
         records++;
         if (!rec || (ts !== null && rec[0] <= ts)) {
@@ -510,7 +516,7 @@ export class UploadQueue {
     } finally {
       await fh.close();
     }
-    s.cache = { seg, from: offset, len, buf };
+    s.cache = { seg, from: offset, len, buf, view: c?.buf === buf ? c.view : recordView(buf) };
     this.cached.add(s);
     return s.cache;
   }
@@ -548,6 +554,13 @@ export class UploadQueue {
     // A sealed segment read to its end will get nothing more: point past it, so it can go.
     if (s.active?.seq !== next.seg && s.sealed.has(next.seg) && next.offset >= s.sealed.get(next.seg)!) next = { seg: next.seg + 1, offset: 0, ts: next.ts };
     return { s, next, records: whole ? batch.records : count };
+  }
+
+  /** Write the deferred acknowledgements of `sid` now, without waiting for `commitIntervalMs`; rejects when that fails. */
+  async commit(sid: string): Promise<void> {
+    const s = this.sensors.get(sid);
+    const err = s && (await s.pointer.flush());
+    if (err) throw err;
   }
 
   /** Readings on disk not yet acknowledged (skipped damaged records included until passed). */

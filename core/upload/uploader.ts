@@ -222,6 +222,9 @@ export class Uploader {
     try {
       await this.sendBatches(sid, t);
     } finally {
+      // Caught up, failed or stopped: what was acknowledged goes to disk now, so a crash while
+      // the sensor waits for its next round sends nothing again.
+      await this.opts.queue.commit(sid).catch((err: Error) => this.ackFailed(t, err));
       t.sending = false;
       // A pointer write failed after the loop last looked: say so. Nothing is lost: the
       // readings are sent again after a restart (the server keeps one value per (sid, ts)).
@@ -238,11 +241,19 @@ export class Uploader {
    */
   private ackDeferred(sid: string, t: Track, batch: Batch, count?: number): void {
     this.opts.queue.ack(batch, count, { defer: true }).catch((err: Error) => {
-      if (err === t.lastAckError) return;
-      t.lastAckError = err;
-      if (t.sending) t.ackError = err;
-      else this.opts.onEvent?.({ kind: 'queue-error', sid, error: err.message, retryInMs: 0 });
+      this.ackFailed(t, err);
+      if (!t.sending && t.ackError) {
+        t.ackError = undefined;
+        this.opts.onEvent?.({ kind: 'queue-error', sid, error: err.message, retryInMs: 0 });
+      }
     });
+  }
+
+  /** A pointer write failed: the send loop acts on it (once per failed write). */
+  private ackFailed(t: Track, err: Error): void {
+    if (err === t.lastAckError) return;
+    t.lastAckError = err;
+    t.ackError = err;
   }
 
   private async sendBatches(sid: string, t: Track): Promise<void> {

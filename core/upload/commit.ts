@@ -134,7 +134,7 @@ export class CommitWriter {
       await writeFileAtomic(this.path, JSON.stringify({ version: 1, ...c }) + '\n');
       await this.afterWrite(c);
     })();
-    this.writing = write.then(
+    const settled = write.then(
       () => {
         this.durableGen = gen;
         this.lastError = undefined;
@@ -148,7 +148,7 @@ export class CommitWriter {
         this.settle(gen, err);
       },
     );
-    const end = this.writing.then(() => {
+    const end = settled.then(() => {
       this.writing = undefined;
       this.schedule();
     });

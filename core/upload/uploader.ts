@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Fifo } from '../util/fifo';
 import { backgroundClock, type Clock } from '../util/clock';
 import type { PostOutcome } from './client';
@@ -133,6 +134,8 @@ export class Uploader {
     this.batchSize = Math.max(1, opts.batchSize ?? DEFAULT_BATCH_SIZE);
     this.scanSize = this.filters ? Math.max(this.batchSize, opts.scanSize ?? this.batchSize * 20) : this.batchSize;
     this.concurrency = Math.max(1, opts.concurrency ?? 4);
+    // Each POST under way listens for the stop; more than 10 at once is no leak.
+    setMaxListeners(Math.max(10, this.concurrency + 1), this.abort.signal);
     this.intervalMs = Math.max(1, opts.intervalMs ?? DEFAULT_INTERVAL_MS);
   }
 

@@ -113,6 +113,8 @@ export class Uploader {
   private readonly tracks = new Map<string, Track>();
   private readonly ready = new Fifo<string>();
   private readonly running = new Map<string, Promise<void>>();
+  /** pointer writes begun as a sensor's send ended */
+  private readonly committing = new Set<Promise<void>>();
   private readonly clock: Clock;
   private readonly backoff: BackoffOptions;
   private readonly filters: readonly DownsampleFilter[] | undefined;
@@ -225,15 +227,20 @@ export class Uploader {
     try {
       await this.sendBatches(sid, t);
     } finally {
-      // Caught up, failed or stopped: what was acknowledged goes to disk now, so a crash while
-      // the sensor waits for its next round sends nothing again.
-      await this.opts.queue.commit(sid).catch((err: Error) => this.ackFailed(t, err));
       t.sending = false;
       // A pointer write failed after the loop last looked: say so. Nothing is lost: the
       // readings are sent again after a restart (the server keeps one value per (sid, ts)).
       const err = t.ackError;
       t.ackError = undefined;
       if (err) this.opts.onEvent?.({ kind: 'queue-error', sid, error: err.message, retryInMs: 0 });
+      // Caught up, failed or stopped: what was acknowledged goes to disk now, so a crash while
+      // the sensor waits for its next round sends nothing again. The next sensor need not wait
+      // for that fsync; idle() and stop() do.
+      const commit: Promise<void> = this.opts.queue
+        .commit(sid)
+        .catch((e: Error) => this.ackFailedLater(sid, t, e))
+        .finally(() => this.committing.delete(commit));
+      this.committing.add(commit);
     }
   }
 
@@ -243,13 +250,16 @@ export class Uploader {
    * bounds what a crash sends again). A write that fails makes the send loop back off.
    */
   private ackDeferred(sid: string, t: Track, batch: Batch, count?: number): void {
-    this.opts.queue.ack(batch, count, { defer: true }).catch((err: Error) => {
-      this.ackFailed(t, err);
-      if (!t.sending && t.ackError) {
-        t.ackError = undefined;
-        this.opts.onEvent?.({ kind: 'queue-error', sid, error: err.message, retryInMs: 0 });
-      }
-    });
+    this.opts.queue.ack(batch, count, { defer: true }).catch((err: Error) => this.ackFailedLater(sid, t, err));
+  }
+
+  /** A pointer write failed: the send loop backs off, or, when none runs, it is reported now. */
+  private ackFailedLater(sid: string, t: Track, err: Error): void {
+    this.ackFailed(t, err);
+    if (!t.sending && t.ackError) {
+      t.ackError = undefined;
+      this.opts.onEvent?.({ kind: 'queue-error', sid, error: err.message, retryInMs: 0 });
+    }
   }
 
   /** A pointer write failed: the send loop acts on it (once per failed write). */
@@ -388,10 +398,10 @@ export class Uploader {
     return { sensors, depth, authFailed: sensors.some((s) => s.state === 'auth-failed'), ...(lastSuccess !== undefined ? { lastSuccess } : {}), ...(lastError ? { lastError } : {}) };
   }
 
-  /** Resolves once no sensor is being sent or waits to be (tests, and an orderly stop). */
+  /** Resolves once no sensor is being sent or waits to be, and what they acknowledged is on disk (tests, and an orderly stop). */
   async idle(): Promise<void> {
-    for (let i = 0; i < 10_000 && (this.running.size || (this.ready.length && !this.stopped)); i++) {
-      await Promise.all([...this.running.values()]);
+    for (let i = 0; i < 10_000 && (this.running.size || (this.ready.length && !this.stopped) || this.committing.size); i++) {
+      await Promise.all([...this.running.values(), ...this.committing]);
     }
   }
 
@@ -404,5 +414,6 @@ export class Uploader {
     this.ready.drain();
     this.abort.abort();
     await Promise.all([...this.running.values()]);
+    await Promise.all([...this.committing]);
   }
 }

@@ -27,16 +27,22 @@ export interface UploadQueueOptions {
   /** damaged or torn data that was skipped; never fatal */
   onWarning?: (text: string) => void;
   /**
-   * A deferred acknowledgement (`ack(batch, n, { defer: true })`) reaches the disk at most this
+   * A deferred acknowledgement (`ack(batch, n, { defer: true })`) is written at most about this
    * long after it was made, ms (default 1000), together with those made meanwhile.
    */
   commitIntervalMs?: number;
   /**
-   * ...or as soon as this many acknowledged records wait (default 50 000), and `peek` waits
-   * while this many wait beyond the pointer write under way. So a SIGKILL or power cut makes
-   * the queue send again at most about 2 x (commitMaxRecords + one batch) readings per sensor,
-   * and at most what was acknowledged in the last commitIntervalMs plus one pointer write;
-   * the server keeps one value per (sid, ts). Nothing is lost or skipped either way.
+   * ...or as soon as this many acknowledged records wait (default 50 000); and `peek` waits
+   * while this many wait beyond the pointer write under way.
+   *
+   * The bound this gives: a SIGKILL or power cut makes the queue send again the readings the
+   * server took whose pointer was not on disk yet, per sensor at most
+   * 2 x (commitMaxRecords + largest batch read) records, and none acknowledged more than about
+   * commitIntervalMs (plus the pointer write under way) before the crash. With the Uploader's
+   * defaults (batches of 1000, no filters) that is at most 102 000 readings per sensor in the
+   * middle of a catch-up; once a sensor is caught up its pointer is written at once, so
+   * nothing is sent again. The server keeps one value per (sid, ts). Nothing is lost or
+   * skipped either way: the pointer on disk only ever holds a place the server acknowledged.
    */
   commitMaxRecords?: number;
   /** timers of the deferred pointer writes (tests) */

@@ -96,25 +96,38 @@ export class UploadClient {
       ...extraHeaders,
     };
     const url = new URL(path.replace(/^\/+/, ''), this.base);
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const all = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    return this.once(url, headers, bytes, all);
+    return this.once(url, headers, bytes, signal);
   }
 
   // No quiet second try on a reset: a reset may come after the server stored the readings, and
   // the uploader's backoff retries soon enough.
-  private once(url: URL, headers: Record<string, string>, bytes: Buffer, signal: AbortSignal): Promise<RawReply | { error: string }> {
+  //
+  // The caller's signal (the uploader's, alive as long as it runs) is followed with a listener
+  // removed when the request ends, not with AbortSignal.any: Node keeps a reference in the
+  // long-lived signal for every signal any() derives from it, one per POST, for good
+  // (nodejs/node#55351, #64476), and any() costs more than the rest of the request set-up.
+  private once(url: URL, headers: Record<string, string>, bytes: Buffer, outer?: AbortSignal): Promise<RawReply | { error: string }> {
     const mod = url.protocol === 'https:' ? https : http;
     return new Promise((resolve) => {
-      if (signal.aborted) return resolve({ error: abortReason(signal) });
+      if (outer?.aborted) return resolve({ error: 'aborted' });
+      const ac = new AbortController();
+      let cut: 'timed out' | 'aborted' | undefined;
+      const stop = (why: 'timed out' | 'aborted') => {
+        cut ??= why;
+        ac.abort();
+      };
+      const onOuterAbort = () => stop('aborted');
+      const timer = setTimeout(() => stop('timed out'), this.timeoutMs).unref();
+      outer?.addEventListener('abort', onOuterAbort, { once: true });
       let settled = false;
       const done = (v: RawReply | { error: string }) => {
-        if (!settled) {
-          settled = true;
-          resolve(v);
-        }
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        outer?.removeEventListener('abort', onOuterAbort);
+        resolve(cut && !('status' in v) ? { error: cut } : v);
       };
-      const req = mod.request(url, { method: 'POST', headers, agent: this.agent, signal }, (res) => {
+      const req = mod.request(url, { method: 'POST', headers, agent: this.agent, signal: ac.signal }, (res) => {
         const chunks: Buffer[] = [];
         let kept = 0;
         res.on('data', (c: Buffer) => {
@@ -124,10 +137,10 @@ export class UploadClient {
           }
         });
         res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).subarray(0, BODY_KEEP_BYTES) }));
-        res.on('error', (err) => done({ error: describeError(err, signal) }));
+        res.on('error', (err) => done({ error: describeError(err) }));
         res.on('aborted', () => done({ error: 'connection closed during the reply' }));
       });
-      req.on('error', (err: NodeJS.ErrnoException) => done({ error: describeError(err, signal) }));
+      req.on('error', (err: NodeJS.ErrnoException) => done({ error: describeError(err) }));
       req.end(bytes);
     });
   }
@@ -154,12 +167,6 @@ export function bodyExcerpt(body: Buffer): string {
   return text.length > EXCERPT_CHARS ? text.slice(0, EXCERPT_CHARS) + '…' : text;
 }
 
-function abortReason(signal: AbortSignal): string {
-  const r = signal.reason as { name?: string } | undefined;
-  return r?.name === 'TimeoutError' ? 'timed out' : 'aborted';
-}
-
-function describeError(err: NodeJS.ErrnoException, signal: AbortSignal): string {
-  if (signal.aborted) return abortReason(signal);
+function describeError(err: NodeJS.ErrnoException): string {
   return err.code ? `${err.code}: ${err.message}` : err.message;
 }

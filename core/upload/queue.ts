@@ -1,34 +1,23 @@
 import { promises as fs, constants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { crc32 } from 'node:zlib';
-import { z } from 'zod';
-import { readFileIfExists, writeFileAtomic, fsyncDir } from '../util/atomic-file';
+import { fsyncDir } from '../util/atomic-file';
+import { backgroundClock, type Clock } from '../util/clock';
+import { COMMIT_FILE, CommitWriter, moveAside, readCommit, type Commit } from './commit';
 import { isUploadSid, uploadProblem, type Reading, type ReadingProblem } from './reading';
+import { decodeRecord, encodeRecord, RECORD_BYTES, recordView } from './record';
 
-/**
- * Segment files hold fixed 20-byte records: ts (float64 LE), counter (float64 LE), CRC-32 of
- * those 16 bytes (uint32 LE). Fixed width keeps a torn write from shifting the records after
- * it, makes the backlog a matter of file sizes, and the CRC tells a record that never finished
- * (or a block the disk zero-filled after a power cut) from a real one.
- */
-export const RECORD_BYTES = 20;
+export { RECORD_BYTES } from './record';
 const SEGMENT_NAME = /^(\d{16})\.seg$/;
-const COMMIT_FILE = 'commit.json';
 const DEFAULT_SEGMENT_BYTES = 1 << 20;
-
-const commitSchema = z
-  .object({
-    version: z.literal(1),
-    /** the segment reading resumes in; segments before it are fully acknowledged */
-    seg: z.number().int().min(0),
-    /** bytes into `seg` already acknowledged, a whole number of records */
-    offset: z.number().int().min(0).multipleOf(RECORD_BYTES),
-    /** the newest acknowledged timestamp; nothing at or before it is sent again */
-    ts: z.number().int().nullable(),
-  })
-  .strict();
-type Commit = Omit<z.infer<typeof commitSchema>, 'version'>;
+export const DEFAULT_COMMIT_INTERVAL_MS = 1000;
+export const DEFAULT_COMMIT_MAX_RECORDS = 50_000;
+/** most records one batch holds */
+const MAX_BATCH_RECORDS = 65_536;
+/** records read from disk at a time: a read serves many batches */
+const READ_RECORDS = 16_384;
+/** sensors whose last read stays in memory (one read buffer each) */
+const CACHED_SENSORS = 8;
 
 export interface UploadQueueOptions {
   /** the queue's own folder (one sub-folder per sensor), e.g. `<dataDir>/upload` */
@@ -37,6 +26,27 @@ export interface UploadQueueOptions {
   segmentBytes?: number;
   /** damaged or torn data that was skipped; never fatal */
   onWarning?: (text: string) => void;
+  /**
+   * A deferred acknowledgement (`ack(batch, n, { defer: true })`) is written at most about this
+   * long after it was made, ms (default 1000), together with those made meanwhile.
+   */
+  commitIntervalMs?: number;
+  /**
+   * ...or as soon as this many acknowledged records wait (default 50 000); and `peek` waits
+   * while this many wait beyond the pointer write under way.
+   *
+   * The bound this gives: a SIGKILL or power cut makes the queue send again the readings the
+   * server took whose pointer was not on disk yet, per sensor at most
+   * 2 x (commitMaxRecords + largest batch read) records, and none acknowledged more than about
+   * commitIntervalMs (plus the pointer write under way) before the crash. With the Uploader's
+   * defaults (batches of 1000, no filters) that is at most 102 000 readings per sensor in the
+   * middle of a catch-up; once a sensor is caught up its pointer is written at once, so
+   * nothing is sent again. The server keeps one value per (sid, ts). Nothing is lost or
+   * skipped either way: the pointer on disk only ever holds a place the server acknowledged.
+   */
+  commitMaxRecords?: number;
+  /** timers of the deferred pointer writes (tests) */
+  clock?: Clock;
 }
 
 export type AppendResult = 'queued' | 'not-after-last' | 'invalid-sid' | ReadingProblem;
@@ -55,9 +65,11 @@ export interface Batch {
   readonly records: number;
   /** @internal where the batch began: `ack` refuses a batch the queue has moved past */
   readonly start: Commit;
-  /** @internal the segment its readings came from, and the byte just after each of them */
+  /** @internal the segment its readings came from, and the byte just after each of them:
+   *  `from + (i + 1) * RECORD_BYTES`, or `ends[i]` when records between them were skipped */
   readonly seg: number;
-  readonly ends: number[];
+  readonly from: number;
+  readonly ends?: number[];
   /** @internal the position after the whole batch, skipped tail included */
   readonly end: Commit;
 }
@@ -69,6 +81,16 @@ interface Active {
   size: number;
   /** bytes fsynced: what readers may see */
   durable: number;
+}
+
+interface ReadCache {
+  seg: number;
+  /** byte in the segment where `buf` begins */
+  from: number;
+  /** bytes of `buf` read */
+  len: number;
+  buf: Buffer;
+  view: DataView;
 }
 
 interface Waiter {
@@ -84,9 +106,10 @@ interface SensorQueue {
   /** whole-record sizes of the sealed segments */
   sealed: Map<number, number>;
   active?: Active;
-  commit: Commit;
-  /** the pointer writes, one after the other, so an older one never lands after a newer one */
-  persisting: Promise<void>;
+  /** the commit pointer: `pointer.current` is where reading resumes */
+  pointer: CommitWriter;
+  /** the bytes of the last read, for the batches after it */
+  cache?: ReadCache;
   /** newest timestamp on disk (or acknowledged); appends must be after it */
   durableTs: number | null;
   /** newest timestamp accepted, possibly still waiting for its fsync */
@@ -102,6 +125,8 @@ export interface QueueStats {
   fsyncs: number;
   /** records skipped on read: bad CRC, or not newer than the record before */
   skippedRecords: number;
+  /** commit pointers written (one may carry many acknowledgements) */
+  commitWrites: number;
 }
 
 /**
@@ -113,11 +138,12 @@ export interface QueueStats {
  *   the old one continued, so a torn record at the end of a segment stays where it is and is
  *   skipped on read.
  * - Readings leave only through `ack`, after the server took them: a commit pointer
- *   (segment, offset, newest timestamp) written atomically. Segments wholly before it are
- *   deleted.
+ *   (segment, offset, newest timestamp) written atomically (see CommitWriter; deferred acks
+ *   share writes). Segments wholly before the pointer on disk are deleted.
  * - Timestamps are strictly increasing per sensor, as the server's RRD needs. That also makes
  *   the pointer's timestamp a second guard: nothing at or before it is read again.
- * - Memory does not grow with the backlog: reads go from disk in batches of the size asked for.
+ * - Memory does not grow with the backlog: reads go from disk in chunks of at most a few
+ *   hundred KiB, kept for the next batches of a few recently read sensors.
  */
 export class UploadQueue {
   private readonly sensors = new Map<string, SensorQueue>();
@@ -125,10 +151,14 @@ export class UploadQueue {
   private flushing: Promise<void> | undefined;
   private flushQueued = false;
   private closed = false;
-  readonly counters: QueueStats = { appended: 0, fsyncs: 0, skippedRecords: 0 };
+  private readonly clock: Clock;
+  /** sensors holding a read cache, least recently read first */
+  private readonly cached = new Set<SensorQueue>();
+  readonly counters: QueueStats = { appended: 0, fsyncs: 0, skippedRecords: 0, commitWrites: 0 };
 
   private constructor(private readonly opts: UploadQueueOptions) {
     this.segmentBytes = Math.max(RECORD_BYTES, opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES);
+    this.clock = opts.clock ?? backgroundClock;
   }
 
   static async open(opts: UploadQueueOptions): Promise<UploadQueue> {
@@ -157,7 +187,7 @@ export class UploadQueue {
       else if (name.startsWith(`.${COMMIT_FILE}.`) && name.endsWith('.tmp')) await fs.rm(join(dir, name), { force: true });
     }
     segments.sort((a, b) => a - b);
-    const commit = await this.readCommit(dir, sid, segments[0] ?? 0);
+    const commit = await this.loadCommit(dir, sid, segments[0] ?? 0);
     // Segments before the pointer were acknowledged; a crash after the pointer was written
     // and before they were deleted leaves them behind.
     while (segments.length && segments[0]! < commit.seg) await fs.rm(segmentPath(dir, segments.shift()!), { force: true });
@@ -174,8 +204,7 @@ export class UploadQueue {
       dir,
       segments,
       sealed,
-      commit,
-      persisting: Promise.resolve(),
+      pointer: this.commitWriter(dir, segments, sealed, commit),
       durableTs: commit.ts,
       acceptedTs: null,
       pending: [],
@@ -189,19 +218,32 @@ export class UploadQueue {
     return s;
   }
 
-  private async readCommit(dir: string, sid: string, firstSeg: number): Promise<Commit> {
+  private async loadCommit(dir: string, sid: string, firstSeg: number): Promise<Commit> {
     const path = join(dir, COMMIT_FILE);
-    const text = await readFileIfExists(path);
-    const fresh: Commit = { seg: firstSeg, offset: 0, ts: null };
-    if (text === undefined) return fresh;
-    const r = commitSchema.safeParse(safeJson(text));
-    if (r.success) return { seg: r.data.seg, offset: r.data.offset, ts: r.data.ts };
+    const commit = await readCommit(path, firstSeg);
+    if (commit) return commit;
     // Unreadable: send everything again (the server keeps one value per timestamp) rather
     // than lose anything, and keep the file for a person to look at.
-    const aside = `${path}.damaged-${Date.now()}`;
-    await fs.rename(path, aside);
+    const aside = await moveAside(path);
     this.warn(`upload queue ${sid}: commit pointer unreadable, moved to ${aside}; the sensor's queued readings will be sent again`);
-    return fresh;
+    return { seg: firstSeg, offset: 0, ts: null };
+  }
+
+  /** The sensor's pointer writer; each write deletes the segments wholly behind it. */
+  private commitWriter(dir: string, segments: number[], sealed: Map<number, number>, initial: Commit): CommitWriter {
+    const policy = {
+      intervalMs: Math.max(0, this.opts.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS),
+      maxRecords: Math.max(1, this.opts.commitMaxRecords ?? DEFAULT_COMMIT_MAX_RECORDS),
+      clock: this.clock,
+    };
+    return new CommitWriter(join(dir, COMMIT_FILE), initial, policy, async (c) => {
+      this.counters.commitWrites++;
+      while (segments.length && segments[0]! < c.seg) {
+        const seq = segments.shift()!;
+        sealed.delete(seq);
+        await fs.rm(segmentPath(dir, seq), { force: true });
+      }
+    });
   }
 
   /** The newest intact record's timestamp, looking back from the last segment. */
@@ -209,15 +251,17 @@ export class UploadQueue {
     for (let i = s.segments.length - 1; i >= 0; i--) {
       const seq = s.segments[i]!;
       const size = s.sealed.get(seq) ?? 0;
-      const floor = seq === s.commit.seg ? s.commit.offset : 0;
+      const c = s.pointer.current;
+      const floor = seq === c.seg ? c.offset : 0;
       const fh = await fs.open(segmentPath(s.dir, seq), 'r');
       try {
         const chunk = Buffer.alloc(Math.min(size, 4096 * RECORD_BYTES));
+        const view = recordView(chunk);
         for (let end = size; end > floor; ) {
           const start = Math.max(floor, end - chunk.length);
           await readExactly(fh, chunk, end - start, start);
           for (let p = end - start - RECORD_BYTES; p >= 0; p -= RECORD_BYTES) {
-            const rec = decodeRecord(chunk, p);
+            const rec = decodeRecord(view, p);
             if (rec) return rec[0];
           }
           end = start;
@@ -251,13 +295,14 @@ export class UploadQueue {
     }
     const s = this.sensor(sid);
     const buf = Buffer.allocUnsafe(readings.length * RECORD_BYTES);
+    const view = recordView(buf);
     let n = 0;
     for (const [ts, counter] of readings) {
       const problem = uploadProblem(ts, counter);
       if (problem) skip(problem);
       else if (s.acceptedTs !== null && ts <= s.acceptedTs) skip('not-after-last');
       else {
-        encodeRecord(buf, n++ * RECORD_BYTES, ts, counter);
+        encodeRecord(view, n++ * RECORD_BYTES, ts, counter);
         s.acceptedTs = ts;
       }
     }
@@ -276,13 +321,15 @@ export class UploadQueue {
   private sensor(sid: string): SensorQueue {
     let s = this.sensors.get(sid);
     if (!s) {
+      const dir = join(this.opts.dir, sid);
+      const segments: number[] = [];
+      const sealed = new Map<number, number>();
       s = {
         sid,
-        dir: join(this.opts.dir, sid),
-        segments: [],
-        sealed: new Map(),
-        commit: { seg: 0, offset: 0, ts: null },
-        persisting: Promise.resolve(),
+        dir,
+        segments,
+        sealed,
+        pointer: this.commitWriter(dir, segments, sealed, { seg: 0, offset: 0, ts: null }),
         durableTs: null,
         acceptedTs: null,
         pending: [],
@@ -370,7 +417,7 @@ export class UploadQueue {
       await fsyncDir(this.opts.dir);
       s.dirDurable = true;
     }
-    const seq = Math.max(s.segments.at(-1) ?? -1, s.commit.seg - 1) + 1;
+    const seq = Math.max(s.segments.at(-1) ?? -1, s.pointer.current.seg - 1) + 1;
     const fh = await fs.open(segmentPath(s.dir, seq), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND, 0o644);
     s.segments.push(seq);
     s.active = { seq, fh, size: 0, durable: 0 };
@@ -386,22 +433,25 @@ export class UploadQueue {
    * none. A batch comes from one segment. Records that fail their CRC or are not newer than
    * the one before are skipped (and counted); the batch's `records` includes them, so
    * acknowledging it moves past them too. Call one at a time per sensor, with `ack` between.
+   * Waits while too many deferred acknowledgements wait for their pointer write (see
+   * `commitMaxRecords`), and rejects when that write fails.
    */
   async peek(sid: string, max: number): Promise<Batch | undefined> {
     const s = this.sensors.get(sid);
     if (!s || max < 1) return undefined;
-    const start: Commit = { ...s.commit };
-    let pos: Commit = { ...s.commit };
+    await s.pointer.throttle();
+    const want = Math.min(max, MAX_BATCH_RECORDS);
+    const start: Commit = { ...s.pointer.current };
+    let pos: Commit = { ...start };
     let records = 0;
     let skipped = 0;
-    const chunk = Buffer.allocUnsafe(Math.min(max, 65536) * RECORD_BYTES);
     const report = () => {
       if (!skipped) return;
       this.counters.skippedRecords += skipped;
       this.warn(`upload queue ${sid}: ${skipped} damaged or out-of-order record(s) skipped before segment ${pos.seg} byte ${pos.offset}`);
     };
-    // Each turn returns, or moves past a segment, or past a chunk of one.
-    for (let turns = s.segments.length * 2 + 2 + Math.ceil((this.depth(sid) * RECORD_BYTES) / chunk.length); turns > 0; turns--) {
+    // Each turn returns, or moves past a segment, or past at least `want` records of one.
+    for (let turns = s.segments.length * 2 + 2 + Math.ceil(this.depth(sid) / want); turns > 0; turns--) {
       const idx = s.segments.findIndex((q) => q >= pos.seg);
       if (idx < 0) break;
       const seq = s.segments[idx]!;
@@ -412,79 +462,121 @@ export class UploadQueue {
         pos = { seg: s.segments[idx + 1]!, offset: 0, ts: pos.ts };
         continue;
       }
-      const len = Math.min(end - pos.offset, chunk.length);
-      const fh = await fs.open(segmentPath(s.dir, seq), 'r');
-      try {
-        await readExactly(fh, chunk, len, pos.offset);
-      } finally {
-        await fh.close();
-      }
+      const cache = await this.cover(s, seq, pos.offset, Math.min(end - pos.offset, want * RECORD_BYTES), end);
       const readings: Reading[] = [];
-      const ends: number[] = [];
+      let ends: number[] | undefined;
       const from = pos.offset;
       let ts = pos.ts;
-      let p = 0;
-      while (p < len && readings.length < max) {
-        const rec = decodeRecord(chunk, p);
+      let p = from - cache.from;
+      while (p < cache.len && readings.length < want) {
+        const rec = decodeRecord(cache.view, p);
         p += RECORD_BYTES;
         records++;
         if (!rec || (ts !== null && rec[0] <= ts)) {
           skipped++;
+          ends ??= readings.map((_, i) => from + (i + 1) * RECORD_BYTES);
           continue;
         }
         readings.push(rec);
-        ends.push(from + p);
+        ends?.push(cache.from + p);
         ts = rec[0];
       }
-      pos = { seg: seq, offset: from + p, ts };
+      pos = { seg: seq, offset: cache.from + p, ts };
       if (readings.length) {
         report();
-        return { sid, readings, records, start, seg: seq, ends, end: pos };
+        return { sid, readings, records, start, seg: seq, from, ...(ends ? { ends } : {}), end: pos };
       }
     }
     report();
-    if (records > 0) return { sid, readings: [], records, start, seg: pos.seg, ends: [], end: pos };
+    if (records > 0) return { sid, readings: [], records, start, seg: pos.seg, from: pos.offset, end: pos };
     return undefined;
   }
 
   /**
-   * The server took the first `count` readings of `batch` (all by default): move the commit
-   * pointer past them, atomically, then delete segments that are wholly behind it.
+   * The bytes [offset, offset + need) of a segment, from the sensor's last read when it holds
+   * them, else read from disk with more after them (up to `end`, the bytes readers may see).
+   * What a read returned never changes: segments are append-only and only durable bytes are read.
    */
-  async ack(batch: Batch, count = batch.readings.length): Promise<void> {
+  private async cover(s: SensorQueue, seg: number, offset: number, need: number, end: number): Promise<ReadCache> {
+    const c = s.cache;
+    if (c && c.seg === seg && c.from <= offset && offset + need <= c.from + c.len) {
+      this.cached.delete(s);
+      this.cached.add(s);
+      return c;
+    }
+    const len = Math.min(end - offset, Math.max(need, READ_RECORDS * RECORD_BYTES));
+    // The buffer is nobody's cache while the read fills it, so no other sensor takes it meanwhile.
+    let buf = c?.buf;
+    s.cache = undefined;
+    this.cached.delete(s);
+    if (!buf && this.cached.size >= CACHED_SENSORS) {
+      const oldest = this.cached.values().next().value!;
+      buf = oldest.cache!.buf;
+      oldest.cache = undefined;
+      this.cached.delete(oldest);
+    }
+    if (!buf || buf.length < len) buf = Buffer.allocUnsafeSlow(Math.max(len, READ_RECORDS * RECORD_BYTES));
+    const fh = await fs.open(segmentPath(s.dir, seg), 'r');
+    try {
+      await readExactly(fh, buf, len, offset);
+    } finally {
+      await fh.close();
+    }
+    s.cache = { seg, from: offset, len, buf, view: c?.buf === buf ? c.view : recordView(buf) };
+    this.cached.add(s);
+    return s.cache;
+  }
+
+  /**
+   * The server took the first `count` readings of `batch` (all by default): move the commit
+   * pointer past them; segments wholly behind it are deleted once it is on disk. The pointer
+   * moves in memory at once, so the next batch can be read and sent; the promise resolves once
+   * it is on disk. With `defer`, that write may wait (`commitIntervalMs`, `commitMaxRecords`)
+   * and carry later acknowledgements too: a crash before it sends those readings again.
+   */
+  ack(batch: Batch, count = batch.readings.length, opts: { defer?: boolean } = {}): Promise<void> {
+    try {
+      const move = this.moveFor(batch, count);
+      // Not an async function: a deferred write may take a second, and the batch (a thousand
+      // readings) would be kept alive by its frame until then.
+      return move ? move.s.pointer.move(move.next, move.records, opts.defer === true) : Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  /** Where acknowledging `count` readings of `batch` moves the sensor's pointer; undefined when nowhere. */
+  private moveFor(batch: Batch, count: number): { s: SensorQueue; next: Commit; records: number } | undefined {
     const s = this.sensors.get(batch.sid);
     if (!s) throw new Error(`upload queue: no sensor ${batch.sid}`);
-    const c = s.commit;
+    const c = s.pointer.current;
     if (c.seg !== batch.start.seg || c.offset !== batch.start.offset) throw new Error(`upload queue ${batch.sid}: batch was already acknowledged`);
     if (count < 0 || count > batch.readings.length) throw new Error(`upload queue: cannot acknowledge ${count} of ${batch.readings.length}`);
-    if (count === 0 && batch.readings.length) return;
-    let next: Commit =
-      count === batch.readings.length ? { ...batch.end } : { seg: batch.seg, offset: batch.ends[count - 1]!, ts: batch.readings[count - 1]![0] };
+    if (count === 0 && batch.readings.length) return undefined;
+    const whole = count === batch.readings.length;
+    let next: Commit = whole
+      ? { ...batch.end }
+      : { seg: batch.seg, offset: batch.ends ? batch.ends[count - 1]! : batch.from + count * RECORD_BYTES, ts: batch.readings[count - 1]![0] };
     // A sealed segment read to its end will get nothing more: point past it, so it can go.
     if (s.active?.seq !== next.seg && s.sealed.has(next.seg) && next.offset >= s.sealed.get(next.seg)!) next = { seg: next.seg + 1, offset: 0, ts: next.ts };
-    // The pointer moves in memory at once, so the next batch can be read and sent while this
-    // one is made durable; the promise still resolves only once it is on disk. Writes are
-    // chained per sensor, and segments go only behind a pointer that is on disk.
-    s.commit = next;
-    const write = s.persisting.then(async () => {
-      await writeFileAtomic(join(s.dir, COMMIT_FILE), JSON.stringify({ version: 1, ...next }) + '\n');
-      while (s.segments.length && s.segments[0]! < next.seg) {
-        const seq = s.segments.shift()!;
-        s.sealed.delete(seq);
-        await fs.rm(segmentPath(s.dir, seq), { force: true });
-      }
-    });
-    s.persisting = write.catch(() => undefined);
-    await write;
+    return { s, next, records: whole ? batch.records : count };
+  }
+
+  /** Write the deferred acknowledgements of `sid` now, without waiting for `commitIntervalMs`; rejects when that fails. */
+  async commit(sid: string): Promise<void> {
+    const s = this.sensors.get(sid);
+    const err = s && (await s.pointer.flush());
+    if (err) throw err;
   }
 
   /** Readings on disk not yet acknowledged (skipped damaged records included until passed). */
   depth(sid: string): number {
     const s = this.sensors.get(sid);
     if (!s) return 0;
+    const c = s.pointer.current;
     let bytes = 0;
-    for (const seq of s.segments) if (seq >= s.commit.seg) bytes += this.segmentEnd(s, seq);
-    bytes -= s.segments.includes(s.commit.seg) ? s.commit.offset : 0;
+    for (const seq of s.segments) if (seq >= c.seg) bytes += this.segmentEnd(s, seq);
+    bytes -= s.segments.includes(c.seg) ? c.offset : 0;
     return Math.max(0, bytes / RECORD_BYTES);
   }
 
@@ -498,14 +590,22 @@ export class UploadQueue {
     return this.sensors.get(sid)?.acceptedTs ?? undefined;
   }
 
-  /** Write what is pending, then close the files. Appends after this throw. */
+  /** Write what is pending (appends, deferred acknowledgements), then close the files. Appends after this throw. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     // Every append schedules its flush before it returns, and each flush is chained after
     // the one before, so the newest covers them all.
     await this.flushing;
-    await Promise.all([...this.sensors.values()].map((s) => s.persisting));
+    await Promise.all(
+      [...this.sensors.values()].map(async (s) => {
+        const err = await s.pointer.flush();
+        s.pointer.dispose();
+        if (err) this.warn(`upload queue ${s.sid}: commit pointer not written (${err.message}); readings acknowledged since the last write will be sent again`);
+      }),
+    );
+    for (const s of this.cached) s.cache = undefined;
+    this.cached.clear();
     for (const s of this.sensors.values()) {
       if (!s.active) continue;
       s.sealed.set(s.active.seq, s.active.durable);
@@ -519,20 +619,6 @@ function segmentPath(dir: string, seq: number): string {
   return join(dir, `${String(seq).padStart(16, '0')}.seg`);
 }
 
-function encodeRecord(buf: Buffer, at: number, ts: number, counter: number): void {
-  buf.writeDoubleLE(ts, at);
-  buf.writeDoubleLE(counter, at + 8);
-  buf.writeUInt32LE(crc32(buf.subarray(at, at + 16)), at + 16);
-}
-
-function decodeRecord(buf: Buffer, at: number): Reading | undefined {
-  if (crc32(buf.subarray(at, at + 16)) !== buf.readUInt32LE(at + 16)) return undefined;
-  const ts = buf.readDoubleLE(at);
-  const counter = buf.readDoubleLE(at + 8);
-  if (uploadProblem(ts, counter)) return undefined;
-  return [ts, counter];
-}
-
 async function readExactly(fh: FileHandle, buf: Buffer, len: number, position: number): Promise<void> {
   for (let off = 0; off < len; ) {
     const { bytesRead } = await fh.read(buf, off, len - off, position + off);
@@ -541,13 +627,5 @@ async function readExactly(fh: FileHandle, buf: Buffer, len: number, position: n
       return;
     }
     off += bytesRead;
-  }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Fifo } from '../util/fifo';
 import { backgroundClock, type Clock } from '../util/clock';
 import type { PostOutcome } from './client';
@@ -94,6 +95,12 @@ interface Track {
   timer?: unknown;
   /** asked to run again while it was running */
   again: boolean;
+  /** its send loop is running: a failed pointer write goes to it, to back off */
+  sending?: boolean;
+  /** a pointer write failed and the send loop has not acted on it yet */
+  ackError?: Error;
+  /** the last failed pointer write: it rejects every acknowledgement it carried, reported once */
+  lastAckError?: Error;
 }
 
 /**
@@ -106,6 +113,8 @@ export class Uploader {
   private readonly tracks = new Map<string, Track>();
   private readonly ready = new Fifo<string>();
   private readonly running = new Map<string, Promise<void>>();
+  /** pointer writes begun as a sensor's send ended */
+  private readonly committing = new Set<Promise<void>>();
   private readonly clock: Clock;
   private readonly backoff: BackoffOptions;
   private readonly filters: readonly DownsampleFilter[] | undefined;
@@ -127,6 +136,8 @@ export class Uploader {
     this.batchSize = Math.max(1, opts.batchSize ?? DEFAULT_BATCH_SIZE);
     this.scanSize = this.filters ? Math.max(this.batchSize, opts.scanSize ?? this.batchSize * 20) : this.batchSize;
     this.concurrency = Math.max(1, opts.concurrency ?? 4);
+    // Each POST under way listens for the stop; more than 10 at once is no leak.
+    setMaxListeners(Math.max(10, this.concurrency + 1), this.abort.signal);
     this.intervalMs = Math.max(1, opts.intervalMs ?? DEFAULT_INTERVAL_MS);
   }
 
@@ -211,20 +222,54 @@ export class Uploader {
     const t = this.track(sid);
     t.state = 'sending';
     t.again = false;
+    t.sending = true;
     this.changed();
-    // The last acknowledgement is made durable while the next batch is read and posted.
-    let acking: Promise<void> = Promise.resolve();
     try {
-      await this.sendBatches(sid, t, (p) => (acking = p), () => acking);
+      await this.sendBatches(sid, t);
     } finally {
-      // The in-memory pointer already moved: a failed write means a re-send after a restart
-      // (the server keeps one value per (sid, ts)), never a loss; still, say so.
-      await acking.catch((err: unknown) =>
-        this.opts.onEvent?.({ kind: 'queue-error', sid, error: (err as Error).message, retryInMs: 0 }));
+      t.sending = false;
+      // A pointer write failed after the loop last looked: say so. Nothing is lost: the
+      // readings are sent again after a restart (the server keeps one value per (sid, ts)).
+      const err = t.ackError;
+      t.ackError = undefined;
+      if (err) this.opts.onEvent?.({ kind: 'queue-error', sid, error: err.message, retryInMs: 0 });
+      // Caught up, failed or stopped: what was acknowledged goes to disk now, so a crash while
+      // the sensor waits for its next round sends nothing again. The next sensor need not wait
+      // for that fsync; idle() and stop() do.
+      const commit: Promise<void> = this.opts.queue
+        .commit(sid)
+        .catch((e: Error) => this.ackFailedLater(sid, t, e))
+        .finally(() => this.committing.delete(commit));
+      this.committing.add(commit);
     }
   }
 
-  private async sendBatches(sid: string, t: Track, setAcking: (p: Promise<void>) => void, acking: () => Promise<void>): Promise<void> {
+  /**
+   * Acknowledge without waiting for the disk: the queue moves its pointer at once and writes
+   * it a few times a second, for many batches at a time (UploadQueueOptions.commitMaxRecords
+   * bounds what a crash sends again). A write that fails makes the send loop back off.
+   */
+  private ackDeferred(sid: string, t: Track, batch: Batch, count?: number): void {
+    this.opts.queue.ack(batch, count, { defer: true }).catch((err: Error) => this.ackFailedLater(sid, t, err));
+  }
+
+  /** A pointer write failed: the send loop backs off, or, when none runs, it is reported now. */
+  private ackFailedLater(sid: string, t: Track, err: Error): void {
+    this.ackFailed(t, err);
+    if (!t.sending && t.ackError) {
+      t.ackError = undefined;
+      this.opts.onEvent?.({ kind: 'queue-error', sid, error: err.message, retryInMs: 0 });
+    }
+  }
+
+  /** A pointer write failed: the send loop acts on it (once per failed write). */
+  private ackFailed(t: Track, err: Error): void {
+    if (err === t.lastAckError) return;
+    t.lastAckError = err;
+    t.ackError = err;
+  }
+
+  private async sendBatches(sid: string, t: Track): Promise<void> {
     // Every turn acknowledges at least one record, so this ends even if appends keep coming.
     for (let turns = this.opts.queue.depth(sid) + 2; turns > 0 && !this.stopped; turns--) {
       let batch: Batch | undefined;
@@ -236,16 +281,19 @@ export class Uploader {
         batch = await this.opts.queue.peek(sid, this.scanSize);
         if (!batch) return;
         if (!batch.readings.length) {
-          await this.opts.queue.ack(batch);
+          this.ackDeferred(sid, t, batch);
           continue;
         }
         ({ sent, count } = this.choose(batch));
         outcome = await this.opts.client.postMeasurements(sid, sent, this.abort.signal);
-        await acking();
         if (this.stopped) return;
-        if (outcome.kind === 'ok') setAcking(this.opts.queue.ack(batch, count));
+        const ackError = t.ackError;
+        t.ackError = undefined;
+        if (ackError) throw ackError;
+        if (outcome.kind === 'ok') this.ackDeferred(sid, t, batch, count);
       } catch (err) {
         if (this.stopped) return;
+        t.ackError = undefined; // this report covers it
         const retryInMs = this.fail(sid, (err as Error).message);
         this.opts.onEvent?.({ kind: 'queue-error', sid, error: (err as Error).message, retryInMs });
         return;
@@ -350,10 +398,10 @@ export class Uploader {
     return { sensors, depth, authFailed: sensors.some((s) => s.state === 'auth-failed'), ...(lastSuccess !== undefined ? { lastSuccess } : {}), ...(lastError ? { lastError } : {}) };
   }
 
-  /** Resolves once no sensor is being sent or waits to be (tests, and an orderly stop). */
+  /** Resolves once no sensor is being sent or waits to be, and what they acknowledged is on disk (tests, and an orderly stop). */
   async idle(): Promise<void> {
-    for (let i = 0; i < 10_000 && (this.running.size || (this.ready.length && !this.stopped)); i++) {
-      await Promise.all([...this.running.values()]);
+    for (let i = 0; i < 10_000 && (this.running.size || (this.ready.length && !this.stopped) || this.committing.size); i++) {
+      await Promise.all([...this.running.values(), ...this.committing]);
     }
   }
 
@@ -366,5 +414,6 @@ export class Uploader {
     this.ready.drain();
     this.abort.abort();
     await Promise.all([...this.running.values()]);
+    await Promise.all([...this.committing]);
   }
 }

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { UploadClient } from '../../../core/upload/client';
 import { FluksoTestServer } from '../../support/flukso-server';
 import { DEVICE, KEY, SID_A, SID_B, WRONG_KEY, series, T0 } from './support';
@@ -100,5 +101,25 @@ test('an unknown sensor or a malformed request is "retry" with its status (data 
   await withServer(async (_server, client) => {
     const out = await client().postMeasurements('ffffffffffffffffffffffffffffffff', series(T0, 1));
     assert.equal(out.kind === 'retry' && out.status, 404);
+  });
+});
+
+test('a long-lived signal given with every POST cuts the one under way, and keeps nothing of the others', async () => {
+  await withServer(async (server, client) => {
+    const c = client({ timeoutMs: 5000 });
+    const ac = new AbortController();
+    for (let i = 0; i < 200; i++) assert.equal((await c.postMeasurements(SID_A, series(T0 + 2 * i, 2), ac.signal)).kind, 'ok');
+    assert.equal(getEventListeners(ac.signal, 'abort').length, 0, 'no listener left behind');
+    // AbortSignal.any() would leave one entry per POST in the long-lived signal (nodejs/node#55351).
+    const dependants = Object.getOwnPropertySymbols(ac.signal).find((s) => s.description === 'kDependantSignals');
+    const held = dependants ? ((ac.signal as unknown as Record<symbol, { size?: number } | undefined>)[dependants]?.size ?? 0) : 0;
+    assert.equal(held, 0, 'nothing held per POST');
+
+    server.setFaults({ hangRate: 1 });
+    const hanging = c.postMeasurements(SID_A, series(T0 + 1000, 2), ac.signal);
+    for (let i = 0; i < 200 && !server.log.some((r) => r.fault === 'hang'); i++) await new Promise((r) => setTimeout(r, 10));
+    ac.abort();
+    const out = await hanging;
+    assert.equal(out.kind === 'retry' && out.error, 'aborted');
   });
 });

@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { ManualClock } from '../../../core/util/clock';
 import type { PostOutcome } from '../../../core/upload/client';
 import { downsample } from '../../../core/upload/filters';
 import { UploadQueue } from '../../../core/upload/queue';
@@ -257,6 +260,58 @@ test('a 401 to a request signed before setKey does not park the sensor: it is se
     assert.deepEqual(keys, [WRONG_KEY, KEY]);
     assert.equal(up.state().authFailed, false);
     assert.equal(queue.depth(SID_A), 0);
+    await up.stop();
+    await queue.close();
+  });
+});
+
+test('acknowledgements are deferred while a sensor drains, and on disk once it is caught up: a crash then sends nothing again', async () => {
+  await withTempDir(async (dir) => {
+    const clock = new VirtualClock(T0 * 1000);
+    // The queue's own timer never fires: only the record limit and the end of a drain write the pointer.
+    const queue = await UploadQueue.open({ dir, clock: new ManualClock(0), commitMaxRecords: 100 });
+    const client = new FakeClient(clock, () => 'ok');
+    const up = new Uploader({ queue, client, clock, filters: false, batchSize: 10 });
+    await queue.appendMany(SID_A, series(T0, 995));
+    up.start();
+    await clock.advance(0, () => up.idle());
+    assert.deepEqual(client.sent(SID_A), series(T0, 995));
+    assert.ok(queue.counters.commitWrites <= 1000 / 100 + 1, `${queue.counters.commitWrites} pointer writes for 100 batches`);
+    // As after a SIGKILL now: a second queue on the same folder, the first never closed.
+    const again = await UploadQueue.open({ dir: `${dir}` });
+    assert.equal(again.depth(SID_A), 0, 'the last acknowledgement is on disk');
+    await again.close();
+    await up.stop();
+    await queue.close();
+  });
+});
+
+test('a pointer write that fails: the sensor backs off with a queue error, keeps its data, and drains once the disk takes writes again', async () => {
+  await withTempDir(async (dir) => {
+    const clock = new VirtualClock(T0 * 1000);
+    const queue = await UploadQueue.open({ dir, clock: new ManualClock(0), commitMaxRecords: 30 });
+    const client = new FakeClient(clock, () => 'ok');
+    const events: UploadEvent[] = [];
+    const up = new Uploader({ queue, client, clock, filters: false, batchSize: 10, random: () => 1, backoff: { baseMs: 1000, capMs: 1000 }, onEvent: (e) => events.push(e) });
+    await queue.appendMany(SID_A, series(T0, 200));
+    const blocker = join(dir, SID_A, 'commit.json');
+    await fs.mkdir(join(blocker, 'in-the-way'), { recursive: true });
+    up.start();
+    await clock.advance(0, () => up.idle());
+    const errors = events.filter((e) => e.kind === 'queue-error');
+    assert.ok(errors.length >= 1 && errors.some((e) => e.kind === 'queue-error' && e.retryInMs === 1000), JSON.stringify(errors));
+    assert.equal(up.state().sensors[0]!.state, 'backoff');
+    assert.ok(client.sent(SID_A).length < 200, 'it stopped sending');
+    assert.ok(queue.depth(SID_A) > 0);
+
+    await fs.rm(blocker, { recursive: true });
+    await clock.advance(1000, () => up.idle());
+    assert.equal(queue.depth(SID_A), 0);
+    assert.equal(up.state().sensors[0]!.state, 'idle');
+    assert.deepEqual([...new Map(client.sent(SID_A)).entries()], series(T0, 200), 'every reading reached the server');
+    const again = await UploadQueue.open({ dir });
+    assert.equal(again.depth(SID_A), 0, 'and the pointer on disk says so');
+    await again.close();
     await up.stop();
     await queue.close();
   });

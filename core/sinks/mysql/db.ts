@@ -40,11 +40,27 @@ export function openPool(t: MysqlTarget, opts: PoolOptions = {}): SqlRunner {
     supportBigNumbers: true,
     decimalNumbers: true,
   });
-  const timeout = opts.queryTimeoutMs ?? 60_000;
+  const timeoutMs = opts.queryTimeoutMs ?? 60_000;
   return {
+    // mysql2's own per-query timeout leaves its timer running when the connection dies under the
+    // query (a server restart); this one is always cleared, and a stuck connection is destroyed.
     async query<T>(sql: string, values?: unknown[]): Promise<T> {
-      const [rows] = await pool.query({ sql, timeout }, values);
-      return rows as T;
+      const conn = await pool.getConnection();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        conn.destroy();
+      }, timeoutMs);
+      try {
+        const [rows] = await conn.query(sql, values);
+        return rows as T;
+      } catch (err) {
+        if (timedOut) throw Object.assign(new Error(`no answer to a statement within ${timeoutMs} ms`), { code: 'PROTOCOL_SEQUENCE_TIMEOUT' });
+        throw err;
+      } finally {
+        clearTimeout(timer);
+        if (!timedOut) conn.release();
+      }
     },
     end: () => pool.end(),
   };

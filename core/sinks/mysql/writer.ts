@@ -77,7 +77,7 @@ export class MysqlWriter {
   private attempt = 0;
   private readonly sensors = new Map<string, SensorRow>();
   private readonly dirtySensors = new Set<string>();
-  private closed = false;
+  private closing = false;
   private wake: (() => void) | undefined;
   private interrupt: (() => void) | undefined;
   private loop: Promise<void> | undefined;
@@ -113,7 +113,7 @@ export class MysqlWriter {
   }
 
   write(rows: readonly ReadingRow[]): Promise<WriteOutcome> {
-    if (this.closed) return Promise.reject(new Error('the MySQL writer is closed'));
+    if (this.closing) return Promise.reject(new Error('the MySQL writer is closed'));
     if (rows.length === 0) return Promise.resolve('written');
     return new Promise<WriteOutcome>((resolve, reject) => {
       const job: Job = { rows, resolve, reject };
@@ -141,13 +141,13 @@ export class MysqlWriter {
   }
 
   /**
-   * Stop: what waits in memory goes to the spool, the statement under way may finish (for at
-   * most `boundMs`), then the spool and the pool are closed.
+   * Stop: batches waiting in memory are still written (a failure sends them to the spool), for
+   * at most `boundMs`; what is left then goes to the spool. The spool is not drained on the way
+   * out. Then the spool and the pool are closed.
    */
   async close(boundMs = 8000): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.queue.length) this.toSpool();
+    if (this.closing) return;
+    this.closing = true;
     this.poke();
     this.interrupt?.();
     if (this.loop) {
@@ -155,6 +155,7 @@ export class MysqlWriter {
       await Promise.race([this.loop, new Promise<void>((r) => (timer = this.clock.setTimeout(r, boundMs)))]);
       this.clock.clearTimeout(timer);
     }
+    if (this.queue.length) this.toSpool();
     await this.opts.spool.close().catch(() => undefined);
     await this.opts.db.end().catch(() => undefined);
   }
@@ -206,13 +207,17 @@ export class MysqlWriter {
   }
 
   private async run(): Promise<void> {
-    while (!this.closed) {
+    for (;;) {
+      // Closing: finish the batches in memory, but leave the spool for the next start.
+      if (this.closing && (this.mode === 'spooling' || this.queue.length === 0)) return;
       try {
         if (await this.step()) continue;
+        if (this.closing) return;
         await this.idle();
       } catch (err) {
         const retryInMs = this.failed(err);
-        if (!this.closed) await this.sleep(retryInMs);
+        if (this.closing) return;
+        await this.sleep(retryInMs);
       }
     }
   }
@@ -260,7 +265,7 @@ export class MysqlWriter {
       this.emit({ kind: 'progress' });
       return true;
     }
-    if (spool.pending > 0 && !this.closed) {
+    if (spool.pending > 0) {
       // Rows on their way to disk: wait for the write, then read them.
       await spool.settled();
       return true;

@@ -49,13 +49,16 @@ export default function (RED: NodeAPI): void {
     let batcher: Batcher<Pending> | undefined;
     let rejects = 0;
     let statusTimer: NodeJS.Timeout | undefined;
+    let target = '';
+    /** the tables were checked once: green means the database really takes the rows */
+    let connected = false;
 
     const showStatus = () => {
       if (!writer) return;
       const st = writer.state();
       const counts = `${st.written} rows${st.spooled ? ` · ${st.spooled} spooled` : ''}${rejects ? ` · ${rejects} rejects` : ''}`;
       const e = st.lastError;
-      if (!e) return status.ok(counts);
+      if (!e) return connected ? status.ok(counts) : status.idle(`connecting to ${target}`);
       const text = `${counts} · ${e.message}`.slice(0, 100);
       if (e.kind === 'unreachable') status.warn(text);
       else status.error(text);
@@ -69,8 +72,10 @@ export default function (RED: NodeAPI): void {
     };
 
     const onEvent = (e: WriterEvent) => {
-      if (e.kind === 'ready') node.log(`tables ${e.tables}; writing`);
-      else if (e.kind === 'recovered') {
+      if (e.kind === 'ready') {
+        connected = true;
+        node.log(`tables ${e.tables}; writing`);
+      } else if (e.kind === 'recovered') {
         if (e.replayed) node.log(`the database is back: ${e.replayed} spooled rows written`);
       } else if (e.kind === 'failed') {
         const text = `${e.error.message}; readings kept in the spool, retry in ${Math.round(e.retryInMs / 100) / 10} s`;
@@ -137,7 +142,8 @@ export default function (RED: NodeAPI): void {
         batchSize: numberSetting(def.batchSize, 500, 'batch size', (n) => Number.isInteger(n) && n >= 1),
         batchIntervalS: numberSetting(def.batchInterval, 1, 'batch interval', (n) => n > 0),
       });
-      status.idle(`connecting to ${describeTarget(config.target)}`);
+      target = describeTarget(config.target);
+      status.idle(`connecting to ${target}`);
       const { device, dataDir } = await deviceNode.ready;
       const spool = await MysqlSpool.open({ dir: spoolDir(dataDir, node.id), onWarning: (t) => node.warn(t) });
       if (res.isDisposed) return spool.close();
@@ -148,7 +154,7 @@ export default function (RED: NodeAPI): void {
       writer.noteSensors(sensorsOfDevice(device));
       writer.start();
       const backlog = writer.state().spooled;
-      node.log(`writing to ${describeTarget(config.target)}, tables ${tables.sensors} and ${tables.readings}${backlog ? `; ${backlog} spooled rows to write first` : ''}`);
+      node.log(`writing to ${target}, tables ${tables.sensors} and ${tables.readings}${backlog ? `; ${backlog} spooled rows to write first` : ''}`);
       showStatus();
       gate.ready(handle);
     })().catch((err: unknown) => {

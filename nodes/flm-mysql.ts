@@ -127,13 +127,13 @@ export default function (RED: NodeAPI): void {
     node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => gate.input(msg, send, done));
 
     const starting = (async () => {
-      if (!deviceNode) throw new Error('no flm-device configured: pick or add one in the node settings');
       const url = textSetting(def.url);
       if (url === '') {
         status.idle('off: no database URL');
         gate.ready(handle);
         return;
       }
+      if (!deviceNode) throw new Error('no flm-device configured: pick or add one in the node settings');
       const config = mysqlSinkConfig({
         url,
         user: textSetting(node.credentials?.user),

@@ -16,7 +16,7 @@ import { mkdtemp, rm, readFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './nodered';
+import { freePort } from './e2e/process';
 
 export const MARIADBD = '/usr/sbin/mariadbd';
 const INSTALL_DB = '/usr/bin/mariadb-install-db';
@@ -51,10 +51,14 @@ function exec(cmd: string, args: string[], timeoutMs: number): Promise<string> {
   });
 }
 
-/** True once the server sends its handshake on the port: it takes logins from then on. */
-function greets(port: number): Promise<boolean> {
+/**
+ * True once the server sends its handshake on its own unix socket: it takes logins from then on.
+ * The socket, not the TCP port: another server that took the port would answer there. mariadbd
+ * binds the port before it makes the socket and gives up when the bind fails.
+ */
+function greets(socket: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = createConnection({ host: '127.0.0.1', port });
+    const s = createConnection({ path: socket });
     const finish = (ok: boolean) => {
       s.destroy();
       resolve(ok);
@@ -72,9 +76,13 @@ export class MariaDb {
 
   private constructor(
     readonly dir: string,
-    readonly port: number,
+    private tcpPort: number,
     private readonly opts: MariaDbOptions,
   ) {}
+
+  get port(): number {
+    return this.tcpPort;
+  }
 
   static available(): boolean {
     return existsSync(MARIADBD) && existsSync(INSTALL_DB) && existsSync(CLIENT);
@@ -97,7 +105,16 @@ export class MariaDb {
         // A small redo log: the default 96 MB file would be written for every test file.
         '--innodb-log-file-size=16M',
       ], 60_000);
-      await db.resume();
+      // The port was free a moment ago; should something take it meanwhile, take another.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await db.resume();
+          break;
+        } catch (err) {
+          if (attempt >= 3 || !/Address already in use|Can't start server: Bind/i.test(String(err))) throw err;
+          db.tcpPort = await freePort();
+        }
+      }
       const u = USERS;
       await db.rootSql([
         `CREATE DATABASE ${DATABASE}`,
@@ -154,7 +171,7 @@ export class MariaDb {
     const until = Date.now() + (this.opts.startTimeoutMs ?? 60_000);
     for (;;) {
       if (!this.running) throw new Error(`mariadbd exited at start (${proc.exitCode ?? proc.signalCode}): ${stderr}\n${await this.log()}`);
-      if (await greets(this.port)) return;
+      if (await greets(this.socket)) return;
       if (Date.now() > until) {
         await this.stop();
         throw new Error(`mariadbd did not take connections on 127.0.0.1:${this.port} within ${this.opts.startTimeoutMs ?? 60_000} ms\n${await this.log()}`);

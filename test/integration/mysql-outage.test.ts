@@ -7,7 +7,7 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { helper, flmNodes, onTab, waitFor, withDataDir, statuses } from '../support/nodered';
-import { HOUSEHOLD_SENSORS, DEVICE_ID, DEVICE_KEY, sid } from '../support/device';
+import { HOUSEHOLD_SENSORS, DEVICE_ID, DEVICE_KEY } from '../support/device';
 import { MariaDb } from '../support/mariadb';
 import { spoolDir } from '../../nodes/flm-mysql';
 

@@ -11,6 +11,7 @@ import { serialConnector, listSerialPorts, SERIAL_MODES, type SerialMode } from 
 import { Status } from './lib/status';
 import { onCloseBounded, errorText, statusText } from './lib/close';
 import { numberSetting, textSetting } from './lib/settings';
+import { sourceStandby } from './lib/source-switch';
 import type { Send, Done } from './lib/startup-queue';
 
 interface P1Def extends NodeDef {
@@ -26,6 +27,8 @@ interface P1Def extends NodeDef {
   crc: string;
   /** arc | x25 | auto */
   variant: string;
+  /** empty: always; else the source kind that activates this node (`${FLM_SOURCE}` in the default flow) */
+  when?: string;
   /** seconds without a telegram before the source counts as offline; 0: no watchdog */
   watchdog: string | number;
 }
@@ -115,6 +118,12 @@ export default function (RED: NodeAPI): void {
     let settings: Settings;
     let stream: P1Stream;
     try {
+      const standby = sourceStandby(def.when, 'p1');
+      if (standby) {
+        status.idle(standby);
+        node.on('input', (_msg: NodeMessageInFlow, _send: Send, done: Done) => done());
+        return;
+      }
       settings = readSettings(node, def);
       stream = new P1Stream({ mode: settings.mode, variant: settings.variant, smarty: settings.smarty, latestOnly: true });
     } catch (err) {

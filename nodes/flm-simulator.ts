@@ -5,6 +5,7 @@ import { Status } from './lib/status';
 import { Resources } from './lib/resources';
 import { onCloseBounded, errorText } from './lib/close';
 import { numberSetting, textSetting } from './lib/settings';
+import { sourceStandby } from './lib/source-switch';
 
 interface SimulatorDef extends NodeDef {
   seed: string | number;
@@ -12,6 +13,8 @@ interface SimulatorDef extends NodeDef {
   phase: string | number;
   start: string;
   solarPeakW: string | number;
+  /** empty: always; else the source kind that activates this node (`${FLM_SOURCE}` in the default flow) */
+  when?: string;
 }
 
 /** Real-time tick: at speed 1 one batch a second; faster clocks emit several batches a tick. */
@@ -30,6 +33,8 @@ export default function (RED: NodeAPI): void {
     let household: Household;
     let speed: number;
     try {
+      const standby = sourceStandby(def.when, 'simulator');
+      if (standby) return status.idle(standby);
       speed = numberSetting(def.speed, 1, 'speed', (n) => n > 0 && n <= 100_000);
       const seed = numberSetting(def.seed, 1, 'seed', Number.isInteger);
       const phase = numberSetting(def.phase, 1, 'phase', (n) => n === 1 || n === 3) as 1 | 3;

@@ -20,11 +20,30 @@ export const START_DEFAULTS = {
   FLM_SIM_SPEED: '1',
 };
 
-export type StartEnv = { [K in keyof typeof START_DEFAULTS]: string };
+export type StartEnv = { [K in keyof typeof START_DEFAULTS]: string } & {
+  /** derived from FLM_P1_TCP: how the default flow's P1 node reads the meter */
+  FLM_P1_SOURCE: 'serial' | 'tcp';
+};
+
+const SOURCES = ['simulator', 'p1', 'board'];
 
 export function startDefaults(env: NodeJS.ProcessEnv, root: string): StartEnv {
   const out = {} as StartEnv;
-  for (const [k, v] of Object.entries(START_DEFAULTS) as Array<[keyof StartEnv, string]>) out[k] = env[k] ?? v;
+  for (const [k, v] of Object.entries(START_DEFAULTS) as Array<[keyof typeof START_DEFAULTS, string]>) out[k] = env[k] ?? v;
   out.FLM_DATA_DIR = resolve(out.FLM_DATA_DIR || join(root, '.flm', 'data'));
+  out.FLM_P1_SOURCE = out.FLM_P1_TCP ? 'tcp' : 'serial';
+  checkSource(out);
   return out;
+}
+
+/** A source that cannot start is a mistake to report before Node-RED starts, not a red dot later. */
+function checkSource(env: StartEnv): void {
+  const source = env.FLM_SOURCE;
+  if (!SOURCES.includes(source)) throw new Error(`FLM_SOURCE="${source}" is not one of ${SOURCES.join(', ')}`);
+  if (source === 'p1' && !env.FLM_SERIAL_PORT && !env.FLM_P1_TCP) {
+    throw new Error('FLM_SOURCE=p1 needs FLM_SERIAL_PORT (e.g. /dev/ttyUSB0) or FLM_P1_TCP (host:port of a P1 dongle or ser2net)');
+  }
+  if (source === 'board' && !env.FLM_SERIAL_PORT) {
+    throw new Error('FLM_SOURCE=board needs FLM_SERIAL_PORT (e.g. /dev/ttyS0 or /dev/serial0)');
+  }
 }

@@ -33,3 +33,38 @@ export function decodeReading(raw: string | Uint8Array): ReadingPayload {
   }
   return v as ReadingPayload;
 }
+
+/** A reading as people publish it into an FLM broker: the unit may be missing, the time too. */
+export interface LooseReading {
+  ts: number;
+  value: number;
+  unit?: string;
+}
+
+const LOOSE_FORMS = 'v, [v], [v,"unit"] or [ts,v,"unit"]';
+
+/**
+ * The payload forms FLM users publish besides the FLM's own (ecosystem.md §G.9,
+ * gebhardm/energyhacks#1): `v`, `[v]`, `[v,"unit"]` (stamped `nowSeconds`) and `[ts,v,"unit"]`.
+ * FLM03's spaces after the commas are JSON too. Anything else throws with the forms it takes.
+ */
+export function decodeLooseReading(raw: string | Uint8Array, nowSeconds: number): LooseReading {
+  const text = (typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8')).trim();
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new Error(`reading payload must be ${LOOSE_FORMS}; got ${JSON.stringify(text.slice(0, 60))}, which is not JSON`);
+  }
+  const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+  const bad = (why: string) => new Error(`reading payload must be ${LOOSE_FORMS}; got ${text.slice(0, 60)} (${why})`);
+  if (finite(v)) return { ts: nowSeconds, value: v };
+  if (!Array.isArray(v)) throw bad('not a number or an array');
+  if (v.length === 1 && finite(v[0])) return { ts: nowSeconds, value: v[0] };
+  if (v.length === 2 && finite(v[0]) && typeof v[1] === 'string') return { ts: nowSeconds, value: v[0], unit: v[1] };
+  if (v.length === 3 && finite(v[1]) && typeof v[2] === 'string') {
+    if (!Number.isInteger(v[0]) || (v[0] as number) < 0) throw bad('the timestamp must be whole Unix seconds');
+    return { ts: v[0] as number, value: v[1], unit: v[2] };
+  }
+  throw bad(v.length > 3 || v.length === 0 ? `an array of ${v.length}` : 'a value that is not a finite number, or a unit that is not a string');
+}

@@ -7,6 +7,16 @@ export const deviceConfigTopic = (deviceId: string): string => `/device/${device
 
 const SENSOR_TOPIC = /^\/sensor\/([0-9a-f]{32})\/(gauge|counter)$/;
 
+/** What a reader of an FLM broker subscribes to: sensor tables and readings (§3.3). */
+export const DEVICE_CONFIG_FILTER = '/device/+/config/sensor';
+export const READING_FILTERS = ['/sensor/+/gauge', '/sensor/+/counter'] as const;
+
+const SENSOR_CONFIG_TOPIC = /^\/device\/([0-9a-f]{32})\/config\/sensor$/;
+/** The device id of a sensor-table topic, or null. */
+export function parseDeviceConfigTopic(topic: string): string | null {
+  return SENSOR_CONFIG_TOPIC.exec(topic)?.[1] ?? null;
+}
+
 /** `{sid, kind}` for a reading topic, or null for anything else. */
 export function parseSensorTopic(topic: string): { sid: string; kind: ReadingKind } | null {
   const m = SENSOR_TOPIC.exec(topic);

@@ -326,6 +326,52 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
     }
   });
 
+  await t.test('every node of every example opens its edit dialog with its fields', async () => {
+    // Nodes that are not in the default flow (and the settings the examples give them) only
+    // meet a person through Import > Examples: import each and open every node of ours.
+    const dir = join(repoRoot, 'examples');
+    let opened = 0;
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.json'))) {
+      const example = JSON.parse(readFileSync(join(dir, f), 'utf8')) as FlowNode[];
+      const exampleTab = example.find((n) => n.type === 'tab');
+      const ours = example.filter((n) => n.z === exampleTab?.id && ourTypes().has(n.type));
+      const importedIds = await page.evaluate((nodes) => {
+        const RED = (globalThis as unknown as { RED: any }).RED;
+        const before = new Set<string>();
+        RED.nodes.eachWorkspace((w: { id: string }) => before.add(w.id));
+        RED.view.importNodes(nodes, { generateIds: true });
+        const tabs: string[] = [];
+        RED.nodes.eachWorkspace((w: { id: string }) => (before.has(w.id) ? undefined : tabs.push(w.id)));
+        return RED.nodes.filterNodes({ z: tabs[0] }).map((n: { id: string }) => n.id) as string[];
+      }, example);
+      const importedOurs = [] as string[];
+      for (const id of importedIds) {
+        const type = await page.evaluate((i) => (globalThis as unknown as EditorGlobal).RED.nodes.node(i).type, id);
+        if (ourTypes().has(type)) importedOurs.push(id);
+      }
+      assert.equal(importedOurs.length, ours.length, `${f}: imported ${importedOurs.length} of our nodes, the file has ${ours.length}`);
+      for (const [i, id] of importedOurs.entries()) {
+        // references to config nodes were renumbered by the import: compare the other settings
+        const exampleIds = new Set(example.map((n) => n.id));
+        const node = Object.fromEntries(Object.entries(ours[i]!).filter(([k, v]) => k === 'id' || !exampleIds.has(v as string))) as FlowNode;
+        await page.evaluate((nid) => {
+          const RED = (globalThis as unknown as { RED: any }).RED;
+          RED.editor.edit(RED.nodes.node(nid));
+        }, id);
+        const x = info(node.type);
+        await page.locator(`#${x.fieldIds[0]}`).waitFor({ state: 'attached' });
+        await checkFields(node, 'node-input-');
+        await page.locator('#node-dialog-cancel').click();
+        await page.locator('#node-dialog-cancel').waitFor({ state: 'detached' });
+        opened++;
+      }
+    }
+    const inExamples = new Set(readdirSync(dir).filter((x) => x.endsWith('.json')).flatMap((x) => (JSON.parse(readFileSync(join(dir, x), 'utf8')) as FlowNode[]).map((n) => n.type)));
+    for (const x of types.filter((y) => !y.isConfig)) assert.ok(inExamples.has(x.type), `${x.type} is in no example`);
+    t.diagnostic(`${opened} example nodes opened`);
+    await page.evaluate((id) => (globalThis as unknown as EditorGlobal).RED.workspaces.show(id), tabId);
+  });
+
   await t.test('the flm-device config node opens from the sensor dialog with its sensor table', async () => {
     assert.ok(configNodes.length > 0, 'the default flow has no config node of ours');
     for (const cfg of configNodes) {

@@ -14,6 +14,7 @@ import { PassThrough } from 'node:stream';
 import { helper, flmNodes, onTab, waitFor, collect, tempDir } from '../support/nodered';
 import { fixture, telegramOf, VALID_CRC } from '../unit/p1/fixtures';
 import { runCli } from '../../core/cli/main';
+import { startSocat as socatPair } from '../support/pty';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -28,37 +29,7 @@ function lcg(seed: number): () => number {
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 }
 
-interface Pty {
-  /** the end the node reads */
-  a: string;
-  /** the end the test writes (the meter) */
-  b: string;
-  proc: ChildProcess;
-  stop(): Promise<void>;
-}
-
-/** A pty pair whose ends are the links `a` and `b`; stopped by pid. */
-async function startSocat(a: string, b: string): Promise<Pty> {
-  const proc = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  proc.stderr!.on('data', (d) => (log += d));
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  try {
-    await waitFor(`socat to create ${a} and ${b}`, () => (proc.exitCode !== null ? (() => { throw new Error(`socat exited: ${log}`); })() : existsSync(a) && existsSync(b)), 5000);
-  } catch (err) {
-    proc.kill('SIGKILL');
-    throw err;
-  }
-  const stop = async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    proc.kill('SIGTERM');
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 2000);
-    await exited;
-    clearTimeout(timer);
-  };
-  cleanups.push(stop);
-  return { a, b, proc, stop };
-}
+const startSocat = (a: string, b: string) => socatPair(a, b, cleanups);
 
 /** The meter: writes telegrams into the pty in random chunk sizes. */
 function meterOn(path: string, seed = 1) {

@@ -36,6 +36,8 @@ for (const file of examples) {
           n.wsPort = n.wsPort ? String(await freePort()) : '';
         }
         if (n.type === 'flm-simulator') n.speed = '50';
+        // Only loopback here: an FLM that is not there (the node shows disconnected, not an error).
+        if (n.type === 'flm-in') n.url = `mqtt://127.0.0.1:${await freePort()}`;
       }
       const tab = flow.find((n) => n.type === 'tab')!.id;
       // The helper registers a core module once per node of its type, so a second Catch node

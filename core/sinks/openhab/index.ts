@@ -1,0 +1,5 @@
+export * from './item-names';
+export * from './state';
+export * from './rest-client';
+export * from './coalescer';
+export * from './homie';

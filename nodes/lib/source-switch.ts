@@ -1,0 +1,26 @@
+/**
+ * One flow can hold every kind of source (simulator, P1 meter, sensor board) and run one of
+ * them, chosen by a single value: `npm start` puts `${FLM_SOURCE}` in each source's "active
+ * when" setting. Sources that are not chosen stay in standby: no port opened, no error.
+ */
+export const SOURCE_KINDS = ['simulator', 'p1', 'board'] as const;
+export type SourceKind = (typeof SOURCE_KINDS)[number];
+
+/** FLM_SOURCE's default: a flow deployed without the variable runs its simulator. */
+const UNSET_MEANS: SourceKind = 'simulator';
+const ENV_REFERENCE = /^\$\{[^}]*\}$/;
+
+/**
+ * Why a source node of `kind` stays in standby, or undefined when it runs. An empty setting
+ * (or `always`) always runs; a source kind runs only the node of that kind; an environment
+ * variable that is not set counts as `simulator`. Anything else is a configuration error.
+ */
+export function sourceStandby(setting: unknown, kind: SourceKind): string | undefined {
+  const raw = setting === undefined || setting === null ? '' : String(setting).trim();
+  if (raw === '' || raw === 'always') return undefined;
+  const chosen = ENV_REFERENCE.test(raw) ? UNSET_MEANS : raw;
+  if (!(SOURCE_KINDS as readonly string[]).includes(chosen)) {
+    throw new Error(`active when: "${chosen}" is not ${SOURCE_KINDS.join(', ')} or always`);
+  }
+  return chosen === kind ? undefined : `standby: source is ${chosen}`;
+}

@@ -1,5 +1,6 @@
-// The tests use real system parts (mosquitto_sub, socat ptys, Chromium). On a fresh machine
-// they are missing; install what is missing from Debian's packages, once, before any test runs.
+// The tests use real system parts (mosquitto_sub, socat ptys, Chromium, a private MariaDB). On a
+// fresh machine they are missing; install what is missing from Debian's packages, once, before
+// any test runs.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -7,6 +8,7 @@ export const SYSTEM_PACKAGES = [
   { pkg: 'mosquitto-clients', probe: '/usr/bin/mosquitto_sub' },
   { pkg: 'socat', probe: '/usr/bin/socat' },
   { pkg: 'chromium', probe: '/usr/bin/chromium' },
+  { pkg: 'mariadb-server', probe: '/usr/sbin/mariadbd' },
 ];
 
 export function ensureSystemPackages(list = SYSTEM_PACKAGES) {

@@ -1,6 +1,6 @@
 import { Flm03Decoder } from './flm03-decoder';
 import {
-  CT_COUNTERS, CT_GAUGES, encodeFlm03Message, type CtCounter, type Flm03Message, type Flm03PortConfig,
+  CT_COUNTERS, CT_GAUGES, FLM03_PORTS, encodeFlm03Message, type CtCounter, type Flm03Message, type Flm03PortConfig,
 } from './flm03-messages';
 import { numberToQ2011 } from './fixed-point';
 import { prng } from '../sim/prng';
@@ -161,6 +161,19 @@ export class BoardEmulator {
   /** What a board with no configuration sends, over and over. */
   pingFrame(): Uint8Array {
     return encodeFlm03Message({ type: 'ping', payload: new Uint8Array(0) });
+  }
+
+  /**
+   * Configure the board without a host (demos, `flm board sniff` practice): every port with a
+   * load or a train enabled, 50 A clamps, 1 unit per pulse. Returns the frames that follow.
+   */
+  configureSelf(): Uint8Array[] {
+    const ports = Array.from({ length: FLM03_PORTS }, (_, i) => ({
+      constant: PULSE_PORTS.includes(i + 1) ? 1 : 0, fraction: 0, current: 0, shift: 0, trigger: 0,
+      enable: this.clamps.has(i + 1) || this.trains.has(i + 1),
+    }));
+    this.configure({ type: 'port_config', ports, phase: 0, led: 255, batch: 0, math: 0 });
+    return this.take();
   }
 
   /** Bytes from the host. Returns the frames the board answers with. */

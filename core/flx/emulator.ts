@@ -150,12 +150,22 @@ export class BoardEmulator {
     return this.config;
   }
 
-  /** True once every train has ended and the duration (if any) is over. */
+  /**
+   * True once the loads have ended (the duration is over) or, without a duration, every train
+   * has sent its count and there are no clamps; and the board has reported the second in which
+   * that happened, so the host has seen everything the truth holds.
+   */
   get finished(): boolean {
     if (!this.config) return false;
-    const d = this.options.durationS;
-    if (d !== undefined) return this.mono - this.configMono >= d * 1000;
-    return [...this.trains.values()].every((t) => t.train.count !== undefined && t.emitted >= t.train.count) && this.clamps.size === 0;
+    // Energy and pulses before the end are reported at the boundary that ends their second.
+    if (this.options.durationS !== undefined) return this.secondStart >= this.endOfLoad();
+    if (this.clamps.size > 0) return false;
+    let last = -Infinity;
+    for (const t of this.trains.values()) {
+      if (t.train.count === undefined || t.emitted < t.train.count) return false;
+      last = Math.max(last, t.last ?? -Infinity);
+    }
+    return this.secondStart > last;
   }
 
   /** What a board with no configuration sends, over and over. */
@@ -283,7 +293,7 @@ export class BoardEmulator {
     for (const [port, t] of this.trains) {
       const cfg = this.config.ports[port - 1]!;
       const milli = cfg.constant * 1000 + cfg.fraction;
-      while (t.next < until && t.next <= this.endOfLoad() && (t.train.count === undefined || t.emitted < t.train.count)) {
+      while (t.next < until && t.next < this.endOfLoad() && (t.train.count === undefined || t.emitted < t.train.count)) {
         const at = Math.max(t.next, t.last ?? -Infinity, this.configMono);
         t.emitted++;
         if (this.enabled(port)) {

@@ -116,8 +116,10 @@ test('flm-board through a socat pty: config on ping, batches to flm-sensor, bad 
   const truth = emulator.truth();
   assert.equal(truth.ports.find((x) => x.port === 4)!.pulses, 199, '5 a second for 40 s, the one on the end excluded');
   const total = (n: number) => truth.ports.find((x) => x.port === n)!.total;
-  await waitFor('the published counters equal the board\'s totals', () => lastValue(readings, sid(2), 'counter') === total(4) && lastValue(readings, sid(3), 'counter') === total(6), 5000);
-  assert.equal(lastValue(readings, sid(1), 'counter'), Math.floor(truth.ports.find((x) => x.port === 1)!.pplusWh!));
+  const energy = Math.floor(truth.ports.find((x) => x.port === 1)!.pplusWh!);
+  // the last board second goes out once the line has been quiet for a moment
+  await waitFor('the published counters equal the board\'s totals', () =>
+    lastValue(readings, sid(2), 'counter') === total(4) && lastValue(readings, sid(3), 'counter') === total(6) && lastValue(readings, sid(1), 'counter') === energy, 5000);
   assert.deepEqual(out.filter((m) => m.topic === 'board/availability').map((m) => m.payload), ['online', 'offline', 'online']);
   assert.equal(truth.timeSteps, 0, 'the board clock was right');
 
@@ -142,7 +144,7 @@ test('flm-board: a board clock an hour off is set to the host\'s; an unset ${FLM
   await waitFor('the board stepped', () => emulator.truth().timeSteps === 1, 5000);
   assert.ok(Math.abs(emulator.boardTime - Date.now()) < 2000, 'the board clock now agrees with the host');
   await waitFor('the note in the status', () => / · clock set$/.test(lastStatus(node).text ?? ''), 5000);
-  assert.ok(callsOf(node, 'log').some(([t]) => /^board clock -3600 s off: set to /.test(t)));
+  assert.ok(callsOf(node, 'log').some(([t]) => /^board clock -360[01] s off: set to /.test(t)));
   // readings after the step carry host time
   const readings = collect('readings');
   const g = await waitFor('a gauge', () => readings.find((m) => m.topic === `/sensor/${sid(1)}/gauge`), 5000);

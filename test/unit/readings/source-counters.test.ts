@@ -3,8 +3,12 @@
  * `gauge` records its measurements, per port and clamp parameter.
  */
 import { test } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { ReadingComputer, type Reading } from '../../../core/readings/computer';
+import { CounterStateFile } from '../../../core/readings/counter-state';
 import { boardBatchSchema, type BoardBatch, type PortRecord } from '../../../core/readings/records';
 import type { SensorInput } from '../../../core/config/schema';
 import { device, sid, T0 } from '../../support/device';
@@ -130,4 +134,23 @@ test('the batch schema checks counter and gauge records like the others', () => 
     { kind: 'gauge', port: 1, value: Number.NaN },
   ];
   for (const rec of bad) assert.equal(boardBatchSchema.safeParse({ time: T0, records: [rec] }).success, false, JSON.stringify(rec));
+});
+
+test('the source\'s last totals survive the state file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'flm-refs-'));
+  try {
+    const file = new CounterStateFile(join(dir, 'counters.json'));
+    const dev = device([{ n: 1, id: sid(1), name: 'main', type: 'electricity', class: 'analog', port: [1, 2] }]);
+    const c = new ReadingComputer(dev);
+    c.process(batch(T0, [counter(1, 10.5), counter(2, 20)]));
+    await file.save(c.snapshot());
+    const loaded = await file.load();
+    assert.equal(loaded.warning, undefined);
+    assert.deepEqual(loaded.state.sensors[sid(1)], { joules: 30.5 * 3600, refs: { 1: 10.5, 2: 20 } });
+    const again = new ReadingComputer(dev, loaded.state);
+    const r = again.process(batch(T0 + 1000, [counter(1, 11.5), counter(2, 20)]));
+    assert.deepEqual(pick(r.readings, sid(1), 'counter'), [[31, 'Wh']]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

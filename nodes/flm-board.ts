@@ -120,7 +120,9 @@ export default function (RED: NodeAPI): void {
           clockNote = d.action === 'adopt-board-clock' ? ' · board clock' : d.action === 'step-board' ? ' · clock set' : '';
           send(BOARD_TIME_TOPIC, { ...d.report, action: d.action });
         } else if (e.type === 'configured' && e.reason === 'ping') {
-          node.log('the board asked for its configuration (ping): sent the port config from the sensor table');
+          // A board that keeps pinging (it does not take the config) would say so every second.
+          const note = logLimiter.take('ping', 'the board asked for its configuration (ping): sent the port config from the sensor table');
+          if (note) node.log(note);
         } else if (e.type === 'kube') {
           const p = e.packet;
           send(BOARD_KUBE_TOPIC, { group: p.group, nid: p.header.nid, kind: p.kind, ack: p.header.ack, payload: Buffer.from(p.payload).toString('hex') });
@@ -130,6 +132,15 @@ export default function (RED: NodeAPI): void {
           warnOnce(`malformed:${e.typeId}`, `board frame dropped: ${e.reason}`);
         }
       }
+    };
+
+    // Data comes many times a second (faster still from an emulator): the counts are shown at most twice a second.
+    let renderTimer: NodeJS.Timeout | undefined;
+    const renderSoon = () => {
+      renderTimer ??= setTimeout(() => {
+        renderTimer = undefined;
+        render();
+      }, 500);
     };
 
     const flushSoon = () => {
@@ -157,7 +168,7 @@ export default function (RED: NodeAPI): void {
               setAvailability('online');
             }
             flushSoon();
-            render();
+            renderSoon();
           } catch (err) {
             node.error(`unexpected error while reading the board: ${errorText(err)}`);
           }
@@ -185,6 +196,7 @@ export default function (RED: NodeAPI): void {
       // A board second still waiting is dropped, not sent into a closing flow: the board's totals
       // are running ones, so the next batch after the restart carries everything it counted.
       clearTimeout(flushTimer);
+      clearTimeout(renderTimer);
       closed = true;
       watchdog.stop();
       await src?.stop();

@@ -198,3 +198,25 @@ test('flm board sniff prints a JSON line per frame and statistics; flm board emu
   assert.equal(nobody.code, 1);
   assert.match(nobody.err, /no host configured the board/);
 });
+
+test('flm-board: 100 redeploys on a live board: the port is released every time, the board configured every time, no error', { timeout: 120_000 }, async () => {
+  const dir = await tempDir('flm-board-redeploy-');
+  cleanups.push(() => dir.remove());
+  const p = await pty(dir.path, 'again');
+  const emulator = new BoardEmulator(emulatorOptions());
+  await board(p.b, emulator, 10);
+  const device = realpathSync(p.a);
+  const handles = () => (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().length;
+  let before = 0;
+  for (let i = 0; i < 100; i++) {
+    await helper.load(flmNodes, flow(dir.path, p.a), creds);
+    const node = helper.getNode('board');
+    await waitFor(`connection ${i + 1}`, () => callsOf(node, 'log').some(([t]) => /^reading the FLM board on /.test(t)), 5000);
+    assert.equal(node.error.called, false, `deploy ${i + 1}: ${node.error.firstCall?.args[0]}`);
+    await helper.unload();
+    assert.equal(fdsOn(device), 0, `deploy ${i + 1} released the pty`);
+    if (i === 9) before = handles();
+  }
+  assert.ok(emulator.truth().configsReceived >= 100, `${emulator.truth().configsReceived} configs for 100 connections`);
+  assert.ok(handles() <= before + 2, `open handles ${before} after 10 deploys, ${handles()} after 100`);
+});

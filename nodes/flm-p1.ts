@@ -3,9 +3,9 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'nod
 import type { CrcMode, CrcVariant } from '../core/p1/check';
 import type { SmartyKeys } from '../core/p1/smarty';
 import { P1Stream, type P1StreamEvent } from '../core/p1/source/stream';
-import { ReconnectingSource, type Connector, type SourceState } from '../core/p1/source/reconnecting';
-import { Watchdog } from '../core/p1/source/watchdog';
-import { RateLimiter } from '../core/p1/source/rate-limit';
+import { ReconnectingSource, type Connector, type SourceState } from '../core/serial/reconnecting';
+import { Watchdog } from '../core/serial/watchdog';
+import { RateLimiter } from '../core/serial/rate-limit';
 import { tcpConnector, parseHostPort } from '../core/p1/source/tcp';
 import { serialConnector, listSerialPorts, SERIAL_MODES, type SerialMode } from '../core/p1/source/serial';
 import { Status } from './lib/status';

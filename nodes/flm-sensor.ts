@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { ReadingComputer, type Reading } from '../core/readings/computer';
 import { CounterStateFile } from '../core/readings/counter-state';
-import { boardBatchSchema } from '../core/readings/records';
+import { boardBatchSchema, BOARD_BATCH_TOPIC } from '../core/readings/records';
 import { P1ReadingMapper, isP1Telegram } from '../core/readings/p1-mapper';
 import { describeZodError } from '../core/config/schema';
 import { sensorTopic, deviceConfigTopic, P1_TELEGRAM_TOPIC } from '../core/mqtt/topics';
@@ -20,6 +20,10 @@ interface SensorDef extends NodeDef {
 
 /** Counters are saved this often while they move; a kill -9 loses at most this much. */
 const SAVE_INTERVAL_MS = 5000;
+
+const isSourceNews = (topic: unknown): boolean =>
+  typeof topic === 'string' &&
+  ((topic.startsWith('p1/') && topic !== P1_TELEGRAM_TOPIC) || (topic.startsWith('board/') && topic !== BOARD_BATCH_TOPIC));
 
 export function readingMessage(r: Reading, deviceId: string): NodeMessage {
   const flm: Record<string, unknown> = {
@@ -63,8 +67,8 @@ export default function (RED: NodeAPI): void {
     const handle = (msg: NodeMessageInFlow, send: Send, done: Done) => {
       if (!engine) return done(new Error('the reading computation is closed'));
       try {
-        // flm-p1 also reports p1/availability on the same wire: news, not input.
-        if (typeof msg.topic === 'string' && msg.topic.startsWith('p1/') && msg.topic !== P1_TELEGRAM_TOPIC) return done();
+        // flm-p1 and flm-board also report availability (and clock, Kube) on the same wire: news, not input.
+        if (isSourceNews(msg.topic)) return done();
         if (msg.topic === P1_TELEGRAM_TOPIC) {
           if (!isP1Telegram(msg.payload)) throw new Error('p1/telegram payload is not a parsed P1 telegram (use flm-p1 to parse raw telegrams)');
           const r = engine.p1.process(msg.payload, Math.floor(Date.now() / 1000));

@@ -4,8 +4,9 @@ import { z } from 'zod';
 export const hex32 = z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase hex characters');
 
 export const SENSOR_CLASSES = ['analog', 'pulse', 'cosem', 'kube', 'virtual'] as const;
+/** Meter types first (pulse units of flm-firmware.md §1.7), then the Kube fields (§8.3). */
 export const SENSOR_TYPES = [
-  'electricity', 'water', 'gas', 'heat',
+  'electricity', 'water', 'gas', 'heat', 'fuel', 'pellet', 'time',
   'temperature', 'humidity', 'light', 'pressure', 'battery', 'error', 'movement', 'vibration', 'proximity',
 ] as const;
 /** FLM03 per-clamp parameters (flm-firmware.md §1.7). */

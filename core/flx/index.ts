@@ -44,3 +44,13 @@ export {
   type KubeHeader, type KubePacket, type KubePacketKind, type KubeParsed, type KubeControl,
   type KubeModel, type KubeField, type KubeFieldName, type KubeDecoded,
 } from './kube';
+export { flm03ToJson } from './flm03-json';
+export {
+  BoardSession, ctRecords, pulseRecords,
+  type BoardSessionOptions, type BoardEvent, type BoardOutput, type BoardSessionStats,
+} from './board-session';
+export {
+  BoardEmulator,
+  type ClampLoad, type PulseTrain, type EmulatorOptions, type EmulatorTruth, type PortTruth,
+} from './emulator';
+export { EmulatorPort, FLM03_BAUD, type EmulatorPortOptions, type EmulatorPortStats } from './emulator-port';

@@ -34,6 +34,11 @@ export const P1_TELEGRAM_TOPIC = 'p1/telegram';
 export const P1_AVAILABILITY_TOPIC = 'p1/availability';
 export const P1_ERROR_TOPIC = 'p1/error';
 
+/** What flm-board sends besides its board/batch readings: availability, clock news, Kube radio packets. */
+export const BOARD_AVAILABILITY_TOPIC = 'board/availability';
+export const BOARD_TIME_TOPIC = 'board/time';
+export const BOARD_KUBE_TOPIC = 'board/kube';
+
 const DEVICE_CONFIG = /^\/device\/[0-9a-f]{32}\/config\//;
 /** The sensor table (and kube config) of a device, which rides the same wire as its readings. */
 export const isDeviceConfigTopic = (topic: string): boolean => DEVICE_CONFIG.test(topic);

@@ -1,7 +1,7 @@
 import type { Device, Sensor } from '../config/schema';
 import type { ReadingKind } from '../mqtt/topics';
 import type { BoardBatch, PortRecord } from './records';
-import { unitsFor } from './units';
+import { sensorUnits, unitsFor } from './units';
 import type { CounterState, SensorCounter } from './counter-state';
 import { EmitRules } from './emit-rules';
 
@@ -48,9 +48,16 @@ interface Runtime {
  *   count, so nothing is lost once the clock is set;
  * - the counter is published at the first valid batch after a start (it is restored from
  *   disk), not swallowed as the FLM's start-up guard.
+ *
+ * A source that keeps its own running totals (`counter` records, the FLM03 board) adds what
+ * each total grew by since the last one seen from that port, so the published counter equals
+ * the source's as long as it counts up, and never goes back when the source restarts at 0.
+ * Its `gauge` records are published as measured.
  */
 export class ReadingComputer {
   private readonly byPort = new Map<number, Sensor>();
+  /** `${port}/${subtype}` for clamp parameters other than pplus */
+  private readonly byParameter = new Map<string, Sensor>();
   private readonly byId = new Map<string, Sensor>();
   private readonly runtime = new Map<string, Runtime>();
   private readonly rules = new EmitRules();
@@ -62,8 +69,10 @@ export class ReadingComputer {
       this.byId.set(s.id, s);
       // Board batches carry active power per port: that is the FLM03 pplus parameter, not q1 or vrms.
       if (s.subtype === undefined || s.subtype === 'pplus') for (const p of s.port) this.byPort.set(p, s);
+      else for (const p of s.port) this.byParameter.set(`${p}/${s.subtype}`, s);
       const saved = state.sensors[s.id];
       const counter: SensorCounter = s.class === 'pulse' ? { milli: saved?.milli ?? 0 } : { joules: saved?.joules ?? 0 };
+      if (saved?.refs) counter.refs = { ...saved.refs };
       this.runtime.set(s.id, { counter });
     }
   }
@@ -76,7 +85,11 @@ export class ReadingComputer {
   snapshot(): CounterState {
     this.changed = false;
     const sensors: CounterState['sensors'] = {};
-    for (const [sid, rt] of this.runtime) sensors[sid] = { ...rt.counter };
+    for (const [sid, rt] of this.runtime) {
+      const c: SensorCounter = { ...rt.counter };
+      if (rt.counter.refs) c.refs = { ...rt.counter.refs };
+      sensors[sid] = c;
+    }
     return { sensors };
   }
 
@@ -86,27 +99,43 @@ export class ReadingComputer {
     const valid = ts > this.device.validAfter;
     result.heldBack = !valid;
 
-    const pulses = new Map<Sensor, { count: number; time: number }>();
+    const pulses = new Map<Sensor, PulseInput>();
     const power = new Map<Sensor, number>();
+    const joules = new Map<Sensor, number>();
+    const gauges = new Map<Sensor, number>();
     for (const rec of batch.records) {
       const sensor = this.resolve(rec, result);
       if (!sensor) continue;
+      const rt = this.runtime.get(sensor.id)!;
       if (rec.kind === 'pulse' && sensor.class === 'pulse') {
-        const p = pulses.get(sensor) ?? { count: 0, time: -Infinity };
-        p.count += rec.pulses;
-        p.time = Math.max(p.time, rec.time ?? batch.time);
-        pulses.set(sensor, p);
+        addPulse(pulses, sensor, rec.pulses * Math.round(sensor.constant! * 1000), rec.time ?? batch.time);
       } else if (rec.kind === 'analog' && sensor.class === 'analog') {
         power.set(sensor, (power.get(sensor) ?? 0) + rec.power);
+      } else if (rec.kind === 'counter' && sensorUnits(sensor)?.counter !== undefined) {
+        const grown = this.growth(rt, rec.port === undefined ? 'sid' : String(rec.port), rec.value);
+        if (sensor.class === 'pulse') addPulse(pulses, sensor, Math.round(grown * 1000), rec.time ?? batch.time);
+        else joules.set(sensor, (joules.get(sensor) ?? 0) + grown * 3600);
+      } else if (rec.kind === 'gauge') {
+        gauges.set(sensor, (gauges.get(sensor) ?? 0) + rec.value);
       } else {
-        result.errors.push(`a ${rec.kind} record cannot feed ${sensor.class} sensor "${sensor.name}"`);
+        const what = rec.kind === 'counter' ? `${sensor.subtype ?? sensor.type} sensor "${sensor.name}", which has no counter` : `${sensor.class} sensor "${sensor.name}"`;
+        result.errors.push(`a ${rec.kind} record cannot feed ${what}`);
       }
     }
 
     for (const [sid, rt] of this.runtime) {
       const sensor = this.byId.get(sid)!;
       if (sensor.class === 'pulse') this.pulse(sensor, rt, pulses.get(sensor), batch.time, ts, valid, result);
-      else if (power.has(sensor)) this.analog(sensor, rt, power.get(sensor)!, batch.time, ts, valid, result);
+      else {
+        if (power.has(sensor)) this.analog(sensor, rt, power.get(sensor)!, batch.time, ts, valid, result);
+        const j = joules.get(sensor);
+        if (j) {
+          rt.counter.joules! += j;
+          this.changed = true;
+        }
+      }
+      const g = gauges.get(sensor);
+      if (g !== undefined) this.emitGauge(sensor, rt, ts, roundTo(g, 3), valid, result);
       if (valid) this.emitCounter(sensor, rt, ts, result);
     }
     return result;
@@ -118,30 +147,39 @@ export class ReadingComputer {
       if (!s) result.errors.push(`unknown sensor id ${rec.sid}: not an enabled pulse or analog sensor of this device`);
       return s;
     }
-    const s = this.byPort.get(rec.port!);
+    const parameter = 'subtype' in rec ? rec.subtype : undefined;
+    const s = parameter === undefined || parameter === 'pplus' ? this.byPort.get(rec.port!) : this.byParameter.get(`${rec.port}/${parameter}`);
     if (!s) result.unmapped++;
     return s;
   }
 
-  private pulse(
-    s: Sensor, rt: Runtime, p: { count: number; time: number } | undefined,
-    now: number, ts: number, valid: boolean, result: BatchResult,
-  ): void {
-    const { factor } = unitsFor(s.type);
+  /** How much a source's running total grew since the last one from `key`; all of it after a restart at 0. */
+  private growth(rt: Runtime, key: string, value: number): number {
+    const refs = (rt.counter.refs ??= {});
+    const last = refs[key];
+    if (last !== value) {
+      refs[key] = value;
+      this.changed = true;
+    }
+    if (last === undefined || value < last) return value;
+    return value - last;
+  }
+
+  private pulse(s: Sensor, rt: Runtime, p: PulseInput | undefined, now: number, ts: number, valid: boolean, result: BatchResult): void {
+    const { factor, decimals } = unitsFor(s.type);
     const constMilli = Math.round(s.constant! * 1000);
-    if (p && p.count > 0) {
-      rt.counter.milli! += p.count * constMilli;
+    if (p && p.milli > 0) {
+      rt.counter.milli! += p.milli;
       this.changed = true;
       if (rt.lastMs !== undefined && p.time > rt.lastMs) {
-        // Average power between the last pulse of the previous batch and the last of this one.
-        const watts = Math.round(((p.count * constMilli) / 1000 / (p.time - rt.lastMs)) * factor);
-        this.emitGauge(s, rt, ts, watts, valid, result);
+        // Average rate between the last pulse of the previous batch and the last of this one.
+        this.emitGauge(s, rt, ts, roundTo((p.milli / 1000 / (p.time - rt.lastMs)) * factor, decimals), valid, result);
       }
       rt.lastMs = p.time;
     } else if (rt.lastMs !== undefined && rt.lastGaugeValue !== undefined && rt.lastGaugeValue > 0) {
       const silence = now - rt.lastMs;
       if (silence > 0) {
-        const bound = Math.round((constMilli / 1000 / silence) * factor);
+        const bound = roundTo((constMilli / 1000 / silence) * factor, decimals);
         if (bound < rt.lastGaugeValue) this.emitGauge(s, rt, ts, bound, valid, result);
       }
     }
@@ -162,14 +200,36 @@ export class ReadingComputer {
   private emitGauge(s: Sensor, rt: Runtime, ts: number, value: number, valid: boolean, result: BatchResult): void {
     if (!valid || !this.rules.gauge(s.id, ts)) return;
     rt.lastGaugeValue = value;
-    result.readings.push({ sid: s.id, kind: 'gauge', ts, value, unit: unitsFor(s.type).gauge, sensor: s });
+    result.readings.push({ sid: s.id, kind: 'gauge', ts, value, unit: sensorUnits(s)!.gauge, sensor: s });
   }
 
   private emitCounter(s: Sensor, rt: Runtime, ts: number, result: BatchResult): void {
+    const unit = sensorUnits(s)?.counter;
+    if (unit === undefined) return; // vrms, pf, …: a gauge only
     const value = s.class === 'pulse' ? rt.counter.milli! / 1000 : wholeWh(rt.counter.joules!);
     if (!this.rules.counter(s.id, ts, value)) return;
-    result.readings.push({ sid: s.id, kind: 'counter', ts, value, unit: unitsFor(s.type).counter, sensor: s });
+    result.readings.push({ sid: s.id, kind: 'counter', ts, value, unit, sensor: s });
   }
+}
+
+interface PulseInput {
+  /** thousandths of a counter unit counted in this batch */
+  milli: number;
+  /** Unix ms of the last pulse */
+  time: number;
+}
+
+function addPulse(into: Map<Sensor, PulseInput>, s: Sensor, milli: number, time: number): void {
+  const p = into.get(s) ?? { milli: 0, time: -Infinity };
+  p.milli += milli;
+  if (milli > 0) p.time = Math.max(p.time, time);
+  into.set(s, p);
+}
+
+function roundTo(v: number, decimals: number): number {
+  const f = 10 ** decimals;
+  const r = Math.round(v * f) / f;
+  return r === 0 ? 0 : r;
 }
 
 /** Whole Wh in a joule count, forgiving the last bits of float error from fractional watts. */

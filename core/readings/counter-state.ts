@@ -7,7 +7,17 @@ import { writeFileAtomic, readFileIfExists } from '../util/atomic-file';
  * whole watts over whole seconds add up exactly there, where Wh (÷3600) would drift below a
  * whole Wh and floor to one less.
  */
-const sensorCounter = z.object({ milli: z.number().int().min(0).optional(), joules: z.number().min(0).optional() }).strict();
+const sensorCounter = z
+  .object({
+    milli: z.number().int().min(0).optional(),
+    joules: z.number().min(0).optional(),
+    /**
+     * The last running total a counting source (FLM03 board) reported, per port ("sid" when it
+     * named the sensor): kept with the counter, so a restart adds only what the source counted since.
+     */
+    refs: z.record(z.string(), z.number().min(0)).optional(),
+  })
+  .strict();
 const counterState = z.object({ version: z.literal(1), sensors: z.record(z.string(), sensorCounter) }).strict();
 
 export type SensorCounter = z.infer<typeof sensorCounter>;

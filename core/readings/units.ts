@@ -1,25 +1,54 @@
 import type { Sensor } from '../config/schema';
 
 /**
- * Units and gauge factors per sensor type (flm-firmware.md §2.3): electricity counts Wh and
- * gauges W; water and gas count L and gauge L/day. The factor turns a counter delta per ms
- * into the gauge unit.
+ * Units and gauge factors of the readings a sensor publishes. By type (flm-firmware.md §2.3,
+ * §1.7): electricity and heat count Wh and gauge W; water, gas and fuel count L and gauge
+ * L/day (the FLM02's unit, which this project keeps for every fluid); pellets count g and gauge
+ * g/s, and a time counter counts s (its gauge, seconds per second, has no unit), as on the FLM03.
+ * An FLM03 clamp parameter (subtype) has units of its own, whatever the type.
  */
-interface TypeUnits {
+export interface TypeUnits {
   counter: string;
   gauge: string;
   /** gauge = Δcounter / Δms × factor */
   factor: number;
+  /** a computed gauge is rounded to this many decimals (W and L/day are whole, as on the FLM) */
+  decimals: number;
 }
 
-const ELECTRIC: TypeUnits = { counter: 'Wh', gauge: 'W', factor: 3.6e6 };
-const FLUID: TypeUnits = { counter: 'L', gauge: 'L/day', factor: 24 * 3.6e6 };
+const ELECTRIC: TypeUnits = { counter: 'Wh', gauge: 'W', factor: 3.6e6, decimals: 0 };
+const FLUID: TypeUnits = { counter: 'L', gauge: 'L/day', factor: 24 * 3.6e6, decimals: 0 };
 
 const BY_TYPE: Partial<Record<Sensor['type'], TypeUnits>> = {
   electricity: ELECTRIC,
   heat: ELECTRIC,
   water: FLUID,
   gas: FLUID,
+  fuel: FLUID,
+  pellet: { counter: 'g', gauge: 'g/s', factor: 1000, decimals: 3 },
+  time: { counter: 's', gauge: '', factor: 1000, decimals: 3 },
+};
+
+/** The units of each FLM03 clamp parameter (flm-firmware.md §1.7); only the first six count. */
+export interface SubtypeUnits {
+  counter?: string;
+  gauge: string;
+}
+
+const REACTIVE: SubtypeUnits = { counter: 'varh', gauge: 'var' };
+export const SUBTYPE_UNITS: Readonly<Record<NonNullable<Sensor['subtype']>, SubtypeUnits>> = {
+  pplus: { counter: 'Wh', gauge: 'W' },
+  pminus: { counter: 'Wh', gauge: 'W' },
+  q1: REACTIVE,
+  q2: REACTIVE,
+  q3: REACTIVE,
+  q4: REACTIVE,
+  vrms: { gauge: 'V' },
+  irms: { gauge: 'A' },
+  pf: { gauge: '' },
+  vthd: { gauge: '' },
+  ithd: { gauge: '' },
+  alpha: { gauge: '°' },
 };
 
 export function unitsFor(type: Sensor['type']): TypeUnits {
@@ -29,3 +58,9 @@ export function unitsFor(type: Sensor['type']): TypeUnits {
 }
 
 export const hasMeterUnits = (type: Sensor['type']): boolean => BY_TYPE[type] !== undefined;
+
+/** What a sensor's readings carry: its subtype's units, else its type's; undefined for neither (Kube fields). */
+export function sensorUnits(s: Pick<Sensor, 'type' | 'subtype'>): SubtypeUnits | undefined {
+  if (s.subtype) return SUBTYPE_UNITS[s.subtype];
+  return BY_TYPE[s.type];
+}

@@ -12,7 +12,7 @@ import mqtt from 'mqtt';
 import { tempDir, waitFor } from '../support/nodered';
 import { startPipeline } from '../support/start-pipeline';
 import { untilListening } from '../support/net';
-import { startSocat } from '../support/pty';
+import { socatPair } from '../support/pty';
 import { fixture } from '../unit/p1/fixtures';
 import { deriveSensorId } from '../../core/config/identity';
 
@@ -82,7 +82,8 @@ test('FLM_SOURCE=p1 with FLM_P1_TCP: the default flow reads a P1 dongle over TCP
 test('FLM_SOURCE=p1 with FLM_SERIAL_PORT: the default flow reads a P1 cable (a socat pty)', { timeout: 90_000 }, async () => {
   const cleanups: Array<() => Promise<void> | void> = [];
   const work = await tempDir('flm-start-pty-');
-  const pty = await startSocat(join(work.path, 'cable'), join(work.path, 'meter'), cleanups);
+  const pty = await socatPair(join(work.path, 'cable'), join(work.path, 'meter'));
+  cleanups.push(() => pty.stop());
   const fd = openSync(pty.b, constants.O_WRONLY | constants.O_NOCTTY);
   const meter = setInterval(() => writeSync(fd, Buffer.from(TELEGRAM, 'latin1')), 250);
   const q = await startPipeline({ FLM_DEVICE_ID: DEVICE_ID, FLM_SOURCE: 'p1', FLM_SERIAL_PORT: pty.a });

@@ -6,15 +6,14 @@
  */
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, constants, existsSync, openSync, readdirSync, readlinkSync, realpathSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, realpathSync, writeSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { helper, flmNodes, onTab, waitFor, collect, tempDir } from '../support/nodered';
 import { fixture, telegramOf, VALID_CRC } from '../unit/p1/fixtures';
 import { runCli } from '../../core/cli/main';
-import { startSocat as socatPair } from '../support/pty';
+import { socatPair, fdsOn, type Pty } from '../support/pty';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -29,7 +28,12 @@ function lcg(seed: number): () => number {
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 }
 
-const startSocat = (a: string, b: string) => socatPair(a, b, cleanups);
+/** A pty pair whose ends are the links `a` and `b`; stopped by pid after the test. */
+async function startSocat(a: string, b: string): Promise<Pty> {
+  const pty = await socatPair(a, b);
+  cleanups.push(pty.stop);
+  return pty;
+}
 
 /** The meter: writes telegrams into the pty in random chunk sizes. */
 function meterOn(path: string, seed = 1) {
@@ -60,17 +64,6 @@ function callsOf(node: any, method: 'status' | 'warn' | 'error' | 'log'): any[][
 }
 const lastStatus = (node: any): { fill?: string; text?: string } => callsOf(node, 'status').at(-1)?.[0] ?? {};
 const connects = (node: any, label: string) => callsOf(node, 'log').filter(([t]) => t === `reading P1 from ${label}`).length;
-
-/** File descriptors of this process open on the device behind `link`. */
-function fdsOn(device: string): number {
-  return readdirSync('/proc/self/fd').filter((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`) === device;
-    } catch {
-      return false;
-    }
-  }).length;
-}
 
 const p1Serial = (port: string, extra: Record<string, unknown> = {}) => onTab([
   { id: 'p1', type: 'flm-p1', source: 'serial', port, serial: '115200-8N1', crc: 'strict', variant: 'arc', watchdog: '2.5', wires: [['out']], ...extra },

@@ -177,3 +177,31 @@ test('flm-sensor turns parsed P1 telegrams into readings of its cosem sensors', 
     assert.equal(caught.length, 1, 'availability news is not an error');
   });
 });
+
+test('flm-sensor passes over what flm-board reports besides batches, and takes its counter and gauge records', async () => {
+  await withDataDir(async (dir) => {
+    await helper.load(flmNodes, flow(dir, [
+      { n: 1, id: sid(1), name: 'main', type: 'electricity', class: 'analog', port: [1] },
+      { n: 2, id: sid(2), name: 'main voltage', type: 'electricity', class: 'analog', port: [1], subtype: 'vrms' },
+    ]), creds);
+    const out = collect('out');
+    const caught = collect('caught');
+    const sensor = helper.getNode('sensor');
+    sensor.receive({ topic: 'board/availability', payload: 'online' });
+    sensor.receive({ topic: 'board/time', payload: { action: 'none' } });
+    sensor.receive({ topic: 'board/kube', payload: { nid: 3 } });
+    sensor.receive(batch(T0, [
+      { kind: 'counter', port: 1, subtype: 'pplus', value: 1234.5 },
+      { kind: 'gauge', port: 1, subtype: 'pplus', value: 2300.5 },
+      { kind: 'gauge', port: 1, subtype: 'vrms', value: 230.125 },
+    ]));
+    await waitFor('the voltage', () => out.find((m) => m.topic === `/sensor/${sid(2)}/gauge`));
+    assert.deepEqual(out.find((m) => m.topic === `/sensor/${sid(1)}/counter`).payload, [T0 / 1000, 1234, 'Wh']);
+    assert.deepEqual(out.find((m) => m.topic === `/sensor/${sid(1)}/gauge`).payload, [T0 / 1000, 2300.5, 'W']);
+    const v = out.find((m) => m.topic === `/sensor/${sid(2)}/gauge`);
+    assert.deepEqual(v.payload, [T0 / 1000, 230.125, 'V']);
+    assert.equal(v.flm.subtype, 'vrms');
+    assert.equal(out.some((m) => m.topic === `/sensor/${sid(2)}/counter`), false, 'a voltage has no counter');
+    assert.deepEqual(caught, []);
+  });
+});

@@ -14,7 +14,7 @@ export const nodeRedPath = require.resolve('node-red', { paths: [helperPath] });
 helper.init(nodeRedPath);
 
 const load = (name: string) => require(`../../nodes/${name}`).default;
-export const flmNodes = ['flm-device', 'flm-simulator', 'flm-sensor', 'flm-broker', 'flm-tmpo', 'flm-p1', 'flm-homeassistant', 'flm-upload', 'flm-openhab', 'flm-in', 'flm-mysql'].map(load);
+export const flmNodes = ['flm-device', 'flm-simulator', 'flm-sensor', 'flm-broker', 'flm-tmpo', 'flm-p1', 'flm-homeassistant', 'flm-upload', 'flm-openhab', 'flm-in', 'flm-mysql', 'flm-board', 'flm-pulse'].map(load);
 
 export const TAB = 'tab1';
 /**

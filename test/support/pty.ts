@@ -1,19 +1,19 @@
-/** socat pseudo-terminal pairs: a real serial line between a reader and a writer in one test. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { waitFor } from './nodered';
 
 export interface Pty {
-  /** the end the node reads */
+  /** one end (the node reads it) */
   a: string;
-  /** the end the test writes (the meter) */
+  /** the other end (the meter or board writes it) */
   b: string;
   proc: ChildProcess;
+  /** stop socat by its pid; both links go away */
   stop(): Promise<void>;
 }
 
-/** A pty pair whose ends are the links `a` and `b`; stopped by pid. */
-export async function startSocat(a: string, b: string, cleanups?: Array<() => Promise<void> | void>): Promise<Pty> {
+/** A socat pty pair whose ends are the links `a` and `b`. */
+export async function socatPair(a: string, b: string): Promise<Pty> {
   const proc = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   proc.stderr!.on('data', (d) => (log += d));
@@ -31,7 +31,16 @@ export async function startSocat(a: string, b: string, cleanups?: Array<() => Pr
     await exited;
     clearTimeout(timer);
   };
-  cleanups?.push(stop);
   return { a, b, proc, stop };
 }
 
+/** File descriptors of this process open on `device` (a realpath). */
+export function fdsOn(device: string): number {
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === device;
+    } catch {
+      return false;
+    }
+  }).length;
+}

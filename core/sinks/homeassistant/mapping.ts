@@ -1,5 +1,6 @@
 import type { Sensor } from '../../config/schema';
 import type { ReadingKind } from '../../mqtt/topics';
+import { sensorUnits } from '../../readings/units';
 
 /**
  * How an FLM reading shows in Home Assistant (ecosystem.md §C.2): the device class, state
@@ -37,34 +38,9 @@ export interface ReadingQuantity {
 
 /** The units that readings of a sensor carry on the wire (core/readings/units.ts, core/flx). */
 export function flmUnit(s: Pick<Sensor, 'type' | 'subtype'>, kind: ReadingKind): string {
-  switch (s.subtype) {
-    case 'pplus':
-    case 'pminus':
-      return kind === 'counter' ? 'Wh' : 'W';
-    case 'q1':
-    case 'q2':
-    case 'q3':
-    case 'q4':
-      return kind === 'counter' ? 'varh' : 'var';
-    case 'vrms':
-      return 'V';
-    case 'irms':
-      return 'A';
-    case 'alpha':
-      return '°';
-    case 'pf':
-    case 'vthd':
-    case 'ithd':
-      return '';
-    default:
-  }
+  const meter = sensorUnits(s);
+  if (meter) return (kind === 'counter' ? meter.counter : meter.gauge) ?? '';
   switch (s.type) {
-    case 'electricity':
-    case 'heat':
-      return kind === 'counter' ? 'Wh' : 'W';
-    case 'gas':
-    case 'water':
-      return kind === 'counter' ? 'L' : 'L/day';
     case 'temperature':
       return '°C';
     case 'humidity':
@@ -95,6 +71,9 @@ export function readingKinds(s: Pick<Sensor, 'type' | 'subtype' | 'class' | 'p1'
     case 'heat':
     case 'gas':
     case 'water':
+    case 'fuel':
+    case 'pellet':
+    case 'time':
       return ['counter', 'gauge'];
     case 'movement':
     case 'vibration':

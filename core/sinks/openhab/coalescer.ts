@@ -1,4 +1,4 @@
-import { Backoff, type BackoffOptions } from '../../p1/source/backoff';
+import { Backoff, type BackoffOptions } from '../../serial/backoff';
 import { systemClock, type Clock } from '../../util/clock';
 import type { PutOutcome } from './rest-client';
 

@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from '../../util/clock';
+import { systemClock, type Clock } from '../util/clock';
 
 /**
  * "No telegram for N seconds": the staleness signal users ask for (ecosystem.md §G.5). Counted

@@ -1,5 +1,5 @@
 import { Backoff, type BackoffOptions } from './backoff';
-import { systemClock, type Clock } from '../../util/clock';
+import { systemClock, type Clock } from '../util/clock';
 
 /**
  * A byte source that stays connected: it opens a transport (serial port, TCP socket), hands
@@ -19,6 +19,8 @@ export interface Connection {
   readonly label: string;
   /** Close and release the transport; resolves when done (or after a bounded wait). */
   close(): Promise<void>;
+  /** Send bytes, for transports that talk back (a sensor board); resolves once handed to the OS. */
+  write?(data: Uint8Array): Promise<void>;
 }
 
 /** How the previous attempt went, so a connector can change its settings (serial auto-detect). */
@@ -95,6 +97,18 @@ export class ReconnectingSource {
       this.backoff.reset();
     }
     this.armIdle(this.o.idleMs ?? 0);
+  }
+
+  /**
+   * Send bytes on the current connection. Rejects when there is none or the transport cannot
+   * write; the bytes are not kept for a later connection (a reply is only meaningful to the
+   * board that asked).
+   */
+  async write(data: Uint8Array): Promise<void> {
+    const c = this.conn;
+    if (!c) throw new Error('not connected');
+    if (!c.write) throw new Error(`${c.label} cannot be written to`);
+    await c.write(data);
   }
 
   /** Drop the current connection and connect again after the backoff delay (no-op unless connected). */

@@ -1,0 +1,164 @@
+import { z } from 'zod';
+import type { CliIo, Command } from '../command';
+import { parseFlags, UsageError } from '../command';
+import { serialPortConnector, describeSerial, type SerialSettings } from '../../serial/serial-port';
+import type { Connection } from '../../serial/reconnecting';
+import { Flm03Decoder } from '../../flx/flm03-decoder';
+import { flm03TypeName } from '../../flx/flm03-messages';
+import { flm03ToJson } from '../../flx/flm03-json';
+import { BoardEmulator, type ClampLoad, type PulseTrain } from '../../flx/emulator';
+import { EmulatorPort, FLM03_BAUD } from '../../flx/emulator-port';
+
+const serialFlags = {
+  port: z.string().min(1),
+  baud: z.coerce.number().int().min(300).max(4_000_000).default(FLM03_BAUD),
+  seconds: z.coerce.number().positive().max(31 * 86400).optional(),
+};
+
+const settingsFor = (baud: number): SerialSettings => ({ baudRate: baud, dataBits: 8, parity: 'none', stopBits: 1 });
+
+/** Resolves with why a run should end: the time is up, a signal, or what the caller reports. */
+function endings(seconds: number | undefined): { ended: Promise<string>; end: (why: string) => void; dispose: () => void } {
+  let end!: (why: string) => void;
+  const ended = new Promise<string>((resolve) => (end = resolve));
+  const timer = seconds ? setTimeout(() => end('time is up'), seconds * 1000) : undefined;
+  const onSignal = () => end('interrupted');
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    ended,
+    end,
+    dispose: () => {
+      clearTimeout(timer);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+export const boardSniffCommand: Command = {
+  path: ['board', 'sniff'],
+  summary: 'read an FLM03 sensor board port: a JSON line per decoded frame, statistics at the end',
+  usage: 'flm board sniff --port DEV [--baud 460800] [--seconds N]',
+  async run(args, io) {
+    const { flags, positionals } = parseFlags(args, { port: { type: 'string' }, baud: { type: 'string' }, seconds: { type: 'string' } }, z.object(serialFlags));
+    if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    const settings = settingsFor(flags.baud);
+    const what = `${flags.port} ${describeSerial(settings)}`;
+    const t0 = Date.now();
+    const run = endings(flags.seconds);
+    const decoder = new Flm03Decoder({
+      onMalformed: (typeId, reason) => io.stdout.write(JSON.stringify({ seen: new Date().toISOString(), type: 'malformed', typeId, name: flm03TypeName(typeId) ?? null, reason }) + '\n'),
+    });
+    let conn: Connection;
+    try {
+      conn = await serialPortConnector({ path: flags.port, settings })({
+        data: (chunk) => {
+          // `seen`: host time of arrival; a message's own `time` is the board's clock.
+          const seen = new Date().toISOString();
+          for (const m of decoder.push(chunk)) io.stdout.write(JSON.stringify({ seen, ...flm03ToJson(m) }) + '\n');
+        },
+        closed: (err) => run.end(err ? `connection lost: ${err.message}` : 'connection closed'),
+      }, { attempt: 1, previous: 'first' });
+    } catch (err) {
+      run.dispose();
+      throw new Error(`cannot open ${what}: ${(err as Error).message}`);
+    }
+    io.stderr.write(`reading ${conn.label}${flags.seconds ? ` for ${flags.seconds} s` : ' (Ctrl-C to stop)'}\n`);
+    const why = await run.ended;
+    run.dispose();
+    await conn.close();
+    const s = decoder.stats;
+    const stats = { seconds: Math.round((Date.now() - t0) / 100) / 10, ...s, pending: decoder.bufferedBytes };
+    io.stdout.write(JSON.stringify({ stats, end: why }) + '\n');
+    if (s.frames === 0) {
+      io.stderr.write(`flm board sniff: no frame from ${what}: check the port and the baud rate (the FLM03 board talks at 460800)\n`);
+      return 1;
+    }
+    return 0;
+  },
+};
+
+/** `1:2300` (constant W, negative for export) or `1:200-5200@900` (between 200 and 5200 W over 900 s); `,pf=0.9` after either. */
+export function parseClamp(spec: string): ClampLoad {
+  const m = /^([1-3]):(-?\d+(?:\.\d+)?)(?:-(-?\d+(?:\.\d+)?)@(\d+(?:\.\d+)?))?(?:,pf=(0?\.\d+|1(?:\.0+)?))?$/.exec(spec.trim());
+  if (!m) throw new UsageError(`--clamp "${spec}": use PORT:WATTS or PORT:MIN-MAX@PERIOD_S, e.g. 1:2300 or 1:200-5200@900 (ports 1-3), optionally ,pf=0.9`);
+  const pf = m[5] === undefined ? {} : { pf: Number(m[5]) };
+  if (m[3] === undefined) return { port: Number(m[1]), watts: Number(m[2]), ...pf };
+  if (Number(m[4]) <= 0) throw new UsageError(`--clamp "${spec}": the period must be above 0 s`);
+  return { port: Number(m[1]), min: Number(m[2]), max: Number(m[3]), periodS: Number(m[4]), ...pf };
+}
+
+/** `4:2.5` (pulses a second, for ever) or `4:3x10000` (3 a second, 10,000 in all); ports 4-6. */
+export function parsePulses(spec: string, jitterMs = 0): PulseTrain {
+  const m = /^([4-6]):(\d+(?:\.\d+)?)(?:x(\d+))?$/.exec(spec.trim());
+  if (!m || !(Number(m[2]) > 0 && Number(m[2]) <= 1000)) {
+    throw new UsageError(`--pulses "${spec}": use PORT:RATE or PORT:RATExCOUNT, e.g. 4:2.5 or 4:3x10000 (ports 4-6, up to 1000 a second)`);
+  }
+  return { port: Number(m[1]), rate: Number(m[2]), ...(m[3] !== undefined ? { count: Number(m[3]) } : {}), ...(jitterMs ? { jitterMs } : {}) };
+}
+
+const emulateFlags = z.object({
+  ...serialFlags,
+  speed: z.coerce.number().positive().max(100_000).default(1),
+  clamp: z.array(z.string()).default([]),
+  pulses: z.array(z.string()).default([]),
+  jitter: z.coerce.number().int().min(0).max(10_000).default(0),
+  for: z.coerce.number().positive().max(366 * 86400).optional(),
+  start: z.string().optional(),
+  'stamp-every': z.coerce.number().min(0).max(86400).default(0),
+  voltage: z.coerce.number().positive().max(1000).default(230),
+  seed: z.coerce.number().int().default(1),
+  history: z.boolean().default(false),
+  configured: z.boolean().default(false),
+});
+
+export const boardEmulateCommand: Command = {
+  path: ['board', 'emulate'],
+  summary: 'play an FLM03 sensor board on a serial device: clamp loads and pulse trains, in real or accelerated time; prints the truth at the end',
+  usage: 'flm board emulate --port DEV [--speed 1] [--clamp 1:2300] [--pulses 4:2.5x1000] [--for S] [--start ISO] [--configured] [--history]',
+  async run(args, io) {
+    const { flags, positionals } = parseFlags(args, {
+      port: { type: 'string' }, baud: { type: 'string' }, seconds: { type: 'string' }, speed: { type: 'string' },
+      clamp: { type: 'string', multiple: true }, pulses: { type: 'string', multiple: true }, jitter: { type: 'string' },
+      for: { type: 'string' }, start: { type: 'string' }, 'stamp-every': { type: 'string' }, voltage: { type: 'string' },
+      seed: { type: 'string' }, history: { type: 'boolean' }, configured: { type: 'boolean' },
+    }, emulateFlags);
+    if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    const start = flags.start === undefined ? Date.now() : Date.parse(flags.start);
+    if (!Number.isFinite(start)) throw new UsageError(`--start: "${flags.start}" is not a date (ISO 8601, e.g. 2026-06-21T12:00:00Z)`);
+    const clamps = flags.clamp.map(parseClamp);
+    const pulses = flags.pulses.map((p) => parsePulses(p, flags.jitter));
+    for (const list of [clamps, pulses] as const) {
+      const ports = list.map((x) => x.port);
+      const twice = ports.find((p, i) => ports.indexOf(p) !== i);
+      if (twice !== undefined) throw new UsageError(`port ${twice} is given twice`);
+    }
+    const emulator = new BoardEmulator({
+      start, clamps, pulses, voltage: flags.voltage, seed: flags.seed, history: flags.history, stampEveryS: flags['stamp-every'],
+      ...(flags.for !== undefined ? { durationS: flags.for } : {}),
+    });
+    const where = `${flags.port} ${describeSerial(settingsFor(flags.baud))}`;
+    return emulate(io, new EmulatorPort(emulator, { path: flags.port, baudRate: flags.baud, speed: flags.speed, selfConfigure: flags.configured }), where, flags.seconds);
+  },
+};
+
+async function emulate(io: CliIo, port: EmulatorPort, where: string, seconds: number | undefined): Promise<number> {
+  const what = `${port.emulator.options.clamps?.length ?? 0} clamp(s), ${port.emulator.options.pulses?.length ?? 0} pulse train(s)`;
+  try {
+    await port.start();
+  } catch (err) {
+    throw new Error(`cannot open ${where}: ${(err as Error).message}`);
+  }
+  io.stderr.write(`emulating an FLM03 board on ${where}, ${what}, ×${port.speed}${seconds ? ` for ${seconds} s` : ' (Ctrl-C to stop)'}\n`);
+  const run = endings(seconds);
+  const why = await Promise.race([port.done, run.ended]);
+  run.dispose();
+  await port.stop();
+  io.stdout.write(JSON.stringify({ truth: port.emulator.truth(), stats: port.stats, end: why }) + '\n');
+  if (!port.emulator.configured) {
+    io.stderr.write('flm board emulate: no host configured the board (nothing answered its pings with a port_config)\n');
+    return 1;
+  }
+  return /^(connection lost|write failed)/.test(why) ? 1 : 0;
+}

@@ -1,0 +1,208 @@
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import { BoardSession, type BoardOutput } from '../core/flx/board-session';
+import { FLM03_BAUD } from '../core/flx/emulator-port';
+import { BOARD_BATCH_TOPIC } from '../core/readings/records';
+import { BOARD_AVAILABILITY_TOPIC, BOARD_KUBE_TOPIC, BOARD_TIME_TOPIC } from '../core/mqtt/topics';
+import { ReconnectingSource, type SourceState } from '../core/serial/reconnecting';
+import { serialPortConnector, listSerialPorts } from '../core/serial/serial-port';
+import { Watchdog } from '../core/serial/watchdog';
+import { RateLimiter } from '../core/serial/rate-limit';
+import type { FlmDeviceNode } from './flm-device';
+import { Status } from './lib/status';
+import { onCloseBounded, errorText, statusText } from './lib/close';
+import { numberSetting, textSetting } from './lib/settings';
+
+interface BoardDef extends NodeDef {
+  device: string;
+  /** serial port path; `${FLM_SERIAL_PORT}` unset means: idle */
+  port: string;
+  baud: string | number;
+  /** seconds without a frame before the board counts as offline; 0: no watchdog */
+  watchdog: string | number;
+  /** Kube radio group for the board; blank: leave the board's */
+  kubeGroup: string | number;
+}
+
+/** Records of a board second wait this long for the rest of that second before going out anyway. */
+const FLUSH_MS = 150;
+
+export default function (RED: NodeAPI): void {
+  RED.httpAdmin.get('/flm-board/serialports', RED.auth.needsPermission('flm-board.read'), (_req, res) => {
+    listSerialPorts().then((paths) => res.json(paths), () => res.json([]));
+  });
+
+  function FlmBoard(this: Node, def: BoardDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const status = new Status(node);
+    const logLimiter = new RateLimiter(60_000);
+    let closed = false;
+    let path: string, baud: number, watchdogMs: number, kubeGroup: number | undefined;
+    try {
+      path = textSetting(def.port);
+      baud = numberSetting(def.baud, FLM03_BAUD, 'baud rate', (n) => Number.isInteger(n) && n >= 300 && n <= 4_000_000);
+      watchdogMs = Math.round(numberSetting(def.watchdog, 15, 'watchdog', (n) => n === 0 || n >= 0.5) * 1000);
+      const group = textSetting(def.kubeGroup);
+      kubeGroup = group === '' ? undefined : numberSetting(group, 0, 'Kube group', (n) => Number.isInteger(n) && n >= 0 && n <= 255);
+    } catch (err) {
+      status.failed(err);
+      return;
+    }
+    const deviceNode = RED.nodes.getNode(def.device) as FlmDeviceNode | null;
+    if (!deviceNode) {
+      status.failed(new Error('no flm-device configured: pick or add one in the node settings'));
+      return;
+    }
+    if (!path) {
+      // e.g. ${FLM_SERIAL_PORT} in a flow that runs without a board: nothing to do, nothing wrong.
+      status.idle('no serial port set');
+      return;
+    }
+
+    let session: BoardSession | undefined;
+    let src: ReconnectingSource | undefined;
+    let sourceState: SourceState | undefined;
+    let availability: 'online' | 'offline' | undefined;
+    let flushTimer: NodeJS.Timeout | undefined;
+    let clockNote = '';
+
+    const send = (topic: string, payload: unknown) => {
+      if (!closed) node.send({ topic, payload } as NodeMessage);
+    };
+    const setAvailability = (a: 'online' | 'offline') => {
+      if (a === availability || closed) return;
+      availability = a;
+      send(BOARD_AVAILABILITY_TOPIC, a);
+    };
+    const warnOnce = (key: string, text: string) => {
+      const report = logLimiter.take(key, text);
+      if (report) node.warn(report);
+    };
+
+    const render = () => {
+      if (closed || !session) return;
+      const s = session.stats;
+      const failing = sourceState?.state === 'waiting' && sourceState.error ? sourceState : undefined;
+      const why = failing ? ((failing.error as NodeJS.ErrnoException).code ?? statusText(failing.error, 24)) : '';
+      if (watchdog.stale) return status.warn(`no data for ${Math.round(watchdog.silentMs / 1000)} s${why ? ` · ${why}` : ''}`);
+      if (failing) return status.warn(`${why} · retry in ${Math.max(1, Math.round(failing.delayMs / 1000))} s`);
+      if (s.frames === 0) return status.idle(sourceState?.state === 'connected' ? 'connected · waiting' : 'connecting');
+      const bad = s.badChecksum + s.malformed;
+      status.ok(`${s.frames} frames${bad ? ` · ${bad} bad` : ''} · ${s.batches} batches${clockNote}`);
+    };
+
+    const watchdog = new Watchdog(watchdogMs, (silentMs, fires) => {
+      if (closed) return;
+      if (fires === 1) {
+        setAvailability('offline');
+        warnOnce('silent', `no frame for ${Math.round(silentMs / 1000)} s from ${path}; reconnecting`);
+      }
+      render();
+    });
+
+    const write = (frames: Uint8Array[]) => {
+      for (const f of frames) {
+        src?.write(f).catch((err: unknown) => warnOnce(`write:${errorText(err)}`, `cannot write to the board: ${errorText(err)}`));
+      }
+    };
+    const sendBatches = (batches: BoardOutput['batches']) => {
+      for (const b of batches) send(BOARD_BATCH_TOPIC, b);
+    };
+
+    const handle = (out: BoardOutput) => {
+      write(out.writes);
+      sendBatches(out.batches);
+      for (const e of out.events) {
+        if (e.type === 'time') {
+          const d = e.decision;
+          if (d.action === 'step-board') node.log(`board clock ${d.driftSeconds > 0 ? '+' : ''}${d.driftSeconds} s off: set to ${new Date(d.hostTime * 1000).toISOString()}`);
+          if (d.action === 'adopt-board-clock') warnOnce('adopt', 'the host clock is not set: readings carry the board\'s clock until it is');
+          clockNote = d.action === 'adopt-board-clock' ? ' · board clock' : d.action === 'step-board' ? ' · clock set' : '';
+          send(BOARD_TIME_TOPIC, { ...d.report, action: d.action });
+        } else if (e.type === 'configured' && e.reason === 'ping') {
+          // A board that keeps pinging (it does not take the config) would say so every second.
+          const note = logLimiter.take('ping', 'the board asked for its configuration (ping): sent the port config from the sensor table');
+          if (note) node.log(note);
+        } else if (e.type === 'kube') {
+          const p = e.packet;
+          send(BOARD_KUBE_TOPIC, { group: p.group, nid: p.header.nid, kind: p.kind, ack: p.header.ack, payload: Buffer.from(p.payload).toString('hex') });
+        } else if (e.type === 'kube-error') {
+          warnOnce('kube', `Kube packet dropped: ${e.reason}`);
+        } else if (e.type === 'malformed') {
+          warnOnce(`malformed:${e.typeId}`, `board frame dropped: ${e.reason}`);
+        }
+      }
+    };
+
+    // Data comes many times a second (faster still from an emulator): the counts are shown at most twice a second.
+    let renderTimer: NodeJS.Timeout | undefined;
+    const renderSoon = () => {
+      renderTimer ??= setTimeout(() => {
+        renderTimer = undefined;
+        render();
+      }, 500);
+    };
+
+    const flushSoon = () => {
+      clearTimeout(flushTimer);
+      flushTimer = setTimeout(() => session && !closed && sendBatches(session.flush()), FLUSH_MS);
+    };
+
+    status.idle('starting');
+    deviceNode.ready.then((ctx) => {
+      if (closed) return;
+      session = new BoardSession({ sensors: ctx.device.sensors, phase: ctx.device.phase, validAfter: ctx.device.validAfter, kubeGroup });
+      for (const p of session.configProblems) node.warn(`port config: ${p}`);
+      src = new ReconnectingSource({
+        connect: serialPortConnector({ path, settings: { baudRate: baud, dataBits: 8, parity: 'none', stopBits: 1 } }),
+        idleMs: watchdogMs,
+        backoff: { initialMs: 1000, maxMs: 30_000 },
+        onData: (chunk) => {
+          if (closed || !session) return;
+          try {
+            const before = session.stats.frames;
+            handle(session.push(chunk, Date.now()));
+            if (session.stats.frames > before) {
+              src!.frameSeen();
+              watchdog.kick();
+              setAvailability('online');
+            }
+            flushSoon();
+            renderSoon();
+          } catch (err) {
+            node.error(`unexpected error while reading the board: ${errorText(err)}`);
+          }
+        },
+        onState: (s) => {
+          if (closed || !session) return;
+          sourceState = s;
+          if (s.state === 'connected') {
+            node.log(`reading the FLM board on ${s.label}`);
+            handle(session.connected());
+          } else if (s.state === 'waiting') {
+            const why = s.error ? `${s.reason}: ${errorText(s.error)}` : s.reason;
+            const key = `source:${s.reason}:${(s.error as NodeJS.ErrnoException | undefined)?.code ?? s.error?.message ?? ''}`;
+            warnOnce(key, `${path}: ${why}; retrying in ${Math.max(1, Math.round(s.delayMs / 1000))} s`);
+          }
+          render();
+        },
+      });
+      watchdog.start();
+      src.start();
+      render();
+    }, (err: unknown) => status.failed(err));
+
+    onCloseBounded(node, async () => {
+      // A board second still waiting is dropped, not sent into a closing flow: the board's totals
+      // are running ones, so the next batch after the restart carries everything it counted.
+      clearTimeout(flushTimer);
+      clearTimeout(renderTimer);
+      closed = true;
+      watchdog.stop();
+      await src?.stop();
+      status.idle('stopped');
+    }, 5000);
+  }
+
+  RED.nodes.registerType('flm-board', FlmBoard as never);
+}

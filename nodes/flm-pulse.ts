@@ -1,0 +1,101 @@
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { PulseInput, eventTime, PULSE_TRIGGERS, type PulseTarget, type PulseTrigger } from '../core/readings/pulse-input';
+import { BOARD_BATCH_TOPIC } from '../core/readings/records';
+import { Status } from './lib/status';
+import { Resources } from './lib/resources';
+import { onCloseBounded, errorText } from './lib/close';
+import { numberSetting, textSetting } from './lib/settings';
+import type { Send, Done } from './lib/startup-queue';
+
+interface PulseDef extends NodeDef {
+  /** the pulse sensor's port in the flm-device table */
+  port: string | number;
+  /** or its sensor id */
+  sid: string;
+  trigger: string;
+  /** ms */
+  debounce: string | number;
+  /** s between idle batches, so gauges fall when pulses stop; 0: none */
+  tick: string | number;
+}
+
+const SID = /^[0-9a-f]{32}$/;
+
+function readSettings(def: PulseDef): { input: PulseInput; tickMs: number; label: string } {
+  const sid = textSetting(def.sid).toLowerCase();
+  const portText = textSetting(def.port);
+  if (sid && portText) throw new Error('give a port or a sensor id, not both');
+  let target: PulseTarget;
+  if (sid) {
+    if (!SID.test(sid)) throw new Error(`sensor id "${sid}" is not 32 hex characters`);
+    target = { sid };
+  } else {
+    if (!portText) throw new Error('no port set: the port of a pulse sensor in the flm-device table (e.g. 7)');
+    target = { port: numberSetting(portText, 0, 'port', (n) => Number.isInteger(n) && n >= 1 && n <= 255) };
+  }
+  const trigger = textSetting(def.trigger, 'falling') as PulseTrigger;
+  if (!PULSE_TRIGGERS.includes(trigger)) throw new Error(`trigger "${trigger}" is not falling, rising or message`);
+  const debounceMs = numberSetting(def.debounce, 0, 'debounce', (n) => n >= 0 && n <= 60_000);
+  const tickMs = Math.round(numberSetting(def.tick, 1, 'idle tick', (n) => n === 0 || (n >= 0.1 && n <= 3600)) * 1000);
+  const label = 'port' in target ? `port ${target.port}` : `sensor ${target.sid.slice(0, 8)}…`;
+  return { input: new PulseInput({ trigger, debounceMs, target }), tickMs, label };
+}
+
+export default function (RED: NodeAPI): void {
+  function FlmPulse(this: Node, def: PulseDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const status = new Status(node);
+    const res = new Resources();
+    onCloseBounded(node, () => res.dispose());
+    let settings: ReturnType<typeof readSettings>;
+    try {
+      settings = readSettings(def);
+    } catch (err) {
+      status.failed(err);
+      const failure = err instanceof Error ? err : new Error(String(err));
+      node.on('input', (_msg: NodeMessageInFlow, _send: Send, done: Done) => done(failure));
+      return;
+    }
+    const { input, tickMs, label } = settings;
+    let rejects = 0;
+    let lastSent = Date.now();
+
+    const render = () => {
+      const s = input.stats;
+      const text = `${label} · ${s.counted} pulses${s.debounced ? ` · ${s.debounced} debounced` : ''}${rejects ? ` · ${rejects} rejects` : ''}`;
+      if (s.counted === 0 && rejects === 0) status.idle(`${label} · waiting`);
+      else status.ok(text);
+    };
+
+    node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => {
+      try {
+        const now = Date.now();
+        const time = eventTime((msg as { timestamp?: unknown }).timestamp, now);
+        if (input.event(msg.payload, time) === 'counted') {
+          lastSent = now;
+          send({ topic: BOARD_BATCH_TOPIC, payload: input.batch(1, now) } as NodeMessage);
+        }
+        render();
+        done();
+      } catch (err) {
+        rejects++;
+        status.error(`${rejects} rejects: ${errorText(err)}`.slice(0, 60));
+        done(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+
+    if (tickMs > 0) {
+      // A batch with no pulse now and then: flm-sensor lowers the gauge as the silence grows.
+      res.interval(tickMs, () => {
+        const now = Date.now();
+        if (now - lastSent < tickMs || input.lastPulseTime === undefined) return;
+        lastSent = now;
+        node.send({ topic: BOARD_BATCH_TOPIC, payload: input.batch(0, now) } as NodeMessage);
+      }, (err) => status.failed(err));
+    }
+    render();
+  }
+
+  RED.nodes.registerType('flm-pulse', FlmPulse as never);
+}

@@ -1,3 +1,5 @@
+import { parseSensorTopic } from './topics';
+
 /**
  * The FLM reading payload `[ts,value,"unit"]`: compact JSON, no spaces, integers without a
  * decimal point, fractions with at most three decimals (flm-firmware.md §2.2, §2.3).
@@ -32,4 +34,15 @@ export function decodeReading(raw: string | Uint8Array): ReadingPayload {
     throw new Error(`reading payload must be [ts,value,"unit"], got ${text.slice(0, 60)}`);
   }
   return v as ReadingPayload;
+}
+
+/** What goes on the wire: readings in exact FLM form, objects as JSON, the rest as text. */
+export function wirePayload(topic: string, payload: unknown): string | Buffer {
+  if (Buffer.isBuffer(payload)) return payload;
+  if (typeof payload === 'string') return payload;
+  if (parseSensorTopic(topic) && Array.isArray(payload) && payload.length === 3) {
+    return encodeReading(payload[0] as number, payload[1] as number, payload[2] as string);
+  }
+  if (payload === undefined || payload === null) return '';
+  return typeof payload === 'object' ? JSON.stringify(payload) : String(payload);
 }

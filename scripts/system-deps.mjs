@@ -1,4 +1,4 @@
-// The tests use real system parts (mosquitto_sub, socat ptys, Chromium). On a fresh machine
+// The tests use real system parts (mosquitto_sub, socat ptys, Chromium, openssl). On a fresh machine
 // they are missing; install what is missing from Debian's packages, once, before any test runs.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -7,6 +7,8 @@ export const SYSTEM_PACKAGES = [
   { pkg: 'mosquitto-clients', probe: '/usr/bin/mosquitto_sub' },
   { pkg: 'socat', probe: '/usr/bin/socat' },
   { pkg: 'chromium', probe: '/usr/bin/chromium' },
+  // throwaway CA and server certificates for the MQTT bridge tests (test/support/tls.ts)
+  { pkg: 'openssl', probe: '/usr/bin/openssl' },
 ];
 
 export function ensureSystemPackages(list = SYSTEM_PACKAGES) {

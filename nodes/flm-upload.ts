@@ -152,7 +152,9 @@ export default function (RED: NodeAPI): void {
           host, port, mqttVersion, ...(ca ? { ca } : {}), deviceId: device.id, deviceKey: device.key,
           onEvent: (e) => {
             onEvent(e);
-            requestStatus();
+            // Connection changes are rare and are what the status is for: shown at once.
+            if (e.kind === 'connected' || e.kind === 'failed' || e.kind === 'disconnected') showStatus();
+            else requestStatus();
           },
         });
         bridge.start();

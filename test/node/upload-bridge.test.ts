@@ -169,3 +169,24 @@ test('flm-upload: ways http (the default) leaves TMPO and sync messages alone, a
     assert.match(lastStatus('up').text, /ways: "ftp" is not http, bridge or both/);
   });
 });
+
+test('flm-upload (bridge): 100 redeploys: each connects once, none stays connected, no growth in open handles', async () => {
+  await withBridge({}, async ({ broker, dir, bridgeSettings }) => {
+    const f = flow(dir, { ways: 'bridge', ...bridgeSettings });
+    await helper.load(flmNodes, f, creds());
+    const handles = () => process.getActiveResourcesInfo().filter((r) => r !== 'Timeout' && r !== 'Immediate').length;
+    let baseline = -1;
+    for (let i = 0; i < 100; i++) {
+      await helper.setFlows(f, 'full', creds());
+      await waitFor(`bridge up after deploy ${i}`, () => lastStatus('up').text === 'bridge up', 15_000);
+      assert.equal(helper.getNode('up').error.called, false);
+      if (i === 10) baseline = handles();
+    }
+    await waitFor('one client at the server', () => broker.connected === 1);
+    assert.ok(broker.connects.length >= 100 && broker.connects.length <= 102, `${broker.connects.length} connects`);
+    const after = handles();
+    assert.ok(after <= baseline + 2, `open handles grew from ${baseline} to ${after}`);
+    await helper.unload();
+    await waitFor('no client left after the last close', () => broker.connected === 0);
+  });
+});

@@ -4,8 +4,10 @@ import { tmpoSyncReplyTopic } from '../mqtt/topics';
 import { backgroundClock, type Clock } from '../util/clock';
 import { BridgeOutbox, type OutMessage } from './bridge-outbox';
 import { bridgeRoute, coveredBySync } from './bridge-routes';
+import { classify, describe, type BridgeFailure } from './bridge-failure';
 import { backoffDelay, type BackoffOptions } from './uploader';
 
+export type { BridgeFailure };
 export type MqttVersion = '3.1' | '3.1.1';
 export const MQTT_VERSIONS: readonly MqttVersion[] = ['3.1', '3.1.1'];
 
@@ -40,8 +42,6 @@ export interface BridgeOptions {
   onEvent?: (e: BridgeEvent) => void;
 }
 
-/** Why a connection failed. auth, tls and protocol repeat until someone changes a setting. */
-export type BridgeFailure = 'auth' | 'tls' | 'protocol' | 'network';
 
 export type BridgeEvent =
   | { kind: 'connected'; url: string; mqttVersion: MqttVersion; connects: number; resent: number }
@@ -274,28 +274,4 @@ export class MqttBridge {
   private emit(e: BridgeEvent): void {
     this.opts.onEvent?.(e);
   }
-}
-
-const CONNACK_REFUSALS: Record<number, [BridgeFailure, string]> = {
-  1: ['protocol', 'the server refused the MQTT version (unacceptable protocol version)'],
-  2: ['auth', 'the server refused the client id'],
-  3: ['network', 'the server is unavailable'],
-  4: ['auth', 'the server refused the device id and key (bad user name or password)'],
-  5: ['auth', 'the server refused the device id and key (not authorized)'],
-};
-
-/** CONNACK refusals carry their code as a number; socket and TLS errors as a string. */
-export function classify(err: Error): BridgeFailure {
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'number') return CONNACK_REFUSALS[code]?.[0] ?? 'auth';
-  if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO|ALTNAME|TLS|SSL/.test(code)) return 'tls';
-  if (/certificate|TLS not authorized|handshake/i.test(err.message)) return 'tls';
-  return 'network';
-}
-
-function describe(err: Error): string {
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'number' && CONNACK_REFUSALS[code]) return CONNACK_REFUSALS[code][1];
-  if (typeof code === 'string' && !err.message.includes(code)) return `${err.message} (${code})`;
-  return err.message;
 }

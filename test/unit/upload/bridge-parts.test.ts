@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { bridgeRoute, coveredBySync } from '../../../core/upload/bridge-routes';
 import { BridgeOutbox } from '../../../core/upload/bridge-outbox';
 import { loadCa } from '../../../core/upload/bridge-ca';
-import { classify } from '../../../core/upload/bridge';
+import { classify } from '../../../core/upload/bridge-failure';
 import { bridgeStatus, httpStatus, joinStatus } from '../../../core/upload/status';
 import type { BridgeState } from '../../../core/upload/bridge';
 import { parseTmpoBlockTopic } from '../../../core/mqtt/topics';

@@ -23,8 +23,12 @@ const NOW = Math.floor(Date.now() / 1000);
 /** Three days of history on disk before the flow starts, to 25 minutes ago, one reading every two minutes. */
 const HISTORY_FROM = NOW - 3 * 86400;
 const HISTORY_TO = NOW - 1500;
-/** Readings made while the bridge is down: the last 25 minutes (at most 7 open level-8 blocks: flm-tmpo keeps 8), every 30 s. */
-const LIVE_FROM = HISTORY_TO + 30;
+/**
+ * Readings made while the bridge is down: from the first level-8 window after the history (a
+ * window already on disk takes no more samples, as on the FLM) to a minute ago, every 30 s: at
+ * most 7 open level-8 blocks (flm-tmpo keeps 8).
+ */
+const LIVE_FROM = Math.floor(HISTORY_TO / 256) * 256 + 256;
 const LIVE_TO = NOW - 60;
 
 const counterAt = (s: string, ts: number) => (s === sid(1) ? 1_000_000 : 50_000) + Math.floor((ts - HISTORY_FROM) / 30);
@@ -117,6 +121,7 @@ for (const serverPushes of [true, false]) {
         tmpo.receive({ topic: 'tmpo/flush' });
         await until('the block of the last reading on disk', async () => [...(await storeBlocks(dir)).keys()].some((k) => k.startsWith(sid(4)) && k.endsWith(`/8/${Math.floor(LIVE_TO / 256) * 256}`)));
         assert.deepEqual(caught.map((c) => c.error.message), []);
+        assert.equal(tmpo.warn.called, false, `flm-tmpo warned: ${tmpo.warn.called ? tmpo.warn.firstCall.args[0] : ''}`);
         await waitFor('the bridge knows it is down', () => /bridge down/.test(helper.getNode('up').status.lastCall?.args[0]?.text ?? ''), 15_000);
 
         await broker.up();

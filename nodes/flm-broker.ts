@@ -1,8 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { EmbeddedBroker, BrokerClosedError } from '../core/broker/embedded-broker';
 import { ACCESS_MODES, type AccessMode } from '../core/broker/access';
-import { parseSensorTopic } from '../core/mqtt/topics';
-import { encodeReading } from '../core/mqtt/payload';
+import { wirePayload } from '../core/mqtt/payload';
 import { Status } from './lib/status';
 import { onCloseBounded, errorText } from './lib/close';
 import { numberSetting, textSetting, isPort } from './lib/settings';
@@ -15,17 +14,6 @@ interface BrokerDef extends NodeDef {
   access: string;
 }
 
-
-/** What goes on the wire: readings in exact FLM form, objects as JSON, the rest as text. */
-export function wirePayload(topic: string, payload: unknown): string | Buffer {
-  if (Buffer.isBuffer(payload)) return payload;
-  if (typeof payload === 'string') return payload;
-  if (parseSensorTopic(topic) && Array.isArray(payload) && payload.length === 3) {
-    return encodeReading(payload[0] as number, payload[1] as number, payload[2] as string);
-  }
-  if (payload === undefined || payload === null) return '';
-  return typeof payload === 'object' ? JSON.stringify(payload) : String(payload);
-}
 
 export default function (RED: NodeAPI): void {
   function FlmBroker(this: Node<{ username?: string; password?: string }>, def: BrokerDef) {

@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { TmpoRecorder } from '../core/tmpo/recorder';
 import { syncEntriesSchema, planResend } from '../core/tmpo/sync-plan';
-import { tmpoBlockTopic, tmpoSyncTopic, tmpoSyncReplyTopic, parseSensorTopic, isDeviceConfigTopic } from '../core/mqtt/topics';
+import { tmpoBlockTopic, tmpoSyncTopic, tmpoSyncReplyTopic, parseSensorTopic, isDeviceConfigTopic, TMPO_FLUSH_COMMAND, TMPO_SYNC_COMMAND } from '../core/mqtt/topics';
 import { sensorCfg } from '../core/tmpo/sensor-cfg';
 import { describeZodError, type Sensor } from '../core/config/schema';
 import type { FlmDeviceNode } from './flm-device';
@@ -21,7 +21,7 @@ interface TmpoDef extends NodeDef {
 
 
 /** tmpod's `flush` command: write the open blocks now, the current window included. */
-export const FLUSH_TOPIC = 'tmpo/flush';
+export const FLUSH_TOPIC = TMPO_FLUSH_COMMAND;
 /** Open blocks are saved this often, bounding what a kill -9 loses. */
 const CHECKPOINT_MS = 30_000;
 
@@ -42,6 +42,8 @@ export default function (RED: NodeAPI): void {
     let rejects = 0;
     const blockMsg = (key: { sid: string; rid: number; lvl: number; bid: number }, bytes: Buffer): NodeMessage =>
       ({ topic: tmpoBlockTopic(key), payload: bytes, retain: false, qos: 0 }) as NodeMessage;
+    /** tmpod's sync trigger (§4.6): the server answers with what it has; sent at start and on `tmpo/sync`. */
+    const syncMsg = (): NodeMessage => ({ topic: tmpoSyncTopic(deviceId), payload: '', retain: false, qos: 0 }) as NodeMessage;
 
     const showStatus = () => {
       if (!recorder) return;
@@ -69,6 +71,11 @@ export default function (RED: NodeAPI): void {
         if (topic === FLUSH_TOPIC) {
           await recorder.tick({ force: true });
           showStatus();
+          return done();
+        }
+        if (topic === TMPO_SYNC_COMMAND) {
+          // The upload bridge asks after a (re)connect: what the server lacks is found out afresh.
+          send(syncMsg());
           return done();
         }
         if (topic === tmpoSyncReplyTopic(deviceId)) {
@@ -137,7 +144,7 @@ export default function (RED: NodeAPI): void {
       }
       showStatus();
       gate.ready((m, s, d) => void handle(m, s, d));
-      node.send({ topic: tmpoSyncTopic(device.id), payload: '', retain: false, qos: 0 } as NodeMessage);
+      node.send(syncMsg());
       res.interval(1000, async () => {
         if ((await rec.tick()) > 0) showStatus();
       }, reportError);

@@ -1,36 +1,21 @@
 import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { UploadQueue, UploadClient, Uploader, startHeartbeat, type UploadEvent, type HeartbeatResult } from '../core/upload';
+import { UploadQueue, UploadClient, Uploader, startHeartbeat, MqttBridge, loadCa, bridgeRoute, httpStatus, bridgeStatus, joinStatus, type StatusLine } from '../core/upload';
 import type { HeartbeatLoop } from '../core/upload/heartbeat';
 import { parseSensorTopic } from '../core/mqtt/topics';
+import { wirePayload } from '../core/mqtt/payload';
 import type { FlmDeviceNode } from './flm-device';
 import { Status } from './lib/status';
 import { Resources } from './lib/resources';
-import { onCloseBounded, errorText, statusText } from './lib/close';
-import { numberSetting, textSetting } from './lib/settings';
+import { onCloseBounded, errorText } from './lib/close';
 import { StartupQueue, type Send, type Done } from './lib/startup-queue';
+import { uploadSettings, type UploadDef } from './lib/upload-settings';
+import { logUploadEvent, logHeartbeat, bridgeEventHandler } from './lib/upload-events';
 
-interface UploadDef extends NodeDef {
-  device: string;
-  serverUrl: string;
-  interval: string | number;
-  filters: string | boolean;
-  heartbeat: string | boolean;
-}
+export { onOff, DEFAULT_UPLOAD_INTERVAL_S } from './lib/upload-settings';
 
-export const DEFAULT_UPLOAD_INTERVAL_S = 300;
 /** Status refreshes are gathered: a busy queue changes depth on every reading. */
 const STATUS_EVERY_MS = 250;
-
-/** "on"/"off" from the editor's selects; booleans from hand-written flows. */
-export function onOff(v: unknown, fallback: boolean): boolean {
-  if (typeof v === 'boolean') return v;
-  const s = textSetting(v).toLowerCase();
-  if (s === '') return fallback;
-  if (['on', 'true', '1', 'yes'].includes(s)) return true;
-  if (['off', 'false', '0', 'no'].includes(s)) return false;
-  throw new Error(`"${s}" is not on or off`);
-}
 
 const hhmm = (ms: number): string => {
   const d = new Date(ms);
@@ -38,7 +23,7 @@ const hhmm = (ms: number): string => {
 };
 
 export default function (RED: NodeAPI): void {
-  function FlmUpload(this: Node, def: UploadDef) {
+  function FlmUpload(this: Node, def: NodeDef & UploadDef & { device: string }) {
     RED.nodes.createNode(this, def);
     const node = this;
     const status = new Status(node);
@@ -49,20 +34,27 @@ export default function (RED: NodeAPI): void {
     let client: UploadClient | undefined;
     let uploader: Uploader | undefined;
     let heartbeat: HeartbeatLoop | undefined;
+    let bridge: MqttBridge | undefined;
+    let deviceId = '';
     let enabled = new Set<string>();
     let fractional = 0;
     let offer = '';
     let statusTimer: NodeJS.Timeout | undefined;
 
     const showStatus = () => {
-      if (!uploader) return;
-      const st = uploader.state();
-      const extra = `${fractional ? ` · ${fractional} fractional` : ''}${offer}`;
-      const queued = `${st.depth} queued`;
-      if (st.authFailed) return status.error(`${queued} · authentication failed${extra}`);
-      const retrying = st.sensors.some((s) => s.state === 'backoff');
-      if (retrying) return status.warn(`${queued} · retrying: ${statusText(st.lastError?.message ?? 'failed', 40)}${extra}`);
-      status.ok(`${queued}${st.lastSuccess !== undefined ? ` · ok ${hhmm(st.lastSuccess)}` : ''}${extra}`);
+      const parts: StatusLine[] = [];
+      if (uploader) {
+        const st = uploader.state();
+        parts.push(httpStatus({
+          depth: st.depth, ...(st.lastSuccess !== undefined ? { lastSuccess: st.lastSuccess } : {}), ...(st.lastError ? { lastError: st.lastError.message } : {}),
+          authFailed: st.authFailed, retrying: st.sensors.some((s) => s.state === 'backoff'),
+          extra: `${fractional ? ` · ${fractional} fractional` : ''}${offer}`,
+        }, hhmm));
+      }
+      if (bridge) parts.push(bridgeStatus(bridge.state(), hhmm, !uploader));
+      if (parts.length === 0) return;
+      const line = joinStatus(parts);
+      status[line.level](line.text);
     };
     const requestStatus = () => {
       if (statusTimer || res.isDisposed) return;
@@ -71,50 +63,27 @@ export default function (RED: NodeAPI): void {
         showStatus();
       }, (err) => node.warn(errorText(err)));
     };
-    const reportError = (err: unknown) => status.failed(err);
-
-    const onEvent = (e: UploadEvent) => {
-      switch (e.kind) {
-        case 'posted':
-          node.debug(`POST ${e.url}: ${e.status} (${e.readings} readings${e.dropped ? `, ${e.dropped} filtered` : ''})`);
-          break;
-        case 'failed':
-          node.log(`POST ${e.url}: ${e.status ?? e.error}${e.excerpt ? ` ${e.excerpt}` : ''}; retry ${e.attempt} in ${Math.round(e.retryInMs / 1000)} s`);
-          break;
-        case 'auth-failed':
-          node.warn(`POST ${e.url}: ${e.status} authentication failed${e.excerpt ? ` (${e.excerpt})` : ''}; readings of ${e.sid} kept until the device key is fixed`);
-          showStatus();
-          break;
-        case 'queue-error':
-          node.warn(`upload queue of ${e.sid}: ${e.error}; retry in ${Math.round(e.retryInMs / 1000)} s`);
-          break;
-      }
-    };
-
-    const onHeartbeat = (r: HeartbeatResult) => {
-      if (r.kind === 'ok') {
-        if (r.offer) {
-          // Shown and logged, never acted on: nothing is downloaded, run or rebooted.
-          offer = r.offer.kind === 'upgrade' ? ` · upgrade ${r.offer.version} offered` : ' · reboot asked';
-          node.warn(`heartbeat: the server ${r.offer.kind === 'upgrade' ? `offers firmware upgrade ${r.offer.version}` : 'asks for a reboot'}; ignored (nothing is downloaded or run)`);
-        } else offer = '';
-        requestStatus();
-      } else if (r.kind === 'bad-digest') node.warn(`heartbeat ${r.url}: ${r.message}`);
-      else if (r.kind === 'http-error') node.log(`heartbeat ${r.url}: HTTP ${r.status} ${r.excerpt}`);
-      else if (r.kind === 'network-error') node.log(`heartbeat ${r.url}: ${r.error}`);
-      else node.warn(`heartbeat ${r.url}: ${r.error}`);
-    };
 
     const handle = async (msg: NodeMessageInFlow, _send: Send, done: Done) => {
       try {
-        const t = parseSensorTopic(String(msg.topic ?? ''));
-        // Gauges, the sensor table and anything else share the wire from flm-sensor: passed over.
+        const topic = String(msg.topic ?? '');
+        // Config topics, TMPO blocks and the sync request: the bridge's (left alone without one).
+        if (bridgeRoute(topic, deviceId)) {
+          if (bridge) {
+            const m = msg as NodeMessageInFlow & { qos?: number; retain?: boolean };
+            bridge.publish(topic, wirePayload(topic, msg.payload), { ...(m.qos !== undefined ? { qos: Number(m.qos) } : {}), retain: m.retain === true });
+            requestStatus();
+          }
+          return done();
+        }
+        const t = parseSensorTopic(topic);
+        // Gauges and anything else share the wire from flm-sensor: passed over.
         if (!t || t.kind !== 'counter' || !enabled.has(t.sid)) return done();
         const p = msg.payload;
         if (!Array.isArray(p) || p.length < 2 || typeof p[0] !== 'number' || typeof p[1] !== 'number') {
           throw new Error('payload must be [ts,value,"unit"]');
         }
-        if (!queue) return done(); // no server configured: nothing is kept
+        if (!queue) return done(); // no HTTP upload: nothing is kept
         // The FLM uploads whole counters only (quirk 3): a fractional one is passed over, counted.
         if (!Number.isInteger(p[1])) {
           fractional++;
@@ -134,41 +103,74 @@ export default function (RED: NodeAPI): void {
 
     const starting = (async () => {
       if (!deviceNode) throw new Error('no flm-device configured: pick or add one in the node settings');
-      const serverUrl = textSetting(def.serverUrl);
-      const intervalS = numberSetting(def.interval, DEFAULT_UPLOAD_INTERVAL_S, 'upload interval', (n) => n > 0);
-      const filters = onOff(def.filters, true);
-      const withHeartbeat = onOff(def.heartbeat, true);
-      if (serverUrl === '') {
+      const settings = uploadSettings(def);
+      if (!settings.http && !settings.bridge) {
         status.idle('no server configured');
         gate.ready((m, s, d) => void handle(m, s, d));
         return;
       }
-      status.idle('opening queue');
+      status.idle('starting');
       const { device, dataDir } = await deviceNode.ready;
+      deviceId = device.id;
       enabled = new Set(device.sensors.filter((s) => s.enable).map((s) => s.id));
-      const c = new UploadClient({ baseUrl: serverUrl, deviceKey: device.key });
-      const q = await UploadQueue.open({ dir: join(dataDir, 'upload'), onWarning: (text) => node.warn(text) });
-      if (res.isDisposed) {
-        c.close();
-        return q.close();
+      const ca = settings.bridge ? await loadCa(settings.bridge.ca) : undefined;
+      if (settings.http) {
+        const h = settings.http;
+        const c = new UploadClient({ baseUrl: h.serverUrl, deviceKey: device.key });
+        const q = await UploadQueue.open({ dir: join(dataDir, 'upload'), onWarning: (text) => node.warn(text) });
+        if (res.isDisposed) {
+          c.close();
+          return q.close();
+        }
+        client = c;
+        queue = q;
+        uploader = new Uploader({
+          queue: q, client: c, intervalMs: h.intervalS * 1000, filters: h.filters,
+          onEvent: (e) => {
+            logUploadEvent(node, e);
+            if (e.kind === 'auth-failed') showStatus();
+          },
+          onState: requestStatus,
+        });
+        uploader.start();
+        if (h.heartbeat) {
+          heartbeat = startHeartbeat({
+            client: c, deviceId: device.id,
+            onResult: (r) => {
+              const shown = logHeartbeat(node, r);
+              if (shown !== undefined) offer = shown;
+              requestStatus();
+            },
+          });
+        }
+        node.log(`uploading to ${c.url('')} every ${h.intervalS} s${h.filters ? '' : ' (filters off)'}`);
       }
-      client = c;
-      queue = q;
-      uploader = new Uploader({ queue: q, client: c, intervalMs: intervalS * 1000, filters, onEvent, onState: requestStatus });
-      uploader.start();
-      if (withHeartbeat) heartbeat = startHeartbeat({ client: c, deviceId: device.id, onResult: onHeartbeat });
-      node.log(`uploading to ${c.url('')} every ${intervalS} s${filters ? '' : ' (filters off)'}`);
+      if (settings.bridge) {
+        const onEvent = bridgeEventHandler(node, device.id, (m) => node.send(m));
+        const { host, port, mqttVersion } = settings.bridge;
+        bridge = new MqttBridge({
+          host, port, mqttVersion, ...(ca ? { ca } : {}), deviceId: device.id, deviceKey: device.key,
+          onEvent: (e) => {
+            onEvent(e);
+            // Connection changes are rare and are what the status is for: shown at once.
+            if (e.kind === 'connected' || e.kind === 'failed' || e.kind === 'disconnected') showStatus();
+            else requestStatus();
+          },
+        });
+        bridge.start();
+      }
       showStatus();
       gate.ready((m, s, d) => void handle(m, s, d));
     })().catch((err: unknown) => {
       gate.fail(err instanceof Error ? err : new Error(String(err)));
-      reportError(err);
+      status.failed(err);
     });
 
     onCloseBounded(node, async () => {
       res.dispose();
       await starting;
       heartbeat?.stop();
+      await bridge?.close(2000);
       await uploader?.stop();
       await queue?.close();
       client?.close();

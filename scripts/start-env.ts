@@ -16,6 +16,10 @@ export const START_DEFAULTS = {
   FLM_MYSQL_URL: '',
   FLM_API_PORT: '8080',
   FLM_UPLOAD_INTERVAL: '300',
+  FLM_UPLOAD_WAYS: 'http',
+  FLM_BRIDGE_HOST: '',
+  FLM_BRIDGE_PORT: '8883',
+  FLM_BRIDGE_CA: '',
   FLM_HA_PREFIX: 'homeassistant',
   FLM_SIM_SPEED: '1',
 };

@@ -1,5 +1,5 @@
-// The tests use real system parts (mosquitto_sub, socat ptys, Chromium, a private MariaDB). On a
-// fresh machine they are missing; install what is missing from Debian's packages, once, before
+// The tests use real system parts (mosquitto_sub, socat ptys, Chromium, a private MariaDB, openssl).
+// On a fresh machine they are missing; install what is missing from Debian's packages, once, before
 // any test runs.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -9,6 +9,8 @@ export const SYSTEM_PACKAGES = [
   { pkg: 'socat', probe: '/usr/bin/socat' },
   { pkg: 'chromium', probe: '/usr/bin/chromium' },
   { pkg: 'mariadb-server', probe: '/usr/sbin/mariadbd' },
+  // throwaway CA and server certificates for the MQTT bridge tests (test/support/tls.ts)
+  { pkg: 'openssl', probe: '/usr/bin/openssl' },
 ];
 
 export function ensureSystemPackages(list = SYSTEM_PACKAGES) {

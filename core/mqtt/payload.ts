@@ -1,3 +1,5 @@
+import { parseSensorTopic } from './topics';
+
 /**
  * The FLM reading payload `[ts,value,"unit"]`: compact JSON, no spaces, integers without a
  * decimal point, fractions with at most three decimals (flm-firmware.md §2.2, §2.3).
@@ -67,4 +69,15 @@ export function decodeLooseReading(raw: string | Uint8Array, nowSeconds: number)
     return { ts: v[0] as number, value: v[1], unit: v[2] };
   }
   throw bad(v.length > 3 || v.length === 0 ? `an array of ${v.length}` : 'a value that is not a finite number, or a unit that is not a string');
+}
+
+/** What goes on the wire: readings in exact FLM form, objects as JSON, the rest as text. */
+export function wirePayload(topic: string, payload: unknown): string | Buffer {
+  if (Buffer.isBuffer(payload)) return payload;
+  if (typeof payload === 'string') return payload;
+  if (parseSensorTopic(topic) && Array.isArray(payload) && payload.length === 3) {
+    return encodeReading(payload[0] as number, payload[1] as number, payload[2] as string);
+  }
+  if (payload === undefined || payload === null) return '';
+  return typeof payload === 'object' ? JSON.stringify(payload) : String(payload);
 }

@@ -39,6 +39,20 @@ test('flm-tmpo stores counters in TMPO blocks and publishes each block on its FL
   });
 });
 
+test('flm-tmpo: the tmpo/sync command publishes the sync request again (the upload bridge asks after each connect)', async () => {
+  await withDataDir(async (dir) => {
+    await helper.load(flmNodes, flow(dir), creds);
+    const out = collect('out');
+    const caught = collect('caught');
+    const sync = { topic: `/device/${DEVICE_ID}/tmpo/sync`, payload: '', retain: false, qos: 0 };
+    await waitFor('the sync request at start', () => out.length === 1);
+    helper.getNode('tmpo').receive({ topic: 'tmpo/sync' });
+    await waitFor('a second sync request', () => out.length === 2);
+    for (const m of out) assert.deepEqual({ topic: m.topic, payload: m.payload, retain: m.retain, qos: m.qos }, sync);
+    assert.deepEqual(caught, []);
+  });
+});
+
 test('flm-tmpo: bad input reaches Catch and never touches stored blocks', async () => {
   await withDataDir(async (dir) => {
     await helper.load(flmNodes, flow(dir), creds);

@@ -7,11 +7,14 @@
  *   `{"upgrade":N,"timestamp":T}` with a correct, wrong or missing reply digest.
  * - Faults on demand: random statuses (seeded), requests never answered, connection resets,
  *   slow replies, 401 for a key, and fully down (listener closed, or 503 for everything).
+ * - `startBridge`: the MQTT side (the FLM's bridge, TMPO blocks and sync) over TLS, on its own
+ *   port, sharing this server's devices (see flukso-bridge-broker.ts).
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createHmac } from 'node:crypto';
 import { prng } from '../../core/sim/prng';
+import { FluksoBridgeBroker, type BridgeBrokerOptions } from './flukso-bridge-broker';
 
 export interface TestDevice {
   id: string;
@@ -85,6 +88,8 @@ export class FluksoTestServer {
   private readonly keepReadings: boolean;
   private readonly successStatus: 200 | 204;
   port = 0;
+  /** the MQTT side, once started */
+  bridge?: FluksoBridgeBroker;
   /** the newest requests, oldest first (at most 10 000) */
   readonly log: RequestRecord[] = [];
   readonly heartbeats: Array<{ deviceId: string; body: Record<string, unknown> }> = [];
@@ -196,7 +201,15 @@ export class FluksoTestServer {
     return [...this.store.keys()];
   }
 
+  /** The MQTT bridge endpoint on a port of its own (0: any free one), knowing this server's devices. */
+  async startBridge(opts: Omit<BridgeBrokerOptions, 'devices'>, port = 0): Promise<FluksoBridgeBroker> {
+    if (this.bridge) throw new Error('the bridge endpoint is already running');
+    this.bridge = await FluksoBridgeBroker.start({ ...opts, devices: (id) => this.devices.get(id) }, port);
+    return this.bridge;
+  }
+
   async close(): Promise<void> {
+    await this.bridge?.close();
     const closed = this.mode === 'refuse' ? Promise.resolve() : new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.mode = 'refuse';
     for (const s of this.sockets) s.destroy();

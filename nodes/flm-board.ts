@@ -11,6 +11,7 @@ import type { FlmDeviceNode } from './flm-device';
 import { Status } from './lib/status';
 import { onCloseBounded, errorText, statusText } from './lib/close';
 import { numberSetting, textSetting } from './lib/settings';
+import { sourceStandby } from './lib/source-switch';
 
 interface BoardDef extends NodeDef {
   device: string;
@@ -21,6 +22,8 @@ interface BoardDef extends NodeDef {
   watchdog: string | number;
   /** Kube radio group for the board; blank: leave the board's */
   kubeGroup: string | number;
+  /** empty: always; else the source kind that activates this node (`${FLM_SOURCE}` in the default flow) */
+  when?: string;
 }
 
 /** Records of a board second wait this long for the rest of that second before going out anyway. */
@@ -39,6 +42,8 @@ export default function (RED: NodeAPI): void {
     let closed = false;
     let path: string, baud: number, watchdogMs: number, kubeGroup: number | undefined;
     try {
+      const standby = sourceStandby(def.when, 'board');
+      if (standby) return status.idle(standby);
       path = textSetting(def.port);
       baud = numberSetting(def.baud, FLM03_BAUD, 'baud rate', (n) => Number.isInteger(n) && n >= 300 && n <= 4_000_000);
       watchdogMs = Math.round(numberSetting(def.watchdog, 15, 'watchdog', (n) => n === 0 || n >= 0.5) * 1000);

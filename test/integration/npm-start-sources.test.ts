@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { tempDir, waitFor } from '../support/nodered';
 import { startPipeline } from '../support/start-pipeline';
+import { start } from '../support/processes';
+import { repoRoot } from '../support/paths';
 import { untilListening } from '../support/net';
 import { socatPair } from '../support/pty';
 import { fixture } from '../unit/p1/fixtures';
@@ -96,6 +98,38 @@ test('FLM_SOURCE=p1 with FLM_SERIAL_PORT: the default flow reads a P1 cable (a s
     await q.run.stop(2000);
     for (const c of cleanups.reverse()) await c();
     await q.dir.remove();
+    await work.remove();
+  }
+});
+
+test('FLM_SOURCE=board with FLM_SERIAL_PORT: the default flow reads an FLM03 board (the emulator on a socat pty)', { timeout: 90_000 }, async () => {
+  const cleanups: Array<() => Promise<unknown> | void> = [];
+  const work = await tempDir('flm-start-board-');
+  const pty = await socatPair(join(work.path, 'uart'), join(work.path, 'board'));
+  cleanups.push(() => pty.stop());
+  // A board with a 2300 W load on clamp 1 (the default flow's "main") and 2 solar pulses a second on port 4.
+  const board = start(process.execPath, [join(repoRoot, 'dist', 'core', 'cli', 'flm.js'), 'board', 'emulate', '--port', pty.b, '--clamp', '1:2300', '--pulses', '4:2']);
+  cleanups.push(() => board.stop(2000));
+  const p = await startPipeline({ FLM_DEVICE_ID: DEVICE_ID, FLM_SOURCE: 'board', FLM_SERIAL_PORT: pty.a });
+  try {
+    await untilListening(p.mqttPort, p.run.output);
+    const sub = await watchReadings(p.mqttPort);
+    try {
+      const [main, solar] = SIMULATOR_SIDS;
+      await waitFor('the clamp gauge and the solar counter from the board', () =>
+        sub.seen.get(`/sensor/${main}/gauge`)?.[1] === 2300 && (sub.seen.get(`/sensor/${solar}/counter`)?.[1] ?? 0) >= 2, 30_000, 100);
+      assert.equal(sub.seen.get(`/sensor/${main}/gauge`)![2], 'W');
+      assert.equal(sub.seen.get(`/sensor/${solar}/counter`)![2], 'Wh');
+      const age = Date.now() / 1000 - sub.seen.get(`/sensor/${main}/gauge`)![0];
+      assert.ok(Math.abs(age) < 30, `stamped with the host clock: ${age} s off`);
+    } finally {
+      await sub.close();
+    }
+    assert.equal(await p.run.stop(), 0, p.run.output());
+  } finally {
+    await p.run.stop(2000);
+    for (const c of cleanups.reverse()) await c();
+    await p.dir.remove();
     await work.remove();
   }
 });

@@ -213,6 +213,8 @@ test('flm-board: 100 redeploys on a live board: the port is released every time,
     const node = helper.getNode('board');
     await waitFor(`connection ${i + 1}`, () => callsOf(node, 'log').some(([t]) => /^reading the FLM board on /.test(t)), 5000);
     assert.equal(node.error.called, false, `deploy ${i + 1}: ${node.error.firstCall?.args[0]}`);
+    // the port config goes out when the port opens; a close right after the open may race it
+    await waitFor(`the board configured by deploy ${i + 1}`, () => emulator.truth().configsReceived >= i + 1, 5000);
     await helper.unload();
     assert.equal(fdsOn(device), 0, `deploy ${i + 1} released the pty`);
     if (i === 9) before = handles();

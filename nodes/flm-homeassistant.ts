@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { Device } from '../core/config/schema';
-import { parseSensorTopic, isDeviceConfigTopic, P1_AVAILABILITY_TOPIC, type ReadingKind } from '../core/mqtt/topics';
+import { parseSensorTopic, isDeviceConfigTopic, P1_AVAILABILITY_TOPIC, BOARD_AVAILABILITY_TOPIC, type ReadingKind } from '../core/mqtt/topics';
 import {
   DEFAULT_PREFIX, ONLINE, OFFLINE, checkPrefix, isBirthTopic, discoveryConfigs, configMessage, removalMessages,
   availabilityMessage, staleTopics, sensorConfig, DiscoveryRegistry, loadAnnounced, saveAnnounced, readingUnit,
@@ -57,7 +57,8 @@ export default function (RED: NodeAPI): void {
     let flowsStarted = false;
     let engineReady = false;
     let initialDone = false;
-    let p1Online = true;
+    /** what the source's watchdog (flm-p1 or flm-board) last said */
+    let sourceOnline = true;
     let staleAfterMs = 0;
     let lastReading = Date.now();
     let sourceStale = false;
@@ -75,7 +76,7 @@ export default function (RED: NodeAPI): void {
     const showStatus = () => {
       if (!initialDone) return;
       const text = `${announced.length} entities · ${prefix}`;
-      if (!p1Online) status.warn(`P1 offline · ${text}`);
+      if (!sourceOnline) status.warn(`source offline · ${text}`);
       else if (sourceStale) status.warn(`no readings · ${text}`);
       else status.ok(text);
     };
@@ -89,7 +90,7 @@ export default function (RED: NodeAPI): void {
     };
 
     const setAvailability = (force = false) => {
-      const online = !closed && p1Online && !sourceStale;
+      const online = !closed && sourceOnline && !sourceStale;
       if (!force && online === lastAvailability) return;
       lastAvailability = online;
       emit([availabilityMessage(device!.id, online)]);
@@ -140,18 +141,18 @@ export default function (RED: NodeAPI): void {
           if (payloadText(msg.payload).trim() === ONLINE && initialDone) announceAll([]);
           return done();
         }
-        if (topic === P1_AVAILABILITY_TOPIC) {
+        if (topic === P1_AVAILABILITY_TOPIC || topic === BOARD_AVAILABILITY_TOPIC) {
           const a = payloadText(msg.payload).trim();
-          if (a !== ONLINE && a !== OFFLINE) throw new Error(`p1/availability payload must be "online" or "offline", got "${a.slice(0, 20)}"`);
-          p1Online = a === ONLINE;
+          if (a !== ONLINE && a !== OFFLINE) throw new Error(`${topic} payload must be "online" or "offline", got "${a.slice(0, 20)}"`);
+          sourceOnline = a === ONLINE;
           if (initialDone) setAvailability();
           return done();
         }
-        // The sensor table and the P1 telegrams share the wire: not for this node, not errors.
-        if (isDeviceConfigTopic(topic) || topic.startsWith('p1/')) return done();
+        // The sensor table, P1 telegrams and board news share the wire: not for this node, not errors.
+        if (isDeviceConfigTopic(topic) || topic.startsWith('p1/') || topic.startsWith('board/')) return done();
         const t = parseSensorTopic(topic);
         if (!t) {
-          throw new Error(`not a reading, ${P1_AVAILABILITY_TOPIC} or ${prefix}/status message: topic "${topic.slice(0, 80)}"`);
+          throw new Error(`not a reading, ${P1_AVAILABILITY_TOPIC}, ${BOARD_AVAILABILITY_TOPIC} or ${prefix}/status message: topic "${topic.slice(0, 80)}"`);
         }
         lastReading = Date.now();
         if (sourceStale) {

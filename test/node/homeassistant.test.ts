@@ -184,6 +184,12 @@ test('flm-homeassistant: p1/availability is mirrored; a P1 sensor not in the tab
     assert.ok(ha.status.calledWithMatch({ fill: 'yellow' }));
     ha.receive({ topic: 'p1/availability', payload: 'online' });
     await waitFor('online again', () => out.filter((m) => m.topic === AVAILABILITY && m.payload === 'online').length === 2);
+    // a sensor board's watchdog counts the same; its other news (batches) is passed over
+    ha.receive({ topic: 'board/batch', payload: { time: T0, records: [] } });
+    ha.receive({ topic: 'board/availability', payload: 'offline' });
+    await waitFor('offline from the board', () => out.filter((m) => m.topic === AVAILABILITY && m.payload === 'offline').length === 2);
+    ha.receive({ topic: 'board/availability', payload: 'online' });
+    await waitFor('online again', () => out.filter((m) => m.topic === AVAILABILITY && m.payload === 'online').length === 3);
 
     // What flm-sensor sends for a P1 meter when the table has no cosem sensor.
     const p1 = sid(7);
@@ -208,7 +214,7 @@ test('flm-homeassistant: p1/availability is mirrored; a P1 sensor not in the tab
     await waitFor('three errors', () => caught.length === 3);
     const texts = caught.map((c) => c.error.message).join('\n');
     assert.match(texts, /not in the table .* has no msg\.flm/);
-    assert.match(texts, /not a reading, p1\/availability or homeassistant\/status message: topic "hello"/);
+    assert.match(texts, /not a reading, p1\/availability, board\/availability or homeassistant\/status message: topic "hello"/);
     assert.match(texts, /"online" or "offline"/);
 
     // The learnt sensors survive a restart; a new prefix removes what was under the old one.

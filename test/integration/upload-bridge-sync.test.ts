@@ -106,7 +106,10 @@ for (const serverPushes of [true, false]) {
         const seeded = mains.slice(0, 2);
         for (const k of seeded) broker.store(k, history.get(keyText(k))!);
         assert.ok(history.size > 10, `history of ${history.size} blocks: ${[...history.keys()].join(' ')}`);
-        assert.ok(new Set([...history.keys()].map((k) => k.split('/')[2])).size >= 3, 'blocks of several levels');
+        // Which levels three days leave depends on where now falls in the 2^12 and 2^16 windows (a just
+        // finished level-12 window leaves no level-8 block); a finished level-16 window and something
+        // younger are always there.
+        assert.ok(new Set([...history.keys()].map((k) => k.split('/')[2])).size >= 2, `blocks of several levels: ${[...history.keys()].join(' ')}`);
 
         await helper.load(flmNodes, flow(dir, broker.port, pki.caPem), { dev: { deviceKey: DEVICE_KEY } });
         const tmpo = helper.getNode('tmpo');

@@ -1,6 +1,6 @@
 import type { Device, Sensor } from '../../config/schema';
 import type { ReadingKind } from '../../mqtt/topics';
-import { writeFileAtomic, readFileIfExists } from '../../util/atomic-file';
+import { readKeyedJson, writeKeyedEntry } from '../../util/keyed-json-file';
 import { sensorFromReading, type HaSensorSource, type ReadingInfo } from './discovery';
 import { flmUnit, readingKinds } from './mapping';
 
@@ -21,23 +21,10 @@ export interface AnnouncedEntry {
 
 export type AnnouncedFile = Record<string, AnnouncedEntry>;
 
-export async function loadAnnounced(path: string): Promise<AnnouncedFile> {
-  const text = await readFileIfExists(path);
-  if (text === undefined) return {};
-  try {
-    const v = JSON.parse(text) as unknown;
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as AnnouncedFile) : {};
-  } catch {
-    return {};
-  }
-}
+export const loadAnnounced = (path: string): Promise<AnnouncedFile> => readKeyedJson<AnnouncedEntry>(path);
 
 /** Replace one device's entry in the file, keeping the others (several devices may share a data dir). */
-export async function saveAnnounced(path: string, deviceId: string, entry: AnnouncedEntry): Promise<void> {
-  const all = await loadAnnounced(path);
-  all[deviceId] = entry;
-  await writeFileAtomic(path, `${JSON.stringify(all, null, 1)}\n`);
-}
+export const saveAnnounced = (path: string, deviceId: string, entry: AnnouncedEntry): Promise<void> => writeKeyedEntry(path, deviceId, entry);
 
 /** The unit of a `[ts,value,"unit"]` payload, as an array or JSON text. */
 export function readingUnit(payload: unknown): string | undefined {

@@ -1,6 +1,6 @@
 import type { Sensor } from '../../config/schema';
 import type { ReadingKind } from '../../mqtt/topics';
-import { readFileIfExists, writeFileAtomic } from '../../util/atomic-file';
+import { readKeyedJson, writeKeyedEntry } from '../../util/keyed-json-file';
 import { flmUnit, readingKinds } from '../homeassistant/mapping';
 import { quantityWord } from './item-names';
 
@@ -200,20 +200,7 @@ export class HomieDevice {
 
 export type HomieAnnouncedFile = Record<string, HomieStructure>;
 
-export async function loadHomieAnnounced(path: string): Promise<HomieAnnouncedFile> {
-  const text = await readFileIfExists(path);
-  if (text === undefined) return {};
-  try {
-    const v = JSON.parse(text) as unknown;
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as HomieAnnouncedFile) : {};
-  } catch {
-    return {};
-  }
-}
+export const loadHomieAnnounced = (path: string): Promise<HomieAnnouncedFile> => readKeyedJson<HomieStructure>(path);
 
 /** Replace one device's structure in the file, keeping the others (devices may share a data dir). */
-export async function saveHomieAnnounced(path: string, deviceId: string, s: HomieStructure): Promise<void> {
-  const all = await loadHomieAnnounced(path);
-  all[deviceId] = s;
-  await writeFileAtomic(path, `${JSON.stringify(all, null, 1)}\n`);
-}
+export const saveHomieAnnounced = (path: string, deviceId: string, s: HomieStructure): Promise<void> => writeKeyedEntry(path, deviceId, s);

@@ -4,8 +4,10 @@ import { ReadingComputer, type Reading } from '../core/readings/computer';
 import { CounterStateFile } from '../core/readings/counter-state';
 import { boardBatchSchema, BOARD_BATCH_TOPIC } from '../core/readings/records';
 import { P1ReadingMapper, isP1Telegram } from '../core/readings/p1-mapper';
+import { KubeReadingMapper, kubeMessageSchema, describeControl, describeFields } from '../core/readings/kube-mapper';
+import { RateLimiter } from '../core/serial/rate-limit';
 import { describeZodError } from '../core/config/schema';
-import { sensorTopic, deviceConfigTopic, P1_TELEGRAM_TOPIC } from '../core/mqtt/topics';
+import { sensorTopic, deviceConfigTopic, P1_TELEGRAM_TOPIC, BOARD_KUBE_TOPIC } from '../core/mqtt/topics';
 import { buildDeviceConfig } from '../core/mqtt/device-config';
 import type { FlmDeviceNode, DeviceContext } from './flm-device';
 import { Status } from './lib/status';
@@ -23,14 +25,15 @@ const SAVE_INTERVAL_MS = 5000;
 
 const isSourceNews = (topic: unknown): boolean =>
   typeof topic === 'string' &&
-  ((topic.startsWith('p1/') && topic !== P1_TELEGRAM_TOPIC) || (topic.startsWith('board/') && topic !== BOARD_BATCH_TOPIC));
+  ((topic.startsWith('p1/') && topic !== P1_TELEGRAM_TOPIC) ||
+    (topic.startsWith('board/') && topic !== BOARD_BATCH_TOPIC && topic !== BOARD_KUBE_TOPIC));
 
-export function readingMessage(r: Reading, deviceId: string): NodeMessage {
+export function readingMessage(r: Reading, deviceId: string, qos: 0 | 1 = 0): NodeMessage {
   const flm: Record<string, unknown> = {
     sid: r.sid, kind: r.kind, name: r.sensor.name, type: r.sensor.type, unit: r.unit, deviceId,
   };
   if (r.sensor.subtype) flm.subtype = r.sensor.subtype;
-  return { topic: sensorTopic(r.sid, r.kind), payload: [r.ts, r.value, r.unit], retain: true, qos: 0, flm } as NodeMessage;
+  return { topic: sensorTopic(r.sid, r.kind), payload: [r.ts, r.value, r.unit], retain: true, qos, flm } as NodeMessage;
 }
 
 export default function (RED: NodeAPI): void {
@@ -41,7 +44,13 @@ export default function (RED: NodeAPI): void {
     const res = new Resources();
     const deviceNode = RED.nodes.getNode(def.device) as FlmDeviceNode | null;
     const stats = { readings: 0, rejects: 0, held: 0 };
-    let engine: { computer: ReadingComputer; p1: P1ReadingMapper; file: CounterStateFile; ctx: DeviceContext } | undefined;
+    let engine: { computer: ReadingComputer; p1: P1ReadingMapper; kube: KubeReadingMapper; file: CounterStateFile; ctx: DeviceContext } | undefined;
+    // A Kube reports every minute or so, for years: what it lacks is said once an hour, not each time.
+    const kubeNotes = new RateLimiter(3_600_000);
+    const noteOnce = (key: string, text: string) => {
+      const t = kubeNotes.take(key, text);
+      if (t) node.warn(t);
+    };
     let flowsStarted = false;
     let configSent = false;
     const gate = new StartupQueue('the reading computation');
@@ -69,6 +78,22 @@ export default function (RED: NodeAPI): void {
       try {
         // flm-p1 and flm-board also report availability (and clock, Kube) on the same wire: news, not input.
         if (isSourceNews(msg.topic)) return done();
+        if (msg.topic === BOARD_KUBE_TOPIC) {
+          const p = kubeMessageSchema.safeParse(msg.payload);
+          if (!p.success) throw new Error(`not a Kube packet: ${describeZodError(p.error)}`);
+          const k = p.data;
+          if (k.kind === 'control') noteOnce(`ctl:${k.nid}`, `Kube ${k.nid} asks ${describeControl(k.payload)}; pairing and upgrades are not done here: a Kube paired with an FLM keeps its node id, so add its fields as kube sensors with kid ${k.nid}`);
+          const r = engine.kube.process(k, Math.floor(Date.now() / 1000));
+          if (r.problem) throw new Error(`Kube ${k.nid}: ${r.problem}`);
+          if (r.heldBack) throw new Error(`clock not valid: Kube ${k.nid} readings dropped, as on the FLM`);
+          if (r.unclaimed.length) {
+            const add = engine.kube.knows(k.nid) ? 'add kube sensors for the fields you want' : `add kube sensors with kid ${k.nid} to the device's sensor table`;
+            noteOnce(`unclaimed:${k.nid}`, `Kube ${k.nid} sends ${describeFields(r.unclaimed)}, which no sensor takes: ${add}`);
+          }
+          stats.readings += r.readings.length;
+          if (r.readings.length) send([r.readings.map((x) => readingMessage(x, engine!.ctx.device.id, r.qos))]);
+          return done();
+        }
         if (msg.topic === P1_TELEGRAM_TOPIC) {
           if (!isP1Telegram(msg.payload)) throw new Error('p1/telegram payload is not a parsed P1 telegram (use flm-p1 to parse raw telegrams)');
           const r = engine.p1.process(msg.payload, Math.floor(Date.now() / 1000));
@@ -117,7 +142,13 @@ export default function (RED: NodeAPI): void {
         const loaded = await file.load();
         if (loaded.warning) node.warn(loaded.warning);
         if (res.isDisposed) return;
-        engine = { computer: new ReadingComputer(ctx.device, loaded.state), p1: new P1ReadingMapper(ctx.device), file, ctx };
+        engine = {
+          computer: new ReadingComputer(ctx.device, loaded.state),
+          p1: new P1ReadingMapper(ctx.device),
+          kube: new KubeReadingMapper(ctx.device),
+          file,
+          ctx,
+        };
         status.ok(`${ctx.device.sensors.length} sensors`);
         res.interval(SAVE_INTERVAL_MS, save, reportError);
         sendConfig();

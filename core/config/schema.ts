@@ -13,6 +13,20 @@ export const SENSOR_TYPES = [
 export const SUBTYPES = ['pplus', 'pminus', 'q1', 'q2', 'q3', 'q4', 'vrms', 'irms', 'pf', 'vthd', 'ithd', 'alpha'] as const;
 export const CLAMP_RATINGS = [50, 100, 250, 500] as const;
 
+/**
+ * The fields a FluksoKube reports, and what the FLM's Kube registry stores each as (flm-firmware.md
+ * §8.3): running event counts are counters, everything measured is a gauge. On the FLM a Kube
+ * sensor's data_type comes from the registry, not from the user; the table keeps that rule.
+ */
+export const KUBE_FIELD_DATA_TYPE = {
+  temperature: 'gauge', humidity: 'gauge', light: 'gauge', pressure: 'gauge', battery: 'gauge', error: 'gauge',
+  movement: 'counter', vibration: 'counter', proximity: 'counter',
+} as const satisfies Partial<Record<(typeof SENSOR_TYPES)[number], 'gauge' | 'counter'>>;
+export type KubeFieldType = keyof typeof KUBE_FIELD_DATA_TYPE;
+export const isKubeField = (type: string): type is KubeFieldType => Object.hasOwn(KUBE_FIELD_DATA_TYPE, type);
+/** Kube node ids the FLM hands out when it pairs a Kube (kubed's max_nodes 30, §8.2). */
+export const KUBE_KID_MAX = 30;
+
 /** Meter constant: Wh or L per pulse with at most three decimals (the FLM UI's rule). */
 const meterConstant = z
   .number()
@@ -35,9 +49,12 @@ export const sensorSchema = z
     voltage: z.number().int().min(1).max(999).optional(),
     current: z.union([z.literal(50), z.literal(100), z.literal(250), z.literal(500)]).optional(),
     enable: z.boolean().default(true),
-    data_type: z.enum(['counter', 'gauge']).default('counter'),
+    /** what history stores; default counter, and for a Kube sensor its field's (KUBE_FIELD_DATA_TYPE) */
+    data_type: z.enum(['counter', 'gauge']).optional(),
     rid: z.number().int().min(0).default(0),
     subtype: z.enum(SUBTYPES).optional(),
+    /** kube: the node id of the Kube that reports this field (uci `kid`) */
+    kid: z.number().int().min(1).max(KUBE_KID_MAX).optional(),
     /** cosem: which P1 reading feeds it ("net", "gas", "delivered:t1", "l1", "capacity:peak", …) */
     p1: z.string().regex(/^[a-z0-9]+(:[a-z0-9]+)?$/, 'a P1 reading key such as net, gas, water, delivered:t1, l1').optional(),
   })
@@ -48,6 +65,16 @@ export const sensorSchema = z
     }
     if ((s.class === 'analog' || s.class === 'pulse') && s.port.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['port'], message: `an ${s.class} sensor needs at least one port` });
+    }
+    if (s.class === 'kube') {
+      if (s.kid === undefined) ctx.addIssue({ code: 'custom', path: ['kid'], message: `a kube sensor needs the Kube's node id (kid 1..${KUBE_KID_MAX})` });
+      if (!isKubeField(s.type)) {
+        ctx.addIssue({ code: 'custom', path: ['type'], message: `a kube sensor's type is the field it reports: ${Object.keys(KUBE_FIELD_DATA_TYPE).join(', ')}` });
+      } else if (s.data_type !== undefined && s.data_type !== KUBE_FIELD_DATA_TYPE[s.type]) {
+        ctx.addIssue({ code: 'custom', path: ['data_type'], message: `a Kube ${s.type} is stored as a ${KUBE_FIELD_DATA_TYPE[s.type]}, as the Kube registry says` });
+      }
+    } else if (s.kid !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['kid'], message: 'only a kube sensor has a Kube node id' });
     }
   });
 
@@ -83,6 +110,7 @@ export interface Sensor {
   rid: number;
   subtype?: (typeof SUBTYPES)[number];
   p1?: string;
+  kid?: number;
 }
 
 export interface Device {

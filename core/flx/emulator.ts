@@ -3,6 +3,7 @@ import {
   CT_COUNTERS, CT_GAUGES, FLM03_PORTS, encodeFlm03Message, type CtCounter, type Flm03Message, type Flm03PortConfig,
 } from './flm03-messages';
 import { numberToQ2011 } from './fixed-point';
+import { decodeKubeAuto, encodeKubePacket, type KubeField, type KubeModel } from './kube';
 import { prng } from '../sim/prng';
 
 /**
@@ -38,6 +39,27 @@ export interface PulseTrain {
   jitterMs?: number;
 }
 
+/**
+ * A FluksoKube the board hears on its radio (flm-firmware.md §8): its readings go out as a
+ * kube_packet frame every `everyS` seconds, encoded with the inverse of the registry's scaling.
+ */
+export interface KubeNode {
+  nid: number;
+  model: KubeModel;
+  /** seconds between packets; default 60. The first goes out at the end of the first configured second. */
+  everyS?: number;
+  temperature?: number;
+  humidity?: number;
+  battery?: number;
+  /** FLK01B only */
+  pressure?: number;
+  light?: number;
+  /** PIR events between packets: each round then also sends a movement count (default 0: none) */
+  motion?: number;
+  /** the Kube asks for an ACK */
+  ack?: boolean;
+}
+
 export interface EmulatorOptions {
   /** the board's wall clock at virtual time 0, Unix ms (default: now) */
   start?: number;
@@ -52,6 +74,14 @@ export interface EmulatorOptions {
   seed?: number;
   /** keep each second's true average power per clamp, for a host's gauges to be checked against */
   history?: boolean;
+  kubes?: readonly KubeNode[];
+}
+
+/** What a Kube sent: its packets, and the fields of the last ones as a host decodes them. */
+export interface KubeTruth {
+  nid: number;
+  packets: number;
+  fields: KubeField[];
 }
 
 export interface PortTruth {
@@ -76,6 +106,7 @@ export interface EmulatorTruth {
   configsReceived: number;
   timeSteps: number;
   pongs: number;
+  kubes: KubeTruth[];
 }
 
 const FRACTION = 65536;
@@ -118,6 +149,7 @@ export class BoardEmulator {
   private readonly trains = new Map<number, TrainState>();
   private readonly random: () => number;
   private counts = { configsReceived: 0, timeSteps: 0, pongs: 0 };
+  private readonly kubes: Array<{ node: KubeNode; next: number; movement: number; truth: KubeTruth }> = [];
   /** frames produced while handling input or time, waiting to be taken */
   private out: Uint8Array[] = [];
   kubeGroup: number | undefined;
@@ -133,6 +165,11 @@ export class BoardEmulator {
       if (!PULSE_PORTS.includes(train.port)) throw new RangeError(`pulse port ${train.port} is not 4, 5 or 6`);
       if (!(train.rate > 0 && train.rate <= 1000)) throw new RangeError(`pulse rate ${train.rate} is not in (0, 1000] per second`);
       this.trains.set(train.port, { train, emitted: 0, counted: 0, next: Infinity, total: 0, inSecond: 0 });
+    }
+    for (const node of options.kubes ?? []) {
+      if (!Number.isInteger(node.nid) || node.nid < 1 || node.nid > 30) throw new RangeError(`Kube node id ${node.nid} is not 1..30`);
+      if (!((node.everyS ?? 60) > 0)) throw new RangeError(`Kube ${node.nid}: a packet every ${node.everyS} s`);
+      this.kubes.push({ node, next: Infinity, movement: 0, truth: { nid: node.nid, packets: 0, fields: [] } });
     }
   }
 
@@ -221,6 +258,7 @@ export class BoardEmulator {
       boardTime: this.boardTime,
       ports: ports.sort((a, b) => a.port - b.port),
       ...this.counts,
+      kubes: this.kubes.map((k) => ({ ...k.truth, fields: [...k.truth.fields] })),
     };
   }
 
@@ -264,6 +302,7 @@ export class BoardEmulator {
     if (!first) return;
     this.configMono = this.mono;
     for (const t of this.trains.values()) t.next = this.pulseTime(t, 1);
+    for (const k of this.kubes) k.next = this.mono;
     this.sendStamp();
   }
 
@@ -341,7 +380,33 @@ export class BoardEmulator {
       });
       t.inSecond = 0;
     }
+    for (const k of this.kubes) {
+      if (this.mono < k.next) continue;
+      k.next = this.mono + (k.node.everyS ?? 60) * 1000;
+      this.sendKube(k);
+    }
     if (this.mono >= this.nextStamp) this.sendStamp();
+  }
+
+  private sendKube(k: (typeof this.kubes)[number]): void {
+    const payloads = [kubeMeasurements(k.node)];
+    if (k.node.motion) {
+      k.movement = (k.movement + k.node.motion) >>> 0;
+      const m = new Uint8Array(4);
+      new DataView(m.buffer).setUint32(0, k.movement, true);
+      payloads.push(m);
+    }
+    // A radio the board was told to listen on (kube_ctrl) is the group its Kubes send in.
+    const group = this.kubeGroup ?? 212;
+    const fields: KubeField[] = [];
+    for (const p of payloads) {
+      const packet = encodeKubePacket(group, { ctl: false, dst: false, ack: k.node.ack ?? false, nid: k.node.nid }, p);
+      this.send({ type: 'kube_packet', payload: packet });
+      k.truth.packets++;
+      const d = decodeKubeAuto(p);
+      if (d.ok) fields.push(...d.fields);
+    }
+    k.truth.fields = fields;
   }
 
   private sendCt(port: number, c: ClampState, watts: number, wall: number): void {
@@ -375,6 +440,35 @@ export class BoardEmulator {
     const half = (load.max - load.min) / 2;
     return mid * (tb - ta) - (half / w) * (Math.sin(w * tb) - Math.sin(w * ta));
   }
+}
+
+/** The inverse of the registry's scaling (flm-firmware.md §8.3), clamped to each raw field's width. */
+function kubeMeasurements(k: KubeNode): Uint8Array {
+  const raw = (v: number, max: number) => Math.min(max, Math.max(0, Math.round(v)));
+  const t = k.temperature ?? 21;
+  const h = k.humidity ?? 50;
+  const v = k.battery ?? 3;
+  if (k.model === 'flk01a') {
+    const out = new Uint8Array(6);
+    const dv = new DataView(out.buffer);
+    dv.setUint16(0, raw(((t + 46.85) * 65536) / 175.72, 0xffff), true);
+    dv.setUint16(2, raw(((h + 6) * 65536) / 125, 0xffff), true);
+    out[4] = raw((27.43 / v) ** (1 / 1.04), 0xff) || 1;
+    return out;
+  }
+  const pressure = raw((k.pressure ?? 101_325) / 0.25, 0xfffff);
+  const humidity = raw(((h + 6) * 4096) / 125, 0xfff);
+  const temperature = raw(((t + 46.85) * 16384) / 175.72, 0x3fff);
+  const battery = raw((26.93 / v) ** (1 / 0.985) - 8.5, 7);
+  const out = new Uint8Array(9);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, ((humidity << 20) | pressure) >>> 0, true);
+  dv.setUint16(4, raw((k.light ?? 0) / 0.25, 0xffff), true);
+  const x = temperature | (battery << 14);
+  out[6] = x & 0xff;
+  out[7] = (x >>> 8) & 0xff;
+  out[8] = (x >>> 16) & 0xff;
+  return out;
 }
 
 function split(units: number): CtCounter {

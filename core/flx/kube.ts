@@ -184,6 +184,18 @@ export function decodeKubeData(model: KubeModel | number, payload: Uint8Array): 
   return { ok: false, reason: `no ${m.toUpperCase()} format is ${payload.length} bytes long` };
 }
 
+/**
+ * A data payload decoded by its length alone. Each FLK01A and FLK01B format has a length of its
+ * own (6; 9 and 2), and the 4-byte movement count is the same on both, so a host needs no
+ * record of which model a node id is.
+ */
+export function decodeKubeAuto(payload: Uint8Array): KubeDecoded {
+  if (payload.length !== 6 && payload.length !== 4 && payload.length !== 9 && payload.length !== 2) {
+    return { ok: false, reason: `no Kube format is ${payload.length} bytes long (FLK01A sends 6 or 4, FLK01B 9, 4 or 2)` };
+  }
+  return decodeKubeData(payload.length === 6 ? 'flk01a' : 'flk01b', payload);
+}
+
 /** Names of the FLK01B error bits, lowest first (§8.3: sensor error flags, then board events). */
 export const FLK01B_ERROR_BITS = ['temperature', 'humidity', 'light', 'pressure', 'accelerometer', 'brown-out', 'watchdog'] as const;
 

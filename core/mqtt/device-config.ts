@@ -27,6 +27,7 @@ export function buildSensorSection(s: Sensor): Record<string, unknown> {
   if (s.current !== undefined) sec.current = s.current;
   if (s.subtype !== undefined) sec.subtype = s.subtype;
   if (s.p1 !== undefined) sec.p1 = s.p1;
+  if (s.kid !== undefined) sec.kid = s.kid;
   sec.data_type = s.data_type;
   sec.rid = s.rid;
   return sec;

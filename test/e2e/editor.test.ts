@@ -372,6 +372,42 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
     await page.evaluate((id) => (globalThis as unknown as EditorGlobal).RED.workspaces.show(id), tabId);
   });
 
+  await t.test('the device dialog keeps Kube ids and FLM03 parameters through a plain save', async () => {
+    // The board example's table has a clamp parameter (vrms) and two Kube sensors: rows whose
+    // extra fields only show for their class. Opened from the imported example's flm-board.
+    const example = JSON.parse(readFileSync(join(repoRoot, 'examples', 'FLM sensor board.json'), 'utf8')) as FlowNode[];
+    const want = example.find((n) => n.type === 'flm-device')!.sensors as Array<Record<string, unknown>>;
+    assert.ok(want.some((x) => x.class === 'kube' && x.kid === 3) && want.some((x) => x.subtype === 'vrms'), 'the example has a Kube sensor and a clamp parameter');
+    const found = await page.evaluate(() => {
+      const RED = (globalThis as unknown as { RED: any }).RED;
+      let hit: { board: string; device: string } | undefined;
+      RED.nodes.eachNode((n: { id: string; type: string; device: string }) => {
+        const d = n.type === 'flm-board' ? RED.nodes.node(n.device) : undefined;
+        if (d?.sensors?.some((x: { name: string }) => x.name === 'hall temperature')) hit = { board: n.id, device: d.id };
+      });
+      if (hit) RED.editor.edit(RED.nodes.node(hit.board));
+      return hit;
+    });
+    assert.ok(found, 'the imported board example is not in the editor');
+    await page.locator('#node-input-btn-device-edit').click();
+    const rows = page.locator('#node-config-input-sensor-list > li');
+    await until('the board example sensor rows', 5_000, async () => (await rows.count()) === want.length);
+    const kubeRow = rows.nth(want.findIndex((x) => x.name === 'hall temperature'));
+    assert.equal(await kubeRow.locator('input.flm-kid').inputValue(), '3');
+    assert.ok(await kubeRow.locator('input.flm-kid').isVisible(), 'the Kube id shows on a kube row');
+    assert.ok(await kubeRow.locator('select.flm-data-type').isDisabled(), 'a Kube field is stored as the registry says');
+    assert.equal(await kubeRow.locator('select.flm-type').inputValue(), 'temperature');
+    const vrmsRow = rows.nth(want.findIndex((x) => x.subtype === 'vrms'));
+    assert.equal(await vrmsRow.locator('select.flm-subtype').inputValue(), 'vrms');
+    assert.ok(!(await vrmsRow.locator('input.flm-kid').isVisible()), 'no Kube id on a clamp row');
+    await page.locator('#node-config-dialog-ok').click();
+    await page.locator('#node-config-dialog-ok').waitFor({ state: 'detached' });
+    const saved = await page.evaluate((id) => (globalThis as unknown as { RED: { nodes: { node(id: string): { sensors: unknown } } } }).RED.nodes.node(id).sensors, found.device);
+    assert.deepEqual(saved, want, 'the device dialog changed the board example\'s sensor table on a plain save');
+    await page.locator('#node-dialog-cancel').click();
+    await page.locator('#node-dialog-cancel').waitFor({ state: 'detached' });
+  });
+
   await t.test('the flm-device config node opens from the sensor dialog with its sensor table', async () => {
     assert.ok(configNodes.length > 0, 'the default flow has no config node of ours');
     for (const cfg of configNodes) {

@@ -2,7 +2,9 @@
  * End to end through a socat pty pair: `flm board emulate` (its own process) -> flm-board ->
  * flm-sensor -> flm-broker -> an mqtt.js subscriber. An hour of a varying clamp load and 10,000
  * pulses in accelerated time: the counters on the broker equal the emulator's truth exactly,
- * and every clamp gauge is within 1 % of the true average power of its second.
+ * and every clamp gauge is within 1 % of the true average power of its second. Two Kubes on the
+ * board's radio: their fields arrive under the kube sensors of their node ids, as the emulator
+ * sent them.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,6 +26,9 @@ const SPEED = 150;
 const SENSORS = [
   { n: 1, id: sid(1), name: 'main', type: 'electricity', class: 'analog', port: [1], current: 100 },
   { n: 2, id: sid(2), name: 'solar', type: 'electricity', class: 'pulse', port: [4], constant: 1 },
+  { n: 3, id: sid(3), name: 'hall', type: 'temperature', class: 'kube', kid: 3 },
+  { n: 4, id: sid(4), name: 'hall motion', type: 'movement', class: 'kube', kid: 3 },
+  { n: 5, id: sid(5), name: 'attic', type: 'humidity', class: 'kube', kid: 4 },
 ];
 
 test('emulator -> flm-board -> flm-sensor -> broker: an hour of clamp load and 10,000 pulses, counters exact, gauges within 1 %', { timeout: 120_000 }, async () => {
@@ -56,6 +61,8 @@ test('emulator -> flm-board -> flm-sensor -> broker: an hour of clamp load and 1
   const child = spawn(process.execPath, [
     join(repoRoot, 'dist', 'core', 'cli', 'flm.js'), 'board', 'emulate', '--port', pty.b, '--speed', String(SPEED),
     '--clamp', '1:200-5200@900', '--pulses', '4:3x10000', '--for', '3600', '--history',
+    // every 600 board seconds is 4 s here: each packet in a host second of its own
+    '--kube', '3:flk01b,every=600,temperature=19.25,motion=3,ack', '--kube', '4:flk01a,every=600,humidity=63.5',
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   cleanups.push(() => void (child.exitCode === null && child.kill('SIGKILL')));
   let stdout = '';
@@ -98,6 +105,17 @@ test('emulator -> flm-board -> flm-sensor -> broker: an hour of clamp load and 1
   const pulseGauges = series(sid(2), 'gauge').filter(([ts]) => ts < lastPulse);
   assert.ok(pulseGauges.length > 3000);
   for (const [ts, watts] of pulseGauges) assert.ok(Math.abs(watts - 10_800) <= 108, `solar ${watts} W at ${ts}`);
+
+  const kube = (nid: number, field: string) => truth.kubes.find((k: { nid: number }) => k.nid === nid).fields.find((f: { field: string }) => f.field === field);
+  const rounds = truth.kubes.find((k: { nid: number }) => k.nid === 4).packets;
+  assert.ok(rounds >= 6, `${rounds} Kube rounds in an hour at one every 600 s`);
+  await waitFor('the last Kube round', () => series(sid(4), 'counter').length === rounds && series(sid(5), 'gauge').length === rounds, 5000);
+  assert.deepEqual([kube(3, 'temperature').value, kube(3, 'movement').value, kube(4, 'humidity').value], [19.25, 3 * rounds, 63.5]);
+  assert.deepEqual(series(sid(3), 'gauge').at(-1)!.slice(1), [19.25, '°C']);
+  assert.deepEqual(series(sid(3), 'gauge').length, rounds, 'one temperature a packet');
+  assert.deepEqual(series(sid(4), 'counter').map((r) => r[1]), Array.from({ length: rounds }, (_, i) => 3 * (i + 1)), 'the PIR count, every packet');
+  assert.deepEqual(series(sid(5), 'gauge').at(-1)!.slice(1), [63.5, '%']);
+  assert.equal(got.has(`/sensor/${sid(3)}/counter`), false, 'a temperature is a gauge only');
   console.log(`# e2e: an hour of board time at ×${SPEED} in ${(emulated / 1000).toFixed(1)} s, counters at the truth after ${(counted / 1000).toFixed(1)} s; ` +
     `${energy} Wh, 10000 pulses; ${gauges.length} clamp gauges, worst error ${(worst * 100).toFixed(4)} %`);
 });

@@ -189,7 +189,6 @@ test('flm-sensor passes over what flm-board reports besides batches, and takes i
     const sensor = helper.getNode('sensor');
     sensor.receive({ topic: 'board/availability', payload: 'online' });
     sensor.receive({ topic: 'board/time', payload: { action: 'none' } });
-    sensor.receive({ topic: 'board/kube', payload: { nid: 3 } });
     sensor.receive(batch(T0, [
       { kind: 'counter', port: 1, subtype: 'pplus', value: 1234.5 },
       { kind: 'gauge', port: 1, subtype: 'pplus', value: 2300.5 },
@@ -203,5 +202,47 @@ test('flm-sensor passes over what flm-board reports besides batches, and takes i
     assert.equal(v.flm.subtype, 'vrms');
     assert.equal(out.some((m) => m.topic === `/sensor/${sid(2)}/counter`), false, 'a voltage has no counter');
     assert.deepEqual(caught, []);
+  });
+});
+
+test('flm-sensor turns board/kube packets into readings of its kube sensors, and says what an unknown Kube sends', async () => {
+  await withDataDir(async (dir) => {
+    await helper.load(flmNodes, flow(dir, [
+      { n: 7, id: sid(7), name: 'hall', type: 'temperature', class: 'kube', kid: 3 },
+      { n: 8, id: sid(8), name: 'hall motion', type: 'movement', class: 'kube', kid: 3 },
+    ]), creds);
+    const out = collect('out');
+    const caught = collect('caught');
+    const sensor = helper.getNode('sensor');
+    const warnings: string[] = [];
+    const warn = sensor.warn;
+    sensor.warn = (m: unknown) => { warnings.push(String(m)); return warn.call(sensor, m); };
+    // FLK01A: 23.44 °C, 56.5 %, 2.5 V, error 0, with an ACK asked
+    sensor.receive({ topic: 'board/kube', payload: { group: 212, nid: 3, kind: 'data', ack: true, payload: '66660080' + '0a00' } });
+    sensor.receive({ topic: 'board/kube', payload: { nid: 3, payload: Buffer.from([5, 0, 0, 0]) } });
+    const temp = await waitFor('the temperature', () => out.find((m) => m.topic === `/sensor/${sid(7)}/gauge`));
+    assert.equal(temp.payload[1], 23.44);
+    assert.equal(temp.payload[2], '°C');
+    assert.ok(Math.abs(temp.payload[0] - Date.now() / 1000) < 5, 'stamped when it arrived');
+    assert.equal(temp.qos, 1, 'a Kube that asked for an ACK is published with QoS 1, as on the FLM');
+    assert.equal(temp.retain, true);
+    assert.deepEqual(temp.flm, { sid: sid(7), kind: 'gauge', name: 'hall', type: 'temperature', unit: '°C', deviceId: DEVICE_ID });
+    const motion = await waitFor('the movement count', () => out.find((m) => m.topic === `/sensor/${sid(8)}/counter`));
+    assert.equal(motion.payload[1], 5);
+    assert.equal(motion.qos, 0);
+    assert.match(warnings.join('\n'), /Kube 3 sends humidity 56\.5 %, battery 2\.5 V, error 0, which no sensor takes: add kube sensors for the fields you want/);
+
+    sensor.receive({ topic: 'board/kube', payload: { nid: 9, payload: '0100' } });
+    await waitFor('a note on Kube 9', () => warnings.find((w) => /Kube 9 sends vibration 1, which no sensor takes: add kube sensors with kid 9/.test(w)));
+    const pair = '124b' + 'd4' + '09' + '0000' + 'ab'.repeat(16);
+    sensor.receive({ topic: 'board/kube', payload: { nid: 9, kind: 'control', ack: true, payload: pair } });
+    await waitFor('a note on pairing', () => warnings.find((w) => /Kube 9 asks to pair \(hw_type 19218, hw_id (ab){16}\)/.test(w)));
+    assert.equal(caught.length, 0, 'notes, not errors');
+
+    sensor.receive({ topic: 'board/kube', payload: { nid: 3, payload: '0102030405' } });
+    sensor.receive({ topic: 'board/kube', payload: { nid: 3, payload: 'xyz' } });
+    await waitFor('two errors', () => caught.length === 2);
+    assert.match(caught[0].error.message, /Kube 3: no Kube format is 5 bytes long/);
+    assert.match(caught[1].error.message, /not a Kube packet: payload/);
   });
 });

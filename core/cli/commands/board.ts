@@ -6,7 +6,7 @@ import type { Connection } from '../../serial/reconnecting';
 import { Flm03Decoder } from '../../flx/flm03-decoder';
 import { flm03TypeName } from '../../flx/flm03-messages';
 import { flm03ToJson } from '../../flx/flm03-json';
-import { BoardEmulator, type ClampLoad, type PulseTrain } from '../../flx/emulator';
+import { BoardEmulator, type ClampLoad, type KubeNode, type PulseTrain } from '../../flx/emulator';
 import { EmulatorPort, FLM03_BAUD } from '../../flx/emulator-port';
 
 const serialFlags = {
@@ -98,11 +98,36 @@ export function parsePulses(spec: string, jitterMs = 0): PulseTrain {
   return { port: Number(m[1]), rate: Number(m[2]), ...(m[3] !== undefined ? { count: Number(m[3]) } : {}), ...(jitterMs ? { jitterMs } : {}) };
 }
 
+const KUBE_KEYS = ['every', 'temperature', 'humidity', 'battery', 'pressure', 'light', 'motion'] as const;
+
+/** `3:flk01b` or `3:flk01a,every=300,temperature=19.5,motion=2,ack`: a Kube with node id 3 (1-30). */
+export function parseKube(spec: string): KubeNode {
+  const [head, ...rest] = spec.trim().split(',');
+  const m = /^(\d{1,2}):(flk01a|flk01b)$/i.exec(head ?? '');
+  const usage = `--kube "${spec}": use NID:MODEL[,every=S][,temperature=C][,humidity=%][,battery=V][,pressure=Pa][,light=lx][,motion=N][,ack], e.g. 3:flk01b,every=60 (node id 1-30, model flk01a or flk01b)`;
+  if (!m || Number(m[1]) < 1 || Number(m[1]) > 30) throw new UsageError(usage);
+  const node: KubeNode = { nid: Number(m[1]), model: m[2]!.toLowerCase() as KubeNode['model'] };
+  for (const part of rest) {
+    if (part === 'ack') {
+      node.ack = true;
+      continue;
+    }
+    const [key, value] = part.split('=');
+    const n = Number(value);
+    if (!KUBE_KEYS.includes(key as never) || value === undefined || value === '' || !Number.isFinite(n)) throw new UsageError(usage);
+    if (key === 'every') node.everyS = n;
+    else node[key as Exclude<(typeof KUBE_KEYS)[number], 'every'>] = n;
+  }
+  if (!((node.everyS ?? 60) > 0) || (node.motion !== undefined && !(Number.isInteger(node.motion) && node.motion >= 0))) throw new UsageError(usage);
+  return node;
+}
+
 const emulateFlags = z.object({
   ...serialFlags,
   speed: z.coerce.number().positive().max(100_000).default(1),
   clamp: z.array(z.string()).default([]),
   pulses: z.array(z.string()).default([]),
+  kube: z.array(z.string()).default([]),
   jitter: z.coerce.number().int().min(0).max(10_000).default(0),
   for: z.coerce.number().positive().max(366 * 86400).optional(),
   start: z.string().optional(),
@@ -116,11 +141,11 @@ const emulateFlags = z.object({
 export const boardEmulateCommand: Command = {
   path: ['board', 'emulate'],
   summary: 'play an FLM03 sensor board on a serial device: clamp loads and pulse trains, in real or accelerated time; prints the truth at the end',
-  usage: 'flm board emulate --port DEV [--speed 1] [--clamp 1:2300] [--pulses 4:2.5x1000] [--for S] [--start ISO] [--configured] [--history]',
+  usage: 'flm board emulate --port DEV [--speed 1] [--clamp 1:2300] [--pulses 4:2.5x1000] [--kube 3:flk01b,every=60] [--for S] [--start ISO] [--configured] [--history]',
   async run(args, io) {
     const { flags, positionals } = parseFlags(args, {
       port: { type: 'string' }, baud: { type: 'string' }, seconds: { type: 'string' }, speed: { type: 'string' },
-      clamp: { type: 'string', multiple: true }, pulses: { type: 'string', multiple: true }, jitter: { type: 'string' },
+      clamp: { type: 'string', multiple: true }, pulses: { type: 'string', multiple: true }, kube: { type: 'string', multiple: true }, jitter: { type: 'string' },
       for: { type: 'string' }, start: { type: 'string' }, 'stamp-every': { type: 'string' }, voltage: { type: 'string' },
       seed: { type: 'string' }, history: { type: 'boolean' }, configured: { type: 'boolean' },
     }, emulateFlags);
@@ -134,8 +159,12 @@ export const boardEmulateCommand: Command = {
       const twice = ports.find((p, i) => ports.indexOf(p) !== i);
       if (twice !== undefined) throw new UsageError(`port ${twice} is given twice`);
     }
+    const kubes = flags.kube.map(parseKube);
+    const nids = kubes.map((k) => k.nid);
+    const twiceKube = nids.find((n, i) => nids.indexOf(n) !== i);
+    if (twiceKube !== undefined) throw new UsageError(`Kube ${twiceKube} is given twice`);
     const emulator = new BoardEmulator({
-      start, clamps, pulses, voltage: flags.voltage, seed: flags.seed, history: flags.history, stampEveryS: flags['stamp-every'],
+      start, clamps, pulses, kubes, voltage: flags.voltage, seed: flags.seed, history: flags.history, stampEveryS: flags['stamp-every'],
       ...(flags.for !== undefined ? { durationS: flags.for } : {}),
     });
     const where = `${flags.port} ${describeSerial(settingsFor(flags.baud))}`;
@@ -144,7 +173,8 @@ export const boardEmulateCommand: Command = {
 };
 
 async function emulate(io: CliIo, port: EmulatorPort, where: string, seconds: number | undefined): Promise<number> {
-  const what = `${port.emulator.options.clamps?.length ?? 0} clamp(s), ${port.emulator.options.pulses?.length ?? 0} pulse train(s)`;
+  const o = port.emulator.options;
+  const what = `${o.clamps?.length ?? 0} clamp(s), ${o.pulses?.length ?? 0} pulse train(s)${o.kubes?.length ? `, ${o.kubes.length} Kube(s)` : ''}`;
   try {
     await port.start();
   } catch (err) {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runFlm } from '../../support/cli';
-import { parseClamp, parsePulses } from '../../../core/cli/commands/board';
+import { parseClamp, parseKube, parsePulses } from '../../../core/cli/commands/board';
 
 test('flm board emulate: clamp loads and pulse trains from their short forms', () => {
   assert.deepEqual(parseClamp('1:2300'), { port: 1, watts: 2300 });
@@ -9,6 +9,10 @@ test('flm board emulate: clamp loads and pulse trains from their short forms', (
   assert.deepEqual(parseClamp('2:200-5200@900,pf=0.9'), { port: 2, min: 200, max: 5200, periodS: 900, pf: 0.9 });
   assert.deepEqual(parsePulses('4:2.5'), { port: 4, rate: 2.5 });
   assert.deepEqual(parsePulses('6:3x10000', 20), { port: 6, rate: 3, count: 10000, jitterMs: 20 });
+  assert.deepEqual(parseKube('3:flk01b'), { nid: 3, model: 'flk01b' });
+  assert.deepEqual(parseKube('30:FLK01A,every=300,temperature=-5.5,humidity=80,motion=2,ack'), {
+    nid: 30, model: 'flk01a', everyS: 300, temperature: -5.5, humidity: 80, motion: 2, ack: true,
+  });
 });
 
 const usage: Array<[string[], RegExp]> = [
@@ -18,6 +22,11 @@ const usage: Array<[string[], RegExp]> = [
   [['board', 'emulate', '--port', '/dev/null', '--pulses', '4:5000'], /up to 1000 a second/],
   [['board', 'emulate', '--port', '/dev/null', '--pulses', '4:1', '--pulses', '4:2'], /port 4 is given twice/],
   [['board', 'emulate', '--port', '/dev/null', '--start', 'soon'], /--start: "soon" is not a date/],
+  [['board', 'emulate', '--port', '/dev/null', '--kube', '31:flk01a'], /--kube "31:flk01a": use NID:MODEL/],
+  [['board', 'emulate', '--port', '/dev/null', '--kube', '3:flk02'], /--kube "3:flk02": use NID:MODEL/],
+  [['board', 'emulate', '--port', '/dev/null', '--kube', '3:flk01a,every=0'], /--kube "3:flk01a,every=0"/],
+  [['board', 'emulate', '--port', '/dev/null', '--kube', '3:flk01a,colour=red'], /--kube "3:flk01a,colour=red"/],
+  [['board', 'emulate', '--port', '/dev/null', '--kube', '3:flk01a', '--kube', '3:flk01b'], /Kube 3 is given twice/],
   [['board', 'emulate', '--speed', '2'], /^flm board emulate: --port: /],
   [['board', 'sniff', '--port', '/dev/null', '--baud', 'fast'], /^flm board sniff: --baud: /],
   [['board', 'sniff', '--port', '/dev/null', 'extra'], /unexpected argument "extra"/],

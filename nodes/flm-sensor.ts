@@ -30,7 +30,7 @@ const isSourceNews = (topic: unknown): boolean =>
 
 export function readingMessage(r: Reading, deviceId: string, qos: 0 | 1 = 0): NodeMessage {
   const flm: Record<string, unknown> = {
-    sid: r.sid, kind: r.kind, name: r.sensor.name, type: r.sensor.type, unit: r.unit, deviceId,
+    sid: r.sid, kind: r.kind, name: r.sensor.name, type: r.sensor.type, class: r.sensor.class, unit: r.unit, deviceId,
   };
   if (r.sensor.subtype) flm.subtype = r.sensor.subtype;
   return { topic: sensorTopic(r.sid, r.kind), payload: [r.ts, r.value, r.unit], retain: true, qos, flm } as NodeMessage;

@@ -13,6 +13,8 @@ export interface ImportedFlm {
   name?: string;
   type?: string;
   subtype?: string;
+  /** the class in the FLM's sensor table (analog, pulse, cosem, kube …), when it gives one */
+  class?: string;
   unit: string;
   deviceId?: string;
 }
@@ -189,6 +191,7 @@ export class ReadingImporter {
       flm.name = s.name;
       flm.type = s.type;
       if (s.subtype) flm.subtype = s.subtype;
+      if (s.class) flm.class = s.class;
       flm.deviceId = s.deviceId;
     }
     return { topic: sensorTopic(sid, kind), payload: [r.ts, r.value, unit], retain: true, qos: 0, flm };

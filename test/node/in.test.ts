@@ -71,7 +71,7 @@ test('flm-in reads an FLM broker: the retained sensor table, every payload form,
     const got = readingsIn(out);
     assert.deepEqual(got[0], {
       _msgid: got[0]._msgid, topic: `/sensor/${sid(1)}/gauge`, payload: [T, 157, 'W'], retain: true, qos: 0,
-      flm: { sid: sid(1), kind: 'gauge', name: 'main', type: 'electricity', unit: 'W', deviceId: DEVICE_ID },
+      flm: { sid: sid(1), kind: 'gauge', name: 'main', type: 'electricity', class: 'analog', unit: 'W', deviceId: DEVICE_ID },
     });
     // The same shape flm-sensor gives: a flow cannot tell where a reading came from.
     const own = readingMessage({ sid: sid(1), kind: 'gauge', ts: T, value: 157, unit: 'W', sensor: device().sensors[0]! }, DEVICE_ID) as any;

@@ -32,7 +32,7 @@ test('flm-sensor turns board batches into FLM reading messages', async () => {
     const gauge = await waitFor('a gauge', () => out.find((m) => m.topic === `/sensor/${sid(1)}/gauge`));
     assert.deepEqual(gauge.payload, [T0 / 1000, 157, 'W']);
     assert.equal(gauge.retain, true);
-    assert.deepEqual(gauge.flm, { sid: sid(1), kind: 'gauge', name: 'main', type: 'electricity', unit: 'W', deviceId: DEVICE_ID });
+    assert.deepEqual(gauge.flm, { sid: sid(1), kind: 'gauge', name: 'main', type: 'electricity', class: 'analog', unit: 'W', deviceId: DEVICE_ID });
     const gas = out.find((m) => m.topic === `/sensor/${sid(3)}/counter`);
     assert.deepEqual(gas.payload, [T0 / 1000, 20, 'L']);
     assert.deepEqual(gas.flm.unit, 'L');
@@ -226,7 +226,7 @@ test('flm-sensor turns board/kube packets into readings of its kube sensors, and
     assert.ok(Math.abs(temp.payload[0] - Date.now() / 1000) < 5, 'stamped when it arrived');
     assert.equal(temp.qos, 1, 'a Kube that asked for an ACK is published with QoS 1, as on the FLM');
     assert.equal(temp.retain, true);
-    assert.deepEqual(temp.flm, { sid: sid(7), kind: 'gauge', name: 'hall', type: 'temperature', unit: '°C', deviceId: DEVICE_ID });
+    assert.deepEqual(temp.flm, { sid: sid(7), kind: 'gauge', name: 'hall', type: 'temperature', class: 'kube', unit: '°C', deviceId: DEVICE_ID });
     const motion = await waitFor('the movement count', () => out.find((m) => m.topic === `/sensor/${sid(8)}/counter`));
     assert.equal(motion.payload[1], 5);
     assert.equal(motion.qos, 0);

@@ -1,4 +1,4 @@
-import type { Sensor } from '../../config/schema';
+import { SENSOR_CLASSES, type Sensor } from '../../config/schema';
 import { sensorTopic, type ReadingKind } from '../../mqtt/topics';
 import { flmUnit, haClass, readingKinds, valueTemplate } from './mapping';
 
@@ -204,6 +204,8 @@ export interface ReadingInfo {
   subtype?: string;
   unit?: string;
   deviceId?: string;
+  /** the sensor's class in its table (analog, pulse, cosem, kube, virtual), when the source knows it */
+  class?: string;
 }
 
 /**
@@ -214,9 +216,13 @@ export interface ReadingInfo {
  */
 export function sensorFromReading(r: ReadingInfo): HaSensorSource | undefined {
   if (!r.type || !r.name) return undefined;
-  const s: HaSensorSource = { id: r.sid, name: r.name, type: r.type, class: 'cosem', kinds: [r.kind] };
+  // A reading that names its class (flm-sensor, flm-in from an FLM's table) says whether it is
+  // a meter whose counter only rises; one that does not is taken for P1, which can run backwards.
+  const known = (SENSOR_CLASSES as readonly string[]).includes(r.class ?? '') ? (r.class as Sensor['class']) : 'cosem';
+  const s: HaSensorSource = { id: r.sid, name: r.name, type: r.type, class: known, kinds: [r.kind] };
   if (r.unit !== undefined) s.units = { [r.kind]: r.unit };
   if (r.subtype) s.subtype = r.subtype as Sensor['subtype'];
+  if (known !== 'cosem') return s;
   const m = /^(gas|water|heat)-(.+)$/.exec(r.name);
   if (r.type === 'electricity') {
     s.net = true;

@@ -52,7 +52,7 @@ export function sensorFromFlm(sid: string, kind: ReadingKind, flm: unknown, payl
     name: text(f.name, 64),
     type: text(f.type, 32),
     subtype: text(f.subtype, 16),
-    class: null,
+    class: text(f.class, 16),
     counterUnit: kind === 'counter' ? unit : null,
     gaugeUnit: kind === 'gauge' ? unit : null,
   };

@@ -202,6 +202,20 @@ test('sensors learnt from P1 readings (no cosem table): net is total, M-Bus mete
   assert.deepEqual(discoveryConfigs({ id: DEVICE_ID }, [net]).map((x) => x.payload.unique_id), [`${DEVICE_ID}_${sid(7)}_counter`]);
 });
 
+test('a reading that names its class: a clamp or pulse counter only rises (total_increasing); cosem stays net', () => {
+  for (const cls of ['analog', 'pulse']) {
+    const s = sensorFromReading({ sid: sid(7), kind: 'counter', name: 'main', type: 'electricity', unit: 'Wh', class: cls })!;
+    assert.deepEqual([s.class, s.net, s.p1], [cls, undefined, undefined]);
+    assert.equal(valid(sensorConfig(DEVICE_ID, s, 'counter')).state_class, 'total_increasing', cls);
+  }
+  const p1 = sensorFromReading({ sid: sid(7), kind: 'counter', name: 'p1', type: 'electricity', unit: 'Wh', class: 'cosem' })!;
+  assert.equal(valid(sensorConfig(DEVICE_ID, p1, 'counter')).state_class, 'total');
+  const kube = sensorFromReading({ sid: sid(8), kind: 'gauge', name: 'hall', type: 'temperature', unit: '°C', class: 'kube' })!;
+  assert.deepEqual([valid(sensorConfig(DEVICE_ID, kube, 'gauge')).device_class, kube.p1], ['temperature', undefined]);
+  // an unknown class is not trusted: the cautious P1 reading
+  assert.equal(sensorFromReading({ sid: sid(7), kind: 'counter', name: 'x', type: 'electricity', unit: 'Wh', class: 'lamp' })!.class, 'cosem');
+});
+
 test('removal, availability and the messages as they go on the wire', () => {
   const list = discoveryConfigs(device(), device().sensors);
   const m = configMessage(list[0]!);

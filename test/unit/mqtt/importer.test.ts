@@ -73,7 +73,7 @@ test('importer: names from the config, units filled in, other devices told apart
   };
   assert.deepEqual(out(`/sensor/${sid(1)}/gauge`, '[1459065180,157,"W"]'), {
     topic: `/sensor/${sid(1)}/gauge`, payload: [1459065180, 157, 'W'], retain: true, qos: 0,
-    flm: { sid: sid(1), kind: 'gauge', unit: 'W', name: 'main', type: 'electricity', deviceId: DEVICE_ID },
+    flm: { sid: sid(1), kind: 'gauge', unit: 'W', name: 'main', type: 'electricity', class: 'analog', deviceId: DEVICE_ID },
   });
   assert.deepEqual(out(`/sensor/${sid(3)}/counter`, '1234').payload, [NOW, 1234, 'L'], 'unit from the type, time now');
   assert.deepEqual(out(`/sensor/${sid(3)}/gauge`, '[12.5]').payload, [NOW, 12.5, 'L/day']);

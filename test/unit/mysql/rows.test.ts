@@ -39,6 +39,7 @@ test('sensors come from the device table, from a published sensor table, and fro
 
   const flm = sensorFromFlm(sid(9), 'gauge', { sid: sid(9), kind: 'gauge', name: 'boiler', type: 'electricity', unit: 'W', deviceId: DEVICE_ID });
   assert.deepEqual(flm, { sid: sid(9), deviceId: DEVICE_ID, name: 'boiler', type: 'electricity', subtype: null, class: null, counterUnit: null, gaugeUnit: 'W' });
+  assert.equal(sensorFromFlm(sid(9), 'counter', { class: 'pulse', unit: 'Wh' }).class, 'pulse', 'the class msg.flm names');
   assert.equal(sensorFromFlm(sid(9), 'counter', undefined, 'Wh').counterUnit, 'Wh', 'the payload unit when msg.flm has none');
 
   const merged = mergeSensor(flm, sensorFromFlm(sid(9), 'counter', { unit: 'Wh' }));

@@ -6,6 +6,8 @@ import { portConfigFrame, type PortConfigOptions } from './flm03-port-config';
 import { q2011Thousandths } from './fixed-point';
 import { decideBoardTime, DEFAULT_VALID_AFTER, type BoardTimeDecision } from './flm03-readings';
 import { parseKubePacket, type KubePacket } from './kube';
+import { StreamClock } from './stream-clock';
+import { clampRanges, plausibleGauges, type ClampRange } from './gauge-sanity';
 
 /**
  * The host's side of an FLM03 sensor board (flm-firmware.md §1.7), as flxd plays it, without
@@ -22,6 +24,12 @@ import { parseKubePacket, type KubePacket } from './kube';
  *   time. The board keeps the running totals, so a lost frame costs a gauge, never a count.
  * - Records of one board second go out as one batch, so the three clamps of a three-phase sum
  *   meet; a second is complete when a later one starts, or when the caller flushes.
+ * - What the frame checksum cannot protect (a byte flipped between 0x00 and 0xFF, issue #7) is
+ *   checked here where the board's own fields say what is possible: a second out of step with
+ *   the stream is held until the next frame confirms or refutes it (stream-clock.ts); a gauge
+ *   the clamp cannot have measured is dropped (gauge-sanity.ts); a pulse report whose
+ *   milliseconds are not 0–999 is dropped (its total comes again with the next one). Each is
+ *   counted in the stats. Running totals are checked by the reading computation.
  */
 
 export interface BoardSessionOptions {
@@ -56,6 +64,12 @@ export interface BoardSessionStats extends Flm03DecoderStats {
   batches: number;
   configsSent: number;
   timeSteps: number;
+  /** clamp or pulse reports whose second was out of step with the stream and not confirmed */
+  droppedTimeFrames: number;
+  /** clamp gauges outside what the clamp can measure */
+  droppedGauges: number;
+  /** pulse reports with milliseconds (of the time or of the total) outside 0–999 */
+  droppedPulseFrames: number;
 }
 
 export class BoardSession {
@@ -68,7 +82,11 @@ export class BoardSession {
   /** records waiting for their board second to complete, by that second */
   private readonly pending = new Map<number, PortRecord[]>();
   private readonly byType: Record<string, number> = {};
-  private counts = { batches: 0, configsSent: 0, timeSteps: 0 };
+  private counts = { batches: 0, configsSent: 0, timeSteps: 0, droppedGauges: 0, droppedPulseFrames: 0 };
+  private readonly clock = new StreamClock();
+  /** records of the second the clock holds, until the next frame decides on it */
+  private held: PortRecord[] | undefined;
+  private readonly ranges: Map<number, ClampRange>;
   private malformed: Array<{ typeId: number; reason: string }> = [];
   /** board ms minus host ms, once the board clock is the reference (host clock invalid) */
   private boardOffsetMs: number | undefined;
@@ -78,12 +96,13 @@ export class BoardSession {
     this.kubeGroup = options.kubeGroup;
     const { frame, problems } = portConfigFrame(options.sensors, { ...options.portConfig, phase: options.phase ?? 1 });
     this.configFrame = frame;
+    this.ranges = clampRanges(options.sensors, options.phase ?? 1);
     this.configProblems = problems;
     this.decoder = new Flm03Decoder({ onMalformed: (typeId, reason) => this.malformed.push({ typeId, reason }) });
   }
 
   get stats(): BoardSessionStats {
-    return { ...this.decoder.stats, byType: { ...this.byType }, ...this.counts };
+    return { ...this.decoder.stats, byType: { ...this.byType }, ...this.counts, droppedTimeFrames: this.clock.dropped };
   }
 
   /** When the host clock is not valid and the board's is: board ms − host ms. */
@@ -104,7 +123,10 @@ export class BoardSession {
     return out;
   }
 
-  /** Every record still waiting, as batches (the line went quiet, or the node is closing). */
+  /**
+   * Every record still waiting, as batches (the line went quiet, or the node is closing). A
+   * report whose second is still held waits for the next frame.
+   */
   flush(): BoardBatch[] {
     return this.release(Infinity);
   }
@@ -133,9 +155,13 @@ export class BoardSession {
         return;
       }
       case 'ct_data':
-        return this.add(m.time - 1, ctRecords(m), out);
+        return this.add(m.time - 1, this.plausibleCt(m), hostMs, out);
       case 'pulse_data':
-        return this.add(m.time, pulseRecords(m), out);
+        if (m.millis > 999 || m.counterMillis > 999) {
+          this.counts.droppedPulseFrames++;
+          return;
+        }
+        return this.add(m.time, pulseRecords(m), hostMs, out);
       case 'kube_packet': {
         const parsed = parseKubePacket(m.payload);
         out.events.push(parsed.ok ? { type: 'kube', packet: parsed.packet } : { type: 'kube-error', reason: parsed.reason });
@@ -148,8 +174,37 @@ export class BoardSession {
     }
   }
 
-  private add(second: number, records: PortRecord[], out: BoardOutput): void {
+  private plausibleCt(ct: CtData): PortRecord[] {
+    const records = ctRecords(ct);
+    const range = this.ranges.get(ct.port + 1);
+    if (!range || records.length === 0) return records;
+    const ok = plausibleGauges(ct.gauges.map((g) => q2011Thousandths(g) / 1000), range);
+    return records.filter((r, i) => {
+      const keep = i < CT_COUNTERS || ok[i - CT_COUNTERS]!;
+      if (!keep) this.counts.droppedGauges++;
+      return keep;
+    });
+  }
+
+  private add(second: number, records: PortRecord[], hostMs: number, out: BoardOutput): void {
     if (records.length === 0) return;
+    const heldSecond = this.clock.heldSecond;
+    const placed = this.clock.place(second, hostMs);
+    if (placed === 'held') {
+      this.held = records;
+      return;
+    }
+    const held = this.held;
+    this.held = undefined;
+    if (placed === 'moved') {
+      // What was pending belongs to the stream before the move: out with it, before the new seconds.
+      out.batches.push(...this.release(Infinity));
+      if (held) this.pend(heldSecond!, held, out);
+    }
+    this.pend(second, records, out);
+  }
+
+  private pend(second: number, records: PortRecord[], out: BoardOutput): void {
     out.batches.push(...this.release(second));
     const list = this.pending.get(second);
     if (list) list.push(...records);

@@ -4,6 +4,8 @@ import type { BoardBatch, PortRecord } from './records';
 import { sensorUnits, unitsFor } from './units';
 import type { CounterState, SensorCounter } from './counter-state';
 import { EmitRules } from './emit-rules';
+import { totalLimit, type TotalLimit } from './limits';
+import { emptyGuardStats, offerTotal, type At, type GuardStats, type TotalState } from './counter-guard';
 
 export interface Reading {
   sid: string;
@@ -23,6 +25,13 @@ export interface BatchResult {
   errors: string[];
   /** records for ports no enabled sensor uses (a disabled sensor; not an error) */
   unmapped: number;
+  /** news that is not an error: a source total restarted, or a new run of totals is followed */
+  notices: string[];
+}
+
+export interface ReadingComputerOptions {
+  /** host clock, ms (default Date.now): the time base of the running-total limits */
+  now?: () => number;
 }
 
 /** Power samples further apart than this are not integrated: the energy between is unknown. */
@@ -33,6 +42,9 @@ interface Runtime {
   lastGaugeValue?: number;
   /** ms time of the last pulse (pulse) or of the last power sample (analog) */
   lastMs?: number;
+  /** per source total (port, or "sid"): the plausibility state of counter-guard.ts */
+  totals: Map<string, TotalState>;
+  limit: TotalLimit;
 }
 
 /**
@@ -52,7 +64,10 @@ interface Runtime {
  * A source that keeps its own running totals (`counter` records, the FLM03 board) adds what
  * each total grew by since the last one seen from that port, so the published counter equals
  * the source's as long as it counts up, and never goes back when the source restarts at 0.
- * Its `gauge` records are published as measured.
+ * Each total is first checked against what the sensor can count (counter-guard.ts: a rate
+ * limit, glitches waited out, restarts told from corrupted totals); a total that fails is not
+ * counted and comes back as an error naming the sensor. Its `gauge` records are published as
+ * measured.
  */
 export class ReadingComputer {
   private readonly byPort = new Map<number, Sensor>();
@@ -62,8 +77,11 @@ export class ReadingComputer {
   private readonly runtime = new Map<string, Runtime>();
   private readonly rules = new EmitRules();
   private changed = false;
+  private readonly now: () => number;
+  private readonly guard = emptyGuardStats();
 
-  constructor(private readonly device: Device, state: CounterState = { sensors: {} }) {
+  constructor(private readonly device: Device, state: CounterState = { sensors: {} }, options: ReadingComputerOptions = {}) {
+    this.now = options.now ?? Date.now;
     for (const s of device.sensors) {
       if (!s.enable || (s.class !== 'pulse' && s.class !== 'analog')) continue;
       this.byId.set(s.id, s);
@@ -73,13 +91,18 @@ export class ReadingComputer {
       const saved = state.sensors[s.id];
       const counter: SensorCounter = s.class === 'pulse' ? { milli: saved?.milli ?? 0 } : { joules: saved?.joules ?? 0 };
       if (saved?.refs) counter.refs = { ...saved.refs };
-      this.runtime.set(s.id, { counter });
+      this.runtime.set(s.id, { counter, totals: new Map(), limit: totalLimit(s, device.phase) });
     }
   }
 
   /** True when counters moved since the last snapshot(). */
   get dirty(): boolean {
     return this.changed;
+  }
+
+  /** What the running-total checks did so far. */
+  get guardStats(): GuardStats {
+    return { ...this.guard };
   }
 
   snapshot(): CounterState {
@@ -94,7 +117,7 @@ export class ReadingComputer {
   }
 
   process(batch: BoardBatch): BatchResult {
-    const result: BatchResult = { readings: [], heldBack: false, errors: [], unmapped: 0 };
+    const result: BatchResult = { readings: [], heldBack: false, errors: [], unmapped: 0, notices: [] };
     const ts = Math.floor(batch.time / 1000);
     const valid = ts > this.device.validAfter;
     result.heldBack = !valid;
@@ -103,6 +126,7 @@ export class ReadingComputer {
     const power = new Map<Sensor, number>();
     const joules = new Map<Sensor, number>();
     const gauges = new Map<Sensor, number>();
+    const at: At = { host: this.now(), board: batch.time };
     for (const rec of batch.records) {
       const sensor = this.resolve(rec, result);
       if (!sensor) continue;
@@ -112,7 +136,7 @@ export class ReadingComputer {
       } else if (rec.kind === 'analog' && sensor.class === 'analog') {
         power.set(sensor, (power.get(sensor) ?? 0) + rec.power);
       } else if (rec.kind === 'counter' && sensorUnits(sensor)?.counter !== undefined) {
-        const grown = this.growth(rt, rec.port === undefined ? 'sid' : String(rec.port), rec.value);
+        const grown = this.growth(sensor, rt, rec.port === undefined ? 'sid' : String(rec.port), rec.value, at, result);
         if (sensor.class === 'pulse') addPulse(pulses, sensor, Math.round(grown * 1000), rec.time ?? batch.time);
         else joules.set(sensor, (joules.get(sensor) ?? 0) + grown * 3600);
       } else if (rec.kind === 'gauge') {
@@ -153,16 +177,23 @@ export class ReadingComputer {
     return s;
   }
 
-  /** How much a source's running total grew since the last one from `key`; all of it after a restart at 0. */
-  private growth(rt: Runtime, key: string, value: number): number {
+  /** How much a source's running total grew since the last accepted one from `key` (counter-guard.ts). */
+  private growth(s: Sensor, rt: Runtime, key: string, value: number, at: At, result: BatchResult): number {
     const refs = (rt.counter.refs ??= {});
-    const last = refs[key];
-    if (last !== value) {
-      refs[key] = value;
+    let st = rt.totals.get(key);
+    if (!st) {
+      st = refs[key] === undefined ? {} : { ref: refs[key] };
+      rt.totals.set(key, st);
+    }
+    const verdict = offerTotal(st, value, at, rt.limit, this.guard);
+    if (st.ref !== undefined && refs[key] !== st.ref) {
+      refs[key] = st.ref;
       this.changed = true;
     }
-    if (last === undefined || value < last) return value;
-    return value - last;
+    const where = key === 'sid' ? '' : ` (port ${key}${s.subtype ? ` ${s.subtype}` : ''})`;
+    if (verdict.reject) result.errors.push(`sensor "${s.name}"${where}: ${verdict.reject}`);
+    if (verdict.notice) result.notices.push(`sensor "${s.name}"${where}: ${verdict.notice}`);
+    return verdict.count;
   }
 
   private pulse(s: Sensor, rt: Runtime, p: PulseInput | undefined, now: number, ts: number, valid: boolean, result: BatchResult): void {

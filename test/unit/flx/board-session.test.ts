@@ -9,7 +9,7 @@ import { BoardEmulator, type EmulatorOptions } from '../../../core/flx/emulator'
 import { BoardSession, type BoardOutput } from '../../../core/flx/board-session';
 import { Flm03Decoder } from '../../../core/flx/flm03-decoder';
 import { encodeFlm03Frame } from '../../../core/flx/flm03-frame';
-import { encodeFlm03Message } from '../../../core/flx/flm03-messages';
+import { encodeFlm03Message, timeStepFrame } from '../../../core/flx/flm03-messages';
 import { encodeKubePacket } from '../../../core/flx/kube';
 import { ReadingComputer, type Reading } from '../../../core/readings/computer';
 import type { BoardBatch } from '../../../core/readings/records';
@@ -216,4 +216,24 @@ test('a sensor the board cannot serve is reported once, and the rest of the conf
   assert.deepEqual(session.configProblems, ['sensor "clamp on a pulse port": port 5 is not an FLM03 analog port (1, 2, 3)']);
   const [cfg] = new Flm03Decoder().push(concat(...session.connected().writes));
   assert.ok(cfg?.type === 'port_config' && cfg.ports[5]!.enable && !cfg.ports[4]!.enable);
+});
+
+test('the board clock stepped back an hour mid-stream: the stream follows it, nothing counted is lost', () => {
+  const { dev, emulator, session, deliver, batches } = pair({ start: T0, clamps: [{ port: 1, watts: 3600 }], pulses: [{ port: 4, rate: 2 }] });
+  deliver([emulator.pingFrame()], T0);
+  for (let i = 0; i < 10; i++) deliver(emulator.advance(1000), emulator.boardTime);
+  emulator.input(timeStepFrame(T0 / 1000 - 3600 + 10));
+  for (let i = 0; i < 10; i++) deliver(emulator.advance(1000), T0 + 10_000 + i * 1000);
+  batches.push(...session.flush());
+  const seconds = batches.map((b) => Math.floor(b.time / 1000));
+  assert.equal(seconds.filter((s) => s >= T0 / 1000).length, 10, 'the ten seconds before the step');
+  assert.equal(seconds.filter((s) => s < T0 / 1000).length, 10, 'and the ten after it, an hour back');
+  assert.equal(session.stats.droppedTimeFrames, 0);
+  const computer = new ReadingComputer(dev);
+  for (const b of batches) assert.deepEqual(computer.process(b).errors, []);
+  // What is counted (published readings wait for the clock to pass the last one: one reading per second)
+  const counted = computer.snapshot().sensors;
+  const truth = emulator.truth();
+  assert.equal(Math.floor(counted[sid(1)]!.joules! / 3600 + 1e-9), Math.floor(truth.ports.find((p) => p.port === 1)!.pplusWh!));
+  assert.equal(counted[sid(3)]!.milli! / 1000, truth.ports.find((p) => p.port === 4)!.total);
 });

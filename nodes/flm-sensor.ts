@@ -115,6 +115,8 @@ export default function (RED: NodeAPI): void {
           const ts = Math.floor(parsed.data.time / 1000);
           throw new Error(`clock not valid: ${ts} is at or before ${engine.ctx.device.validAfter}; readings held back until the clock is set (counters keep counting)`);
         }
+        // A board that restarted, or was replaced: worth a line in the log, not an error.
+        for (const n of result.notices) node.log(n);
         if (result.errors.length) throw new Error(result.errors.join('; '));
         status.ok(`${engine.ctx.device.sensors.length} sensors · ${stats.readings} out${stats.rejects ? ` · ${stats.rejects} rejects` : ''}`);
         done();

@@ -49,10 +49,10 @@ const SENSORS: SensorInput[] = [
   { n: 11, id: sid(11), name: 'gas', type: 'gas', class: 'pulse', port: [5], constant: 2.5 },
 ];
 const DEV = device(SENSORS);
-const SECONDS = 300;
+const SECONDS = 120;
 const TAIL = 30;
-/** 150 s before a multiple of 65,536 s in mid-2026 */
-const START = (Math.ceil(Date.UTC(2026, 5, 21) / 1000 / 65536) * 65536 - 150) * 1000;
+/** 60 s before a multiple of 65,536 s in mid-2026: the time fields' two low bytes pass 0xFF and 0x00 */
+const START = (Math.ceil(Date.UTC(2026, 5, 21) / 1000 / 65536) * 65536 - 60) * 1000;
 /** the host reads a second's reports this long after the board sent them */
 const LATENCY_MS = 40;
 

@@ -1,6 +1,7 @@
 import type { Connection, Connector } from '../serial/reconnecting';
 import { serialPortConnector } from '../serial/serial-port';
 import type { BoardEmulator } from './emulator';
+import { FLM03_BAUD } from './board-link';
 
 /**
  * A board emulator on a serial device (one end of a socat pty pair, a USB adapter looped to the
@@ -13,7 +14,7 @@ import type { BoardEmulator } from './emulator';
  * truth stay the same whatever the machine.
  */
 
-export const FLM03_BAUD = 460800;
+export { FLM03_BAUD } from './board-link';
 
 export interface EmulatorPortOptions {
   path: string;

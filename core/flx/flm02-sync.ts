@@ -56,7 +56,7 @@ export function flm02SyncPlan(sensors: readonly Sensor[], options: Flm02SyncOpti
     const analogSlot = s.n <= analogSensors;
     if ((s.class === 'analog') !== analogSlot) {
       problems.push(
-        `sensor "${s.name}" is number ${s.n}: on an FLM02 board sensors 1-${analogSensors} are clamps and ${analogSensors + 1}-${FLM02_SENSORS} pulse inputs, so a ${s.class} sensor cannot be number ${s.n}`,
+        `sensor "${s.name}" is number ${s.n}: on an FLM02 board sensors 1-${analogSensors} are clamps and ${analogSensors + 1}-${FLM02_SENSORS} pulse inputs, so ${s.class === 'analog' ? 'an analog' : 'a pulse'} sensor cannot be number ${s.n}`,
       );
       continue;
     }

@@ -1,6 +1,8 @@
+import { z } from 'zod';
 import type { Sensor } from '../config/schema';
 import type { BoardBatch } from '../readings/records';
 import { BoardSession, type BoardEvent } from './board-session';
+import { Flm02Session } from './flm02-session';
 
 /**
  * What flm-board needs from a sensor-board protocol, so the node does not care which one it
@@ -17,6 +19,14 @@ export const BOARD_PROTOCOLS: readonly BoardProtocol[] = ['flm03', 'flm02'];
 export const FLM03_BAUD = 460800;
 export const FLM02_BAUD = 115200;
 export const DEFAULT_BAUD: Readonly<Record<BoardProtocol, number>> = { flm03: FLM03_BAUD, flm02: FLM02_BAUD };
+export const boardProtocolSchema = z.enum(['flm03', 'flm02']);
+
+/** A protocol setting as a person types it ("FLM02", "flm02"); throws a clear error otherwise. */
+export function parseBoardProtocol(value: string): BoardProtocol {
+  const r = boardProtocolSchema.safeParse(value.trim().toLowerCase());
+  if (!r.success) throw new Error(`protocol: "${value}" is not flm03 or flm02`);
+  return r.data;
+}
 
 export type LinkEvent =
   | BoardEvent
@@ -109,4 +119,9 @@ export class Flm03Link implements BoardLink {
   flush(): BoardBatch[] {
     return this.session.flush();
   }
+}
+
+/** The link for a protocol; FLM02 options beyond the common ones keep their defaults. */
+export function createBoardLink(protocol: BoardProtocol, options: BoardLinkOptions): BoardLink {
+  return protocol === 'flm02' ? new Flm02Session(options) : new Flm03Link(options);
 }

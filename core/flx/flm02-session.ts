@@ -4,6 +4,7 @@ import { decodeFlm02Reply, encodeFlm02Request, formatFlm02, parseFlm02Read, type
 import { Flm02DeltaDecoder } from './flm02-delta';
 import { flm02SyncPlan, type Flm02Step } from './flm02-sync';
 import { parseKubePacket } from './kube';
+import { Flm02ReadFramer } from './flm02-reads';
 
 /**
  * The host's side of an FLM02 sensor board (flm-firmware.md §1.2–§1.6, §7.5) on a serial
@@ -62,7 +63,6 @@ interface Pending {
   deadline: number;
 }
 
-/** Longest read kept while waiting for its 0x00: a full gd and a full radio packet fit many times. */
 const MAX_READ = 4096;
 const U32 = 2 ** 32;
 
@@ -78,8 +78,7 @@ export class Flm02Session implements BoardLink {
   private queue: Array<{ step: Flm02Step; purpose: 'sync' | 'restore' }> = [];
   private pending: Pending | undefined;
   private nextPoll = 0;
-  private read = '';
-  private overflowing = false;
+  private readonly reads = new Flm02ReadFramer(MAX_READ);
   private readonly restoring = new Set<number>();
   private counts: Flm02SessionStats = {
     frames: 0, bad: 0, batches: 0, badCrc: 0, malformed: 0, timeouts: 0, refused: 0, mismatched: 0,
@@ -118,8 +117,7 @@ export class Flm02Session implements BoardLink {
   }
 
   connected(hostMs: number): LinkOutput {
-    this.read = '';
-    this.overflowing = false;
+    this.reads.reset();
     this.pending = undefined;
     this.restoring.clear();
     this.queue = this.syncSteps.map((step) => ({ step, purpose: 'sync' as const }));
@@ -133,20 +131,7 @@ export class Flm02Session implements BoardLink {
 
   push(chunk: Uint8Array, hostMs: number): LinkOutput {
     const out = this.output();
-    for (const byte of chunk) {
-      if (byte !== 0) {
-        if (this.read.length < MAX_READ) this.read += String.fromCharCode(byte);
-        else this.overflowing = true;
-        continue;
-      }
-      const text = this.read;
-      const overflowed = this.overflowing;
-      this.read = '';
-      this.overflowing = false;
-      // The SPI master clocks out 0x00 until the board's first byte; a bare 0x00 is idle line.
-      if (text === '' && !overflowed) continue;
-      this.reply(text, overflowed, hostMs, out);
-    }
+    for (const r of this.reads.push(chunk)) this.reply(r.text, r.overflowed, hostMs, out);
     this.next(hostMs, out);
     return out;
   }
@@ -156,7 +141,7 @@ export class Flm02Session implements BoardLink {
     const p = this.pending;
     if (p && hostMs >= p.deadline) {
       this.counts.timeouts++;
-      this.read = '';
+      this.reads.reset();
       this.pending = undefined;
       this.failed(p, `no reply within ${p.deadline - p.sentAt} ms`, hostMs, out);
     }

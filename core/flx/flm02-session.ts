@@ -15,7 +15,8 @@ import { Flm02ReadFramer } from './flm02-reads';
  * - On connect the sensor table goes to the board (fsync's sequence, see flm02-sync.ts), each
  *   set checked by its echo and retried up to `retries` times; `gh` first, which must say
  *   hardware 2.x. A step that still fails ends the sync, and one event says which and why;
- *   polling goes on either way, since the board keeps its last committed config.
+ *   polling goes on either way, since the board keeps its last committed config. A sync that
+ *   got no answer at all runs again when the board first answers a poll (a board powered later).
  * - Then `gd` once a `pollMs`. Its records become a board batch of the board's running totals
  *   (Flm02DeltaDecoder, totals mode); the `u` bytes are Kube radio packets (FLM02B).
  * - A reply with a bad CRC, a reply that is not the one asked for, the board's `zz`/`zy`, or
@@ -80,6 +81,8 @@ export class Flm02Session implements BoardLink {
   private nextPoll = 0;
   private readonly reads = new Flm02ReadFramer(MAX_READ);
   private readonly restoring = new Set<number>();
+  /** the last sync got no answer at all: try again once the board answers a poll */
+  private resync = false;
   private counts: Flm02SessionStats = {
     frames: 0, bad: 0, batches: 0, badCrc: 0, malformed: 0, timeouts: 0, refused: 0, mismatched: 0,
     polls: 0, kubePackets: 0, syncs: 0, restores: 0,
@@ -120,8 +123,9 @@ export class Flm02Session implements BoardLink {
     this.reads.reset();
     this.pending = undefined;
     this.restoring.clear();
-    this.queue = this.syncSteps.map((step) => ({ step, purpose: 'sync' as const }));
-    this.counts.syncs++;
+    this.resync = false;
+    this.queue = [];
+    this.startSync();
     this.nextPoll = hostMs;
     const out = this.output();
     out.events.push({ type: 'configured', reason: 'connect' });
@@ -143,7 +147,7 @@ export class Flm02Session implements BoardLink {
       this.counts.timeouts++;
       this.reads.reset();
       this.pending = undefined;
-      this.failed(p, `no reply within ${p.deadline - p.sentAt} ms`, hostMs, out);
+      this.failed(p, `no reply within ${p.deadline - p.sentAt} ms`, hostMs, out, true);
     }
     this.next(hostMs, out);
     return out;
@@ -238,13 +242,23 @@ export class Flm02Session implements BoardLink {
     return got === want ? undefined : { text: `the board echoed "${got}" to "${want}"` };
   }
 
-  private failed(p: Pending, why: string, hostMs: number, out: LinkOutput): void {
+  private startSync(): void {
+    this.queue = [...this.syncSteps.map((step) => ({ step, purpose: 'sync' as const })), ...this.queue.filter((q) => q.purpose !== 'sync')];
+    this.counts.syncs++;
+  }
+
+  private failed(p: Pending, why: string, hostMs: number, out: LinkOutput, unanswered = false): void {
     if (p.purpose === 'poll') return;
     if (p.attempt < this.retries) {
       this.send({ ...p, attempt: p.attempt + 1 }, hostMs, out);
       return;
     }
-    if (p.purpose === 'sync') return this.abortSync(p, `${why} (${p.attempt} attempts)`, out);
+    if (p.purpose === 'sync') {
+      // A board that said nothing at all may only have been late (powered up after the port
+      // opened): the sync runs again at its first answer. One that answered wrongly is not retried.
+      this.resync = unanswered;
+      return this.abortSync(p, `${why} (${p.attempt} attempts)${unanswered ? '; sent again when the board answers' : ''}`, out);
+    }
     const sensors = p.step.cmd === 'sc' ? [p.step.args[0]!] : [...this.restoring];
     for (const sensor of sensors) this.restoring.delete(sensor);
     const what = p.step.cmd === 'sc' ? 'set' : 'commit';
@@ -274,6 +288,11 @@ export class Flm02Session implements BoardLink {
   }
 
   private delta(m: Flm02Message, hostMs: number, out: LinkOutput): void {
+    if (this.resync) {
+      this.resync = false;
+      this.startSync();
+      out.events.push({ type: 'note', key: 'resync', text: 'the FLM02 board answers now: sending it the sensor table' });
+    }
     const r = this.decoder.toBatch(m.records ?? [], hostMs);
     for (const w of r.warnings) out.events.push({ type: 'warning', key: `delta:${w.slice(0, 12)}`, text: w });
     let added = false;

@@ -135,8 +135,25 @@ test('a set whose echo is damaged or refused is retried; one that never succeeds
   assert.equal(attempts, 5);
   assert.deepEqual(sent(out), ['lgd30.']);
   assert.equal(warnings.length, 1);
-  assert.match(warnings[0]!, /sensor table not sent to the FLM02 board: "se 1 0" failed: no reply within 500 ms \(5 attempts\); 21 step\(s\) left out/);
+  assert.match(warnings[0]!, /sensor table not sent to the FLM02 board: "se 1 0" failed: no reply within 500 ms \(5 attempts\); sent again when the board answers; 21 step\(s\) left out/);
   assert.equal(s.stats.timeouts, 5);
+  // the board answers a poll: the whole table goes again, from gh
+  out = s.push(read('gd'), t + 10);
+  assert.deepEqual(sent(out), ['lgh93.']);
+  assert.match((out.events.find((e) => e.type === 'note') as { text: string }).text, /answers now: sending it the sensor table/);
+  assert.equal(s.stats.syncs, 2);
+});
+
+test('a sync refused for another reason than silence is not tried again on every poll', () => {
+  const s = new Flm02Session({ sensors: SENSORS, retries: 2 });
+  s.connected(T);
+  s.push(read('gh000202'), T);
+  s.push(read('se0001'), T);
+  let out = s.push(read('se0001'), T);
+  assert.deepEqual(sent(out), ['lgd30.']);
+  out = s.push(read('gd'), T + 10);
+  assert.deepEqual(sent(out), []);
+  assert.equal(s.stats.syncs, 1);
 });
 
 test('a board that is not hardware 2.x is not synced', () => {

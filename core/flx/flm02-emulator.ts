@@ -108,6 +108,8 @@ interface TrainState {
 export class Flm02Emulator {
   private mono = 0;
   private bootMono = 0;
+  /** the ms clock at bootMono: avrMsStart at power-up, 0 after a reset */
+  private msAtBoot: number;
   private configMono: number | undefined;
   private secondEnd = Infinity;
   private eeprom: Board;
@@ -130,6 +132,7 @@ export class Flm02Emulator {
 
   constructor(readonly options: Flm02EmulatorOptions = {}) {
     this.analog = options.analogSensors ?? 3;
+    this.msAtBoot = options.avrMsStart ?? 0;
     this.random = prng(options.seed ?? 1);
     for (const load of options.clamps ?? []) {
       if (!CLAMP_PORTS.includes(load.port)) throw new RangeError(`clamp port ${load.port} is not 1, 2 or 3`);
@@ -178,7 +181,7 @@ export class Flm02Emulator {
 
   /** The AVR's ms clock. */
   get avrMs(): number {
-    return (((this.options.avrMsStart ?? 0) + this.mono - this.bootMono) % U32 + U32) % U32;
+    return (this.msAtBoot + this.mono - this.bootMono) % U32;
   }
 
   /** Configure without a host: each port with a load or a train is its own sensor, 1 unit per pulse. */
@@ -200,6 +203,7 @@ export class Flm02Emulator {
     this.residue.fill(0);
     this.flags.fill(false);
     this.bootMono = this.mono;
+    this.msAtBoot = 0;
     this.counts.resets++;
   }
 

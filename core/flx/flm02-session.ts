@@ -24,7 +24,12 @@ import { Flm02ReadFramer } from './flm02-reads';
  *   planned, so one bad read never puts the two sides out of step.
  * - A counter that went back (an AVR reset without a brown-out save falls back to the EEPROM
  *   copy) is written back to the last total seen with `sc` and committed (`ct`). That is the
- *   only time counters are written: the board's total is what the host counts from.
+ *   only time counters are written: the board's total is what the host counts from. What the
+ *   board counted between its reset and the write-back (about one poll) and the fraction it
+ *   held in RAM are lost; the published counter never goes back and never jumps. Totals below
+ *   the last one seen are held back meanwhile. A reset while no host is connected cannot be
+ *   told from a board whose counter was set lower: flm-sensor then takes it as a restart.
+ *   Keeping an offset on the host instead would not survive a host restart.
  */
 
 export interface Flm02SessionOptions extends BoardLinkOptions {

@@ -27,7 +27,7 @@ import { Flm02ReadFramer } from './flm02-reads';
  *   only time counters are written: the board's total is what the host counts from. What the
  *   board counted between its reset and the write-back (about one poll) and the fraction it
  *   held in RAM are lost; the published counter never goes back and never jumps. Totals below
- *   the last one seen are held back meanwhile. A reset while no host is connected cannot be
+ *   the last one seen are held back meanwhile. A reset while flm-board is not running cannot be
  *   told from a board whose counter was set lower: flm-sensor then takes it as a restart.
  *   Keeping an offset on the host instead would not survive a host restart.
  */

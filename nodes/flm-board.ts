@@ -189,7 +189,7 @@ export default function (RED: NodeAPI): void {
           if (closed || !session) return;
           sourceState = s;
           if (s.state === 'connected') {
-            node.log(`reading the ${protocol.toUpperCase()} board on ${s.label}`);
+            node.log(`reading the FLM board on ${s.label}${protocol === 'flm02' ? ' (FLM02)' : ''}`);
             handle(session.connected(Date.now()));
           } else if (s.state === 'waiting') {
             const why = s.error ? `${s.reason}: ${errorText(s.error)}` : s.reason;

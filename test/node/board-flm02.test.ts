@@ -6,10 +6,10 @@
  */
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, realpathSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { helper, flmNodes, onTab, waitFor, collect, tempDir } from '../support/nodered';
-import { socatPair, type Pty } from '../support/pty';
+import { socatPair, fdsOn, type Pty } from '../support/pty';
 import { DEVICE_ID, sid } from '../support/device';
 import { Flm02Emulator } from '../../core/flx/flm02-emulator';
 import { BoardEmulator } from '../../core/flx/emulator';
@@ -114,4 +114,26 @@ test('an unknown protocol is a red status, not a crash', async () => {
   const node = helper.getNode('board');
   await waitFor('a red status', () => lastStatus(node).fill === 'red', 5000);
   assert.match(lastStatus(node).text ?? '', /protocol/);
+});
+
+test('FLM02: 30 redeploys on a live board: the table committed every time, the port and the poll timer released every time', { timeout: 60_000 }, async () => {
+  const { pty } = await setup({ protocol: 'flm02' });
+  const emulator = new Flm02Emulator({ pulses: [{ port: 4, rate: 5 }] });
+  await run(pty.b, emulator, 1);
+  const device = realpathSync(pty.a);
+  const handles = () => (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().length;
+  let before = 0;
+  for (let i = 0; i < 30; i++) {
+    if (i > 0) await helper.load(flmNodes, onTab([
+      { id: 'dev', type: 'flm-device', deviceId: DEVICE_ID, dataDir: join(pty.a, '..'), sensors: SENSORS },
+      { id: 'board', type: 'flm-board', device: 'dev', protocol: 'flm02', port: pty.a, watchdog: '5', wires: [] },
+    ]), creds);
+    const node = helper.getNode('board');
+    await waitFor(`the table committed by deploy ${i + 1}`, () => emulator.truth().commits >= i + 1, 5000);
+    assert.equal(node.error.called, false, `deploy ${i + 1}: ${node.error.firstCall?.args[0]}`);
+    await helper.unload();
+    assert.equal(fdsOn(device), 0, `deploy ${i + 1} released the pty`);
+    if (i === 9) before = handles();
+  }
+  assert.ok(handles() <= before + 2, `open handles ${before} after 10 deploys, ${handles()} after 30`);
 });

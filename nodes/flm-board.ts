@@ -125,10 +125,6 @@ export default function (RED: NodeAPI): void {
           if (d.action === 'adopt-board-clock') warnOnce('adopt', 'the host clock is not set: readings carry the board\'s clock until it is');
           clockNote = d.action === 'adopt-board-clock' ? ' · board clock' : d.action === 'step-board' ? ' · clock set' : '';
           send(BOARD_TIME_TOPIC, { ...d.report, action: d.action });
-        } else if (e.type === 'configured' && e.reason === 'ping') {
-          // A board that keeps pinging (it does not take the config) would say so every second.
-          const note = logLimiter.take('ping', 'the board asked for its configuration (ping): sent the port config from the sensor table');
-          if (note) node.log(note);
         } else if (e.type === 'kube') {
           const p = e.packet;
           send(BOARD_KUBE_TOPIC, { group: p.group, nid: p.header.nid, kind: p.kind, ack: p.header.ack, payload: Buffer.from(p.payload).toString('hex') });
@@ -137,6 +133,7 @@ export default function (RED: NodeAPI): void {
         } else if (e.type === 'warning') {
           warnOnce(e.key, e.text);
         } else if (e.type === 'note') {
+          // rate-limited: a board that keeps pinging (it does not take the config) would say so every second
           const note = logLimiter.take(`note:${e.key}`, e.text);
           if (note) node.log(note);
         }
@@ -162,9 +159,14 @@ export default function (RED: NodeAPI): void {
       if (closed) return;
       session = createBoardLink(protocol, { sensors: ctx.device.sensors, phase: ctx.device.phase, validAfter: ctx.device.validAfter, kubeGroup });
       for (const p of session.configProblems) node.warn(`port config: ${p}`);
-      const link = session;
-      // FLM02 boards answer when asked: the link's clock sends polls and gives up on lost replies.
-      if (link.tickMs > 0) tickTimer = setInterval(() => !closed && sourceState?.state === 'connected' && handle(link.tick(Date.now())), link.tickMs);
+      const link = session; // an FLM02 board answers when asked: tick() polls it and gives up on lost replies
+      if (link.tickMs > 0) tickTimer = setInterval(() => {
+        try {
+          if (!closed && sourceState?.state === 'connected') handle(link.tick(Date.now()));
+        } catch (err) {
+          node.error(`unexpected error while polling the board: ${errorText(err)}`);
+        }
+      }, link.tickMs);
       src = new ReconnectingSource({
         connect: serialPortConnector({ path, settings: { baudRate: baud, dataBits: 8, parity: 'none', stopBits: 1 } }),
         idleMs: watchdogMs,

@@ -1,5 +1,5 @@
 import type { BoardBatch } from '../readings/records';
-import type { BoardLink, BoardLinkOptions, LinkEvent, LinkOutput, LinkStats } from './board-link';
+import type { BoardLink, BoardLinkOptions, LinkOutput, LinkStats } from './board-link';
 import { decodeFlm02Reply, encodeFlm02Request, formatFlm02, parseFlm02Read, type Flm02Command, type Flm02Message } from './flm02';
 import { Flm02DeltaDecoder } from './flm02-delta';
 import { flm02SyncPlan, type Flm02Step } from './flm02-sync';
@@ -56,6 +56,8 @@ export interface Flm02SessionStats extends LinkStats {
   mismatched: number;
   polls: number;
   kubePackets: number;
+  /** `u` bytes from an FLM02A, whose UART carries RS-485 data nothing here decodes (§1.6) */
+  uartBytes: number;
   syncs: number;
   restores: number;
 }
@@ -88,9 +90,11 @@ export class Flm02Session implements BoardLink {
   private readonly restoring = new Set<number>();
   /** the last sync got no answer at all: try again once the board answers a poll */
   private resync = false;
+  /** from gh: an FLM02A (2.1) has RS-485 on `u`, an FLM02B (2.2) its Kube radio */
+  private rs485 = false;
   private counts: Flm02SessionStats = {
     frames: 0, bad: 0, batches: 0, badCrc: 0, malformed: 0, timeouts: 0, refused: 0, mismatched: 0,
-    polls: 0, kubePackets: 0, syncs: 0, restores: 0,
+    polls: 0, kubePackets: 0, uartBytes: 0, syncs: 0, restores: 0,
   };
 
   constructor(options: Flm02SessionOptions) {
@@ -240,6 +244,7 @@ export class Flm02Session implements BoardLink {
   private checkEcho(step: Flm02Step, m: Flm02Message): { text: string; fatal?: boolean } | undefined {
     if (step.cmd === 'gh') {
       const [major, minor] = m.values;
+      this.rs485 = major === 2 && minor === 1;
       return major === 2 ? undefined : { text: `hardware version ${major}.${minor} is not an FLM02 board (2.x)`, fatal: true };
     }
     const want = formatFlm02({ cmd: step.cmd, values: step.args });
@@ -320,6 +325,11 @@ export class Flm02Session implements BoardLink {
 
   /** The `u` bytes: Kube packets back to back, each `grp hdr len payload crc16`. */
   private radio(bytes: Uint8Array, out: LinkOutput): void {
+    if (this.rs485) {
+      this.counts.uartBytes += bytes.length;
+      out.events.push({ type: 'note', key: 'rs485', text: `the FLM02A passed on ${bytes.length} RS-485 byte(s); nothing decodes those (counted in uartBytes)` });
+      return;
+    }
     let at = 0;
     while (at < bytes.length) {
       const len = bytes.length - at >= 3 ? bytes[at + 2]! : 0;
@@ -337,4 +347,3 @@ function clip(s: string): string {
   return printable.length > 40 ? `${printable.slice(0, 40)}…` : printable;
 }
 
-export type { LinkEvent };

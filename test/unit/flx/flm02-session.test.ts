@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Flm02Session, type Flm02SessionOptions } from '../../../core/flx/flm02-session';
 import { flm02SyncPlan } from '../../../core/flx/flm02-sync';
+import { Flm02DeltaDecoder } from '../../../core/flx/flm02-delta';
 import type { LinkOutput } from '../../../core/flx/board-link';
 import { boardBatchSchema } from '../../../core/readings/records';
 import { encodeKubePacket } from '../../../core/flx/kube';
@@ -302,4 +303,28 @@ test('garbage instead of a read is counted as malformed; the session stays in st
   out = s.push(read('gd' + rec(0, 1, 0, 1)), T + 1010);
   assert.equal(out.batches.length, 1);
   assert.match(s.summary(), /replies · 1 bad · \d+ batches/);
+});
+
+test('an FLM02A (hardware 2.1) has RS-485 on u, not the Kube radio: its bytes are counted, not taken for packets', () => {
+  const s = new Flm02Session({ sensors: SENSORS });
+  let out = s.connected(T);
+  for (let i = 0; i < 40 && sent(out)[0] !== 'lgd30.'; i++) {
+    const body = sent(out)[0]!.slice(1, -3);
+    out = s.push(read(body === 'gh' ? 'gh000201' : body), T);
+  }
+  out = s.push(read('gd', '0102030405'), T + 10);
+  assert.deepEqual(out.events.map((e) => e.type), ['note']);
+  assert.deepEqual([s.stats.uartBytes, s.stats.kubePackets], [5, 0]);
+});
+
+test('the delta decoder\'s totals mode: a u32 wrap passes through, a fallback is reported once per lost whole unit', () => {
+  const d = new Flm02DeltaDecoder({ sensors: SENSORS, output: 'totals' });
+  const r = (counter: number, milli: number, extra: number) => ({ sensor: 3, counter, milli, extra });
+  assert.deepEqual(d.toBatch([r(2 ** 32 - 1, 0, 100)], T).batch.records, [{ kind: 'counter', port: 4, value: 2 ** 32 - 1, time: T }]);
+  // past the top: flm-sensor takes the small total as a restart from 0 and adds it
+  assert.deepEqual(d.toBatch([r(2, 0, 1100)], T + 1000).batch.records, [{ kind: 'counter', port: 4, value: 2, time: T + 1000 }]);
+  const back = d.toBatch([r(1, 0, 50)], T + 2000);
+  assert.deepEqual([back.batch.records, back.fellBack], [[], [{ sensor: 3, restore: 2 }]]);
+  const same = d.toBatch([r(2, 0, 60)], T + 3000);
+  assert.deepEqual([same.batch.records.length, same.fellBack], [1, undefined], 'back at the last total: passed on (it grew by 0)');
 });

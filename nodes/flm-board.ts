@@ -1,6 +1,5 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { BoardSession, type BoardOutput } from '../core/flx/board-session';
-import { FLM03_BAUD } from '../core/flx/emulator-port';
+import { DEFAULT_BAUD, createBoardLink, parseBoardProtocol, type BoardLink, type BoardProtocol, type LinkOutput } from '../core/flx/board-link';
 import { BOARD_BATCH_TOPIC } from '../core/readings/records';
 import { BOARD_AVAILABILITY_TOPIC, BOARD_KUBE_TOPIC, BOARD_TIME_TOPIC } from '../core/mqtt/topics';
 import { ReconnectingSource, type SourceState } from '../core/serial/reconnecting';
@@ -15,6 +14,8 @@ import { sourceStandby } from './lib/source-switch';
 
 interface BoardDef extends NodeDef {
   device: string;
+  /** 'flm03' (also when absent: flows from before FLM02) or 'flm02' */
+  protocol?: string;
   /** serial port path; `${FLM_SERIAL_PORT}` unset means: idle */
   port: string;
   baud: string | number;
@@ -40,12 +41,13 @@ export default function (RED: NodeAPI): void {
     const status = new Status(node);
     const logLimiter = new RateLimiter(60_000);
     let closed = false;
-    let path: string, baud: number, watchdogMs: number, kubeGroup: number | undefined;
+    let path: string, baud: number, watchdogMs: number, kubeGroup: number | undefined, protocol: BoardProtocol;
     try {
       const standby = sourceStandby(def.when, 'board');
       if (standby) return status.idle(standby);
+      protocol = parseBoardProtocol(textSetting(def.protocol, 'flm03'));
       path = textSetting(def.port);
-      baud = numberSetting(def.baud, FLM03_BAUD, 'baud rate', (n) => Number.isInteger(n) && n >= 300 && n <= 4_000_000);
+      baud = numberSetting(def.baud, DEFAULT_BAUD[protocol], 'baud rate', (n) => Number.isInteger(n) && n >= 300 && n <= 4_000_000);
       watchdogMs = Math.round(numberSetting(def.watchdog, 15, 'watchdog', (n) => n === 0 || n >= 0.5) * 1000);
       const group = textSetting(def.kubeGroup);
       kubeGroup = group === '' ? undefined : numberSetting(group, 0, 'Kube group', (n) => Number.isInteger(n) && n >= 0 && n <= 255);
@@ -64,11 +66,12 @@ export default function (RED: NodeAPI): void {
       return;
     }
 
-    let session: BoardSession | undefined;
+    let session: BoardLink | undefined;
     let src: ReconnectingSource | undefined;
     let sourceState: SourceState | undefined;
     let availability: 'online' | 'offline' | undefined;
     let flushTimer: NodeJS.Timeout | undefined;
+    let tickTimer: NodeJS.Timeout | undefined;
     let clockNote = '';
 
     const send = (topic: string, payload: unknown) => {
@@ -86,14 +89,12 @@ export default function (RED: NodeAPI): void {
 
     const render = () => {
       if (closed || !session) return;
-      const s = session.stats;
       const failing = sourceState?.state === 'waiting' && sourceState.error ? sourceState : undefined;
       const why = failing ? ((failing.error as NodeJS.ErrnoException).code ?? statusText(failing.error, 24)) : '';
       if (watchdog.stale) return status.warn(`no data for ${Math.round(watchdog.silentMs / 1000)} s${why ? ` · ${why}` : ''}`);
       if (failing) return status.warn(`${why} · retry in ${Math.max(1, Math.round(failing.delayMs / 1000))} s`);
-      if (s.frames === 0) return status.idle(sourceState?.state === 'connected' ? 'connected · waiting' : 'connecting');
-      const bad = s.badChecksum + s.malformed;
-      status.ok(`${s.frames} frames${bad ? ` · ${bad} bad` : ''} · ${s.batches} batches${clockNote}`);
+      if (session.stats.frames === 0) return status.idle(sourceState?.state === 'connected' ? 'connected · waiting' : 'connecting');
+      status.ok(`${session.summary()}${clockNote}`);
     };
 
     const watchdog = new Watchdog(watchdogMs, (silentMs, fires) => {
@@ -110,11 +111,11 @@ export default function (RED: NodeAPI): void {
         src?.write(f).catch((err: unknown) => warnOnce(`write:${errorText(err)}`, `cannot write to the board: ${errorText(err)}`));
       }
     };
-    const sendBatches = (batches: BoardOutput['batches']) => {
+    const sendBatches = (batches: LinkOutput['batches']) => {
       for (const b of batches) send(BOARD_BATCH_TOPIC, b);
     };
 
-    const handle = (out: BoardOutput) => {
+    const handle = (out: LinkOutput) => {
       write(out.writes);
       sendBatches(out.batches);
       for (const e of out.events) {
@@ -124,17 +125,17 @@ export default function (RED: NodeAPI): void {
           if (d.action === 'adopt-board-clock') warnOnce('adopt', 'the host clock is not set: readings carry the board\'s clock until it is');
           clockNote = d.action === 'adopt-board-clock' ? ' · board clock' : d.action === 'step-board' ? ' · clock set' : '';
           send(BOARD_TIME_TOPIC, { ...d.report, action: d.action });
-        } else if (e.type === 'configured' && e.reason === 'ping') {
-          // A board that keeps pinging (it does not take the config) would say so every second.
-          const note = logLimiter.take('ping', 'the board asked for its configuration (ping): sent the port config from the sensor table');
-          if (note) node.log(note);
         } else if (e.type === 'kube') {
           const p = e.packet;
           send(BOARD_KUBE_TOPIC, { group: p.group, nid: p.header.nid, kind: p.kind, ack: p.header.ack, payload: Buffer.from(p.payload).toString('hex') });
         } else if (e.type === 'kube-error') {
           warnOnce('kube', `Kube packet dropped: ${e.reason}`);
-        } else if (e.type === 'malformed') {
-          warnOnce(`malformed:${e.typeId}`, `board frame dropped: ${e.reason}`);
+        } else if (e.type === 'warning') {
+          warnOnce(e.key, e.text);
+        } else if (e.type === 'note') {
+          // rate-limited: a board that keeps pinging (it does not take the config) would say so every second
+          const note = logLimiter.take(`note:${e.key}`, e.text);
+          if (note) node.log(note);
         }
       }
     };
@@ -156,8 +157,16 @@ export default function (RED: NodeAPI): void {
     status.idle('starting');
     deviceNode.ready.then((ctx) => {
       if (closed) return;
-      session = new BoardSession({ sensors: ctx.device.sensors, phase: ctx.device.phase, validAfter: ctx.device.validAfter, kubeGroup });
+      session = createBoardLink(protocol, { sensors: ctx.device.sensors, phase: ctx.device.phase, validAfter: ctx.device.validAfter, kubeGroup });
       for (const p of session.configProblems) node.warn(`port config: ${p}`);
+      const link = session; // an FLM02 board answers when asked: tick() polls it and gives up on lost replies
+      if (link.tickMs > 0) tickTimer = setInterval(() => {
+        try {
+          if (!closed && sourceState?.state === 'connected') handle(link.tick(Date.now()));
+        } catch (err) {
+          node.error(`unexpected error while polling the board: ${errorText(err)}`);
+        }
+      }, link.tickMs);
       src = new ReconnectingSource({
         connect: serialPortConnector({ path, settings: { baudRate: baud, dataBits: 8, parity: 'none', stopBits: 1 } }),
         idleMs: watchdogMs,
@@ -182,8 +191,8 @@ export default function (RED: NodeAPI): void {
           if (closed || !session) return;
           sourceState = s;
           if (s.state === 'connected') {
-            node.log(`reading the FLM board on ${s.label}`);
-            handle(session.connected());
+            node.log(`reading the FLM board on ${s.label}${protocol === 'flm02' ? ' (FLM02)' : ''}`);
+            handle(session.connected(Date.now()));
           } else if (s.state === 'waiting') {
             const why = s.error ? `${s.reason}: ${errorText(s.error)}` : s.reason;
             const key = `source:${s.reason}:${(s.error as NodeJS.ErrnoException | undefined)?.code ?? s.error?.message ?? ''}`;
@@ -202,6 +211,7 @@ export default function (RED: NodeAPI): void {
       // are running ones, so the next batch after the restart carries everything it counted.
       clearTimeout(flushTimer);
       clearTimeout(renderTimer);
+      clearInterval(tickTimer);
       closed = true;
       watchdog.stop();
       await src?.stop();

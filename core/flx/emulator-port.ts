@@ -1,6 +1,7 @@
 import type { Connection, Connector } from '../serial/reconnecting';
 import { serialPortConnector } from '../serial/serial-port';
 import type { BoardEmulator } from './emulator';
+import { FLM03_BAUD } from './board-link';
 
 /**
  * A board emulator on a serial device (one end of a socat pty pair, a USB adapter looped to the
@@ -13,7 +14,20 @@ import type { BoardEmulator } from './emulator';
  * truth stay the same whatever the machine.
  */
 
-export const FLM03_BAUD = 460800;
+export { FLM03_BAUD } from './board-link';
+
+/** What EmulatorPort drives: an FLM03 BoardEmulator or an Flm02Emulator. */
+export interface EmulatedBoard {
+  readonly configured: boolean;
+  readonly finished: boolean;
+  /** bytes from the host; returns what the board answers */
+  input(chunk: Uint8Array): Uint8Array[];
+  /** the virtual clock moves on; returns what the board sent meanwhile */
+  advance(ms: number): Uint8Array[];
+  configureSelf(): Uint8Array[];
+  /** what an unconfigured board sends once a second (FLM03 ping); a polled board has none */
+  pingFrame?(): Uint8Array;
+}
 
 export interface EmulatorPortOptions {
   path: string;
@@ -43,7 +57,7 @@ const MAX_IN_FLIGHT = 64 * 1024;
 /** Most virtual time one step may cover, so a stalled event loop does not make one huge burst. */
 const MAX_STEP_MS = 60_000;
 
-export class EmulatorPort {
+export class EmulatorPort<B extends EmulatedBoard = BoardEmulator> {
   readonly speed: number;
   private conn?: Connection;
   private timer?: NodeJS.Timeout;
@@ -57,7 +71,7 @@ export class EmulatorPort {
   /** why the run ended: 'finished', 'stopped', or what broke the connection */
   readonly done: Promise<string>;
 
-  constructor(readonly emulator: BoardEmulator, private readonly options: EmulatorPortOptions) {
+  constructor(readonly emulator: B, private readonly options: EmulatorPortOptions) {
     this.speed = options.speed ?? 1;
     if (!(this.speed > 0 && this.speed <= 100_000)) throw new RangeError(`speed ${this.speed} is not in (0, 100000]`);
     this.done = new Promise((resolve) => (this.finish = resolve));
@@ -99,7 +113,7 @@ export class EmulatorPort {
   private tick(): void {
     if (this.stopping) return;
     const now = Date.now();
-    if (!this.emulator.configured && now - this.lastPing >= (this.options.pingEveryMs ?? 1000)) {
+    if (this.emulator.pingFrame && !this.emulator.configured && now - this.lastPing >= (this.options.pingEveryMs ?? 1000)) {
       this.lastPing = now;
       this.send([this.emulator.pingFrame()]);
     }

@@ -443,7 +443,7 @@ export class BoardEmulator {
 }
 
 /** The inverse of the registry's scaling (flm-firmware.md §8.3), clamped to each raw field's width. */
-function kubeMeasurements(k: KubeNode): Uint8Array {
+export function kubeMeasurements(k: KubeNode): Uint8Array {
   const raw = (v: number, max: number) => Math.min(max, Math.max(0, Math.round(v)));
   const t = k.temperature ?? 21;
   const h = k.humidity ?? 50;

@@ -38,12 +38,25 @@ export interface Flm02DeltaOptions {
    * Default 3000: a pulse is reported at the first poll after it, normally within a second.
    */
   clockJumpMs?: number;
+  /**
+   * 'pulses' (default): pulse sensors as pulse counts since the previous report, analog sensors
+   * as power for the reading computation to integrate.
+   * 'totals': the board's own running totals as `counter` records (pulse sensors with the time of
+   * their last pulse) and analog power as a `gauge` record, the way the FLM03 board is read: the
+   * published counter then equals the board's exactly, and flm-sensor's kept references make a
+   * host restart lose nothing the board counted meanwhile. A total that goes back (an AVR reset
+   * to the EEPROM copy) is not passed on: it is held until the board is past the last total seen
+   * again, and reported in `fellBack` so the caller can set the counter back (`sc`).
+   */
+  output?: 'pulses' | 'totals';
 }
 
 export interface DeltaBatchResult {
   batch: BoardBatch;
   /** records that could not be turned into readings, and why */
   warnings: string[];
+  /** totals mode: sensors whose counter went back, with the last whole total seen (to restore) */
+  fellBack?: Array<{ sensor: number; restore: number }>;
 }
 
 interface Slot {
@@ -56,7 +69,8 @@ interface Slot {
 export class Flm02DeltaDecoder {
   private readonly slots: Slot[] = [];
   private readonly clockJumpMs: number;
-  /** counter × 1000 + milli of each logical sensor at its last report */
+  private readonly totals: boolean;
+  /** counter × 1000 + milli of each logical sensor at its last report (totals: the highest passed on) */
   private readonly previous = new Map<number, number>();
   /** host ms − AVR ms */
   private offset: number | undefined;
@@ -64,6 +78,7 @@ export class Flm02DeltaDecoder {
   constructor(options: Flm02DeltaOptions = {}) {
     const analog = options.analogSensors ?? 3;
     this.clockJumpMs = options.clockJumpMs ?? 3000;
+    this.totals = options.output === 'totals';
     for (let i = 0; i < FLM02_SENSORS; i++) {
       const s = options.sensors?.find((x) => x.n === i + 1);
       this.slots.push({
@@ -83,6 +98,7 @@ export class Flm02DeltaDecoder {
   }
 
   toBatch(records: readonly Flm02DeltaRecord[], pollMs: number): DeltaBatchResult {
+    if (this.totals) return this.totalsBatch(records, pollMs);
     const warnings: string[] = [];
     const out: PortRecord[] = [];
     const pulses: { port: number; count: number; avrMs: number }[] = [];
@@ -103,12 +119,55 @@ export class Flm02DeltaDecoder {
     }
 
     if (pulses.length > 0) {
-      // One offset for all records of the poll, so they stay in the AVR's order.
-      const obs = Math.min(...pulses.map((p) => pollMs - p.avrMs));
-      if (this.offset === undefined || obs < this.offset || obs - this.offset > this.clockJumpMs) this.offset = obs;
-      for (const p of pulses) out.push({ kind: 'pulse', port: p.port, pulses: p.count, time: p.avrMs + this.offset });
+      const offset = this.placeOnHostClock(pulses, pollMs);
+      for (const p of pulses) out.push({ kind: 'pulse', port: p.port, pulses: p.count, time: p.avrMs + offset });
     }
     return { batch: { time: pollMs, records: out }, warnings };
+  }
+
+  /** One offset for all pulse records of a poll, so they stay in the AVR's order. */
+  private placeOnHostClock(pulses: ReadonlyArray<{ avrMs: number }>, pollMs: number): number {
+    const obs = Math.min(...pulses.map((p) => pollMs - p.avrMs));
+    if (this.offset === undefined || obs < this.offset || obs - this.offset > this.clockJumpMs) this.offset = obs;
+    return this.offset;
+  }
+
+  private totalsBatch(records: readonly Flm02DeltaRecord[], pollMs: number): DeltaBatchResult {
+    const warnings: string[] = [];
+    const fellBack: Array<{ sensor: number; restore: number }> = [];
+    const out: PortRecord[] = [];
+    const pulses: Array<{ port: number; value: number; avrMs: number }> = [];
+    for (const r of records) {
+      const slot = this.slots[r.sensor];
+      if (!slot) {
+        warnings.push(`sensor ${r.sensor}: the FLM02 board has sensors 0..${FLM02_SENSORS - 1}`);
+        continue;
+      }
+      if (slot.analog) {
+        if (r.extra > MAX_POWER) warnings.push(`sensor ${r.sensor}: power ${r.extra} W is not plausible; dropped`);
+        else out.push({ kind: 'gauge', port: slot.port, value: r.extra });
+      }
+      const now = r.counter * 1000 + r.milli;
+      const before = this.previous.get(r.sensor);
+      // A drop from the top half of the u32 to the bottom half is a wrap, which the reading
+      // computation takes as a restart from 0; any other drop is the board forgetting counts.
+      const wrapped = before !== undefined && before >= (U32 / 2) * 1000 && now < (U32 / 2) * 1000;
+      if (before !== undefined && now < before && !wrapped) {
+        if (Math.floor(before / 1000) > r.counter) {
+          warnings.push(`sensor ${r.sensor}: counter went back from ${before / 1000} to ${now / 1000}; held until it is past ${before / 1000} again`);
+          fellBack.push({ sensor: r.sensor, restore: Math.floor(before / 1000) });
+        }
+        continue;
+      }
+      this.previous.set(r.sensor, now);
+      if (slot.analog) out.push({ kind: 'counter', port: slot.port, value: now / 1000 });
+      else pulses.push({ port: slot.port, value: now / 1000, avrMs: r.extra });
+    }
+    if (pulses.length > 0) {
+      const offset = this.placeOnHostClock(pulses, pollMs);
+      for (const p of pulses) out.push({ kind: 'counter', port: p.port, value: p.value, time: p.avrMs + offset });
+    }
+    return { batch: { time: pollMs, records: out }, warnings, ...(fellBack.length ? { fellBack } : {}) };
   }
 
   private pulsesSince(r: Flm02DeltaRecord, slot: Slot, warnings: string[]): number {

@@ -53,4 +53,14 @@ export {
   BoardEmulator,
   type ClampLoad, type PulseTrain, type EmulatorOptions, type EmulatorTruth, type PortTruth,
 } from './emulator';
-export { EmulatorPort, FLM03_BAUD, type EmulatorPortOptions, type EmulatorPortStats } from './emulator-port';
+export { EmulatorPort, FLM03_BAUD, type EmulatorPortOptions, type EmulatorPortStats, type EmulatedBoard } from './emulator-port';
+export {
+  Flm03Link, createBoardLink, parseBoardProtocol, boardProtocolSchema, BOARD_PROTOCOLS, DEFAULT_BAUD, FLM02_BAUD,
+  type BoardLink, type BoardLinkOptions, type BoardProtocol, type LinkEvent, type LinkOutput, type LinkStats,
+} from './board-link';
+export { Flm02Session, type Flm02SessionOptions, type Flm02SessionStats } from './flm02-session';
+export { flm02SyncPlan, FLM02_PORTS, type Flm02Step, type Flm02SyncOptions, type Flm02SyncPlan } from './flm02-sync';
+export { Flm02ReadFramer, type Flm02RawRead } from './flm02-reads';
+export {
+  Flm02Emulator, type Flm02EmulatorOptions, type Flm02EmulatorTruth, type Flm02PortTruth, type Flm02SensorTruth,
+} from './flm02-emulator';

@@ -7,18 +7,24 @@ import { Flm03Decoder } from '../../flx/flm03-decoder';
 import { flm03TypeName } from '../../flx/flm03-messages';
 import { flm03ToJson } from '../../flx/flm03-json';
 import { BoardEmulator, type ClampLoad, type KubeNode, type PulseTrain } from '../../flx/emulator';
-import { EmulatorPort, FLM03_BAUD } from '../../flx/emulator-port';
+import { EmulatorPort, type EmulatedBoard } from '../../flx/emulator-port';
+import { Flm02Emulator } from '../../flx/flm02-emulator';
+import { boardProtocolSchema, DEFAULT_BAUD, type BoardProtocol } from '../../flx/board-link';
+import { sniffFlm02 } from './board-flm02';
 
 const serialFlags = {
+  protocol: z.string().toLowerCase().pipe(boardProtocolSchema).default('flm03'),
   port: z.string().min(1),
-  baud: z.coerce.number().int().min(300).max(4_000_000).default(FLM03_BAUD),
+  /** default: the protocol's (FLM03 460800, FLM02 115200) */
+  baud: z.coerce.number().int().min(300).max(4_000_000).optional(),
   seconds: z.coerce.number().positive().max(31 * 86400).optional(),
 };
+const baudOf = (flags: { protocol: BoardProtocol; baud?: number | undefined }): number => flags.baud ?? DEFAULT_BAUD[flags.protocol];
 
 const settingsFor = (baud: number): SerialSettings => ({ baudRate: baud, dataBits: 8, parity: 'none', stopBits: 1 });
 
 /** Resolves with why a run should end: the time is up, a signal, or what the caller reports. */
-function endings(seconds: number | undefined): { ended: Promise<string>; end: (why: string) => void; dispose: () => void } {
+export function endings(seconds: number | undefined): { ended: Promise<string>; end: (why: string) => void; dispose: () => void } {
   let end!: (why: string) => void;
   const ended = new Promise<string>((resolve) => (end = resolve));
   const timer = seconds ? setTimeout(() => end('time is up'), seconds * 1000) : undefined;
@@ -38,12 +44,13 @@ function endings(seconds: number | undefined): { ended: Promise<string>; end: (w
 
 export const boardSniffCommand: Command = {
   path: ['board', 'sniff'],
-  summary: 'read an FLM03 sensor board port: a JSON line per decoded frame, statistics at the end',
-  usage: 'flm board sniff --port DEV [--baud 460800] [--seconds N]',
+  summary: 'read an FLM sensor board port: a JSON line per decoded frame (FLM02: per polled reply), statistics at the end',
+  usage: 'flm board sniff --port DEV [--protocol flm03|flm02] [--baud 460800|115200] [--seconds N]',
   async run(args, io) {
-    const { flags, positionals } = parseFlags(args, { port: { type: 'string' }, baud: { type: 'string' }, seconds: { type: 'string' } }, z.object(serialFlags));
+    const { flags, positionals } = parseFlags(args, { protocol: { type: 'string' }, port: { type: 'string' }, baud: { type: 'string' }, seconds: { type: 'string' } }, z.object(serialFlags));
     if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-    const settings = settingsFor(flags.baud);
+    const settings = settingsFor(baudOf(flags));
+    if (flags.protocol === 'flm02') return sniffFlm02(io, flags.port, settings, flags.seconds);
     const what = `${flags.port} ${describeSerial(settings)}`;
     const t0 = Date.now();
     const run = endings(flags.seconds);
@@ -124,6 +131,7 @@ export function parseKube(spec: string): KubeNode {
 
 const emulateFlags = z.object({
   ...serialFlags,
+  'avr-ms': z.coerce.number().int().min(0).max(2 ** 32 - 1).default(0),
   speed: z.coerce.number().positive().max(100_000).default(1),
   clamp: z.array(z.string()).default([]),
   pulses: z.array(z.string()).default([]),
@@ -140,11 +148,12 @@ const emulateFlags = z.object({
 
 export const boardEmulateCommand: Command = {
   path: ['board', 'emulate'],
-  summary: 'play an FLM03 sensor board on a serial device: clamp loads and pulse trains, in real or accelerated time; prints the truth at the end',
-  usage: 'flm board emulate --port DEV [--speed 1] [--clamp 1:2300] [--pulses 4:2.5x1000] [--kube 3:flk01b,every=60] [--for S] [--start ISO] [--configured] [--history]',
+  summary: 'play an FLM03 (or FLM02) sensor board on a serial device: clamp loads and pulse trains, in real or accelerated time; prints the truth at the end',
+  usage: 'flm board emulate --port DEV [--protocol flm03|flm02] [--speed 1] [--clamp 1:2300] [--pulses 4:2.5x1000] [--kube 3:flk01b,every=60] [--for S] ' +
+    '[--configured] [FLM03: --start ISO --history --stamp-every S --voltage V] [FLM02: --avr-ms MS]',
   async run(args, io) {
     const { flags, positionals } = parseFlags(args, {
-      port: { type: 'string' }, baud: { type: 'string' }, seconds: { type: 'string' }, speed: { type: 'string' },
+      protocol: { type: 'string' }, 'avr-ms': { type: 'string' }, port: { type: 'string' }, baud: { type: 'string' }, seconds: { type: 'string' }, speed: { type: 'string' },
       clamp: { type: 'string', multiple: true }, pulses: { type: 'string', multiple: true }, kube: { type: 'string', multiple: true }, jitter: { type: 'string' },
       for: { type: 'string' }, start: { type: 'string' }, 'stamp-every': { type: 'string' }, voltage: { type: 'string' },
       seed: { type: 'string' }, history: { type: 'boolean' }, configured: { type: 'boolean' },
@@ -163,16 +172,27 @@ export const boardEmulateCommand: Command = {
     const nids = kubes.map((k) => k.nid);
     const twiceKube = nids.find((n, i) => nids.indexOf(n) !== i);
     if (twiceKube !== undefined) throw new UsageError(`Kube ${twiceKube} is given twice`);
-    const emulator = new BoardEmulator({
-      start, clamps, pulses, kubes, voltage: flags.voltage, seed: flags.seed, history: flags.history, stampEveryS: flags['stamp-every'],
-      ...(flags.for !== undefined ? { durationS: flags.for } : {}),
-    });
-    const where = `${flags.port} ${describeSerial(settingsFor(flags.baud))}`;
-    return emulate(io, new EmulatorPort(emulator, { path: flags.port, baudRate: flags.baud, speed: flags.speed, selfConfigure: flags.configured }), where, flags.seconds);
+    const durationS = flags.for !== undefined ? { durationS: flags.for } : {};
+    let emulator: BoardEmulator | Flm02Emulator;
+    try {
+      emulator = flags.protocol === 'flm02'
+        ? new Flm02Emulator({ clamps, pulses, kubes, seed: flags.seed, avrMsStart: flags['avr-ms'], ...durationS })
+        : new BoardEmulator({
+          start, clamps, pulses, kubes, voltage: flags.voltage, seed: flags.seed, history: flags.history, stampEveryS: flags['stamp-every'], ...durationS,
+        });
+    } catch (err) {
+      throw err instanceof RangeError ? new UsageError(err.message) : err;
+    }
+    const baudRate = baudOf(flags);
+    const where = `${flags.port} ${describeSerial(settingsFor(baudRate))}`;
+    const port = new EmulatorPort<AnyEmulator>(emulator, { path: flags.port, baudRate, speed: flags.speed, selfConfigure: flags.configured });
+    return emulate(io, port, flags.protocol, where, flags.seconds);
   },
 };
 
-async function emulate(io: CliIo, port: EmulatorPort, where: string, seconds: number | undefined): Promise<number> {
+type AnyEmulator = EmulatedBoard & { options: { clamps?: readonly unknown[]; pulses?: readonly unknown[]; kubes?: readonly unknown[] }; truth(): unknown };
+
+async function emulate(io: CliIo, port: EmulatorPort<AnyEmulator>, protocol: BoardProtocol, where: string, seconds: number | undefined): Promise<number> {
   const o = port.emulator.options;
   const what = `${o.clamps?.length ?? 0} clamp(s), ${o.pulses?.length ?? 0} pulse train(s)${o.kubes?.length ? `, ${o.kubes.length} Kube(s)` : ''}`;
   try {
@@ -180,14 +200,16 @@ async function emulate(io: CliIo, port: EmulatorPort, where: string, seconds: nu
   } catch (err) {
     throw new Error(`cannot open ${where}: ${(err as Error).message}`);
   }
-  io.stderr.write(`emulating an FLM03 board on ${where}, ${what}, ×${port.speed}${seconds ? ` for ${seconds} s` : ' (Ctrl-C to stop)'}\n`);
+  io.stderr.write(`emulating an ${protocol.toUpperCase()} board on ${where}, ${what}, ×${port.speed}${seconds ? ` for ${seconds} s` : ' (Ctrl-C to stop)'}\n`);
   const run = endings(seconds);
   const why = await Promise.race([port.done, run.ended]);
   run.dispose();
   await port.stop();
   io.stdout.write(JSON.stringify({ truth: port.emulator.truth(), stats: port.stats, end: why }) + '\n');
   if (!port.emulator.configured) {
-    io.stderr.write('flm board emulate: no host configured the board (nothing answered its pings with a port_config)\n');
+    io.stderr.write(protocol === 'flm02'
+      ? 'flm board emulate: no host configured the board (no ct committed a sensor table)\n'
+      : 'flm board emulate: no host configured the board (nothing answered its pings with a port_config)\n');
     return 1;
   }
   return /^(connection lost|write failed)/.test(why) ? 1 : 0;

@@ -30,6 +30,10 @@ const usage: Array<[string[], RegExp]> = [
   [['board', 'emulate', '--speed', '2'], /^flm board emulate: --port: /],
   [['board', 'sniff', '--port', '/dev/null', '--baud', 'fast'], /^flm board sniff: --baud: /],
   [['board', 'sniff', '--port', '/dev/null', 'extra'], /unexpected argument "extra"/],
+  [['board', 'sniff', '--port', '/dev/null', '--protocol', 'flm04'], /^flm board sniff: --protocol: /],
+  [['board', 'emulate', '--port', '/dev/null', '--protocol', 'flm02', '--clamp', '1:-500'], /an FLM02 clamp cannot see the direction of power/],
+  [['board', 'emulate', '--port', '/dev/null', '--protocol', 'FLM02', '--pulses', '6:1'], /pulse port 6 is not 4 or 5/],
+  [['board', 'emulate', '--port', '/dev/null', '--protocol', 'flm02', '--avr-ms', 'soon'], /^flm board emulate: (--)?avr-ms: /],
 ];
 for (const [args, re] of usage) {
   test(`flm ${args.join(' ')}: a usage error (exit 2)`, async () => {

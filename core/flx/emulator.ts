@@ -149,7 +149,7 @@ export class BoardEmulator {
   private readonly trains = new Map<number, TrainState>();
   private readonly random: () => number;
   private counts = { configsReceived: 0, timeSteps: 0, pongs: 0 };
-  private readonly kubes: Array<{ node: KubeNode; next: number; movement: number; truth: KubeTruth }> = [];
+  private readonly kubes: KubeState[] = [];
   /** frames produced while handling input or time, waiting to be taken */
   private out: Uint8Array[] = [];
   kubeGroup: number | undefined;
@@ -388,25 +388,9 @@ export class BoardEmulator {
     if (this.mono >= this.nextStamp) this.sendStamp();
   }
 
-  private sendKube(k: (typeof this.kubes)[number]): void {
-    const payloads = [kubeMeasurements(k.node)];
-    if (k.node.motion) {
-      k.movement = (k.movement + k.node.motion) >>> 0;
-      const m = new Uint8Array(4);
-      new DataView(m.buffer).setUint32(0, k.movement, true);
-      payloads.push(m);
-    }
+  private sendKube(k: KubeState): void {
     // A radio the board was told to listen on (kube_ctrl) is the group its Kubes send in.
-    const group = this.kubeGroup ?? 212;
-    const fields: KubeField[] = [];
-    for (const p of payloads) {
-      const packet = encodeKubePacket(group, { ctl: false, dst: false, ack: k.node.ack ?? false, nid: k.node.nid }, p);
-      this.send({ type: 'kube_packet', payload: packet });
-      k.truth.packets++;
-      const d = decodeKubeAuto(p);
-      if (d.ok) fields.push(...d.fields);
-    }
-    k.truth.fields = fields;
+    for (const payload of kubeRound(k, this.kubeGroup ?? 212)) this.send({ type: 'kube_packet', payload });
   }
 
   private sendCt(port: number, c: ClampState, watts: number, wall: number): void {
@@ -440,6 +424,38 @@ export class BoardEmulator {
     const half = (load.max - load.min) / 2;
     return mid * (tb - ta) - (half / w) * (Math.sin(w * tb) - Math.sin(w * ta));
   }
+}
+
+/** An emulated Kube between rounds: when it sends next, its PIR count, what it sent. */
+export interface KubeState {
+  node: KubeNode;
+  /** monotonic ms of the next round */
+  next: number;
+  movement: number;
+  truth: KubeTruth;
+}
+
+/**
+ * One round of a Kube: its measurements, and its movement count when it has PIR events, as
+ * packets (CRC included) on `group`; the truth records what a host decodes from them.
+ */
+export function kubeRound(k: KubeState, group: number): Uint8Array[] {
+  const payloads = [kubeMeasurements(k.node)];
+  if (k.node.motion) {
+    k.movement = (k.movement + k.node.motion) >>> 0;
+    const m = new Uint8Array(4);
+    new DataView(m.buffer).setUint32(0, k.movement, true);
+    payloads.push(m);
+  }
+  const fields: KubeField[] = [];
+  const packets = payloads.map((p) => {
+    const d = decodeKubeAuto(p);
+    if (d.ok) fields.push(...d.fields);
+    return encodeKubePacket(group, { ctl: false, dst: false, ack: k.node.ack ?? false, nid: k.node.nid }, p);
+  });
+  k.truth.packets += packets.length;
+  k.truth.fields = fields;
+  return packets;
 }
 
 /** The inverse of the registry's scaling (flm-firmware.md §8.3), clamped to each raw field's width. */

@@ -104,14 +104,10 @@ export class Flm02DeltaDecoder {
     const pulses: { port: number; count: number; avrMs: number }[] = [];
 
     for (const r of records) {
-      const slot = this.slots[r.sensor];
-      if (!slot) {
-        warnings.push(`sensor ${r.sensor}: the FLM02 board has sensors 0..${FLM02_SENSORS - 1}`);
-        continue;
-      }
+      const slot = this.slotOf(r, warnings);
+      if (!slot) continue;
       if (slot.analog) {
-        if (r.extra > MAX_POWER) warnings.push(`sensor ${r.sensor}: power ${r.extra} W is not plausible; dropped`);
-        else out.push({ kind: 'analog', port: slot.port, power: r.extra });
+        if (plausiblePower(r, warnings)) out.push({ kind: 'analog', port: slot.port, power: r.extra });
         continue;
       }
       const count = this.pulsesSince(r, slot, warnings);
@@ -123,6 +119,12 @@ export class Flm02DeltaDecoder {
       for (const p of pulses) out.push({ kind: 'pulse', port: p.port, pulses: p.count, time: p.avrMs + offset });
     }
     return { batch: { time: pollMs, records: out }, warnings };
+  }
+
+  private slotOf(r: Flm02DeltaRecord, warnings: string[]): Slot | undefined {
+    const slot = this.slots[r.sensor];
+    if (!slot) warnings.push(`sensor ${r.sensor}: the FLM02 board has sensors 0..${FLM02_SENSORS - 1}`);
+    return slot;
   }
 
   /** One offset for all pulse records of a poll, so they stay in the AVR's order. */
@@ -138,15 +140,9 @@ export class Flm02DeltaDecoder {
     const out: PortRecord[] = [];
     const pulses: Array<{ port: number; value: number; avrMs: number }> = [];
     for (const r of records) {
-      const slot = this.slots[r.sensor];
-      if (!slot) {
-        warnings.push(`sensor ${r.sensor}: the FLM02 board has sensors 0..${FLM02_SENSORS - 1}`);
-        continue;
-      }
-      if (slot.analog) {
-        if (r.extra > MAX_POWER) warnings.push(`sensor ${r.sensor}: power ${r.extra} W is not plausible; dropped`);
-        else out.push({ kind: 'gauge', port: slot.port, value: r.extra });
-      }
+      const slot = this.slotOf(r, warnings);
+      if (!slot) continue;
+      if (slot.analog && plausiblePower(r, warnings)) out.push({ kind: 'gauge', port: slot.port, value: r.extra });
       const now = r.counter * 1000 + r.milli;
       const before = this.previous.get(r.sensor);
       // A drop from the top half of the u32 to the bottom half is a wrap, which the reading
@@ -206,6 +202,13 @@ export class Flm02DeltaDecoder {
  * spid's delta line (§1.4): poll second, then `<i> <counter[.milli]> <extra>` per record, as
  * written into fluksod's FIFO; e.g. `1449999999 0 123456 742 3 5012.5 86400123`.
  */
+/** A clamp's power from the AVR, unless it is beyond what any FLM02 clamp can see. */
+function plausiblePower(r: Flm02DeltaRecord, warnings: string[]): boolean {
+  if (r.extra <= MAX_POWER) return true;
+  warnings.push(`sensor ${r.sensor}: power ${r.extra} W is not plausible; dropped`);
+  return false;
+}
+
 export function formatDeltaLine(pollSeconds: number, records: readonly Flm02DeltaRecord[]): string {
   const parts = [String(pollSeconds)];
   for (const r of records) parts.push(String(r.sensor), String(r.milli > 0 ? r.counter + r.milli / 1000 : r.counter), String(r.extra));

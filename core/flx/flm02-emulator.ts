@@ -1,7 +1,6 @@
 import { decodeFlm02Request, encodeFlm02Read, encodeFlm02Reply, type Flm02Command, type Flm02DeltaRecord } from './flm02';
 import { FLM02_SENSORS } from './flm02-delta';
-import { kubeMeasurements, type ClampLoad, type KubeNode, type KubeTruth, type PulseTrain } from './emulator';
-import { decodeKubeAuto, encodeKubePacket, type KubeField } from './kube';
+import { kubeRound, type ClampLoad, type KubeNode, type KubeState, type KubeTruth, type PulseTrain } from './emulator';
 import { prng } from '../sim/prng';
 
 /**
@@ -122,7 +121,7 @@ export class Flm02Emulator {
   private readonly analog: number;
   private readonly clampUnits = new Map<number, number>();
   private readonly trains = new Map<number, TrainState>();
-  private readonly kubes: Array<{ node: KubeNode; next: number; movement: number; truth: KubeTruth }> = [];
+  private readonly kubes: KubeState[] = [];
   private readonly radioQueue: Uint8Array[] = [];
   private readonly random: () => number;
   private rx = '';
@@ -413,22 +412,8 @@ export class Flm02Emulator {
     }
   }
 
-  private sendKube(k: (typeof this.kubes)[number]): void {
-    const payloads = [kubeMeasurements(k.node)];
-    if (k.node.motion) {
-      k.movement = (k.movement + k.node.motion) >>> 0;
-      const m = new Uint8Array(4);
-      new DataView(m.buffer).setUint32(0, k.movement, true);
-      payloads.push(m);
-    }
-    const fields: KubeField[] = [];
-    for (const p of payloads) {
-      this.radioQueue.push(encodeKubePacket(this.ram.group, { ctl: false, dst: false, ack: k.node.ack ?? false, nid: k.node.nid }, p));
-      k.truth.packets++;
-      const d = decodeKubeAuto(p);
-      if (d.ok) fields.push(...d.fields);
-    }
-    k.truth.fields = fields;
+  private sendKube(k: KubeState): void {
+    this.radioQueue.push(...kubeRound(k, this.ram.group));
   }
 }
 

@@ -10,15 +10,8 @@ import { Flm02Emulator } from '../../../core/flx/flm02-emulator';
 import { Flm02Session } from '../../../core/flx/flm02-session';
 import { ReadingComputer } from '../../../core/readings/computer';
 import { device, sid } from '../../support/device';
+import { crc8 } from './support';
 
-function crc8(text: string): string {
-  let crc = 0;
-  for (const ch of text) {
-    crc ^= ch.charCodeAt(0);
-    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >> 1) ^ 0x8c : crc >> 1;
-  }
-  return crc.toString(16).padStart(2, '0');
-}
 const req = (body: string) => Buffer.from(`l${body}${crc8(body)}.`, 'latin1');
 const ask = (e: Flm02Emulator, body: string): string => e.input(req(body)).map((b) => Buffer.from(b).toString('latin1')).join('');
 const reply = (body: string, uHex = '') => `l${body}${crc8(body)}.u${uHex}\0`;

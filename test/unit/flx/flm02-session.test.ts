@@ -13,15 +13,8 @@ import type { LinkOutput } from '../../../core/flx/board-link';
 import { boardBatchSchema } from '../../../core/readings/records';
 import { encodeKubePacket } from '../../../core/flx/kube';
 import { device, sid } from '../../support/device';
+import { crc8 } from './support';
 
-function crc8(text: string): string {
-  let crc = 0;
-  for (const ch of text) {
-    crc ^= ch.charCodeAt(0);
-    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >> 1) ^ 0x8c : crc >> 1;
-  }
-  return crc.toString(16).padStart(2, '0');
-}
 /** One whole board read: control reply, radio hex, and the 0x00 that ends it. */
 const read = (body: string, uHex = ''): Buffer => Buffer.from(`l${body}${crc8(body)}.u${uHex}\0`, 'latin1');
 const sent = (out: LinkOutput): string[] => out.writes.map((w) => Buffer.from(w).toString('latin1'));

@@ -7,16 +7,8 @@ import {
 import { Flm02DeltaDecoder, formatDeltaLine } from '../../../core/flx/flm02-delta';
 import { boardBatchSchema } from '../../../core/readings/records';
 import { device, sid } from '../../support/device';
+import { crc8 } from './support';
 
-/** CRC-8 Dallas bit by bit, for frames built by hand in these tests. */
-function crc8(text: string): string {
-  let crc = 0;
-  for (const ch of text) {
-    crc ^= ch.charCodeAt(0);
-    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >> 1) ^ 0x8c : crc >> 1;
-  }
-  return crc.toString(16).padStart(2, '0');
-}
 const handFrame = (body: string): string => `l${body}${crc8(body)}.`;
 
 test('request frames: lgd30., lgh93., lct96. as the spec gives them', () => {

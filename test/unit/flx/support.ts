@@ -107,3 +107,13 @@ export function ctDataPayload(port = 1, time = T_BOARD, millis = 250): number[] 
 export function pulseDataPayload(port: number, gauge: number, counter: number, counterMillis: number, time = T_BOARD): number[] {
   return [...le(time, 4), ...le(10, 2), port, 0, ...le(gauge, 4), ...le(counter, 4), ...le(counterMillis, 2), 0, 0];
 }
+
+/** CRC-8 Dallas bit by bit as two hex digits, for FLM02 frames built by hand (independent of core/flx/crc8). */
+export function crc8(text: string): string {
+  let crc = 0;
+  for (const ch of text) {
+    crc ^= ch.charCodeAt(0);
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >> 1) ^ 0x8c : crc >> 1;
+  }
+  return crc.toString(16).padStart(2, '0');
+}

@@ -97,9 +97,19 @@ export class Flm03Link implements BoardLink {
     return { frames: s.frames, bad: s.badChecksum + s.malformed, batches: s.batches };
   }
 
+  /**
+   * Reports that passed the checksum but not the plausibility checks (a time out of step, a
+   * gauge the clamp cannot measure, pulse milliseconds above 999): what Fletcher-16 cannot see.
+   */
+  get implausible(): number {
+    const s = this.session.stats;
+    return s.droppedTimeFrames + s.droppedGauges + s.droppedPulseFrames;
+  }
+
   summary(): string {
     const s = this.stats;
-    return `${s.frames} frames${s.bad ? ` · ${s.bad} bad` : ''} · ${s.batches} batches`;
+    const odd = this.implausible;
+    return `${s.frames} frames${s.bad ? ` · ${s.bad} bad` : ''}${odd ? ` · ${odd} implausible` : ''} · ${s.batches} batches`;
   }
 
   connected(): LinkOutput {

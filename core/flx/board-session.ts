@@ -178,7 +178,8 @@ export class BoardSession {
     const records = ctRecords(ct);
     const range = this.ranges.get(ct.port + 1);
     if (!range || records.length === 0) return records;
-    const ok = plausibleGauges(ct.gauges.map((g) => q2011Thousandths(g) / 1000), range);
+    // ctRecords gives the 6 counters, then the 12 gauges in CT_PARAMETERS order, already scaled.
+    const ok = plausibleGauges(records.slice(CT_COUNTERS).map((r) => (r.kind === 'gauge' ? r.value : NaN)), range);
     return records.filter((r, i) => {
       const keep = i < CT_COUNTERS || ok[i - CT_COUNTERS]!;
       if (!keep) this.counts.droppedGauges++;

@@ -198,10 +198,6 @@ export class Flm02DeltaDecoder {
   }
 }
 
-/**
- * spid's delta line (§1.4): poll second, then `<i> <counter[.milli]> <extra>` per record, as
- * written into fluksod's FIFO; e.g. `1449999999 0 123456 742 3 5012.5 86400123`.
- */
 /** A clamp's power from the AVR, unless it is beyond what any FLM02 clamp can see. */
 function plausiblePower(r: Flm02DeltaRecord, warnings: string[]): boolean {
   if (r.extra <= MAX_POWER) return true;
@@ -209,6 +205,10 @@ function plausiblePower(r: Flm02DeltaRecord, warnings: string[]): boolean {
   return false;
 }
 
+/**
+ * spid's delta line (§1.4): poll second, then `<i> <counter[.milli]> <extra>` per record, as
+ * written into fluksod's FIFO; e.g. `1449999999 0 123456 742 3 5012.5 86400123`.
+ */
 export function formatDeltaLine(pollSeconds: number, records: readonly Flm02DeltaRecord[]): string {
   const parts = [String(pollSeconds)];
   for (const r of records) parts.push(String(r.sensor), String(r.milli > 0 ? r.counter + r.milli / 1000 : r.counter), String(r.extra));

@@ -1,5 +1,5 @@
 import type { BoardBatch } from '../readings/records';
-import type { BoardLink, BoardLinkOptions, LinkOutput, LinkStats } from './board-link';
+import { emptyOutput, type BoardLink, type BoardLinkOptions, type LinkOutput, type LinkStats } from './board-link';
 import { decodeFlm02Reply, encodeFlm02Request, formatFlm02, parseFlm02Read, type Flm02Command, type Flm02Message } from './flm02';
 import { Flm02DeltaDecoder } from './flm02-delta';
 import { flm02SyncPlan, type Flm02Step } from './flm02-sync';
@@ -136,21 +136,21 @@ export class Flm02Session implements BoardLink {
     this.queue = [];
     this.startSync();
     this.nextPoll = hostMs;
-    const out = this.output();
+    const out = emptyOutput();
     out.events.push({ type: 'configured', reason: 'connect' });
     this.next(hostMs, out);
     return out;
   }
 
   push(chunk: Uint8Array, hostMs: number): LinkOutput {
-    const out = this.output();
+    const out = emptyOutput();
     for (const r of this.reads.push(chunk)) this.reply(r.text, r.overflowed, hostMs, out);
     this.next(hostMs, out);
     return out;
   }
 
   tick(hostMs: number): LinkOutput {
-    const out = this.output();
+    const out = emptyOutput();
     const p = this.pending;
     if (p && hostMs >= p.deadline) {
       this.counts.timeouts++;
@@ -164,10 +164,6 @@ export class Flm02Session implements BoardLink {
 
   flush(): BoardBatch[] {
     return [];
-  }
-
-  private output(): LinkOutput {
-    return { batches: [], writes: [], events: [] };
   }
 
   private deadlineFor(cmd: Flm02Command, hostMs: number): number {

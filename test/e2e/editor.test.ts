@@ -326,6 +326,33 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
     }
   });
 
+  await t.test('the serial-port lookup of flm-p1 and flm-board comes from the module\'s resources and answers', async () => {
+    // The button's script is shared (resources/serial-port-lookup.js, served by Node-RED under
+    // resources/<module>/): a missing file would leave the button dead without any other sign.
+    for (const type of ['flm-p1', 'flm-board']) {
+      const node = canvasNodes.find((n) => n.type === type);
+      assert.ok(node, `no ${type} on the default tab`);
+      await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id='${node.id}'] rect.red-ui-flow-node`).dblclick();
+      const loaded = await page.evaluate(() => typeof (globalThis as unknown as { flmSerialPortLookup?: unknown }).flmSerialPortLookup);
+      assert.equal(loaded, 'function', 'resources/serial-port-lookup.js is not loaded in the editor');
+      const button = page.locator(`#${type}-lookup`);
+      await button.waitFor({ state: 'visible' });
+      await page.locator('#node-dialog-cancel').waitFor({ state: 'visible' });
+      // No udev here: "No serial ports found"; a machine with ports gets the list under the field.
+      // The click is repeated until answered: the dialog binds the button just after it shows.
+      await until(`${type}: an answer to the lookup`, 10_000, async () => {
+        if ((await page.locator('.red-ui-notification', { hasText: 'serial ports' }).count()) > 0) return true;
+        if ((await page.locator('.ui-autocomplete:visible').count()) > 0) return true;
+        await button.click();
+        return false;
+      });
+      await page.locator('#node-dialog-cancel').click();
+      await page.locator('#node-dialog-cancel').waitFor({ state: 'detached' });
+      // the next node must be answered on its own: wait for this notification to close by itself
+      await until('the lookup notification to close', 20_000, async () => (await page.locator('.red-ui-notification', { hasText: 'serial ports' }).count()) === 0);
+    }
+  });
+
   await t.test('every node of every example opens its edit dialog with its fields', async () => {
     // Nodes that are not in the default flow (and the settings the examples give them) only
     // meet a person through Import > Examples: import each and open every node of ours.

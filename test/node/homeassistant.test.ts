@@ -141,6 +141,8 @@ test('flm-homeassistant: a sensor disabled and redeployed gets an empty retained
       await helper.setFlows(f2, 'nodes', creds);
       out = collect('out');
       await waitFor('the removal', () => ha.got.slice(before).filter((m) => m.payload === '' && m.topic.includes(sid(2))).length === 2);
+      // availability goes out after the configs, in a message of its own: wait for it too
+      await waitFor('availability after the redeploy', () => ha.got.slice(before).some((m) => m.topic === AVAILABILITY && m.payload === 'online'));
       const after = ha.got.slice(before);
       for (const m of after.filter((x) => x.payload === '')) assert.ok([cfgTopic(sid(2), 'counter'), cfgTopic(sid(2), 'gauge')].includes(m.topic), m.topic);
       assert.deepEqual(after.filter((m) => m.topic === AVAILABILITY).map((m) => m.payload), ['offline', 'online'], 'offline while the node stopped, online again');

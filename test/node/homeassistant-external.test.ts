@@ -21,9 +21,9 @@ after(async () => {
 
 test('flm-homeassistant → mqtt out → an external broker with a login: HA sees retained configs and states there', async () => {
   const external = await EmbeddedBroker.start({ host: '127.0.0.1', port: 0, wsPort: null, access: { mode: 'authenticated', username: 'nodered', password: 's3cret' } });
-  const retainedOnBroker = new Set<string>();
+  const retainedOnBroker = new Map<string, string>();
   external.aedes.on('publish', (packet, client) => {
-    if (client && packet.retain) retainedOnBroker.add(packet.topic);
+    if (client && packet.retain) retainedOnBroker.set(packet.topic, packet.payload.toString());
   });
   try {
     await withDataDir(async (dir) => {
@@ -45,7 +45,8 @@ test('flm-homeassistant → mqtt out → an external broker with a login: HA see
       // HA connects afterwards: everything it needs must be retained on the external broker.
       // Only once the broker has taken the config and the state does HA connect; before, it would
       // get them live (retain false), which is not what this test is about.
-      await waitFor('the config and the state published to the external broker', () => retainedOnBroker.has(cfgTopic) && retainedOnBroker.has(`/sensor/${main}/gauge`), 10_000);
+      // The state is the last of the three gauges (503 W).
+      await waitFor('the config and the last state published to the external broker', () => retainedOnBroker.has(cfgTopic) && /,503,/.test(retainedOnBroker.get(`/sensor/${main}/gauge`) ?? ''), 10_000);
       const got = new Map<string, { payload: string; retain: boolean }>();
       const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${external.tcpPort}`, { reconnectPeriod: 0, username: 'ha', password: 'x' }).catch((e: Error) => e);
       assert.ok(client instanceof Error, 'the external broker refuses a wrong login');

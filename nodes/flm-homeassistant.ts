@@ -183,7 +183,7 @@ export default function (RED: NodeAPI): void {
         deviceName: textSetting(def.deviceName),
         model: 'Fluksometer (Node-RED)',
         ...(packageInfo.version ? { swVersion: packageInfo.version } : {}),
-        origin: { name: packageInfo.name, ...(packageInfo.version ? { sw_version: packageInfo.version } : {}), support_url: 'https://github.com/flukso/node-red-contrib-fluksometer' },
+        origin: { name: packageInfo.name, ...(packageInfo.version ? { sw_version: packageInfo.version } : {}) },
       };
       registry = new DiscoveryRegistry(device, (await loadAnnounced(filePath))[device.id]);
       engineReady = true;

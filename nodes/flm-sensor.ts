@@ -123,9 +123,9 @@ export default function (RED: NodeAPI): void {
         status.ok(`${engine.ctx.device.sensors.length} sensors · ${stats.readings} out${rejects.total ? ` · ${rejects.total} rejects` : ''}`);
         done();
       } catch (err) {
-        const text = stats.held && /clock/.test(errorText(err)) ? `clock invalid · ${stats.held} held` : `${rejects.total + 1} rejects: ${errorText(err)}`;
-        status.error(text.slice(0, 60));
         rejects.fail(done, err);
+        const text = stats.held && /clock/.test(errorText(err)) ? `clock invalid · ${stats.held} held` : `${rejects.total} rejects: ${errorText(err)}`;
+        status.error(text.slice(0, 60));
       }
     };
 

@@ -1,4 +1,4 @@
-import type { Node } from 'node-red';
+import type { Node, NodeMessage } from 'node-red';
 import { RateLimiter, similarKey } from '../../core/serial/rate-limit';
 import { errorText } from './close';
 import type { Done } from './startup-queue';
@@ -40,11 +40,16 @@ export class Rejects {
     done(e);
   }
 
-  /** Trouble outside any message (a timer, bytes from a port): counted, `node.error` once per kind per interval. */
-  error(err: unknown, reason?: string): void {
+  /**
+   * Trouble outside an input message (a timer, bytes from a port, a message from a broker):
+   * counted, `node.error` once per kind per interval, with `msg` so a Catch node gets it.
+   */
+  error(err: unknown, msg?: NodeMessage, reason?: string): void {
     const text = errorText(err);
     const report = this.note(reason ?? similarKey(text), text);
-    if (report !== null) this.node.error(report);
+    if (report === null) return;
+    if (msg) this.node.error(report, msg);
+    else this.node.error(report);
   }
 
   /** A message passed over on purpose that its sender did not expect to lose: counted under `reason`, a warning once per interval. */

@@ -167,6 +167,8 @@ export default function (RED: NodeAPI): void {
       if (s.badCrc) parts.push(`${s.badCrc} crc`);
       if (s.unparsable) parts.push(`${s.unparsable} bad`);
       if (s.decryptFailed) parts.push(`${s.decryptFailed} key`);
+      // A backlog read in one go (a dongle reconnecting) keeps its newest telegram only: said, not hidden.
+      if (s.backlogDropped) parts.push(`${s.backlogDropped} skipped`);
       const text = parts.join(' · ');
       if (lastOk) status.ok(text);
       else status.error(text);

@@ -2,6 +2,7 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { helper, flmNodes, onTab, waitFor, collect, withDataDir, freePort } from '../support/nodered';
 import { HOUSEHOLD_SENSORS, DEVICE_ID, DEVICE_KEY, sid } from '../support/device';
+import { fixture } from '../unit/p1/fixtures';
 
 afterEach(async () => {
   await helper.unload();
@@ -74,5 +75,25 @@ test('flm-tmpo: the burst is counted in the status', async () => {
     x.on('call:status', (c: any) => seen.push(c.args[0]));
     for (let i = 0; i < 5; i++) x.receive({ topic: `/sensor/${'f'.repeat(32)}/counter`, payload: [1750507008 + i, i, 'Wh'] });
     await waitFor('5 rejects in the status', () => seen.some((s) => /^5 rejects: unknown sensor/.test(s.text ?? '')));
+  });
+});
+
+test('flm-p1: telegrams of a backlog that only the newest of is used are counted in the status', async () => {
+  await withDataDir(async (dir) => {
+    await helper.load(flmNodes, flow(dir, { type: 'flm-p1', source: 'input', crc: 'strict', variant: 'arc', watchdog: '0' }), creds);
+    const x = helper.getNode('x');
+    const seen: any[] = [];
+    x.on('call:status', (c: any) => seen.push(c.args[0]));
+    x.receive({ payload: fixture('dsmr5-nl.txt') + fixture('dsmr5-be-fluvius.txt') + fixture('dsmr5-nl.txt') });
+    await waitFor('one used, two counted', () => seen.some((s) => s.text === '1 ok · 2 skipped'));
+  });
+});
+
+test('flm-broker: a burst of one bad message is one error at Catch; another kind at once', async () => {
+  await withDataDir(async (dir) => {
+    const caught = await burst(dir, { type: 'flm-broker', host: '127.0.0.1', port: String(await freePort()), wsPort: '', access: 'open' },
+      (i) => ({ topic: `a/+/${i}`, payload: 1 }), { payload: 1 });
+    assert.match(caught[0].error.message, /cannot publish on a wildcard topic: a\/\+\/0/);
+    assert.match(caught[1].error.message, /msg\.topic is required/);
   });
 });

@@ -37,6 +37,12 @@ async function withServer(fn: (server: FluksoTestServer) => Promise<void>): Prom
   }
 }
 
+/** The upload node on a test server, with what reaches Catch and its statuses. */
+async function loadUpload(dir: string, server: FluksoTestServer) {
+  await helper.load(flmNodes, flow(dir, { serverUrl: server.url }), creds());
+  return { up: helper.getNode('up'), caught: collect('caught'), st: statuses('up') };
+}
+
 let seq = 0;
 /** Deliver a message and resolve when the node calls done() (the reading is durable by then), seen by a Complete node. */
 function receiveDone(node: any, msg: Record<string, unknown>): Promise<void> {
@@ -56,10 +62,7 @@ function receiveDone(node: any, msg: Record<string, unknown>): Promise<void> {
 test('flm-upload: counters reach the server signed with the device key; gauges and other topics are passed over', async () => {
   await withServer(async (server) => {
     await withDataDir(async (dir) => {
-      await helper.load(flmNodes, flow(dir, { serverUrl: server.url }), creds());
-      const up = helper.getNode('up');
-      const caught = collect('caught');
-      const st = statuses('up');
+      const { up, caught, st } = await loadUpload(dir, server);
       for (let i = 0; i < 20; i++) up.receive(reading(sid(1), 'counter', NOW - 100 + i, 1000 + i));
       for (let i = 0; i < 5; i++) up.receive(reading(sid(3), 'counter', NOW - 100 + i, 50 + i, 'L'));
       up.receive(reading(sid(1), 'gauge', NOW - 50, 300, 'W'));
@@ -84,10 +87,7 @@ test('flm-upload: counters reach the server signed with the device key; gauges a
 test('flm-upload: counters of a sensor outside the device are counted in the status and warned about once a minute, not dropped silently', async () => {
   await withServer(async (server) => {
     await withDataDir(async (dir) => {
-      await helper.load(flmNodes, flow(dir, { serverUrl: server.url }), creds());
-      const up = helper.getNode('up');
-      const caught = collect('caught');
-      const st = statuses('up');
+      const { up, caught, st } = await loadUpload(dir, server);
       // Taken on the node itself: the helper's spies are gone by the time the node closes.
       const warnings: string[] = [];
       const warn = up.warn.bind(up);

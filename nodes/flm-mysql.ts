@@ -96,9 +96,10 @@ export default function (RED: NodeAPI): void {
           requestStatus();
         },
         (err: unknown) => {
-          const e = err instanceof Error ? err : new Error(String(err));
-          for (const p of items) p.done(e);
-          status.failed(`readings could not be spooled: ${e.message}`);
+          const e = new Error(`readings could not be spooled: ${errorText(err)}`);
+          // A full disk fails every batch: one error a minute, each reading counted.
+          for (const p of items) rejects.fail(p.done, e);
+          status.error(`${rejects.total} rejects: ${e.message}`.slice(0, 100));
         },
       );
     };

@@ -98,8 +98,10 @@ test('flm-upload: counters of a sensor outside the device are counted in the sta
       for (let i = 0; i < 5; i++) up.receive(reading('f'.repeat(32), 'counter', NOW - 50 + i, 7 + i));
       up.receive(reading('e'.repeat(32), 'counter', NOW - 50, 7));
       up.receive(reading(sid(1), 'counter', NOW - 40, 1000));
+      up.receive(reading(sid(1), 'counter', NOW - 40, 1000)); // again: not after the last one queued
       await waitFor('the device\'s own counter on the server', () => server.count(sid(1)) === 1, 15_000);
-      await waitFor('the six counted in the status', () => st.find((s) => / · 6 unknown sensor$/.test(s.text ?? '')));
+      await waitFor('the six and the repeat counted in the status', () => st.find((s) => / · 6 unknown sensor · 1 not newer$/.test(s.text ?? '')));
+      assert.ok(warnings.some((w) => new RegExp(`counter ${NOW - 40} of ${sid(1)} not uploaded: not-after-last`).test(w)), warnings.join('\n'));
       const said = warnings.filter((w) => /not uploaded: not an enabled sensor of device/.test(w));
       assert.equal(said.length, 1, `one warning for the burst, got ${said.join(' | ')}`);
       assert.match(said[0]!, new RegExp(`counter of sensor ${'f'.repeat(32)} not uploaded`));

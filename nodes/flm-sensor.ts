@@ -57,8 +57,17 @@ export default function (RED: NodeAPI): void {
 
     const reportError = (err: unknown) => status.failed(err);
 
+    /** Periodic save: counters, and reservations moved ahead of them (counter-reservation.ts). */
     const save = async () => {
-      if (engine && engine.computer.dirty) await engine.file.save(engine.computer.snapshot());
+      if (!engine) return;
+      if (engine.computer.dirty) engine.computer.reserve();
+      if (engine.computer.dirty) await engine.file.save(engine.computer.snapshot());
+    };
+
+    // One message at a time: counters that wait for their reservation to be saved hold back what follows.
+    let queue: Promise<void> = Promise.resolve();
+    const serial = (msg: NodeMessageInFlow, send: Send, done: Done) => {
+      queue = queue.then(() => handle(msg, send, done));
     };
 
     const sendConfig = () => {
@@ -73,7 +82,7 @@ export default function (RED: NodeAPI): void {
       sendConfig();
     });
 
-    const handle = (msg: NodeMessageInFlow, send: Send, done: Done) => {
+    const handle = async (msg: NodeMessageInFlow, send: Send, done: Done): Promise<void> => {
       if (!engine) return done(new Error('the reading computation is closed'));
       try {
         // flm-p1 and flm-board also report availability (and clock, Kube) on the same wire: news, not input.
@@ -105,7 +114,10 @@ export default function (RED: NodeAPI): void {
         }
         const parsed = boardBatchSchema.safeParse(msg.payload);
         if (!parsed.success) throw new Error(`not a board batch: ${describeZodError(parsed.error)}`);
-        const result = engine.computer.process(parsed.data);
+        const { computer, file } = engine;
+        const result = computer.process(parsed.data);
+        // A counter goes out only once a crash could not bring it back lower.
+        if (!computer.covers(result.readings) && computer.reserve()) await file.save(computer.snapshot());
         if (result.readings.length) {
           stats.readings += result.readings.length;
           send([result.readings.map((r) => readingMessage(r, engine!.ctx.device.id))]);
@@ -154,7 +166,7 @@ export default function (RED: NodeAPI): void {
         status.ok(`${ctx.device.sensors.length} sensors`);
         res.interval(SAVE_INTERVAL_MS, save, reportError);
         sendConfig();
-        gate.ready(handle);
+        gate.ready(serial);
       })().catch((err: unknown) => {
         gate.fail(err instanceof Error ? err : new Error(String(err)));
         reportError(err);
@@ -164,7 +176,9 @@ export default function (RED: NodeAPI): void {
     onCloseBounded(node, async () => {
       res.dispose();
       deviceNode?.releaseCounters(node.id);
-      await save();
+      await queue;
+      engine?.computer.releaseReservations();
+      if (engine?.computer.dirty) await engine.file.save(engine.computer.snapshot());
     });
   }
 

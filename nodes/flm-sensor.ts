@@ -4,6 +4,8 @@ import { ReadingComputer, type Reading } from '../core/readings/computer';
 import { CounterStateFile } from '../core/readings/counter-state';
 import { boardBatchSchema, BOARD_BATCH_TOPIC } from '../core/readings/records';
 import { P1ReadingMapper, isP1Telegram } from '../core/readings/p1-mapper';
+import { DEFAULT_P1_LIMITS } from '../core/readings/p1-totals-guard';
+import { numberSetting } from './lib/settings';
 import { KubeReadingMapper, kubeMessageSchema, describeControl, describeFields } from '../core/readings/kube-mapper';
 import { RateLimiter } from '../core/serial/rate-limit';
 import { describeZodError } from '../core/config/schema';
@@ -17,7 +19,14 @@ import { StartupQueue, type Send, type Done } from './lib/startup-queue';
 
 interface SensorDef extends NodeDef {
   device: string;
+  /** P1: the grid connection, kW, and the most gas and water flow, m³/h (empty: the defaults) */
+  p1MaxPowerKw?: string | number;
+  p1MaxGasM3h?: string | number;
+  p1MaxWaterM3h?: string | number;
 }
+
+/** P1 totals held for plausibility are said in the log at most this often. */
+const P1_HELD_WARN_MS = 60_000;
 
 
 /** Counters are saved this often while they move; a kill -9 loses at most this much. */
@@ -43,7 +52,8 @@ export default function (RED: NodeAPI): void {
     const status = new Status(node);
     const res = new Resources();
     const deviceNode = RED.nodes.getNode(def.device) as FlmDeviceNode | null;
-    const stats = { readings: 0, rejects: 0, held: 0 };
+    const stats = { readings: 0, rejects: 0, held: 0, p1Held: 0 };
+    const p1Warnings = new RateLimiter(P1_HELD_WARN_MS);
     let engine: { computer: ReadingComputer; p1: P1ReadingMapper; kube: KubeReadingMapper; file: CounterStateFile; ctx: DeviceContext } | undefined;
     // A Kube reports every minute or so, for years: what it lacks is said once an hour, not each time.
     const kubeNotes = new RateLimiter(3_600_000);
@@ -109,7 +119,13 @@ export default function (RED: NodeAPI): void {
           stats.readings += r.readings.length;
           if (r.readings.length) send([r.readings.map((x) => readingMessage(x, engine!.ctx.device.id))]);
           if (r.heldBack && r.readings.length === 0) throw new Error(`clock not valid: the telegram's time is at or before ${engine.ctx.device.validAfter}`);
-          status.ok(`P1 · ${stats.readings} out${stats.rejects ? ` · ${stats.rejects} rejects` : ''}`);
+          for (const n of r.notices) node.log(n);
+          if (r.held.length) {
+            stats.p1Held++;
+            const warning = p1Warnings.take('held', r.held.join('; '));
+            if (warning) node.warn(warning);
+            status.warn(`P1 · ${stats.readings} out · ${stats.p1Held} held: ${r.held[0]}`.slice(0, 60));
+          } else status.ok(`P1 · ${stats.readings} out${stats.p1Held ? ` · ${stats.p1Held} held` : ''}${stats.rejects ? ` · ${stats.rejects} rejects` : ''}`);
           return done();
         }
         const parsed = boardBatchSchema.safeParse(msg.payload);
@@ -148,6 +164,11 @@ export default function (RED: NodeAPI): void {
     } else {
       status.idle('starting');
       (async () => {
+        const p1Limits = {
+          maxPowerW: numberSetting(def.p1MaxPowerKw, DEFAULT_P1_LIMITS.maxPowerW / 1000, 'P1 connection (kW)', (n) => n > 0) * 1000,
+          maxGasM3h: numberSetting(def.p1MaxGasM3h, DEFAULT_P1_LIMITS.maxGasM3h, 'P1 gas flow (m³/h)', (n) => n > 0),
+          maxWaterM3h: numberSetting(def.p1MaxWaterM3h, DEFAULT_P1_LIMITS.maxWaterM3h, 'P1 water flow (m³/h)', (n) => n > 0),
+        };
         const ctx = await deviceNode.ready;
         if (!deviceNode.claimCounters(node.id)) {
           throw new Error(`device ${ctx.device.id} already has an flm-sensor node; one device, one sensor node`);
@@ -158,7 +179,7 @@ export default function (RED: NodeAPI): void {
         if (res.isDisposed) return;
         engine = {
           computer: new ReadingComputer(ctx.device, loaded.state),
-          p1: new P1ReadingMapper(ctx.device),
+          p1: new P1ReadingMapper(ctx.device, { limits: p1Limits }),
           kube: new KubeReadingMapper(ctx.device),
           file,
           ctx,

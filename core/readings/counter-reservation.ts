@@ -6,9 +6,11 @@
  * reservation stands for them (it may stand for a little more, never less).
  *
  * A reservation reaches ahead of the counter by what the counter grew per second since the
- * last one, times `aheadMs`, and at least `minAhead` units, so that with saves every few
- * seconds a reading rarely has to wait for a write. A crash costs at most that lead: the
- * counter resumes up to `aheadMs` worth of growth (or `minAhead`) above what was counted.
+ * last one (measured over at least `aheadMs` / 2), times `aheadMs`, and at least `minAhead`
+ * units, so that with saves every few seconds a reading rarely has to wait for a write. A crash
+ * costs at most that lead: the counter resumes up to `aheadMs` worth of growth (or `minAhead`,
+ * or twice the growth since the last reservation, whichever is least but not below `minAhead`)
+ * above what was counted.
  */
 export interface ReservationOptions {
   /** host clock, ms */
@@ -59,7 +61,8 @@ export class CounterReservations {
     const e = this.bySid.get(sid) ?? {};
     this.bySid.set(sid, e);
     const ms = this.now();
-    const rate = e.base && ms > e.base.ms ? Math.max(0, value - e.base.value) / (ms - e.base.ms) : 0;
+    // Over at least half a lead's time: a burst (a backlog read at once) is not a rate to keep up.
+    const rate = e.base ? Math.max(0, value - e.base.value) / Math.max(ms - e.base.ms, this.aheadMs / 2) : 0;
     const target = value + Math.max(this.minAhead, rate * this.aheadMs);
     e.base = { value, ms };
     // Leave a reservation alone while it still holds more than half a lead: fewer writes.

@@ -13,7 +13,7 @@ import type { TotalLimit } from './limits';
  * meter):
  *
  * - A register may grow at most what the connection can deliver (or the meter pass) in the
- *   time since the last accepted value: host time or the meter's time, whichever is longer,
+ *   time since the last plausible value: host time or the meter's time, whichever is longer,
  *   at least one second.
  * - Growth within that is published. A jump above it, or a drop below the value before the
  *   last accepted one, is held: nothing of that telegram's electricity counters (or of that
@@ -21,8 +21,9 @@ import type { TotalLimit } from './limits';
  *   (a replaced meter, a register set back by the grid operator). A single wrong digit is
  *   contradicted by the next telegram, which carries on from the last accepted value.
  * - A drop that stays above the value before the last accepted one means that last value was
- *   too high (a wrong digit small enough to pass): nothing is published until the register
- *   passes it again, so the published counter never goes back.
+ *   too high (a wrong digit small enough to pass): that register is not published until it
+ *   passes that value again, so the published counter never goes back (the other registers,
+ *   and the net counter, go on).
  * - The first value after a start is taken as it comes: there is nothing to check it against.
  *
  * The net counter is import minus export and may go down; it is published only when every
@@ -63,12 +64,19 @@ interface RegisterState {
   /** the value before the last accepted one: a dip to between it and ref is a wrong digit that passed */
   floor: number;
   held?: { value: number; at: At; why: Why; agreed: number };
+  /**
+   * The last plausible reading (ref, or a dip under it): growth is measured from here, so a
+   * register that dips and then stays put for minutes has not earned minutes of growth.
+   */
+  seen: { value: number; at: At };
   /** waiting for the register to pass ref again (reported once) */
   waiting?: boolean;
 }
 
 interface Verdict {
   pass: boolean;
+  /** a dip under the last published value: only this register's reading is left out */
+  alone?: boolean;
   /** why it was held (said once per episode) */
   reason?: string;
   notice?: string;
@@ -116,10 +124,10 @@ export class P1TotalsGuard {
       if (v.reason) reasons.push(v.reason);
       if (v.notice) notices.push(v.notice);
       if (v.pass) continue;
-      if (r.type === 'electricity') electricityHeld = true;
+      if (r.type === 'electricity' && !v.alone) electricityHeld = true;
       else heldSids.add(r.sid);
     }
-    const pass = readings.filter((r) => r.kind !== 'counter' || (r.type === 'electricity' ? !electricityHeld : !heldSids.has(r.sid)));
+    const pass = readings.filter((r) => r.kind !== 'counter' || !(heldSids.has(r.sid) || (electricityHeld && r.type === 'electricity')));
     return { pass, reasons, notices };
   }
 
@@ -127,19 +135,20 @@ export class P1TotalsGuard {
     const st = this.registers.get(id);
     const what = `P1 ${r.key} ${fmt(value)} ${r.unit}`;
     if (!st) {
-      this.registers.set(id, { ref: value, at, floor: value });
+      this.registers.set(id, { ref: value, at, floor: value, seen: { value, at } });
       return { pass: true };
     }
-    if (value >= st.ref && carriesOn(st.ref, st.at, value, at, limit)) {
-      Object.assign(st, { floor: st.ref, ref: value, at, held: undefined, waiting: false });
+    if (value >= st.ref && carriesOn(st.seen.value, st.seen.at, value, at, limit)) {
+      Object.assign(st, { floor: st.ref, ref: value, at, held: undefined, waiting: false, seen: { value, at } });
       return { pass: true };
     }
     this.stats.held++;
     if (value < st.ref && value >= st.floor) {
       st.held = undefined;
-      if (st.waiting) return { pass: false };
+      st.seen = { value, at };
+      if (st.waiting) return { pass: false, alone: true };
       st.waiting = true;
-      return { pass: false, reason: `${what} is below the ${fmt(st.ref)} published before: held until the meter passes it again` };
+      return { pass: false, alone: true, reason: `${what} is below the ${fmt(st.ref)} published before: held until the meter passes it again` };
     }
     const why: Why = value > st.ref ? 'jump' : 'drop';
     const h = st.held;
@@ -147,14 +156,14 @@ export class P1TotalsGuard {
     if (agreed >= CONFIRMATIONS) {
       this.stats.confirmed++;
       const from = st.ref;
-      Object.assign(st, { ref: value, at, floor: value, held: undefined, waiting: false });
+      Object.assign(st, { ref: value, at, floor: value, held: undefined, waiting: false, seen: { value, at } });
       return { pass: true, notice: `${what}: ${CONFIRMATIONS} telegrams in a row agree on it (was ${fmt(from)}); published (a replaced or reset meter?)` };
     }
     st.held = { value, at, why, agreed };
     if (agreed > 1) return { pass: false };
-    const seconds = Math.max(at.host - st.at.host, at.board - st.at.board, 1000) / 1000;
+    const seconds = Math.max(at.host - st.seen.at.host, at.board - st.seen.at.board, 1000) / 1000;
     const reason = why === 'jump'
-      ? `${what} jumped from ${fmt(st.ref)} in ${fmt(seconds)} s, more than ${limit.what} can pass`
+      ? `${what} jumped from ${fmt(st.seen.value)} in ${fmt(seconds)} s, more than ${limit.what} can pass`
       : `${what} dropped from ${fmt(st.ref)}`;
     return { pass: false, reason: `${reason}: held until ${CONFIRMATIONS - 1} more telegrams confirm it` };
   }

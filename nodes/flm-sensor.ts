@@ -54,6 +54,7 @@ export default function (RED: NodeAPI): void {
     const deviceNode = RED.nodes.getNode(def.device) as FlmDeviceNode | null;
     const stats = { readings: 0, rejects: 0, held: 0, p1Held: 0 };
     const p1Warnings = new RateLimiter(P1_HELD_WARN_MS);
+    let p1Why = '';
     let engine: { computer: ReadingComputer; p1: P1ReadingMapper; kube: KubeReadingMapper; file: CounterStateFile; ctx: DeviceContext } | undefined;
     // A Kube reports every minute or so, for years: what it lacks is said once an hour, not each time.
     const kubeNotes = new RateLimiter(3_600_000);
@@ -120,11 +121,12 @@ export default function (RED: NodeAPI): void {
           if (r.readings.length) send([r.readings.map((x) => readingMessage(x, engine!.ctx.device.id))]);
           if (r.heldBack && r.readings.length === 0) throw new Error(`clock not valid: the telegram's time is at or before ${engine.ctx.device.validAfter}`);
           for (const n of r.notices) node.log(n);
-          if (r.held.length) {
+          if (r.held) {
             stats.p1Held++;
-            const warning = p1Warnings.take('held', r.held.join('; '));
+            const warning = r.reasons.length ? p1Warnings.take('held', r.reasons.join('; ')) : null;
             if (warning) node.warn(warning);
-            status.warn(`P1 · ${stats.readings} out · ${stats.p1Held} held: ${r.held[0]}`.slice(0, 60));
+            if (r.reasons.length) p1Why = r.reasons[0]!;
+            status.warn(`P1 · ${stats.readings} out · ${stats.p1Held} held: ${p1Why}`.slice(0, 60));
           } else status.ok(`P1 · ${stats.readings} out${stats.p1Held ? ` · ${stats.p1Held} held` : ''}${stats.rejects ? ` · ${stats.rejects} rejects` : ''}`);
           return done();
         }

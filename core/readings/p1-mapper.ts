@@ -9,8 +9,9 @@ import { P1TotalsGuard, type P1Limits } from './p1-totals-guard';
 export interface P1Result {
   readings: Reading[];
   heldBack: boolean;
-  /** why registers of this telegram were held (p1-totals-guard.ts) */
-  held: string[];
+  /** registers of this telegram held for plausibility (p1-totals-guard.ts), and why */
+  held: number;
+  reasons: string[];
   /** held values that later telegrams confirmed */
   notices: string[];
 }
@@ -55,7 +56,7 @@ export class P1ReadingMapper {
       const ok = r.kind === 'gauge' ? this.rules.gauge(sensor.id, r.ts) : this.rules.counter(sensor.id, r.ts, r.value);
       if (ok) readings.push({ sid: sensor.id, kind: r.kind, ts: r.ts, value: r.value, unit: r.unit, sensor });
     }
-    return { readings, heldBack, held: screened.reasons, notices: screened.notices };
+    return { readings, heldBack, held: screened.held, reasons: screened.reasons, notices: screened.notices };
   }
 
   private sensorFor(r: FlmP1Reading): Sensor | undefined {

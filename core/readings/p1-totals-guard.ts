@@ -85,7 +85,9 @@ interface Verdict {
 export interface ScreenResult {
   /** the readings that may go out */
   pass: FlmP1Reading[];
-  /** why registers were held, for the node to show */
+  /** registers held in this telegram */
+  held: number;
+  /** why registers were held, for the node to show (said once per episode) */
   reasons: string[];
   notices: string[];
 }
@@ -116,6 +118,7 @@ export class P1TotalsGuard {
     const notices: string[] = [];
     let electricityHeld = false;
     const heldSids = new Set<string>();
+    let held = 0;
     for (const r of readings) {
       if (r.kind !== 'counter' || r.key === 'net') continue;
       const limit = r.type === 'electricity' ? this.electricity : this.byMedium[r.type];
@@ -124,11 +127,12 @@ export class P1TotalsGuard {
       if (v.reason) reasons.push(v.reason);
       if (v.notice) notices.push(v.notice);
       if (v.pass) continue;
+      held++;
       if (r.type === 'electricity' && !v.alone) electricityHeld = true;
       else heldSids.add(r.sid);
     }
     const pass = readings.filter((r) => r.kind !== 'counter' || !(heldSids.has(r.sid) || (electricityHeld && r.type === 'electricity')));
-    return { pass, reasons, notices };
+    return { pass, held, reasons, notices };
   }
 
   private offer(id: string, value: number, at: At, limit: TotalLimit, r: FlmP1Reading): Verdict {

@@ -68,11 +68,19 @@ export default function (RED: NodeAPI): void {
 
     const reportError = (err: unknown) => status.failed(err);
 
+    /** Counters, and the P1 registers' last published values, as one file. */
+    const snapshot = (e: NonNullable<typeof engine>) => {
+      const state = e.computer.snapshot();
+      for (const [sid, p1] of Object.entries(e.p1.guard.snapshot())) state.sensors[sid] = { ...state.sensors[sid], p1 };
+      return state;
+    };
+    const dirty = (e: NonNullable<typeof engine>) => e.computer.dirty || e.p1.guard.dirty;
+
     /** Periodic save: counters, and reservations moved ahead of them (counter-reservation.ts). */
     const save = async () => {
       if (!engine) return;
       if (engine.computer.dirty) engine.computer.reserve();
-      if (engine.computer.dirty) await engine.file.save(engine.computer.snapshot());
+      if (dirty(engine)) await engine.file.save(snapshot(engine));
     };
 
     // One message at a time: counters that wait for their reservation to be saved hold back what follows.
@@ -135,7 +143,7 @@ export default function (RED: NodeAPI): void {
         const { computer, file } = engine;
         const result = computer.process(parsed.data);
         // A counter goes out only once a crash could not bring it back lower.
-        if (!computer.covers(result.readings) && computer.reserve()) await file.save(computer.snapshot());
+        if (!computer.covers(result.readings) && computer.reserve()) await file.save(snapshot(engine));
         if (result.readings.length) {
           stats.readings += result.readings.length;
           send([result.readings.map((r) => readingMessage(r, engine!.ctx.device.id))]);
@@ -186,6 +194,7 @@ export default function (RED: NodeAPI): void {
           file,
           ctx,
         };
+        engine.p1.guard.restore(loaded.state.sensors);
         status.ok(`${ctx.device.sensors.length} sensors`);
         res.interval(SAVE_INTERVAL_MS, save, reportError);
         sendConfig();
@@ -200,8 +209,9 @@ export default function (RED: NodeAPI): void {
       res.dispose();
       deviceNode?.releaseCounters(node.id);
       await queue;
-      engine?.computer.releaseReservations();
-      if (engine?.computer.dirty) await engine.file.save(engine.computer.snapshot());
+      if (!engine) return;
+      engine.computer.releaseReservations();
+      await engine.file.save(snapshot(engine));
     });
   }
 

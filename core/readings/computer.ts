@@ -81,6 +81,8 @@ export class ReadingComputer {
   private readonly now: () => number;
   private readonly guard = emptyGuardStats();
   private readonly reservations: CounterReservations;
+  /** saved entries of sensors not counted here (disabled, removed, P1 registers): kept as they were */
+  private readonly kept: CounterState['sensors'] = {};
 
   constructor(private readonly device: Device, state: CounterState = { sensors: {} }, options: ReadingComputerOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -102,6 +104,7 @@ export class ReadingComputer {
       this.reservations.restore(s.id, saved?.reserved);
       this.runtime.set(s.id, { counter, totals: new Map(), limit: totalLimit(s, device.phase) });
     }
+    for (const [sid, c] of Object.entries(state.sensors)) if (!this.runtime.has(sid)) this.kept[sid] = c;
   }
 
   /** True when counters moved since the last snapshot(). */
@@ -116,7 +119,7 @@ export class ReadingComputer {
 
   snapshot(): CounterState {
     this.changed = false;
-    const sensors: CounterState['sensors'] = {};
+    const sensors: CounterState['sensors'] = { ...this.kept };
     for (const [sid, rt] of this.runtime) {
       const c: SensorCounter = { ...rt.counter };
       if (rt.counter.refs) c.refs = { ...rt.counter.refs };

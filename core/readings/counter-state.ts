@@ -22,6 +22,11 @@ const sensorCounter = z
      * once published never comes back lower.
      */
     reserved: z.number().min(0).optional(),
+    /**
+     * A P1 register: the last value published and when (host ms), so that the first telegram
+     * after a start is checked against it (p1-totals-guard.ts).
+     */
+    p1: z.object({ value: z.number(), ms: z.number() }).strict().optional(),
   })
   .strict();
 const counterFile = z.object({ version: z.literal(1), sensors: z.record(z.string(), z.unknown()) }).strict();

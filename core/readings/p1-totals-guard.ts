@@ -24,7 +24,8 @@ import type { TotalLimit } from './limits';
  *   too high (a wrong digit small enough to pass): that register is not published until it
  *   passes that value again, so the published counter never goes back (the other registers,
  *   and the net counter, go on).
- * - The first value after a start is taken as it comes: there is nothing to check it against.
+ * - The first value after a start is checked against the value saved with the counters (and
+ *   the time it was saved); with none saved, it is taken as it comes.
  *
  * The net counter is import minus export and may go down; it is published only when every
  * electricity register of its telegram passed.
@@ -96,6 +97,7 @@ const fmt = (v: number): string => String(Math.round(v * 1000) / 1000);
 
 export class P1TotalsGuard {
   private readonly registers = new Map<string, RegisterState>();
+  private changed = false;
   readonly stats: P1GuardStats = { held: 0, confirmed: 0 };
   private readonly electricity: TotalLimit;
   private readonly byMedium: Readonly<Record<string, TotalLimit>>;
@@ -109,6 +111,28 @@ export class P1TotalsGuard {
       water: flow(limits.maxWaterM3h, 'a water meter'),
       heat: { perSecond: MAX_HEAT_W / 3600, what: `a heat meter (${MAX_HEAT_W / 1000} kW)` },
     };
+  }
+
+  /** True when a register's published value moved since the last snapshot(). */
+  get dirty(): boolean {
+    return this.changed;
+  }
+
+  /** The last published value of each register, to save with the counters. */
+  snapshot(): Record<string, { value: number; ms: number }> {
+    this.changed = false;
+    const out: Record<string, { value: number; ms: number }> = {};
+    for (const [sid, st] of this.registers) out[sid] = { value: st.ref, ms: st.at.host };
+    return out;
+  }
+
+  /** Registers as saved: the first telegram after a start is checked against them. */
+  restore(saved: Record<string, { p1?: { value: number; ms: number } }>): void {
+    for (const [sid, e] of Object.entries(saved)) {
+      if (!e.p1) continue;
+      const at = { host: e.p1.ms, board: e.p1.ms };
+      this.registers.set(sid, { ref: e.p1.value, at, floor: e.p1.value, seen: { value: e.p1.value, at } });
+    }
   }
 
   /** The readings of one telegram that may go out: counters of held registers are left out. */
@@ -140,9 +164,11 @@ export class P1TotalsGuard {
     const what = `P1 ${r.key} ${fmt(value)} ${r.unit}`;
     if (!st) {
       this.registers.set(id, { ref: value, at, floor: value, seen: { value, at } });
+      this.changed = true;
       return { pass: true };
     }
     if (value >= st.ref && carriesOn(st.seen.value, st.seen.at, value, at, limit)) {
+      if (value !== st.ref) this.changed = true;
       Object.assign(st, { floor: st.ref, ref: value, at, held: undefined, waiting: false, seen: { value, at } });
       return { pass: true };
     }
@@ -161,6 +187,7 @@ export class P1TotalsGuard {
       this.stats.confirmed++;
       const from = st.ref;
       Object.assign(st, { ref: value, at, floor: value, held: undefined, waiting: false, seen: { value, at } });
+      this.changed = true;
       return { pass: true, notice: `${what}: ${CONFIRMATIONS} telegrams in a row agree on it (was ${fmt(from)}); published (a replaced or reset meter?)` };
     }
     st.held = { value, at, why, agreed };

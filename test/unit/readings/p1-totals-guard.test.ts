@@ -127,3 +127,27 @@ test('a dip below the last published value (a wrong last digit that passed) is h
   assert.deepEqual(offer(3, 505), ['net']);
   assert.deepEqual(offer(4, 510), ['delivered:t1', 'net'], 'passed again');
 });
+
+test('after a restart the first telegram is checked against the saved registers: a wrong digit in it is held too', () => {
+  let host = 1_000_000;
+  const imp = (value: number): FlmP1Reading => ({ key: 'delivered', type: 'electricity', kind: 'counter', ts: host / 1000, value, unit: 'Wh', sid: 'e' });
+  const a = new P1TotalsGuard(DEFAULT_P1_LIMITS, () => host);
+  a.screen([imp(5000)]);
+  host += 1000;
+  a.screen([imp(5003)]);
+  assert.equal(a.dirty, true);
+  const saved = Object.fromEntries(Object.entries(a.snapshot()).map(([sid, p1]) => [sid, { p1 }]));
+  assert.deepEqual(saved, { e: { p1: { value: 5003, ms: 1_001_000 } } });
+  assert.equal(a.dirty, false);
+
+  // Down for a minute: up to a minute at the connection's limit (about 1.1 kWh) is plausible.
+  const restart = (value: number) => {
+    host = 1_061_000;
+    const b = new P1TotalsGuard(DEFAULT_P1_LIMITS, () => host);
+    b.restore(saved);
+    return b.screen([imp(value)]).pass.length;
+  };
+  assert.equal(restart(5400), 1);
+  assert.equal(restart(85_003), 0, 'a jump of 80 kWh in a minute');
+  assert.equal(restart(4003), 0, 'below what was published before the restart');
+});

@@ -28,8 +28,7 @@ interface SensorDef extends NodeDef {
 /** P1 totals held for plausibility are said in the log at most this often. */
 const P1_HELD_WARN_MS = 60_000;
 
-
-/** Counters are saved this often while they move; a kill -9 loses at most this much. */
+/** Counters, with reservations ahead of them, are saved this often while they move. */
 const SAVE_INTERVAL_MS = 5000;
 
 const isSourceNews = (topic: unknown): boolean =>
@@ -211,7 +210,7 @@ export default function (RED: NodeAPI): void {
       await queue;
       if (!engine) return;
       engine.computer.releaseReservations();
-      await engine.file.save(snapshot(engine));
+      if (dirty(engine)) await engine.file.save(snapshot(engine));
     });
   }
 

@@ -152,8 +152,7 @@ export class ReadingComputer {
 
   /** At a clean stop: the saved counts hold every published value, so nothing stays reserved. */
   releaseReservations(): void {
-    this.reservations.release();
-    this.changed = true;
+    if (this.reservations.release()) this.changed = true;
   }
 
   process(batch: BoardBatch): BatchResult {

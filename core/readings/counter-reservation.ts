@@ -71,9 +71,14 @@ export class CounterReservations {
     return true;
   }
 
-  /** After a clean stop every published value is within the saved count: nothing to reserve. */
-  release(): void {
-    for (const e of this.bySid.values()) e.reserved = undefined;
+  /** After a clean stop every published value is within the saved count: nothing to reserve. True when something was. */
+  release(): boolean {
+    let any = false;
+    for (const e of this.bySid.values()) {
+      if (e.reserved !== undefined) any = true;
+      e.reserved = undefined;
+    }
+    return any;
   }
 }
 

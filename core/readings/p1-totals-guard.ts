@@ -147,7 +147,7 @@ export class P1TotalsGuard {
       if (r.kind !== 'counter' || r.key === 'net') continue;
       const limit = r.type === 'electricity' ? this.electricity : this.byMedium[r.type];
       if (!limit) continue;
-      const v = this.offer(`${r.sid}`, r.value, { host, board: r.ts * 1000 }, limit, r);
+      const v = this.offer(r.sid, r.value, { host, board: r.ts * 1000 }, limit, r);
       if (v.reason) reasons.push(v.reason);
       if (v.notice) notices.push(v.notice);
       if (v.pass) continue;

@@ -4,6 +4,8 @@ import { ReadingComputer, type Reading } from '../core/readings/computer';
 import { CounterStateFile } from '../core/readings/counter-state';
 import { boardBatchSchema, BOARD_BATCH_TOPIC } from '../core/readings/records';
 import { P1ReadingMapper, isP1Telegram } from '../core/readings/p1-mapper';
+import { DEFAULT_P1_LIMITS } from '../core/readings/p1-totals-guard';
+import { numberSetting } from './lib/settings';
 import { KubeReadingMapper, kubeMessageSchema, describeControl, describeFields } from '../core/readings/kube-mapper';
 import { RateLimiter } from '../core/serial/rate-limit';
 import { describeZodError } from '../core/config/schema';
@@ -18,10 +20,16 @@ import { Rejects } from './lib/rejects';
 
 interface SensorDef extends NodeDef {
   device: string;
+  /** P1: the grid connection, kW, and the most gas and water flow, m³/h (empty: the defaults) */
+  p1MaxPowerKw?: string | number;
+  p1MaxGasM3h?: string | number;
+  p1MaxWaterM3h?: string | number;
 }
 
+/** P1 totals held for plausibility are said in the log at most this often. */
+const P1_HELD_WARN_MS = 60_000;
 
-/** Counters are saved this often while they move; a kill -9 loses at most this much. */
+/** Counters, with reservations ahead of them, are saved this often while they move. */
 const SAVE_INTERVAL_MS = 5000;
 
 const isSourceNews = (topic: unknown): boolean =>
@@ -44,8 +52,10 @@ export default function (RED: NodeAPI): void {
     const status = new Status(node);
     const res = new Resources();
     const deviceNode = RED.nodes.getNode(def.device) as FlmDeviceNode | null;
-    const stats = { readings: 0, held: 0 };
+    const stats = { readings: 0, held: 0, p1Held: 0 };
     const rejects = new Rejects(node);
+    const p1Warnings = new RateLimiter(P1_HELD_WARN_MS);
+    let p1Why = '';
     let engine: { computer: ReadingComputer; p1: P1ReadingMapper; kube: KubeReadingMapper; file: CounterStateFile; ctx: DeviceContext } | undefined;
     // A Kube reports every minute or so, for years: what it lacks is said once an hour, not each time.
     const kubeNotes = new RateLimiter(3_600_000);
@@ -59,8 +69,25 @@ export default function (RED: NodeAPI): void {
 
     const reportError = (err: unknown) => status.failed(err);
 
+    /** Counters, and the P1 registers' last published values, as one file. */
+    const snapshot = (e: NonNullable<typeof engine>) => {
+      const state = e.computer.snapshot();
+      for (const [sid, p1] of Object.entries(e.p1.guard.snapshot())) state.sensors[sid] = { ...state.sensors[sid], p1 };
+      return state;
+    };
+    const dirty = (e: NonNullable<typeof engine>) => e.computer.dirty || e.p1.guard.dirty;
+
+    /** Periodic save: counters, and reservations moved ahead of them (counter-reservation.ts). */
     const save = async () => {
-      if (engine && engine.computer.dirty) await engine.file.save(engine.computer.snapshot());
+      if (!engine) return;
+      if (engine.computer.dirty) engine.computer.reserve();
+      if (dirty(engine)) await engine.file.save(snapshot(engine));
+    };
+
+    // One message at a time: counters that wait for their reservation to be saved hold back what follows.
+    let queue: Promise<void> = Promise.resolve();
+    const serial = (msg: NodeMessageInFlow, send: Send, done: Done) => {
+      queue = queue.then(() => handle(msg, send, done));
     };
 
     const sendConfig = () => {
@@ -75,7 +102,7 @@ export default function (RED: NodeAPI): void {
       sendConfig();
     });
 
-    const handle = (msg: NodeMessageInFlow, send: Send, done: Done) => {
+    const handle = async (msg: NodeMessageInFlow, send: Send, done: Done): Promise<void> => {
       if (!engine) return done(new Error('the reading computation is closed'));
       try {
         // flm-p1 and flm-board also report availability (and clock, Kube) on the same wire: news, not input.
@@ -102,12 +129,22 @@ export default function (RED: NodeAPI): void {
           stats.readings += r.readings.length;
           if (r.readings.length) send([r.readings.map((x) => readingMessage(x, engine!.ctx.device.id))]);
           if (r.heldBack && r.readings.length === 0) throw new Error(`clock not valid: the telegram's time is at or before ${engine.ctx.device.validAfter}`);
-          status.ok(`P1 · ${stats.readings} out${rejects.total ? ` · ${rejects.total} rejects` : ''}`);
+          for (const n of r.notices) node.log(n);
+          if (r.held) {
+            stats.p1Held++;
+            const warning = r.reasons.length ? p1Warnings.take('held', r.reasons.join('; ')) : null;
+            if (warning) node.warn(warning);
+            if (r.reasons.length) p1Why = r.reasons[0]!;
+            status.warn(`P1 · ${stats.readings} out · ${stats.p1Held} held: ${p1Why}`.slice(0, 60));
+          } else status.ok(`P1 · ${stats.readings} out${stats.p1Held ? ` · ${stats.p1Held} held` : ''}${rejects.total ? ` · ${rejects.total} rejects` : ''}`);
           return done();
         }
         const parsed = boardBatchSchema.safeParse(msg.payload);
         if (!parsed.success) throw new Error(`not a board batch: ${describeZodError(parsed.error)}`);
-        const result = engine.computer.process(parsed.data);
+        const { computer, file } = engine;
+        const result = computer.process(parsed.data);
+        // A counter goes out only once a crash could not bring it back lower.
+        if (!computer.covers(result.readings) && computer.reserve()) await file.save(snapshot(engine));
         if (result.readings.length) {
           stats.readings += result.readings.length;
           send([result.readings.map((r) => readingMessage(r, engine!.ctx.device.id))]);
@@ -137,6 +174,11 @@ export default function (RED: NodeAPI): void {
     } else {
       status.idle('starting');
       (async () => {
+        const p1Limits = {
+          maxPowerW: numberSetting(def.p1MaxPowerKw, DEFAULT_P1_LIMITS.maxPowerW / 1000, 'P1 connection (kW)', (n) => n > 0) * 1000,
+          maxGasM3h: numberSetting(def.p1MaxGasM3h, DEFAULT_P1_LIMITS.maxGasM3h, 'P1 gas flow (m³/h)', (n) => n > 0),
+          maxWaterM3h: numberSetting(def.p1MaxWaterM3h, DEFAULT_P1_LIMITS.maxWaterM3h, 'P1 water flow (m³/h)', (n) => n > 0),
+        };
         const ctx = await deviceNode.ready;
         if (!deviceNode.claimCounters(node.id)) {
           throw new Error(`device ${ctx.device.id} already has an flm-sensor node; one device, one sensor node`);
@@ -147,15 +189,16 @@ export default function (RED: NodeAPI): void {
         if (res.isDisposed) return;
         engine = {
           computer: new ReadingComputer(ctx.device, loaded.state),
-          p1: new P1ReadingMapper(ctx.device),
+          p1: new P1ReadingMapper(ctx.device, { limits: p1Limits }),
           kube: new KubeReadingMapper(ctx.device),
           file,
           ctx,
         };
+        engine.p1.guard.restore(loaded.state.sensors);
         status.ok(`${ctx.device.sensors.length} sensors`);
         res.interval(SAVE_INTERVAL_MS, save, reportError);
         sendConfig();
-        gate.ready(handle);
+        gate.ready(serial);
       })().catch((err: unknown) => {
         gate.fail(err instanceof Error ? err : new Error(String(err)));
         reportError(err);
@@ -165,7 +208,10 @@ export default function (RED: NodeAPI): void {
     onCloseBounded(node, async () => {
       res.dispose();
       deviceNode?.releaseCounters(node.id);
-      await save();
+      await queue;
+      if (!engine) return;
+      engine.computer.releaseReservations();
+      if (dirty(engine)) await engine.file.save(snapshot(engine));
     });
   }
 

@@ -1,4 +1,5 @@
 import { Aedes, type Client, type AedesPublishPacket } from 'aedes';
+import { keepRetainedInOrder } from './retained-order';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { EventEmitter } from 'node:events';
@@ -98,6 +99,7 @@ export class EmbeddedBroker extends EventEmitter {
       this.emit('rejected', { clientId: client.id, topic: packet.topic });
       done(new Error(`publishing on ${packet.topic} needs a login`));
     };
+    keepRetainedInOrder(a);
     a.on('client', () => this.setClients(+1));
     a.on('clientDisconnect', () => this.setClients(-1));
     this.tcp.on('connection', (socket) => {

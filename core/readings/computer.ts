@@ -6,6 +6,7 @@ import type { CounterState, SensorCounter } from './counter-state';
 import { EmitRules } from './emit-rules';
 import { totalLimit, type TotalLimit } from './limits';
 import { emptyGuardStats, offerTotal, type At, type GuardStats, type TotalState } from './counter-guard';
+import { CounterReservations } from './counter-reservation';
 
 export interface Reading {
   sid: string;
@@ -79,9 +80,13 @@ export class ReadingComputer {
   private changed = false;
   private readonly now: () => number;
   private readonly guard = emptyGuardStats();
+  private readonly reservations: CounterReservations;
+  /** saved entries of sensors not counted here (disabled, removed, P1 registers): kept as they were */
+  private readonly kept: CounterState['sensors'] = {};
 
   constructor(private readonly device: Device, state: CounterState = { sensors: {} }, options: ReadingComputerOptions = {}) {
     this.now = options.now ?? Date.now;
+    this.reservations = new CounterReservations({ now: this.now });
     for (const s of device.sensors) {
       if (!s.enable || (s.class !== 'pulse' && s.class !== 'analog')) continue;
       this.byId.set(s.id, s);
@@ -91,8 +96,15 @@ export class ReadingComputer {
       const saved = state.sensors[s.id];
       const counter: SensorCounter = s.class === 'pulse' ? { milli: saved?.milli ?? 0 } : { joules: saved?.joules ?? 0 };
       if (saved?.refs) counter.refs = { ...saved.refs };
+      // After a crash, resume at what may have been published already (counter-reservation.ts).
+      if (saved?.reserved !== undefined && saved.reserved > published(s, counter)) {
+        if (s.class === 'pulse') counter.milli = Math.round(saved.reserved * 1000);
+        else counter.joules = saved.reserved * 3600;
+      }
+      this.reservations.restore(s.id, saved?.reserved);
       this.runtime.set(s.id, { counter, totals: new Map(), limit: totalLimit(s, device.phase) });
     }
+    for (const [sid, c] of Object.entries(state.sensors)) if (!this.runtime.has(sid)) this.kept[sid] = c;
   }
 
   /** True when counters moved since the last snapshot(). */
@@ -107,13 +119,40 @@ export class ReadingComputer {
 
   snapshot(): CounterState {
     this.changed = false;
-    const sensors: CounterState['sensors'] = {};
+    const sensors: CounterState['sensors'] = { ...this.kept };
     for (const [sid, rt] of this.runtime) {
       const c: SensorCounter = { ...rt.counter };
       if (rt.counter.refs) c.refs = { ...rt.counter.refs };
+      const reserved = this.reservations.reserved(sid);
+      if (reserved !== undefined) c.reserved = reserved;
       sensors[sid] = c;
     }
     return { sensors };
+  }
+
+  /** Are all these counter readings within what is reserved on disk (else reserve() and save first)? */
+  covers(readings: Reading[]): boolean {
+    return readings.every((r) => r.kind !== 'counter' || !this.runtime.has(r.sid) || this.reservations.covers(r.sid, r.value));
+  }
+
+  /**
+   * Reserve ahead of every counter that is published, or about to be (counter-reservation.ts);
+   * true when a reservation moved, so the state must be saved before a counter above the old one goes out.
+   */
+  reserve(): boolean {
+    let moved = false;
+    for (const [sid, rt] of this.runtime) {
+      const s = this.byId.get(sid)!;
+      if (sensorUnits(s)?.counter === undefined) continue;
+      if (this.reservations.raise(sid, published(s, rt.counter))) moved = true;
+    }
+    if (moved) this.changed = true;
+    return moved;
+  }
+
+  /** At a clean stop: the saved counts hold every published value, so nothing stays reserved. */
+  releaseReservations(): void {
+    if (this.reservations.release()) this.changed = true;
   }
 
   process(batch: BoardBatch): BatchResult {
@@ -237,7 +276,7 @@ export class ReadingComputer {
   private emitCounter(s: Sensor, rt: Runtime, ts: number, result: BatchResult): void {
     const unit = sensorUnits(s)?.counter;
     if (unit === undefined) return; // vrms, pf, …: a gauge only
-    const value = s.class === 'pulse' ? rt.counter.milli! / 1000 : wholeWh(rt.counter.joules!);
+    const value = published(s, rt.counter);
     if (!this.rules.counter(s.id, ts, value)) return;
     result.readings.push({ sid: s.id, kind: 'counter', ts, value, unit, sensor: s });
   }
@@ -261,6 +300,11 @@ function roundTo(v: number, decimals: number): number {
   const f = 10 ** decimals;
   const r = Math.round(v * f) / f;
   return r === 0 ? 0 : r;
+}
+
+/** The counter as it is published: thousandths of a pulse meter's unit, whole Wh of a clamp. */
+function published(s: Sensor, c: SensorCounter): number {
+  return s.class === 'pulse' ? (c.milli ?? 0) / 1000 : wholeWh(c.joules ?? 0);
 }
 
 /** Whole Wh in a joule count, forgiving the last bits of float error from fractional watts. */

@@ -118,7 +118,7 @@ function wholePulses(growth: number, limit: TotalLimit): boolean {
 }
 
 /** Does `value` at `at` carry on from `from` at `fromAt`: grown, within the limit, whole pulses? */
-function carriesOn(from: number, fromAt: At, value: number, at: At, limit: TotalLimit): boolean {
+export function carriesOn(from: number, fromAt: At, value: number, at: At, limit: TotalLimit): boolean {
   const g = value - from;
   return g >= -EPS && g <= allowance(limit, fromAt, at) + EPS && wholePulses(g, limit);
 }

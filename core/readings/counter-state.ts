@@ -16,9 +16,20 @@ const sensorCounter = z
      * named the sensor): kept with the counter, so a restart adds only what the source counted since.
      */
     refs: z.record(z.string(), z.number().min(0)).optional(),
+    /**
+     * The published counter (in its unit: Wh, L, …) may reach up to here before the next save:
+     * a start after a crash resumes at this value when it is above the saved count, so a counter
+     * once published never comes back lower.
+     */
+    reserved: z.number().min(0).optional(),
+    /**
+     * A P1 register: the last value published and when (host ms), so that the first telegram
+     * after a start is checked against it (p1-totals-guard.ts).
+     */
+    p1: z.object({ value: z.number(), ms: z.number() }).strict().optional(),
   })
   .strict();
-const counterState = z.object({ version: z.literal(1), sensors: z.record(z.string(), sensorCounter) }).strict();
+const counterFile = z.object({ version: z.literal(1), sensors: z.record(z.string(), z.unknown()) }).strict();
 
 export type SensorCounter = z.infer<typeof sensorCounter>;
 export interface CounterState {
@@ -27,13 +38,15 @@ export interface CounterState {
 
 export interface LoadResult {
   state: CounterState;
-  /** set when a damaged file was moved aside instead of read */
+  /** set when a damaged file, or a damaged entry of it, was set aside instead of read */
   warning?: string;
 }
 
 /**
  * Counters on disk, so they survive restarts. Writes are atomic (temp, fsync, rename); a file
- * that cannot be read is moved aside, never deleted, so a person can still recover it.
+ * that cannot be read is moved aside, never deleted, so a person can still recover it. Each
+ * sensor's entry is read on its own: a damaged entry starts that sensor at 0 and leaves the
+ * others as saved (the file is then copied aside, since the next save drops the damaged entry).
  * Saves are serialised: a save waits for the one before it.
  */
 export class CounterStateFile {
@@ -44,12 +57,27 @@ export class CounterStateFile {
   async load(): Promise<LoadResult> {
     const text = await readFileIfExists(this.path);
     if (text === undefined) return { state: { sensors: {} } };
-    const parsed = safeJson(text);
-    const r = counterState.safeParse(parsed);
-    if (r.success) return { state: { sensors: r.data.sensors } };
-    const aside = `${this.path}.damaged-${Date.now()}`;
-    await fs.rename(this.path, aside);
-    return { state: { sensors: {} }, warning: `counter state ${this.path} was unreadable; moved to ${aside}, counters start at 0` };
+    const file = counterFile.safeParse(safeJson(text));
+    if (!file.success) {
+      const aside = this.asidePath();
+      await fs.rename(this.path, aside);
+      return { state: { sensors: {} }, warning: `counter state ${this.path} was unreadable; moved to ${aside}, counters start at 0` };
+    }
+    const sensors: CounterState['sensors'] = {};
+    const damaged: string[] = [];
+    for (const [sid, entry] of Object.entries(file.data.sensors)) {
+      const r = sensorCounter.safeParse(entry);
+      if (r.success) sensors[sid] = r.data;
+      else damaged.push(sid);
+    }
+    if (damaged.length === 0) return { state: { sensors } };
+    const aside = this.asidePath();
+    await writeFileAtomic(aside, text);
+    const which = damaged.map((s) => `"${s}"`).join(', ');
+    return {
+      state: { sensors },
+      warning: `counter state ${this.path}: the entry of sensor ${which} was unreadable; copied to ${aside}; only ${damaged.length === 1 ? 'that sensor starts' : 'those sensors start'} at 0`,
+    };
   }
 
   save(state: CounterState): Promise<void> {
@@ -57,6 +85,10 @@ export class CounterStateFile {
     const next = this.pending.then(() => writeFileAtomic(this.path, body));
     this.pending = next.catch(() => undefined);
     return next;
+  }
+
+  private asidePath(): string {
+    return `${this.path}.damaged-${Date.now()}`;
   }
 }
 

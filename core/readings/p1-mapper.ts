@@ -4,10 +4,22 @@ import { toFlmReadings, type FlmP1Reading } from '../p1/flm-readings';
 import { MeterRateGauges } from '../p1/meter-rate';
 import type { Reading } from './computer';
 import { EmitRules } from './emit-rules';
+import { P1TotalsGuard, type P1Limits } from './p1-totals-guard';
 
 export interface P1Result {
   readings: Reading[];
   heldBack: boolean;
+  /** registers of this telegram held for plausibility (p1-totals-guard.ts), and why */
+  held: number;
+  reasons: string[];
+  /** held values that later telegrams confirmed */
+  notices: string[];
+}
+
+export interface P1MapperOptions {
+  limits?: P1Limits;
+  /** host clock, ms */
+  now?: () => number;
 }
 
 /**
@@ -24,13 +36,16 @@ export class P1ReadingMapper {
   private readonly rules = new EmitRules();
   private readonly rates = new MeterRateGauges();
   private readonly auto = new Map<string, Sensor>();
+  readonly guard: P1TotalsGuard;
 
-  constructor(private readonly device: Device) {
+  constructor(private readonly device: Device, options: P1MapperOptions = {}) {
+    this.guard = new P1TotalsGuard(options.limits, options.now);
     this.cosem = device.sensors.filter((s) => s.enable && s.class === 'cosem' && s.p1);
   }
 
   process(t: P1Telegram, receivedAt: number): P1Result {
-    const all = toFlmReadings(t, { deviceId: this.device.id, receivedAt, directions: true, tariffs: true, phases: true, capacity: true });
+    const screened = this.guard.screen(toFlmReadings(t, { deviceId: this.device.id, receivedAt, directions: true, tariffs: true, phases: true, capacity: true }));
+    const all = screened.pass;
     const rated = [...all, ...this.rates.update(all)];
     const heldBack = rated.some((r) => r.ts <= this.device.validAfter);
     const readings: Reading[] = [];
@@ -41,7 +56,7 @@ export class P1ReadingMapper {
       const ok = r.kind === 'gauge' ? this.rules.gauge(sensor.id, r.ts) : this.rules.counter(sensor.id, r.ts, r.value);
       if (ok) readings.push({ sid: sensor.id, kind: r.kind, ts: r.ts, value: r.value, unit: r.unit, sensor });
     }
-    return { readings, heldBack };
+    return { readings, heldBack, held: screened.held, reasons: screened.reasons, notices: screened.notices };
   }
 
   private sensorFor(r: FlmP1Reading): Sensor | undefined {

@@ -227,8 +227,9 @@ export class EmbeddedBroker extends EventEmitter {
   /** Track a new connection, or cut it when the broker already has as many as it takes. */
   private admit(socket: Socket): boolean {
     if (this.sockets.size >= this.limits.maxConnections) {
+      const from = socket.remoteAddress;
       socket.destroy();
-      this.refuse({ reason: 'connections', detail: `connection from ${socket.remoteAddress} refused: ${this.limits.maxConnections} connections open` });
+      this.refuse({ reason: 'connections', detail: `connection from ${from} refused: ${this.limits.maxConnections} connections open` });
       return false;
     }
     this.sockets.add(socket);

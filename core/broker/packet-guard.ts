@@ -3,8 +3,9 @@ import { Duplex } from 'node:stream';
 /** A client declared a packet larger than the broker takes; its connection is cut. */
 export class PacketTooLargeError extends Error {
   readonly code = 'EPACKETTOOLARGE';
-  constructor(readonly declared: number, readonly max: number) {
-    super(`packet of ${declared} bytes declared, at most ${max} taken`);
+  /** `declaredAtLeast`: the length read so far, which already passed the limit */
+  constructor(readonly declaredAtLeast: number, readonly max: number) {
+    super(`a packet of more than ${max} bytes declared`);
   }
 }
 

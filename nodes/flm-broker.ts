@@ -5,7 +5,7 @@ import { ACCESS_MODES, DEFAULT_DISCOVERY_PREFIX, type AccessMode } from '../core
 import { topicMatches, parseTopicFilters } from '../core/broker/topic-filter';
 import { wirePayload } from '../core/mqtt/payload';
 import { Status } from './lib/status';
-import { onCloseBounded, errorText } from './lib/close';
+import { onCloseBounded, errorText, statusText } from './lib/close';
 import { numberSetting, textSetting, isPort } from './lib/settings';
 import { StartupQueue, type Send, type Done } from './lib/startup-queue';
 
@@ -147,8 +147,15 @@ export default function (RED: NodeAPI): void {
       node.log(`MQTT broker listening on ${label}`);
       gate.ready(publish);
     })().catch((err: unknown) => {
-      gate.fail(err instanceof Error ? err : new Error(String(err)));
-      status.failed(err);
+      const e = err instanceof Error ? err : new Error(String(err));
+      status.failed(e);
+      // Readings keep coming for a broker that did not start: the first reaches Catch, the rest are counted.
+      let notPublished = 0;
+      gate.ready((_msg, _send, done) => {
+        notPublished++;
+        status.error(`${statusText(e, 40)} · ${notPublished} not published`);
+        done(notPublished === 1 ? e : undefined);
+      });
     });
 
     onCloseBounded(node, async () => {

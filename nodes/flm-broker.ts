@@ -16,10 +16,10 @@ interface BrokerDef extends NodeDef {
   access: string;
   /** Home Assistant's discovery prefix, whose configs only the pipeline writes */
   haPrefix?: string;
-  /** logged-in clients may publish on the pipeline's topics (default yes) */
-  loginPublish?: boolean;
-  /** anonymous clients may subscribe to $SYS (default no) */
-  anonSys?: boolean;
+  /** 'off': logged-in clients may not publish on the pipeline's topics (default 'on') */
+  loginPublish?: string;
+  /** 'on': anonymous clients may subscribe to $SYS (default 'off') */
+  anonSys?: string;
   maxPacketKB?: string | number;
   maxConnections?: string | number;
   maxRetained?: string | number;
@@ -112,8 +112,8 @@ export default function (RED: NodeAPI): void {
           username: textSetting(node.credentials?.username) || undefined,
           password: node.credentials?.password || undefined,
           discoveryPrefix: textSetting(def.haPrefix, DEFAULT_DISCOVERY_PREFIX),
-          loginMayPublishPipeline: def.loginPublish !== false,
-          anonymousSys: def.anonSys === true,
+          loginMayPublishPipeline: textSetting(def.loginPublish, 'on') !== 'off',
+          anonymousSys: textSetting(def.anonSys, 'off') === 'on',
         },
       });
       if (closed) return void (await b.close(2000));

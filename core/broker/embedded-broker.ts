@@ -92,6 +92,8 @@ export class EmbeddedBroker extends EventEmitter {
   private readonly authenticated = new WeakSet<Client>();
   /** connected logged-in clients by id, whose ids anonymous clients may not take */
   private readonly loggedIn = new Map<string, Client>();
+  /** ids of logged-in clients' persistent sessions (clean session off): their subscriptions and queue are theirs too */
+  private readonly loggedInSessions = new Set<string>();
   private closing?: Promise<void>;
   private readonly queue = new Fifo<Pending>();
   private inFlight = 0;
@@ -169,7 +171,8 @@ export class EmbeddedBroker extends EventEmitter {
     a.authenticate = (client, username, password, done) => {
       let r = policy.login(username, password);
       let code = r === 'bad-credentials' ? 4 : 5;
-      if ((r === 'authenticated' || r === 'anonymous') && !policy.mayTakeOver(r === 'authenticated', this.loggedIn.has(client.id))) {
+      const holderLoggedIn = this.loggedIn.has(client.id) || this.loggedInSessions.has(client.id);
+      if ((r === 'authenticated' || r === 'anonymous') && !policy.mayTakeOver(r === 'authenticated', holderLoggedIn)) {
         r = 'not-authorized';
         code = 2; // identifier rejected
         this.refuse({ reason: 'client-id', clientId: client.id, detail: `anonymous client refused: id ${client.id} belongs to a logged-in client` });
@@ -203,7 +206,11 @@ export class EmbeddedBroker extends EventEmitter {
       done(null, null);
     };
     a.on('client', (client) => {
-      if (this.authenticated.has(client)) this.loggedIn.set(client.id, client);
+      if (this.authenticated.has(client)) {
+        this.loggedIn.set(client.id, client);
+        if (client.clean) this.loggedInSessions.delete(client.id);
+        else this.loggedInSessions.add(client.id);
+      }
       this.setClients(+1);
     });
     a.on('clientDisconnect', (client) => {

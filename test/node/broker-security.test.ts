@@ -139,10 +139,16 @@ test('flm-broker: an anonymous client cannot take over the client id of a logged
   await waitFor('the owner still gets messages', () => got.includes('yes'));
   assert.equal(ownerClosed, false);
   assert.match(lastStatus(b).text, /5 refused/);
-  // Another anonymous id is fine, and the owner may come back under its own id.
+  // Another anonymous id is fine.
   const other = await mqtt.connectAsync(url, { reconnectPeriod: 0, clientId: 'someone-else' });
   await other.endAsync();
   await owner.endAsync();
+  // A logged-in client's persistent session (its subscriptions, its queued messages) stays its own while it is away.
+  const away = await mqtt.connectAsync(url, { reconnectPeriod: 0, clientId: 'openhab', clean: false, username: 'flm', password: 's3cret' });
+  await away.endAsync();
+  await assert.rejects(mqtt.connectAsync(url, { reconnectPeriod: 0, clientId: 'openhab', clean: false }), /Identifier rejected/i);
+  const back = await mqtt.connectAsync(url, { reconnectPeriod: 0, clientId: 'openhab', clean: false, username: 'flm', password: 's3cret' });
+  await back.endAsync();
 });
 
 test('flm-broker: anonymous clients may not read $SYS unless the setting allows it', async () => {

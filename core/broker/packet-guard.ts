@@ -84,7 +84,20 @@ export class PacketGuard extends Duplex {
   }
 
   override _write(chunk: Buffer, encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.inner.write(chunk, encoding, cb);
+    // Take the next write at once unless the connection is backed up: waiting for each write's
+    // flush would hand subscribers one message per event-loop turn.
+    if (this.inner.write(chunk, encoding)) cb();
+    else this.inner.once('drain', () => cb());
+  }
+
+  /** aedes writes a packet in pieces under cork(): hand them on together. */
+  override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: (err?: Error | null) => void): void {
+    this.inner.cork();
+    let ok = true;
+    for (const { chunk, encoding } of chunks) ok = this.inner.write(chunk, encoding);
+    this.inner.uncork();
+    if (ok) cb();
+    else this.inner.once('drain', () => cb());
   }
 
   override _final(cb: (err?: Error | null) => void): void {

@@ -3,6 +3,7 @@ import type { AedesPublishPacket, Client } from 'aedes';
 import { EmbeddedBroker, BrokerClosedError, DEFAULT_LIMITS, type BrokerLimits, type Refusal } from '../core/broker/embedded-broker';
 import { ACCESS_MODES, DEFAULT_DISCOVERY_PREFIX, type AccessMode } from '../core/broker/access';
 import { topicMatches, parseTopicFilters } from '../core/broker/topic-filter';
+import { checkPrefix } from '../core/sinks/homeassistant/discovery';
 import { wirePayload } from '../core/mqtt/payload';
 import { Status } from './lib/status';
 import { onCloseBounded, errorText, statusText } from './lib/close';
@@ -111,7 +112,7 @@ export default function (RED: NodeAPI): void {
           mode: access,
           username: textSetting(node.credentials?.username) || undefined,
           password: node.credentials?.password || undefined,
-          discoveryPrefix: textSetting(def.haPrefix, DEFAULT_DISCOVERY_PREFIX),
+          discoveryPrefix: checkPrefix(textSetting(def.haPrefix, DEFAULT_DISCOVERY_PREFIX)),
           loginMayPublishPipeline: textSetting(def.loginPublish, 'on') !== 'off',
           anonymousSys: textSetting(def.anonSys, 'off') === 'on',
         },

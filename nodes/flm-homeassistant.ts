@@ -27,6 +27,7 @@ interface HomeAssistantDef extends NodeDef {
 
 /** What this node announced, per device, so a sensor gone from the table can be removed after a restart. */
 export const ANNOUNCED_FILE = 'homeassistant-announced.json';
+const REANNOUNCE_GAP_MS = 1000;
 
 const packageInfo = (() => {
   try {
@@ -109,6 +110,24 @@ export default function (RED: NodeAPI): void {
       void persist();
     };
 
+    /**
+     * Any broker client may publish HA's birth message: a burst of them is one announcement
+     * a second, the last one after the burst, so a flood costs no more than a steady trickle.
+     */
+    let lastReannounce = 0;
+    let reannounceTimer: NodeJS.Timeout | undefined;
+    const reannounce = () => {
+      if (reannounceTimer) return;
+      const run = () => {
+        reannounceTimer = undefined;
+        lastReannounce = Date.now();
+        if (!closed) announceAll([]);
+      };
+      const wait = lastReannounce + REANNOUNCE_GAP_MS - Date.now();
+      if (wait <= 0) run();
+      else reannounceTimer = res.timeout(wait, run, reportError);
+    };
+
     const initial = async () => {
       if (!engineReady || !flowsStarted || initialDone || closed) return;
       const previous = (await loadAnnounced(filePath))[device!.id]?.topics ?? [];
@@ -140,7 +159,7 @@ export default function (RED: NodeAPI): void {
         const topic = typeof msg.topic === 'string' ? msg.topic : '';
         if (isBirthTopic(topic, prefix)) {
           // HA restarted (or its MQTT integration reloaded): announce everything again.
-          if (payloadText(msg.payload).trim() === ONLINE && initialDone) announceAll([]);
+          if (payloadText(msg.payload).trim() === ONLINE && initialDone) reannounce();
           return done();
         }
         if (topic === P1_AVAILABILITY_TOPIC || topic === BOARD_AVAILABILITY_TOPIC) {

@@ -36,6 +36,8 @@ export default function (RED: NodeAPI): void {
     let recorder: TmpoRecorder | undefined;
     let api: ApiServer | undefined;
     let apiLabel = '';
+    /** why the HTTP API is not serving; the store keeps working without it */
+    let apiFailure = '';
     const gauges = new RecentGauges();
     const gate = new StartupQueue('the TMPO store');
     let sensors = new Map<string, Sensor>();
@@ -49,9 +51,16 @@ export default function (RED: NodeAPI): void {
     const showStatus = () => {
       if (!recorder) return;
       const text = `${recorder.written} blocks · ${recorder.openBlocks} open${apiLabel}${rejects.total ? ` · ${rejects.total} rejects` : ''}`;
-      status.ok(text);
+      if (apiFailure) status.error(`${apiFailure} · ${text}`);
+      else status.ok(text);
     };
     const reportError = (err: unknown) => status.failed(err);
+    const apiFailed = (err: unknown) => {
+      if (apiFailure) return;
+      apiFailure = statusText(err, 50);
+      node.error(errorText(err));
+      showStatus();
+    };
 
     const resend = async (msg: NodeMessageInFlow, send: Send) => {
       const payload = typeof msg.payload === 'string' || Buffer.isBuffer(msg.payload) ? JSON.parse(String(msg.payload)) : msg.payload;
@@ -137,10 +146,16 @@ export default function (RED: NodeAPI): void {
           gauges,
           tokens: Object.fromEntries([...sensors.keys()].map((sid) => [sid, token])),
           onError: (err) => node.warn(`HTTP API: ${errorText(err)}`),
+          onServerError: (err) => apiFailed(new Error(`HTTP API: ${err.message}`)),
         });
-        const where = await api.listen();
-        apiLabel = ` · :${where.port}`;
-        node.log(`HTTP API on http://${where.host}:${where.port}/sensor/<sid>`);
+        try {
+          const where = await api.listen();
+          apiLabel = ` · :${where.port}`;
+          node.log(`HTTP API on http://${where.host}:${where.port}/sensor/<sid>`);
+        } catch (err) {
+          // A busy port stops the API only; readings are still stored. A redeploy tries again.
+          apiFailed(err);
+        }
       }
       showStatus();
       gate.ready((m, s, d) => void handle(m, s, d));

@@ -7,6 +7,8 @@ export interface ApiServerOptions extends ApiOptions {
   host?: string;
   /** 8080 as on the FLM; 0 picks a free port */
   port?: number;
+  /** an error of the listening server itself (out of file descriptors, say), which keeps running */
+  onServerError?: (err: Error) => void;
 }
 
 export interface ApiServer {
@@ -72,6 +74,8 @@ export function createApiServer(options: ApiServerOptions = {}): ApiServer {
         s.once('error', onError);
         s.listen(port, host, () => {
           s.off('error', onError);
+          // An 'error' with no listener would end the whole process.
+          s.on('error', (err) => options.onServerError?.(err));
           boundPort = (s.address() as AddressInfo).port;
           resolve({ host, port: boundPort });
         });

@@ -5,6 +5,9 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { EventEmitter } from 'node:events';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { AccessPolicy, type AccessPolicyOptions } from './access';
+import { PacketGuard } from './packet-guard';
+import { RetainedBudget, retainedSize } from './retained-budget';
+import { originCheck } from './origins';
 import { Fifo } from '../util/fifo';
 
 export interface BrokerOptions {
@@ -14,6 +17,42 @@ export interface BrokerOptions {
   /** MQTT over websockets (any path, the FLM UI uses /mqtt); null for none */
   wsPort: number | null;
   access: AccessPolicyOptions;
+  limits?: Partial<BrokerLimits>;
+}
+
+export interface BrokerLimits {
+  /** the largest packet a client may send (its remaining length), in bytes */
+  maxPacketBytes: number;
+  /** retained messages held at once, and their bytes (topic and payload) */
+  maxRetainedMessages: number;
+  maxRetainedBytes: number;
+  /** open connections, TCP and websocket together */
+  maxConnections: number;
+  /** web pages that may open a websocket (see originCheck); none: pages from the listener's host */
+  wsOrigins: string[];
+}
+
+/**
+ * Generous for the pipeline (readings are tens of bytes, a discovery config or a P1 telegram a
+ * few kB, the sensor table tens of kB) and bounded for the process: every connection can hold
+ * at most one packet in the parser, so the worst case is maxConnections x maxPacketBytes.
+ */
+export const DEFAULT_LIMITS: BrokerLimits = {
+  maxPacketBytes: 256 * 1024,
+  maxRetainedMessages: 1000,
+  maxRetainedBytes: 16 * 1024 * 1024,
+  maxConnections: 100,
+  wsOrigins: [],
+};
+
+/** Why a client, a connection or one of its packets was turned away. */
+export type RefusalReason = 'login' | 'publish' | 'subscribe' | 'client-id' | 'packet-size' | 'retained' | 'connections' | 'origin';
+
+export interface Refusal {
+  reason: RefusalReason;
+  clientId?: string;
+  topic?: string;
+  detail: string;
 }
 
 /**
@@ -43,36 +82,61 @@ export interface PublishOptions {
 }
 
 /**
- * aedes behind a TCP and a websocket listener, with our access policy, in-process publish for
- * the pipeline (which bypasses client authorisation), and a close that always finishes.
- * Events: 'clients' (count), 'rejected' ({client, topic} | {client, reason}).
+ * aedes behind a TCP and a websocket listener, with our access policy and limits, in-process
+ * publish for the pipeline (which bypasses client authorisation and the retained cap), and a
+ * close that always finishes.
+ * Events: 'clients' (count), 'refused' (Refusal), 'listenerError' (Error) for a listener that
+ * fails after it started; the broker keeps what still works.
  */
 export class EmbeddedBroker extends EventEmitter {
   private readonly sockets = new Set<Socket>();
   private readonly authenticated = new WeakSet<Client>();
+  /** connected logged-in clients by id, whose ids anonymous clients may not take */
+  private readonly loggedIn = new Map<string, Client>();
+  /** ids of logged-in clients' persistent sessions (clean session off): their subscriptions and queue are theirs too */
+  private readonly loggedInSessions = new Set<string>();
   private closing?: Promise<void>;
   private readonly queue = new Fifo<Pending>();
   private inFlight = 0;
+  private readonly retained: RetainedBudget;
   clients = 0;
   tcpPort = 0;
   wsPort: number | null = null;
+  /** refusals since start, per reason */
+  readonly refusals = new Map<RefusalReason, number>();
 
   private constructor(
     readonly aedes: Aedes,
     private readonly tcp: NetServer,
     private readonly http: HttpServer | null,
     private readonly wss: WebSocketServer | null,
+    readonly limits: BrokerLimits,
   ) {
     super();
+    this.retained = new RetainedBudget(limits.maxRetainedMessages, limits.maxRetainedBytes);
   }
 
   static async start(opts: BrokerOptions): Promise<EmbeddedBroker> {
     const policy = new AccessPolicy(opts.access);
+    const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    const originAllowed = originCheck(limits.wsOrigins, opts.host);
     const aedes = await Aedes.createBroker({ heartbeatInterval: 60_000, drainTimeout: 20_000 });
     const tcp = createNetServer();
     const http = opts.wsPort === null ? null : createHttpServer((_req, res) => res.writeHead(426).end('MQTT over websockets only\n'));
-    const wss = http ? new WebSocketServer({ server: http }) : null;
-    const broker = new EmbeddedBroker(aedes, tcp, http, wss);
+    let broker: EmbeddedBroker | undefined;
+    const wss = http
+      ? new WebSocketServer({
+        server: http,
+        // ws's own frame limit (100 MiB by default) would buffer a whole frame first.
+        maxPayload: limits.maxPacketBytes + 5,
+        verifyClient: (info: { origin?: string }) => {
+          if (originAllowed(info.origin || undefined)) return true;
+          broker?.refuse({ reason: 'origin', detail: `websocket from ${info.origin} refused: not an allowed Origin` });
+          return false;
+        },
+      })
+      : null;
+    broker = new EmbeddedBroker(aedes, tcp, http, wss, limits);
     broker.wire(policy);
     try {
       broker.tcpPort = await listen(tcp, opts.port, opts.host, 'MQTT');
@@ -81,43 +145,111 @@ export class EmbeddedBroker extends EventEmitter {
       await broker.close(2000);
       throw err;
     }
+    broker.reportLater(tcp, 'MQTT');
+    if (http) broker.reportLater(http, 'MQTT websocket');
     return broker;
+  }
+
+  get refused(): number {
+    let n = 0;
+    for (const v of this.refusals.values()) n += v;
+    return n;
+  }
+
+  /** retained messages held now, and their bytes */
+  get retainedUse(): { messages: number; bytes: number } {
+    return { messages: this.retained.messages, bytes: this.retained.bytes };
+  }
+
+  private refuse(r: Refusal): void {
+    this.refusals.set(r.reason, (this.refusals.get(r.reason) ?? 0) + 1);
+    this.emit('refused', r);
   }
 
   private wire(policy: AccessPolicy): void {
     const a = this.aedes;
+    const { maxPacketBytes } = this.limits;
     a.authenticate = (client, username, password, done) => {
-      const r = policy.login(username, password);
+      let r = policy.login(username, password);
+      let code = r === 'bad-credentials' ? 4 : 5;
+      const holderLoggedIn = this.loggedIn.has(client.id) || this.loggedInSessions.has(client.id);
+      if ((r === 'authenticated' || r === 'anonymous') && !policy.mayTakeOver(r === 'authenticated', holderLoggedIn)) {
+        r = 'not-authorized';
+        code = 2; // identifier rejected
+        this.refuse({ reason: 'client-id', clientId: client.id, detail: `anonymous client refused: id ${client.id} belongs to a logged-in client` });
+      } else if (r !== 'authenticated' && r !== 'anonymous') {
+        this.refuse({ reason: 'login', clientId: client.id, detail: `client ${client.id} refused: ${r}` });
+      }
       if (r === 'authenticated') this.authenticated.add(client);
       if (r === 'authenticated' || r === 'anonymous') return done(null, true);
-      this.emit('rejected', { clientId: client.id, reason: r });
-      const err = Object.assign(new Error(r), { returnCode: r === 'bad-credentials' ? 4 : 5 });
-      done(err as never, false);
+      done(Object.assign(new Error(r), { returnCode: code }) as never, false);
     };
     a.authorizePublish = (client, packet, done) => {
-      if (!client || policy.mayPublish(this.authenticated.has(client), packet.topic)) return done(null);
-      this.emit('rejected', { clientId: client.id, topic: packet.topic });
-      done(new Error(`publishing on ${packet.topic} needs a login`));
+      if (!client) return done(null);
+      if (!policy.mayPublish(this.authenticated.has(client), packet.topic)) {
+        this.refuse({ reason: 'publish', clientId: client.id, topic: packet.topic, detail: `client ${client.id} may not publish on ${packet.topic}; disconnected` });
+        return done(new Error(`publishing on ${packet.topic} is for the pipeline only`));
+      }
+      if (packet.retain) {
+        const bytes = retainedSize(packet.topic, packet.payload);
+        if (this.retained.fits(packet.topic, bytes)) this.retained.record(packet.topic, bytes);
+        else {
+          // Delivered live, not kept: the cap bounds memory, the subscribers still get it.
+          packet.retain = false;
+          this.refuse({ reason: 'retained', clientId: client.id, topic: packet.topic, detail: `retained message on ${packet.topic} not kept: the broker holds ${this.retained.messages} retained messages, ${this.retained.bytes} bytes (limits ${this.limits.maxRetainedMessages}, ${this.limits.maxRetainedBytes})` });
+        }
+      }
+      done(null);
     };
     keepRetainedInOrder(a);
-    a.on('client', () => this.setClients(+1));
-    a.on('clientDisconnect', () => this.setClients(-1));
+    a.authorizeSubscribe = (client, sub, done) => {
+      if (policy.maySubscribe(this.authenticated.has(client), sub.topic)) return done(null, sub);
+      this.refuse({ reason: 'subscribe', clientId: client.id, topic: sub.topic, detail: `client ${client.id} may not subscribe to ${sub.topic} without a login` });
+      done(null, null);
+    };
+    a.on('client', (client) => {
+      if (this.authenticated.has(client)) {
+        this.loggedIn.set(client.id, client);
+        if (client.clean) this.loggedInSessions.delete(client.id);
+        else this.loggedInSessions.add(client.id);
+      }
+      this.setClients(+1);
+    });
+    a.on('clientDisconnect', (client) => {
+      if (this.loggedIn.get(client.id) === client) this.loggedIn.delete(client.id);
+      this.setClients(-1);
+    });
+    const tooLarge = (err: Error) => this.refuse({ reason: 'packet-size', detail: `connection cut: ${err.message}` });
     this.tcp.on('connection', (socket) => {
-      this.track(socket);
-      a.handle(socket);
+      if (this.admit(socket)) a.handle(new PacketGuard(socket, maxPacketBytes, tooLarge) as never);
     });
     this.wss?.on('connection', (ws, req) => {
       const stream = createWebSocketStream(ws);
       stream.on('error', () => ws.terminate());
-      a.handle(stream as never, req as never);
+      a.handle(new PacketGuard(stream, maxPacketBytes, tooLarge) as never, req as never);
     });
-    this.http?.on('connection', (socket) => this.track(socket));
+    // The HTTP server's errors reach the websocket server too; listen() and reportLater() handle them.
+    this.wss?.on('error', () => {});
+    this.http?.on('connection', (socket) => this.admit(socket));
   }
 
-  private track(socket: Socket): void {
+  /** Track a new connection, or cut it when the broker already has as many as it takes. */
+  private admit(socket: Socket): boolean {
+    if (this.sockets.size >= this.limits.maxConnections) {
+      const from = socket.remoteAddress;
+      socket.destroy();
+      this.refuse({ reason: 'connections', detail: `connection from ${from} refused: ${this.limits.maxConnections} connections open` });
+      return false;
+    }
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => socket.destroy());
+    return true;
+  }
+
+  /** After a listener started, its errors (out of file descriptors, say) are reported, not thrown. */
+  private reportLater(server: NetServer | HttpServer, what: string): void {
+    server.on('error', (err: Error) => this.emit('listenerError', new Error(`${what} listener: ${err.message}`)));
   }
 
   private setClients(delta: number): void {
@@ -132,6 +264,8 @@ export class EmbeddedBroker extends EventEmitter {
       cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
       qos: opts.qos ?? 0, retain: opts.retain ?? false, dup: false,
     } as AedesPublishPacket;
+    // The pipeline's own retained messages count against the cap but are never refused.
+    if (packet.retain) this.retained.record(topic, retainedSize(topic, packet.payload));
     return new Promise((resolve, reject) => {
       this.queue.push({ packet, resolve, reject });
       this.pump();

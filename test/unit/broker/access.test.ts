@@ -30,3 +30,42 @@ test('authenticated: no login, no connection; needs a configured user', () => {
   assert.equal(p.login('flm', undefined), 'bad-credentials');
   assert.throws(() => new AccessPolicy({ mode: 'authenticated' }), /needs a username and password/);
 });
+
+test('the pipeline topics: readings, sensor table, HA discovery configs and availability; HA birth stays free', () => {
+  const p = new AccessPolicy({ mode: 'read-only-anonymous' });
+  for (const t of ['/sensor/abc/counter', '/device/abc/config/sensor', 'homeassistant/sensor/abc/x_gauge/config', 'flm/abc/availability']) {
+    assert.equal(p.isPipelineTopic(t), true, t);
+    assert.equal(p.mayPublish(false, t), false, t);
+  }
+  for (const t of ['homeassistant/status', 'p1/abc/telegram', 'flm/abc/other', 'home/livingroom/temp', 'sensor/abc']) {
+    assert.equal(p.mayPublish(false, t), true, t);
+  }
+  const custom = new AccessPolicy({ mode: 'read-only-anonymous', discoveryPrefix: 'ha' });
+  assert.equal(custom.mayPublish(false, 'ha/sensor/abc/x/config'), false);
+  assert.equal(custom.mayPublish(false, 'ha/status'), true);
+});
+
+test('logged-in clients may publish on the pipeline topics unless the setting says no', () => {
+  const creds = { username: 'flm', password: 'secret' };
+  assert.equal(new AccessPolicy({ mode: 'read-only-anonymous', ...creds }).mayPublish(true, '/sensor/x/gauge'), true);
+  const strict = new AccessPolicy({ mode: 'authenticated', ...creds, loginMayPublishPipeline: false });
+  assert.equal(strict.mayPublish(true, '/sensor/x/gauge'), false);
+  assert.equal(strict.mayPublish(true, 'homeassistant/status'), true);
+});
+
+test('a user with an empty password is refused in every mode', () => {
+  assert.throws(() => new AccessPolicy({ mode: 'authenticated', username: 'flm', password: '' }), /needs a username and password/);
+  assert.throws(() => new AccessPolicy({ mode: 'read-only-anonymous', username: 'flm', password: '' }), /needs a password/);
+  assert.throws(() => new AccessPolicy({ mode: 'open', username: 'flm' }), /needs a password/);
+});
+
+test('$SYS is for logged-in clients unless anonymous reading is allowed; client ids of logged-in clients are theirs', () => {
+  const p = new AccessPolicy({ mode: 'read-only-anonymous' });
+  assert.equal(p.maySubscribe(false, '$SYS/#'), false);
+  assert.equal(p.maySubscribe(true, '$SYS/#'), true);
+  assert.equal(p.maySubscribe(false, '#'), true);
+  assert.equal(new AccessPolicy({ mode: 'open', anonymousSys: true }).maySubscribe(false, '$SYS/#'), true);
+  assert.equal(p.mayTakeOver(false, true), false);
+  assert.equal(p.mayTakeOver(true, true), true);
+  assert.equal(p.mayTakeOver(false, false), true);
+});

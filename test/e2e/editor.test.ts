@@ -124,12 +124,15 @@ before(
     while (wsPort === mqttPort) wsPort = await freePort();
     let uiPort = await freePort();
     while (uiPort === mqttPort || uiPort === wsPort) uiPort = await freePort();
+    let apiPort = await freePort();
+    while ([mqttPort, wsPort, uiPort].includes(apiPort)) apiPort = await freePort();
     // The flow's ${FLM_*} fields are substituted by Node-RED from these when the flow starts.
     setEnv({
       FLM_DATA_DIR: dataDir,
       FLM_BIND: '127.0.0.1',
       FLM_MQTT_PORT: String(mqttPort),
       FLM_WS_PORT: String(wsPort),
+      FLM_API_PORT: String(apiPort),
       FLM_SIM_SPEED: '1',
       FLM_DEVICE_ID: '',
     });
@@ -334,6 +337,20 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
       await page.locator('#node-dialog-cancel').click();
       await page.locator('#node-dialog-cancel').waitFor({ state: 'detached' });
     }
+  });
+
+  await t.test('the flm-tmpo dialog shows the API token the node serves, which is not the device key', async () => {
+    const node = canvasNodes.find((n) => n.type === 'flm-tmpo');
+    assert.ok(node, 'no flm-tmpo on the default tab');
+    await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id='${node.id}'] rect.red-ui-flow-node`).dblclick();
+    await page.locator('#flm-tmpo-show-token').click();
+    const shown = page.locator('#flm-tmpo-token-in-use');
+    const text = await until('the token in the dialog', 10_000, async () => (await shown.textContent()) || undefined);
+    assert.match(text, /^[0-9a-f]{32} \(derived\)$/);
+    const key = (JSON.parse(readFileSync(join(dataDir, 'device.json'), 'utf8')) as { key: string }).key;
+    assert.ok(!text.includes(key), 'the device key is not the API token');
+    await page.locator('#node-dialog-cancel').click();
+    await page.locator('#node-dialog-cancel').waitFor({ state: 'detached' });
   });
 
   await t.test('the serial-port lookup of flm-p1 and flm-board comes from the module\'s resources and answers', async () => {

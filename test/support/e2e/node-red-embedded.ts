@@ -44,6 +44,24 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 /**
+ * A login makes Node-RED arm a timer for the session's expiry, a week ahead, which it never
+ * clears: in a test process that would outlive `RED.stop()` and keep the process from ending.
+ * Timers that long are let go of (unref), so they never hold a test up.
+ */
+function letGoOfLongTimers(): void {
+  const DAY_MS = 86_400_000;
+  const original = globalThis.setTimeout;
+  if ((original as { flmLetGo?: boolean }).flmLetGo) return;
+  const patched = ((fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    const t = original(fn, ms, ...args);
+    if ((ms ?? 0) >= DAY_MS) t.unref();
+    return t;
+  }) as unknown as typeof setTimeout;
+  Object.assign(patched, original, { flmLetGo: true });
+  globalThis.setTimeout = patched;
+}
+
+/**
  * Node-RED embedded as in shared/spec/nodered-notes.md §4.2 step 2: the devDependency `node-red`,
  * an express app on 127.0.0.1:<port>, admin at `/`, HTTP nodes at `/api`, locked with the same
  * login and Host check as `npm start` (the password generated into `dataDir`, default the user
@@ -52,6 +70,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 export async function startEmbeddedNodeRed(opts: { userDir: string; port: number; host?: string; logLevel?: string; dataDir?: string }): Promise<EmbeddedNodeRed> {
   const host = opts.host ?? '127.0.0.1';
   const nodeRedPath = require.resolve('node-red');
+  letGoOfLongTimers();
   const lock = await editorLock({ user: 'admin', dataDir: opts.dataDir ?? opts.userDir, uiBind: host, allowedHosts: '', nodeRedPath });
   // express comes with node-red; resolve it from there (as scripts/start.ts does).
   const express = require(require.resolve('express', { paths: [nodeRedPath] })) as () => ((...args: unknown[]) => void) & { use(...args: unknown[]): unknown };

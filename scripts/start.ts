@@ -11,6 +11,7 @@ import { writeFileAtomic } from '../core/util/atomic-file';
 import { startDefaults, type StartEnv } from './start-env';
 import { editorLock, loginNotice } from './start-auth';
 import { privateByDefault, closeSecretFiles } from './start-secrets';
+import { checkStartPorts } from './start-ports';
 
 const root = resolve(__dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string };
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
   privateByDefault();
   const env: StartEnv = startDefaults(process.env, root);
   Object.assign(process.env, env);
+  await checkStartPorts(env);
   const userDir = resolve(process.env.FLM_USER_DIR || join(root, '.flm'));
   mkdirSync(join(userDir, 'node_modules'), { recursive: true });
   linkPackage(userDir);

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import WebSocket from 'ws';
 import { repoRoot } from '../support/paths';
 import { tempDir, waitFor } from '../support/nodered';
 import { startPipeline, untilEditorUp } from '../support/start-pipeline';
@@ -52,6 +53,22 @@ function http(port: number, method: string, path: string, opts: { host?: string;
     req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within 10 s`)));
     req.on('error', reject);
     req.end(body);
+  });
+}
+
+/** The status a websocket upgrade to the editor's /comms gets with this Host (101: opened). */
+function commsUpgrade(port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/comms`, { headers: { Host: host }, handshakeTimeout: 10_000 });
+    ws.once('open', () => {
+      ws.terminate();
+      resolve(101);
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once('error', reject);
   });
 }
 
@@ -102,6 +119,8 @@ test('npm start: the editor is locked, refuses rebinding Hosts, and keeps every 
     assert.match(rebound.text, /FLM_ALLOWED_HOSTS/);
     assert.equal((await http(p.ui, 'GET', '/', { host: 'rebind.attacker.example' })).status, 403, 'the editor page itself');
     assert.equal((await http(p.ui, 'POST', '/auth/token', { host: 'rebind.attacker.example', body: { client_id: 'node-red-admin', grant_type: 'password', scope: '*', username: 'admin', password } })).status, 403);
+    assert.equal(await commsUpgrade(p.ui, 'rebind.attacker.example'), 403, 'the editor\'s websocket (/comms) too');
+    assert.equal(await commsUpgrade(p.ui, `127.0.0.1:${p.ui}`), 101, 'while the editor itself opens it');
     const flows = await http(p.ui, 'GET', '/flows', { headers: auth });
     assert.equal(flows.status, 200);
     assert.ok(!flows.text.includes('evil.exec'), 'no attempt got the exec node deployed');

@@ -1,8 +1,5 @@
 import { promises as fs } from 'node:fs';
 
-/** Mode of a file that holds a secret: read and write for its owner, nothing for anyone else. */
-export const PRIVATE_MODE = 0o600;
-
 /**
  * Take group and other access away from an existing file that holds a secret (one written by
  * an older version, by hand, or by a program with a loose umask). Returns whether it changed;

@@ -38,11 +38,11 @@ export async function editorLogin(user: string, fromEnv: string | undefined, dat
 }
 
 /** What to tell the person at start: the password itself only when it was just made. */
-export function loginNotice(login: EditorLogin, url: string): string[] {
+export function loginNotice(login: EditorLogin): string[] {
   if (!login.file) return [`flm: editor login "${login.user}" with the password from FLM_ADMIN_PASSWORD`];
   if (!login.created) return [`flm: editor login "${login.user}", password in ${login.file}`];
   return [
-    `flm: editor ${url} login "${login.user}" password ${login.password}`,
+    `flm: editor login "${login.user}" password ${login.password}`,
     `flm:   (shown once; kept in ${login.file}, mode 0600. To change it set FLM_ADMIN_PASSWORD, or delete the file for a new one at the next start)`,
   ];
 }

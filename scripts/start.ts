@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   await RED.start();
   const editorUrl = `http://${env.FLM_UI_BIND.includes(':') ? `[${env.FLM_UI_BIND}]` : env.FLM_UI_BIND}:${env.FLM_UI_PORT}/`;
   console.log(`flm: editor on ${editorUrl}  MQTT on ${env.FLM_BIND}:${env.FLM_MQTT_PORT}  data in ${env.FLM_DATA_DIR}`);
-  for (const line of loginNotice(lock.login, editorUrl)) console.log(line);
+  for (const line of loginNotice(lock.login)) console.log(line);
 
   let stopping = false;
   const stop = async (signal: string) => {

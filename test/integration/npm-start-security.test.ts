@@ -11,8 +11,9 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { repoRoot } from '../support/paths';
-import { tempDir, waitFor } from '../support/nodered';
-import { startPipeline, untilEditorUp } from '../support/start-pipeline';
+import { freePort, tempDir, waitFor } from '../support/nodered';
+import { startPipeline } from '../support/start-pipeline';
+import type { Running } from '../support/processes';
 import { login } from '../support/e2e/admin-api';
 import { ADMIN_PASSWORD_FILE } from '../../scripts/start-auth';
 import { NODE_RED_SECRET_FILES, DATA_SECRET_FILES } from '../../scripts/start-secrets';
@@ -72,6 +73,14 @@ function commsUpgrade(port: number, host: string): Promise<number> {
   });
 }
 
+/** The editor is up: `npm start` prints its address once Node-RED has started. */
+async function untilEditorUp(run: Running): Promise<void> {
+  await waitFor('"flm: editor on" in the npm start output', () => {
+    if (run.proc.exitCode !== null) assert.fail(`npm start exited with ${run.proc.exitCode}:\n${run.output()}`);
+    return run.output().includes('flm: editor on');
+  }, 60_000, 50);
+}
+
 const modeOf = (path: string) => (statSync(path).mode & 0o777).toString(8);
 
 /** The mode of every secret file that exists, keyed by its path. */
@@ -96,7 +105,7 @@ test('npm start: the editor is locked, refuses rebinding Hosts, and keeps every 
   mkdirSync(data, { recursive: true });
   writeFileSync(join(data, 'device.json'), JSON.stringify({ id: 'a'.repeat(32), key: KEY }) + '\n', { mode: 0o644 });
   writeFileSync(join(user, '.config.runtime.json'), JSON.stringify({ _credentialSecret: 'b'.repeat(64) }) + '\n', { mode: 0o644 });
-  let p = await startPipeline({}, { dir });
+  let p = await startPipeline({}, { dir, ui: await freePort(), mqttPort: await freePort(), ws: await freePort(), api: await freePort() });
   try {
     await untilEditorUp(p.run);
     const password = readFileSync(join(data, ADMIN_PASSWORD_FILE), 'utf8').trim();
@@ -164,7 +173,7 @@ test('npm start: the editor is locked, refuses rebinding Hosts, and keeps every 
     assert.equal(await p.run.stop(), 0, p.run.output());
 
     // 5. The next start does not print the password again; FLM_ADMIN_PASSWORD replaces it.
-    p = await startPipeline({ FLM_ADMIN_PASSWORD: 'correct horse battery staple' }, { dir });
+    p = await startPipeline({ FLM_ADMIN_PASSWORD: 'correct horse battery staple' }, p);
     await untilEditorUp(p.run);
     assert.ok(!p.run.output().includes(password), 'the kept password is not printed again');
     assert.match(p.run.output(), /password from FLM_ADMIN_PASSWORD/);

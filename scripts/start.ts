@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   const app = express();
   const server = createServer(app);
   const lock = await editorLock({
-    user: env.FLM_ADMIN_USER,
+    user: env.FLM_ADMIN_USER || 'admin',
     password: process.env.FLM_ADMIN_PASSWORD,
     dataDir: env.FLM_DATA_DIR,
     uiBind: env.FLM_UI_BIND,

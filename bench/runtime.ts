@@ -15,12 +15,12 @@ export async function benchRuntime(): Promise<{ red: EmbeddedNodeRed; deploy: (f
   mkdirSync(join(userDir, 'node_modules'), { recursive: true });
   writeFileSync(join(userDir, 'package.json'), '{"name":"bench","private":true}');
   symlinkSync(repoRoot, join(userDir, 'node_modules', 'node-red-contrib-fluksometer'), 'dir');
-  const red = await startEmbeddedNodeRed({ userDir, port: await freePort(), logLevel: 'error' });
+  const red = await startEmbeddedNodeRed({ userDir, port: await freePort(), logLevel: 'error', dataDir: join(dir.path, 'data') });
   return {
     red,
     dataDir: join(dir.path, 'data'),
     deploy: async (flows) => {
-      await deployFlows(red.baseUrl, flows);
+      await deployFlows(red.baseUrl, flows, { token: red.token });
     },
     stop: async () => {
       await red.stop();

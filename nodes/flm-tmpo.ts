@@ -9,7 +9,7 @@ import { Status } from './lib/status';
 import { Resources } from './lib/resources';
 import { onCloseBounded, errorText, statusText } from './lib/close';
 import { numberSetting, textSetting, isPort } from './lib/settings';
-import { createApiServer, RecentGauges, type ApiServer } from '../core/api';
+import { createApiServer, derivedApiToken, RecentGauges, type ApiServer } from '../core/api';
 import { StartupQueue, type Send, type Done } from './lib/startup-queue';
 import { Rejects } from './lib/rejects';
 
@@ -26,8 +26,13 @@ export const FLUSH_TOPIC = TMPO_FLUSH_COMMAND;
 /** Open blocks are saved this often, bounding what a kill -9 loses. */
 const CHECKPOINT_MS = 30_000;
 
+/** A running flm-tmpo, with the API token it serves (the node's dialog shows it). */
+interface FlmTmpoNode extends Node<{ apiToken?: string }> {
+  apiTokenInUse?: string;
+}
+
 export default function (RED: NodeAPI): void {
-  function FlmTmpo(this: Node<{ apiToken?: string }>, def: TmpoDef) {
+  function FlmTmpo(this: FlmTmpoNode, def: TmpoDef) {
     RED.nodes.createNode(this, def);
     const node = this;
     const status = new Status(node);
@@ -137,8 +142,10 @@ export default function (RED: NodeAPI): void {
       gauges.setSensors([...sensors.keys()]);
       const apiPortText = textSetting(def.apiPort);
       if (apiPortText !== '' && apiPortText !== 'off') {
-        // The TMPO API wants a token per sensor: the node's own, else the device key, which the owner has.
-        const token = textSetting(node.credentials?.apiToken) || device.key;
+        // The TMPO API wants a token per sensor: the node's own, else one derived from the device
+        // key, never the key itself (it signs uploads and is the bridge password).
+        const token = textSetting(node.credentials?.apiToken) || derivedApiToken(device.key);
+        node.apiTokenInUse = token;
         api = createApiServer({
           host: textSetting(def.apiHost, '127.0.0.1'),
           port: numberSetting(apiPortText, 8080, 'API port', isPort),
@@ -178,4 +185,11 @@ export default function (RED: NodeAPI): void {
   }
 
   RED.nodes.registerType('flm-tmpo', FlmTmpo as never, { credentials: { apiToken: { type: 'password' } } });
+
+  // The token a deployed node serves, for its dialog: a secret, so only for those who may deploy.
+  RED.httpAdmin.get('/flm-tmpo/:id/api-token', RED.auth.needsPermission('flm-tmpo.write'), (req, res) => {
+    const n = RED.nodes.getNode(String(req.params.id)) as FlmTmpoNode | null;
+    if (!n?.apiTokenInUse) return void res.status(404).json({ error: 'not deployed, or its HTTP API is off' });
+    res.json({ token: n.apiTokenInUse, own: !!textSetting(n.credentials?.apiToken) });
+  });
 }

@@ -9,12 +9,15 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, lstatS
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../core/util/atomic-file';
 import { startDefaults, type StartEnv } from './start-env';
+import { editorLock, loginNotice } from './start-auth';
+import { privateByDefault, closeSecretFiles } from './start-secrets';
 import { checkStartPorts } from './start-ports';
 
 const root = resolve(__dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string };
 
 async function main(): Promise<void> {
+  privateByDefault();
   const env: StartEnv = startDefaults(process.env, root);
   Object.assign(process.env, env);
   await checkStartPorts(env);
@@ -23,6 +26,7 @@ async function main(): Promise<void> {
   linkPackage(userDir);
   installFlow(userDir);
   await seedIdentity(env);
+  for (const p of await closeSecretFiles(userDir, env.FLM_DATA_DIR)) console.log(`flm: ${p} was readable by others; now 0600`);
 
   const nodeRed = require.resolve('node-red');
   // express comes with node-red; resolve it from there rather than depending on it ourselves.
@@ -30,10 +34,19 @@ async function main(): Promise<void> {
   const RED = require(nodeRed);
   const app = express();
   const server = createServer(app);
+  const lock = await editorLock({
+    user: env.FLM_ADMIN_USER || 'admin',
+    password: process.env.FLM_ADMIN_PASSWORD,
+    dataDir: env.FLM_DATA_DIR,
+    uiBind: env.FLM_UI_BIND,
+    allowedHosts: env.FLM_ALLOWED_HOSTS,
+    nodeRedPath: nodeRed,
+  });
   const settings = {
     userDir,
     flowFile: 'flows.json',
-    uiHost: env.FLM_BIND,
+    ...lock.settings,
+    uiHost: env.FLM_UI_BIND,
     uiPort: Number(env.FLM_UI_PORT),
     httpAdminRoot: '/',
     httpNodeRoot: '/api',
@@ -42,16 +55,17 @@ async function main(): Promise<void> {
     logging: { console: { level: process.env.FLM_LOG_LEVEL || 'info', metrics: false, audit: false } },
   };
   RED.init(server, settings);
-  app.use(settings.httpAdminRoot, RED.httpAdmin);
-  app.use(settings.httpNodeRoot, RED.httpNode);
+  lock.install(app, server, RED, { admin: settings.httpAdminRoot, node: settings.httpNodeRoot });
 
   await new Promise<void>((ok, fail) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      fail(err.code === 'EADDRINUSE' ? new Error(`editor port ${env.FLM_UI_PORT} on ${env.FLM_BIND} is already in use (set FLM_UI_PORT)`) : err));
-    server.listen(Number(env.FLM_UI_PORT), env.FLM_BIND, () => ok());
+      fail(err.code === 'EADDRINUSE' ? new Error(`editor port ${env.FLM_UI_PORT} on ${env.FLM_UI_BIND} is already in use (set FLM_UI_PORT)`) : err));
+    server.listen(Number(env.FLM_UI_PORT), env.FLM_UI_BIND, () => ok());
   });
   await RED.start();
-  console.log(`flm: editor on http://${env.FLM_BIND}:${env.FLM_UI_PORT}/  MQTT on ${env.FLM_BIND}:${env.FLM_MQTT_PORT}  data in ${env.FLM_DATA_DIR}`);
+  const editorUrl = `http://${env.FLM_UI_BIND.includes(':') ? `[${env.FLM_UI_BIND}]` : env.FLM_UI_BIND}:${env.FLM_UI_PORT}/`;
+  console.log(`flm: editor on ${editorUrl}  MQTT on ${env.FLM_BIND}:${env.FLM_MQTT_PORT}  data in ${env.FLM_DATA_DIR}`);
+  for (const line of loginNotice(lock.login)) console.log(line);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { headerValue, textReply, type ApiReply, type ApiRequest } from './reply';
 
 /**
@@ -20,6 +20,15 @@ const TOKEN = /^[0-9a-f]{32}$/;
 export const isToken = (s: unknown): s is string => typeof s === 'string' && TOKEN.test(s);
 
 export const API_VERSION = '1.0';
+
+/**
+ * The API token a device has when none is set: derived from the device key under a label of
+ * its own. It reads the device's history and nothing more; handing it out reveals neither the
+ * key (which signs uploads and logs in to the bridge) nor anything else derived from it.
+ */
+export function derivedApiToken(deviceKey: string): string {
+  return createHmac('sha256', deviceKey).update('flm tmpo api token v1').digest('hex').slice(0, 32);
+}
 
 export class Tokens {
   constructor(

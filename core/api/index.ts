@@ -11,7 +11,7 @@ export { RecentGauges } from './recent-gauges';
 export type { GaugeSource, RecentGaugesOptions } from './recent-gauges';
 export { LOCAL_WINDOW_SECONDS, MALFORMED_QUERY, localSensorReply, polishGauges } from './local-api';
 export type { LocalPoint } from './local-api';
-export { API_VERSION, Tokens, authorize, isToken } from './auth';
+export { API_VERSION, Tokens, authorize, derivedApiToken, isToken } from './auth';
 export type { TokenMap, TokenSource } from './auth';
 export { STATUS_INCONSISTENT, tmpoBlockReply, tmpoSyncReply } from './tmpo-api';
 export { MAX_BUCKETS, parseSeriesQuery, seriesJson, seriesReply } from './series-api';

@@ -1,6 +1,7 @@
 import { randomBytes, createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { writeFileAtomic, readFileIfExists } from '../util/atomic-file';
+import { keepPrivate } from '../util/private-file';
 import { hex32 } from './schema';
 
 export interface Identity {
@@ -24,6 +25,8 @@ export async function loadOrCreateIdentity(dataDir: string, configured: Partial<
   const text = await readFileIfExists(path);
   let stored: Partial<Identity> = {};
   if (text !== undefined) {
+    // the key signs uploads and logs in to the bridge: a copy readable by others is closed
+    await keepPrivate(path);
     try {
       stored = JSON.parse(text) as Partial<Identity>;
     } catch {

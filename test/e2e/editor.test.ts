@@ -1,10 +1,11 @@
 /**
  * End to end, as a user meets the package: `npm pack` of the checkout, `npm install <tgz>` into a
- * fresh Node-RED user dir, Node-RED (the devDependency, 4.1.x) embedded on 127.0.0.1, the default
- * flow `flows/flm.json` deployed through the admin API, readings checked on the embedded MQTT
- * broker with mqtt.js, then the editor driven in Debian's Chromium (playwright-core, never a
- * downloaded browser): palette, edit dialogs, config node editor, help, status; a screenshot goes
- * to test-output/e2e-editor.png.
+ * fresh Node-RED user dir, Node-RED (the devDependency, 4.1.x) embedded on 127.0.0.1 and locked
+ * as `npm start` locks it, the default flow `flows/flm.json` deployed through the admin API,
+ * readings checked on the embedded MQTT broker with mqtt.js, then the editor driven in Debian's
+ * Chromium (playwright-core, never a downloaded browser): login with the generated password,
+ * palette, edit dialogs, config node editor, help, status; a screenshot goes to
+ * test-output/e2e-editor.png.
  *
  * Needs a built `dist/` (npm test runs `npm run build` first), /usr/bin/chromium (npm test's
  * scripts/system-deps.mjs installs it) and the npm registry for the package's runtime
@@ -23,6 +24,7 @@ import { packRepo, installIntoUserDir, readPackageJson } from '../support/e2e/pa
 import { describeNodeTypes, type NodeTypeInfo } from '../support/e2e/node-html';
 import { startEmbeddedNodeRed, type EmbeddedNodeRed } from '../support/e2e/node-red-embedded';
 import { deployFlows, getJson, httpGet, type NodeSetInfo } from '../support/e2e/admin-api';
+import { ADMIN_PASSWORD_FILE } from '../../scripts/start-auth';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -63,6 +65,7 @@ const tab = flow.find((n) => n.type === 'tab');
 
 let work = '';
 let userDir = '';
+let dataDir = '';
 let installedDir = '';
 let types: NodeTypeInfo[] = [];
 let nr: EmbeddedNodeRed | undefined;
@@ -114,19 +117,22 @@ before(
   async () => {
     work = mkdtempSync(join(tmpdir(), 'flm-e2e-'));
     userDir = join(work, 'userdir');
-    const dataDir = join(work, 'data');
+    dataDir = join(work, 'data');
     mkdirSync(dataDir);
     mqttPort = await freePort();
     let wsPort = await freePort();
     while (wsPort === mqttPort) wsPort = await freePort();
     let uiPort = await freePort();
     while (uiPort === mqttPort || uiPort === wsPort) uiPort = await freePort();
+    let apiPort = await freePort();
+    while ([mqttPort, wsPort, uiPort].includes(apiPort)) apiPort = await freePort();
     // The flow's ${FLM_*} fields are substituted by Node-RED from these when the flow starts.
     setEnv({
       FLM_DATA_DIR: dataDir,
       FLM_BIND: '127.0.0.1',
       FLM_MQTT_PORT: String(mqttPort),
       FLM_WS_PORT: String(wsPort),
+      FLM_API_PORT: String(apiPort),
       FLM_SIM_SPEED: '1',
       FLM_DEVICE_ID: '',
     });
@@ -135,7 +141,7 @@ before(
     await installIntoUserDir(userDir, tgz);
     installedDir = join(userDir, 'node_modules', ...moduleName.split('/'));
     types = describeNodeTypes(installedDir, readPackageJson(installedDir));
-    nr = await startEmbeddedNodeRed({ userDir, port: uiPort });
+    nr = await startEmbeddedNodeRed({ userDir, port: uiPort, dataDir });
   },
   { timeout: 150_000 },
 );
@@ -171,7 +177,7 @@ test('the packed package carries every node file next to its .js', () => {
 });
 
 test('GET /nodes lists every node set of the package, enabled and without error', async () => {
-  const sets = await getJson<NodeSetInfo[]>(`${nr!.baseUrl}/nodes`);
+  const sets = await getJson<NodeSetInfo[]>(`${nr!.baseUrl}/nodes`, { token: nr!.token });
   const ours = sets.filter((s) => s.module === moduleName);
   for (const set of Object.keys(pkg['node-red']?.nodes ?? {})) {
     const s = ours.find((x) => x.name === set || x.id === `${moduleName}/${set}`);
@@ -204,7 +210,7 @@ test('every examples/*.json is listed under Import > Examples', async (t) => {
     t.diagnostic('examples/ has no .json files yet: nothing to check');
     return;
   }
-  const listing = await getJson<Array<string | { fn?: string }>>(`${nr!.baseUrl}/library/examples/flows/${moduleName}/`);
+  const listing = await getJson<Array<string | { fn?: string }>>(`${nr!.baseUrl}/library/examples/flows/${moduleName}/`, { token: nr!.token });
   const names = listing.map((e) => (typeof e === 'string' ? e : (e.fn ?? '')));
   const used = new Set<string>();
   for (const f of files) {
@@ -221,7 +227,7 @@ test('every examples/*.json is listed under Import > Examples', async (t) => {
 
 test('deploying flows/flm.json publishes FLM gauges on the embedded broker', { timeout: 40_000 }, async () => {
   assert.ok(tab, 'flows/flm.json has no tab');
-  await deployFlows(nr!.baseUrl, flow);
+  await deployFlows(nr!.baseUrl, flow, { token: nr!.token });
   deployed = true;
   const client = mqtt.connect({ host: '127.0.0.1', port: mqttPort, protocolVersion: 4, reconnectPeriod: 250, connectTimeout: 5_000 });
   try {
@@ -263,6 +269,13 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
   page.on('requestfailed', (r) => consoleErrors.push(`request failed: ${r.url()} (${r.failure()?.errorText ?? '?'})`));
 
   await page.goto(`${nr!.baseUrl}/`, { waitUntil: 'domcontentloaded', timeout: 30_000 });
+  // The editor is locked as `npm start` locks it: log in with the password generated into the data dir.
+  const password = readFileSync(join(dataDir, ADMIN_PASSWORD_FILE), 'utf8').trim();
+  await page.locator('#node-dialog-login-username').waitFor({ state: 'visible', timeout: 30_000 });
+  assert.equal(await page.locator(".red-ui-palette-node[data-palette-type='inject']").count(), 0, 'the palette shows before the login');
+  await page.locator('#node-dialog-login-username').fill(nr!.login.user);
+  await page.locator('#node-dialog-login-password').fill(password);
+  await page.locator('#node-dialog-login-submit').click();
   await page.locator(".red-ui-palette-node[data-palette-type='inject']").waitFor({ state: 'visible', timeout: 30_000 });
   const tabId = tab!.id;
   await page.evaluate((id) => (globalThis as unknown as EditorGlobal).RED.workspaces.show(id), tabId);
@@ -324,6 +337,20 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
       await page.locator('#node-dialog-cancel').click();
       await page.locator('#node-dialog-cancel').waitFor({ state: 'detached' });
     }
+  });
+
+  await t.test('the flm-tmpo dialog shows the API token the node serves, which is not the device key', async () => {
+    const node = canvasNodes.find((n) => n.type === 'flm-tmpo');
+    assert.ok(node, 'no flm-tmpo on the default tab');
+    await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id='${node.id}'] rect.red-ui-flow-node`).dblclick();
+    await page.locator('#flm-tmpo-show-token').click();
+    const shown = page.locator('#flm-tmpo-token-in-use');
+    const text = await until('the token in the dialog', 10_000, async () => (await shown.textContent()) || undefined);
+    assert.match(text, /^[0-9a-f]{32} \(derived\)$/);
+    const key = (JSON.parse(readFileSync(join(dataDir, 'device.json'), 'utf8')) as { key: string }).key;
+    assert.ok(!text.includes(key), 'the device key is not the API token');
+    await page.locator('#node-dialog-cancel').click();
+    await page.locator('#node-dialog-cancel').waitFor({ state: 'detached' });
   });
 
   await t.test('the serial-port lookup of flm-p1 and flm-board comes from the module\'s resources and answers', async () => {

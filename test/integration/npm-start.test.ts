@@ -75,12 +75,15 @@ test('npm start: readings on the embedded broker within 5 s, exactly in FLM form
   }
 });
 
-test('npm start honours FLM_SIM_SPEED and FLM_BIND, and a busy editor port is a clear error', async () => {
+test('npm start honours FLM_SIM_SPEED and FLM_BIND, keeps the editor on FLM_UI_BIND, and a busy editor port is a clear error', async () => {
   const host = '127.0.0.2';
   const p = await startPipeline({ FLM_SIM_SPEED: '120', FLM_BIND: host });
   try {
     await untilListening(p.mqttPort, p.run.output, host);
     assert.equal(await portOpen(p.mqttPort, '127.0.0.1'), false, 'bound to FLM_BIND only');
+    // Opening the broker to an address does not open the editor there: it stays on FLM_UI_BIND.
+    await untilListening(p.ui, p.run.output, '127.0.0.1');
+    assert.equal(await portOpen(p.ui, host), false, 'the editor is not on the broker\'s address');
     const sub = await collectLines('mosquitto_sub', ['-h', host, '-p', String(p.mqttPort), '-v', '-t', '/sensor/+/gauge'], 400, 3000);
     const ts = sub.lines.filter((l) => l.endsWith('"W"]')).map((l) => JSON.parse(l.split(' ')[1]!)[0] as number);
     const span = Math.max(...ts) - Math.min(...ts);
@@ -92,7 +95,7 @@ test('npm start honours FLM_SIM_SPEED and FLM_BIND, and a busy editor port is a 
     });
     const code = await clash.exited;
     assert.equal(code, 1);
-    assert.match(clash.output(), new RegExp(`editor port ${p.ui} on 127\\.0\\.0\\.2 is already in use`));
+    assert.match(clash.output(), new RegExp(`editor port ${p.ui} on 127\\.0\\.0\\.1 is already in use`));
   } finally {
     await p.run.stop();
     await p.dir.remove();

@@ -1,5 +1,6 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { helper, flmNodes, onTab, waitFor, collect, withDataDir, freePort } from '../support/nodered';
 import { HOUSEHOLD_SENSORS, DEVICE_ID, sid } from '../support/device';
 import { decodeSeries } from '../../core/tmpo/codec';
@@ -115,7 +116,7 @@ test('flm-tmpo: a redeploy keeps the open block (journal) and a sync request re-
   });
 });
 
-test('flm-tmpo serves the FLM local API, and the TMPO API with the device key as token', async () => {
+test('flm-tmpo serves the FLM local API, and the TMPO API with a token of its own, derived from the device key but not the key', async () => {
   await withDataDir(async (dir) => {
     const port = await freePort();
     const f = flow(dir);
@@ -143,7 +144,16 @@ test('flm-tmpo serves the FLM local API, and the TMPO API with the device key as
     assert.equal(bad.status, 400);
     assert.equal((await fetch(`${base}/sensor/${'f'.repeat(32)}?version=1.0&interval=minute&unit=watt`)).status, 404);
 
-    const headers = { 'X-Version': '1.0', 'X-Token': 'fedcba9876543210fedcba9876543210' };
+    // The device key signs uploads and is the bridge password: it is no API token.
+    const deviceKey = creds.dev.deviceKey;
+    const byKey = await fetch(`${base}/sensor/${sid(1)}/tmpo/sync?rid=0&lvl=8&bid=0`, { headers: { 'X-Version': '1.0', 'X-Token': deviceKey } });
+    assert.equal(byKey.status, 401, 'the device key is refused as an API token');
+    const shown = (await helper.request().get('/flm-tmpo/tmpo/api-token').expect(200)).body as { token: string; own: boolean };
+    assert.equal(shown.own, false);
+    assert.match(shown.token, /^[0-9a-f]{32}$/);
+    assert.notEqual(shown.token, deviceKey);
+    assert.equal(shown.token, createHmac('sha256', deviceKey).update('flm tmpo api token v1').digest('hex').slice(0, 32), 'reproducible from the key (README: openssl dgst -hmac)');
+    const headers = { 'X-Version': '1.0', 'X-Token': shown.token };
     const sync = await fetch(`${base}/sensor/${sid(1)}/tmpo/sync?rid=0&lvl=8&bid=0`, { headers });
     assert.equal(sync.status, 200);
     const list = (await sync.json()) as Array<{ rid: number; lvl: number; bid: number }>;
@@ -153,5 +163,24 @@ test('flm-tmpo serves the FLM local API, and the TMPO API with the device key as
     assert.deepEqual(decodeSeries(Buffer.from(await blk.arrayBuffer())).values, [0, 1, 2, 3, 4]);
     const wrong = await fetch(`${base}/sensor/${sid(1)}/tmpo/sync?rid=0&lvl=8&bid=0`, { headers: { ...headers, 'X-Token': '0'.repeat(32) } });
     assert.equal(wrong.status, 401);
+  });
+});
+
+test('flm-tmpo keeps an API token set in its dialog, and the derived one then no longer opens the API', async () => {
+  await withDataDir(async (dir) => {
+    const port = await freePort();
+    const own = '0123456789abcdef0123456789abcdef';
+    const f = flow(dir);
+    (f.find((n) => n.id === 'tmpo') as Record<string, unknown>).apiPort = String(port);
+    await helper.load(flmNodes, f, { ...creds, tmpo: { apiToken: own } });
+    const out = collect('out');
+    await waitFor('started', () => out.length > 0);
+    const shown = (await helper.request().get('/flm-tmpo/tmpo/api-token').expect(200)).body as { token: string; own: boolean };
+    assert.deepEqual(shown, { token: own, own: true });
+    const sync = (token: string) => fetch(`http://127.0.0.1:${port}/sensor/${sid(1)}/tmpo/sync?rid=0&lvl=8&bid=0`, { headers: { 'X-Version': '1.0', 'X-Token': token } });
+    assert.equal((await sync(own)).status, 200);
+    const derived = createHmac('sha256', creds.dev.deviceKey).update('flm tmpo api token v1').digest('hex').slice(0, 32);
+    assert.equal((await sync(derived)).status, 401);
+    assert.equal((await sync(creds.dev.deviceKey)).status, 401);
   });
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDevice, loadDevice } from '../../../core/config/device';
@@ -84,6 +84,18 @@ test('identity is generated once with 128 random bits, kept in the data dir with
     const configured = await loadOrCreateIdentity(dir, { id: DEVICE_ID, key: DEVICE_KEY });
     assert.deepEqual(configured, { id: DEVICE_ID, key: DEVICE_KEY });
     assert.deepEqual(JSON.parse(await readFile(join(dir, 'device.json'), 'utf8')), a, 'configured values do not overwrite the kept identity');
+  } finally {
+    await rm(dir, { recursive: true });
+  }
+});
+
+test('an identity file readable by others (an older version, a hand-made copy) is closed to 0600 when read', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'flm-id-'));
+  try {
+    await writeFile(join(dir, 'device.json'), JSON.stringify({ id: DEVICE_ID, key: DEVICE_KEY }), { mode: 0o644 });
+    await chmod(join(dir, 'device.json'), 0o644);
+    assert.deepEqual(await loadOrCreateIdentity(dir), { id: DEVICE_ID, key: DEVICE_KEY });
+    assert.equal((await stat(join(dir, 'device.json'))).mode & 0o777, 0o600);
   } finally {
     await rm(dir, { recursive: true });
   }

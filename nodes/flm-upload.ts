@@ -5,6 +5,7 @@ import type { HeartbeatLoop } from '../core/upload/heartbeat';
 import { parseSensorTopic } from '../core/mqtt/topics';
 import { wirePayload } from '../core/mqtt/payload';
 import type { FlmDeviceNode } from './flm-device';
+import type { DeviceSensors } from '../core/config/sensor-set';
 import { Status } from './lib/status';
 import { Resources } from './lib/resources';
 import { onCloseBounded, errorText } from './lib/close';
@@ -36,7 +37,7 @@ export default function (RED: NodeAPI): void {
     let heartbeat: HeartbeatLoop | undefined;
     let bridge: MqttBridge | undefined;
     let deviceId = '';
-    let enabled = new Set<string>();
+    let sensors: DeviceSensors | undefined;
     let fractional = 0;
     let offer = '';
     let statusTimer: NodeJS.Timeout | undefined;
@@ -78,7 +79,7 @@ export default function (RED: NodeAPI): void {
         }
         const t = parseSensorTopic(topic);
         // Gauges and anything else share the wire from flm-sensor: passed over.
-        if (!t || t.kind !== 'counter' || !enabled.has(t.sid)) return done();
+        if (!t || t.kind !== 'counter' || !(sensors?.get(t.sid) ?? sensors?.learn(t.sid, (msg as { flm?: unknown }).flm))) return done();
         const p = msg.payload;
         if (!Array.isArray(p) || p.length < 2 || typeof p[0] !== 'number' || typeof p[1] !== 'number') {
           throw new Error('payload must be [ts,value,"unit"]');
@@ -110,9 +111,9 @@ export default function (RED: NodeAPI): void {
         return;
       }
       status.idle('starting');
-      const { device, dataDir } = await deviceNode.ready;
+      const { device, dataDir, sensors: set } = await deviceNode.ready;
       deviceId = device.id;
-      enabled = new Set(device.sensors.filter((s) => s.enable).map((s) => s.id));
+      sensors = set;
       const ca = settings.bridge ? await loadCa(settings.bridge.ca) : undefined;
       if (settings.http) {
         const h = settings.http;

@@ -58,10 +58,11 @@ export class DiscoveryRegistry {
     this.live = live ?? ((s) => s.enable);
     this.table = new Map(device.sensors.map((s) => [s.id, s]));
     // Learnt sensors are announced again at start, so a restart does not remove and re-create
-    // them; a table that now has cosem sensors replaces the P1 defaults. P1 sensors once learnt
-    // from readings are the device's derived sensors now, announced (or not) with its table.
+    // them; a table that now has cosem sensors replaces the P1 defaults, and P1 sensors learnt
+    // before go when the device runs another source.
     const hasCosem = device.sensors.some((s) => s.enable && s.class === 'cosem');
-    for (const s of stored?.seen ?? []) if (!hasCosem && !this.table.has(s.id) && (s.class !== 'cosem' || !live)) this.seen.set(s.id, s);
+    const fed = (s: HaSensorSource) => s.class !== 'cosem' || this.live({ id: s.id, class: 'cosem', enable: true } as Sensor);
+    for (const s of stored?.seen ?? []) if (!hasCosem && !this.table.has(s.id) && fed(s)) this.seen.set(s.id, s);
     for (const [sid, x] of Object.entries(stored?.extra ?? {})) if (this.table.get(sid)?.enable) this.extra.set(sid, x);
   }
 

@@ -128,3 +128,26 @@ test('flm-p1 -> flm-sensor -> flm-tmpo + flm-homeassistant: a P1 meter\'s sensor
     assert.equal(haEntities(sim).get('grid energy'), undefined);
   });
 });
+
+test('flm-in\'s readings, which describe themselves in msg.flm, become the device\'s sensors: stored and published', async () => {
+  await withDataDir(async (dir) => {
+    const apiPort = await freePort();
+    await helper.load(flmNodes, flow(dir, apiPort, 'p1'), creds);
+    const blocks: Msg[] = collect('blocks');
+    const caught = collect('caught');
+    const announced: Msg[] = collect('announced');
+    await waitFor('started', () => blocks.length > 0 && announced.length > 0);
+    const remote = '1234567890abcdef1234567890abcdef';
+    const ts = Math.floor(Date.now() / 1000) - 5;
+    // What flm-in sends for another FLM's sensor, as its config topic names it.
+    const flm = { sid: remote, kind: 'counter', name: 'their main', type: 'electricity', class: 'analog', unit: 'Wh', deviceId: 'ffffffffffffffffffffffffffffffff' };
+    for (const [i, tmpoOrHa] of [['tmpo', 'ha'], ['tmpo', 'ha']].entries()) {
+      for (const id of tmpoOrHa) helper.getNode(id).receive({ topic: `/sensor/${remote}/counter`, payload: [ts + i, 500 + i, 'Wh'], flm });
+    }
+    helper.getNode('tmpo').receive({ topic: 'tmpo/flush' });
+    const block = await waitFor('their counter stored', () => blocks.find((m) => m.topic.startsWith(`/sensor/${remote}/tmpo/`)));
+    assert.deepEqual(decodeSeries(block.payload).values, [500, 501]);
+    await waitFor('announced to HA', () => haEntities(announced).has('their main energy'));
+    assert.deepEqual(caught.map((c) => c.error.message), []);
+  });
+});

@@ -48,8 +48,7 @@ export function meterZone(name: string): MeterZone {
   }
   const standard = offset(Date.UTC(2021, 0, 15) / 1000);
   const eu = [2021, 2026].every((y) => {
-    const begins = daysFromCivil(y, 3, lastSunday(y, 3)) * DAY + HOUR;
-    const ends = daysFromCivil(y, 10, lastSunday(y, 10)) * DAY + HOUR;
+    const [begins, ends] = euSummer(y);
     return offset(begins - 1) === standard && offset(begins) === standard + HOUR && offset(ends - 1) === standard + HOUR &&
       offset(ends) === standard && offset(daysFromCivil(y, 7, 15) * DAY) === standard + HOUR && offset(daysFromCivil(y, 12, 15) * DAY) === standard;
   });
@@ -70,6 +69,17 @@ function intlOffset(zone: string): (unix: number) => number {
 
 const zoneOffsets = new Map<string, (unix: number) => number>();
 
+/** The year's EU summer time in Unix seconds, [begins, ends); the last year asked is kept (a telegram's times share one). */
+let summerYear = -1;
+let summerSpan: [number, number] = [0, 0];
+function euSummer(year: number): [number, number] {
+  if (year !== summerYear) {
+    summerSpan = [daysFromCivil(year, 3, lastSunday(year, 3)) * DAY + HOUR, daysFromCivil(year, 10, lastSunday(year, 10)) * DAY + HOUR];
+    summerYear = year;
+  }
+  return summerSpan;
+}
+
 /**
  * Unix seconds of local wall time `local` (seconds, read as if UTC) in `zone`. Where the wall
  * time happened twice, `dst` picks the summer (true) or winter (false) one, the first without
@@ -82,8 +92,7 @@ function zonedUnix(local: number, year: number, zone: MeterZone, dst: boolean | 
   let winterReal: boolean;
   let summerReal: boolean;
   if (zone.eu) {
-    const begins = daysFromCivil(year, 3, lastSunday(year, 3)) * DAY + HOUR;
-    const ends = daysFromCivil(year, 10, lastSunday(year, 10)) * DAY + HOUR;
+    const [begins, ends] = euSummer(year);
     winter = local - zone.standard;
     summer = winter - HOUR;
     summerReal = summer >= begins && summer < ends;

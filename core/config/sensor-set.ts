@@ -36,6 +36,18 @@ export function tableOrigin(s: Sensor): SensorOrigin | undefined {
   return s.class === 'virtual' ? undefined : 'board';
 }
 
+/** A derived sensor as kept on disk (or described by a reading), checked as a table row is; undefined if it is not one. */
+function storedSensor(x: unknown): DerivedSensor | undefined {
+  if (!x || typeof x !== 'object') return undefined;
+  const { origin, id, name, type, class: cls, p1, subtype } = x as Record<string, unknown>;
+  if (origin !== 'p1' && origin !== 'in') return undefined;
+  // A meter's key names its M-Bus meter by equipment id, in capitals, which the table's p1 option does not take.
+  if (p1 !== undefined && !(typeof p1 === 'string' && /^[a-z0-9]+(:[\w.-]{1,64})?$/.test(p1))) return undefined;
+  const r = sensorSchema.safeParse({ id, name, type, class: cls, data_type: 'counter', ...(subtype !== undefined ? { subtype } : {}) });
+  if (!r.success || r.data.id === undefined) return undefined;
+  return { ...r.data, id: r.data.id, n: 0, data_type: 'counter', origin, ...(p1 !== undefined ? { p1: p1 as string } : {}) };
+}
+
 export class DeviceSensors extends EventEmitter {
   private readonly derived = new Map<string, DerivedSensor>();
   private readonly tableIds: Set<string>;
@@ -56,11 +68,17 @@ export class DeviceSensors extends EventEmitter {
     for (const s of options.stored ?? []) this.add(s);
   }
 
-  /** The set of `device` with the derived sensors kept in `dataDir`. */
+  /** The set of `device` with the derived sensors kept in `dataDir`; a damaged entry costs only itself. */
   static async load(device: Device, dataDir: string, options: { live?: SensorOrigin[]; onWarning?: (text: string) => void } = {}): Promise<DeviceSensors> {
     const path = join(dataDir, DERIVED_SENSORS_FILE);
-    const stored = (await readKeyedJson<StoredEntry>(path))[device.id]?.sensors;
-    return new DeviceSensors(device, { ...options, path, stored: Array.isArray(stored) ? stored : [] });
+    const entries = (await readKeyedJson<StoredEntry>(path))[device.id]?.sensors;
+    const stored: DerivedSensor[] = [];
+    for (const e of Array.isArray(entries) ? entries : []) {
+      const s = storedSensor(e);
+      if (s) stored.push(s);
+      else options.onWarning?.(`${path}: a derived sensor of device ${device.id} is not readable and is left out: ${JSON.stringify(e).slice(0, 120)}`);
+    }
+    return new DeviceSensors(device, { ...options, path, stored });
   }
 
   /** Every sensor, table first then derived in the order they came, with section numbers. */
@@ -117,14 +135,11 @@ export class DeviceSensors extends EventEmitter {
     const known = this.get(sid);
     if (known || this.tableIds.has(sid) || this.derived.has(sid)) return known;
     const f = (flm ?? {}) as Record<string, unknown>;
-    const parsed = sensorSchema.safeParse({
+    const s = storedSensor({
       id: sid, name: typeof f.name === 'string' ? f.name.replace(/[^\w \-.]/g, '_').slice(0, 32) : undefined, type: f.type,
-      class: f.class === 'cosem' || f.class === 'kube' ? f.class : 'virtual', data_type: 'counter',
-      ...(typeof f.subtype === 'string' ? { subtype: f.subtype } : {}),
+      class: f.class === 'cosem' ? 'cosem' : 'virtual', origin: 'in', ...(typeof f.subtype === 'string' ? { subtype: f.subtype } : {}),
     });
-    if (!parsed.success) return undefined;
-    const s: Sensor = { ...parsed.data, n: 0, id: sid, data_type: 'counter' };
-    return this.register([s], 'in') ? this.get(sid) : undefined;
+    return s && this.register([s], 'in') ? this.get(sid) : undefined;
   }
 
   /** Resolves when what was registered so far is on disk. */
@@ -133,12 +148,11 @@ export class DeviceSensors extends EventEmitter {
   }
 
   private add(s: DerivedSensor): boolean {
-    if (this.tableIds.has(s.id) || typeof s.id !== 'string') return false;
+    if (this.tableIds.has(s.id)) return false;
     const before = this.derived.get(s.id);
     if (!before && this.tableIds.size + this.derived.size >= MAX_SENSORS) return false;
     if (before && before.name === s.name && before.type === s.type && before.p1 === s.p1 && before.origin === s.origin) return false;
-    const { n: _n, ...rest } = s;
-    this.derived.set(s.id, { ...rest, n: 0, enable: true, port: [], rid: s.rid ?? 0, data_type: s.data_type ?? 'counter' } as DerivedSensor);
+    this.derived.set(s.id, { ...s, n: 0, enable: true, port: [], rid: 0 });
     return true;
   }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DeviceSensors, DERIVED_SENSORS_FILE, MAX_SENSORS } from '../../../core/config/sensor-set';
 import { P1ReadingMapper } from '../../../core/readings/p1-mapper';
@@ -51,6 +51,16 @@ test('a P1 meter\'s derived sensors join the table: known, published after it, k
     assert.equal(onDisk[DEVICE_ID].sensors.length, 9);
     // Another device sharing the data dir has its own.
     assert.equal((await DeviceSensors.load(device([], { id: 'ffffffffffffffffffffffffffffffff' }), dir.path)).all().length, 0);
+
+    // A damaged entry costs only itself, with a warning.
+    onDisk[DEVICE_ID].sensors[0].type = 'plutonium';
+    onDisk[DEVICE_ID].sensors[1] = 'garbage';
+    await writeFile(join(dir.path, DERIVED_SENSORS_FILE), JSON.stringify(onDisk));
+    const warnings: string[] = [];
+    const damaged = await DeviceSensors.load(d, dir.path, { onWarning: (w) => warnings.push(w) });
+    assert.equal(damaged.all().length, 4 + 7);
+    assert.equal(warnings.length, 2);
+    assert.match(warnings[0]!, /derived-sensors\.json: a derived sensor of device .* is not readable and is left out/);
   } finally {
     await dir.remove();
   }

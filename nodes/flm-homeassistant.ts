@@ -187,7 +187,7 @@ export default function (RED: NodeAPI): void {
       };
       const set = ctx.sensors;
       registry = new DiscoveryRegistry({ ...device, sensors: set.all() }, (await loadAnnounced(filePath))[device.id], (s) => set.isLive(s));
-      // Sensors a source derived (a P1 meter's) are announced as they come; none are removed.
+      // Sensors a source derived (a P1 meter's) are announced as they come.
       res.on(set, 'change', () => {
         registry!.setSensors(set.all());
         if (initialDone && !closed) announceAll(announced);

@@ -88,7 +88,7 @@ export default function (RED: NodeAPI): void {
         const t = parseSensorTopic(topic);
         if (!t) throw new Error(`not a reading topic: "${topic.slice(0, 80)}" (expected /sensor/<sid>/counter or /gauge)`);
         // A sensor a source derived is the device's own; one a reading describes (flm-in) becomes one.
-        const sensor = sensors?.get(t.sid) ?? sensors?.learn(t.sid, (msg as { flm?: unknown }).flm);
+        const sensor = sensors?.sensorOf(t.sid, (msg as { flm?: unknown }).flm);
         if (!sensor) throw new Error(`unknown sensor ${t.sid}: not an enabled sensor of device ${deviceId}`);
         const p = msg.payload;
         if (!Array.isArray(p) || p.length !== 3 || !Number.isInteger(p[0]) || typeof p[1] !== 'number') {

@@ -79,7 +79,7 @@ export default function (RED: NodeAPI): void {
         }
         const t = parseSensorTopic(topic);
         // Gauges and anything else share the wire from flm-sensor: passed over.
-        if (!t || t.kind !== 'counter' || !(sensors?.get(t.sid) ?? sensors?.learn(t.sid, (msg as { flm?: unknown }).flm))) return done();
+        if (!t || t.kind !== 'counter' || !sensors?.sensorOf(t.sid, (msg as { flm?: unknown }).flm)) return done();
         const p = msg.payload;
         if (!Array.isArray(p) || p.length < 2 || typeof p[0] !== 'number' || typeof p[1] !== 'number') {
           throw new Error('payload must be [ts,value,"unit"]');

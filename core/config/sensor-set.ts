@@ -128,10 +128,11 @@ export class DeviceSensors extends EventEmitter {
   }
 
   /**
-   * A reading of a sensor this device does not know, described by its msg.flm (flm-in passes
-   * on another FLM's names and types): registered, and returned, when it can be described.
+   * The enabled sensor a reading is for: a known one, or, for a sensor this device does not
+   * know, one its msg.flm describes (flm-in passes on another FLM's names and types), which is
+   * registered. Undefined when neither.
    */
-  learn(sid: string, flm: unknown): Sensor | undefined {
+  sensorOf(sid: string, flm: unknown): Sensor | undefined {
     const known = this.get(sid);
     if (known || this.tableIds.has(sid) || this.derived.has(sid)) return known;
     const f = (flm ?? {}) as Record<string, unknown>;

@@ -113,7 +113,7 @@ test('flm-p1 -> flm-sensor -> flm-tmpo + flm-homeassistant: a P1 meter\'s sensor
     await helper.load(flmNodes, flow(dir, apiPort, 'p1'), creds);
     const again: Msg[] = collect('announced');
     const table: Msg[] = collect('readings');
-    await waitFor('announced after the restart', () => haEntities(again).has('grid import t1 energy'));
+    await waitFor('announced after the restart', () => haEntities(again).has('grid import t1 energy') && haEntities(again).has('gas volume'));
     assert.equal(haEntities(again).get('grid energy')?.topic, e.get('grid energy')?.topic, 'the same ids');
     assert.deepEqual(again.filter((m) => m.payload === '').map((m) => m.topic), [], 'nothing removed');
     await waitFor('the table', () => tableNames(table)?.includes('grid'));

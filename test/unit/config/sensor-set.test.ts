@@ -95,13 +95,13 @@ test('the running source decides what is alive: the simulator\'s table under P1,
 test('readings that describe themselves (flm-in) become sensors; made-up ones and floods do not', () => {
   const set = new DeviceSensors(device([]));
   const remote = '1234567890abcdef1234567890abcdef';
-  const s = set.learn(remote, { name: 'their main', type: 'electricity', class: 'analog', deviceId: 'ffffffffffffffffffffffffffffffff' });
+  const s = set.sensorOf(remote, { name: 'their main', type: 'electricity', class: 'analog', deviceId: 'ffffffffffffffffffffffffffffffff' });
   assert.deepEqual([s?.name, s?.type, s?.class], ['their main', 'electricity', 'virtual']);
   assert.equal(set.isLive(s!), true);
-  assert.equal(set.learn(remote, {}), s, 'known now');
-  assert.equal(set.learn('abc', { name: 'x', type: 'electricity' }), undefined, 'not a sensor id');
-  assert.equal(set.learn(sid(99), { name: 'x', type: 'plutonium' }), undefined, 'not a sensor type');
-  assert.equal(set.learn(sid(98), undefined), undefined, 'nothing to describe it');
-  for (let i = 0; i < MAX_SENSORS + 10; i++) set.learn(sid(1000 + i), { name: `s${i}`, type: 'water' });
+  assert.equal(set.sensorOf(remote, {}), s, 'known now');
+  assert.equal(set.sensorOf('abc', { name: 'x', type: 'electricity' }), undefined, 'not a sensor id');
+  assert.equal(set.sensorOf(sid(99), { name: 'x', type: 'plutonium' }), undefined, 'not a sensor type');
+  assert.equal(set.sensorOf(sid(98), undefined), undefined, 'nothing to describe it');
+  for (let i = 0; i < MAX_SENSORS + 10; i++) set.sensorOf(sid(1000 + i), { name: `s${i}`, type: 'water' });
   assert.equal(set.all().length, MAX_SENSORS);
 });

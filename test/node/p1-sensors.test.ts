@@ -1,6 +1,6 @@
 /**
  * A P1 meter on the default flow's device (the simulator's sensor table, source p1): flm-p1 ->
- * flm-sensor -> flm-tmpo and flm-homeassistant, with no hand edits. The meter's sensors are
+ * flm-sensor -> flm-tmpo, flm-homeassistant and flm-upload, with no hand edits. The meter's sensors are
  * derived, stored, served by the local API, published in the sensor table and announced; they
  * survive a restart; switching the source back to the simulator removes them from HA.
  */
@@ -11,6 +11,8 @@ import { HOUSEHOLD_SENSORS, DEVICE_ID, DEVICE_KEY } from '../support/device';
 import { checkHaSensorConfig } from '../support/ha-sensor-schema';
 import { belgianTelegram } from '../support/p1-telegram';
 import { decodeSeries } from '../../core/tmpo/codec';
+import { deriveSensorId } from '../../core/config/identity';
+import { FluksoTestServer } from '../support/flukso-server';
 
 afterEach(async () => {
   await helper.unload();
@@ -150,4 +152,32 @@ test('flm-in\'s readings, which describe themselves in msg.flm, become the devic
     await waitFor('announced to HA', () => haEntities(announced).has('their main energy'));
     assert.deepEqual(caught.map((c) => c.error.message), []);
   });
+});
+
+test('flm-upload queues and sends a P1 meter\'s counters under their derived ids', async () => {
+  const meter = '1SAG3101021605'; // the fixture's equipment id: sensor ids derive from it
+  const grid = deriveSensorId(DEVICE_ID, `${meter}:net`);
+  const importT1 = deriveSensorId(DEVICE_ID, `${meter}:delivered:t1`);
+  const server = await FluksoTestServer.start({ devices: [{ id: DEVICE_ID, key: DEVICE_KEY, sensors: [grid, importT1] }] });
+  try {
+    await withDataDir(async (dir) => {
+      await helper.load(flmNodes, onTab([
+        { id: 'dev', type: 'flm-device', deviceId: DEVICE_ID, dataDir: dir, sensors: HOUSEHOLD_SENSORS, source: 'p1' },
+        { id: 'p1', type: 'flm-p1', source: 'input', crc: 'strict', watchdog: '0', wires: [['sensor']] },
+        { id: 'sensor', type: 'flm-sensor', device: 'dev', wires: [['up']] },
+        { id: 'up', type: 'flm-upload', device: 'dev', serverUrl: server.url, interval: '1', filters: 'off', heartbeat: 'off' },
+        { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+        { id: 'caught', type: 'helper' },
+      ]), creds);
+      const caught = collect('caught');
+      const at = Math.floor(Date.now() / 1000) * 1000;
+      helper.getNode('p1').receive({ payload: belgianTelegram({ at: at - 1000, capturedAt: at - 60_000, registers: [1000.5, 2000.25, 10, 20.125], gas: 1500.5, water: 80.25 }) });
+      await waitFor('the grid counter and the t1 import on the server', () => server.count(grid) === 1 && server.count(importT1) === 1, 15_000);
+      assert.deepEqual(server.readings(grid), [[at / 1000 - 1, 2970625]]);
+      assert.deepEqual(server.readings(importT1), [[at / 1000 - 1, 1000500]]);
+      assert.deepEqual(caught.map((c) => c.error.message), []);
+    });
+  } finally {
+    await server.close();
+  }
 });

@@ -11,7 +11,7 @@ import { testPki } from '../test/support/tls';
 import { MqttBridge } from '../core/upload/bridge';
 import { encodeSeries } from '../core/tmpo/codec';
 import { tmpoBlockTopic } from '../core/mqtt/topics';
-import { fmt } from './support';
+import { fmt, goal } from './support';
 
 const BLOCKS = Number(process.env.FLM_BENCH_BLOCKS ?? 20_000);
 const SENSORS = 16;
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     plain = Math.min(plain, await run('plain mqtt.js', plainClient));
     bridged = Math.min(bridged, await run('MqttBridge', bridgeClient));
   }
-  console.log(`ratio bridge / plain: ${fmt(bridged / plain)} (goal <= 1.20)`);
+  goal('ratio bridge / plain time', bridged / plain, '<=', 1.2);
 }
 
 main().catch((err) => {

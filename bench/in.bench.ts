@@ -7,7 +7,7 @@
 import { ReadingImporter } from '../core/mqtt/importer';
 import { deviceConfigTopic, sensorTopic } from '../core/mqtt/topics';
 import { systemClock } from '../core/util/clock';
-import { fmt } from './support';
+import { fmt, goal } from './support';
 
 const N = 200_000;
 const SENSORS = 64;
@@ -47,8 +47,8 @@ function main() {
   console.log(`${N} readings of ${SENSORS} sensors, four payload forms`);
   console.log(`importer: ${fmt(rate, 0)} readings/s`);
   console.log(`JSON.parse of the same payloads: ${fmt(N / (b / 1000), 0)} payloads/s`);
-  console.log(`ratio importer/JSON.parse time: ${fmt(a / b, 1)}x (goal <= 10x) ${a / b <= 10 ? 'MET' : 'NOT MET'}`);
-  console.log(`goal: >= 100000 readings/s per core: ${rate >= 100_000 ? 'MET' : 'NOT MET'}`);
+  goal('ratio importer / JSON.parse time', a / b, '<=', 10, { digits: 1, unit: 'x' });
+  goal('importer readings/s per core', rate, '>=', 100_000, { digits: 0 });
 }
 
 main();

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { createPool } from 'mysql2/promise';
 import { MariaDb, USERS, DATABASE } from '../test/support/mariadb';
 import { Batcher, MysqlSpool, MysqlWriter, ensureSchema, openPool, tableNames, mysqlSinkConfig, DEFAULT_BATCH_SIZE, type ReadingRow } from '../core/sinks/mysql';
-import { fmt } from './support';
+import { fmt, goal } from './support';
 
 const N = Number(process.env.FLM_BENCH_MYSQL_ROWS ?? 20_000);
 const SINGLE_MAX_MS = 60_000;
@@ -118,7 +118,7 @@ async function main(): Promise<void> {
     console.log(`single-row INSERTs (mysql2 execute): ${fmt(singleRate, 0)} rows/s (${single.rows} rows in ${fmt(single.ms / 1000, 1)} s${single.rows < N ? `, stopped after ${SINGLE_MAX_MS / 1000} s` : ''})`);
     console.log(`batched writer (flm-mysql):          ${fmt(batchRate, 0)} rows/s (${N} rows in ${fmt(batch.ms / 1000, 2)} s)`);
     const ratio = batchRate / singleRate;
-    console.log(`ratio batched / single-row: ${fmt(ratio, 1)}x (goal >= 10x) ${ratio >= 10 ? 'MET' : 'NOT MET'}`);
+    goal('ratio batched / single-row rows/s', ratio, '>=', 10, { digits: 1, unit: 'x' });
     console.log(`database ${DATABASE}: ${counted.single} + ${counted.batched} rows, each exactly once`);
   } finally {
     await db.remove();

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { P1Framer, checkTelegram, parseTelegram, toFlmReadings } from '../core/p1';
 import { p1FixturesDir } from '../test/support/paths';
-import { fmt } from './support';
+import { fmt, goal } from './support';
 
 const N = 20_000;
 const ROUNDS = 7;
@@ -56,8 +56,8 @@ function main() {
   console.log(`${N} Belgian telegrams (${bytes.length} bytes each), best of ${ROUNDS} alternating rounds`);
   console.log(`frame + CRC + parse + readings: ${fmt(rate, 0)} telegrams/s (${fmt((p * 1000) / N, 2)} µs each)`);
   console.log(`Buffer.indexOf scan of the same bytes: ${fmt(N / (s / 1000), 0)} telegrams/s`);
-  console.log(`ratio pipeline/scan time: ${fmt(p / s, 1)}x (goal <= 30x) ${p / s <= 30 ? 'MET' : 'NOT MET'}; round by round ${fmt(perRound[0]!, 1)}x to ${fmt(perRound[perRound.length - 1]!, 1)}x`);
-  console.log(`goal: >= 20000 telegrams/s per core: ${rate >= 20_000 ? 'MET' : 'NOT MET'}`);
+  goal('ratio pipeline / scan time', p / s, '<=', 30, { digits: 1, unit: 'x', note: `round by round ${fmt(perRound[0]!, 1)}x to ${fmt(perRound[perRound.length - 1]!, 1)}x` });
+  goal('telegrams/s per core', rate, '>=', 20_000, { digits: 0 });
 }
 
 main();

@@ -8,7 +8,7 @@ import { Aedes } from 'aedes';
 import { onTab, freePort } from '../test/support/nodered';
 import { benchRuntime } from './runtime';
 import { untilListening } from '../test/support/net';
-import { bigHouse, secondOf, counter, fmt } from './support';
+import { bigHouse, secondOf, counter, fmt, goal } from './support';
 import { ReadingComputer } from '../core/readings/computer';
 import { parseDevice } from '../core/config/device';
 import { encodeReading } from '../core/mqtt/payload';
@@ -95,7 +95,7 @@ async function main() {
   console.log(`raw aedes publish -> mqtt.js: ${fmt(rawRate, 0)} msg/s (best of ${r.map((x) => fmt(x, 0)).join(', ')} ms)`);
   console.log(`flm-sensor -> flm-broker -> mqtt.js: ${fmt(pipeRate, 0)} msg/s (best of ${p.map((x) => fmt(x, 0)).join(', ')} ms)`);
   const ratio = pipeRate / rawRate;
-  console.log(`ratio pipeline/raw: ${fmt(ratio)} (goal >= 0.50) ${ratio >= 0.5 ? 'MET' : 'NOT MET'}`);
+  goal('ratio pipeline / raw msg/s', ratio, '>=', 0.5);
 }
 
 main().then(() => process.exit(0), (err) => {

@@ -43,3 +43,28 @@ export async function counter(port: number, topic: string) {
 }
 
 export const fmt = (n: number, d = 2) => n.toFixed(d);
+
+type Comparison = '<' | '<=' | '>=' | '>';
+const holds: Record<Comparison, (a: number, b: number) => boolean> = {
+  '<': (a, b) => a < b,
+  '<=': (a, b) => a <= b,
+  '>=': (a, b) => a >= b,
+  '>': (a, b) => a > b,
+};
+
+/**
+ * A goal line: what was measured, the goal, and the verdict last. Every goal of every bench is
+ * printed here, so none can go without its MET / NOT MET (`npm run bench` calls out a bench
+ * that states none, and any line that speaks of a goal without a verdict).
+ */
+export function goal(what: string, measured: number, cmp: Comparison, target: number, opts: { digits?: number; unit?: string; note?: string } = {}): boolean {
+  const unit = opts.unit ?? '';
+  const text = `${what}: ${fmt(measured, opts.digits ?? 2)}${unit} (goal ${cmp} ${target}${unit})${opts.note ? `; ${opts.note}` : ''}`;
+  return verdict(text, holds[cmp](measured, target));
+}
+
+/** A goal that is not one number against one bound (e.g. two limits at once): the text states the goal, the verdict comes here. */
+export function verdict(text: string, met: boolean): boolean {
+  console.log(`goal: ${text} ${met ? 'MET' : 'NOT MET'}`);
+  return met;
+}

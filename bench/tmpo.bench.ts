@@ -8,7 +8,7 @@ import { gzipSync, gunzipSync, constants } from 'node:zlib';
 import { encodeSeries, decodeSeries } from '../core/tmpo/codec';
 import { LEVELS, span, type Level } from '../core/tmpo/ids';
 import { Household, DEFAULT_HOUSEHOLD } from '../core/sim/household';
-import { fmt } from './support';
+import { fmt, goal } from './support';
 
 const DAYS = 14;
 const T0 = 1048576 * 1700; // a level-20 window start
@@ -78,8 +78,8 @@ function main() {
   if (check !== 6 * n) throw new Error(`decoded ${check} samples, expected ${6 * n}`);
   const rate = n / tmpoMs / 1000;
   console.log(`decode level 20: TMPO ${fmt(rate, 2)} M samples/s, plain gzip JSON ${fmt(n / plainMs / 1000, 2)} M samples/s (ratio ${fmt(plainMs / tmpoMs)})`);
-  console.log(`goal: <= 1 B/sample at level 20: ${fmt(bytes20, 3)} ${bytes20 <= 1 ? 'MET' : 'NOT MET'}`);
-  console.log(`goal: >= 5 M samples/s decoded: ${fmt(rate, 2)} ${rate >= 5 ? 'MET' : 'NOT MET'}`);
+  goal('bytes per sample at level 20', bytes20, '<=', 1, { digits: 3, unit: ' B' });
+  goal('M samples/s decoded at level 20', rate, '>=', 5);
 }
 
 main();

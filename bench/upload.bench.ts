@@ -29,7 +29,7 @@ import { UploadQueue } from '../core/upload/queue';
 import { UploadClient } from '../core/upload/client';
 import { Uploader, DEFAULT_BATCH_SIZE } from '../core/upload/uploader';
 import type { Reading } from '../core/upload/reading';
-import { fmt } from './support';
+import { fmt, goal, verdict } from './support';
 
 const SENSORS = 64;
 const FULL_DAYS = 7;
@@ -268,7 +268,7 @@ async function main(): Promise<void> {
     console.log(`plain loop of POSTs: ${fmt(TOTAL / (plainMs / 1000), 0)} readings/s (${sum(plain.map((t) => t.value))} POSTs in ${fmt(plainMs / 1000, 1)} s)`);
     console.log(`queue drain (Uploader): ${fmt(TOTAL / (drainMs / 1000), 0)} readings/s (${sum(drained.map((t) => t.value))} POSTs in ${fmt(drainMs / 1000, 1)} s)`);
     const ratio = drainMs / plainMs;
-    console.log(`ratio drain time / plain loop time: ${fmt(ratio)}x (goal <= 1.50x) ${ratio <= 1.5 ? 'MET' : 'NOT MET'}; slices ${fmt(Math.min(...ratios))}x .. ${fmt(Math.max(...ratios))}x`);
+    goal('ratio drain time / plain loop time', ratio, '<=', 1.5, { unit: 'x', note: `slices ${fmt(Math.min(...ratios))}x .. ${fmt(Math.max(...ratios))}x` });
     // CPU time moves less than wall time when other work shares the machine; the goal is the wall-time ratio.
     const plainCpu = sum(plain.map((t) => t.cpuMs));
     const drainCpu = sum(drained.map((t) => t.cpuMs));
@@ -276,7 +276,7 @@ async function main(): Promise<void> {
     console.log(`queue drain memory: RSS ${mb(mem.rss0)} -> peak ${mb(mem.rssPeak)} MB (+${mb(mem.rssPeak - mem.rss0)}), heap ${mb(mem.heap0)} -> peak ${mb(mem.heapPeak)} -> after ${mb(heapEnd)} MB`);
     const heapGrowth = heapEnd - mem.heap0;
     const flat = heapGrowth < 16 * 1048576 && mem.rssPeak - mem.rss0 < 128 * 1048576;
-    console.log(`memory during the drain of ${mb(TOTAL * 20)} MB of queue: heap growth ${mb(heapGrowth)} MB, peak RSS growth ${mb(mem.rssPeak - mem.rss0)} MB (goal flat: < 16 MB heap, < 128 MB RSS) ${flat ? 'MET' : 'NOT MET'}`);
+    verdict(`memory during the drain of ${mb(TOTAL * 20)} MB of queue: heap growth ${mb(heapGrowth)} MB, peak RSS growth ${mb(mem.rssPeak - mem.rss0)} MB (goal flat: < 16 MB heap, < 128 MB RSS)`, flat);
   } finally {
     await server.stop();
     await rm(dir, { recursive: true, force: true });

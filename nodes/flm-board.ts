@@ -11,6 +11,7 @@ import { Status } from './lib/status';
 import { onCloseBounded, errorText, statusText } from './lib/close';
 import { numberSetting, textSetting } from './lib/settings';
 import { sourceStandby } from './lib/source-switch';
+import { Rejects } from './lib/rejects';
 
 interface BoardDef extends NodeDef {
   device: string;
@@ -40,6 +41,7 @@ export default function (RED: NodeAPI): void {
     const node = this;
     const status = new Status(node);
     const logLimiter = new RateLimiter(60_000);
+    const rejects = new Rejects(node);
     let closed = false;
     let path: string, baud: number, watchdogMs: number, kubeGroup: number | undefined, protocol: BoardProtocol;
     try {
@@ -164,7 +166,7 @@ export default function (RED: NodeAPI): void {
         try {
           if (!closed && sourceState?.state === 'connected') handle(link.tick(Date.now()));
         } catch (err) {
-          node.error(`unexpected error while polling the board: ${errorText(err)}`);
+          rejects.error(`unexpected error while polling the board: ${errorText(err)}`);
         }
       }, link.tickMs);
       src = new ReconnectingSource({
@@ -184,7 +186,7 @@ export default function (RED: NodeAPI): void {
             flushSoon();
             renderSoon();
           } catch (err) {
-            node.error(`unexpected error while reading the board: ${errorText(err)}`);
+            rejects.error(`unexpected error while reading the board: ${errorText(err)}`);
           }
         },
         onState: (s) => {

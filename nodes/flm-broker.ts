@@ -6,6 +6,7 @@ import { Status } from './lib/status';
 import { onCloseBounded, errorText } from './lib/close';
 import { numberSetting, textSetting, isPort } from './lib/settings';
 import { StartupQueue, type Send, type Done } from './lib/startup-queue';
+import { Rejects } from './lib/rejects';
 
 interface BrokerDef extends NodeDef {
   host: string;
@@ -24,8 +25,10 @@ export default function (RED: NodeAPI): void {
     let closed = false;
     let droppedOnClose = 0;
     const gate = new StartupQueue('the broker');
+    const rejects = new Rejects(node);
 
-    const publish = (msg: NodeMessageInFlow, _send: Send, done: Done) => {
+    const publish = (msg: NodeMessageInFlow, _send: Send, finish: Done) => {
+      const done: Done = (err) => (err ? rejects.fail(finish, err) : finish());
       const topic = typeof msg.topic === 'string' ? msg.topic : '';
       if (!topic) return done(new Error('msg.topic is required: the MQTT topic to publish on'));
       if (/[+#]/.test(topic)) return done(new Error(`cannot publish on a wildcard topic: ${topic}`));

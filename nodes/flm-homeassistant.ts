@@ -15,6 +15,7 @@ import { Resources } from './lib/resources';
 import { onCloseBounded, errorText, statusText } from './lib/close';
 import { textSetting, numberSetting } from './lib/settings';
 import { StartupQueue, type Send, type Done } from './lib/startup-queue';
+import { Rejects } from './lib/rejects';
 
 interface HomeAssistantDef extends NodeDef {
   device: string;
@@ -65,6 +66,7 @@ export default function (RED: NodeAPI): void {
     let lastAvailability: boolean | undefined;
     let closed = false;
     let saving: Promise<void> = Promise.resolve();
+    const rejects = new Rejects(node);
 
     const reportError = (err: unknown) => status.failed(err);
     const emit = (msgs: HaMqttMessage[]) => {
@@ -163,7 +165,7 @@ export default function (RED: NodeAPI): void {
         done();
       } catch (err) {
         status.error(statusText(err));
-        done(err instanceof Error ? err : new Error(String(err)));
+        rejects.fail(done, err);
       }
     };
 
@@ -183,7 +185,7 @@ export default function (RED: NodeAPI): void {
         deviceName: textSetting(def.deviceName),
         model: 'Fluksometer (Node-RED)',
         ...(packageInfo.version ? { swVersion: packageInfo.version } : {}),
-        origin: { name: packageInfo.name, ...(packageInfo.version ? { sw_version: packageInfo.version } : {}), support_url: 'https://github.com/flukso/node-red-contrib-fluksometer' },
+        origin: { name: packageInfo.name, ...(packageInfo.version ? { sw_version: packageInfo.version } : {}) },
       };
       const set = ctx.sensors;
       registry = new DiscoveryRegistry({ ...device, sensors: set.all() }, (await loadAnnounced(filePath))[device.id], (s) => set.isLive(s));

@@ -9,6 +9,7 @@ import { Status } from './lib/status';
 import { Resources } from './lib/resources';
 import { onCloseBounded, errorText, statusText } from './lib/close';
 import { textSetting } from './lib/settings';
+import { Rejects } from './lib/rejects';
 
 interface InDef extends NodeDef {
   url: string;
@@ -40,7 +41,8 @@ export default function (RED: NodeAPI): void {
     const status = new Status(node);
     const res = new Resources();
     const importer = new ReadingImporter({ clock: systemClock, graceMs: GRACE_MS, retained: def.retained === 'pass' ? 'pass' : 'skip' });
-    const stats = { readings: 0, rejects: 0 };
+    const stats = { readings: 0 };
+    const rejects = new Rejects(node);
     let client: MqttClient | undefined;
     let connected = false;
     let refused = '';
@@ -49,15 +51,14 @@ export default function (RED: NodeAPI): void {
     let closed = false;
 
     const showStatus = () => {
-      const text = `${importer.sensorCount} sensors · ${stats.readings} readings${stats.rejects ? ` · ${stats.rejects} rejects` : ''}`;
+      const text = `${importer.sensorCount} sensors · ${stats.readings} readings${rejects.total ? ` · ${rejects.total} rejects` : ''}`;
       if (refused) status.error(`broker refused: ${refused}`);
       else if (connected) status.ok(`connected · ${text}`);
       else status.warn(`disconnected${lastTrouble ? ` (${lastTrouble})` : ''} · ${text}`);
     };
     const reject = (err: unknown, topic: string, payload: Buffer) => {
-      stats.rejects++;
-      node.error(errorText(err), { topic, payload: payload.toString('utf8').slice(0, 200) } as NodeMessage);
-      status.error(`${stats.rejects} rejects: ${statusText(err, 40)}`);
+      rejects.error(err, { topic, payload: payload.toString('utf8').slice(0, 200) } as NodeMessage);
+      status.error(`${rejects.total} rejects: ${statusText(err, 40)}`);
     };
     const sendReadings = (list: ImportedReading[]) => {
       if (!list.length) return;
@@ -97,10 +98,7 @@ export default function (RED: NodeAPI): void {
         res.timeout(Math.max(0, graceEnds - Date.now()), () => {
           const { out, errors } = importer.releaseHeld();
           sendReadings(out);
-          for (const e of errors) {
-            stats.rejects++;
-            node.error(e.message);
-          }
+          for (const e of errors) rejects.error(e);
           showStatus();
         }, (err) => status.failed(err));
       }

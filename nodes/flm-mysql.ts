@@ -11,6 +11,7 @@ import { Resources } from './lib/resources';
 import { onCloseBounded, errorText } from './lib/close';
 import { numberSetting, textSetting } from './lib/settings';
 import { StartupQueue, type Send, type Done } from './lib/startup-queue';
+import { Rejects } from './lib/rejects';
 
 interface MysqlDef extends NodeDef {
   device: string;
@@ -47,7 +48,7 @@ export default function (RED: NodeAPI): void {
     const gate = new StartupQueue('the MySQL sink');
     let writer: MysqlWriter | undefined;
     let batcher: Batcher<Pending> | undefined;
-    let rejects = 0;
+    const rejects = new Rejects(node);
     let statusTimer: NodeJS.Timeout | undefined;
     let target = '';
     /** the tables were checked once: green means the database really takes the rows */
@@ -56,7 +57,7 @@ export default function (RED: NodeAPI): void {
     const showStatus = () => {
       if (!writer) return;
       const st = writer.state();
-      const counts = `${st.written} rows${st.spooled ? ` · ${st.spooled} spooled` : ''}${rejects ? ` · ${rejects} rejects` : ''}`;
+      const counts = `${st.written} rows${st.spooled ? ` · ${st.spooled} spooled` : ''}${rejects.total ? ` · ${rejects.total} rejects` : ''}`;
       const e = st.lastError;
       if (!e) return connected ? status.ok(counts) : status.idle(`connecting to ${target}`);
       const text = `${counts} · ${e.message}`.slice(0, 100);
@@ -95,9 +96,10 @@ export default function (RED: NodeAPI): void {
           requestStatus();
         },
         (err: unknown) => {
-          const e = err instanceof Error ? err : new Error(String(err));
-          for (const p of items) p.done(e);
-          status.failed(`readings could not be spooled: ${e.message}`);
+          const e = new Error(`readings could not be spooled: ${errorText(err)}`);
+          // A full disk fails every batch: one error a minute, each reading counted.
+          for (const p of items) rejects.fail(p.done, e);
+          status.error(`${rejects.total} rejects: ${e.message}`.slice(0, 100));
         },
       );
     };
@@ -119,9 +121,8 @@ export default function (RED: NodeAPI): void {
         if (flm) writer.noteSensors([sensorFromFlm(row.sid, row.kind, flm, (msg.payload as unknown[])[2])]);
         batcher.add({ row, done });
       } catch (err) {
-        rejects++;
-        status.error(`${rejects} rejects: ${errorText(err)}`.slice(0, 60));
-        done(err instanceof Error ? err : new Error(String(err)));
+        rejects.fail(done, err);
+        status.error(`${rejects.total} rejects: ${errorText(err)}`.slice(0, 60));
       }
     };
     node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => gate.input(msg, send, done));

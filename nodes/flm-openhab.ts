@@ -13,6 +13,7 @@ import { Resources } from './lib/resources';
 import { onCloseBounded, errorText, statusText } from './lib/close';
 import { textSetting } from './lib/settings';
 import { StartupQueue, type Send, type Done } from './lib/startup-queue';
+import { Rejects } from './lib/rejects';
 
 interface OpenHabDef extends NodeDef {
   device: string;
@@ -45,7 +46,7 @@ export default function (RED: NodeAPI): void {
     let homieReady = false;
     let flowsStarted = false;
     let trouble = '';
-    let rejects = 0;
+    const rejects = new Rejects(node);
     let closed = false;
     let saving: Promise<void> = Promise.resolve();
 
@@ -60,7 +61,7 @@ export default function (RED: NodeAPI): void {
         if (s.missing.length) parts.push(`${s.missing.length} items missing`);
       }
       if (homie) parts.push(homieReady ? `homie/${homie.id.slice(0, 8)}…` : 'homie starting');
-      if (rejects) parts.push(`${rejects} rejects`);
+      if (rejects.total) parts.push(`${rejects.total} rejects`);
       const text = parts.join(' · ');
       if (coalescer?.stats.mode === 'auth-failed') status.error(`authentication failed · ${text}`);
       else if (trouble) status.warn(`${trouble} · ${text}`);
@@ -152,9 +153,8 @@ export default function (RED: NodeAPI): void {
         showStatus();
         done();
       } catch (err) {
-        rejects++;
-        status.error(`${rejects} rejects: ${statusText(err, 40)}`);
-        done(err instanceof Error ? err : new Error(String(err)));
+        rejects.fail(done, err);
+        status.error(`${rejects.total} rejects: ${statusText(err, 40)}`);
       }
     };
     node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => gate.input(msg, send, done));

@@ -14,6 +14,7 @@ import { onCloseBounded, errorText, statusText } from './lib/close';
 import { numberSetting, textSetting } from './lib/settings';
 import { sourceStandby } from './lib/source-switch';
 import type { Send, Done } from './lib/startup-queue';
+import { Rejects } from './lib/rejects';
 
 interface P1Def extends NodeDef {
   /** serial | tcp | input */
@@ -119,6 +120,7 @@ export default function (RED: NodeAPI): void {
     const node = this;
     const status = new Status(node);
     const logLimiter = new RateLimiter(60_000);
+    const rejects = new Rejects(node);
     let closed = false;
     let settings: Settings;
     let stream: P1Stream;
@@ -170,6 +172,8 @@ export default function (RED: NodeAPI): void {
       if (s.badCrc) parts.push(`${s.badCrc} crc`);
       if (s.unparsable) parts.push(`${s.unparsable} bad`);
       if (s.decryptFailed) parts.push(`${s.decryptFailed} key`);
+      // A backlog read in one go (a dongle reconnecting) keeps its newest telegram only: said, not hidden.
+      if (s.backlogDropped) parts.push(`${s.backlogDropped} skipped`);
       const text = parts.join(' · ');
       if (lastOk) status.ok(text);
       else status.error(text);
@@ -219,12 +223,12 @@ export default function (RED: NodeAPI): void {
         try {
           const p = msg.payload;
           if (typeof p !== 'string' && !Buffer.isBuffer(p)) {
-            return done(new Error(`msg.payload must be telegram text or a Buffer, not ${p === null ? 'null' : typeof p}`));
+            return rejects.fail(done, new Error(`msg.payload must be telegram text or a Buffer, not ${p === null ? 'null' : typeof p}`));
           }
           const failure = handle(stream.pushMessage(p), send, msg);
           done(failure);
         } catch (err) {
-          done(err instanceof Error ? err : new Error(String(err)));
+          rejects.fail(done, err);
         }
       });
     } else {
@@ -244,7 +248,7 @@ export default function (RED: NodeAPI): void {
             handle(events, (m) => node.send(m as NodeMessage));
           } catch (err) {
             // Never let a parsing surprise escape into the serial or socket callback.
-            node.error(`unexpected error while reading P1: ${errorText(err)}`);
+            rejects.error(`unexpected error while reading P1: ${errorText(err)}`);
           }
         },
         onState: (s) => {

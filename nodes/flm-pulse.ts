@@ -6,6 +6,7 @@ import { Resources } from './lib/resources';
 import { onCloseBounded, errorText } from './lib/close';
 import { numberSetting, textSetting } from './lib/settings';
 import type { Send, Done } from './lib/startup-queue';
+import { Rejects } from './lib/rejects';
 
 interface PulseDef extends NodeDef {
   /** the pulse sensor's port in the flm-device table */
@@ -58,13 +59,13 @@ export default function (RED: NodeAPI): void {
       return;
     }
     const { input, tickMs, label } = settings;
-    let rejects = 0;
+    const rejects = new Rejects(node);
     let lastSent = Date.now();
 
     const render = () => {
       const s = input.stats;
-      const text = `${label} · ${s.counted} pulses${s.debounced ? ` · ${s.debounced} debounced` : ''}${rejects ? ` · ${rejects} rejects` : ''}`;
-      if (s.counted === 0 && rejects === 0) status.idle(`${label} · waiting`);
+      const text = `${label} · ${s.counted} pulses${s.debounced ? ` · ${s.debounced} debounced` : ''}${rejects.total ? ` · ${rejects.total} rejects` : ''}`;
+      if (s.counted === 0 && rejects.total === 0) status.idle(`${label} · waiting`);
       else status.ok(text);
     };
 
@@ -79,9 +80,8 @@ export default function (RED: NodeAPI): void {
         render();
         done();
       } catch (err) {
-        rejects++;
-        status.error(`${rejects} rejects: ${errorText(err)}`.slice(0, 60));
-        done(err instanceof Error ? err : new Error(String(err)));
+        rejects.fail(done, err);
+        status.error(`${rejects.total} rejects: ${errorText(err)}`.slice(0, 60));
       }
     });
 

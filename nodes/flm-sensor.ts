@@ -14,6 +14,7 @@ import { Status } from './lib/status';
 import { Resources } from './lib/resources';
 import { onCloseBounded, errorText } from './lib/close';
 import { StartupQueue, type Send, type Done } from './lib/startup-queue';
+import { Rejects } from './lib/rejects';
 
 interface SensorDef extends NodeDef {
   device: string;
@@ -43,7 +44,8 @@ export default function (RED: NodeAPI): void {
     const status = new Status(node);
     const res = new Resources();
     const deviceNode = RED.nodes.getNode(def.device) as FlmDeviceNode | null;
-    const stats = { readings: 0, rejects: 0, held: 0 };
+    const stats = { readings: 0, held: 0 };
+    const rejects = new Rejects(node);
     let engine: { computer: ReadingComputer; p1: P1ReadingMapper; kube: KubeReadingMapper; file: CounterStateFile; ctx: DeviceContext } | undefined;
     // A Kube reports every minute or so, for years: what it lacks is said once an hour, not each time.
     const kubeNotes = new RateLimiter(3_600_000);
@@ -103,7 +105,7 @@ export default function (RED: NodeAPI): void {
           stats.readings += r.readings.length;
           if (r.readings.length) send([r.readings.map((x) => readingMessage(x, engine!.ctx.device.id))]);
           if (r.heldBack && r.readings.length === 0) throw new Error(`clock not valid: the telegram's time is at or before ${engine.ctx.device.validAfter}`);
-          status.ok(`P1 · ${stats.readings} out${stats.rejects ? ` · ${stats.rejects} rejects` : ''}`);
+          status.ok(`P1 · ${stats.readings} out${rejects.total ? ` · ${rejects.total} rejects` : ''}`);
           return done();
         }
         const parsed = boardBatchSchema.safeParse(msg.payload);
@@ -121,13 +123,12 @@ export default function (RED: NodeAPI): void {
         // A board that restarted, or was replaced: worth a line in the log, not an error.
         for (const n of result.notices) node.log(n);
         if (result.errors.length) throw new Error(result.errors.join('; '));
-        status.ok(`${engine.ctx.device.sensors.length} sensors · ${stats.readings} out${stats.rejects ? ` · ${stats.rejects} rejects` : ''}`);
+        status.ok(`${engine.ctx.device.sensors.length} sensors · ${stats.readings} out${rejects.total ? ` · ${rejects.total} rejects` : ''}`);
         done();
       } catch (err) {
-        stats.rejects++;
-        const text = stats.held && /clock/.test(errorText(err)) ? `clock invalid · ${stats.held} held` : `${stats.rejects} rejects: ${errorText(err)}`;
+        rejects.fail(done, err);
+        const text = stats.held && /clock/.test(errorText(err)) ? `clock invalid · ${stats.held} held` : `${rejects.total} rejects: ${errorText(err)}`;
         status.error(text.slice(0, 60));
-        done(err instanceof Error ? err : new Error(String(err)));
       }
     };
 

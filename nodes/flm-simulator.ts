@@ -6,6 +6,7 @@ import { Resources } from './lib/resources';
 import { onCloseBounded, errorText } from './lib/close';
 import { numberSetting, textSetting } from './lib/settings';
 import { sourceStandby } from './lib/source-switch';
+import { Rejects } from './lib/rejects';
 
 interface SimulatorDef extends NodeDef {
   seed: string | number;
@@ -63,9 +64,11 @@ export default function (RED: NodeAPI): void {
       const clock = new Date(household.time).toISOString().slice(11, 19);
       status.ok(`${speed === 1 ? '' : `×${speed} · `}${clock} UTC`);
     };
+    // A tick that fails fails again on the next one: once a minute in the log, not each tick.
+    const failures = new Rejects(node);
     res.interval(tickMs, tick, (err) => {
       status.error('simulator failed');
-      node.error(errorText(err));
+      failures.error(err);
     });
     status.idle(`seed ${household.opts.seed}`);
   }

@@ -12,6 +12,7 @@ import { onCloseBounded, errorText, statusText } from './lib/close';
 import { numberSetting, textSetting, isPort } from './lib/settings';
 import { createApiServer, RecentGauges, type ApiServer } from '../core/api';
 import { StartupQueue, type Send, type Done } from './lib/startup-queue';
+import { Rejects } from './lib/rejects';
 
 interface TmpoDef extends NodeDef {
   device: string;
@@ -40,7 +41,7 @@ export default function (RED: NodeAPI): void {
     const gate = new StartupQueue('the TMPO store');
     let sensors: DeviceSensors | undefined;
     let deviceId = '';
-    let rejects = 0;
+    const rejects = new Rejects(node);
     const blockMsg = (key: { sid: string; rid: number; lvl: number; bid: number }, bytes: Buffer): NodeMessage =>
       ({ topic: tmpoBlockTopic(key), payload: bytes, retain: false, qos: 0 }) as NodeMessage;
     /** tmpod's sync trigger (§4.6): the server answers with what it has; sent at start and on `tmpo/sync`. */
@@ -48,7 +49,7 @@ export default function (RED: NodeAPI): void {
 
     const showStatus = () => {
       if (!recorder) return;
-      const text = `${recorder.written} blocks · ${recorder.openBlocks} open${apiLabel}${rejects ? ` · ${rejects} rejects` : ''}`;
+      const text = `${recorder.written} blocks · ${recorder.openBlocks} open${apiLabel}${rejects.total ? ` · ${rejects.total} rejects` : ''}`;
       status.ok(text);
     };
     const reportError = (err: unknown) => status.failed(err);
@@ -103,9 +104,8 @@ export default function (RED: NodeAPI): void {
         showStatus();
         done();
       } catch (err) {
-        rejects++;
-        status.error(`${rejects} rejects: ${statusText(err, 40)}`);
-        done(err instanceof Error ? err : new Error(String(err)));
+        rejects.fail(done, err);
+        status.error(`${rejects.total} rejects: ${statusText(err, 40)}`);
       }
     };
     node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => gate.input(msg, send, done));

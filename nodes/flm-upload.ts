@@ -8,12 +8,19 @@ import type { FlmDeviceNode } from './flm-device';
 import type { DeviceSensors } from '../core/config/sensor-set';
 import { Status } from './lib/status';
 import { Resources } from './lib/resources';
+import { Rejects } from './lib/rejects';
 import { onCloseBounded, errorText } from './lib/close';
 import { StartupQueue, type Send, type Done } from './lib/startup-queue';
 import { uploadSettings, type UploadDef } from './lib/upload-settings';
 import { logUploadEvent, logHeartbeat, bridgeEventHandler } from './lib/upload-events';
 
 export { onOff, DEFAULT_UPLOAD_INTERVAL_S } from './lib/upload-settings';
+
+/** Why a counter is not queued, as the status counts it: not a sensor of the device, or what the queue refused. */
+const NOT_QUEUED: Record<string, string> = {
+  'not-after-last': 'not newer', 'invalid-time': 'bad time', 'invalid-counter': 'bad counter', 'invalid-sid': 'bad sid',
+};
+const NOT_UPLOADED = ['unknown sensor', ...Object.values(NOT_QUEUED)];
 
 /** Status refreshes are gathered: a busy queue changes depth on every reading. */
 const STATUS_EVERY_MS = 250;
@@ -39,6 +46,7 @@ export default function (RED: NodeAPI): void {
     let deviceId = '';
     let sensors: DeviceSensors | undefined;
     let fractional = 0;
+    const rejects = new Rejects(node);
     let offer = '';
     let statusTimer: NodeJS.Timeout | undefined;
 
@@ -49,7 +57,7 @@ export default function (RED: NodeAPI): void {
         parts.push(httpStatus({
           depth: st.depth, ...(st.lastSuccess !== undefined ? { lastSuccess: st.lastSuccess } : {}), ...(st.lastError ? { lastError: st.lastError.message } : {}),
           authFailed: st.authFailed, retrying: st.sensors.some((s) => s.state === 'backoff'),
-          extra: `${fractional ? ` · ${fractional} fractional` : ''}${offer}`,
+          extra: `${fractional ? ` · ${fractional} fractional` : ''}${notUploaded()}${offer}`,
         }, hhmm));
       }
       if (bridge) parts.push(bridgeStatus(bridge.state(), hhmm, !uploader));
@@ -57,6 +65,8 @@ export default function (RED: NodeAPI): void {
       const line = joinStatus(parts);
       status[line.level](line.text);
     };
+    /** Counters passed over for a reason of their own, each counted in the status. */
+    const notUploaded = () => NOT_UPLOADED.map((r) => (rejects.count(r) ? ` · ${rejects.count(r)} ${r}` : '')).join('');
     const requestStatus = () => {
       if (statusTimer || res.isDisposed) return;
       statusTimer = res.timeout(STATUS_EVERY_MS, () => {
@@ -79,12 +89,19 @@ export default function (RED: NodeAPI): void {
         }
         const t = parseSensorTopic(topic);
         // Gauges and anything else share the wire from flm-sensor: passed over.
-        if (!t || t.kind !== 'counter' || !sensors?.sensorOf(t.sid, (msg as { flm?: unknown }).flm)) return done();
+        if (!t || t.kind !== 'counter') return done();
         const p = msg.payload;
         if (!Array.isArray(p) || p.length < 2 || typeof p[0] !== 'number' || typeof p[1] !== 'number') {
           throw new Error('payload must be [ts,value,"unit"]');
         }
         if (!queue) return done(); // no HTTP upload: nothing is kept
+        // The server takes the device's own sensors only: a counter of any other is lost, so said.
+        // A sensor a source derived is the device's own; one a reading describes (flm-in) becomes one.
+        if (!sensors?.sensorOf(t.sid, (msg as { flm?: unknown }).flm)) {
+          rejects.drop('unknown sensor', `counter of sensor ${t.sid} not uploaded: not an enabled sensor of device ${deviceId}`);
+          requestStatus();
+          return done();
+        }
         // The FLM uploads whole counters only (quirk 3): a fractional one is passed over, counted.
         if (!Number.isInteger(p[1])) {
           fractional++;
@@ -92,12 +109,12 @@ export default function (RED: NodeAPI): void {
           return done();
         }
         const r = await queue.append(t.sid, [p[0], p[1]]);
-        if (r !== 'queued') node.debug(`reading ${p[0]} of ${t.sid} not queued: ${r}`);
         if (r === 'fractional') fractional++;
+        else if (r !== 'queued') rejects.drop(NOT_QUEUED[r] ?? r, `counter ${p[0]} of ${t.sid} not uploaded: ${r}`);
         requestStatus();
         done();
       } catch (err) {
-        done(err instanceof Error ? err : new Error(String(err)));
+        rejects.fail(done, err);
       }
     };
     node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => gate.input(msg, send, done));

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, lstatS
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../core/util/atomic-file';
 import { startDefaults, type StartEnv } from './start-env';
+import { checkStartPorts } from './start-ports';
 
 const root = resolve(__dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string };
@@ -16,6 +17,7 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { na
 async function main(): Promise<void> {
   const env: StartEnv = startDefaults(process.env, root);
   Object.assign(process.env, env);
+  await checkStartPorts(env);
   const userDir = resolve(process.env.FLM_USER_DIR || join(root, '.flm'));
   mkdirSync(join(userDir, 'node_modules'), { recursive: true });
   linkPackage(userDir);

@@ -89,6 +89,10 @@ test('flm-in reads an FLM broker: the retained sensor table, every payload form,
     assert.deepEqual(seen.at(-1), { fill: 'red', shape: 'ring', text: '2 rejects: reading payload must be v, [v], [v,"uni…' });
     await b.flm.publishAsync(`/sensor/${sid(1)}/gauge`, `[${T + 1},158,"W"]`, { qos: 1 });
     await waitFor('green again, with the counts', () => seen.at(-1)?.text === 'connected · 6 sensors · 6 readings · 2 rejects' && seen.at(-1)?.fill === 'green');
+    // The same bad payload again within the minute: counted, not reported again.
+    for (let i = 0; i < 3; i++) await b.flm.publishAsync(`/sensor/${sid(1)}/gauge`, `{"v":${i}}`, { qos: 1 });
+    await waitFor('5 rejects counted', () => /^5 rejects: /.test(seen.at(-1)?.text ?? ''));
+    assert.equal(caught.length, 2, 'no more errors at Catch for the same kind');
     // A warning for the section tmpod mangled.
     const inNodeObj = helper.getNode('in');
     const warns = inNodeObj.warn.getCalls().filter((c: any) => c.thisValue === inNodeObj).map((c: any) => String(c.args[0]));

@@ -104,6 +104,10 @@ test('flm-mysql: readings become rows, sensors come from the device, the sensor 
     assert.match(caught[0].error.message, /payload value must be a finite number/);
     assert.match(caught[1].error.message, /not a reading topic: "\/hello"/);
     await waitFor('red reject status', () => st.find((s) => s.fill === 'red' && /^2 rejects: not a reading topic/.test(s.text ?? '')));
+    // The same error again within the minute: counted, not reported again.
+    for (let i = 0; i < 3; i++) my.receive({ topic: `/sensor/${sid(1)}/gauge`, payload: [NOW + i, 'lots', 'W'] });
+    await waitFor('5 rejects counted', () => st.find((s) => /^5 rejects: /.test(s.text ?? '')));
+    assert.equal(caught.length, 2, 'no more errors at Catch for the same kind');
     assert.equal(await count('SELECT COUNT(*) FROM n1_readings'), 121);
   });
 });

@@ -77,15 +77,20 @@ for (const [name, msg, re] of badInputs) {
   });
 }
 
-test('flm-sensor counts rejects in its status', async () => {
+test('flm-sensor counts rejects in its status; the same error again within the minute is counted, not reported again', async () => {
   await withDataDir(async (dir) => {
     await helper.load(flmNodes, flow(dir), creds);
     const st = statuses('sensor');
     const caught = collect('caught');
     const sensor = helper.getNode('sensor');
     for (let i = 0; i < 3; i++) sensor.receive({ payload: 42 });
-    await waitFor('three errors', () => caught.length === 3);
     await waitFor('status with 3 rejects', () => st.find((s) => s.fill === 'red' && /^3 rejects/.test(s.text ?? '')));
+    assert.equal(caught.length, 1, 'the first of the kind reaches Catch');
+    assert.match(caught[0].error.message, /not a board batch/);
+    sensor.receive({ topic: 'p1/telegram', payload: 'raw text' });
+    await waitFor('another kind of error reaches Catch at once', () => caught.length === 2);
+    assert.match(caught[1].error.message, /not a parsed P1 telegram/);
+    await waitFor('status with 4 rejects', () => st.find((s) => /^4 rejects/.test(s.text ?? '')));
   });
 });
 

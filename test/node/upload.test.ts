@@ -37,6 +37,12 @@ async function withServer(fn: (server: FluksoTestServer) => Promise<void>): Prom
   }
 }
 
+/** The upload node on a test server, with what reaches Catch and its statuses. */
+async function loadUpload(dir: string, server: FluksoTestServer) {
+  await helper.load(flmNodes, flow(dir, { serverUrl: server.url }), creds());
+  return { up: helper.getNode('up'), caught: collect('caught'), st: statuses('up') };
+}
+
 let seq = 0;
 /** Deliver a message and resolve when the node calls done() (the reading is durable by then), seen by a Complete node. */
 function receiveDone(node: any, msg: Record<string, unknown>): Promise<void> {
@@ -56,10 +62,7 @@ function receiveDone(node: any, msg: Record<string, unknown>): Promise<void> {
 test('flm-upload: counters reach the server signed with the device key; gauges and other topics are passed over', async () => {
   await withServer(async (server) => {
     await withDataDir(async (dir) => {
-      await helper.load(flmNodes, flow(dir, { serverUrl: server.url }), creds());
-      const up = helper.getNode('up');
-      const caught = collect('caught');
-      const st = statuses('up');
+      const { up, caught, st } = await loadUpload(dir, server);
       for (let i = 0; i < 20; i++) up.receive(reading(sid(1), 'counter', NOW - 100 + i, 1000 + i));
       for (let i = 0; i < 5; i++) up.receive(reading(sid(3), 'counter', NOW - 100 + i, 50 + i, 'L'));
       up.receive(reading(sid(1), 'gauge', NOW - 50, 300, 'W'));
@@ -73,10 +76,40 @@ test('flm-upload: counters reach the server signed with the device key; gauges a
       assert.equal(server.stats.fractional, 0);
       assert.equal(server.stats.duplicates, 0);
       assert.ok(!server.log.some((r) => r.status === 401), 'every digest checked out');
-      const ok = await waitFor('a green status with the last success', () => st.find((s) => s.fill === 'green' && /^0 queued · ok \d\d:\d\d · 1 fractional$/.test(s.text ?? '')));
+      const ok = await waitFor('a green status with the last success', () => st.find((s) => s.fill === 'green' && /^0 queued · ok \d\d:\d\d · 1 fractional · 1 unknown sensor$/.test(s.text ?? '')));
       assert.equal(ok.shape, 'dot');
       assert.deepEqual(caught, []);
       assert.equal(up.error.called, false);
+    });
+  });
+});
+
+test('flm-upload: counters of a sensor outside the device are counted in the status and warned about once a minute, not dropped silently', async () => {
+  await withServer(async (server) => {
+    await withDataDir(async (dir) => {
+      const { up, caught, st } = await loadUpload(dir, server);
+      // Taken on the node itself: the helper's spies are gone by the time the node closes.
+      const warnings: string[] = [];
+      const warn = up.warn.bind(up);
+      up.warn = (text: unknown) => {
+        warnings.push(String(text));
+        warn(text);
+      };
+      for (let i = 0; i < 5; i++) up.receive(reading('f'.repeat(32), 'counter', NOW - 50 + i, 7 + i));
+      up.receive(reading('e'.repeat(32), 'counter', NOW - 50, 7));
+      up.receive(reading(sid(1), 'counter', NOW - 40, 1000));
+      up.receive(reading(sid(1), 'counter', NOW - 40, 1000)); // again: not after the last one queued
+      await waitFor('the device\'s own counter on the server', () => server.count(sid(1)) === 1, 15_000);
+      await waitFor('the six and the repeat counted in the status', () => st.find((s) => / · 6 unknown sensor · 1 not newer$/.test(s.text ?? '')));
+      assert.ok(warnings.some((w) => new RegExp(`counter ${NOW - 40} of ${sid(1)} not uploaded: not-after-last`).test(w)), warnings.join('\n'));
+      const said = warnings.filter((w) => /not uploaded: not an enabled sensor of device/.test(w));
+      assert.equal(said.length, 1, `one warning for the burst, got ${said.join(' | ')}`);
+      assert.match(said[0]!, new RegExp(`counter of sensor ${'f'.repeat(32)} not uploaded`));
+      assert.equal(server.count('f'.repeat(32)), 0);
+      assert.deepEqual(caught, [], 'passed over on purpose: not a flow error');
+      // Closing says how many more there were, so the count is in the log too.
+      await helper.unload();
+      assert.ok(warnings.some((w) => /^5 more like this in the last \d+ s: counter of sensor e{32} not uploaded/.test(w)), warnings.join('\n'));
     });
   });
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Backoff, backoffDelay } from '../../../core/serial/backoff';
-import { RateLimiter } from '../../../core/serial/rate-limit';
+import { RateLimiter, similarKey } from '../../../core/serial/rate-limit';
 import { Watchdog } from '../../../core/serial/watchdog';
 import { ManualClock } from '../../../core/util/clock';
 
@@ -58,6 +58,34 @@ test('rate limiter: first at once, then one per interval, with the count held ba
   assert.equal(r.take('crc', 'bad'), 'bad');
   r.clear('crc');
   assert.equal(r.take('crc', 'again'), 'again');
+});
+
+test('rate limiter: a burst that stops is summarised once its interval is over, then forgotten', () => {
+  let now = 0;
+  const r = new RateLimiter(60_000, () => now);
+  assert.equal(r.take('unknown', 'a'), 'a');
+  for (let i = 0; i < 4; i++) {
+    now += 1000;
+    assert.equal(r.take('unknown', `b${i}`), null);
+  }
+  assert.equal(r.take('quiet', 'q'), 'q');
+  assert.equal(r.holding, true);
+  now = 59_999;
+  assert.deepEqual(r.due(), [], 'not before the interval is over');
+  now = 60_000;
+  assert.deepEqual(r.due(), [{ key: 'unknown', held: 4, text: '4 more like this in the last 60 s: b3' }]);
+  assert.equal(r.holding, false);
+  assert.equal(r.take('unknown', 'c'), 'c', 'the next one is reported at once');
+  assert.equal(r.take('unknown', 'd'), null);
+  assert.deepEqual(r.due(true).map((d) => d.text), ['1 more like this in the last 1 s: d'], 'all of it when closing');
+});
+
+test('similar errors are one kind: numbers, sensor ids and quoted values left out', () => {
+  const a = similarKey(`unknown sensor ${'a'.repeat(32)}: not an enabled sensor of device ${'0'.repeat(32)}`);
+  assert.equal(a, similarKey(`unknown sensor ${'b'.repeat(32)}: not an enabled sensor of device ${'0'.repeat(32)}`));
+  assert.equal(similarKey('reading 1700000000 for main not stored: late'), similarKey('reading 1700000001 for main not stored: late'));
+  assert.equal(similarKey('topic "hello"'), similarKey('topic "x"'));
+  assert.notEqual(similarKey('payload must be [ts,value,"unit"]'), similarKey('not a reading topic: "hello"'));
 });
 
 test('watchdog fires after the silence, again each period while it lasts, and a kick ends it', () => {

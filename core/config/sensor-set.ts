@@ -26,12 +26,15 @@ export const DERIVED_SENSORS_FILE = 'derived-sensors.json';
 /** The FLM's table holds at most this many sensors; a flood of made-up ids stops here. */
 export const MAX_SENSORS = 128;
 
+/** What tells whether a sensor is alive. */
+export type LiveQuery = Pick<Sensor, 'id' | 'class' | 'enable'>;
+
 interface StoredEntry {
   sensors: DerivedSensor[];
 }
 
 /** A table sensor's feeder; undefined for a virtual sensor, fed by whatever the flow wires to it. */
-export function tableOrigin(s: Sensor): SensorOrigin | undefined {
+export function tableOrigin(s: Pick<Sensor, 'class'>): SensorOrigin | undefined {
   if (s.class === 'cosem') return 'p1';
   return s.class === 'virtual' ? undefined : 'board';
 }
@@ -94,7 +97,7 @@ export class DeviceSensors extends EventEmitter {
   }
 
   /** Whether the running source feeds `s`: what Home Assistant announces and the table shows enabled. */
-  isLive(s: Sensor): boolean {
+  isLive(s: LiveQuery): boolean {
     if (!s.enable) return false;
     const d = this.derived.get(s.id);
     const origin = d ? d.origin : tableOrigin(s);

@@ -48,20 +48,20 @@ export class DiscoveryRegistry {
   private readonly seen = new Map<string, HaSensorSource>();
   private readonly extra = new Map<string, Learnt>();
   private readonly warned = new Set<string>();
-  private readonly live: (s: Sensor) => boolean;
+  private readonly live: (s: Pick<Sensor, 'id' | 'class' | 'enable'>) => boolean;
 
   /**
    * `live` tells the table sensors a running source feeds (the device's sensor set): only those
    * are announced; a sensor of a source that left the flow is removed from HA.
    */
-  constructor(private readonly device: Device, stored?: AnnouncedEntry, live?: (s: Sensor) => boolean) {
+  constructor(private readonly device: Device, stored?: AnnouncedEntry, live?: (s: Pick<Sensor, 'id' | 'class' | 'enable'>) => boolean) {
     this.live = live ?? ((s) => s.enable);
     this.table = new Map(device.sensors.map((s) => [s.id, s]));
     // Learnt sensors are announced again at start, so a restart does not remove and re-create
     // them; a table that now has cosem sensors replaces the P1 defaults, and P1 sensors learnt
     // before go when the device runs another source.
     const hasCosem = device.sensors.some((s) => s.enable && s.class === 'cosem');
-    const fed = (s: HaSensorSource) => s.class !== 'cosem' || this.live({ id: s.id, class: 'cosem', enable: true } as Sensor);
+    const fed = (s: HaSensorSource) => s.class !== 'cosem' || this.live({ id: s.id, class: 'cosem', enable: true });
     for (const s of stored?.seen ?? []) if (!hasCosem && !this.table.has(s.id) && fed(s)) this.seen.set(s.id, s);
     for (const [sid, x] of Object.entries(stored?.extra ?? {})) if (this.table.get(sid)?.enable) this.extra.set(sid, x);
   }

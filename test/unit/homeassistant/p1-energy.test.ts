@@ -60,3 +60,14 @@ test('under the simulator the P1 entities go and the household comes back', () =
   assert.deepEqual([...e.keys()].sort(), ['gas flow', 'gas volume', 'main energy', 'main power', 'solar energy', 'solar power', 'water flow', 'water volume'].sort());
   assert.ok([...e.values()].every((c) => JSON.stringify(c.device?.identifiers) === JSON.stringify([DEVICE_ID])), 'no M-Bus devices');
 });
+
+test('P1 sensors learnt from readings by an older version are announced only while the device runs P1', () => {
+  const seen = [{ id: 'c'.repeat(32), name: 'p1', type: 'electricity', class: 'cosem' as const, kinds: ['counter' as const], net: true, p1: 'net' }];
+  const stored = { topics: [], seen, extra: {} };
+  const names = (live: Array<'p1' | 'board'>) => {
+    const set = new DeviceSensors(device(), { live });
+    return new DiscoveryRegistry({ ...set.device, sensors: set.all() }, stored, (s) => set.isLive(s)).sources().map((s) => s.name);
+  };
+  assert.deepEqual(names(['p1']), ['p1']);
+  assert.deepEqual(names(['board']), ['main', 'solar', 'gas', 'water']);
+});

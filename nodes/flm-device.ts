@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { loadDevice } from '../core/config/device';
 import type { Device } from '../core/config/schema';
+import { DeviceSensors } from '../core/config/sensor-set';
+import { chosenSource } from './lib/source-switch';
 import { textSetting, numberSetting } from './lib/settings';
 import { errorText } from './lib/close';
 
@@ -11,11 +13,15 @@ interface DeviceDef extends NodeDef {
   validAfter: string | number;
   dataDir: string;
   sensors: unknown;
+  /** the source the flow runs (`${FLM_SOURCE}` in the default flow); blank: every source */
+  source?: string;
 }
 
 export interface DeviceContext {
   device: Device;
   dataDir: string;
+  /** the table plus the sensors live sources derived; consumers follow its `change` event */
+  sensors: DeviceSensors;
 }
 
 export interface FlmDeviceNode extends Node<{ deviceKey?: string }> {
@@ -42,7 +48,14 @@ export default function (RED: NodeAPI): void {
         sensors: def.sensors ?? [],
         dataDir,
       });
-      return { device, dataDir };
+      const source = chosenSource(def.source, 'source');
+      const sensors = await DeviceSensors.load(device, dataDir, {
+        ...(source ? { live: [source === 'p1' ? 'p1' : 'board'] } : {}),
+        onWarning: (text) => this.warn(text),
+      });
+      // Consumers each follow the set; a flow with many of them is no leak.
+      sensors.setMaxListeners(0);
+      return { device, dataDir, sensors };
     })();
     // Users report the error on their own status; this keeps the rejection from going unhandled.
     this.ready.catch((err: unknown) => this.error(errorText(err)));

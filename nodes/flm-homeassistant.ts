@@ -206,7 +206,13 @@ export default function (RED: NodeAPI): void {
         ...(packageInfo.version ? { swVersion: packageInfo.version } : {}),
         origin: { name: packageInfo.name, ...(packageInfo.version ? { sw_version: packageInfo.version } : {}) },
       };
-      registry = new DiscoveryRegistry(device, (await loadAnnounced(filePath))[device.id]);
+      const set = ctx.sensors;
+      registry = new DiscoveryRegistry({ ...device, sensors: set.all() }, (await loadAnnounced(filePath))[device.id], (s) => set.isLive(s));
+      // Sensors a source derived (a P1 meter's) are announced as they come.
+      res.on(set, 'change', () => {
+        registry!.setSensors(set.all());
+        if (initialDone && !closed) announceAll(announced);
+      });
       engineReady = true;
       lastReading = Date.now();
       if (staleAfterMs > 0) {

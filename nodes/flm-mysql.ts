@@ -145,14 +145,14 @@ export default function (RED: NodeAPI): void {
       });
       target = describeTarget(config.target);
       status.idle(`connecting to ${target}`);
-      const { device, dataDir } = await deviceNode.ready;
+      const { dataDir, sensors } = await deviceNode.ready;
       const spool = await MysqlSpool.open({ dir: spoolDir(dataDir, node.id), onWarning: (t) => node.warn(t) });
       if (res.isDisposed) return spool.close();
       const db = openPool(config.target);
       const tables = tableNames(config.prefix);
       writer = new MysqlWriter({ db, tables, spool, database: config.target.database, batchSize: config.batchSize, onEvent });
       batcher = new Batcher<Pending>({ maxItems: config.batchSize, maxDelayMs: config.batchIntervalMs, onBatch: writeBatch });
-      writer.noteSensors(sensorsOfDevice(device));
+      writer.noteSensors(sensorsOfDevice(sensors.published()));
       writer.start();
       const backlog = writer.state().spooled;
       node.log(`writing to ${target}, tables ${tables.sensors} and ${tables.readings}${backlog ? `; ${backlog} spooled rows to write first` : ''}`);

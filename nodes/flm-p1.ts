@@ -2,6 +2,7 @@ import { P1_TELEGRAM_TOPIC, P1_AVAILABILITY_TOPIC, P1_ERROR_TOPIC } from '../cor
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { CrcMode, CrcVariant } from '../core/p1/check';
 import type { SmartyKeys } from '../core/p1/smarty';
+import { meterZone, DEFAULT_METER_ZONE_NAME, type MeterZone } from '../core/p1/time';
 import { P1Stream, type P1StreamEvent } from '../core/p1/source/stream';
 import { ReconnectingSource, type Connector, type SourceState } from '../core/serial/reconnecting';
 import { Watchdog } from '../core/serial/watchdog';
@@ -32,6 +33,8 @@ interface P1Def extends NodeDef {
   when?: string;
   /** seconds without a telegram before the source counts as offline; 0: no watchdog */
   watchdog: string | number;
+  /** the meter's IANA time zone; blank: Europe/Brussels */
+  zone?: string;
 }
 
 interface P1Credentials {
@@ -58,6 +61,7 @@ interface Settings {
   watchdogMs: number;
   probeMs: number;
   smarty?: SmartyKeys;
+  zone: MeterZone;
 }
 
 export default function (RED: NodeAPI): void {
@@ -83,6 +87,7 @@ export default function (RED: NodeAPI): void {
     if (!CRC_MODES.includes(mode)) throw new Error(`CRC mode: "${mode}" is not strict, warn or off`);
     const variant = textSetting(def.variant, 'arc') as CrcVariant;
     if (!VARIANTS.includes(variant)) throw new Error(`CRC variant: "${variant}" is not arc, x25 or auto`);
+    const zone = meterZone(textSetting(def.zone, DEFAULT_METER_ZONE_NAME));
     const watchdogMs = Math.round(numberSetting(def.watchdog, 30, 'watchdog', (n) => n === 0 || n >= 0.5) * 1000);
     const key = credential(node, node.credentials?.key, 'Smarty key');
     const authText = credential(node, node.credentials?.authKey, 'Smarty authentication key');
@@ -107,7 +112,7 @@ export default function (RED: NodeAPI): void {
       connector = tcpConnector(hp);
       label = target;
     }
-    return { source, connector, label, mode, variant, watchdogMs, probeMs, smarty };
+    return { source, connector, label, mode, variant, watchdogMs, probeMs, smarty, zone };
   }
 
   function FlmP1(this: Node<P1Credentials>, def: P1Def) {
@@ -127,7 +132,7 @@ export default function (RED: NodeAPI): void {
         return;
       }
       settings = readSettings(node, def);
-      stream = new P1Stream({ mode: settings.mode, variant: settings.variant, smarty: settings.smarty, latestOnly: true });
+      stream = new P1Stream({ mode: settings.mode, variant: settings.variant, smarty: settings.smarty, zone: settings.zone, latestOnly: true });
     } catch (err) {
       const failure = err instanceof Error ? err : new Error(String(err));
       status.error(statusText(failure, 40));

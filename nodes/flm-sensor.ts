@@ -90,11 +90,12 @@ export default function (RED: NodeAPI): void {
       queue = queue.then(() => handle(msg, send, done));
     };
 
-    const sendConfig = () => {
-      if (!engine || !flowsStarted || configSent) return;
+    /** The table goes out once the flows run, and again whenever a source derives new sensors. */
+    const sendConfig = (again = false) => {
+      if (!engine || !flowsStarted || (configSent && !again)) return;
       configSent = true;
-      const { device } = engine.ctx;
-      node.send({ topic: deviceConfigTopic(device.id), payload: buildDeviceConfig(device), retain: true, qos: 0 } as NodeMessage);
+      const { device, sensors } = engine.ctx;
+      node.send({ topic: deviceConfigTopic(device.id), payload: buildDeviceConfig(sensors.published()), retain: true, qos: 0 } as NodeMessage);
     };
 
     res.on(RED.events as never, 'flows:started', () => {
@@ -126,6 +127,8 @@ export default function (RED: NodeAPI): void {
         if (msg.topic === P1_TELEGRAM_TOPIC) {
           if (!isP1Telegram(msg.payload)) throw new Error('p1/telegram payload is not a parsed P1 telegram (use flm-p1 to parse raw telegrams)');
           const r = engine.p1.process(msg.payload, Math.floor(Date.now() / 1000));
+          // Registered before the readings leave, so every consumer knows their sensors.
+          if (r.derived.length) engine.ctx.sensors.register(r.derived, 'p1');
           stats.readings += r.readings.length;
           if (r.readings.length) send([r.readings.map((x) => readingMessage(x, engine!.ctx.device.id))]);
           if (r.heldBack && r.readings.length === 0) throw new Error(`clock not valid: the telegram's time is at or before ${engine.ctx.device.validAfter}`);
@@ -196,6 +199,7 @@ export default function (RED: NodeAPI): void {
         };
         engine.p1.guard.restore(loaded.state.sensors);
         status.ok(`${ctx.device.sensors.length} sensors`);
+        res.on(ctx.sensors, 'change', () => sendConfig(true));
         res.interval(SAVE_INTERVAL_MS, save, reportError);
         sendConfig();
         gate.ready(serial);

@@ -3,7 +3,8 @@ import { TmpoRecorder } from '../core/tmpo/recorder';
 import { syncEntriesSchema, planResend } from '../core/tmpo/sync-plan';
 import { tmpoBlockTopic, tmpoSyncTopic, tmpoSyncReplyTopic, parseSensorTopic, isDeviceConfigTopic, TMPO_FLUSH_COMMAND, TMPO_SYNC_COMMAND } from '../core/mqtt/topics';
 import { sensorCfg } from '../core/tmpo/sensor-cfg';
-import { describeZodError, type Sensor } from '../core/config/schema';
+import { describeZodError } from '../core/config/schema';
+import type { DeviceSensors } from '../core/config/sensor-set';
 import type { FlmDeviceNode } from './flm-device';
 import { Status } from './lib/status';
 import { Resources } from './lib/resources';
@@ -45,7 +46,7 @@ export default function (RED: NodeAPI): void {
     let apiFailure = '';
     const gauges = new RecentGauges();
     const gate = new StartupQueue('the TMPO store');
-    let sensors = new Map<string, Sensor>();
+    let sensors: DeviceSensors | undefined;
     let deviceId = '';
     const rejects = new Rejects(node);
     const blockMsg = (key: { sid: string; rid: number; lvl: number; bid: number }, bytes: Buffer): NodeMessage =>
@@ -101,7 +102,8 @@ export default function (RED: NodeAPI): void {
         if (isDeviceConfigTopic(topic)) return done();
         const t = parseSensorTopic(topic);
         if (!t) throw new Error(`not a reading topic: "${topic.slice(0, 80)}" (expected /sensor/<sid>/counter or /gauge)`);
-        const sensor = sensors.get(t.sid);
+        // A sensor a source derived is the device's own; one a reading describes (flm-in) becomes one.
+        const sensor = sensors?.sensorOf(t.sid, (msg as { flm?: unknown }).flm);
         if (!sensor) throw new Error(`unknown sensor ${t.sid}: not an enabled sensor of device ${deviceId}`);
         const p = msg.payload;
         if (!Array.isArray(p) || p.length !== 3 || !Number.isInteger(p[0]) || typeof p[1] !== 'number') {
@@ -126,20 +128,22 @@ export default function (RED: NodeAPI): void {
       if (!deviceNode) throw new Error('no flm-device configured: pick or add one in the node settings');
       status.idle('opening store');
       const maxMB = numberSetting(def.maxMB, 0, 'disk budget', (n) => n >= 0);
-      const { device, dataDir } = await deviceNode.ready;
+      const { device, dataDir, sensors: set } = await deviceNode.ready;
       deviceId = device.id;
-      sensors = new Map(device.sensors.filter((s) => s.enable).map((s) => [s.id, s]));
+      sensors = set;
+      const enabled = () => set.all().filter((s) => s.enable).map((s) => s.id);
       const rec = await TmpoRecorder.open({
         dataDir,
         deviceId: device.id,
-        cfgFor: (sid) => sensorCfg(sensors.get(sid)!),
+        cfgFor: (sid) => sensorCfg(set.get(sid)!),
         ...(maxMB > 0 ? { maxBytes: maxMB * 1024 * 1024 } : {}),
         onBlock: (key, bytes) => node.send(blockMsg(key, bytes)),
         onWarning: (text) => node.warn(text),
       });
       if (res.isDisposed) return rec.close();
       recorder = rec;
-      gauges.setSensors([...sensors.keys()]);
+      gauges.setSensors(enabled());
+      res.on(set, 'change', () => gauges.setSensors(enabled()));
       const apiPortText = textSetting(def.apiPort);
       if (apiPortText !== '' && apiPortText !== 'off') {
         // The TMPO API wants a token per sensor: the node's own, else one derived from the device
@@ -151,7 +155,7 @@ export default function (RED: NodeAPI): void {
           port: numberSetting(apiPortText, 8080, 'API port', isPort),
           store: () => recorder?.store,
           gauges,
-          tokens: Object.fromEntries([...sensors.keys()].map((sid) => [sid, token])),
+          tokens: () => new Map(enabled().map((sid) => [sid, token])),
           onError: (err) => node.warn(`HTTP API: ${errorText(err)}`),
           onServerError: (err) => apiFailed(new Error(`HTTP API: ${err.message}`)),
         });

@@ -5,6 +5,7 @@ import type { HeartbeatLoop } from '../core/upload/heartbeat';
 import { parseSensorTopic } from '../core/mqtt/topics';
 import { wirePayload } from '../core/mqtt/payload';
 import type { FlmDeviceNode } from './flm-device';
+import type { DeviceSensors } from '../core/config/sensor-set';
 import { Status } from './lib/status';
 import { Resources } from './lib/resources';
 import { Rejects } from './lib/rejects';
@@ -43,7 +44,7 @@ export default function (RED: NodeAPI): void {
     let heartbeat: HeartbeatLoop | undefined;
     let bridge: MqttBridge | undefined;
     let deviceId = '';
-    let enabled = new Set<string>();
+    let sensors: DeviceSensors | undefined;
     let fractional = 0;
     const rejects = new Rejects(node);
     let offer = '';
@@ -95,7 +96,8 @@ export default function (RED: NodeAPI): void {
         }
         if (!queue) return done(); // no HTTP upload: nothing is kept
         // The server takes the device's own sensors only: a counter of any other is lost, so said.
-        if (!enabled.has(t.sid)) {
+        // A sensor a source derived is the device's own; one a reading describes (flm-in) becomes one.
+        if (!sensors?.sensorOf(t.sid, (msg as { flm?: unknown }).flm)) {
           rejects.drop('unknown sensor', `counter of sensor ${t.sid} not uploaded: not an enabled sensor of device ${deviceId}`);
           requestStatus();
           return done();
@@ -126,9 +128,9 @@ export default function (RED: NodeAPI): void {
         return;
       }
       status.idle('starting');
-      const { device, dataDir } = await deviceNode.ready;
+      const { device, dataDir, sensors: set } = await deviceNode.ready;
       deviceId = device.id;
-      enabled = new Set(device.sensors.filter((s) => s.enable).map((s) => s.id));
+      sensors = set;
       const ca = settings.bridge ? await loadCa(settings.bridge.ca) : undefined;
       if (settings.http) {
         const h = settings.http;

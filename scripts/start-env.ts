@@ -5,6 +5,7 @@ export const START_DEFAULTS = {
   FLM_SOURCE: 'simulator',
   FLM_SERIAL_PORT: '',
   FLM_P1_TCP: '',
+  FLM_P1_ZONE: 'Europe/Brussels',
   FLM_UI_PORT: '1880',
   FLM_MQTT_PORT: '1883',
   FLM_WS_PORT: '8083',
@@ -49,6 +50,13 @@ function checkSource(env: StartEnv): void {
   if (!SOURCES.includes(source)) throw new Error(`FLM_SOURCE="${source}" is not one of ${SOURCES.join(', ')}`);
   if (source === 'p1' && !env.FLM_SERIAL_PORT && !env.FLM_P1_TCP) {
     throw new Error('FLM_SOURCE=p1 needs FLM_SERIAL_PORT (e.g. /dev/ttyUSB0) or FLM_P1_TCP (host:port of a P1 dongle or ser2net)');
+  }
+  if (source === 'p1') {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: env.FLM_P1_ZONE });
+    } catch {
+      throw new Error(`FLM_P1_ZONE="${env.FLM_P1_ZONE}" is not a time zone (e.g. Europe/Brussels, Europe/Amsterdam, Europe/Dublin)`);
+    }
   }
   if (source === 'board' && !env.FLM_SERIAL_PORT) {
     throw new Error('FLM_SOURCE=board needs FLM_SERIAL_PORT (e.g. /dev/ttyS0 or /dev/serial0)');

@@ -1,5 +1,5 @@
 import type { TelegramTokens } from './cosem';
-import { p1TimestampAt, type P1Time } from './time';
+import { p1TimestampAt, DEFAULT_METER_ZONE, type MeterZone, type P1Time } from './time';
 import type { Quantity } from './types';
 import { integerAt, quantityAt } from './values';
 
@@ -12,7 +12,10 @@ export class Groups {
   private first = 0;
   private end = 0;
 
-  constructor(private readonly t: TelegramTokens) {}
+  constructor(
+    private readonly t: TelegramTokens,
+    private readonly zone: MeterZone = DEFAULT_METER_ZONE,
+  ) {}
 
   /** Point at object k of the telegram. */
   of(k: number): this {
@@ -49,6 +52,6 @@ export class Groups {
 
   /** Group i read as parseP1Timestamp would (an absent group reads as ''). */
   timestamp(i: number): P1Time | null {
-    return i < this.length ? p1TimestampAt(this.t.text, this.t.bytes, this.t.groupStart[this.first + i]!, this.t.groupEnd[this.first + i]!) : null;
+    return i < this.length ? p1TimestampAt(this.t.text, this.t.bytes, this.t.groupStart[this.first + i]!, this.t.groupEnd[this.first + i]!, this.zone) : null;
   }
 }

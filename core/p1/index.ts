@@ -8,9 +8,9 @@ export {
   checkTelegram,
   type CheckOptions, type CheckResult, type CheckStatus, type CrcMode, type CrcVariant,
 } from './check';
-export { parseTelegram, parseHeader } from './parse';
+export { parseTelegram, parseHeader, type ParseOptions } from './parse';
 export { decodeTelegram, type DecodeResult } from './decode';
-export { parseP1Timestamp, type P1Time } from './time';
+export { parseP1Timestamp, meterZone, DEFAULT_METER_ZONE, DEFAULT_METER_ZONE_NAME, type P1Time, type MeterZone } from './time';
 export type * from './types';
 export {
   decryptSmartyFrame, parseSmartyFrame, SMARTY_DEFAULT_AUTH_KEY,

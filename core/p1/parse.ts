@@ -5,19 +5,25 @@ import { MBUS_CODES, MbusCollector } from './mbus';
 import { OBIS, SIMPLE_OBIS, type ObisTarget } from './obis';
 import { parsePowerFailureLog } from './power-failures';
 import { MINUS, ZERO } from './syntax';
+import type { MeterZone } from './time';
 import type { P1Header, P1Telegram } from './types';
 import { decodeHexText, integerAt, quantityAt } from './values';
+
+export interface ParseOptions {
+  /** the meter's time zone, for its timestamps (default Europe/Brussels) */
+  zone?: MeterZone;
+}
 
 /**
  * Read a telegram into a P1Telegram. Total: any text gives a result, never an exception.
  * Unknown codes are kept raw; a known code whose value cannot be read is kept raw too, with a
  * warning, and the rest of the telegram is still used. Checking the CRC is check.ts's job.
  */
-export function parseTelegram(text: string): P1Telegram {
+export function parseTelegram(text: string, options: ParseOptions = {}): P1Telegram {
   const tokens = tokensOf(text);
   const state: ParseState = {
     tokens,
-    groups: new Groups(tokens),
+    groups: new Groups(tokens, options.zone),
     draft: { electricity: { delivered: {}, returned: {}, power: {}, phases: {} } },
     timestamp: null,
     mbus: new MbusCollector(),

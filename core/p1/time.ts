@@ -1,7 +1,9 @@
 /**
- * DSMR timestamps `YYMMDDhhmmss[S|W]` are local time in the Netherlands, Belgium and
- * Luxembourg, which share CET/CEST (ecosystem.md §E.4). The flag says which offset applies:
- * W = UTC+1, S = UTC+2; it disambiguates the repeated autumn hour, so it wins over the calendar.
+ * DSMR timestamps `YYMMDDhhmmss[S|W]` are the meter's local time: CET/CEST in the Netherlands,
+ * Belgium, Luxembourg, Austria and Hungary, GMT/IST in Ireland. The meter's time zone (a P1
+ * source setting, Europe/Brussels by default) gives the offset; the S/W flag only settles the
+ * repeated autumn hour, where both offsets are real. A flag that contradicts the zone (meters
+ * flag S in February, or W in July) is not believed: the zone's calendar wins.
  */
 
 export interface P1Time {
@@ -17,11 +19,106 @@ const HOUR = 3600;
 const DAY = 86_400;
 
 /**
+ * A meter's time zone. Zones that follow the EU summer-time rule (one hour more from 01:00 UTC
+ * on the last Sunday of March to 01:00 UTC on the last Sunday of October) are reckoned here
+ * from their standard offset alone; any other zone asks Intl for its offsets.
+ */
+export interface MeterZone {
+  /** IANA name, e.g. Europe/Brussels */
+  name: string;
+  /** standard (winter) offset from UTC, seconds */
+  standard: number;
+  /** follows the EU summer-time rule */
+  eu: boolean;
+}
+
+export const DEFAULT_METER_ZONE_NAME = 'Europe/Brussels';
+/** Brussels, Amsterdam, Luxembourg, Vienna and Budapest alike: UTC+1, UTC+2 in summer. */
+export const DEFAULT_METER_ZONE: MeterZone = { name: DEFAULT_METER_ZONE_NAME, standard: HOUR, eu: true };
+
+/** The zone of an IANA name; throws a RangeError naming it when Intl does not know it. */
+export function meterZone(name: string): MeterZone {
+  const zone = name.trim();
+  if (zone === DEFAULT_METER_ZONE_NAME) return DEFAULT_METER_ZONE;
+  let offset: (unix: number) => number;
+  try {
+    offset = intlOffset(zone);
+  } catch {
+    throw new RangeError(`meter time zone "${name}" is not a time zone (use an IANA name such as Europe/Brussels or Europe/Dublin)`);
+  }
+  const standard = offset(Date.UTC(2021, 0, 15) / 1000);
+  const eu = [2021, 2026].every((y) => {
+    const [begins, ends] = euSummer(y);
+    return offset(begins - 1) === standard && offset(begins) === standard + HOUR && offset(ends - 1) === standard + HOUR &&
+      offset(ends) === standard && offset(daysFromCivil(y, 7, 15) * DAY) === standard + HOUR && offset(daysFromCivil(y, 12, 15) * DAY) === standard;
+  });
+  return { name: zone, standard, eu };
+}
+
+/** Seconds east of UTC that `zone` is at `unix`, from Intl's wall clock there. */
+function intlOffset(zone: string): (unix: number) => number {
+  const f = new Intl.DateTimeFormat('en-US', {
+    timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+  });
+  return (unix) => {
+    const p: Record<string, number> = {};
+    for (const part of f.formatToParts(unix * 1000)) if (part.type !== 'literal') p[part.type] = Number(part.value);
+    return daysFromCivil(p.year!, p.month!, p.day!) * DAY + p.hour! * HOUR + p.minute! * 60 + p.second! - unix;
+  };
+}
+
+const zoneOffsets = new Map<string, (unix: number) => number>();
+
+/** The year's EU summer time in Unix seconds, [begins, ends); the last year asked is kept (a telegram's times share one). */
+let summerYear = -1;
+let summerSpan: [number, number] = [0, 0];
+function euSummer(year: number): [number, number] {
+  if (year !== summerYear) {
+    summerSpan = [daysFromCivil(year, 3, lastSunday(year, 3)) * DAY + HOUR, daysFromCivil(year, 10, lastSunday(year, 10)) * DAY + HOUR];
+    summerYear = year;
+  }
+  return summerSpan;
+}
+
+/**
+ * Unix seconds of local wall time `local` (seconds, read as if UTC) in `zone`. Where the wall
+ * time happened twice, `dst` picks the summer (true) or winter (false) one, the first without
+ * a flag; where it never happened (the skipped spring hour), the flag's offset is taken, else
+ * the standard one.
+ */
+function zonedUnix(local: number, year: number, zone: MeterZone, dst: boolean | null): number {
+  let winter: number;
+  let summer: number;
+  let winterReal: boolean;
+  let summerReal: boolean;
+  if (zone.eu) {
+    const [begins, ends] = euSummer(year);
+    winter = local - zone.standard;
+    summer = winter - HOUR;
+    summerReal = summer >= begins && summer < ends;
+    winterReal = winter < begins || winter >= ends;
+  } else {
+    let offset = zoneOffsets.get(zone.name);
+    if (!offset) zoneOffsets.set(zone.name, (offset = intlOffset(zone.name)));
+    const a = offset(local - DAY);
+    const b = offset(local + DAY);
+    winter = local - Math.min(a, b);
+    summer = local - Math.max(a, b);
+    winterReal = offset(winter) === Math.min(a, b);
+    summerReal = offset(summer) === Math.max(a, b);
+  }
+  if (summerReal && winterReal) return dst === false ? winter : summer;
+  if (summerReal) return summer;
+  if (winterReal) return winter;
+  return dst === true ? summer : winter;
+}
+
+/**
  * A DSMR timestamp in UTC, or null for anything that is not a real date. Meters send
  * placeholders such as `632525252525W` in unused slots; those are data, not errors.
  * Read digit by digit: a Belgian telegram carries a dozen timestamps, every second.
  */
-export function parseP1Timestamp(raw: string): P1Time | null {
+export function parseP1Timestamp(raw: string, zone: MeterZone = DEFAULT_METER_ZONE): P1Time | null {
   const t = raw.length === 12 || raw.length === 13 ? raw : raw.trim();
   if (t.length !== 12 && t.length !== 13) return null;
   const two = (i: number): number => {
@@ -29,16 +126,16 @@ export function parseP1Timestamp(raw: string): P1Time | null {
     const b = t.charCodeAt(i + 1) - 48;
     return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
   };
-  return fromFields(two(0), two(2), two(4), two(6), two(8), two(10), t.length === 13 ? t.charCodeAt(12) : -1);
+  return fromFields(two(0), two(2), two(4), two(6), two(8), two(10), t.length === 13 ? t.charCodeAt(12) : -1, zone);
 }
 
 /** parseP1Timestamp of `text[start, end)`, read from `bytes`, which hold the same characters. */
-export function p1TimestampAt(text: string, bytes: Uint8Array, start: number, end: number): P1Time | null {
-  if (end - start !== 12 && end - start !== 13) return parseP1Timestamp(text.slice(start, end));
+export function p1TimestampAt(text: string, bytes: Uint8Array, start: number, end: number, zone: MeterZone = DEFAULT_METER_ZONE): P1Time | null {
+  if (end - start !== 12 && end - start !== 13) return parseP1Timestamp(text.slice(start, end), zone);
   return fromFields(
     twoDigits(bytes, start), twoDigits(bytes, start + 2), twoDigits(bytes, start + 4),
     twoDigits(bytes, start + 6), twoDigits(bytes, start + 8), twoDigits(bytes, start + 10),
-    end - start === 13 ? bytes[start + 12]! : -1,
+    end - start === 13 ? bytes[start + 12]! : -1, zone,
   );
 }
 
@@ -53,19 +150,24 @@ const S = 0x53;
 const W = 0x57;
 
 /** Two-digit fields (-1 when not two digits) and the flag's character code (-1 for none). */
-function fromFields(yy: number, month: number, day: number, hour: number, minute: number, second: number, flag: number): P1Time | null {
+function fromFields(yy: number, month: number, day: number, hour: number, minute: number, second: number, flag: number, zone: MeterZone): P1Time | null {
   const year = 2000 + yy;
   if (year < 2000 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23) return null;
   if (minute < 0 || minute > 59 || second < 0 || second > 59 || day > daysInMonth(year, month)) return null;
   if (flag !== -1 && flag !== S && flag !== W) return null;
+  // An unset M-Bus capture time is the Unix epoch in local time (700101010000W); read with a
+  // two-digit year it would be 2070.
+  if (yy === 70 && month === 1 && day === 1) return null;
   const local = daysFromCivil(year, month, day) * DAY + hour * HOUR + minute * 60 + second;
   const dst = flag === S ? true : flag === W ? false : null;
-  const offset = (dst ?? isSummerLocal(local, year)) ? 2 : 1;
+  const unix = zonedUnix(local, year, zone, dst);
+  const offsetHours = (local - unix) / HOUR;
+  if (!Number.isInteger(offsetHours) || offsetHours < 0 || offsetHours > 23) return { unix, iso: isoSeconds(unix), dst };
   // The UTC date is the local one unless taking the offset off the hour crosses midnight.
   let utcYear = year;
   let utcMonth = month;
   let utcDay = day;
-  let utcHour = hour - offset;
+  let utcHour = hour - offsetHours;
   if (utcHour < 0) {
     utcHour += 24;
     if (--utcDay === 0) {
@@ -76,7 +178,7 @@ function fromFields(yy: number, month: number, day: number, hour: number, minute
       utcDay = daysInMonth(utcYear, utcMonth);
     }
   }
-  return { unix: local - offset * HOUR, iso: isoFields(utcYear, utcMonth, utcDay, utcHour, minute, second), dst };
+  return { unix, iso: isoFields(utcYear, utcMonth, utcDay, utcHour, minute, second), dst };
 }
 
 export function p1Time(unix: number, dst: boolean | null = null): P1Time {
@@ -141,16 +243,4 @@ function lastSunday(year: number, month: number): number {
   // 1970-01-01 was a Thursday (weekday 4, Sunday = 0).
   const weekday = (((daysFromCivil(year, month, last) + 4) % 7) + 7) % 7;
   return last - weekday;
-}
-
-/**
- * EU summer time runs from 01:00 UTC on the last Sunday of March to 01:00 UTC on the last
- * Sunday of October. Without a flag the repeated autumn hour is read as summer time (its
- * first occurrence) and the skipped spring hour as winter time.
- */
-function isSummerLocal(localAsUtc: number, year: number): boolean {
-  const begins = daysFromCivil(year, 3, lastSunday(year, 3)) * DAY + HOUR;
-  const ends = daysFromCivil(year, 10, lastSunday(year, 10)) * DAY + HOUR;
-  const ifSummer = localAsUtc - 2 * HOUR;
-  return ifSummer >= begins && ifSummer < ends;
 }

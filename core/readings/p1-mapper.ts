@@ -14,6 +14,8 @@ export interface P1Result {
   reasons: string[];
   /** held values that later telegrams confirmed */
   notices: string[];
+  /** sensors this telegram derived for the first time (no cosem table): the device registers them */
+  derived: Sensor[];
 }
 
 export interface P1MapperOptions {
@@ -28,8 +30,9 @@ export interface P1MapperOptions {
  * the first such M-Bus meter, "gas:<equipment id>" a given one). Counters and gauges go out
  * by the same rules as board sensors.
  *
- * With no cosem sensor in the table, every reading goes out under an id derived from the
- * device and the meter's equipment id, so a P1 cable works before anyone edits a table.
+ * With no cosem sensor in the table, the meter's registers become sensors by themselves, under
+ * ids derived from the device and the meter's equipment id (the same after a restart), so a P1
+ * cable works before anyone edits a table: what Home Assistant's Energy dashboard needs.
  */
 export class P1ReadingMapper {
   private readonly cosem: Sensor[];
@@ -49,33 +52,46 @@ export class P1ReadingMapper {
     const rated = [...all, ...this.rates.update(all)];
     const heldBack = rated.some((r) => r.ts <= this.device.validAfter);
     const readings: Reading[] = [];
+    const derived: Sensor[] = [];
     for (const r of rated) {
       if (r.ts <= this.device.validAfter) continue;
-      const sensor = this.sensorFor(r);
+      const sensor = this.sensorFor(r, derived);
       if (!sensor) continue;
       const ok = r.kind === 'gauge' ? this.rules.gauge(sensor.id, r.ts) : this.rules.counter(sensor.id, r.ts, r.value);
       if (ok) readings.push({ sid: sensor.id, kind: r.kind, ts: r.ts, value: r.value, unit: r.unit, sensor });
     }
-    return { readings, heldBack, held: screened.held, reasons: screened.reasons, notices: screened.notices };
+    return { readings, heldBack, held: screened.held, reasons: screened.reasons, notices: screened.notices, derived };
   }
 
-  private sensorFor(r: FlmP1Reading): Sensor | undefined {
-    if (this.cosem.length === 0) return this.autoSensor(r);
+  private sensorFor(r: FlmP1Reading, derived: Sensor[]): Sensor | undefined {
+    if (this.cosem.length === 0) return this.autoSensor(r, derived);
     const [medium] = r.key.split(':');
     return this.cosem.find((s) => s.p1 === r.key) ?? this.cosem.find((s) => s.p1 === medium && (medium === 'gas' || medium === 'water' || medium === 'heat'));
   }
 
-  /** The default set without a table: net electricity and every M-Bus meter. */
-  private autoSensor(r: FlmP1Reading): Sensor | undefined {
-    const [medium] = r.key.split(':');
-    if (r.key !== 'net' && medium !== 'gas' && medium !== 'water' && medium !== 'heat') return undefined;
+  /** The default set without a table: net, import and export (total and per tariff), every M-Bus meter. */
+  private autoSensor(r: FlmP1Reading, derived: Sensor[]): Sensor | undefined {
     let s = this.auto.get(r.sid);
     if (!s) {
-      s = { n: 0, id: r.sid, name: r.key === 'net' ? 'p1' : r.key.replace(':', '-').slice(0, 32), type: r.type, class: 'cosem', port: [], enable: true, data_type: 'counter', rid: 0, p1: r.key };
+      const name = autoName(r.key);
+      if (!name) return undefined;
+      s = { n: 0, id: r.sid, name, type: r.type, class: 'cosem', port: [], enable: true, data_type: 'counter', rid: 0, p1: r.key };
       this.auto.set(r.sid, s);
+      derived.push(s);
     }
     return s;
   }
+}
+
+const DIRECTION_NAMES: Readonly<Record<string, string>> = { net: 'grid', delivered: 'grid import', returned: 'grid export' };
+
+/** "grid", "grid import", "grid export t2", "gas", …; undefined for readings without a default sensor. */
+function autoName(key: string): string | undefined {
+  const [medium, sub] = key.split(':') as [string, string | undefined];
+  if (medium === 'gas' || medium === 'water' || medium === 'heat') return medium;
+  const base = DIRECTION_NAMES[medium];
+  if (!base || (sub !== undefined && (medium === 'net' || !/^t[1-4]$/.test(sub)))) return undefined;
+  return sub === undefined ? base : `${base} ${sub}`;
 }
 
 /** Enough of a P1Telegram's shape to map it (it comes from flm-p1, or from anyone's flow). */

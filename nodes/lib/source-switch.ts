@@ -16,11 +16,17 @@ const ENV_REFERENCE = /^\$\{[^}]*\}$/;
  * variable that is not set counts as `simulator`. Anything else is a configuration error.
  */
 export function sourceStandby(setting: unknown, kind: SourceKind): string | undefined {
+  const chosen = chosenSource(setting, 'active when');
+  return chosen === undefined || chosen === kind ? undefined : `standby: source is ${chosen}`;
+}
+
+/** The source kind a setting chooses, or undefined for every source (empty or `always`). */
+export function chosenSource(setting: unknown, what: string): SourceKind | undefined {
   const raw = setting === undefined || setting === null ? '' : String(setting).trim();
   if (raw === '' || raw === 'always') return undefined;
   const chosen = ENV_REFERENCE.test(raw) ? UNSET_MEANS : raw;
   if (!(SOURCE_KINDS as readonly string[]).includes(chosen)) {
-    throw new Error(`active when: "${chosen}" is not ${SOURCE_KINDS.join(', ')} or always`);
+    throw new Error(`${what}: "${chosen}" is not ${SOURCE_KINDS.join(', ')} or always`);
   }
-  return chosen === kind ? undefined : `standby: source is ${chosen}`;
+  return chosen as SourceKind;
 }

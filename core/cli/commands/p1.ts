@@ -8,6 +8,8 @@ import { tcpConnector, parseHostPort } from '../../p1/source/tcp';
 import type { Connection, Connector } from '../../serial/reconnecting';
 import { meterIdOf } from '../../p1/flm-readings';
 import type { SmartyKeys } from '../../p1/smarty';
+import type { CrcMode, CrcVariant } from '../../p1/check';
+import { meterZone, type MeterZone } from '../../p1/time';
 import type { P1Telegram, Quantity } from '../../p1/types';
 
 const checkFlags = {
@@ -15,10 +17,22 @@ const checkFlags = {
   variant: z.enum(['arc', 'x25', 'auto']).default('arc'),
   key: z.string().regex(/^[0-9A-Fa-f]{32}$/, 'a Smarty key is 32 hex characters').optional(),
   'auth-key': z.string().regex(/^([0-9A-Fa-f]{32}|none)$/, 'an authentication key is 32 hex characters, or "none"').optional(),
+  zone: z.string().min(1).optional(),
 };
 const checkOptions = {
-  mode: { type: 'string' }, variant: { type: 'string' }, key: { type: 'string' }, 'auth-key': { type: 'string' },
+  mode: { type: 'string' }, variant: { type: 'string' }, key: { type: 'string' }, 'auth-key': { type: 'string' }, zone: { type: 'string' },
 } as const;
+
+/** The P1Stream a command reads with: CRC mode and variant, Smarty keys, the meter's time zone. */
+function streamOf(flags: { mode: CrcMode; variant: CrcVariant; key?: string; 'auth-key'?: string; zone?: string }): P1Stream {
+  let zone: MeterZone | undefined;
+  try {
+    zone = flags.zone === undefined ? undefined : meterZone(flags.zone);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return new P1Stream({ mode: flags.mode, variant: flags.variant, smarty: smartyKeys(flags), ...(zone ? { zone } : {}), latestOnly: false });
+}
 
 function smartyKeys(flags: { key?: string; 'auth-key'?: string }): SmartyKeys | undefined {
   if (!flags.key) {
@@ -38,7 +52,7 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
 export const p1DecodeCommand: Command = {
   path: ['p1', 'decode'],
   summary: 'check and parse P1 telegrams in a file (- for stdin) as JSON lines; Smarty frames with --key [--auth-key]',
-  usage: 'flm p1 decode FILE|- [--mode strict|warn|off] [--variant arc|x25|auto] [--key HEX32]',
+  usage: 'flm p1 decode FILE|- [--mode strict|warn|off] [--variant arc|x25|auto] [--key HEX32] [--zone Europe/Brussels]',
   async run(args, io) {
     const { flags, positionals } = parseFlags(args, checkOptions, z.object(checkFlags));
     if (positionals.length !== 1) throw new UsageError('give one FILE, or - to read stdin');
@@ -49,7 +63,7 @@ export const p1DecodeCommand: Command = {
     } catch (err) {
       throw new Error(`cannot read ${name}: ${(err as Error).message}`);
     }
-    const stream = new P1Stream({ mode: flags.mode, variant: flags.variant, smarty: smartyKeys(flags), latestOnly: false });
+    const stream = streamOf(flags);
     const events = stream.pushMessage(bytes);
     let failures = 0;
     events.forEach((e, i) => {
@@ -100,7 +114,7 @@ export const p1SniffCommand: Command = {
     }, sniffFlags);
     if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     if (!flags.port === !flags.tcp) throw new UsageError('give --port DEV or --tcp HOST:PORT');
-    const stream = new P1Stream({ mode: flags.mode, variant: flags.variant, smarty: smartyKeys(flags), latestOnly: false });
+    const stream = streamOf(flags);
     let connector: Connector;
     let what: string;
     if (flags.port) {

@@ -1,6 +1,7 @@
 import { P1Framer, DEFAULT_MAX_TELEGRAM_BYTES } from '../framer';
 import { checkTelegram, type CheckResult, type CrcMode, type CrcVariant } from '../check';
 import { parseTelegram } from '../parse';
+import type { MeterZone } from '../time';
 import { decryptSmartyFrame, type SmartyKeys } from '../smarty';
 import { SmartyFramer } from '../smarty-framer';
 import { formatCrc } from '../crc16';
@@ -19,6 +20,8 @@ export interface P1StreamOptions {
   mode?: CrcMode;
   /** CRC variant (default arc) */
   variant?: CrcVariant;
+  /** the meter's time zone, for its timestamps (default Europe/Brussels) */
+  zone?: MeterZone;
   /** Luxembourg Smarty: frames are AES-128-GCM encrypted with this key */
   smarty?: SmartyKeys;
   /** keep only the newest telegram of each chunk or message (default true): a backlog is stale */
@@ -85,6 +88,7 @@ export class P1Stream {
   readonly variant: CrcVariant;
   readonly latestOnly: boolean;
   private readonly smarty?: SmartyKeys;
+  private readonly zone?: MeterZone;
   private readonly maxTelegramBytes: number;
   private framer: P1Framer;
   private smartyFramer: SmartyFramer;
@@ -98,6 +102,7 @@ export class P1Stream {
     this.variant = options.variant ?? 'arc';
     this.latestOnly = options.latestOnly ?? true;
     this.maxTelegramBytes = options.maxTelegramBytes ?? DEFAULT_MAX_TELEGRAM_BYTES;
+    if (options.zone) this.zone = options.zone;
     if (options.smarty) {
       const { key, authKey } = options.smarty;
       if (!HEX32.test(key.trim())) throw new Error('Smarty key must be 32 hex characters (16 bytes), as the grid operator gives it');
@@ -223,7 +228,7 @@ export class P1Stream {
     if (!check.accepted) {
       return this.fail(crcProblem ? 'crc' : 'unparsable', `telegram rejected: ${describeCheck(check)}`, { check, raw });
     }
-    const telegram = parseTelegram(raw);
+    const telegram = parseTelegram(raw, this.zone ? { zone: this.zone } : {});
     if (this.mode === 'off' && isEmptyTelegram(telegram)) {
       return this.fail('unparsable', 'telegram rejected: no COSEM object could be read', { check, raw });
     }

@@ -141,11 +141,16 @@ function isNet(s: HaSensorSource): boolean {
   return s.class === 'cosem' && (s.p1 === undefined || s.p1 === 'net');
 }
 
+/** A P1 meter's import or export register (total or per tariff): what HA's Energy dashboard takes. */
+function isMeterRegister(s: HaSensorSource): boolean {
+  return s.class === 'cosem' && /^(delivered|returned)(:|$)/.test(s.p1 ?? '');
+}
+
 /** One entity's config. */
 export function sensorConfig(deviceId: string, s: HaSensorSource, kind: ReadingKind, opts: DiscoveryOptions = {}): DiscoveryConfig {
   const prefix = checkPrefix(opts.prefix ?? DEFAULT_PREFIX);
   const unit = s.units?.[kind] ?? flmUnit({ type: s.type as Sensor['type'], ...(s.subtype ? { subtype: s.subtype } : {}) }, kind);
-  const c = haClass({ type: s.type, kind, unit, ...(s.subtype ? { subtype: s.subtype } : {}), net: isNet(s) });
+  const c = haClass({ type: s.type, kind, unit, ...(s.subtype ? { subtype: s.subtype } : {}), net: isNet(s), kwh: isMeterRegister(s) });
   const payload: HaSensorConfig = {
     name: `${s.name} ${c.label}`,
     unique_id: uniqueId(deviceId, s.id, kind),

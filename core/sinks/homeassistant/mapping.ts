@@ -34,6 +34,8 @@ export interface ReadingQuantity {
   unit: string;
   /** a net counter that goes down while exporting (P1 net): `total`, not `total_increasing` */
   net?: boolean;
+  /** a meter's own import or export register: in kWh, as the meter shows it */
+  kwh?: boolean;
 }
 
 /** The units that readings of a sensor carry on the wire (core/readings/units.ts, core/flx). */
@@ -91,6 +93,7 @@ export function haClass(q: ReadingQuantity): HaClass {
   const counter = q.kind === 'counter';
   switch (unit) {
     case 'Wh':
+      if (counter && q.kwh && !q.net) return { device_class: 'energy', state_class: 'total_increasing', unit: 'kWh', divisor: 1000, label: 'energy', suggested_display_precision: 3 };
       return counter
         ? { device_class: 'energy', state_class: q.net ? 'total' : 'total_increasing', unit: 'Wh', divisor: 1, label: 'energy', suggested_display_precision: 0 }
         : { device_class: 'energy', state_class: 'total', unit: 'Wh', divisor: 1, label: 'energy', suggested_display_precision: 0 };

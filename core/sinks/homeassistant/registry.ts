@@ -44,22 +44,36 @@ export function readingUnit(payload: unknown): string | undefined {
  * readings (P1 meter-derived ids, a unit or kind the table did not foresee), kept across restarts.
  */
 export class DiscoveryRegistry {
-  private readonly table: Map<string, Sensor>;
+  private table: Map<string, Sensor>;
   private readonly seen = new Map<string, HaSensorSource>();
   private readonly extra = new Map<string, Learnt>();
   private readonly warned = new Set<string>();
+  private readonly live: (s: Pick<Sensor, 'id' | 'class' | 'enable'>) => boolean;
 
-  constructor(private readonly device: Device, stored?: AnnouncedEntry) {
+  /**
+   * `live` tells the table sensors a running source feeds (the device's sensor set): only those
+   * are announced; a sensor of a source that left the flow is removed from HA.
+   */
+  constructor(private readonly device: Device, stored?: AnnouncedEntry, live?: (s: Pick<Sensor, 'id' | 'class' | 'enable'>) => boolean) {
+    this.live = live ?? ((s) => s.enable);
     this.table = new Map(device.sensors.map((s) => [s.id, s]));
     // Learnt sensors are announced again at start, so a restart does not remove and re-create
-    // them; a table that now has cosem sensors replaces the P1 defaults.
+    // them; a table that now has cosem sensors replaces the P1 defaults, and P1 sensors learnt
+    // before go when the device runs another source.
     const hasCosem = device.sensors.some((s) => s.enable && s.class === 'cosem');
-    for (const s of stored?.seen ?? []) if (!hasCosem && !this.table.has(s.id)) this.seen.set(s.id, s);
+    const fed = (s: HaSensorSource) => s.class !== 'cosem' || this.live({ id: s.id, class: 'cosem', enable: true });
+    for (const s of stored?.seen ?? []) if (!hasCosem && !this.table.has(s.id) && fed(s)) this.seen.set(s.id, s);
     for (const [sid, x] of Object.entries(stored?.extra ?? {})) if (this.table.get(sid)?.enable) this.extra.set(sid, x);
   }
 
+  /** The device's sensors changed (a source derived new ones): learnt copies of them give way. */
+  setSensors(sensors: readonly Sensor[]): void {
+    this.table = new Map(sensors.map((s) => [s.id, s]));
+    for (const sid of this.table.keys()) this.seen.delete(sid);
+  }
+
   sources(): HaSensorSource[] {
-    const rows: HaSensorSource[] = [...this.table.values()].filter((s) => s.enable).map((s) => {
+    const rows: HaSensorSource[] = [...this.table.values()].filter((s) => this.live(s)).map((s) => {
       const x = this.extra.get(s.id);
       const src: HaSensorSource = { id: s.id, name: s.name, type: s.type, class: s.class, enable: true };
       if (s.subtype) src.subtype = s.subtype;
@@ -83,7 +97,7 @@ export class DiscoveryRegistry {
   learn(sid: string, kind: ReadingKind, unit: string | undefined, flm: Partial<ReadingInfo> | undefined): HaSensorSource | undefined {
     const row = this.table.get(sid);
     if (row) {
-      if (!row.enable) return undefined;
+      if (!this.live(row)) return undefined;
       const prev = this.extra.get(sid);
       const x: Learnt = { ...prev };
       const kinds = x.kinds ?? readingKinds(row);

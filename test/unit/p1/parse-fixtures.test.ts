@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseTelegram } from '../../../core/p1/parse';
+import { meterZone } from '../../../core/p1/time';
 import type { P1Telegram } from '../../../core/p1/types';
 import { fixture, unixOf } from './fixtures';
 
@@ -122,7 +123,8 @@ test('dsmr5-nl-two-mbus: a dead slot on channel 1 (no unit) and the real gas met
   assert.deepEqual(t.mbus, [
     {
       channel: 1, medium: 'gas', deviceType: 3,
-      reading: { obis: '24.2.1', capturedAt: at('2070-01-01T00:00:00Z', false), value: 0, unit: null },
+      // The dead slot's 700101010000W is the epoch as local time: no capture time (not 2070).
+      reading: { obis: '24.2.1', capturedAt: null, value: 0, unit: null },
     },
     {
       channel: 2, medium: 'gas', deviceType: 3, equipmentId: 'G0039001936990619',
@@ -161,9 +163,10 @@ test('dsmr5-be-fluvius: e-MUCS version, capacity tariff, gas on 24.2.3, water on
     monthPeak: { at: at('2020-05-09T11:45:58Z', true), value: 2.589, unit: 'kW' },
     history: [
       { month: at('2020-04-30T22:00:00Z', true), at: at('2020-04-23T17:25:38Z', true), value: 3.695, unit: 'kW' },
-      // The file flags 2020-03-05 and 2020-03-01 as summer time; the flag is taken as sent.
-      { month: at('2020-03-31T22:00:00Z', true), at: at('2020-03-05T10:21:39Z', true), value: 5.98, unit: 'kW' },
-      { month: at('2020-02-29T22:00:00Z', true), at: at('2020-02-10T02:54:21Z', false), value: 4.318, unit: 'kW' },
+      // The file flags 2020-03-05 and 2020-03-01 as summer time, which Brussels was not then:
+      // the zone's calendar wins (UTC+1); the flag is kept as sent.
+      { month: at('2020-03-31T22:00:00Z', true), at: at('2020-03-05T11:21:39Z', true), value: 5.98, unit: 'kW' },
+      { month: at('2020-02-29T23:00:00Z', true), at: at('2020-02-10T02:54:21Z', false), value: 4.318, unit: 'kW' },
     ],
   });
   assert.deepEqual(t.mbus, [
@@ -239,10 +242,11 @@ test('dsmr5-hu-eon: four tariffs, quadrants, power factor, frequency; 98.1.0 of 
 });
 
 test('iskra-ie: control character in the header, odd-length id kept, an empty M-Bus slot', () => {
-  const t = parse('iskra-ie.txt');
+  // An Irish meter: its local time is Dublin's, GMT in February, whatever its S flag says.
+  const t = parseTelegram(fixture('iskra-ie.txt'), { zone: meterZone('Europe/Dublin') });
   assert.deepEqual(t.header, { raw: 'ISk5\x02MIE5T-200', manufacturer: 'ISk', identification: '\x02MIE5T-200' });
   assert.equal(t.equipmentId, '09610');
-  assert.deepEqual(t.timestamp, at('2023-02-02T11:27:47Z', true));
+  assert.deepEqual(t.timestamp, at('2023-02-02T13:27:47Z', true));
   assert.deepEqual(t.electricity.power, { delivered: q(0.17, 'kW'), returned: q(0.27, 'kW') });
   assert.deepEqual(t.electricity.phases.l2, {
     powerDelivered: q(0.417, 'kW'), powerReturned: q(0.427, 'kW'), voltage: q(241.7, 'V'), current: q(0, 'A'),

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseP1Timestamp } from '../../../core/p1/time';
 import { unixOf } from './fixtures';
 
-test('W is UTC+1, S is UTC+2, whatever the calendar says', () => {
+test('in the default zone (Europe/Brussels) W is UTC+1 and S is UTC+2', () => {
   assert.deepEqual(parseP1Timestamp('161113205757W'), { unix: unixOf('2016-11-13T19:57:57Z'), iso: '2016-11-13T19:57:57Z', dst: false });
   assert.deepEqual(parseP1Timestamp('200426223325S'), { unix: unixOf('2020-04-26T20:33:25Z'), iso: '2020-04-26T20:33:25Z', dst: true });
   // The flag decides the repeated autumn hour: 02:30 on 2020-10-25 happened twice.
@@ -35,7 +35,8 @@ test('invalid timestamps give null, never an exception', () => {
   }
 });
 
-test('placeholders that are real dates still parse (2000-01-01, 2070-01-01)', () => {
+test('2000-01-01 still parses; the unset capture time 700101010000W (the epoch, local) is no time, not 2070', () => {
   assert.equal(parseP1Timestamp('000101000000W')!.iso, '1999-12-31T23:00:00Z');
-  assert.equal(parseP1Timestamp('700101010000W')!.iso, '2070-01-01T00:00:00Z');
+  assert.equal(parseP1Timestamp('700101010000W'), null);
+  assert.equal(parseP1Timestamp('700101000000'), null);
 });

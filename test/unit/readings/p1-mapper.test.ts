@@ -30,11 +30,19 @@ test('cosem sensors take the P1 readings their key names: net counter and power,
   assert.deepEqual(m.process(twoMbus(), 0).readings, []);
 });
 
-test('without cosem sensors, net electricity and every M-Bus meter go out under ids derived from the meter', () => {
+test('without cosem sensors, net electricity, import and export (total and per tariff) and every M-Bus meter go out under ids derived from the meter', () => {
   const a = new P1ReadingMapper(device([]));
   const r = a.process(twoMbus(), 0);
   const names = r.readings.map((x) => `${x.sensor.name}/${x.kind}`).sort();
-  assert.deepEqual(names, ['gas-G0039001936990619/counter', 'p1/counter', 'p1/gauge']);
+  assert.deepEqual(names, [
+    'gas/counter', 'grid export t1/counter', 'grid export t2/counter', 'grid export/counter', 'grid export/gauge',
+    'grid import t1/counter', 'grid import t2/counter', 'grid import/counter', 'grid import/gauge', 'grid/counter', 'grid/gauge',
+  ]);
+  assert.deepEqual(r.derived.map((s) => `${s.name}=${s.p1}`), [
+    'grid=net', 'grid import=delivered', 'grid export=returned', 'grid import t1=delivered:t1', 'grid export t1=returned:t1',
+    'grid import t2=delivered:t2', 'grid export t2=returned:t2', 'gas=gas:G0039001936990619',
+  ], 'each sensor is derived once, for the device to register');
+  assert.deepEqual(a.process(twoMbus(), 0).derived, [], 'and not again');
   const b = new P1ReadingMapper(device([]));
   assert.deepEqual(b.process(twoMbus(), 0).readings.map((x) => x.sid), r.readings.map((x) => x.sid), 'stable across restarts');
   assert.ok(r.readings.every((x) => /^[0-9a-f]{32}$/.test(x.sid)));

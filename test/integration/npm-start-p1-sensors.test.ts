@@ -12,6 +12,7 @@ import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { tempDir, waitFor } from '../support/nodered';
+import { derivedApiToken } from '../../core/api/auth';
 import { startPipeline } from '../support/start-pipeline';
 import { untilListening } from '../support/net';
 import { socatPair } from '../support/pty';
@@ -78,7 +79,7 @@ test('FLM_SOURCE=p1 npm start: the meter\'s sensors are published, announced to 
     assert.equal(local.status, 200, await local.text());
     const start = Math.floor(Date.now() / 60_000) * 60 - 600;
     const series = async () => {
-      const r = await fetch(`http://127.0.0.1:${p.api}/sensor/${grid}/series?start=${start}&resolution=minute&unit=counter`, { headers: { 'X-Version': '1.0', 'X-Token': DEVICE_KEY } });
+      const r = await fetch(`http://127.0.0.1:${p.api}/sensor/${grid}/series?start=${start}&resolution=minute&unit=counter`, { headers: { 'X-Version': '1.0', 'X-Token': derivedApiToken(DEVICE_KEY) } });
       assert.equal(r.status, 200, await r.clone().text());
       return (await r.json()) as { blocks: number; series: Array<[number, number | 'nan']> };
     };

@@ -7,6 +7,7 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { helper, flmNodes, onTab, waitFor, collect, withDataDir, freePort } from '../support/nodered';
+import { derivedApiToken } from '../../core/api/auth';
 import { HOUSEHOLD_SENSORS, DEVICE_ID, DEVICE_KEY } from '../support/device';
 import { checkHaSensorConfig } from '../support/ha-sensor-schema';
 import { belgianTelegram } from '../support/p1-telegram';
@@ -105,7 +106,7 @@ test('flm-p1 -> flm-sensor -> flm-tmpo + flm-homeassistant: a P1 meter\'s sensor
     helper.getNode('tmpo').receive({ topic: 'tmpo/flush' });
     const block = await waitFor('the grid counter\'s block', () => blocks.find((m) => m.topic.startsWith(`/sensor/${gridSid}/tmpo/`)));
     assert.deepEqual(decodeSeries(block.payload).values, [2970625, 2970626]);
-    const series = await fetch(`http://127.0.0.1:${apiPort}/sensor/${gridSid}/series?start=${Math.floor(at / 1000 / 60) * 60 - 600}&resolution=minute`, { headers: { 'X-Version': '1.0', 'X-Token': DEVICE_KEY } });
+    const series = await fetch(`http://127.0.0.1:${apiPort}/sensor/${gridSid}/series?start=${Math.floor(at / 1000 / 60) * 60 - 600}&resolution=minute`, { headers: { 'X-Version': '1.0', 'X-Token': derivedApiToken(DEVICE_KEY) } });
     assert.equal(series.status, 200, await series.clone().text());
     assert.equal((await series.json()).blocks, 1);
     assert.deepEqual(caught.map((c) => c.error.message), [], 'no reading refused');

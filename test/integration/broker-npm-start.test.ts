@@ -1,7 +1,11 @@
+/**
+ * `npm start`'s broker against forgeries, and Home Assistant's birth message through it. A busy
+ * websocket port under `npm start` is refused before Node-RED starts (npm-start-ports.test.ts); the
+ * node itself surviving a busy port is listener-errors.test.ts.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import mqtt from 'mqtt';
 import { waitFor } from '../support/nodered';
 import { collectLines } from '../support/processes';
@@ -63,24 +67,5 @@ test('npm start: the default flow\'s broker refuses forged retained messages on 
   } finally {
     await p.run.stop();
     await p.dir.remove();
-  }
-});
-
-test('npm start with FLM_WS_PORT held by another process: Node-RED keeps running, the broker reports the port, the API serves', async () => {
-  const blocker = createServer();
-  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
-  const wsPort = (blocker.address() as { port: number }).port;
-  const p = await startPipeline({ FLM_DEVICE_ID: DEVICE_ID, FLM_WS_PORT: String(wsPort) });
-  try {
-    await waitFor('the broker\'s error', () => p.run.output().includes(`MQTT websocket port ${wsPort} on 127.0.0.1 is already in use`), 60_000, 100);
-    await untilListening(p.api, p.run.output);
-    const r = await fetch(`http://127.0.0.1:${p.api}/sensor/none?version=1.0&interval=minute&unit=watt`);
-    assert.ok(r.status >= 200 && r.status < 500, `the API answers (${r.status})`);
-    assert.equal(p.run.proc.exitCode, null, `Node-RED still running\n${p.run.output()}`);
-    assert.equal(await p.run.stop(), 0, p.run.output());
-  } finally {
-    await p.run.stop(2000);
-    await p.dir.remove();
-    blocker.close();
   }
 });

@@ -16,7 +16,7 @@ import { derivedApiToken } from '../../core/api/auth';
 import { startPipeline } from '../support/start-pipeline';
 import { untilListening } from '../support/net';
 import { socatPair } from '../support/pty';
-import { belgianTelegram } from '../support/p1-telegram';
+import { belgianTelegram } from '../support/p1-telegrams';
 import { checkHaSensorConfig } from '../support/ha-sensor-schema';
 
 const DEVICE_ID = '00112233445566778899aabbccddeeff';

@@ -10,7 +10,7 @@ import { helper, flmNodes, onTab, waitFor, collect, withDataDir, freePort } from
 import { derivedApiToken } from '../../core/api/auth';
 import { HOUSEHOLD_SENSORS, DEVICE_ID, DEVICE_KEY } from '../support/device';
 import { checkHaSensorConfig } from '../support/ha-sensor-schema';
-import { belgianTelegram } from '../support/p1-telegram';
+import { belgianTelegram } from '../support/p1-telegrams';
 import { decodeSeries } from '../../core/tmpo/codec';
 import { deriveSensorId } from '../../core/config/identity';
 import { FluksoTestServer } from '../support/flukso-server';

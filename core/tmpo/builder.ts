@@ -2,7 +2,7 @@ import type { SensorCfg, TmpoBlock } from './block';
 import { encodeBlock } from './codec';
 import { OpenBlock } from './delta';
 import { FlushClock } from './flush-clock';
-import { blockId, isRid, isSid, type BlockKey } from './ids';
+import { blockId, blockEnd, isRid, isSid, span, type BlockKey } from './ids';
 
 /** A level-8 block ready to be stored and published. */
 export interface FinishedBlock {
@@ -13,41 +13,78 @@ export interface FinishedBlock {
 
 /**
  * Why a sample was or was not taken:
- * - `out-of-order`: its time is not after the last sample of its block (duplicates included);
- * - `late`: its block was already flushed (taking it would mean rewriting a written block);
- * - `overflow`: it would open more blocks than allowed (a clock far off, or a flood);
+ * - `out-of-order`: its time is not after the sensor's last stored sample (a duplicate, or an
+ *   older reading after a newer one was stored), or it falls inside an open block;
+ * - `expired`: it would be stored more than the horizon after its own time (too old to keep);
+ * - `overflow`: every open block is taken and it belongs before all of them;
  * - `invalid`: time not whole non-negative seconds, or value not finite.
  */
-export type PushOutcome = 'accepted' | 'out-of-order' | 'late' | 'overflow' | 'invalid';
+export type PushOutcome = 'accepted' | 'out-of-order' | 'expired' | 'overflow' | 'invalid';
 export type BuilderCounters = Record<PushOutcome, number>;
 
+/** Where a sensor's stored series ends: no new block may start before `end` or hold a sample at or before `tail`. */
+export interface Frontier {
+  /** first second after the latest stored block of the sensor and rid */
+  end: number;
+  /** time of the last stored sample */
+  tail: number;
+}
+
+/** What the pool tells a builder about the host clock for one sample. */
+export interface PushContext {
+  /** host Unix seconds */
+  now: number;
+  /** no block may open below this (compaction may already have joined those windows) */
+  floor: number;
+  /** seconds a sample may be stored after its own window has gone (a later block) */
+  horizon: number;
+}
+
 export interface BuilderOptions {
-  /** windows starting before this are already flushed (the pool's clock at creation) */
-  closedBefore?: number | undefined;
-  /** most blocks open at once; the FLM has two (the current window and, in the grace, the previous) */
+  /** where the sensor's stored series ends (read from the store at start) */
+  frontier?: Frontier | undefined;
+  /** most blocks open at once; with more the oldest is sealed (a source whose clock runs ahead) */
   maxOpenBlocks?: number;
 }
 
+const SPAN8 = span(8);
+
 /**
- * The open level-8 blocks of one sensor and rid (tmpod `push8`). Samples only ever extend a block,
- * so a dropped sample never touches what is already in it. The cfg is captured when a block opens.
+ * The open level-8 blocks of one sensor and rid (tmpod `push8`), kept so that the sensor's stored
+ * series, read block after block in key order as tmpo-py does, is strictly increasing in time and
+ * holds every accepted sample once:
+ * - a sample goes to the block of its own window unless that window is already sealed (written)
+ *   for this sensor; then to the first window not sealed yet, as a block that starts before its
+ *   own window. A block's key is never used twice, so a published block is never rewritten.
+ * - a sensor whose readings arrive late (a meter stamping gas with its capture time) has its
+ *   blocks written that much later, so its samples land in their own windows;
+ * - a source ahead of the host clock never waits for the host: with every slot taken, the oldest
+ *   open block is sealed and handed over at the next flush.
+ * The cfg is captured when a block opens.
  */
 export class Block8Builder {
   private readonly open = new Map<number, OpenBlock>();
-  private closed: number | undefined;
+  /** open keys ascending (a handful) */
+  private keys: number[] = [];
+  private sealedEnd: number;
+  private sealedTail: number;
+  /** host seconds the latest sample arrived after its own time: its blocks are held this long */
+  private lag = 0;
+  private readonly sealed: FinishedBlock[] = [];
   private readonly maxOpen: number;
-  readonly counters: BuilderCounters = { accepted: 0, 'out-of-order': 0, late: 0, overflow: 0, invalid: 0 };
+  readonly counters: BuilderCounters = { accepted: 0, 'out-of-order': 0, expired: 0, overflow: 0, invalid: 0 };
 
   constructor(
     readonly sid: string,
     readonly rid: number,
-    private cfg: SensorCfg,
+    private cfg: SensorCfg | (() => SensorCfg),
     options: BuilderOptions = {},
   ) {
     if (!isSid(sid)) throw new RangeError(`invalid sensor id ${JSON.stringify(sid)}`);
     if (!isRid(rid)) throw new RangeError(`invalid rid ${rid}`);
-    this.closed = options.closedBefore;
-    this.maxOpen = options.maxOpenBlocks ?? 8;
+    this.sealedEnd = options.frontier?.end ?? 0;
+    this.sealedTail = options.frontier?.tail ?? -1;
+    this.maxOpen = Math.max(1, options.maxOpenBlocks ?? 8);
   }
 
   /** Used for blocks opened from now on. */
@@ -59,47 +96,108 @@ export class Block8Builder {
     return this.open.size;
   }
 
-  push(ts: number, value: number): PushOutcome {
-    const outcome = this.place(ts, value);
+  /** The default context: no compaction floor, no horizon (a builder on its own). */
+  push(ts: number, value: number, ctx: PushContext = { now: ts, floor: 0, horizon: Infinity }): PushOutcome {
+    const outcome = this.place(ts, value, ctx);
     this.counters[outcome]++;
+    if (outcome === 'accepted') this.lag = Math.min(Math.max(0, ctx.now - ts), ctx.horizon);
     return outcome;
   }
 
-  private place(ts: number, value: number): PushOutcome {
+  private place(ts: number, value: number, ctx: PushContext): PushOutcome {
     if (!Number.isSafeInteger(ts) || ts < 0 || !Number.isFinite(value)) return 'invalid';
-    const bid = blockId(ts, 8);
-    if (this.closed !== undefined && bid < this.closed) return 'late';
-    const block = this.open.get(bid);
-    if (block) return block.append(ts, value) ? 'accepted' : 'out-of-order';
-    if (this.open.size >= this.maxOpen) return 'overflow';
-    this.open.set(bid, new OpenBlock(ts, value, this.cfg));
+    if (ts <= this.sealedTail) return 'out-of-order';
+    const own = blockId(ts, 8);
+    const key = Math.max(own, this.sealedEnd, blockId(ctx.floor, 8));
+    if (key > own && key - ts > ctx.horizon) return 'expired';
+    const i = lowerBound(this.keys, key);
+    const prev = i > 0 ? this.open.get(this.keys[i - 1]!)! : undefined;
+    const block = this.keys[i] === key ? this.open.get(key) : undefined;
+    const next = this.open.get(this.keys[block ? i + 1 : i]!);
+    if ((prev && ts <= prev.tailTime) || (next && ts >= next.headTime)) return 'out-of-order';
+    // Before the head only in a block that starts early; in its own window the FLM's rule holds.
+    if (block) return block.append(ts, value) || (key > own && block.prepend(ts, value)) ? 'accepted' : 'out-of-order';
+    if (this.open.size >= this.maxOpen) {
+      // Only a source ahead of the host fills every slot; its oldest blocks are done.
+      if (key < this.keys[0]!) return 'overflow';
+      while (this.open.size >= this.maxOpen) this.seal(this.keys[0]!);
+    }
+    this.open.set(key, new OpenBlock(ts, value, typeof this.cfg === 'function' ? this.cfg() : this.cfg));
+    this.keys.splice(lowerBound(this.keys, key), 0, key);
     return 'accepted';
   }
 
+  /**
+   * Take over a block that was open before a restart. If its key is no longer free (it was
+   * written just before a crash) its samples are placed one by one: what is stored is dropped.
+   */
+  adopt(bid: number, block: TmpoBlock, ctx: PushContext, replay: (b: TmpoBlock) => Array<[number, number]>): void {
+    const i = lowerBound(this.keys, bid);
+    const fits = bid >= this.sealedEnd && block.h.head[0] > this.sealedTail && this.keys[i] !== bid &&
+      (i === 0 || this.open.get(this.keys[i - 1]!)!.tailTime < block.h.head[0]) &&
+      (i === this.keys.length || this.open.get(this.keys[i]!)!.headTime > block.h.tail[0]) &&
+      this.open.size < this.maxOpen;
+    if (fits) {
+      this.open.set(bid, OpenBlock.fromBlock(block));
+      this.keys.splice(i, 0, bid);
+      return;
+    }
+    // Not through push: these samples say nothing about how late the sensor is now.
+    for (const [t, v] of replay(block)) this.counters[this.place(t, v, { ...ctx, horizon: Infinity })]++;
+  }
+
   /** Copies of the open blocks, oldest first, for keeping them across a restart. */
-  openSnapshot(): TmpoBlock[] {
-    return [...this.open.entries()].sort((a, b) => a[0] - b[0]).map(([, b]) => b.toBlock());
+  openSnapshot(): Array<{ bid: number; block: TmpoBlock }> {
+    return this.keys.map((bid) => ({ bid, block: this.open.get(bid)!.toBlock() }));
+  }
+
+  /**
+   * Hand over the blocks that are done, oldest first: those sealed since the last call, and
+   * those whose window plus this sensor's lag ends by `closedBefore` (all below it when `force`).
+   */
+  takeDue(closedBefore: number | undefined, force = false): FinishedBlock[] {
+    if (closedBefore !== undefined) {
+      const before = force ? closedBefore : closedBefore - this.lag;
+      while (this.keys.length > 0 && (force ? this.keys[0]! < before : blockEnd(8, this.keys[0]!) <= before)) this.seal(this.keys[0]!);
+    }
+    return this.sealed.splice(0);
   }
 
   /** Encode and hand over every open block starting before `boundary`, oldest first. */
   takeBefore(boundary: number): FinishedBlock[] {
-    const due = [...this.open.keys()].filter((bid) => bid < boundary).sort((a, b) => a - b);
-    const out = due.map((bid) => {
-      const block = this.open.get(bid)!.toBlock();
-      this.open.delete(bid);
-      return { key: { sid: this.sid, rid: this.rid, lvl: 8 as const, bid }, bytes: encodeBlock(block), samples: block.t.length };
-    });
-    this.closed = Math.max(this.closed ?? boundary, boundary);
-    return out;
+    return this.takeDue(boundary, true);
   }
+
+  private seal(bid: number): void {
+    const block = this.open.get(bid)!.toBlock();
+    this.open.delete(bid);
+    this.keys.splice(this.keys.indexOf(bid), 1);
+    this.sealedEnd = Math.max(this.sealedEnd, bid + SPAN8);
+    this.sealedTail = Math.max(this.sealedTail, block.h.tail[0]);
+    this.sealed.push({ key: { sid: this.sid, rid: this.rid, lvl: 8, bid }, bytes: encodeBlock(block), samples: block.t.length });
+  }
+}
+
+/** First index whose key is >= `key`. */
+function lowerBound(keys: readonly number[], key: number): number {
+  let i = 0;
+  while (i < keys.length && keys[i]! < key) i++;
+  return i;
 }
 
 export interface PoolOptions {
   graceSeconds: number;
-  /** the sensor's purged uci params (§4.1 cfg), asked for when a sensor's first sample arrives */
+  /** the sensor's purged uci params (§4.1 cfg), asked for when a sensor's first block opens */
   cfgFor: (sid: string, rid: number) => SensorCfg;
   maxOpenBlocksPerSensor?: number;
+  /** how late a reading may arrive and still be stored, seconds; compaction waits this long too */
+  horizonSeconds?: number;
+  /** where each sensor's stored series ends, by `sid/rid` */
+  frontiers?: ReadonlyMap<string, Frontier>;
 }
+
+/** The default horizon: a meter's hourly M-Bus profile, or hours of capture lag, still fit. */
+export const DEFAULT_HORIZON_SECONDS = 6 * 3600;
 
 /**
  * All level-8 builders behind one flush clock, as tmpod keeps them: the only TMPO data held in
@@ -108,26 +206,45 @@ export interface PoolOptions {
 export class Block8Pool {
   private readonly builders = new Map<string, Block8Builder>();
   readonly clock: FlushClock;
+  readonly horizonSeconds: number;
 
   constructor(private readonly options: PoolOptions) {
     this.clock = new FlushClock(options.graceSeconds);
+    this.horizonSeconds = options.horizonSeconds ?? DEFAULT_HORIZON_SECONDS;
   }
 
-  push(sid: string, rid: number, ts: number, value: number): PushOutcome {
+  /** `now` is the host clock; without it the sample counts as arriving on time. */
+  push(sid: string, rid: number, ts: number, value: number, now = ts): PushOutcome {
     if (!isSid(sid) || !isRid(rid)) return 'invalid';
-    return this.builder(sid, rid).push(ts, value);
+    return this.builder(sid, rid).push(ts, value, this.context(now));
   }
 
-  /** Blocks whose window plus grace has passed (none most seconds). */
+  /** Take over a block that was open before a restart, with the cfg it was opened with. */
+  adopt(sid: string, rid: number, bid: number, block: TmpoBlock, now: number, replay: (b: TmpoBlock) => Array<[number, number]>): void {
+    if (!isSid(sid) || !isRid(rid)) return;
+    this.builder(sid, rid, block.h.cfg).adopt(bid, block, this.context(now), replay);
+  }
+
+  /** Blocks that are done: sealed ones at once, the rest after their window, the grace and the sensor's lag. */
   flush(now: number, opts: { force?: boolean } = {}): FinishedBlock[] {
     const boundary = this.clock.tick(now, opts.force ?? false);
-    if (boundary === undefined) return [];
-    return [...this.builders.values()].flatMap((b) => b.takeBefore(boundary));
+    const force = opts.force === true && boundary !== undefined;
+    const closed = force ? boundary : this.clock.closedBefore;
+    return [...this.builders.values()].flatMap((b) => b.takeDue(closed, force));
   }
 
-  /** The horizon for compaction: every level-8 block before it is on disk. */
+  /** Every level-8 block below this has been flushed; undefined before the first flush. */
   get closedBefore(): number | undefined {
     return this.clock.closedBefore;
+  }
+
+  /**
+   * The horizon for compaction: windows below it are final, so no block will open there again.
+   * It trails the flush by the horizon plus a window, the most a late sensor's blocks are held.
+   */
+  get compactBefore(): number | undefined {
+    const closed = this.clock.closedBefore;
+    return closed === undefined ? undefined : Math.max(0, closed - this.horizonSeconds - SPAN8);
   }
 
   get openBlocks(): number {
@@ -141,9 +258,9 @@ export class Block8Pool {
     return [...this.builders.values()].map((b) => ({ sid: b.sid, rid: b.rid, counters: { ...b.counters }, openBlocks: b.openBlocks }));
   }
 
-  /** Every open block with its sensor and rid (what a restart would otherwise lose). */
-  openSnapshot(): Array<{ sid: string; rid: number; block: TmpoBlock }> {
-    return [...this.builders.values()].flatMap((b) => b.openSnapshot().map((block) => ({ sid: b.sid, rid: b.rid, block })));
+  /** Every open block with its sensor, rid and key (what a restart would otherwise lose). */
+  openSnapshot(): Array<{ sid: string; rid: number; bid: number; block: TmpoBlock }> {
+    return [...this.builders.values()].flatMap((b) => b.openSnapshot().map((o) => ({ sid: b.sid, rid: b.rid, ...o })));
   }
 
   /** New cfg for blocks opened from now on (after a config change). */
@@ -151,12 +268,26 @@ export class Block8Pool {
     this.builders.get(`${sid}/${rid}`)?.setCfg(cfg);
   }
 
-  private builder(sid: string, rid: number): Block8Builder {
+  private context(now: number): PushContext {
+    return { now, floor: this.compactBefore ?? 0, horizon: this.horizonSeconds };
+  }
+
+  private builder(sid: string, rid: number, cfg?: SensorCfg): Block8Builder {
     const id = `${sid}/${rid}`;
     let b = this.builders.get(id);
     if (!b) {
-      b = new Block8Builder(sid, rid, this.options.cfgFor(sid, rid), {
-        closedBefore: this.clock.closedBefore,
+      // A restored block of a sensor that is no longer enabled brings its own cfg, used for
+      // whatever of it has to go into a new block.
+      const cfgNow = (): SensorCfg => {
+        try {
+          return this.options.cfgFor(sid, rid);
+        } catch (err) {
+          if (cfg) return cfg;
+          throw err;
+        }
+      };
+      b = new Block8Builder(sid, rid, cfgNow, {
+        frontier: this.options.frontiers?.get(id),
         ...(this.options.maxOpenBlocksPerSensor !== undefined ? { maxOpenBlocks: this.options.maxOpenBlocksPerSensor } : {}),
       });
       this.builders.set(id, b);

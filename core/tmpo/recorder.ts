@@ -6,6 +6,9 @@ import type { BlockKey } from './ids';
 import { saveOpenJournal, takeOpenJournal } from './open-journal';
 import { TmpoStore, type StoreWarning } from './store';
 import { blockToSeries } from './codec';
+import { readFrontiers } from './frontier';
+import type { TmpoBlock } from './block';
+import type { Frontier } from './builder';
 
 export interface RecorderOptions {
   dataDir: string;
@@ -16,6 +19,8 @@ export interface RecorderOptions {
   maxBytes?: number;
   /** Unix seconds, for tests; defaults to the wall clock */
   now?: () => number;
+  /** how late a reading may arrive and still be stored, seconds (default 6 h) */
+  horizonSeconds?: number;
   /** every block written, level 8 and compacted, to publish */
   onBlock: (key: BlockKey, bytes: Buffer) => void;
   onWarning: (text: string) => void;
@@ -38,21 +43,23 @@ export class TmpoRecorder {
   private closed = false;
   written = 0;
 
-  private constructor(readonly store: TmpoStore, private readonly opts: RecorderOptions) {
-    const now = opts.now ?? (() => Math.floor(Date.now() / 1000));
-    this.pool = new Block8Pool({ graceSeconds: pickGraceSeconds(opts.deviceId, now()), cfgFor: opts.cfgFor });
+  private constructor(readonly store: TmpoStore, private readonly opts: RecorderOptions, frontiers: Map<string, Frontier>) {
+    this.pool = new Block8Pool({
+      graceSeconds: pickGraceSeconds(opts.deviceId, this.now),
+      cfgFor: opts.cfgFor,
+      frontiers,
+      ...(opts.horizonSeconds !== undefined ? { horizonSeconds: opts.horizonSeconds } : {}),
+    });
   }
 
   static async open(opts: RecorderOptions): Promise<TmpoRecorder> {
     const opened = await TmpoStore.open(opts.dataDir, opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {});
     for (const w of opened.warnings) opts.onWarning(describeWarning(w));
-    const rec = new TmpoRecorder(opened.store, opts);
+    const rec = new TmpoRecorder(opened.store, opts, await readFrontiers(opened.store));
     const journal = await takeOpenJournal(opts.dataDir);
     if (journal.warning) opts.onWarning(journal.warning);
-    for (const e of journal.entries) {
-      const { times, values } = blockToSeries(e.block);
-      times.forEach((t, i) => rec.pool.push(e.sid, e.rid, t, values[i]!));
-    }
+    // Every sensor's blocks come back, enabled or not: each carries the cfg it was opened with.
+    for (const e of journal.entries) rec.pool.adopt(e.sid, e.rid, e.bid, e.block, rec.now, samplesOf);
     return rec;
   }
 
@@ -61,7 +68,12 @@ export class TmpoRecorder {
   }
 
   push(sid: string, rid: number, ts: number, value: number): PushOutcome {
-    return this.pool.push(sid, rid, ts, value);
+    return this.pool.push(sid, rid, ts, value, this.now);
+  }
+
+  /** How late a reading may arrive and still be stored, seconds. */
+  get horizonSeconds(): number {
+    return this.pool.horizonSeconds;
   }
 
   get openBlocks(): number {
@@ -85,7 +97,7 @@ export class TmpoRecorder {
   private async flushDue(opts: { force?: boolean }): Promise<number> {
     if (this.closed) return 0;
     const due = this.pool.flush(this.now, opts);
-    const horizon = this.pool.closedBefore;
+    const horizon = this.pool.compactBefore;
     for (const b of due) {
       const r = await this.store.put(b.key, b.bytes);
       if (r.status === 'exists') {
@@ -151,6 +163,11 @@ export class TmpoRecorder {
     if (this.closed) return;
     await saveOpenJournal(this.opts.dataDir, this.pool.openSnapshot());
   }
+}
+
+function samplesOf(block: TmpoBlock): Array<[number, number]> {
+  const { times, values } = blockToSeries(block);
+  return times.map((t, i) => [t, values[i]!]);
 }
 
 function describeWarning(w: StoreWarning): string {

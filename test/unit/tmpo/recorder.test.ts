@@ -37,7 +37,10 @@ test('readings become a level-8 block once its window and the grace have passed'
     assert.equal(series.times.length, 256);
     assert.equal(series.values.at(-1), 1255);
     assert.deepEqual(await rec.store.read(blocks[0]![0]), blocks[0]![1], 'published bytes are the file on disk');
-    assert.equal(rec.push(SID_A, 0, T0 + 10, 5), 'late', 'a written window is never rewritten');
+    assert.equal(rec.push(SID_A, 0, T0 + 10, 5), 'out-of-order', 'a stored reading is never stored twice');
+    assert.equal(rec.push(SID_A, 0, T0 + 300, 5), 'accepted');
+    await rec.tick({ force: true });
+    assert.deepEqual(blocks.map(([k]) => k.bid), [T0, T0 + 256], 'a written window is never rewritten');
     await rec.close();
   });
 });
@@ -75,7 +78,7 @@ test('a damaged journal is moved aside with a warning', async () => {
   });
 });
 
-test('blocks are compacted into level 12 once the parent window has passed, and the parent is published', async () => {
+test('blocks are compacted into level 12 once the parent window and the late-readings horizon have passed, and the parent is published', async () => {
   await withTempDir(async (dir) => {
     const clock = { now: T0 };
     const blocks: Array<[BlockKey, Buffer]> = [];
@@ -88,6 +91,12 @@ test('blocks are compacted into level 12 once the parent window has passed, and 
       await rec.tick();
     }
     clock.now = T0 + 4096 + 30;
+    await rec.tick();
+    await rec.idle();
+    assert.ok(!blocks.some(([k]) => k.lvl === 12), 'not while a late reading may still go into its own window');
+    clock.now = T0 + 4096 + rec.horizonSeconds + 256;
+    await rec.tick();
+    clock.now += 256 + 30;
     await rec.tick();
     await rec.idle();
     await rec.close();

@@ -13,21 +13,30 @@ export interface FinishedBlock {
 
 /**
  * Why a sample was or was not taken:
- * - `out-of-order`: its time is not after the sensor's last stored sample (a duplicate, or an
- *   older reading after a newer one was stored), or it falls inside an open block;
+ * - `out-of-order`: it cannot go between the sensor's stored samples, read block after block in
+ *   key order: a duplicate or repeat of a stored reading, a reading inside a stored block's span,
+ *   or one before a block's head in its own window (the FLM's rule);
  * - `expired`: it would be stored more than the horizon after its own time (too old to keep);
- * - `overflow`: every open block is taken and it belongs before all of them;
  * - `invalid`: time not whole non-negative seconds, or value not finite.
  */
-export type PushOutcome = 'accepted' | 'out-of-order' | 'expired' | 'overflow' | 'invalid';
+export type PushOutcome = 'accepted' | 'out-of-order' | 'expired' | 'invalid';
 export type BuilderCounters = Record<PushOutcome, number>;
 
-/** Where a sensor's stored series ends: no new block may start before `end` or hold a sample at or before `tail`. */
-export interface Frontier {
-  /** first second after the latest stored block of the sensor and rid */
-  end: number;
-  /** time of the last stored sample */
+/** A written level-8 block: its key and the times of its first and last sample. */
+export interface Span {
+  key: number;
+  head: number;
   tail: number;
+}
+
+/** What is stored of a sensor and rid, read from the store at start. */
+export interface Frontier {
+  /** no level-8 block may start below this: its windows are joined into larger blocks */
+  base: number;
+  /** time of the last sample below `base` */
+  baseTail: number;
+  /** the level-8 blocks at or above `base`, ascending */
+  blocks: Span[];
 }
 
 /** What the pool tells a builder about the host clock for one sample. */
@@ -41,9 +50,9 @@ export interface PushContext {
 }
 
 export interface BuilderOptions {
-  /** where the sensor's stored series ends (read from the store at start) */
+  /** what the store holds of this sensor and rid */
   frontier?: Frontier | undefined;
-  /** most blocks open at once; with more the oldest is sealed (a source whose clock runs ahead) */
+  /** most blocks open at once; with more, one is written (a source ahead of the host clock) */
   maxOpenBlocks?: number;
 }
 
@@ -53,26 +62,29 @@ const SPAN8 = span(8);
  * The open level-8 blocks of one sensor and rid (tmpod `push8`), kept so that the sensor's stored
  * series, read block after block in key order as tmpo-py does, is strictly increasing in time and
  * holds every accepted sample once:
- * - a sample goes to the block of its own window unless that window is already sealed (written)
- *   for this sensor; then to the first window not sealed yet, as a block that starts before its
- *   own window. A block's key is never used twice, so a published block is never rewritten.
+ * - a sample goes to the block of its own window unless that window is already written for this
+ *   sensor; then to the next window, as a block that starts before its own window. A key is never
+ *   used twice, so a published block is never rewritten.
  * - a sensor whose readings arrive late (a meter stamping gas with its capture time) has its
  *   blocks written that much later, so its samples land in their own windows;
  * - a source ahead of the host clock never waits for the host: with every slot taken, the oldest
- *   open block is sealed and handed over at the next flush.
+ *   open block is written at the next flush. Readings after its clock is set back go into the
+ *   windows it left free.
  * The cfg is captured when a block opens.
  */
 export class Block8Builder {
   private readonly open = new Map<number, OpenBlock>();
   /** open keys ascending (a handful) */
-  private keys: number[] = [];
-  private sealedEnd: number;
-  private sealedTail: number;
+  private readonly keys: number[] = [];
+  /** written blocks at or above `base`, ascending: where a reading may still go */
+  private readonly stored: Span[];
+  private base: number;
+  private baseTail: number;
   /** host seconds the latest sample arrived after its own time: its blocks are held this long */
   private lag = 0;
   private readonly sealed: FinishedBlock[] = [];
   private readonly maxOpen: number;
-  readonly counters: BuilderCounters = { accepted: 0, 'out-of-order': 0, expired: 0, overflow: 0, invalid: 0 };
+  readonly counters: BuilderCounters = { accepted: 0, 'out-of-order': 0, expired: 0, invalid: 0 };
 
   constructor(
     readonly sid: string,
@@ -82,8 +94,9 @@ export class Block8Builder {
   ) {
     if (!isSid(sid)) throw new RangeError(`invalid sensor id ${JSON.stringify(sid)}`);
     if (!isRid(rid)) throw new RangeError(`invalid rid ${rid}`);
-    this.sealedEnd = options.frontier?.end ?? 0;
-    this.sealedTail = options.frontier?.tail ?? -1;
+    this.base = options.frontier?.base ?? 0;
+    this.baseTail = options.frontier?.baseTail ?? -1;
+    this.stored = (options.frontier?.blocks ?? []).filter((b) => b.key >= this.base).map((b) => ({ ...b }));
     this.maxOpen = Math.max(1, options.maxOpenBlocks ?? 8);
   }
 
@@ -106,22 +119,20 @@ export class Block8Builder {
 
   private place(ts: number, value: number, ctx: PushContext): PushOutcome {
     if (!Number.isSafeInteger(ts) || ts < 0 || !Number.isFinite(value)) return 'invalid';
-    if (ts <= this.sealedTail) return 'out-of-order';
+    this.raiseBase(blockId(ctx.floor, 8));
     const own = blockId(ts, 8);
-    const key = Math.max(own, this.sealedEnd, blockId(ctx.floor, 8));
+    let key = Math.max(own, this.base);
+    if (this.isStored(key)) key += SPAN8;
+    if (this.isStored(key)) return 'out-of-order';
     if (key > own && key - ts > ctx.horizon) return 'expired';
-    const i = lowerBound(this.keys, key);
-    const prev = i > 0 ? this.open.get(this.keys[i - 1]!)! : undefined;
-    const block = this.keys[i] === key ? this.open.get(key) : undefined;
-    const next = this.open.get(this.keys[block ? i + 1 : i]!);
-    if ((prev && ts <= prev.tailTime) || (next && ts >= next.headTime)) return 'out-of-order';
+    const { prevTail, nextHead } = this.neighbours(key);
+    if (ts <= prevTail || ts >= nextHead) return 'out-of-order';
+    const block = this.open.get(key);
     // Before the head only in a block that starts early; in its own window the FLM's rule holds.
     if (block) return block.append(ts, value) || (key > own && block.prepend(ts, value)) ? 'accepted' : 'out-of-order';
-    if (this.open.size >= this.maxOpen) {
-      // Only a source ahead of the host fills every slot; its oldest blocks are done.
-      if (key < this.keys[0]!) return 'overflow';
-      while (this.open.size >= this.maxOpen) this.seal(this.keys[0]!);
-    }
+    // Slots run out only when a source is ahead of the host: the oldest block is done, or, for a
+    // reading before all of them (its clock was set back), the one furthest ahead waits on disk.
+    while (this.open.size >= this.maxOpen) this.seal(key < this.keys[0]! ? this.keys.at(-1)! : this.keys[0]!);
     this.open.set(key, new OpenBlock(ts, value, typeof this.cfg === 'function' ? this.cfg() : this.cfg));
     this.keys.splice(lowerBound(this.keys, key), 0, key);
     return 'accepted';
@@ -132,14 +143,12 @@ export class Block8Builder {
    * written just before a crash) its samples are placed one by one: what is stored is dropped.
    */
   adopt(bid: number, block: TmpoBlock, ctx: PushContext, replay: (b: TmpoBlock) => Array<[number, number]>): void {
-    const i = lowerBound(this.keys, bid);
-    const fits = bid >= this.sealedEnd && block.h.head[0] > this.sealedTail && this.keys[i] !== bid &&
-      (i === 0 || this.open.get(this.keys[i - 1]!)!.tailTime < block.h.head[0]) &&
-      (i === this.keys.length || this.open.get(this.keys[i]!)!.headTime > block.h.tail[0]) &&
-      this.open.size < this.maxOpen;
+    const { prevTail, nextHead } = this.neighbours(bid);
+    const fits = bid >= this.base && !this.isStored(bid) && !this.open.has(bid) && this.open.size < this.maxOpen &&
+      block.h.head[0] > prevTail && block.h.tail[0] < nextHead;
     if (fits) {
       this.open.set(bid, OpenBlock.fromBlock(block));
-      this.keys.splice(i, 0, bid);
+      this.keys.splice(lowerBound(this.keys, bid), 0, bid);
       return;
     }
     // Not through push: these samples say nothing about how late the sensor is now.
@@ -172,17 +181,56 @@ export class Block8Builder {
     const block = this.open.get(bid)!.toBlock();
     this.open.delete(bid);
     this.keys.splice(this.keys.indexOf(bid), 1);
-    this.sealedEnd = Math.max(this.sealedEnd, bid + SPAN8);
-    this.sealedTail = Math.max(this.sealedTail, block.h.tail[0]);
+    this.stored.splice(searchSpan(this.stored, bid), 0, { key: bid, head: block.h.head[0], tail: block.h.tail[0] });
     this.sealed.push({ key: { sid: this.sid, rid: this.rid, lvl: 8, bid }, bytes: encodeBlock(block), samples: block.t.length });
+  }
+
+  /** Windows below `floor` are closed for good: forget their spans, keep their last time. */
+  private raiseBase(floor: number): void {
+    if (floor <= this.base) return;
+    this.base = floor;
+    let n = 0;
+    while (n < this.stored.length && this.stored[n]!.key < floor) this.baseTail = Math.max(this.baseTail, this.stored[n++]!.tail);
+    this.stored.splice(0, n);
+  }
+
+  private isStored(key: number): boolean {
+    if (key < this.base) return true;
+    const i = searchSpan(this.stored, key);
+    return this.stored[i]?.key === key;
+  }
+
+  /** The last time before block `key` and the first after it, over written and open blocks. */
+  private neighbours(key: number): { prevTail: number; nextHead: number } {
+    const i = searchSpan(this.stored, key);
+    const at = this.stored[i]?.key === key ? i + 1 : i;
+    let prevTail = Math.max(this.baseTail, this.stored[i - 1]?.tail ?? -1);
+    let nextHead = this.stored[at]?.head ?? Infinity;
+    const j = lowerBound(this.keys, key);
+    if (j > 0) prevTail = Math.max(prevTail, this.open.get(this.keys[j - 1]!)!.tailTime);
+    const after = this.keys[j] === key ? j + 1 : j;
+    if (after < this.keys.length) nextHead = Math.min(nextHead, this.open.get(this.keys[after]!)!.headTime);
+    return { prevTail, nextHead };
   }
 }
 
-/** First index whose key is >= `key`. */
+/** First index whose key is >= `key` (open keys: a handful). */
 function lowerBound(keys: readonly number[], key: number): number {
   let i = 0;
   while (i < keys.length && keys[i]! < key) i++;
   return i;
+}
+
+/** First index whose span key is >= `key` (binary search: a source far ahead leaves many). */
+function searchSpan(spans: readonly Span[], key: number): number {
+  let lo = 0;
+  let hi = spans.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (spans[mid]!.key < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 export interface PoolOptions {

@@ -1,31 +1,43 @@
-import type { Frontier } from './builder';
-import { LEVELS, blockEnd, type BlockKey } from './ids';
+import type { Frontier, Span } from './builder';
+import { blockEnd, type BlockKey, type Level } from './ids';
 import type { TmpoStore } from './store';
 
 /**
- * Where each sensor's stored series ends, by `sid/rid`: the end of its latest block at any
- * level and the time of that block's last sample. New blocks only go after it, so a restart
- * never writes a block whose key is taken, and never stores a sample a second time.
+ * What the store holds of each sensor, by `sid/rid`: below the end of its latest joined block
+ * (level 12 and up) nothing may be added; above it, the span of every level-8 block, so that a
+ * restart never writes a block whose key is taken nor stores a reading a second time.
  */
 export async function readFrontiers(store: TmpoStore): Promise<Map<string, Frontier>> {
   const out = new Map<string, Frontier>();
   for (const sid of await store.sensors()) {
     for (const rid of await store.rids(sid)) {
-      let latest: BlockKey | undefined;
-      for (const lvl of LEVELS) {
+      let base = 0;
+      let baseTail = -1;
+      for (const lvl of [12, 16, 20] as Level[]) {
         const bid = (await store.bids(sid, rid, lvl)).at(-1);
-        if (bid !== undefined && (!latest || blockEnd(lvl, bid) > blockEnd(latest.lvl, latest.bid))) latest = { sid, rid, lvl, bid };
+        if (bid === undefined || blockEnd(lvl, bid) <= base) continue;
+        base = blockEnd(lvl, bid);
+        baseTail = Math.max(baseTail, (await spanOf(store, { sid, rid, lvl, bid })).tail);
       }
-      if (!latest) continue;
-      const end = blockEnd(latest.lvl, latest.bid);
-      let tail = end - 1;
-      try {
-        tail = (await store.readBlock(latest))?.h.tail[0] ?? tail;
-      } catch {
-        // unreadable: nothing goes into its window again, which is what the fallback says
+      const blocks: Span[] = [];
+      for (const bid of await store.bids(sid, rid, 8)) {
+        const s = await spanOf(store, { sid, rid, lvl: 8, bid });
+        if (bid >= base) blocks.push(s);
+        else baseTail = Math.max(baseTail, s.tail);
       }
-      out.set(`${sid}/${rid}`, { end, tail });
+      if (base > 0 || blocks.length > 0) out.set(`${sid}/${rid}`, { base, baseTail, blocks });
     }
   }
   return out;
+}
+
+/** A block's first and last time; an unreadable one counts as its whole window. */
+async function spanOf(store: TmpoStore, key: BlockKey): Promise<Span> {
+  try {
+    const block = await store.readBlock(key);
+    if (block) return { key: key.bid, head: block.h.head[0], tail: block.h.tail[0] };
+  } catch {
+    // fall through
+  }
+  return { key: key.bid, head: key.bid, tail: blockEnd(key.lvl, key.bid) - 1 };
 }

@@ -108,16 +108,19 @@ test('the cfg is taken when a block opens; a changed cfg applies to later blocks
   assert.deepEqual(done.map((d) => decodeBlock(d.bytes).h.cfg?.['function']), ['before', 'after']);
 });
 
-test('a builder holds at most maxOpenBlocks blocks: a source ahead seals its oldest; a sample before all of them is overflow', () => {
+test('a builder holds at most maxOpenBlocks blocks: a source ahead has its oldest written; after its clock is set back, readings go into the windows it left free', () => {
   const b = new Block8Builder(SID_A, 0, CFG, { maxOpenBlocks: 2 });
   assert.equal(b.push(T0 + 512, 1), 'accepted');
   assert.equal(b.push(T0 + 768, 2), 'accepted');
-  assert.equal(b.push(T0 + 10, 0), 'overflow', 'its own window is below every open block');
   assert.equal(b.push(T0 + 100 * 256, 3), 'accepted');
   assert.equal(b.openBlocks, 2);
-  assert.deepEqual(b.takeDue(undefined).map((d) => d.key.bid), [T0 + 512], 'sealed at once, whatever the host clock');
-  assert.equal(b.push(T0 + 512, 9), 'out-of-order', 'at or before what is sealed');
-  assert.equal(b.counters.overflow, 1);
+  assert.deepEqual(b.takeDue(undefined).map((d) => d.key.bid), [T0 + 512], 'written at once, whatever the host clock');
+  assert.equal(b.push(T0 + 512, 9), 'out-of-order', 'a stored reading is never stored twice');
+  assert.equal(b.push(T0 + 10, 0), 'accepted', 'before every block: its own window is free');
+  assert.deepEqual(b.takeDue(undefined).map((d) => d.key.bid), [T0 + 100 * 256], 'the block furthest ahead made room');
+  assert.equal(b.push(T0 + 600, 9), 'accepted', 'after the written block of its window: put in front of the next one');
+  const rest = b.takeDue(T0 + 200 * 256, true);
+  assert.deepEqual(rest.map((d) => d.key.bid), [T0, T0 + 768]);
 });
 
 test('pool refuses bad sensor ids and rids without creating a builder', () => {

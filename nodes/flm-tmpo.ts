@@ -27,7 +27,7 @@ interface TmpoDef extends NodeDef {
 export const FLUSH_TOPIC = TMPO_FLUSH_COMMAND;
 /** Open blocks are saved this often, bounding what a kill -9 loses. */
 const CHECKPOINT_MS = 30_000;
-/** A week: the most a block may start before its window holds this with room to spare. */
+/** A week at most: the store accepts blocks that start up to about 12 days before their window. */
 const MAX_HORIZON_HOURS = 168;
 
 export default function (RED: NodeAPI): void {

@@ -143,6 +143,7 @@ export class Block8Builder {
    * written just before a crash) its samples are placed one by one: what is stored is dropped.
    */
   adopt(bid: number, block: TmpoBlock, ctx: PushContext, replay: (b: TmpoBlock) => Array<[number, number]>): void {
+    this.raiseBase(blockId(ctx.floor, 8));
     const { prevTail, nextHead } = this.neighbours(bid);
     const fits = bid >= this.base && !this.isStored(bid) && !this.open.has(bid) && this.open.size < this.maxOpen &&
       block.h.head[0] > prevTail && block.h.tail[0] < nextHead;
@@ -240,7 +241,7 @@ export interface PoolOptions {
   maxOpenBlocksPerSensor?: number;
   /** how late a reading may arrive and still be stored, seconds; compaction waits this long too */
   horizonSeconds?: number;
-  /** where each sensor's stored series ends, by `sid/rid` */
+  /** what the store holds of each sensor, by `sid/rid` */
   frontiers?: ReadonlyMap<string, Frontier>;
 }
 

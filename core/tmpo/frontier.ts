@@ -1,16 +1,25 @@
 import type { Frontier, Span } from './builder';
 import { blockEnd, type BlockKey, type Level } from './ids';
-import type { TmpoStore } from './store';
+import type { OpenedStore, TmpoStore } from './store';
 
 /**
  * What the store holds of each sensor, by `sid/rid`: below the end of its latest joined block
  * (level 12 and up) nothing may be added; above it, the span of every level-8 block, so that a
- * restart never writes a block whose key is taken nor stores a reading a second time.
+ * restart never writes a block whose key is taken nor stores a reading a second time. The
+ * level-8 spans come from the store's check at open, which read every block already.
  */
-export async function readFrontiers(store: TmpoStore): Promise<Map<string, Frontier>> {
+export async function readFrontiers(store: TmpoStore, level8: OpenedStore['level8']): Promise<Map<string, Frontier>> {
   const out = new Map<string, Frontier>();
+  const spans = new Map<string, Span[]>();
+  for (const b of level8) {
+    const id = `${b.key.sid}/${b.key.rid}`;
+    let list = spans.get(id);
+    if (!list) spans.set(id, (list = []));
+    list.push({ key: b.key.bid, head: b.head, tail: b.tail });
+  }
   for (const sid of await store.sensors()) {
     for (const rid of await store.rids(sid)) {
+      const id = `${sid}/${rid}`;
       let base = 0;
       let baseTail = -1;
       for (const lvl of [12, 16, 20] as Level[]) {
@@ -20,17 +29,15 @@ export async function readFrontiers(store: TmpoStore): Promise<Map<string, Front
         baseTail = Math.max(baseTail, (await spanOf(store, { sid, rid, lvl, bid })).tail);
       }
       const blocks: Span[] = [];
-      for (const bid of await store.bids(sid, rid, 8)) {
-        const s = await spanOf(store, { sid, rid, lvl: 8, bid });
-        if (bid >= base) blocks.push(s);
+      for (const s of (spans.get(id) ?? []).sort((a, b) => a.key - b.key)) {
+        if (s.key >= base) blocks.push(s);
         else baseTail = Math.max(baseTail, s.tail);
       }
-      if (base > 0 || blocks.length > 0) out.set(`${sid}/${rid}`, { base, baseTail, blocks });
+      if (base > 0 || blocks.length > 0) out.set(id, { base, baseTail, blocks });
     }
   }
   return out;
 }
-
 /** A block's first and last time; an unreadable one counts as its whole window. */
 async function spanOf(store: TmpoStore, key: BlockKey): Promise<Span> {
   try {

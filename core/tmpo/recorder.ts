@@ -55,7 +55,7 @@ export class TmpoRecorder {
   static async open(opts: RecorderOptions): Promise<TmpoRecorder> {
     const opened = await TmpoStore.open(opts.dataDir, opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {});
     for (const w of opened.warnings) opts.onWarning(describeWarning(w));
-    const rec = new TmpoRecorder(opened.store, opts, await readFrontiers(opened.store));
+    const rec = new TmpoRecorder(opened.store, opts, await readFrontiers(opened.store, opened.level8));
     const journal = await takeOpenJournal(opts.dataDir);
     if (journal.warning) opts.onWarning(journal.warning);
     // Every sensor's blocks come back, enabled or not: each carries the cfg it was opened with.

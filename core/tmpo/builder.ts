@@ -269,9 +269,11 @@ export class Block8Pool {
   }
 
   /** Take over a block that was open before a restart, with the cfg it was opened with. */
-  adopt(sid: string, rid: number, bid: number, block: TmpoBlock, now: number, replay: (b: TmpoBlock) => Array<[number, number]>): void {
-    if (!isSid(sid) || !isRid(rid)) return;
+  /** False, and nothing taken, for a sensor id or rid that cannot name a block. */
+  adopt(sid: string, rid: number, bid: number, block: TmpoBlock, now: number, replay: (b: TmpoBlock) => Array<[number, number]>): boolean {
+    if (!isSid(sid) || !isRid(rid)) return false;
     this.builder(sid, rid, block.h.cfg).adopt(bid, block, this.context(now), replay);
+    return true;
   }
 
   /** Blocks that are done: sealed ones at once, the rest after their window, the grace and the sensor's lag. */

@@ -26,9 +26,16 @@ const journalSchema = z.object({
 
 export const journalPath = (dataDir: string): string => join(tmpoDir(dataDir), 'open.json');
 
-export async function saveOpenJournal(dataDir: string, entries: OpenEntry[]): Promise<void> {
+export async function saveOpenJournal(dataDir: string, entries: OpenEntry[], path = journalPath(dataDir)): Promise<void> {
   const body = { version: 1, blocks: entries.map((e) => ({ sid: e.sid, rid: e.rid, bid: e.bid, text: blockJson(e.block) })) };
-  await writeFileAtomic(journalPath(dataDir), JSON.stringify(body) + '\n');
+  await writeFileAtomic(path, JSON.stringify(body) + '\n');
+}
+
+/** Keep entries that cannot be taken back (a sensor id that is no block name) next to the journal. */
+export async function setAsideOpenEntries(dataDir: string, entries: OpenEntry[]): Promise<string> {
+  const aside = `${journalPath(dataDir)}.set-aside-${Date.now()}`;
+  await saveOpenJournal(dataDir, entries, aside);
+  return aside;
 }
 
 /** Read and remove the journal. A damaged one is moved aside with a warning, never deleted. */

@@ -3,7 +3,7 @@ import { Block8Pool, type PushOutcome } from './builder';
 import { compact } from './compact';
 import { pickGraceSeconds } from './flush-clock';
 import type { BlockKey } from './ids';
-import { saveOpenJournal, takeOpenJournal } from './open-journal';
+import { saveOpenJournal, setAsideOpenEntries, takeOpenJournal } from './open-journal';
 import { TmpoStore, type StoreWarning } from './store';
 import { blockToSeries } from './codec';
 import { readFrontiers } from './frontier';
@@ -59,7 +59,11 @@ export class TmpoRecorder {
     const journal = await takeOpenJournal(opts.dataDir);
     if (journal.warning) opts.onWarning(journal.warning);
     // Every sensor's blocks come back, enabled or not: each carries the cfg it was opened with.
-    for (const e of journal.entries) rec.pool.adopt(e.sid, e.rid, e.bid, e.block, rec.now, samplesOf);
+    const unplaced = journal.entries.filter((e) => !rec.pool.adopt(e.sid, e.rid, e.bid, e.block, rec.now, samplesOf));
+    if (unplaced.length > 0) {
+      const aside = await setAsideOpenEntries(opts.dataDir, unplaced);
+      opts.onWarning(`${unplaced.length} open TMPO blocks in the journal name no valid sensor (${unplaced.map((e) => JSON.stringify(e.sid)).join(', ')}); kept in ${aside}`);
+    }
     return rec;
   }
 

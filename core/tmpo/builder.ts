@@ -119,8 +119,14 @@ export class Block8Builder {
 
   private place(ts: number, value: number, ctx: PushContext): PushOutcome {
     if (!Number.isSafeInteger(ts) || ts < 0 || !Number.isFinite(value)) return 'invalid';
-    this.raiseBase(blockId(ctx.floor, 8));
     const own = blockId(ts, 8);
+    // The common case, a reading after the last one in the newest block: nothing can be after it.
+    const newest = this.keys.length > 0 ? this.keys[this.keys.length - 1]! : undefined;
+    if (newest === own && (this.stored.length === 0 || this.stored[this.stored.length - 1]!.key < own)) {
+      const block = this.open.get(own)!;
+      if (ts > block.tailTime) return block.append(ts, value) ? 'accepted' : 'out-of-order';
+    }
+    this.raiseBase(blockId(ctx.floor, 8));
     let key = Math.max(own, this.base);
     if (this.isStored(key)) key += SPAN8;
     if (this.isStored(key)) return 'out-of-order';
@@ -166,11 +172,19 @@ export class Block8Builder {
    * those whose window plus this sensor's lag ends by `closedBefore` (all below it when `force`).
    */
   takeDue(closedBefore: number | undefined, force = false): FinishedBlock[] {
+    if (!this.hasDue(closedBefore, force)) return [];
     if (closedBefore !== undefined) {
       const before = force ? closedBefore : closedBefore - this.lag;
       while (this.keys.length > 0 && (force ? this.keys[0]! < before : blockEnd(8, this.keys[0]!) <= before)) this.seal(this.keys[0]!);
     }
     return this.sealed.splice(0);
+  }
+
+  /** Whether takeDue would hand anything over (asked every second, so it allocates nothing). */
+  hasDue(closedBefore: number | undefined, force = false): boolean {
+    if (this.sealed.length > 0) return true;
+    if (closedBefore === undefined || this.keys.length === 0) return false;
+    return force ? this.keys[0]! < closedBefore : blockEnd(8, this.keys[0]!) <= closedBefore - this.lag;
   }
 
   /** Encode and hand over every open block starting before `boundary`, oldest first. */
@@ -281,7 +295,9 @@ export class Block8Pool {
     const boundary = this.clock.tick(now, opts.force ?? false);
     const force = opts.force === true && boundary !== undefined;
     const closed = force ? boundary : this.clock.closedBefore;
-    return [...this.builders.values()].flatMap((b) => b.takeDue(closed, force));
+    const out: FinishedBlock[] = [];
+    for (const b of this.builders.values()) if (b.hasDue(closed, force)) out.push(...b.takeDue(closed, force));
+    return out;
   }
 
   /** Every level-8 block below this has been flushed; undefined before the first flush. */
@@ -319,8 +335,14 @@ export class Block8Pool {
     this.builders.get(`${sid}/${rid}`)?.setCfg(cfg);
   }
 
+  /** One context object, reused: a push is the hot path. */
+  private readonly ctx: PushContext = { now: 0, floor: 0, horizon: 0 };
+
   private context(now: number): PushContext {
-    return { now, floor: this.compactBefore ?? 0, horizon: this.horizonSeconds };
+    this.ctx.now = now;
+    this.ctx.floor = this.compactBefore ?? 0;
+    this.ctx.horizon = this.horizonSeconds;
+    return this.ctx;
   }
 
   private builder(sid: string, rid: number, cfg?: SensorCfg): Block8Builder {

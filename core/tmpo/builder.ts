@@ -136,8 +136,8 @@ export class Block8Builder {
     const block = this.open.get(key);
     // Before the head only in a block that starts early; in its own window the FLM's rule holds.
     if (block) return block.append(ts, value) || (key > own && block.prepend(ts, value)) ? 'accepted' : 'out-of-order';
-    // Slots run out only when a source is ahead of the host: the oldest block is done, or, for a
-    // reading before all of them (its clock was set back), the one furthest ahead waits on disk.
+    // Slots run out when a source runs ahead of the host (or far behind it): the oldest block is
+    // done, or, for a reading before all of them (its clock was set back), the one furthest ahead.
     while (this.open.size >= this.maxOpen) this.seal(key < this.keys[0]! ? this.keys.at(-1)! : this.keys[0]!);
     this.open.set(key, new OpenBlock(ts, value, typeof this.cfg === 'function' ? this.cfg() : this.cfg));
     this.keys.splice(lowerBound(this.keys, key), 0, key);
@@ -291,7 +291,8 @@ export class Block8Pool {
   }
 
   /** Blocks that are done: sealed ones at once, the rest after their window, the grace and the sensor's lag. */
-  flush(now: number, opts: { force?: boolean } = {}): FinishedBlock[] {
+  flush(now: number, opts: { force?: boolean; sealedOnly?: boolean } = {}): FinishedBlock[] {
+    if (opts.sealedOnly) return [...this.builders.values()].flatMap((b) => b.takeDue(undefined));
     const boundary = this.clock.tick(now, opts.force ?? false);
     const force = opts.force === true && boundary !== undefined;
     const closed = force ? boundary : this.clock.closedBefore;

@@ -8,7 +8,7 @@ import { TmpoStore, type StoreWarning } from './store';
 import { blockToSeries } from './codec';
 import { readFrontiers } from './frontier';
 import type { TmpoBlock } from './block';
-import type { Frontier } from './builder';
+import type { FinishedBlock, Frontier } from './builder';
 
 export interface RecorderOptions {
   dataDir: string;
@@ -102,7 +102,16 @@ export class TmpoRecorder {
     if (this.closed) return 0;
     const due = this.pool.flush(this.now, opts);
     const horizon = this.pool.compactBefore;
-    for (const b of due) {
+    await this.write(due);
+    if (horizon !== undefined && horizon !== this.writtenBefore) {
+      this.writtenBefore = horizon;
+      this.compactSoon();
+    }
+    return due.length;
+  }
+
+  private async write(blocks: FinishedBlock[]): Promise<void> {
+    for (const b of blocks) {
       const r = await this.store.put(b.key, b.bytes);
       if (r.status === 'exists') {
         this.opts.onWarning(`TMPO block ${b.key.sid}/${b.key.rid}/8/${b.key.bid} already on disk; ${b.samples} newer samples for it were not stored`);
@@ -111,11 +120,6 @@ export class TmpoRecorder {
       this.written++;
       this.opts.onBlock(b.key, b.bytes);
     }
-    if (horizon !== undefined && horizon !== this.writtenBefore) {
-      this.writtenBefore = horizon;
-      this.compactSoon();
-    }
-    return due.length;
   }
 
   private compactSoon(): void {
@@ -158,6 +162,8 @@ export class TmpoRecorder {
     this.abort.abort();
     await this.ticking;
     await this.idle();
+    // blocks a source ahead filled since the last tick are done: written, not journalled
+    await this.write(this.pool.flush(this.now, { sealedOnly: true }));
     const open = this.pool.openSnapshot();
     if (open.length) await saveOpenJournal(this.opts.dataDir, open);
   }

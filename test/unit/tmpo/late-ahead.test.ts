@@ -306,3 +306,17 @@ test('a meter clock 2 h ahead, set right after a restart: the readings go into t
     await again.rec.close();
   });
 });
+
+test('a block a source ahead filled is written at close even without a tick in between', async () => {
+  await withTempDir(async (dir) => {
+    const run = await open(dir, { now: T0 }, new Map(), []);
+    for (let i = 0; i <= 8; i++) assert.equal(run.rec.push(SID_A, 0, T0 + 3600 + i * 256, i), 'accepted');
+    await run.rec.close();
+    assert.deepEqual(await run.rec.store.list({ sid: SID_A }), [{ sid: SID_A, rid: 0, lvl: 8, bid: T0 + 3584 }]);
+    const again = await open(dir, run.clock, run.published, run.warnings);
+    await runUntil(again, T0 + 3600 + 10 * 256, 16);
+    await again.rec.tick({ force: true });
+    assert.equal((await tmpoPySeries(again.rec, SID_A)).times.length, 9, 'the other eight from the journal');
+    await again.rec.close();
+  });
+});

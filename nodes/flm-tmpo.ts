@@ -13,12 +13,15 @@ import { numberSetting, textSetting, isPort } from './lib/settings';
 import { createApiServer, derivedApiToken, RecentGauges, type ApiServer } from '../core/api';
 import { StartupQueue, type Send, type Done } from './lib/startup-queue';
 import { Rejects } from './lib/rejects';
+import { DropTally } from '../core/util/drop-tally';
+import { DEFAULT_HORIZON_SECONDS } from '../core/tmpo/builder';
 
 interface TmpoDef extends NodeDef {
   device: string;
   maxMB: string | number;
   apiHost: string;
   apiPort: string | number;
+  horizon?: string | number;
 }
 
 
@@ -26,6 +29,8 @@ interface TmpoDef extends NodeDef {
 export const FLUSH_TOPIC = TMPO_FLUSH_COMMAND;
 /** Open blocks are saved this often, bounding what a kill -9 loses. */
 const CHECKPOINT_MS = 30_000;
+/** A week at most: the store accepts blocks that start up to about 12 days before their window. */
+const MAX_HORIZON_HOURS = 168;
 
 /** A running flm-tmpo, with the API token it serves (the node's dialog shows it). */
 interface FlmTmpoNode extends Node<{ apiToken?: string }> {
@@ -49,6 +54,13 @@ export default function (RED: NodeAPI): void {
     let sensors: DeviceSensors | undefined;
     let deviceId = '';
     const rejects = new Rejects(node);
+    /** readings that could not be stored (too old, a duplicate), told once a minute with counts */
+    const dropped = new DropTally();
+    let horizonText = '';
+    const tellDropped = () => {
+      const text = dropped.take();
+      if (text) node.warn(`TMPO: readings not stored (${horizonText}): ${text}`);
+    };
     const blockMsg = (key: { sid: string; rid: number; lvl: number; bid: number }, bytes: Buffer): NodeMessage =>
       ({ topic: tmpoBlockTopic(key), payload: bytes, retain: false, qos: 0 }) as NodeMessage;
     /** tmpod's sync trigger (§4.6): the server answers with what it has; sent at start and on `tmpo/sync`. */
@@ -56,7 +68,8 @@ export default function (RED: NodeAPI): void {
 
     const showStatus = () => {
       if (!recorder) return;
-      const text = `${recorder.written} blocks · ${recorder.openBlocks} open${apiLabel}${rejects.total ? ` · ${rejects.total} rejects` : ''}`;
+      const notStored = dropped.total ? ` · ${dropped.total} not stored` : '';
+      const text = `${recorder.written} blocks · ${recorder.openBlocks} open${apiLabel}${notStored}${rejects.total ? ` · ${rejects.total} rejects` : ''}`;
       if (apiFailure) status.error(`${apiFailure} · ${text}`);
       else status.ok(text);
     };
@@ -114,7 +127,12 @@ export default function (RED: NodeAPI): void {
         // tmpod keeps one series per sensor: the reading kind its data_type names.
         if (sensor.data_type !== t.kind) return done();
         const outcome = recorder.push(t.sid, sensor.rid, p[0] as number, p[1] as number);
-        if (outcome !== 'accepted') throw new Error(`reading ${p[0]} for ${sensor.name} not stored: ${outcome}`);
+        if (outcome === 'invalid') throw new Error(`reading ${p[0]} for ${sensor.name} not stored: ${outcome}`);
+        if (outcome !== 'accepted') {
+          // A reading that is well formed but cannot be stored is counted, not an error per reading.
+          dropped.note(sensor.name ? `${sensor.name} (${t.sid})` : t.sid, outcome);
+          tellDropped();
+        }
         showStatus();
         done();
       } catch (err) {
@@ -128,6 +146,8 @@ export default function (RED: NodeAPI): void {
       if (!deviceNode) throw new Error('no flm-device configured: pick or add one in the node settings');
       status.idle('opening store');
       const maxMB = numberSetting(def.maxMB, 0, 'disk budget', (n) => n >= 0);
+      const horizonHours = numberSetting(def.horizon, DEFAULT_HORIZON_SECONDS / 3600, 'late readings horizon (hours)', (n) => n >= 0 && n <= MAX_HORIZON_HOURS);
+      horizonText = `horizon ${horizonHours} h`;
       const { device, dataDir, sensors: set } = await deviceNode.ready;
       deviceId = device.id;
       sensors = set;
@@ -135,7 +155,12 @@ export default function (RED: NodeAPI): void {
       const rec = await TmpoRecorder.open({
         dataDir,
         deviceId: device.id,
-        cfgFor: (sid) => sensorCfg(set.get(sid)!),
+        cfgFor: (sid) => {
+          const sensor = set.get(sid);
+          if (!sensor) throw new Error(`sensor ${sid} is not enabled`);
+          return sensorCfg(sensor);
+        },
+        horizonSeconds: Math.round(horizonHours * 3600),
         ...(maxMB > 0 ? { maxBytes: maxMB * 1024 * 1024 } : {}),
         onBlock: (key, bytes) => node.send(blockMsg(key, bytes)),
         onWarning: (text) => node.warn(text),
@@ -173,6 +198,7 @@ export default function (RED: NodeAPI): void {
       node.send(syncMsg());
       res.interval(1000, async () => {
         if ((await rec.tick()) > 0) showStatus();
+        tellDropped();
       }, reportError);
       res.interval(CHECKPOINT_MS, () => rec.checkpoint(), reportError);
     })().catch((err: unknown) => {

@@ -26,6 +26,7 @@ export const START_DEFAULTS = {
   FLM_BRIDGE_CA: '',
   FLM_HA_PREFIX: 'homeassistant',
   FLM_SIM_SPEED: '1',
+  FLM_TMPO_HORIZON: '6',
 };
 
 export type StartEnv = { [K in keyof typeof START_DEFAULTS]: string } & {

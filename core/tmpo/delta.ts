@@ -39,6 +39,23 @@ export class OpenBlock {
     this.header = { head: [time, value], tail: [time, value], vsn: TMPO_FORMAT_VERSION, cfg: structuredClone(cfg) };
   }
 
+  /** Go on filling a block that was open before a restart: its raw tail value carries on. */
+  static fromBlock(block: TmpoBlock): OpenBlock {
+    const b = new OpenBlock(block.h.head[0], block.h.head[1], block.h.cfg ?? {});
+    const h = b.header;
+    h.tail = [block.h.tail[0], block.h.tail[1]];
+    if (block.h.vsn === undefined) delete h.vsn;
+    else h.vsn = block.h.vsn;
+    if (block.h.cfg === undefined) delete h.cfg;
+    b.t.splice(0, 1, ...block.t);
+    b.v.splice(0, 1, ...block.v);
+    return b;
+  }
+
+  get headTime(): number {
+    return this.header.head[0];
+  }
+
   get tailTime(): number {
     return this.header.tail[0];
   }
@@ -55,6 +72,20 @@ export class OpenBlock {
     this.t.push(time - tailTime);
     this.v.push(roundDelta(value - tailValue));
     this.header.tail = [time, value];
+    return true;
+  }
+
+  /**
+   * Put a sample in front of the head; false (and nothing changed) unless its time is before it.
+   * The old head's raw value is in the header, so its delta is taken from it as append does.
+   */
+  prepend(time: number, value: number): boolean {
+    assertSample(time, value);
+    const [headTime, headValue] = this.header.head;
+    if (time >= headTime) return false;
+    this.t.splice(1, 0, headTime - time);
+    this.v.splice(1, 0, roundDelta(headValue - value));
+    this.header.head = [time, value];
     return true;
   }
 

@@ -43,7 +43,9 @@ export {
 export type { BlockKey, Level } from './ids';
 export { FlushClock, pickGraceSeconds } from './flush-clock';
 export { Block8Builder, Block8Pool } from './builder';
-export type { BuilderCounters, BuilderOptions, FinishedBlock, PoolOptions, PushOutcome } from './builder';
+export { DEFAULT_HORIZON_SECONDS } from './builder';
+export type { BuilderCounters, BuilderOptions, FinishedBlock, Frontier, PoolOptions, PushContext, PushOutcome, Span } from './builder';
+export { readFrontiers } from './frontier';
 export { mergeBlocks } from './merge';
 export { compact, siblingGroups } from './compact';
 export type { CompactionEvent, CompactionReport } from './compact';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { writeFileAtomic, readFileIfExists } from '../util/atomic-file';
 import { blockJson, parseBlockJson } from './codec';
 import type { TmpoBlock } from './block';
-import { tmpoDir } from './ids';
+import { blockId, tmpoDir } from './ids';
 
 /**
  * The level-8 blocks still open when the store stops, kept in `<dataDir>/tmpo/open.json` so a
@@ -14,19 +14,28 @@ import { tmpoDir } from './ids';
 export interface OpenEntry {
   sid: string;
   rid: number;
+  /** the block's key; a block holding a late reading may start before it */
+  bid: number;
   block: TmpoBlock;
 }
 
 const journalSchema = z.object({
   version: z.literal(1),
-  blocks: z.array(z.object({ sid: z.string(), rid: z.number().int().min(0), text: z.string() }).strict()),
+  blocks: z.array(z.object({ sid: z.string(), rid: z.number().int().min(0), bid: z.number().int().min(0).optional(), text: z.string() }).strict()),
 }).strict();
 
 export const journalPath = (dataDir: string): string => join(tmpoDir(dataDir), 'open.json');
 
-export async function saveOpenJournal(dataDir: string, entries: OpenEntry[]): Promise<void> {
-  const body = { version: 1, blocks: entries.map((e) => ({ sid: e.sid, rid: e.rid, text: blockJson(e.block) })) };
-  await writeFileAtomic(journalPath(dataDir), JSON.stringify(body) + '\n');
+export async function saveOpenJournal(dataDir: string, entries: OpenEntry[], path = journalPath(dataDir)): Promise<void> {
+  const body = { version: 1, blocks: entries.map((e) => ({ sid: e.sid, rid: e.rid, bid: e.bid, text: blockJson(e.block) })) };
+  await writeFileAtomic(path, JSON.stringify(body) + '\n');
+}
+
+/** Keep entries that cannot be taken back (a sensor id that is no block name) next to the journal. */
+export async function setAsideOpenEntries(dataDir: string, entries: OpenEntry[]): Promise<string> {
+  const aside = `${journalPath(dataDir)}.set-aside-${Date.now()}`;
+  await saveOpenJournal(dataDir, entries, aside);
+  return aside;
 }
 
 /** Read and remove the journal. A damaged one is moved aside with a warning, never deleted. */
@@ -36,7 +45,11 @@ export async function takeOpenJournal(dataDir: string): Promise<{ entries: OpenE
   if (text === undefined) return { entries: [] };
   try {
     const parsed = journalSchema.parse(JSON.parse(text));
-    const entries = parsed.blocks.map((b) => ({ sid: b.sid, rid: b.rid, block: parseBlockJson(b.text) }));
+    const entries = parsed.blocks.map((b) => {
+      const block = parseBlockJson(b.text);
+      // journals written before keys were kept: a block then always started in its own window
+      return { sid: b.sid, rid: b.rid, bid: b.bid ?? blockId(block.h.head[0], 8), block };
+    });
     await fs.rm(path);
     return { entries };
   } catch (err) {

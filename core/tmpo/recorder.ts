@@ -3,9 +3,12 @@ import { Block8Pool, type PushOutcome } from './builder';
 import { compact } from './compact';
 import { pickGraceSeconds } from './flush-clock';
 import type { BlockKey } from './ids';
-import { saveOpenJournal, takeOpenJournal } from './open-journal';
+import { saveOpenJournal, setAsideOpenEntries, takeOpenJournal } from './open-journal';
 import { TmpoStore, type StoreWarning } from './store';
 import { blockToSeries } from './codec';
+import { readFrontiers } from './frontier';
+import type { TmpoBlock } from './block';
+import type { FinishedBlock, Frontier } from './builder';
 
 export interface RecorderOptions {
   dataDir: string;
@@ -16,6 +19,8 @@ export interface RecorderOptions {
   maxBytes?: number;
   /** Unix seconds, for tests; defaults to the wall clock */
   now?: () => number;
+  /** how late a reading may arrive and still be stored, seconds (default 6 h) */
+  horizonSeconds?: number;
   /** every block written, level 8 and compacted, to publish */
   onBlock: (key: BlockKey, bytes: Buffer) => void;
   onWarning: (text: string) => void;
@@ -38,20 +43,26 @@ export class TmpoRecorder {
   private closed = false;
   written = 0;
 
-  private constructor(readonly store: TmpoStore, private readonly opts: RecorderOptions) {
-    const now = opts.now ?? (() => Math.floor(Date.now() / 1000));
-    this.pool = new Block8Pool({ graceSeconds: pickGraceSeconds(opts.deviceId, now()), cfgFor: opts.cfgFor });
+  private constructor(readonly store: TmpoStore, private readonly opts: RecorderOptions, frontiers: Map<string, Frontier>) {
+    this.pool = new Block8Pool({
+      graceSeconds: pickGraceSeconds(opts.deviceId, this.now),
+      cfgFor: opts.cfgFor,
+      frontiers,
+      ...(opts.horizonSeconds !== undefined ? { horizonSeconds: opts.horizonSeconds } : {}),
+    });
   }
 
   static async open(opts: RecorderOptions): Promise<TmpoRecorder> {
     const opened = await TmpoStore.open(opts.dataDir, opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {});
     for (const w of opened.warnings) opts.onWarning(describeWarning(w));
-    const rec = new TmpoRecorder(opened.store, opts);
+    const rec = new TmpoRecorder(opened.store, opts, await readFrontiers(opened.store, opened.level8));
     const journal = await takeOpenJournal(opts.dataDir);
     if (journal.warning) opts.onWarning(journal.warning);
-    for (const e of journal.entries) {
-      const { times, values } = blockToSeries(e.block);
-      times.forEach((t, i) => rec.pool.push(e.sid, e.rid, t, values[i]!));
+    // Every sensor's blocks come back, enabled or not: each carries the cfg it was opened with.
+    const unplaced = journal.entries.filter((e) => !rec.pool.adopt(e.sid, e.rid, e.bid, e.block, rec.now, samplesOf));
+    if (unplaced.length > 0) {
+      const aside = await setAsideOpenEntries(opts.dataDir, unplaced);
+      opts.onWarning(`${unplaced.length} open TMPO blocks in the journal name no valid sensor (${unplaced.map((e) => JSON.stringify(e.sid)).join(', ')}); kept in ${aside}`);
     }
     return rec;
   }
@@ -61,7 +72,12 @@ export class TmpoRecorder {
   }
 
   push(sid: string, rid: number, ts: number, value: number): PushOutcome {
-    return this.pool.push(sid, rid, ts, value);
+    return this.pool.push(sid, rid, ts, value, this.now);
+  }
+
+  /** How late a reading may arrive and still be stored, seconds. */
+  get horizonSeconds(): number {
+    return this.pool.horizonSeconds;
   }
 
   get openBlocks(): number {
@@ -85,8 +101,17 @@ export class TmpoRecorder {
   private async flushDue(opts: { force?: boolean }): Promise<number> {
     if (this.closed) return 0;
     const due = this.pool.flush(this.now, opts);
-    const horizon = this.pool.closedBefore;
-    for (const b of due) {
+    const horizon = this.pool.compactBefore;
+    await this.write(due);
+    if (horizon !== undefined && horizon !== this.writtenBefore) {
+      this.writtenBefore = horizon;
+      this.compactSoon();
+    }
+    return due.length;
+  }
+
+  private async write(blocks: FinishedBlock[]): Promise<void> {
+    for (const b of blocks) {
       const r = await this.store.put(b.key, b.bytes);
       if (r.status === 'exists') {
         this.opts.onWarning(`TMPO block ${b.key.sid}/${b.key.rid}/8/${b.key.bid} already on disk; ${b.samples} newer samples for it were not stored`);
@@ -95,11 +120,6 @@ export class TmpoRecorder {
       this.written++;
       this.opts.onBlock(b.key, b.bytes);
     }
-    if (horizon !== undefined && horizon !== this.writtenBefore) {
-      this.writtenBefore = horizon;
-      this.compactSoon();
-    }
-    return due.length;
   }
 
   private compactSoon(): void {
@@ -142,6 +162,8 @@ export class TmpoRecorder {
     this.abort.abort();
     await this.ticking;
     await this.idle();
+    // blocks a source ahead filled since the last tick are done: written, not journalled
+    await this.write(this.pool.flush(this.now, { sealedOnly: true }));
     const open = this.pool.openSnapshot();
     if (open.length) await saveOpenJournal(this.opts.dataDir, open);
   }
@@ -151,6 +173,11 @@ export class TmpoRecorder {
     if (this.closed) return;
     await saveOpenJournal(this.opts.dataDir, this.pool.openSnapshot());
   }
+}
+
+function samplesOf(block: TmpoBlock): Array<[number, number]> {
+  const { times, values } = blockToSeries(block);
+  return times.map((t, i) => [t, values[i]!]);
 }
 
 function describeWarning(w: StoreWarning): string {

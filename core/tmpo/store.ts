@@ -27,6 +27,8 @@ export interface OpenedStore {
   warnings: StoreWarning[];
   /** blocks deleted at open because the store was over its budget */
   evicted: BlockKey[];
+  /** every level-8 block found intact at open, with its first and last sample time */
+  level8: Array<{ key: BlockKey; head: number; tail: number }>;
 }
 
 export interface PutResult {
@@ -58,9 +60,11 @@ export class TmpoStore {
   static async open(dataDir: string, options: TmpoStoreOptions = {}): Promise<OpenedStore> {
     const store = new TmpoStore(dataDir, options);
     await fs.mkdir(sensorDir(dataDir), { recursive: true });
-    const warnings = await store.checkAll();
+    const level8: OpenedStore['level8'] = [];
+    const warnings = await store.checkAll(level8);
     const evicted = await store.exclusive(() => store.evict());
-    return { store, warnings, evicted };
+    const gone = new Set(evicted.map(keyText));
+    return { store, warnings, evicted, level8: level8.filter((b) => !gone.has(keyText(b.key))) };
   }
 
   /** Bytes of all stored blocks (quarantine not counted). */
@@ -203,7 +207,7 @@ export class TmpoStore {
   }
 
   /** The start-up check: verify every block, quarantine the bad, clear interrupted writes. */
-  private async checkAll(): Promise<StoreWarning[]> {
+  private async checkAll(level8: OpenedStore['level8']): Promise<StoreWarning[]> {
     const scan = await scanStore(this.dataDir);
     const warnings: StoreWarning[] = [];
     for (const path of scan.tempFiles) {
@@ -220,8 +224,9 @@ export class TmpoStore {
     await forEachLimited(scan.blocks, this.options.verifyConcurrency ?? 8, async ({ key, path }) => {
       const bytes = await fs.readFile(path);
       try {
-        verifyBlock(key, bytes);
+        const block = verifyBlock(key, bytes);
         this.bytes += bytes.length;
+        if (key.lvl === 8) level8.push({ key, head: block.h.head[0], tail: block.h.tail[0] });
       } catch (err) {
         const movedTo = await moveToQuarantine(this.dataDir, path);
         warnings.push({ kind: 'quarantined', path, movedTo, reason: `block ${keyText(key)}: ${(err as Error).message}` });

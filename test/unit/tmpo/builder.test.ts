@@ -73,18 +73,20 @@ test('pool: a block is written after its window plus grace, including samples th
   assert.equal(pool.closedBefore, T0 + 256);
 });
 
-test('pool: a sample for a window already written is dropped as late, never rewriting the block', () => {
+test('pool: a sample for a window already written goes to the next free window; the written block is never rewritten', () => {
   const pool = new Block8Pool({ graceSeconds: 5, cfgFor: () => CFG });
   pool.push(SID_A, 0, T0 + 10, 1);
   pool.flush(T0 + 1);
-  assert.equal(pool.flush(T0 + 256 + 5).length, 1);
-  assert.equal(pool.push(SID_A, 0, T0 + 200, 2), 'late');
-  // a sensor seen for the first time after the flush knows the boundary too
-  assert.equal(pool.push(SID_B, 0, T0 + 200, 2), 'late');
-  assert.equal(pool.push(SID_B, 0, T0 + 300, 2), 'accepted');
-  const stats = pool.stats();
-  assert.equal(stats.find((s) => s.sid === SID_A)!.counters.late, 1);
-  assert.equal(stats.find((s) => s.sid === SID_B)!.counters.late, 1);
+  const first = pool.flush(T0 + 256 + 5);
+  assert.deepEqual(first.map((d) => d.key.bid), [T0]);
+  assert.equal(pool.push(SID_A, 0, T0 + 10, 1), 'out-of-order', 'already stored: never twice');
+  assert.equal(pool.push(SID_A, 0, T0 + 200, 2), 'accepted', 'after the stored tail: kept');
+  // a sensor seen for the first time after the flush has its own window free
+  assert.equal(pool.push(SID_B, 0, T0 + 200, 2), 'accepted');
+  const next = pool.flush(T0 + 512 + 5);
+  assert.deepEqual(next.map((d) => [d.key.sid, d.key.bid]), [[SID_A, T0 + 256], [SID_B, T0]]);
+  assert.deepEqual(decodeSeries(next[0]!.bytes), { times: [T0 + 200], values: [2] }, 'a block that starts before its window');
+  assert.equal(pool.stats().find((s) => s.sid === SID_A)!.counters['out-of-order'], 1);
 });
 
 test('pool: a forced flush writes the current window too (tmpod `flush`)', () => {
@@ -106,14 +108,19 @@ test('the cfg is taken when a block opens; a changed cfg applies to later blocks
   assert.deepEqual(done.map((d) => decodeBlock(d.bytes).h.cfg?.['function']), ['before', 'after']);
 });
 
-test('a builder holds at most maxOpenBlocks blocks; samples beyond are counted as overflow', () => {
+test('a builder holds at most maxOpenBlocks blocks: a source ahead has its oldest written; after its clock is set back, readings go into the windows it left free', () => {
   const b = new Block8Builder(SID_A, 0, CFG, { maxOpenBlocks: 2 });
-  assert.equal(b.push(T0, 1), 'accepted');
-  assert.equal(b.push(T0 + 256, 1), 'accepted');
-  assert.equal(b.push(T0 + 100 * 256, 1), 'overflow');
-  assert.equal(b.push(T0 + 1, 2), 'accepted');
+  assert.equal(b.push(T0 + 512, 1), 'accepted');
+  assert.equal(b.push(T0 + 768, 2), 'accepted');
+  assert.equal(b.push(T0 + 100 * 256, 3), 'accepted');
   assert.equal(b.openBlocks, 2);
-  assert.equal(b.counters.overflow, 1);
+  assert.deepEqual(b.takeDue(undefined).map((d) => d.key.bid), [T0 + 512], 'written at once, whatever the host clock');
+  assert.equal(b.push(T0 + 512, 9), 'out-of-order', 'a stored reading is never stored twice');
+  assert.equal(b.push(T0 + 10, 0), 'accepted', 'before every block: its own window is free');
+  assert.deepEqual(b.takeDue(undefined).map((d) => d.key.bid), [T0 + 100 * 256], 'the block furthest ahead made room');
+  assert.equal(b.push(T0 + 600, 9), 'accepted', 'after the written block of its window: put in front of the next one');
+  const rest = b.takeDue(T0 + 200 * 256, true);
+  assert.deepEqual(rest.map((d) => d.key.bid), [T0, T0 + 768]);
 });
 
 test('pool refuses bad sensor ids and rids without creating a builder', () => {

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { TmpoRecorder } from '../../../core/tmpo/recorder';
 import { journalPath } from '../../../core/tmpo/open-journal';
 import { planResend } from '../../../core/tmpo/sync-plan';
-import { decodeSeries } from '../../../core/tmpo/codec';
+import { decodeBlock, decodeSeries } from '../../../core/tmpo/codec';
 import { keyText, type BlockKey } from '../../../core/tmpo/ids';
 import { SID_A, SID_B, CFG, T0, withTempDir } from './support';
 
@@ -37,7 +37,10 @@ test('readings become a level-8 block once its window and the grace have passed'
     assert.equal(series.times.length, 256);
     assert.equal(series.values.at(-1), 1255);
     assert.deepEqual(await rec.store.read(blocks[0]![0]), blocks[0]![1], 'published bytes are the file on disk');
-    assert.equal(rec.push(SID_A, 0, T0 + 10, 5), 'late', 'a written window is never rewritten');
+    assert.equal(rec.push(SID_A, 0, T0 + 10, 5), 'out-of-order', 'a stored reading is never stored twice');
+    assert.equal(rec.push(SID_A, 0, T0 + 300, 5), 'accepted');
+    await rec.tick({ force: true });
+    assert.deepEqual(blocks.map(([k]) => k.bid), [T0, T0 + 256], 'a written window is never rewritten');
     await rec.close();
   });
 });
@@ -75,7 +78,7 @@ test('a damaged journal is moved aside with a warning', async () => {
   });
 });
 
-test('blocks are compacted into level 12 once the parent window has passed, and the parent is published', async () => {
+test('blocks are compacted into level 12 once the parent window and the late-readings horizon have passed, and the parent is published', async () => {
   await withTempDir(async (dir) => {
     const clock = { now: T0 };
     const blocks: Array<[BlockKey, Buffer]> = [];
@@ -88,6 +91,12 @@ test('blocks are compacted into level 12 once the parent window has passed, and 
       await rec.tick();
     }
     clock.now = T0 + 4096 + 30;
+    await rec.tick();
+    await rec.idle();
+    assert.ok(!blocks.some(([k]) => k.lvl === 12), 'not while a late reading may still go into its own window');
+    clock.now = T0 + 4096 + rec.horizonSeconds + 256;
+    await rec.tick();
+    clock.now += 256 + 30;
     await rec.tick();
     await rec.idle();
     await rec.close();
@@ -110,4 +119,45 @@ test('sync plan: re-send what the other side lacks, levels 20 to 8, everything o
   assert.deepEqual(all.map(keyText), [`${SID_B}/0/8/${T0}`]);
   const levels = planResend([{ sid: SID_A, rid: 0, lvl: 0, bid: 0 }], blocks);
   assert.deepEqual(levels.map((x) => `${x.rid}/${x.lvl}`), ['0/12', '0/8', '0/8', '1/8']);
+});
+
+test('journal blocks of a sensor no longer configured are written with their own cfg; an entry naming no valid sensor is set aside, never dropped', async () => {
+  await withTempDir(async (dir) => {
+    const clock = { now: T0 + 5 };
+    const first = await recorderAt(dir, clock, []);
+    for (let i = 0; i < 5; i++) {
+      first.push(SID_A, 0, T0 + i, i);
+      first.push(SID_B, 0, T0 + i, 10 + i);
+    }
+    await first.close();
+    const journal = JSON.parse(await readFile(journalPath(dir), 'utf8'));
+    journal.blocks.push({ ...journal.blocks[0], sid: '../x' });
+    await writeFile(journalPath(dir), JSON.stringify(journal));
+
+    const blocks: Array<[BlockKey, Buffer]> = [];
+    const warnings: string[] = [];
+    const rec = await TmpoRecorder.open({
+      dataDir: dir,
+      deviceId: '0123456789abcdef0123456789abcdef',
+      // only SID_A is still a sensor
+      cfgFor: (sid) => {
+        if (sid !== SID_A) throw new Error(`sensor ${sid} is not enabled`);
+        return { ...CFG, id: sid, function: 'now' };
+      },
+      now: () => clock.now,
+      onBlock: (k, b) => blocks.push([k, b]),
+      onWarning: (w) => warnings.push(w),
+    });
+    assert.equal(rec.push(SID_A, 0, T0 + 9, 9), 'accepted');
+    await rec.tick({ force: true });
+    assert.deepEqual(blocks.map(([k]) => keyText(k)).sort(), [`${SID_A}/0/8/${T0}`, `${SID_B}/0/8/${T0}`].sort());
+    const b = decodeBlock(blocks.find(([k]) => k.sid === SID_B)![1]);
+    assert.equal(b.h.cfg?.['id'], SID_B, 'the cfg it was opened with');
+    assert.deepEqual(decodeSeries(blocks.find(([k]) => k.sid === SID_A)![1]).values, [0, 1, 2, 3, 4, 9]);
+    const w = warnings.find((x) => /name no valid sensor/.test(x));
+    assert.ok(w, warnings.join('\n'));
+    const aside = /kept in (\S+)$/.exec(w)![1]!;
+    assert.equal(JSON.parse(await readFile(aside, 'utf8')).blocks[0].sid, '../x');
+    await rec.close();
+  });
 });

@@ -73,7 +73,8 @@ test('a bad or misplaced block is refused, not stored', async () => {
   await withTempDir(async (dir) => {
     const { store } = await TmpoStore.open(dir);
     await assert.rejects(store.put(key(8, T0), gzipSync('{"h":')), TmpoFormatError);
-    await assert.rejects(store.put(key(8, T0 + 256), blockFor(key(8, T0))), /outside the window/);
+    await assert.rejects(store.put(key(8, T0), blockFor(key(8, T0 + 256))), /outside the window/);
+    await assert.rejects(store.put(key(8, T0 + 2 ** 21), blockFor(key(8, T0))), /outside the window/);
     await assert.rejects(store.put({ sid: '../x', rid: 0, lvl: 8, bid: T0 }, blockFor(key(8, T0))), RangeError);
     assert.deepEqual(await filesBelow(dir), []);
   });
@@ -89,7 +90,7 @@ test('at open, corrupt blocks are moved to quarantine with a warning, never dele
       [key(8, T0 + 512), gzipSync('{"h":{"head":[1,1],"tail":'), /not valid JSON|must be/],
       [key(8, T0 + 768), gzipSync(`{"t":[0],"h":{"head":[${T0 + 768},1],"tail":[${T0 + 768},1]},"v":[0]}`), /must be/],
       [key(8, T0 + 1024), Buffer.from('plain text'), /gzip/],
-      [key(8, T0 + 1280), blockFor(key(8, T0)), /outside the window/],
+      [key(8, T0 + 1280), blockFor(key(8, T0 + 1536)), /outside the window/],
       [key(8, T0 + 1536), Buffer.alloc(0), /gzip/],
     ];
     for (const [k, bytes] of damaged) await writeRaw(dir, k, bytes);

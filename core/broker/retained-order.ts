@@ -1,4 +1,5 @@
 import type { Aedes, AedesPublishPacket, Client, Subscription } from 'aedes';
+import { topicMatches } from './topic-filter';
 
 /**
  * A new subscriber must never get an older retained value after a newer one. aedes starts
@@ -26,17 +27,4 @@ export function keepRetainedInOrder(aedes: Aedes): void {
     if (!seen) return;
     for (const topic of seen) if (subs.some((s) => topicMatches(s.topic, topic))) seen.delete(topic);
   });
-}
-
-/** Does an MQTT topic filter (with + and #) match a topic? Wildcards do not match $-topics. */
-export function topicMatches(filter: string, topic: string): boolean {
-  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true;
-    if (i >= t.length) return false;
-    if (f[i] !== '+' && f[i] !== t[i]) return false;
-  }
-  return f.length === t.length;
 }

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import WebSocket from 'ws';
+import { wsStatus } from '../support/ws-open';
 import { repoRoot } from '../support/paths';
 import { freePort, tempDir, waitFor } from '../support/nodered';
 import { startPipeline } from '../support/start-pipeline';
@@ -58,20 +58,8 @@ function http(port: number, method: string, path: string, opts: { host?: string;
 }
 
 /** The status a websocket upgrade to the editor's /comms gets with this Host (101: opened). */
-function commsUpgrade(port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/comms`, { headers: { Host: host }, handshakeTimeout: 10_000 });
-    ws.once('open', () => {
-      ws.terminate();
-      resolve(101);
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.once('error', reject);
-  });
-}
+const commsUpgrade = (port: number, host: string): Promise<number> =>
+  wsStatus(`ws://127.0.0.1:${port}/comms`, undefined, { headers: { Host: host }, handshakeTimeout: 10_000 });
 
 /** The editor is up: `npm start` prints its address once Node-RED has started. */
 async function untilEditorUp(run: Running): Promise<void> {

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import mqtt from 'mqtt';
-import WebSocket from 'ws';
+import { wsStatus } from '../support/ws-open';
 import { helper, flmNodes, onTab, waitFor, collect, freePort } from '../support/nodered';
 import { subscriber, publishAnonymously } from '../support/mqtt-clients';
 import { portOpen } from '../support/net';
@@ -169,20 +169,7 @@ test('flm-broker: anonymous clients may not read $SYS unless the setting allows 
 });
 
 /** Open a websocket with this Origin; resolves with the HTTP status of a refusal, or 101 when it opened. */
-function wsOpen(port: number, origin: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/mqtt`, 'mqtt', { origin });
-    ws.once('open', () => {
-      ws.terminate();
-      resolve(101);
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.once('error', (err) => reject(err));
-  });
-}
+const wsOpen = (port: number, origin: string): Promise<number> => wsStatus(`ws://127.0.0.1:${port}/mqtt`, 'mqtt', { origin });
 
 test('flm-broker: a websocket from a foreign Origin is refused; pages from this host and MQTT clients without an Origin get in', async () => {
   const port = await freePort();

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
 import { EmbeddedBroker } from '../../../core/broker/embedded-broker';
-import { topicMatches } from '../../../core/broker/retained-order';
+import { topicMatches } from '../../../core/broker/topic-filter';
 
 test('topic filters: + one level, # the rest, wildcards skip $-topics', () => {
   assert.equal(topicMatches('/sensor/#', '/sensor/a/counter'), true);

@@ -169,7 +169,9 @@ export class P1TotalsGuard {
     }
     if (value >= st.ref && carriesOn(st.seen.value, st.seen.at, value, at, limit)) {
       if (value !== st.ref) this.changed = true;
-      Object.assign(st, { floor: st.ref, ref: value, at, held: undefined, waiting: false, seen: { value, at } });
+      // The floor is the last value trusted below the new one: after a dip that was waited out it is
+      // the dip, not the published value above it, which may itself have been a wrong digit.
+      Object.assign(st, { floor: Math.min(st.ref, st.seen.value), ref: value, at, held: undefined, waiting: false, seen: { value, at } });
       return { pass: true };
     }
     this.stats.held++;

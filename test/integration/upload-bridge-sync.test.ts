@@ -169,7 +169,12 @@ for (const serverPushes of [true, false]) {
         assert.ok(broker.connects.length >= 2 && broker.connects.every((c) => c.protocolId === 'MQIsdp' && c.protocolVersion === 3 && c.returnCode === 0));
         const asked = fromUp.filter((m) => m.topic === 'tmpo/sync').length;
         if (serverPushes) assert.equal(asked, 0, 'the server answered on every connect by itself');
-        else assert.ok(asked >= 2, `flm-upload asked for a sync after each of the ${broker.connects.length} connects (${asked})`);
+        else {
+          // Every connect is followed by a sync; on the first, flm-tmpo's own start-up request can
+          // reach the server before flm-upload's wait is over (which comes first depends on load).
+          assert.ok(broker.replies.length >= broker.connects.length, `a sync after each of the ${broker.connects.length} connects (${broker.replies.length} replies)`);
+          assert.ok(asked >= broker.connects.length - 1, `flm-upload asked after each connect the start-up request did not cover (${asked} of ${broker.connects.length})`);
+        }
         assert.deepEqual(broker.refused, []);
         assert.deepEqual(caught.map((c) => c.error.message), []);
 

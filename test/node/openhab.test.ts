@@ -40,10 +40,14 @@ async function homieRetained(port: number): Promise<Map<string, Retained>> {
   const got = new Map<string, Retained>();
   client.on('message', (topic, p, packet) => got.set(topic, { payload: p.toString(), retain: packet.retain }));
   await client.subscribeAsync('homie/#', { qos: 1 });
-  // Retained messages come right after SUBACK; a round trip of our own marks their end.
-  await client.publishAsync('flm-test/mark', 'x', { qos: 1 });
-  await client.subscribeAsync('flm-test/mark', { qos: 1 });
-  await new Promise((r) => setTimeout(r, 100));
+  // Retained messages stream in after SUBACK, slower on a loaded machine: take them until the
+  // device's $nodes is there and nothing new came for 300 ms (at most 10 s).
+  let count = -1;
+  let quietSince = Date.now();
+  await waitFor('the retained Homie device', () => {
+    if (got.size !== count) [count, quietSince] = [got.size, Date.now()];
+    return [...got.keys()].some((t) => t.endsWith('/$nodes')) && Date.now() - quietSince >= 300;
+  }, 10_000, 50);
   await client.endAsync();
   return got;
 }

@@ -6,6 +6,8 @@ import { helper, flmNodes, onTab, waitFor, collect, withDataDir, statuses } from
 import { HOUSEHOLD_SENSORS, DEVICE_ID, DEVICE_KEY, sid } from '../support/device';
 import { MariaDb, USERS, type DbUser } from '../support/mariadb';
 import { spoolDir } from '../../nodes/flm-mysql';
+import { belgianTelegram } from '../support/p1-telegrams';
+import { decodeTelegram } from '../../core/p1';
 
 let db: MariaDb;
 before(async () => {
@@ -109,6 +111,34 @@ test('flm-mysql: readings become rows, sensors come from the device, the sensor 
     await waitFor('5 rejects counted', () => st.find((s) => /^5 rejects: /.test(s.text ?? '')));
     assert.equal(caught.length, 2, 'no more errors at Catch for the same kind');
     assert.equal(await count('SELECT COUNT(*) FROM n1_readings'), 121);
+  });
+});
+
+test('flm-mysql: a P1 meter\'s derived sensors (no table edited) are written with their names, and their readings as rows', async () => {
+  await withDataDir(async (dir) => {
+    await helper.load(flmNodes, onTab([
+      { id: 'dev', type: 'flm-device', deviceId: DEVICE_ID, dataDir: dir, sensors: HOUSEHOLD_SENSORS },
+      { id: 'sensor', type: 'flm-sensor', device: 'dev', wires: [['my']] },
+      { id: 'my', type: 'flm-mysql', device: 'dev', url: db.url(), prefix: 'p1_', batchSize: '50', batchInterval: '0.1' },
+      { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ]), creds());
+    const caught = collect('caught');
+    const sensor = helper.getNode('sensor');
+    const at = Date.now() - 5000;
+    for (let i = 0; i < 3; i++) {
+      const text = belgianTelegram({ at: at + i * 1000, capturedAt: at - 60_000, registers: [1234.5 + i / 1000, 2000.25, 10, 20.125], gas: 1500.5, water: 80.25 });
+      const d = decodeTelegram(text);
+      assert.ok(d.ok);
+      sensor.receive({ topic: 'p1/telegram', payload: d.telegram });
+    }
+    const named = async (name: string) => ((await tableRows('p1_sensors')) ? db.rootSql(`SELECT sid, class, counter_unit FROM p1_sensors WHERE name = '${name}'`, 'flm') : '');
+    await eventually('the grid, import and gas sensors', async () => (await named('grid')) && (await named('grid import t1')) && (await named('gas')));
+    const [gridSid, cls, unit] = (await named('grid')).trim().split('\t');
+    assert.deepEqual([cls, unit], ['cosem', 'Wh']);
+    await eventually('the grid counter rows', async () => (await count(`SELECT COUNT(*) FROM p1_readings WHERE sid = '${gridSid}' AND kind = 'counter'`)) >= 3);
+    assert.equal(await db.scalar(`SELECT MAX(value) FROM p1_readings WHERE sid = '${gridSid}' AND kind = 'counter'`), String(1234500 + 2 + 2000250 - 10000 - 20125));
+    assert.deepEqual(caught.map((c) => c.error.message), []);
   });
 });
 

@@ -4,7 +4,6 @@ export { downsample, downsampleIndices, FLM_FILTERS, type DownsampleFilter } fro
 export { UploadQueue, type UploadQueueOptions, type AppendResult, type AppendManyResult, type Batch } from './queue';
 export {
   Uploader,
-  backoffDelay,
   DEFAULT_BACKOFF,
   DEFAULT_INTERVAL_MS,
   type UploaderOptions,

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
-import { crc32 } from 'node:zlib';
 import { fsyncDir } from '../../util/atomic-file';
+import { crc32 } from '../../util/checksum';
 import { SegmentLog } from '../../util/segment-log';
 import type { ReadingRow } from './rows';
 
@@ -111,7 +111,8 @@ export class MysqlSpool {
     if (this.closed) return Promise.reject(new Error('MySQL spool is closed'));
     if (rows.length === 0) return Promise.resolve();
     const buf = Buffer.alloc(rows.length * SPOOL_RECORD_BYTES);
-    rows.forEach((r, i) => encodeRecord(buf, i * SPOOL_RECORD_BYTES, r));
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    rows.forEach((r, i) => encodeRecord(buf, view, i * SPOOL_RECORD_BYTES, r));
     this.queued.push(buf);
     this.pendingRows += rows.length;
     return new Promise<void>((resolve, reject) => {
@@ -170,6 +171,7 @@ export class MysqlSpool {
     let pos = { ...this.read };
     let skipped = 0;
     const chunk = Buffer.allocUnsafe(Math.max(1, Math.min(max, 65_536)) * SPOOL_RECORD_BYTES);
+    const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const report = () => {
       if (!skipped) return;
       this.counters.skipped += skipped;
@@ -191,7 +193,7 @@ export class MysqlSpool {
       await this.log.read(seq, chunk, len, pos.offset);
       const rows: ReadingRow[] = [];
       for (let p = 0; p < len; p += SPOOL_RECORD_BYTES) {
-        const r = decodeRecord(chunk, p);
+        const r = decodeRecord(chunk, view, p);
         if (r) rows.push(r);
         else skipped++;
       }
@@ -237,16 +239,16 @@ export class MysqlSpool {
   }
 }
 
-function encodeRecord(buf: Buffer, at: number, r: ReadingRow): void {
+function encodeRecord(buf: Buffer, view: DataView, at: number, r: ReadingRow): void {
   buf.write(r.sid, at, 16, 'hex');
   buf.writeDoubleLE(r.ts, at + 16);
   buf.writeDoubleLE(r.value, at + 24);
   buf.writeUInt8(KIND_CODE[r.kind], at + 32);
-  buf.writeUInt32LE(crc32(buf.subarray(at, at + 36)), at + 36);
+  buf.writeUInt32LE(crc32(view, at, 36), at + 36);
 }
 
-function decodeRecord(buf: Buffer, at: number): ReadingRow | undefined {
-  if (crc32(buf.subarray(at, at + 36)) !== buf.readUInt32LE(at + 36)) return undefined;
+function decodeRecord(buf: Buffer, view: DataView, at: number): ReadingRow | undefined {
+  if (crc32(view, at, 36) !== buf.readUInt32LE(at + 36)) return undefined;
   const code = buf.readUInt8(at + 32);
   const kind = code === KIND_CODE.gauge ? 'gauge' : code === KIND_CODE.counter ? 'counter' : undefined;
   const ts = buf.readDoubleLE(at + 16);

@@ -1,6 +1,6 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { DEFAULT_BAUD, createBoardLink, parseBoardProtocol, type BoardLink, type BoardProtocol, type LinkOutput } from '../core/flx/board-link';
-import { BOARD_BATCH_TOPIC } from '../core/readings/records';
+import { BOARD_BATCH_TOPIC } from '../core/mqtt/board-batch';
 import { BOARD_AVAILABILITY_TOPIC, BOARD_KUBE_TOPIC, BOARD_TIME_TOPIC } from '../core/mqtt/topics';
 import { ReconnectingSource, type SourceState } from '../core/serial/reconnecting';
 import { serialPortConnector, listSerialPorts } from '../core/serial/serial-port';

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { ReadingComputer, type Reading } from '../core/readings/computer';
 import { CounterStateFile } from '../core/readings/counter-state';
-import { boardBatchSchema, BOARD_BATCH_TOPIC } from '../core/readings/records';
+import { boardBatchSchema, BOARD_BATCH_TOPIC } from '../core/mqtt/board-batch';
 import { P1ReadingMapper, isP1Telegram } from '../core/readings/p1-mapper';
 import { DEFAULT_P1_LIMITS } from '../core/readings/p1-totals-guard';
 import { numberSetting } from './lib/settings';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Sensor } from '../config/schema';
-import type { BoardBatch } from '../readings/records';
+import type { BoardBatch } from '../mqtt/board-batch';
 import { BoardSession, type BoardEvent } from './board-session';
 import { Flm02Session } from './flm02-session';
 

@@ -7,7 +7,7 @@ import { P1ReadingMapper, isP1Telegram } from '../core/readings/p1-mapper';
 import { DEFAULT_P1_LIMITS } from '../core/readings/p1-totals-guard';
 import { numberSetting } from './lib/settings';
 import { KubeReadingMapper, kubeMessageSchema, describeControl, describeFields } from '../core/readings/kube-mapper';
-import { RateLimiter } from '../core/serial/rate-limit';
+import { RateLimiter } from '../core/link/rate-limit';
 import { describeZodError } from '../core/config/schema';
 import { sensorTopic, deviceConfigTopic, P1_TELEGRAM_TOPIC, BOARD_KUBE_TOPIC } from '../core/mqtt/topics';
 import { buildDeviceConfig } from '../core/mqtt/device-config';

@@ -5,7 +5,7 @@ import { backgroundClock, type Clock } from '../util/clock';
 import { BridgeOutbox, type OutMessage } from './bridge-outbox';
 import { bridgeRoute, coveredBySync } from './bridge-routes';
 import { classify, describe, type BridgeFailure } from './bridge-failure';
-import { backoffDelay, type BackoffOptions } from '../serial/backoff';
+import { backoffDelay, type BackoffOptions } from '../link/backoff';
 
 export type { BridgeFailure };
 export type MqttVersion = '3.1' | '3.1.1';

@@ -4,7 +4,7 @@ import { backgroundClock, type Clock } from '../util/clock';
 import type { PostOutcome } from './client';
 import { downsampleIndices, FLM_FILTERS, type DownsampleFilter } from './filters';
 import type { Batch, UploadQueue } from './queue';
-import { backoffDelay, type BackoffOptions } from '../serial/backoff';
+import { backoffDelay, type BackoffOptions } from '../link/backoff';
 import type { Reading } from './reading';
 
 /** What the uploader needs of a client: UploadClient, or a stand-in in tests. */

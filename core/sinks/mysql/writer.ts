@@ -3,7 +3,7 @@ import { classifyDbError, type DbError } from './errors';
 import { mergeSensor, sameSensor, type ReadingRow, type SensorRow } from './rows';
 import { ensureSchema, insertReadingsSql, readingValues, sensorValues, upsertSensorsSql, type TableNames } from './schema';
 import type { SqlRunner } from './db';
-import { backoffDelay } from '../../serial/backoff';
+import { backoffDelay } from '../../link/backoff';
 import type { MysqlSpool } from './spool';
 
 export interface MysqlWriterOptions {

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Backoff, backoffDelay } from '../../../core/serial/backoff';
-import { RateLimiter, similarKey } from '../../../core/serial/rate-limit';
-import { Watchdog } from '../../../core/serial/watchdog';
+import { Backoff, backoffDelay } from '../../../core/link/backoff';
+import { RateLimiter, similarKey } from '../../../core/link/rate-limit';
+import { Watchdog } from '../../../core/link/watchdog';
 import { ManualClock } from '../../../core/util/clock';
 
 test('backoff without jitter doubles from 1 s and stops at the cap', () => {

@@ -9,7 +9,7 @@ import { UploadQueue } from '../../../core/upload/queue';
 import type { Reading } from '../../../core/upload/reading';
 import { DEFAULT_BACKOFF, Uploader, type MeasurementPoster, type UploadEvent, type UploaderOptions } from '../../../core/upload/uploader';
 import { VirtualClock } from './virtual-clock';
-import { backoffDelay } from '../../../core/serial/backoff';
+import { backoffDelay } from '../../../core/link/backoff';
 import { KEY, SID_A, SID_B, SID_C, T0, WRONG_KEY, series, withTempDir } from './support';
 
 /** A stand-in server: answers by a rule, records what it was sent and when. */

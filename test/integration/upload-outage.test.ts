@@ -9,7 +9,7 @@ import { UploadQueue } from '../../core/upload/queue';
 import type { Reading } from '../../core/upload/reading';
 import { Uploader, type UploadEvent } from '../../core/upload/uploader';
 import { FluksoTestServer, type Faults } from '../support/flukso-server';
-import { VirtualClock } from '../unit/upload/virtual-clock';
+import { VirtualClock } from '../support/clock';
 
 const KEY = 'c1411c6b4f9910bbbab09f145f8533b9';
 const DEVICE = 'fed676021dacaaf6a12a8dda7685be34';

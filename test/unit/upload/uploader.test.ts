@@ -2,13 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { ManualClock } from '../../../core/util/clock';
+import { ManualClock } from '../../support/clock';
 import type { PostOutcome } from '../../../core/upload/client';
 import { downsample } from '../../../core/upload/filters';
 import { UploadQueue } from '../../../core/upload/queue';
 import type { Reading } from '../../../core/upload/reading';
 import { DEFAULT_BACKOFF, Uploader, type MeasurementPoster, type UploadEvent, type UploaderOptions } from '../../../core/upload/uploader';
-import { VirtualClock } from './virtual-clock';
+import { VirtualClock } from '../../support/clock';
 import { backoffDelay } from '../../../core/link/backoff';
 import { KEY, SID_A, SID_B, SID_C, T0, WRONG_KEY, series, withTempDir } from './support';
 

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fsyncDir } from '../util/atomic-file';
 import { backgroundClock, type Clock } from '../util/clock';
 import { SegmentLog } from '../util/segment-log';
-import { COMMIT_FILE, CommitWriter, moveAside, readCommit, type Commit } from './commit';
+import { COMMIT_FILE, CommitWriter, readCommit, type Commit } from './commit';
 import { isUploadSid, uploadProblem, type Reading, type ReadingProblem } from './reading';
 import { decodeRecord, encodeRecord, RECORD_BYTES, recordView } from './record';
 
@@ -201,10 +201,10 @@ export class UploadQueue {
   private async loadCommit(dir: string, sid: string, firstSeg: number): Promise<Commit> {
     const path = join(dir, COMMIT_FILE);
     const commit = await readCommit(path, firstSeg);
-    if (commit) return commit;
+    if (!('aside' in commit)) return commit;
     // Unreadable: send everything again (the server keeps one value per timestamp) rather
     // than lose anything, and keep the file for a person to look at.
-    const aside = await moveAside(path);
+    const aside = commit.aside;
     this.warn(`upload queue ${sid}: commit pointer unreadable, moved to ${aside}; the sensor's queued readings will be sent again`);
     return { seg: firstSeg, offset: 0, ts: null };
   }

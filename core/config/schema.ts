@@ -80,7 +80,6 @@ export const sensorSchema = z
   });
 
 export type SensorInput = z.input<typeof sensorSchema>;
-export type SensorParsed = z.output<typeof sensorSchema>;
 
 export const deviceSchema = z
   .object({

@@ -1,5 +1,5 @@
 import mqtt from 'mqtt';
-import type { BoardBatch, PortRecord } from '../core/readings/records';
+import type { BoardBatch, PortRecord } from '../core/mqtt/board-batch';
 import type { SensorInput } from '../core/config/schema';
 
 /** A house with `n` sensors: half analog clamps (ports 1..n/2), half pulse meters. */

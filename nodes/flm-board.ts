@@ -1,11 +1,11 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { DEFAULT_BAUD, createBoardLink, parseBoardProtocol, type BoardLink, type BoardProtocol, type LinkOutput } from '../core/flx/board-link';
-import { BOARD_BATCH_TOPIC } from '../core/readings/records';
+import { BOARD_BATCH_TOPIC } from '../core/mqtt/board-batch';
 import { BOARD_AVAILABILITY_TOPIC, BOARD_KUBE_TOPIC, BOARD_TIME_TOPIC } from '../core/mqtt/topics';
-import { ReconnectingSource, type SourceState } from '../core/serial/reconnecting';
-import { serialPortConnector, listSerialPorts } from '../core/serial/serial-port';
-import { Watchdog } from '../core/serial/watchdog';
-import { RateLimiter } from '../core/serial/rate-limit';
+import { ReconnectingSource, type SourceState } from '../core/link/reconnecting';
+import { serialPortConnector, listSerialPorts } from '../core/link/serial-port';
+import { Watchdog } from '../core/link/watchdog';
+import { RateLimiter } from '../core/link/rate-limit';
 import type { FlmDeviceNode } from './flm-device';
 import { Status } from './lib/status';
 import { onCloseBounded, errorText, statusText } from './lib/close';

@@ -5,6 +5,7 @@ import type { Device } from '../core/config/schema';
 import { DeviceSensors } from '../core/config/sensor-set';
 import { chosenSource } from './lib/source-switch';
 import { textSetting, numberSetting } from './lib/settings';
+import { CLOCK_VALID_AFTER } from '../core/config/clock-valid';
 import { errorText } from './lib/close';
 
 interface DeviceDef extends NodeDef {
@@ -44,7 +45,7 @@ export default function (RED: NodeAPI): void {
         id: textSetting(def.deviceId),
         key: textSetting(this.credentials?.deviceKey),
         phase: numberSetting(def.phase, 1, 'phase', (n) => n === 1 || n === 3),
-        validAfter: numberSetting(def.validAfter, 1234567890, 'clock valid after', (n) => Number.isInteger(n) && n >= 0),
+        validAfter: numberSetting(def.validAfter, CLOCK_VALID_AFTER, 'clock valid after', (n) => Number.isInteger(n) && n >= 0),
         sensors: def.sensors ?? [],
         dataDir,
       });

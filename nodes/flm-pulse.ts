@@ -1,6 +1,6 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { PulseInput, eventTime, PULSE_TRIGGERS, type PulseTarget, type PulseTrigger } from '../core/readings/pulse-input';
-import { BOARD_BATCH_TOPIC } from '../core/readings/records';
+import { BOARD_BATCH_TOPIC } from '../core/mqtt/board-batch';
 import { Status } from './lib/status';
 import { Resources } from './lib/resources';
 import { onCloseBounded, errorText } from './lib/close';

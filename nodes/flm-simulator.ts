@@ -1,6 +1,6 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { Household, DEFAULT_HOUSEHOLD } from '../core/sim/household';
-import { BOARD_BATCH_TOPIC } from '../core/readings/records';
+import { BOARD_BATCH_TOPIC } from '../core/mqtt/board-batch';
 import { Status } from './lib/status';
 import { Resources } from './lib/resources';
 import { onCloseBounded, errorText } from './lib/close';

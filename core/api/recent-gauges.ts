@@ -1,4 +1,5 @@
 import type { Sample } from '../tmpo/block';
+import { CLOCK_VALID_AFTER } from '../config/clock-valid';
 import { isSid } from '../tmpo/ids';
 
 /** Where the local API gets its data: the latest gauge readings of each sensor. */
@@ -43,7 +44,7 @@ export class RecentGauges implements GaugeSource {
   constructor(options: RecentGaugesOptions = {}) {
     this.capacity = options.capacity ?? 64;
     this.maxSensors = options.maxSensors ?? 256;
-    this.validAfter = options.validAfter ?? 1234567890;
+    this.validAfter = options.validAfter ?? CLOCK_VALID_AFTER;
     if (!Number.isSafeInteger(this.capacity) || this.capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${this.capacity}`);
   }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CLOCK_VALID_AFTER } from './clock-valid';
 
 /** Ids and keys are 128-bit values written as 32 lowercase hex characters, as on the FLM. */
 export const hex32 = z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase hex characters');
@@ -79,7 +80,6 @@ export const sensorSchema = z
   });
 
 export type SensorInput = z.input<typeof sensorSchema>;
-export type SensorParsed = z.output<typeof sensorSchema>;
 
 export const deviceSchema = z
   .object({
@@ -87,7 +87,7 @@ export const deviceSchema = z
     key: hex32,
     phase: z.union([z.literal(1), z.literal(3)]).default(1),
     /** Readings stamped at or before this Unix time are held back (the FLM's 2009-02-13 rule). */
-    validAfter: z.number().int().min(0).default(1234567890),
+    validAfter: z.number().int().min(0).default(CLOCK_VALID_AFTER),
     sensors: z.array(sensorSchema).max(128).default([]),
   })
   .strict();

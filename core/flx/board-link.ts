@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Sensor } from '../config/schema';
-import type { BoardBatch } from '../readings/records';
+import type { BoardBatch } from '../mqtt/board-batch';
 import { BoardSession, type BoardEvent } from './board-session';
 import { Flm02Session } from './flm02-session';
 
@@ -15,7 +15,6 @@ import { Flm02Session } from './flm02-session';
  */
 
 export type BoardProtocol = 'flm03' | 'flm02';
-export const BOARD_PROTOCOLS: readonly BoardProtocol[] = ['flm03', 'flm02'];
 export const FLM03_BAUD = 460800;
 export const FLM02_BAUD = 115200;
 export const DEFAULT_BAUD: Readonly<Record<BoardProtocol, number>> = { flm03: FLM03_BAUD, flm02: FLM02_BAUD };

@@ -1,10 +1,11 @@
 import type { Sensor } from '../config/schema';
-import type { BoardBatch, PortRecord } from '../readings/records';
+import type { BoardBatch, PortRecord } from '../mqtt/board-batch';
 import { Flm03Decoder, type Flm03DecoderStats } from './flm03-decoder';
 import { CT_COUNTERS, CT_PARAMETERS, kubeCtrlFrame, type CtData, type Flm03Message, type Flm03PortConfig, type PulseData } from './flm03-messages';
 import { portConfigFrame, type PortConfigOptions } from './flm03-port-config';
 import { q2011Thousandths } from './fixed-point';
-import { decideBoardTime, DEFAULT_VALID_AFTER, type BoardTimeDecision } from './flm03-readings';
+import { CLOCK_VALID_AFTER } from '../config/clock-valid';
+import { decideBoardTime, type BoardTimeDecision } from './flm03-readings';
 import { parseKubePacket, type KubePacket } from './kube';
 import { StreamClock } from './stream-clock';
 import { clampRanges, plausibleGauges, type ClampRange } from './gauge-sanity';
@@ -92,7 +93,7 @@ export class BoardSession {
   private boardOffsetMs: number | undefined;
 
   constructor(options: BoardSessionOptions) {
-    this.validAfter = options.validAfter ?? DEFAULT_VALID_AFTER;
+    this.validAfter = options.validAfter ?? CLOCK_VALID_AFTER;
     this.kubeGroup = options.kubeGroup;
     const { frame, problems } = portConfigFrame(options.sensors, { ...options.portConfig, phase: options.phase ?? 1 });
     this.configFrame = frame;

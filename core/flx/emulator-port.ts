@@ -1,5 +1,5 @@
-import type { Connection, Connector } from '../serial/reconnecting';
-import { serialPortConnector } from '../serial/serial-port';
+import type { Connection, Connector } from '../link/reconnecting';
+import { serialPortConnector } from '../link/serial-port';
 import type { BoardEmulator } from './emulator';
 import { FLM03_BAUD } from './board-link';
 

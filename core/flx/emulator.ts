@@ -4,7 +4,7 @@ import {
 } from './flm03-messages';
 import { numberToQ2011 } from './fixed-point';
 import { decodeKubeAuto, encodeKubePacket, type KubeField, type KubeModel } from './kube';
-import { prng } from '../sim/prng';
+import { prng } from '../util/prng';
 
 /**
  * A deterministic FLM03 sensor board (flm-firmware.md §1.7) for tests, demos and `flm board

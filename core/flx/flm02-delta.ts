@@ -1,5 +1,5 @@
 import type { Sensor } from '../config/schema';
-import type { BoardBatch, PortRecord } from '../readings/records';
+import type { BoardBatch, PortRecord } from '../mqtt/board-batch';
 import { decodeFlm02Reply, type Flm02DeltaRecord } from './flm02';
 
 /**

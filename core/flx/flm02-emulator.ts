@@ -1,7 +1,7 @@
 import { decodeFlm02Request, encodeFlm02Read, encodeFlm02Reply, type Flm02Command, type Flm02DeltaRecord } from './flm02';
 import { FLM02_SENSORS } from './flm02-delta';
 import { kubeRound, type ClampLoad, type KubeNode, type KubeState, type KubeTruth, type PulseTrain } from './emulator';
-import { prng } from '../sim/prng';
+import { prng } from '../util/prng';
 
 /**
  * A deterministic FLM02 sensor board (flm-firmware.md §1.2–§1.5, §8.1) for tests, demos and

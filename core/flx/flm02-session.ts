@@ -1,4 +1,4 @@
-import type { BoardBatch } from '../readings/records';
+import type { BoardBatch } from '../mqtt/board-batch';
 import { emptyOutput, type BoardLink, type BoardLinkOptions, type LinkOutput, type LinkStats } from './board-link';
 import { decodeFlm02Reply, encodeFlm02Request, formatFlm02, parseFlm02Read, type Flm02Command, type Flm02Message } from './flm02';
 import { Flm02DeltaDecoder } from './flm02-delta';

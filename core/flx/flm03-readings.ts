@@ -1,5 +1,6 @@
 import type { Sensor } from '../config/schema';
 import { counterToDecimal, q2011Thousandths } from './fixed-point';
+import { CLOCK_VALID_AFTER } from '../config/clock-valid';
 import { CT_COUNTERS, CT_PARAMETERS, type CtData, type CtParameter, type PulseData, timeStepFrame } from './flm03-messages';
 
 /**
@@ -32,11 +33,10 @@ export interface Flm03Reading {
 export interface Flm03ReadingOptions {
   /** the device's sensors, to fill in sid (and, for pulse ports, the type) */
   sensors?: readonly Sensor[];
-  /** readings stamped at or before this are dropped (the FLM's 2009-02-13 rule); default 1234567890 */
+  /** readings stamped at or before this are dropped (the FLM's 2009-02-13 rule); default CLOCK_VALID_AFTER */
   validAfter?: number;
 }
 
-export const DEFAULT_VALID_AFTER = 1234567890;
 const CLAMP_PORTS = 3;
 const PULSE_INDEX_BASE = CLAMP_PORTS * CT_PARAMETERS.length;
 
@@ -67,7 +67,7 @@ const GAUGE_UNITS: readonly Units[] = [
 export function ctDataReadings(ct: CtData, options: Flm03ReadingOptions = {}): Flm03Reading[] {
   if (ct.port >= CLAMP_PORTS) return [];
   const ts = ct.time - 1;
-  if (ts <= (options.validAfter ?? DEFAULT_VALID_AFTER)) return [];
+  if (ts <= (options.validAfter ?? CLOCK_VALID_AFTER)) return [];
   const port = ct.port + 1;
   const out: Flm03Reading[] = [];
   const push = (i: number, kind: Flm03Reading['kind'], value: number, units: Units): void => {
@@ -130,7 +130,7 @@ export interface PulseReadingOptions extends Flm03ReadingOptions {
 /** A pulse port's counter, and its gauge when the board's is non-zero. */
 export function pulseDataReadings(p: PulseData, options: PulseReadingOptions = {}): Flm03Reading[] {
   if (p.port < CLAMP_PORTS || p.port >= CLAMP_PORTS + 3) return [];
-  if (p.time <= (options.validAfter ?? DEFAULT_VALID_AFTER)) return [];
+  if (p.time <= (options.validAfter ?? CLOCK_VALID_AFTER)) return [];
   const port = p.port + 1;
   const sensor = options.sensors?.find((s) => s.enable && s.class === 'pulse' && s.port.includes(port));
   const units = pulseUnits(sensor?.type ?? options.type ?? 'electricity');
@@ -186,7 +186,7 @@ export type BoardTimeDecision =
  * stepped only from a valid host clock, when the two differ by at least a whole second (flxd
  * truncates the difference toward zero).
  */
-export function decideBoardTime(boardTime: number, hostMs: number, validAfter = DEFAULT_VALID_AFTER): BoardTimeDecision {
+export function decideBoardTime(boardTime: number, hostMs: number, validAfter = CLOCK_VALID_AFTER): BoardTimeDecision {
   const hostSec = Math.floor(hostMs / 1000);
   const hostUs = Math.floor((hostMs - hostSec * 1000) * 1000);
   const report = (flm: boolean, flx: boolean): FlxTimeReport => ({

@@ -1,5 +1,5 @@
 import type { Sensor } from '../config/schema';
-import { clampMaxWatts, DEFAULT_CLAMP_A, DEFAULT_VOLTAGE } from '../readings/limits';
+import { clampMaxWatts, DEFAULT_CLAMP_A, DEFAULT_VOLTAGE } from '../config/limits';
 import { CT_PARAMETERS, type CtParameter } from './flm03-messages';
 
 /**

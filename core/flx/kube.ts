@@ -1,4 +1,4 @@
-import { crc16Modbus } from './crc16-modbus';
+import { crc16Modbus } from '../util/checksum';
 
 /**
  * FluksoKube radio packets as the sensor board hands them over (flm-firmware.md §8):

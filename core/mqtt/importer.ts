@@ -1,6 +1,6 @@
 import type { Sensor } from '../config/schema';
 import { validateFlmSensorConfig, describeAjvErrors } from '../config/wire';
-import { flmUnit } from '../sinks/homeassistant/mapping';
+import { flmUnit } from './units';
 import type { Clock } from '../util/clock';
 import { parseDeviceConfig, type RemoteSensor } from './device-config';
 import { decodeLooseReading, type LooseReading } from './payload';

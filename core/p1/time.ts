@@ -181,10 +181,6 @@ function fromFields(yy: number, month: number, day: number, hour: number, minute
   return { unix, iso: isoFields(utcYear, utcMonth, utcDay, utcHour, minute, second), dst };
 }
 
-export function p1Time(unix: number, dst: boolean | null = null): P1Time {
-  return { unix, iso: isoSeconds(unix), dst };
-}
-
 const pad2 = (n: number): string => (n < 10 ? '0' : '') + n;
 
 /** `YYYY-MM-DDThh:mm:ssZ` without going through Date, which costs more than the rest of a timestamp. */

@@ -1,10 +1,10 @@
 import type { Device, Sensor } from '../config/schema';
 import type { ReadingKind } from '../mqtt/topics';
-import type { BoardBatch, PortRecord } from './records';
-import { sensorUnits, unitsFor } from './units';
+import type { BoardBatch, PortRecord } from '../mqtt/board-batch';
+import { sensorUnits, unitsFor } from '../mqtt/units';
 import type { CounterState, SensorCounter } from './counter-state';
 import { EmitRules } from './emit-rules';
-import { totalLimit, type TotalLimit } from './limits';
+import { totalLimit, type TotalLimit } from '../config/limits';
 import { emptyGuardStats, offerTotal, type At, type GuardStats, type TotalState } from './counter-guard';
 import { CounterReservations } from './counter-reservation';
 

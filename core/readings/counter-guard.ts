@@ -1,4 +1,4 @@
-import type { TotalLimit } from './limits';
+import type { TotalLimit } from '../config/limits';
 
 /**
  * Plausibility of a counting source's running totals (the FLM03 board's `counter` records), so

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { promises as fs } from 'node:fs';
-import { writeFileAtomic, readFileIfExists } from '../util/atomic-file';
+import { copyAside, readStateFile, writeStateFile } from '../util/state-file';
 
 /**
  * Pulse sensors keep exact thousandths of a unit. Analog sensors keep energy in joules (W·s):
@@ -55,24 +54,20 @@ export class CounterStateFile {
   constructor(readonly path: string) {}
 
   async load(): Promise<LoadResult> {
-    const text = await readFileIfExists(this.path);
-    if (text === undefined) return { state: { sensors: {} } };
-    const file = counterFile.safeParse(safeJson(text));
-    if (!file.success) {
-      const aside = this.asidePath();
-      await fs.rename(this.path, aside);
-      return { state: { sensors: {} }, warning: `counter state ${this.path} was unreadable; moved to ${aside}, counters start at 0` };
+    const file = await readStateFile(this.path, (json) => counterFile.parse(json));
+    if (file.kind === 'missing') return { state: { sensors: {} } };
+    if (file.kind === 'damaged') {
+      return { state: { sensors: {} }, warning: `counter state ${this.path} was unreadable; moved to ${file.aside}, counters start at 0` };
     }
     const sensors: CounterState['sensors'] = {};
     const damaged: string[] = [];
-    for (const [sid, entry] of Object.entries(file.data.sensors)) {
+    for (const [sid, entry] of Object.entries(file.value.sensors)) {
       const r = sensorCounter.safeParse(entry);
       if (r.success) sensors[sid] = r.data;
       else damaged.push(sid);
     }
     if (damaged.length === 0) return { state: { sensors } };
-    const aside = this.asidePath();
-    await writeFileAtomic(aside, text);
+    const aside = await copyAside(this.path, file.text);
     const which = damaged.map((s) => `"${s}"`).join(', ');
     return {
       state: { sensors },
@@ -81,21 +76,9 @@ export class CounterStateFile {
   }
 
   save(state: CounterState): Promise<void> {
-    const body = JSON.stringify({ version: 1, sensors: state.sensors }) + '\n';
-    const next = this.pending.then(() => writeFileAtomic(this.path, body));
+    const body = { sensors: state.sensors };
+    const next = this.pending.then(() => writeStateFile(this.path, 1, body));
     this.pending = next.catch(() => undefined);
     return next;
-  }
-
-  private asidePath(): string {
-    return `${this.path}.damaged-${Date.now()}`;
-  }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }

@@ -1,6 +1,6 @@
 import type { FlmP1Reading } from '../p1/flm-readings';
 import { carriesOn, type At } from './counter-guard';
-import type { TotalLimit } from './limits';
+import type { TotalLimit } from '../config/limits';
 
 /**
  * Plausibility of a P1 meter's registers, as counter-guard.ts does for a sensor board's totals.

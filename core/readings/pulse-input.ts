@@ -1,4 +1,4 @@
-import type { BoardBatch, PortRecord } from './records';
+import type { BoardBatch, PortRecord } from '../mqtt/board-batch';
 
 /**
  * Pulse events from anywhere (a GPIO pin, a webhook, a button) as board batches: an S0 meter on

@@ -1,6 +1,6 @@
-import { prng } from './prng';
+import { prng } from '../util/prng';
 import { PulseMeter } from './pulse-meter';
-import type { BoardBatch, PortRecord } from '../readings/records';
+import type { BoardBatch, PortRecord } from '../mqtt/board-batch';
 
 export interface HouseholdOptions {
   seed: number;

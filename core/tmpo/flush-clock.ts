@@ -1,4 +1,4 @@
-import { crc32 } from 'node:zlib';
+import { crc32OfText } from '../util/checksum';
 
 const SPAN8 = 256;
 
@@ -53,5 +53,5 @@ const ceilToSpan = (t: number): number => Math.ceil(t / SPAN8) * SPAN8;
  * publish on the same second; derived from crc32(device id + time) so it is reproducible in tests.
  */
 export function pickGraceSeconds(deviceId: string, now: number): number {
-  return 4 + (crc32(`${deviceId}${now}`) % 16);
+  return 4 + (crc32OfText(`${deviceId}${now}`) % 16);
 }

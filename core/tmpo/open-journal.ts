@@ -1,7 +1,7 @@
+import { rm } from 'node:fs/promises';
 import { z } from 'zod';
-import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic, readFileIfExists } from '../util/atomic-file';
+import { readStateFile, writeStateFile } from '../util/state-file';
 import { blockJson, parseBlockJson } from './codec';
 import type { TmpoBlock } from './block';
 import { blockId, tmpoDir } from './ids';
@@ -27,8 +27,7 @@ const journalSchema = z.object({
 export const journalPath = (dataDir: string): string => join(tmpoDir(dataDir), 'open.json');
 
 export async function saveOpenJournal(dataDir: string, entries: OpenEntry[], path = journalPath(dataDir)): Promise<void> {
-  const body = { version: 1, blocks: entries.map((e) => ({ sid: e.sid, rid: e.rid, bid: e.bid, text: blockJson(e.block) })) };
-  await writeFileAtomic(path, JSON.stringify(body) + '\n');
+  await writeStateFile(path, 1, { blocks: entries.map((e) => ({ sid: e.sid, rid: e.rid, bid: e.bid, text: blockJson(e.block) })) });
 }
 
 /** Keep entries that cannot be taken back (a sensor id that is no block name) next to the journal. */
@@ -41,20 +40,15 @@ export async function setAsideOpenEntries(dataDir: string, entries: OpenEntry[])
 /** Read and remove the journal. A damaged one is moved aside with a warning, never deleted. */
 export async function takeOpenJournal(dataDir: string): Promise<{ entries: OpenEntry[]; warning?: string }> {
   const path = journalPath(dataDir);
-  const text = await readFileIfExists(path);
-  if (text === undefined) return { entries: [] };
-  try {
-    const parsed = journalSchema.parse(JSON.parse(text));
-    const entries = parsed.blocks.map((b) => {
+  const r = await readStateFile(path, (json) =>
+    journalSchema.parse(json).blocks.map((b) => {
       const block = parseBlockJson(b.text);
       // journals written before keys were kept: a block then always started in its own window
       return { sid: b.sid, rid: b.rid, bid: b.bid ?? blockId(block.h.head[0], 8), block };
-    });
-    await fs.rm(path);
-    return { entries };
-  } catch (err) {
-    const aside = `${path}.damaged-${Date.now()}`;
-    await fs.rename(path, aside);
-    return { entries: [], warning: `open TMPO blocks in ${path} were unreadable (${(err as Error).message}); moved to ${aside}` };
-  }
+    }),
+  );
+  if (r.kind === 'missing') return { entries: [] };
+  if (r.kind === 'damaged') return { entries: [], warning: `open TMPO blocks in ${path} were unreadable (${r.reason}); moved to ${r.aside}` };
+  await rm(path);
+  return { entries: r.value };
 }

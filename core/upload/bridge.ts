@@ -5,7 +5,7 @@ import { backgroundClock, type Clock } from '../util/clock';
 import { BridgeOutbox, type OutMessage } from './bridge-outbox';
 import { bridgeRoute, coveredBySync } from './bridge-routes';
 import { classify, describe, type BridgeFailure } from './bridge-failure';
-import { backoffDelay, type BackoffOptions } from './uploader';
+import { backoffDelay, type BackoffOptions } from '../link/backoff';
 
 export type { BridgeFailure };
 export type MqttVersion = '3.1' | '3.1.1';
@@ -75,7 +75,7 @@ export interface BridgeState {
 
 export type PublishResult = 'sent' | 'held' | 'left-to-sync' | 'not-bridged';
 
-const DEFAULT_BRIDGE_BACKOFF: BackoffOptions = { baseMs: 1000, capMs: 30_000, factor: 2 };
+const DEFAULT_BRIDGE_BACKOFF: BackoffOptions = { initialMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.5 };
 const STABLE_MS = 10_000;
 
 /**
@@ -239,7 +239,7 @@ export class MqttBridge {
     s.phase = 'down';
     s.connectedSince = undefined;
     this.attempt++;
-    const retryInMs = backoffDelay(this.attempt, this.backoff, this.opts.random);
+    const retryInMs = backoffDelay(this.attempt - 1, this.backoff, 1 - (this.opts.random ?? Math.random)());
     if (err) {
       const failure = classify(err);
       s.lastError = { message: describe(err), failure, at: this.clock.now() };

@@ -1,6 +1,5 @@
-import { promises as fs } from 'node:fs';
 import { z } from 'zod';
-import { readFileIfExists, writeFileAtomic } from '../util/atomic-file';
+import { readStateFile, writeStateFile } from '../util/state-file';
 import type { Clock } from '../util/clock';
 import { RECORD_BYTES } from './record';
 
@@ -22,20 +21,14 @@ const commitSchema = z
 export type Commit = Omit<z.infer<typeof commitSchema>, 'version'>;
 
 /**
- * A sensor's pointer as its file holds it, a fresh one when there is none, or undefined when
- * the file is unreadable (the caller moves it aside: everything is sent again rather than lost).
+ * A sensor's pointer as its file holds it, a fresh one when there is none, or where the file
+ * went when it was unreadable (moved aside: everything is sent again rather than lost).
  */
-export async function readCommit(path: string, firstSeg: number): Promise<Commit | undefined> {
-  const text = await readFileIfExists(path);
-  if (text === undefined) return { seg: firstSeg, offset: 0, ts: null };
-  const r = commitSchema.safeParse(safeJson(text));
-  return r.success ? { seg: r.data.seg, offset: r.data.offset, ts: r.data.ts } : undefined;
-}
-
-export async function moveAside(path: string): Promise<string> {
-  const aside = `${path}.damaged-${Date.now()}`;
-  await fs.rename(path, aside);
-  return aside;
+export async function readCommit(path: string, firstSeg: number): Promise<Commit | { aside: string }> {
+  const r = await readStateFile(path, (json) => commitSchema.parse(json));
+  if (r.kind === 'missing') return { seg: firstSeg, offset: 0, ts: null };
+  if (r.kind === 'damaged') return { aside: r.aside };
+  return { seg: r.value.seg, offset: r.value.offset, ts: r.value.ts };
 }
 
 export interface CommitPolicy {
@@ -131,7 +124,7 @@ export class CommitWriter {
     this.waiting = 0;
     this.urgent = false;
     const write = (async () => {
-      await writeFileAtomic(this.path, JSON.stringify({ version: 1, ...c }) + '\n');
+      await writeStateFile(this.path, 1, c);
       await this.afterWrite(c);
     })();
     const settled = write.then(
@@ -197,13 +190,5 @@ export class CommitWriter {
   dispose(): void {
     if (this.timer !== undefined) this.policy.clock.clearTimeout(this.timer);
     this.timer = undefined;
-  }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }

@@ -4,7 +4,6 @@ export { downsample, downsampleIndices, FLM_FILTERS, type DownsampleFilter } fro
 export { UploadQueue, type UploadQueueOptions, type AppendResult, type AppendManyResult, type Batch } from './queue';
 export {
   Uploader,
-  backoffDelay,
   DEFAULT_BACKOFF,
   DEFAULT_INTERVAL_MS,
   type UploaderOptions,
@@ -14,7 +13,7 @@ export {
   type MeasurementPoster,
 } from './uploader';
 export { sendHeartbeat, startHeartbeat, heartbeatBody, type HeartbeatResult, type UpgradeOffer } from './heartbeat';
-export { backgroundClock as systemClock, type Clock } from '../util/clock';
+export { backgroundClock, type Clock } from '../util/clock';
 export { type Reading, uploadProblem } from './reading';
 export { MqttBridge, MQTT_VERSIONS, type MqttVersion, type BridgeOptions, type BridgeEvent, type BridgeState, type BridgeFailure, type PublishResult } from './bridge';
 export { bridgeRoute, type BridgeRoute } from './bridge-routes';

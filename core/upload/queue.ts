@@ -1,14 +1,14 @@
-import { promises as fs, constants } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import { promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fsyncDir } from '../util/atomic-file';
 import { backgroundClock, type Clock } from '../util/clock';
-import { COMMIT_FILE, CommitWriter, moveAside, readCommit, type Commit } from './commit';
+import { SegmentLog } from '../util/segment-log';
+import { COMMIT_FILE, CommitWriter, readCommit, type Commit } from './commit';
 import { isUploadSid, uploadProblem, type Reading, type ReadingProblem } from './reading';
 import { decodeRecord, encodeRecord, RECORD_BYTES, recordView } from './record';
 
 export { RECORD_BYTES } from './record';
-const SEGMENT_NAME = /^(\d{16})\.seg$/;
+const SEGMENT_SUFFIX = '.seg';
 const DEFAULT_SEGMENT_BYTES = 1 << 20;
 export const DEFAULT_COMMIT_INTERVAL_MS = 1000;
 export const DEFAULT_COMMIT_MAX_RECORDS = 50_000;
@@ -74,15 +74,6 @@ export interface Batch {
   readonly end: Commit;
 }
 
-interface Active {
-  seq: number;
-  fh: FileHandle;
-  /** bytes written */
-  size: number;
-  /** bytes fsynced: what readers may see */
-  durable: number;
-}
-
 interface ReadCache {
   seg: number;
   /** byte in the segment where `buf` begins */
@@ -101,11 +92,7 @@ interface Waiter {
 interface SensorQueue {
   sid: string;
   dir: string;
-  /** segment numbers on disk, ascending */
-  segments: number[];
-  /** whole-record sizes of the sealed segments */
-  sealed: Map<number, number>;
-  active?: Active;
+  log: SegmentLog;
   /** the commit pointer: `pointer.current` is where reading resumes */
   pointer: CommitWriter;
   /** the bytes of the last read, for the batches after it */
@@ -117,7 +104,6 @@ interface SensorQueue {
   pending: Buffer[];
   pendingTs: number | null;
   waiters: Waiter[];
-  dirDurable: boolean;
 }
 
 export interface QueueStats {
@@ -147,7 +133,6 @@ export interface QueueStats {
  */
 export class UploadQueue {
   private readonly sensors = new Map<string, SensorQueue>();
-  private readonly segmentBytes: number;
   private flushing: Promise<void> | undefined;
   private flushQueued = false;
   private closed = false;
@@ -157,7 +142,6 @@ export class UploadQueue {
   readonly counters: QueueStats = { appended: 0, fsyncs: 0, skippedRecords: 0, commitWrites: 0 };
 
   private constructor(private readonly opts: UploadQueueOptions) {
-    this.segmentBytes = Math.max(RECORD_BYTES, opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES);
     this.clock = opts.clock ?? backgroundClock;
   }
 
@@ -180,37 +164,33 @@ export class UploadQueue {
 
   private async load(sid: string): Promise<SensorQueue> {
     const dir = join(this.opts.dir, sid);
-    const segments: number[] = [];
     for (const name of await fs.readdir(dir)) {
-      const m = SEGMENT_NAME.exec(name);
-      if (m) segments.push(Number(m[1]));
-      else if (name.startsWith(`.${COMMIT_FILE}.`) && name.endsWith('.tmp')) await fs.rm(join(dir, name), { force: true });
+      if (name.startsWith(`.${COMMIT_FILE}.`) && name.endsWith('.tmp')) await fs.rm(join(dir, name), { force: true });
     }
-    segments.sort((a, b) => a - b);
-    const commit = await this.loadCommit(dir, sid, segments[0] ?? 0);
-    // Segments before the pointer were acknowledged; a crash after the pointer was written
-    // and before they were deleted leaves them behind.
-    while (segments.length && segments[0]! < commit.seg) await fs.rm(segmentPath(dir, segments.shift()!), { force: true });
-    const sealed = new Map<number, number>();
-    for (const seq of segments) {
-      const size = (await fs.stat(segmentPath(dir, seq))).size;
-      const whole = size - (size % RECORD_BYTES);
-      if (whole !== size) this.warn(`upload queue ${sid}: ${size - whole} bytes of a torn record at the end of segment ${seq} ignored`);
-      sealed.set(seq, whole);
+    const found = await SegmentLog.scan(dir, SEGMENT_SUFFIX, RECORD_BYTES);
+    const log = this.segmentLog(dir, true);
+    const commit = await this.loadCommit(dir, sid, found[0]?.seq ?? 0);
+    for (const f of found) {
+      // Segments before the pointer were acknowledged; a crash after the pointer was written
+      // and before they were deleted leaves them behind.
+      if (f.seq < commit.seg) {
+        await fs.rm(log.path(f.seq), { force: true });
+        continue;
+      }
+      if (f.whole !== f.size) this.warn(`upload queue ${sid}: ${f.size - f.whole} bytes of a torn record at the end of segment ${f.seq} ignored`);
+      log.adopt(f.seq, f.whole);
     }
-    if (commit.offset > (sealed.get(commit.seg) ?? 0)) commit.offset = sealed.get(commit.seg) ?? 0;
+    if (commit.offset > (log.sealedEnd(commit.seg) ?? 0)) commit.offset = log.sealedEnd(commit.seg) ?? 0;
     const s: SensorQueue = {
       sid,
       dir,
-      segments,
-      sealed,
-      pointer: this.commitWriter(dir, segments, sealed, commit),
+      log,
+      pointer: this.commitWriter(dir, log, commit),
       durableTs: commit.ts,
       acceptedTs: null,
       pending: [],
       pendingTs: null,
       waiters: [],
-      dirDurable: true,
     };
     const last = await this.lastRecordTs(s);
     if (last !== undefined && (s.durableTs === null || last > s.durableTs)) s.durableTs = last;
@@ -221,16 +201,21 @@ export class UploadQueue {
   private async loadCommit(dir: string, sid: string, firstSeg: number): Promise<Commit> {
     const path = join(dir, COMMIT_FILE);
     const commit = await readCommit(path, firstSeg);
-    if (commit) return commit;
+    if (!('aside' in commit)) return commit;
     // Unreadable: send everything again (the server keeps one value per timestamp) rather
     // than lose anything, and keep the file for a person to look at.
-    const aside = await moveAside(path);
+    const aside = commit.aside;
     this.warn(`upload queue ${sid}: commit pointer unreadable, moved to ${aside}; the sensor's queued readings will be sent again`);
     return { seg: firstSeg, offset: 0, ts: null };
   }
 
+  private segmentLog(dir: string, dirDurable: boolean): SegmentLog {
+    const segmentBytes = Math.max(RECORD_BYTES, this.opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES);
+    return new SegmentLog({ dir, suffix: SEGMENT_SUFFIX, recordBytes: RECORD_BYTES, segmentBytes, dirDurable });
+  }
+
   /** The sensor's pointer writer; each write deletes the segments wholly behind it. */
-  private commitWriter(dir: string, segments: number[], sealed: Map<number, number>, initial: Commit): CommitWriter {
+  private commitWriter(dir: string, log: SegmentLog, initial: Commit): CommitWriter {
     const policy = {
       intervalMs: Math.max(0, this.opts.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS),
       maxRecords: Math.max(1, this.opts.commitMaxRecords ?? DEFAULT_COMMIT_MAX_RECORDS),
@@ -238,36 +223,27 @@ export class UploadQueue {
     };
     return new CommitWriter(join(dir, COMMIT_FILE), initial, policy, async (c) => {
       this.counters.commitWrites++;
-      while (segments.length && segments[0]! < c.seg) {
-        const seq = segments.shift()!;
-        sealed.delete(seq);
-        await fs.rm(segmentPath(dir, seq), { force: true });
-      }
+      await log.removeBefore(c.seg);
     });
   }
 
   /** The newest intact record's timestamp, looking back from the last segment. */
   private async lastRecordTs(s: SensorQueue): Promise<number | undefined> {
-    for (let i = s.segments.length - 1; i >= 0; i--) {
-      const seq = s.segments[i]!;
-      const size = s.sealed.get(seq) ?? 0;
+    for (let i = s.log.segments.length - 1; i >= 0; i--) {
+      const seq = s.log.segments[i]!;
+      const size = s.log.end(seq);
       const c = s.pointer.current;
       const floor = seq === c.seg ? c.offset : 0;
-      const fh = await fs.open(segmentPath(s.dir, seq), 'r');
-      try {
-        const chunk = Buffer.alloc(Math.min(size, 4096 * RECORD_BYTES));
-        const view = recordView(chunk);
-        for (let end = size; end > floor; ) {
-          const start = Math.max(floor, end - chunk.length);
-          await readExactly(fh, chunk, end - start, start);
-          for (let p = end - start - RECORD_BYTES; p >= 0; p -= RECORD_BYTES) {
-            const rec = decodeRecord(view, p);
-            if (rec) return rec[0];
-          }
-          end = start;
+      const chunk = Buffer.alloc(Math.min(size, 4096 * RECORD_BYTES));
+      const view = recordView(chunk);
+      for (let end = size; end > floor; ) {
+        const start = Math.max(floor, end - chunk.length);
+        await s.log.read(seq, chunk, end - start, start);
+        for (let p = end - start - RECORD_BYTES; p >= 0; p -= RECORD_BYTES) {
+          const rec = decodeRecord(view, p);
+          if (rec) return rec[0];
         }
-      } finally {
-        await fh.close();
+        end = start;
       }
     }
     return undefined;
@@ -322,20 +298,17 @@ export class UploadQueue {
     let s = this.sensors.get(sid);
     if (!s) {
       const dir = join(this.opts.dir, sid);
-      const segments: number[] = [];
-      const sealed = new Map<number, number>();
+      const log = this.segmentLog(dir, false);
       s = {
         sid,
         dir,
-        segments,
-        sealed,
-        pointer: this.commitWriter(dir, segments, sealed, { seg: 0, offset: 0, ts: null }),
+        log,
+        pointer: this.commitWriter(dir, log, { seg: 0, offset: 0, ts: null }),
         durableTs: null,
         acceptedTs: null,
         pending: [],
         pendingTs: null,
         waiters: [],
-        dirDurable: false,
       };
       this.sensors.set(sid, s);
     }
@@ -382,50 +355,8 @@ export class UploadQueue {
   }
 
   private async writeDurably(s: SensorQueue, bytes: Buffer): Promise<void> {
-    try {
-      if (!s.active || s.active.size >= this.segmentBytes) await this.roll(s);
-      const a = s.active!;
-      for (let off = 0; off < bytes.length; ) {
-        const { bytesWritten } = await a.fh.write(bytes, off, bytes.length - off);
-        off += bytesWritten;
-        a.size += bytesWritten;
-      }
-      await a.fh.datasync();
-      this.counters.fsyncs++;
-      a.durable = a.size;
-    } catch (err) {
-      const a = s.active;
-      if (a) {
-        s.active = undefined;
-        s.sealed.set(a.seq, a.durable);
-        await a.fh.close().catch(() => undefined);
-      }
-      throw err;
-    }
-  }
-
-  /** Seal the active segment and begin the next; its folder entry is fsynced before use. */
-  private async roll(s: SensorQueue): Promise<void> {
-    if (s.active) {
-      const a = s.active;
-      s.active = undefined;
-      s.sealed.set(a.seq, a.durable);
-      await a.fh.close();
-    }
-    if (!s.dirDurable) {
-      await fs.mkdir(s.dir, { recursive: true });
-      await fsyncDir(this.opts.dir);
-      s.dirDurable = true;
-    }
-    const seq = Math.max(s.segments.at(-1) ?? -1, s.pointer.current.seg - 1) + 1;
-    const fh = await fs.open(segmentPath(s.dir, seq), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND, 0o644);
-    s.segments.push(seq);
-    s.active = { seq, fh, size: 0, durable: 0 };
-    await fsyncDir(s.dir);
-  }
-
-  private segmentEnd(s: SensorQueue, seq: number): number {
-    return s.active?.seq === seq ? s.active.durable : (s.sealed.get(seq) ?? 0);
+    await s.log.write(bytes, s.pointer.current.seg);
+    this.counters.fsyncs++;
   }
 
   /**
@@ -451,15 +382,15 @@ export class UploadQueue {
       this.warn(`upload queue ${sid}: ${skipped} damaged or out-of-order record(s) skipped before segment ${pos.seg} byte ${pos.offset}`);
     };
     // Each turn returns, or moves past a segment, or past at least `want` records of one.
-    for (let turns = s.segments.length * 2 + 2 + Math.ceil(this.depth(sid) / want); turns > 0; turns--) {
-      const idx = s.segments.findIndex((q) => q >= pos.seg);
+    for (let turns = s.log.segments.length * 2 + 2 + Math.ceil(this.depth(sid) / want); turns > 0; turns--) {
+      const idx = s.log.segments.findIndex((q) => q >= pos.seg);
       if (idx < 0) break;
-      const seq = s.segments[idx]!;
+      const seq = s.log.segments[idx]!;
       if (seq !== pos.seg) pos = { seg: seq, offset: 0, ts: pos.ts };
-      const end = this.segmentEnd(s, seq);
+      const end = s.log.end(seq);
       if (pos.offset >= end) {
-        if (s.active?.seq === seq || idx === s.segments.length - 1) break;
-        pos = { seg: s.segments[idx + 1]!, offset: 0, ts: pos.ts };
+        if (s.log.activeSeq === seq || idx === s.log.segments.length - 1) break;
+        pos = { seg: s.log.segments[idx + 1]!, offset: 0, ts: pos.ts };
         continue;
       }
       const cache = await this.cover(s, seq, pos.offset, Math.min(end - pos.offset, want * RECORD_BYTES), end);
@@ -516,12 +447,7 @@ export class UploadQueue {
       this.cached.delete(oldest);
     }
     if (!buf || buf.length < len) buf = Buffer.allocUnsafeSlow(Math.max(len, READ_RECORDS * RECORD_BYTES));
-    const fh = await fs.open(segmentPath(s.dir, seg), 'r');
-    try {
-      await readExactly(fh, buf, len, offset);
-    } finally {
-      await fh.close();
-    }
+    await s.log.read(seg, buf, len, offset);
     s.cache = { seg, from: offset, len, buf, view: c?.buf === buf ? c.view : recordView(buf) };
     this.cached.add(s);
     return s.cache;
@@ -558,7 +484,8 @@ export class UploadQueue {
       ? { ...batch.end }
       : { seg: batch.seg, offset: batch.ends ? batch.ends[count - 1]! : batch.from + count * RECORD_BYTES, ts: batch.readings[count - 1]![0] };
     // A sealed segment read to its end will get nothing more: point past it, so it can go.
-    if (s.active?.seq !== next.seg && s.sealed.has(next.seg) && next.offset >= s.sealed.get(next.seg)!) next = { seg: next.seg + 1, offset: 0, ts: next.ts };
+    const sealedEnd = s.log.sealedEnd(next.seg);
+    if (s.log.activeSeq !== next.seg && sealedEnd !== undefined && next.offset >= sealedEnd) next = { seg: next.seg + 1, offset: 0, ts: next.ts };
     return { s, next, records: whole ? batch.records : count };
   }
 
@@ -574,10 +501,7 @@ export class UploadQueue {
     const s = this.sensors.get(sid);
     if (!s) return 0;
     const c = s.pointer.current;
-    let bytes = 0;
-    for (const seq of s.segments) if (seq >= c.seg) bytes += this.segmentEnd(s, seq);
-    bytes -= s.segments.includes(c.seg) ? c.offset : 0;
-    return Math.max(0, bytes / RECORD_BYTES);
+    return s.log.bytesAfter(c.seg, c.offset) / RECORD_BYTES;
   }
 
   /** Every sensor the queue has a folder or appends for. */
@@ -606,26 +530,6 @@ export class UploadQueue {
     );
     for (const s of this.cached) s.cache = undefined;
     this.cached.clear();
-    for (const s of this.sensors.values()) {
-      if (!s.active) continue;
-      s.sealed.set(s.active.seq, s.active.durable);
-      await s.active.fh.close();
-      s.active = undefined;
-    }
-  }
-}
-
-function segmentPath(dir: string, seq: number): string {
-  return join(dir, `${String(seq).padStart(16, '0')}.seg`);
-}
-
-async function readExactly(fh: FileHandle, buf: Buffer, len: number, position: number): Promise<void> {
-  for (let off = 0; off < len; ) {
-    const { bytesRead } = await fh.read(buf, off, len - off, position + off);
-    if (bytesRead === 0) {
-      buf.fill(0, off, len);
-      return;
-    }
-    off += bytesRead;
+    for (const s of this.sensors.values()) await s.log.seal();
   }
 }

@@ -1,8 +1,8 @@
+import { CLOCK_VALID_AFTER } from '../config/clock-valid';
+
 /** One counter reading as the server takes it: `[unix seconds, counter]`. */
 export type Reading = readonly [ts: number, counter: number];
 
-/** Readings at or before this are from a clock that was never set; every FLM daemon drops them (§9.1). */
-export const VALID_TIME = 1234567890;
 
 export type ReadingProblem = 'invalid-time' | 'fractional' | 'invalid-counter';
 
@@ -12,7 +12,7 @@ export type ReadingProblem = 'invalid-time' | 'fractional' | 'invalid-counter';
  * of the kWh×1000 conversion as a float. Safe integers only, so JSON prints them exactly.
  */
 export function uploadProblem(ts: number, counter: number): ReadingProblem | undefined {
-  if (!Number.isSafeInteger(ts) || ts <= VALID_TIME) return 'invalid-time';
+  if (!Number.isSafeInteger(ts) || ts <= CLOCK_VALID_AFTER) return 'invalid-time';
   if (!Number.isFinite(counter)) return 'invalid-counter';
   if (!Number.isInteger(counter)) return 'fractional';
   if (!Number.isSafeInteger(counter)) return 'invalid-counter';

@@ -1,3 +1,4 @@
+import { crc32 } from '../util/checksum';
 import { uploadProblem, type Reading } from './reading';
 
 /**
@@ -8,36 +9,9 @@ import { uploadProblem, type Reading } from './reading';
  */
 export const RECORD_BYTES = 20;
 
-/**
- * CRC-32 (IEEE 802.3, the one zlib and gzip use), four bytes a step ("slicing by 4"). The queue
- * checks one per record, millions per drain: this reads the words where they lie, where
- * `zlib.crc32` needs a Buffer made for each record (a third of the drain's reading time).
- */
-const CRC_TABLES = (() => {
-  const t = Array.from({ length: 4 }, () => new Int32Array(256));
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[0]![n] = c;
-  }
-  for (let n = 0; n < 256; n++) {
-    for (let k = 1; k < 4; k++) t[k]![n] = (t[k - 1]![n]! >>> 8) ^ t[0]![t[k - 1]![n]! & 0xff]!;
-  }
-  return t as [Int32Array, Int32Array, Int32Array, Int32Array];
-})();
-
 /** CRC-32 of the 16 bytes at `at`: a record's payload. */
 export function recordCrc(view: DataView, at: number): number {
-  const [t0, t1, t2, t3] = CRC_TABLES;
-  let c = ~view.getInt32(at, true);
-  c = t3[c & 0xff]! ^ t2[(c >>> 8) & 0xff]! ^ t1[(c >>> 16) & 0xff]! ^ t0[c >>> 24]!;
-  c ^= view.getInt32(at + 4, true);
-  c = t3[c & 0xff]! ^ t2[(c >>> 8) & 0xff]! ^ t1[(c >>> 16) & 0xff]! ^ t0[c >>> 24]!;
-  c ^= view.getInt32(at + 8, true);
-  c = t3[c & 0xff]! ^ t2[(c >>> 8) & 0xff]! ^ t1[(c >>> 16) & 0xff]! ^ t0[c >>> 24]!;
-  c ^= view.getInt32(at + 12, true);
-  c = t3[c & 0xff]! ^ t2[(c >>> 8) & 0xff]! ^ t1[(c >>> 16) & 0xff]! ^ t0[c >>> 24]!;
-  return ~c >>> 0;
+  return crc32(view, at, 16);
 }
 
 /** A DataView over the bytes of `buf`, for the functions below. */

@@ -4,6 +4,7 @@ import { backgroundClock, type Clock } from '../util/clock';
 import type { PostOutcome } from './client';
 import { downsampleIndices, FLM_FILTERS, type DownsampleFilter } from './filters';
 import type { Batch, UploadQueue } from './queue';
+import { backoffDelay, type BackoffOptions } from '../link/backoff';
 import type { Reading } from './reading';
 
 /** What the uploader needs of a client: UploadClient, or a stand-in in tests. */
@@ -12,27 +13,15 @@ export interface MeasurementPoster {
   setKey(key: string): void;
 }
 
-export interface BackoffOptions {
-  /** delay after the first failure, ms */
-  baseMs: number;
-  /** longest delay, ms */
-  capMs: number;
-  factor: number;
-}
-
-export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 5_000, capMs: 300_000, factor: 2 };
+/**
+ * Retries double from 5 s up to 300 s with "equal jitter", half fixed and half random: the fixed
+ * half keeps the schedule growing, the random half keeps many devices (or sensors) from
+ * retrying in step after an outage.
+ */
+export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 5_000, maxMs: 300_000, factor: 2, jitter: 0.5 };
 export const DEFAULT_INTERVAL_MS = 300_000;
 export const DEFAULT_BATCH_SIZE = 1000;
 
-/**
- * The wait before retry number `attempt` (1 for the first failure): exponential up to the cap,
- * then "equal jitter", half fixed and half random. The fixed half keeps the schedule growing;
- * the random half keeps many devices (or sensors) from retrying in step after an outage.
- */
-export function backoffDelay(attempt: number, opts: BackoffOptions = DEFAULT_BACKOFF, random: () => number = Math.random): number {
-  const exp = Math.min(opts.capMs, opts.baseMs * Math.pow(opts.factor, Math.max(0, attempt - 1)));
-  return Math.round(exp / 2 + random() * (exp / 2));
-}
 
 export interface UploaderOptions {
   queue: UploadQueue;
@@ -49,6 +38,7 @@ export interface UploaderOptions {
   concurrency?: number;
   backoff?: Partial<BackoffOptions>;
   clock?: Clock;
+  /** uniform in [0, 1): the jitter's draw, 1 being the longest delay */
   random?: () => number;
   onEvent?: (e: UploadEvent) => void;
   /** after every change of `state()` */
@@ -351,7 +341,7 @@ export class Uploader {
     t.attempts++;
     const now = this.clock.now();
     t.lastError = { at: now, message, ...(status !== undefined ? { status } : {}) };
-    const delay = backoffDelay(t.attempts, this.backoff, this.opts.random);
+    const delay = backoffDelay(t.attempts - 1, this.backoff, 1 - (this.opts.random ?? Math.random)());
     t.state = 'backoff';
     t.nextAttemptAt = now + delay;
     t.timer = this.clock.setTimeout(() => {

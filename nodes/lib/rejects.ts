@@ -1,5 +1,5 @@
 import type { Node, NodeMessage } from 'node-red';
-import { RateLimiter, similarKey } from '../../core/serial/rate-limit';
+import { RateLimiter, similarKey } from '../../core/link/rate-limit';
 import { errorText } from './close';
 import type { Done } from './startup-queue';
 

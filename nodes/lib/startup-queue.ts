@@ -1,5 +1,5 @@
 import type { NodeMessage, NodeMessageInFlow } from 'node-red';
-import { RateLimiter } from '../../core/serial/rate-limit';
+import { RateLimiter } from '../../core/link/rate-limit';
 
 export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
 export type Done = (err?: Error) => void;

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
 import { startPipeline, type PipelinePlace } from '../support/start-pipeline';
 import { untilListening } from '../support/net';
-import { prng } from '../../core/sim/prng';
+import { prng } from '../../core/util/prng';
 
 const RUNS = 20;
 const DEVICE_ID = '00112233445566778899aabbccddeeff';

@@ -7,7 +7,7 @@ import { decodeSeries } from '../../core/tmpo/codec';
 import { keyText } from '../../core/tmpo/ids';
 import { keyFor, expectedSeries } from '../support/children/tmpo-writer-data';
 import { tempDir } from '../support/nodered';
-import { prng } from '../../core/sim/prng';
+import { prng } from '../../core/util/prng';
 
 const KILLS = 50;
 

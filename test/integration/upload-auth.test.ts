@@ -7,7 +7,7 @@ import { UploadClient } from '../../core/upload/client';
 import { UploadQueue } from '../../core/upload/queue';
 import { Uploader, type UploadEvent } from '../../core/upload/uploader';
 import { FluksoTestServer } from '../support/flukso-server';
-import { VirtualClock } from '../unit/upload/virtual-clock';
+import { VirtualClock } from '../support/clock';
 
 const KEY = 'c1411c6b4f9910bbbab09f145f8533b9';
 const WRONG_KEY = '0123456789abcdef0123456789abcdef';

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { prng } from '../../core/sim/prng';
+import { prng } from '../../core/util/prng';
 import { UploadClient } from '../../core/upload/client';
 import { UploadQueue } from '../../core/upload/queue';
 import type { Reading } from '../../core/upload/reading';

@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { prng } from '../../core/sim/prng';
+import { prng } from '../../core/util/prng';
 import { UploadClient } from '../../core/upload/client';
 import { UploadQueue } from '../../core/upload/queue';
 import type { Reading } from '../../core/upload/reading';
 import { Uploader, type UploadEvent } from '../../core/upload/uploader';
 import { FluksoTestServer, type Faults } from '../support/flukso-server';
-import { VirtualClock } from '../unit/upload/virtual-clock';
+import { VirtualClock } from '../support/clock';
 
 const KEY = 'c1411c6b4f9910bbbab09f145f8533b9';
 const DEVICE = 'fed676021dacaaf6a12a8dda7685be34';

@@ -2,7 +2,7 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { helper, flmNodes, onTab, waitFor, collect, statuses, withDataDir } from '../support/nodered';
 import { HOUSEHOLD_SENSORS, DEVICE_ID } from '../support/device';
-import { boardBatchSchema } from '../../core/readings/records';
+import { boardBatchSchema } from '../../core/mqtt/board-batch';
 
 afterEach(async () => {
   await helper.unload();

@@ -13,7 +13,7 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createHmac } from 'node:crypto';
-import { prng } from '../../core/sim/prng';
+import { prng } from '../../core/util/prng';
 import { FluksoBridgeBroker, type BridgeBrokerOptions } from './flukso-bridge-broker';
 
 export interface TestDevice {

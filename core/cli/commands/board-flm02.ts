@@ -1,6 +1,6 @@
 import type { CliIo } from '../command';
-import { serialPortConnector, describeSerial, type SerialSettings } from '../../serial/serial-port';
-import type { Connection } from '../../serial/reconnecting';
+import { serialPortConnector, describeSerial, type SerialSettings } from '../../link/serial-port';
+import type { Connection } from '../../link/reconnecting';
 import { decodeFlm02Reply, encodeFlm02Request, parseFlm02Read, type Flm02Command } from '../../flx/flm02';
 import { Flm02ReadFramer } from '../../flx/flm02-reads';
 import { parseKubePacket } from '../../flx/kube';

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { CliIo, Command } from '../command';
 import { parseFlags, UsageError } from '../command';
-import { serialPortConnector, describeSerial, type SerialSettings } from '../../serial/serial-port';
-import type { Connection } from '../../serial/reconnecting';
+import { serialPortConnector, describeSerial, type SerialSettings } from '../../link/serial-port';
+import type { Connection } from '../../link/reconnecting';
 import { Flm03Decoder } from '../../flx/flm03-decoder';
 import { flm03TypeName } from '../../flx/flm03-messages';
 import { flm03ToJson } from '../../flx/flm03-json';

@@ -5,7 +5,7 @@ import { parseFlags, UsageError } from '../command';
 import { P1Stream, type P1StreamEvent } from '../../p1/source/stream';
 import { serialConnector, describeSerial, type SerialSettings } from '../../p1/source/serial';
 import { tcpConnector, parseHostPort } from '../../p1/source/tcp';
-import type { Connection, Connector } from '../../serial/reconnecting';
+import type { Connection, Connector } from '../../link/reconnecting';
 import { meterIdOf } from '../../p1/flm-readings';
 import type { SmartyKeys } from '../../p1/smarty';
 import type { CrcMode, CrcVariant } from '../../p1/check';

@@ -1,8 +1,8 @@
 import type { SerialPort as SerialPortClass } from 'serialport';
-import type { ConnectContext, Connector } from '../../serial/reconnecting';
-import { serialPortConnector, type SerialSettings } from '../../serial/serial-port';
+import type { ConnectContext, Connector } from '../../link/reconnecting';
+import { serialPortConnector, type SerialSettings } from '../../link/serial-port';
 
-export { describeSerial, listSerialPorts, loadSerialPort, withCode, type SerialSettings } from '../../serial/serial-port';
+export { describeSerial, listSerialPorts, type SerialSettings } from '../../link/serial-port';
 
 /**
  * P1 over a serial port: DSMR 4 and 5 meters send 115200 8N1, DSMR 2.2 and 3 send 9600 7E1

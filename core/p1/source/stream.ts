@@ -6,7 +6,7 @@ import { decryptSmartyFrame, type SmartyKeys } from '../smarty';
 import { SmartyFramer } from '../smarty-framer';
 import { formatCrc } from '../crc16';
 import type { P1Telegram } from '../types';
-import { RateLimiter } from '../../serial/rate-limit';
+import { RateLimiter } from '../../link/rate-limit';
 
 /**
  * Bytes in, checked and parsed telegrams out, whatever carried the bytes: a serial port, a TCP

@@ -1,5 +1,5 @@
 import { connect as netConnect, type Socket } from 'node:net';
-import type { Connection, ConnectionHandlers, Connector } from '../../serial/reconnecting';
+import type { Connection, ConnectionHandlers, Connector } from '../../link/reconnecting';
 
 /** A P1 dongle or ser2net port: `host:port`, `[v6 address]:port`. */
 export interface HostPort {

@@ -1,6 +1,8 @@
 import { SENSOR_CLASSES, type Sensor } from '../../config/schema';
 import { sensorTopic, type ReadingKind } from '../../mqtt/topics';
-import { flmUnit, haClass, readingKinds, valueTemplate } from './mapping';
+import { haClass } from '../../mqtt/quantity';
+import { flmUnit, readingKinds } from '../../mqtt/units';
+import { valueTemplate } from './mapping';
 
 /**
  * Home Assistant MQTT discovery for FLM sensors (ecosystem.md §C.2, nodered-notes.md §7.3):

@@ -2,7 +2,7 @@ import type { Device, Sensor } from '../../config/schema';
 import type { ReadingKind } from '../../mqtt/topics';
 import { readKeyedJson, writeKeyedEntry } from '../../util/keyed-json-file';
 import { sensorFromReading, type HaSensorSource, type ReadingInfo } from './discovery';
-import { flmUnit, readingKinds } from './mapping';
+import { flmUnit, readingKinds } from '../../mqtt/units';
 
 /** What a table sensor turned out to send that its config did not expect. */
 export interface Learnt {

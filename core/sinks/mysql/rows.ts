@@ -1,6 +1,6 @@
 import { parseSensorTopic, type ReadingKind } from '../../mqtt/topics';
 import type { Device } from '../../config/schema';
-import { hasMeterUnits, unitsFor } from '../../readings/units';
+import { hasMeterUnits, unitsFor } from '../../mqtt/units';
 
 /** One row of the readings table. */
 export interface ReadingRow {

@@ -1,8 +1,8 @@
-import { promises as fs, constants } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { promises as fs } from 'node:fs';
+import { dirname } from 'node:path';
 import { fsyncDir } from '../../util/atomic-file';
+import { crc32 } from '../../util/checksum';
+import { SegmentLog } from '../../util/segment-log';
 import type { ReadingRow } from './rows';
 
 /**
@@ -12,7 +12,7 @@ import type { ReadingRow } from './rows';
  * finished (or a block zero-filled after a power cut) from a real one.
  */
 export const SPOOL_RECORD_BYTES = 40;
-const SEGMENT_NAME = /^(\d{16})\.spool$/;
+const SEGMENT_SUFFIX = '.spool';
 const DEFAULT_SEGMENT_BYTES = 1 << 20;
 const KIND_CODE = { gauge: 1, counter: 2 } as const;
 
@@ -37,15 +37,6 @@ export interface SpoolBatch {
   readonly end: Position;
 }
 
-interface Active {
-  seq: number;
-  fh: FileHandle;
-  /** bytes written */
-  size: number;
-  /** bytes fsynced: what reads may see */
-  durable: number;
-}
-
 interface Waiter {
   resolve: () => void;
   reject: (err: Error) => void;
@@ -67,10 +58,7 @@ interface Waiter {
  * - Segments read to their end are deleted; so is the last one once everything is read.
  */
 export class MysqlSpool {
-  private segments: number[] = [];
-  /** durable whole-record sizes of segments other than the active one */
-  private readonly sealed = new Map<number, number>();
-  private active: Active | undefined;
+  private readonly log: SegmentLog;
   private read: Position = { seg: 0, offset: 0 };
   private queued: Buffer[] = [];
   private waiters: Waiter[] = [];
@@ -78,42 +66,29 @@ export class MysqlSpool {
   private flushing: Promise<void> | undefined;
   private flushQueued = false;
   private closed = false;
-  private readonly segmentBytes: number;
   readonly counters = { appended: 0, fsyncs: 0, skipped: 0 };
 
   private constructor(private readonly opts: SpoolOptions) {
-    this.segmentBytes = Math.max(SPOOL_RECORD_BYTES, opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES);
+    const segmentBytes = Math.max(SPOOL_RECORD_BYTES, opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES);
+    this.log = new SegmentLog({ dir: opts.dir, suffix: SEGMENT_SUFFIX, recordBytes: SPOOL_RECORD_BYTES, segmentBytes, dirDurable: true });
   }
 
   static async open(opts: SpoolOptions): Promise<MysqlSpool> {
     const s = new MysqlSpool(opts);
     const made = await fs.mkdir(opts.dir, { recursive: true });
     if (made !== undefined) await fsyncDir(dirname(opts.dir));
-    for (const name of await fs.readdir(opts.dir)) {
-      const m = SEGMENT_NAME.exec(name);
-      if (m) s.segments.push(Number(m[1]));
+    for (const { seq, size, whole } of await SegmentLog.scan(opts.dir, SEGMENT_SUFFIX, SPOOL_RECORD_BYTES)) {
+      if (whole !== size) s.warn(`MySQL spool: ${size - whole} bytes of a torn record at the end of ${s.log.path(seq)} ignored`);
+      // Begun and never written to before a crash (or only a torn record): nothing to keep.
+      if (whole === 0) await fs.rm(s.log.path(seq), { force: true });
+      else s.log.adopt(seq, whole);
     }
-    s.segments.sort((a, b) => a - b);
-    for (const seq of [...s.segments]) {
-      const size = (await fs.stat(s.path(seq))).size;
-      const whole = size - (size % SPOOL_RECORD_BYTES);
-      if (whole !== size) s.warn(`MySQL spool: ${size - whole} bytes of a torn record at the end of ${s.path(seq)} ignored`);
-      if (whole === 0) {
-        // Begun and never written to before a crash (or only a torn record): nothing to keep.
-        await fs.rm(s.path(seq), { force: true });
-        s.segments.splice(s.segments.indexOf(seq), 1);
-      } else s.sealed.set(seq, whole);
-    }
-    s.read = { seg: s.segments[0] ?? 0, offset: 0 };
+    s.read = { seg: s.log.segments[0] ?? 0, offset: 0 };
     return s;
   }
 
   private warn(text: string): void {
     this.opts.onWarning?.(text);
-  }
-
-  private path(seq: number): string {
-    return join(this.opts.dir, `${String(seq).padStart(16, '0')}.spool`);
   }
 
   /** Rows accepted and not yet on disk. */
@@ -123,10 +98,7 @@ export class MysqlSpool {
 
   /** Rows on disk not yet acknowledged (damaged ones included until read past). */
   depth(): number {
-    let bytes = 0;
-    for (const seq of this.segments) if (seq >= this.read.seg) bytes += this.end(seq);
-    if (this.segments.includes(this.read.seg)) bytes -= this.read.offset;
-    return Math.max(0, bytes / SPOOL_RECORD_BYTES);
+    return this.log.bytesAfter(this.read.seg, this.read.offset) / SPOOL_RECORD_BYTES;
   }
 
   /** Nothing on disk to read and nothing on its way there. */
@@ -139,7 +111,8 @@ export class MysqlSpool {
     if (this.closed) return Promise.reject(new Error('MySQL spool is closed'));
     if (rows.length === 0) return Promise.resolve();
     const buf = Buffer.alloc(rows.length * SPOOL_RECORD_BYTES);
-    rows.forEach((r, i) => encodeRecord(buf, i * SPOOL_RECORD_BYTES, r));
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    rows.forEach((r, i) => encodeRecord(buf, view, i * SPOOL_RECORD_BYTES, r));
     this.queued.push(buf);
     this.pendingRows += rows.length;
     return new Promise<void>((resolve, reject) => {
@@ -185,45 +158,8 @@ export class MysqlSpool {
   }
 
   private async writeDurably(bytes: Buffer): Promise<void> {
-    try {
-      if (!this.active || this.active.size >= this.segmentBytes) await this.roll();
-      const a = this.active!;
-      for (let off = 0; off < bytes.length; ) {
-        const { bytesWritten } = await a.fh.write(bytes, off, bytes.length - off);
-        off += bytesWritten;
-        a.size += bytesWritten;
-      }
-      await a.fh.datasync();
-      this.counters.fsyncs++;
-      a.durable = a.size;
-    } catch (err) {
-      // What the failed write left is unknown: seal the segment at its durable size and begin
-      // a new one with the next write.
-      await this.seal();
-      throw err;
-    }
-  }
-
-  private async seal(): Promise<void> {
-    const a = this.active;
-    if (!a) return;
-    this.active = undefined;
-    this.sealed.set(a.seq, a.durable);
-    await a.fh.close().catch(() => undefined);
-  }
-
-  /** Seal the active segment and begin the next; its folder entry is fsynced before use. */
-  private async roll(): Promise<void> {
-    await this.seal();
-    const seq = Math.max(this.segments.at(-1) ?? 0, this.read.seg) + 1;
-    const fh = await fs.open(this.path(seq), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND, 0o644);
-    this.segments.push(seq);
-    this.active = { seq, fh, size: 0, durable: 0 };
-    await fsyncDir(this.opts.dir);
-  }
-
-  private end(seq: number): number {
-    return this.active?.seq === seq ? this.active.durable : (this.sealed.get(seq) ?? 0);
+    await this.log.write(bytes, this.read.seg + 1);
+    this.counters.fsyncs++;
   }
 
   /**
@@ -235,33 +171,29 @@ export class MysqlSpool {
     let pos = { ...this.read };
     let skipped = 0;
     const chunk = Buffer.allocUnsafe(Math.max(1, Math.min(max, 65_536)) * SPOOL_RECORD_BYTES);
+    const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const report = () => {
       if (!skipped) return;
       this.counters.skipped += skipped;
-      this.warn(`MySQL spool: ${skipped} damaged record(s) skipped in ${this.path(pos.seg)}`);
+      this.warn(`MySQL spool: ${skipped} damaged record(s) skipped in ${this.log.path(pos.seg)}`);
     };
     // Each turn returns, or moves past a segment or past a chunk of one.
-    for (let turns = this.segments.length * 2 + 2 + Math.ceil((this.depth() * SPOOL_RECORD_BYTES) / chunk.length); turns > 0; turns--) {
-      const idx = this.segments.findIndex((q) => q >= pos.seg);
+    for (let turns = this.log.segments.length * 2 + 2 + Math.ceil((this.depth() * SPOOL_RECORD_BYTES) / chunk.length); turns > 0; turns--) {
+      const idx = this.log.segments.findIndex((q) => q >= pos.seg);
       if (idx < 0) break;
-      const seq = this.segments[idx]!;
+      const seq = this.log.segments[idx]!;
       if (seq !== pos.seg) pos = { seg: seq, offset: 0 };
-      const end = this.end(seq);
+      const end = this.log.end(seq);
       if (pos.offset >= end) {
-        if (this.active?.seq === seq || idx === this.segments.length - 1) break;
-        pos = { seg: this.segments[idx + 1]!, offset: 0 };
+        if (this.log.activeSeq === seq || idx === this.log.segments.length - 1) break;
+        pos = { seg: this.log.segments[idx + 1]!, offset: 0 };
         continue;
       }
       const len = Math.min(end - pos.offset, chunk.length);
-      const fh = await fs.open(this.path(seq), 'r');
-      try {
-        await readExactly(fh, chunk, len, pos.offset);
-      } finally {
-        await fh.close();
-      }
+      await this.log.read(seq, chunk, len, pos.offset);
       const rows: ReadingRow[] = [];
       for (let p = 0; p < len; p += SPOOL_RECORD_BYTES) {
-        const r = decodeRecord(chunk, p);
+        const r = decodeRecord(chunk, view, p);
         if (r) rows.push(r);
         else skipped++;
       }
@@ -280,26 +212,22 @@ export class MysqlSpool {
   /** The rows of `batch` are in the database: read past them, delete what is wholly read. */
   async ack(batch: SpoolBatch): Promise<void> {
     this.read = { ...batch.end };
-    const gone: number[] = [];
-    while (this.segments.length && this.segments[0]! < this.read.seg && this.segments[0] !== this.active?.seq) gone.push(this.segments.shift()!);
+    const log = this.log;
+    // Decided all at once, before any file goes: the removals change the log at once.
+    const gone: Promise<void>[] = [];
+    while (log.segments.length && log.segments[0]! < this.read.seg && log.segments[0] !== log.activeSeq) gone.push(log.removeFirst());
     // The last segment, read to its end with nothing on the way: the spool is empty again.
-    const last = this.segments.at(-1);
-    if (last !== undefined && this.read.seg === last && this.read.offset >= this.end(last) && this.pendingRows === 0) {
+    const last = log.segments.at(-1);
+    if (last !== undefined && this.read.seg === last && this.read.offset >= log.end(last) && this.pendingRows === 0) {
       // pendingRows 0: no write is under way either, a write's rows count until it is fsynced.
-      gone.push(this.segments.pop()!);
+      gone.push(log.removeLast());
       this.read = { seg: last, offset: 0 };
-      const a = this.active;
-      this.active = undefined;
-      await a?.fh.close();
-    } else if (this.segments.length && this.read.offset >= this.end(this.read.seg) && this.read.seg !== this.active?.seq && this.segments[0] === this.read.seg) {
+    } else if (log.segments.length && this.read.offset >= log.end(this.read.seg) && this.read.seg !== log.activeSeq && log.segments[0] === this.read.seg) {
       // A sealed segment read to its end: nothing more comes into it.
-      gone.push(this.segments.shift()!);
-      this.read = { seg: this.segments[0] ?? this.read.seg, offset: 0 };
+      gone.push(log.removeFirst());
+      this.read = { seg: log.segments[0] ?? this.read.seg, offset: 0 };
     }
-    for (const seq of gone) {
-      this.sealed.delete(seq);
-      await fs.rm(this.path(seq), { force: true });
-    }
+    await Promise.all(gone);
   }
 
   /** Write what is queued, then close the file. Appends after this reject. */
@@ -307,35 +235,24 @@ export class MysqlSpool {
     if (this.closed) return;
     this.closed = true;
     await this.settled();
-    await this.seal();
+    await this.log.seal().catch(() => undefined);
   }
 }
 
-function encodeRecord(buf: Buffer, at: number, r: ReadingRow): void {
+function encodeRecord(buf: Buffer, view: DataView, at: number, r: ReadingRow): void {
   buf.write(r.sid, at, 16, 'hex');
   buf.writeDoubleLE(r.ts, at + 16);
   buf.writeDoubleLE(r.value, at + 24);
   buf.writeUInt8(KIND_CODE[r.kind], at + 32);
-  buf.writeUInt32LE(crc32(buf.subarray(at, at + 36)), at + 36);
+  buf.writeUInt32LE(crc32(view, at, 36), at + 36);
 }
 
-function decodeRecord(buf: Buffer, at: number): ReadingRow | undefined {
-  if (crc32(buf.subarray(at, at + 36)) !== buf.readUInt32LE(at + 36)) return undefined;
+function decodeRecord(buf: Buffer, view: DataView, at: number): ReadingRow | undefined {
+  if (crc32(view, at, 36) !== buf.readUInt32LE(at + 36)) return undefined;
   const code = buf.readUInt8(at + 32);
   const kind = code === KIND_CODE.gauge ? 'gauge' : code === KIND_CODE.counter ? 'counter' : undefined;
   const ts = buf.readDoubleLE(at + 16);
   const value = buf.readDoubleLE(at + 24);
   if (!kind || !Number.isInteger(ts) || ts <= 0 || !Number.isFinite(value)) return undefined;
   return { sid: buf.toString('hex', at, at + 16), kind, ts, value };
-}
-
-async function readExactly(fh: FileHandle, buf: Buffer, len: number, position: number): Promise<void> {
-  for (let off = 0; off < len; ) {
-    const { bytesRead } = await fh.read(buf, off, len - off, position + off);
-    if (bytesRead === 0) {
-      buf.fill(0, off, len);
-      return;
-    }
-    off += bytesRead;
-  }
 }

@@ -3,6 +3,7 @@ import { classifyDbError, type DbError } from './errors';
 import { mergeSensor, sameSensor, type ReadingRow, type SensorRow } from './rows';
 import { ensureSchema, insertReadingsSql, readingValues, sensorValues, upsertSensorsSql, type TableNames } from './schema';
 import type { SqlRunner } from './db';
+import { backoffDelay } from '../../link/backoff';
 import type { MysqlSpool } from './spool';
 
 export interface MysqlWriterOptions {
@@ -291,7 +292,7 @@ export class MysqlWriter {
     this.mode = 'spooling';
     this.spool([...(job ? [job] : []), ...this.queue.splice(0)]);
     this.queuedRows = 0;
-    const retryInMs = Math.min(this.backoff.maxMs, this.backoff.minMs * 2 ** Math.min(this.attempt, 20));
+    const retryInMs = backoffDelay(this.attempt, { initialMs: this.backoff.minMs, maxMs: this.backoff.maxMs, jitter: 0 });
     this.attempt++;
     const changed = this.lastError?.message !== error.message;
     this.lastError = error;

@@ -1,4 +1,4 @@
-import { Backoff, type BackoffOptions } from '../../serial/backoff';
+import { Backoff, type BackoffOptions } from '../../link/backoff';
 import { systemClock, type Clock } from '../../util/clock';
 import type { PutOutcome } from './rest-client';
 

@@ -1,7 +1,7 @@
 import type { Sensor } from '../../config/schema';
 import type { ReadingKind } from '../../mqtt/topics';
 import { readKeyedJson, writeKeyedEntry } from '../../util/keyed-json-file';
-import { flmUnit, readingKinds } from '../homeassistant/mapping';
+import { flmUnit, readingKinds } from '../../mqtt/units';
 import { quantityWord } from './item-names';
 
 /**

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { describeZodError, type Sensor } from '../../config/schema';
 import type { ReadingKind } from '../../mqtt/topics';
-import { flmUnit, haClass } from '../homeassistant/mapping';
+import { haClass } from '../../mqtt/quantity';
+import { flmUnit } from '../../mqtt/units';
 
 /** openHAB's rule for item names: letters, digits and underscores, not starting with a digit. */
 export const ITEM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2]!) as WriterArgs;
   const queue = await UploadQueue.open({ dir: args.dataDir, onWarning: (w) => process.stderr.write(`warning: ${w}\n`) });
   const client = new UploadClient({ baseUrl: args.url, deviceKey: args.key, timeoutMs: 2000 });
-  const up = new Uploader({ queue, client, filters: false, intervalMs: 25, batchSize: 40, backoff: { baseMs: 10, capMs: 100 } });
+  const up = new Uploader({ queue, client, filters: false, intervalMs: 25, batchSize: 40, backoff: { initialMs: 10, maxMs: 100 } });
   up.start();
   const next = args.sids.map((sid) => (queue.lastTs(sid) ?? WRITER_T0) + 1);
   process.stdout.write('ready\n');

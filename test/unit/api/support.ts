@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiServer, type ApiServerOptions } from '../../../core/api/server';
-import { prng } from '../../../core/sim/prng';
+import { prng } from '../../../core/util/prng';
 import type { Series } from '../../../core/tmpo/block';
 import { Block8Builder } from '../../../core/tmpo/builder';
 import { compact } from '../../../core/tmpo/compact';

@@ -30,7 +30,7 @@ import { BoardSession, type BoardSessionStats } from '../../../core/flx/board-se
 import { fletcher16 } from '../../../core/flx/fletcher';
 import { ReadingComputer, type Reading } from '../../../core/readings/computer';
 import type { GuardStats } from '../../../core/readings/counter-guard';
-import { totalLimit } from '../../../core/readings/limits';
+import { totalLimit } from '../../../core/config/limits';
 import type { SensorInput } from '../../../core/config/schema';
 import { device, sid } from '../../support/device';
 import { concat } from './support';

@@ -12,9 +12,9 @@ import { encodeFlm03Frame } from '../../../core/flx/flm03-frame';
 import { encodeFlm03Message, timeStepFrame } from '../../../core/flx/flm03-messages';
 import { encodeKubePacket } from '../../../core/flx/kube';
 import { ReadingComputer, type Reading } from '../../../core/readings/computer';
-import type { BoardBatch } from '../../../core/readings/records';
+import type { BoardBatch } from '../../../core/mqtt/board-batch';
 import type { SensorInput } from '../../../core/config/schema';
-import { prng } from '../../../core/sim/prng';
+import { prng } from '../../../core/util/prng';
 import { device, sid, T0 } from '../../support/device';
 import { concat } from './support';
 

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { crc8Dallas } from '../../../core/flx/crc8';
-import { crc16Modbus } from '../../../core/flx/crc16-modbus';
+import { crc16Modbus } from '../../../core/util/checksum';
 import { fletcher16 } from '../../../core/flx/fletcher';
-import { prng } from '../../../core/sim/prng';
+import { prng } from '../../../core/util/prng';
 import { referenceFletcher } from './support';
 
 /** Bit at a time, straight from the definitions: the tables must agree with these. */

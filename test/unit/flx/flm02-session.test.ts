@@ -10,7 +10,7 @@ import { Flm02Session, type Flm02SessionOptions } from '../../../core/flx/flm02-
 import { flm02SyncPlan } from '../../../core/flx/flm02-sync';
 import { Flm02DeltaDecoder } from '../../../core/flx/flm02-delta';
 import type { LinkOutput } from '../../../core/flx/board-link';
-import { boardBatchSchema } from '../../../core/readings/records';
+import { boardBatchSchema } from '../../../core/mqtt/board-batch';
 import { encodeKubePacket } from '../../../core/flx/kube';
 import { device, sid } from '../../support/device';
 import { crc8 } from './support';

@@ -5,7 +5,7 @@ import {
   encodeFlm02Uart, formatFlm02, parseFlm02Read, type Flm02Command,
 } from '../../../core/flx/flm02';
 import { Flm02DeltaDecoder, formatDeltaLine } from '../../../core/flx/flm02-delta';
-import { boardBatchSchema } from '../../../core/readings/records';
+import { boardBatchSchema } from '../../../core/mqtt/board-batch';
 import { device, sid } from '../../support/device';
 import { crc8 } from './support';
 

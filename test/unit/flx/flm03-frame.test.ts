@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Flm03Framer, encodeFlm03Frame } from '../../../core/flx/flm03-frame';
 import { Flm03Decoder } from '../../../core/flx/flm03-decoder';
 import { encodeFlm03Message, type Flm03Message } from '../../../core/flx/flm03-messages';
-import { prng } from '../../../core/sim/prng';
+import { prng } from '../../../core/util/prng';
 import {
   CT_COUNTERS_GOLDEN, CT_GAUGES_GOLDEN, T_BOARD, concat, ctDataPayload, goldenFrame, le, pulseDataPayload, referenceFletcher,
 } from './support';

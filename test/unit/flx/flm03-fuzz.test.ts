@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Flm03Framer, type Flm03Frame } from '../../../core/flx/flm03-frame';
 import { Flm03Decoder } from '../../../core/flx/flm03-decoder';
-import { prng } from '../../../core/sim/prng';
+import { prng } from '../../../core/util/prng';
 import { ctDataPayload, goldenFrame, le, pulseDataPayload, referenceValid, T_BOARD } from './support';
 
 /**

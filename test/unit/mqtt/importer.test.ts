@@ -5,7 +5,7 @@ import { buildDeviceConfig, parseDeviceConfig } from '../../../core/mqtt/device-
 import { ReadingImporter } from '../../../core/mqtt/importer';
 import { parseDeviceConfigTopic, deviceConfigTopic } from '../../../core/mqtt/topics';
 import { validateFlmSensorConfig } from '../../../core/config/wire';
-import { ManualClock } from '../../../core/util/clock';
+import { ManualClock } from '../../support/clock';
 import { device, sid, DEVICE_ID } from '../../support/device';
 import { flm02Config } from '../../support/flm-config';
 

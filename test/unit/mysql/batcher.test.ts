@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Batcher } from '../../../core/sinks/mysql';
-import { ManualClock } from '../../../core/util/clock';
+import { ManualClock } from '../../support/clock';
 
 test('a batch goes out when it is full, and at the latest the interval after its first item', () => {
   const clock = new ManualClock(0);

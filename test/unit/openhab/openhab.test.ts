@@ -4,7 +4,7 @@ import {
   ItemNames, defaultItemName, parseOverrides, stateText, OpenHabClient, StateCoalescer, ITEM_NAME,
   type PutOutcome, type CoalescerEvent,
 } from '../../../core/sinks/openhab';
-import { ManualClock } from '../../../core/util/clock';
+import { ManualClock } from '../../support/clock';
 import { OpenHabServer } from '../../support/openhab-server';
 import { sid } from '../../support/device';
 

@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { SerialPortMock } from 'serialport';
-import { ReconnectingSource, type ConnectContext, type ConnectionHandlers, type SourceState } from '../../../core/serial/reconnecting';
-import { ManualClock } from '../../../core/util/clock';
-import { Watchdog } from '../../../core/serial/watchdog';
+import { ReconnectingSource, type ConnectContext, type ConnectionHandlers, type SourceState } from '../../../core/link/reconnecting';
+import { ManualClock } from '../../support/clock';
+import { Watchdog } from '../../../core/link/watchdog';
 import { parseHostPort, tcpConnector } from '../../../core/p1/source/tcp';
 import { serialConnector, SerialSettingsChooser } from '../../../core/p1/source/serial';
 

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Backoff, backoffDelay } from '../../../core/serial/backoff';
-import { RateLimiter, similarKey } from '../../../core/serial/rate-limit';
-import { Watchdog } from '../../../core/serial/watchdog';
-import { ManualClock } from '../../../core/util/clock';
+import { Backoff, backoffDelay } from '../../../core/link/backoff';
+import { RateLimiter, similarKey } from '../../../core/link/rate-limit';
+import { Watchdog } from '../../../core/link/watchdog';
+import { ManualClock } from '../../support/clock';
 
 test('backoff without jitter doubles from 1 s and stops at the cap', () => {
   const schedule = Array.from({ length: 10 }, (_, i) => backoffDelay(i, { initialMs: 1000, maxMs: 30_000, jitter: 0 }));

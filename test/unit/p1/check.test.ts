@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkTelegram } from '../../../core/p1/check';
 import { P1Framer } from '../../../core/p1/framer';
-import { prng } from '../../../core/sim/prng';
+import { prng } from '../../../core/util/prng';
 import { BAD_CRC, fixture, NO_CRC, referenceCrc, telegramOf, VALID_CRC, withCrc } from './fixtures';
 
 const KAIFA = fixture('dsmr42-nl-kaifa.txt');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { crc16Arc, crc16X25, formatCrc } from '../../../core/p1/crc16';
-import { prng } from '../../../core/sim/prng';
+import { prng } from '../../../core/util/prng';
 import { fixture, referenceCrc, VALID_CRC } from './fixtures';
 
 test('CRC-16/ARC and CRC-16/X-25 check values of "123456789"', () => {

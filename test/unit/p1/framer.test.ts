@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { P1Framer, extractTelegrams, DEFAULT_MAX_TELEGRAM_BYTES } from '../../../core/p1/framer';
 import { checkTelegram } from '../../../core/p1/check';
-import { prng } from '../../../core/sim/prng';
+import { prng } from '../../../core/util/prng';
 import { ALL_TELEGRAMS, fixture, telegramOf, withCrc } from './fixtures';
 
 const KAIFA = fixture('dsmr42-nl-kaifa.txt');

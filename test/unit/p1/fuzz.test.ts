@@ -4,7 +4,7 @@ import { P1Framer } from '../../../core/p1/framer';
 import { checkTelegram } from '../../../core/p1/check';
 import { parseTelegram } from '../../../core/p1/parse';
 import { toFlmReadings } from '../../../core/p1/flm-readings';
-import { prng } from '../../../core/sim/prng';
+import { prng } from '../../../core/util/prng';
 import { ALL_TELEGRAMS, fixture, telegramOf } from './fixtures';
 
 /**

@@ -5,7 +5,7 @@ import { decryptSmartyFrame, parseSmartyFrame } from '../../../core/p1/smarty';
 import { SmartyFramer } from '../../../core/p1/smarty-framer';
 import { checkTelegram } from '../../../core/p1/check';
 import { parseTelegram } from '../../../core/p1/parse';
-import { prng } from '../../../core/sim/prng';
+import { prng } from '../../../core/util/prng';
 import { fixture, fixtureBytes } from './fixtures';
 
 // Keys from SOURCES.md (openHAB's SmartyDecrypterTest; athombv's test-utils).

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReadingComputer, type Reading } from '../../../core/readings/computer';
-import type { BoardBatch, PortRecord } from '../../../core/readings/records';
+import type { BoardBatch, PortRecord } from '../../../core/mqtt/board-batch';
 import { device, sid, T0 } from '../../support/device';
 
 const batch = (time: number, records: PortRecord[] = []): BoardBatch => ({ time, records });

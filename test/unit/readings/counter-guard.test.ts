@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReadingComputer, type BatchResult } from '../../../core/readings/computer';
 import { mayBeFlippedUp } from '../../../core/readings/counter-guard';
-import { totalLimit } from '../../../core/readings/limits';
-import type { PortRecord } from '../../../core/readings/records';
+import { totalLimit } from '../../../core/config/limits';
+import type { PortRecord } from '../../../core/mqtt/board-batch';
 import type { SensorInput } from '../../../core/config/schema';
 import { device, sid, T0 } from '../../support/device';
 

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { CounterReservations } from '../../../core/readings/counter-reservation';
 import { ReadingComputer } from '../../../core/readings/computer';
 import type { CounterState } from '../../../core/readings/counter-state';
-import type { BoardBatch } from '../../../core/readings/records';
-import { prng } from '../../../core/sim/prng';
+import type { BoardBatch } from '../../../core/mqtt/board-batch';
+import { prng } from '../../../core/util/prng';
 import { device, sid, T0 } from '../../support/device';
 
 test('a reservation reaches ahead by the recent rate times the lead, at least the minimum, and a burst does not inflate it', () => {

@@ -10,7 +10,7 @@ import { P1ReadingMapper } from '../../../core/readings/p1-mapper';
 import { P1TotalsGuard, DEFAULT_P1_LIMITS, P1_MARGIN, CONFIRMATIONS } from '../../../core/readings/p1-totals-guard';
 import { decodeTelegram } from '../../../core/p1';
 import type { FlmP1Reading } from '../../../core/p1/flm-readings';
-import { prng } from '../../../core/sim/prng';
+import { prng } from '../../../core/util/prng';
 import { withCrc } from '../p1/fixtures';
 import { dsmr3, dsmr5, wrongDigit, type Meter } from '../../support/p1-telegrams';
 import { device } from '../../support/device';

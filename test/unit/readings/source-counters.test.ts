@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { ReadingComputer, type Reading } from '../../../core/readings/computer';
 import { CounterStateFile } from '../../../core/readings/counter-state';
-import { boardBatchSchema, type BoardBatch, type PortRecord } from '../../../core/readings/records';
+import { boardBatchSchema, type BoardBatch, type PortRecord } from '../../../core/mqtt/board-batch';
 import type { SensorInput } from '../../../core/config/schema';
 import { device, sid, T0 } from '../../support/device';
 

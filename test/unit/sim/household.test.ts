@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Household, DEFAULT_HOUSEHOLD } from '../../../core/sim/household';
-import { boardBatchSchema } from '../../../core/readings/records';
+import { boardBatchSchema } from '../../../core/mqtt/board-batch';
 import { T0 } from '../../support/device';
 
 const run = (seed: number, steps: number, start = T0, phase: 1 | 3 = 1) => {

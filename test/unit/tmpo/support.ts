@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { prng } from '../../../core/sim/prng';
+import { prng } from '../../../core/util/prng';
 import type { Series } from '../../../core/tmpo/block';
 
 export const SID_A = 'c1411c6b4f9910bbbab09f145f8533b9';

@@ -33,7 +33,7 @@ async function withBroker(opts: { requireMqtt31?: boolean; syncOnConnect?: boole
       bridge: (o = {}) => {
         const b = new MqttBridge({
           host: '127.0.0.1', port: broker.port, ca: pki.caPem, deviceId: DEVICE, deviceKey: KEY,
-          backoff: { baseMs: 50, capMs: 400 }, syncWaitMs: 300, onEvent: (e) => events.push(e), ...o,
+          backoff: { initialMs: 50, maxMs: 400 }, syncWaitMs: 300, onEvent: (e) => events.push(e), ...o,
         });
         bridges.push(b);
         b.start();

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { ManualClock } from '../../../core/util/clock';
+import { ManualClock } from '../../support/clock';
 import { RECORD_BYTES, UploadQueue, type UploadQueueOptions } from '../../../core/upload/queue';
 import type { Reading } from '../../../core/upload/reading';
 import { SID_A, T0, series, withTempDir } from './support';

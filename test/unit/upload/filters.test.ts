@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { downsample, downsampleIndices, FLM_FILTERS } from '../../../core/upload/filters';
-import { prng } from '../../../core/sim/prng';
+import { prng } from '../../../core/util/prng';
 import { T0, series } from './support';
 
 const ONLY_MINUTE = [{ span: 60, offset: 0 }];

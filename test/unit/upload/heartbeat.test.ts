@@ -6,7 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import { UploadClient } from '../../../core/upload/client';
 import { BAD_DIGEST_MESSAGE, sendHeartbeat, startHeartbeat, type HeartbeatResult } from '../../../core/upload/heartbeat';
 import { FluksoTestServer } from '../../support/flukso-server';
-import { VirtualClock } from './virtual-clock';
+import { VirtualClock } from '../../support/clock';
 import { DEVICE, KEY, SID_A, WRONG_KEY } from './support';
 
 async function withServer(fn: (s: FluksoTestServer, c: UploadClient) => Promise<void>) {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { crc32 } from 'node:zlib';
-import { prng } from '../../../core/sim/prng';
+import { prng } from '../../../core/util/prng';
 import { decodeRecord, encodeRecord, RECORD_BYTES, recordCrc, recordView } from '../../../core/upload/record';
 
 test('recordCrc is zlib CRC-32: queues written before it (with zlib.crc32) read the same', () => {

@@ -2,13 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { ManualClock } from '../../../core/util/clock';
+import { ManualClock } from '../../support/clock';
 import type { PostOutcome } from '../../../core/upload/client';
 import { downsample } from '../../../core/upload/filters';
 import { UploadQueue } from '../../../core/upload/queue';
 import type { Reading } from '../../../core/upload/reading';
-import { backoffDelay, DEFAULT_BACKOFF, Uploader, type MeasurementPoster, type UploadEvent, type UploaderOptions } from '../../../core/upload/uploader';
-import { VirtualClock } from './virtual-clock';
+import { DEFAULT_BACKOFF, Uploader, type MeasurementPoster, type UploadEvent, type UploaderOptions } from '../../../core/upload/uploader';
+import { VirtualClock } from '../../support/clock';
+import { backoffDelay } from '../../../core/link/backoff';
 import { KEY, SID_A, SID_B, SID_C, T0, WRONG_KEY, series, withTempDir } from './support';
 
 /** A stand-in server: answers by a rule, records what it was sent and when. */
@@ -46,17 +47,18 @@ async function setup(dir: string, answer: FakeClient['answer'], opts: Partial<Up
 }
 
 test('backoffDelay: doubling from the base up to the cap, with half of it jittered', () => {
-  const o = { baseMs: 1000, capMs: 60_000, factor: 2 };
-  assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 8].map((n) => backoffDelay(n, o, () => 1)), [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000]);
-  assert.deepEqual([1, 2, 3, 7].map((n) => backoffDelay(n, o, () => 0)), [500, 1000, 2000, 30000]);
-  assert.equal(backoffDelay(100, DEFAULT_BACKOFF, () => 1), DEFAULT_BACKOFF.capMs);
+  const o = { initialMs: 1000, maxMs: 60_000, factor: 2, jitter: 0.5 };
+  // retry n (1 for the first failure) is the shared schedule's attempt n - 1; a jitter draw of 0 is the longest delay
+  assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 8].map((n) => backoffDelay(n - 1, o, 0)), [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000]);
+  assert.deepEqual([1, 2, 3, 7].map((n) => backoffDelay(n - 1, o, 1)), [500, 1000, 2000, 30000]);
+  assert.equal(backoffDelay(99, DEFAULT_BACKOFF, 0), DEFAULT_BACKOFF.maxMs);
 });
 
 test('a failing sensor retries on the backoff schedule, and a success resets it', async () => {
   await withTempDir(async (dir) => {
     let failing = true;
     const { queue, client, up, advance, clock } = await setup(dir, () => (failing ? 'retry' : 'ok'), {
-      backoff: { baseMs: 1000, capMs: 16_000, factor: 2 },
+      backoff: { initialMs: 1000, maxMs: 16_000, factor: 2 },
       random: () => 1,
       intervalMs: 300_000,
     });
@@ -90,7 +92,7 @@ test('a failing sensor retries on the backoff schedule, and a success resets it'
 test('jitter spreads sensors that failed together', async () => {
   await withTempDir(async (dir) => {
     let r = 0;
-    const { queue, client, up, advance } = await setup(dir, () => 'retry', { backoff: { baseMs: 10_000, capMs: 10_000, factor: 2 }, random: () => (r = (r + 0.37) % 1) });
+    const { queue, client, up, advance } = await setup(dir, () => 'retry', { backoff: { initialMs: 10_000, maxMs: 10_000, factor: 2 }, random: () => (r = (r + 0.37) % 1) });
     for (const sid of [SID_A, SID_B, SID_C]) await queue.appendMany(sid, series(T0, 3));
     up.start();
     await advance(9_000);
@@ -155,7 +157,7 @@ test('401 parks the sensor with its data until setKey; then it drains at once', 
 test('when one sensor gets through after an outage, the others in backoff go at once', async () => {
   await withTempDir(async (dir) => {
     let down = true;
-    const { queue, client, up, advance } = await setup(dir, () => (down ? 'retry' : 'ok'), { backoff: { baseMs: 60_000, capMs: 3600_000, factor: 2 }, random: () => 0.5 });
+    const { queue, client, up, advance } = await setup(dir, () => (down ? 'retry' : 'ok'), { backoff: { initialMs: 60_000, maxMs: 3600_000, factor: 2 }, random: () => 0.5 });
     const t0 = T0 * 1000;
     await queue.appendMany(SID_A, series(T0, 5));
     up.start(); // A fails at 0 s, again at 45 s; its next try would be at 45 + 90 = 135 s
@@ -292,7 +294,7 @@ test('a pointer write that fails: the sensor backs off with a queue error, keeps
     const queue = await UploadQueue.open({ dir, clock: new ManualClock(0), commitMaxRecords: 30 });
     const client = new FakeClient(clock, () => 'ok');
     const events: UploadEvent[] = [];
-    const up = new Uploader({ queue, client, clock, filters: false, batchSize: 10, random: () => 1, backoff: { baseMs: 1000, capMs: 1000 }, onEvent: (e) => events.push(e) });
+    const up = new Uploader({ queue, client, clock, filters: false, batchSize: 10, random: () => 1, backoff: { initialMs: 1000, maxMs: 1000 }, onEvent: (e) => events.push(e) });
     await queue.appendMany(SID_A, series(T0, 200));
     const blocker = join(dir, SID_A, 'commit.json');
     await fs.mkdir(join(blocker, 'in-the-way'), { recursive: true });

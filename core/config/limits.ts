@@ -1,4 +1,4 @@
-import type { Sensor } from '../config/schema';
+import type { Sensor } from './schema';
 
 /**
  * What a sensor can physically do, generously: the yardstick for totals and gauges that a

@@ -1,4 +1,5 @@
 import type { Sensor } from '../config/schema';
+import type { ReadingKind } from './topics';
 
 /**
  * Units and gauge factors of the readings a sensor publishes. By type (flm-firmware.md §2.3,
@@ -63,4 +64,51 @@ export const hasMeterUnits = (type: Sensor['type']): boolean => BY_TYPE[type] !=
 export function sensorUnits(s: Pick<Sensor, 'type' | 'subtype'>): SubtypeUnits | undefined {
   if (s.subtype) return SUBTYPE_UNITS[s.subtype];
   return BY_TYPE[s.type];
+}
+
+/** The units that readings of a sensor carry on the wire (above; FLM03 clamp parameters in core/flx/flm03-readings.ts). */
+export function flmUnit(s: Pick<Sensor, 'type' | 'subtype'>, kind: ReadingKind): string {
+  const meter = sensorUnits(s);
+  if (meter) return (kind === 'counter' ? meter.counter : meter.gauge) ?? '';
+  switch (s.type) {
+    case 'temperature':
+      return '°C';
+    case 'humidity':
+      return '%';
+    case 'light':
+      return 'lx';
+    case 'pressure':
+      return 'Pa';
+    case 'battery':
+      return 'V';
+    default:
+      return '';
+  }
+}
+
+/** Which readings a sensor publishes: both for meters, one for Kube fields and FLM03 clamp parameters. */
+export function readingKinds(s: Pick<Sensor, 'type' | 'subtype' | 'class' | 'p1'>): ReadingKind[] {
+  if (s.subtype) return ['pplus', 'pminus', 'q1', 'q2', 'q3', 'q4'].includes(s.subtype) ? ['counter', 'gauge'] : ['gauge'];
+  if (s.class === 'cosem' && s.p1) {
+    const [medium, sub] = s.p1.split(':');
+    if (medium === 'gas' || medium === 'water' || medium === 'heat') return ['counter'];
+    if (medium === 'delivered' || medium === 'returned') return sub ? ['counter'] : ['counter', 'gauge'];
+    if (medium === 'net') return ['counter', 'gauge'];
+    return ['gauge']; // l1–l3, capacity:demand, capacity:peak
+  }
+  switch (s.type) {
+    case 'electricity':
+    case 'heat':
+    case 'gas':
+    case 'water':
+    case 'fuel':
+    case 'pellet':
+    case 'time':
+      return ['counter', 'gauge'];
+    case 'movement':
+    case 'vibration':
+      return ['counter'];
+    default:
+      return ['gauge'];
+  }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { SensorEngine } from '../core/readings/sensor-engine';
 import { DEFAULT_P1_LIMITS } from '../core/readings/p1-totals-guard';
 import type { FlmDeviceNode } from './flm-device';
@@ -9,6 +9,7 @@ import { onCloseBounded } from './lib/close';
 import { setting, parseSettings } from './lib/settings';
 import { StartupQueue, type Send, type Done } from './lib/startup-queue';
 import { Rejects } from './lib/rejects';
+import { asMessage } from './lib/message';
 
 export { readingMessage } from '../core/readings/sensor-engine';
 
@@ -41,7 +42,7 @@ export default function (RED: NodeAPI): void {
     const sendConfig = (again = false) => {
       if (!engine || !flowsStarted || (configSent && !again)) return;
       configSent = true;
-      node.send(engine.configMessage() as unknown as NodeMessage);
+      node.send(asMessage(engine.configMessage()));
     };
     res.on(RED.events as never, 'flows:started', () => {
       flowsStarted = true;
@@ -49,7 +50,7 @@ export default function (RED: NodeAPI): void {
     });
 
     const handle = (e: SensorEngine) => (msg: NodeMessageInFlow, send: Send, done: Done) => {
-      e.process(msg.topic, msg.payload, (out) => send([out as unknown as NodeMessage[]])).then((view) => {
+      e.process(msg.topic, msg.payload, (out) => send([out.map(asMessage)])).then((view) => {
         if (view) status.show(view);
         done();
       }, (err: unknown) => {

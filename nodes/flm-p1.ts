@@ -3,10 +3,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'nod
 import type { CrcMode, CrcVariant } from '../core/p1/check';
 import type { SmartyKeys } from '../core/p1/smarty';
 import { meterZone, DEFAULT_METER_ZONE_NAME } from '../core/p1/time';
-import type { Connector } from '../core/serial/reconnecting';
-import { tcpConnector, parseHostPort } from '../core/p1/source/tcp';
-import { serialConnector, SERIAL_MODES, type SerialMode } from '../core/p1/source/serial';
-import { P1Reader } from '../core/source/p1-reader';
+import { P1Reader, p1Transport } from '../core/source/p1-reader';
 import { Status } from './lib/status';
 import { onCloseBounded, errorText, statusText } from './lib/close';
 import { setting, parseSettings, credentialSetting } from './lib/settings';
@@ -23,9 +20,6 @@ interface P1Credentials {
   authKey?: string;
 }
 
-/** DSMR 2.2 and 4 meters send every 10 s: an auto-detect attempt that frames nothing for longer switches settings. */
-const AUTO_PROBE_MS = 11_000;
-
 const schema = z.object({
   source: setting.oneOf(['serial', 'tcp', 'input'] as const, 'serial', (s) => `source: "${s}" is not serial, tcp or input`),
   crc: setting.oneOf<CrcMode>(['strict', 'warn', 'off'], 'strict', (s) => `CRC mode: "${s}" is not strict, warn or off`),
@@ -36,22 +30,6 @@ const schema = z.object({
   serial: setting.text('115200-8N1'),
   tcp: setting.text(),
 });
-
-/** Where the telegrams come from: a connector for a port or socket, none for messages. */
-function transport(s: z.output<typeof schema>): { connect?: Connector; label: string; probeMs: number } {
-  if (s.source === 'serial') {
-    if (!s.port) throw new Error('serial port: no path set (e.g. /dev/ttyUSB0 or /dev/serial/by-id/…)');
-    const mode = s.serial as SerialMode;
-    if (!SERIAL_MODES.includes(mode)) throw new Error(`serial settings: "${mode}" is not 115200-8N1, 9600-7E1 or auto`);
-    const probeMs = mode !== 'auto' ? 0 : s.watchdog > 0 ? Math.min(AUTO_PROBE_MS, s.watchdog) : AUTO_PROBE_MS;
-    return { connect: serialConnector({ path: s.port, mode }), label: s.port, probeMs };
-  }
-  if (s.source === 'tcp') {
-    if (!s.tcp) throw new Error('TCP: no host:port set (e.g. 192.168.1.20:2001 for ser2net)');
-    return { connect: tcpConnector(parseHostPort(s.tcp)), label: s.tcp, probeMs: 0 };
-  }
-  return { label: 'msg.payload', probeMs: 0 };
-}
 
 export default function (RED: NodeAPI): void {
   serveSerialPorts(RED);
@@ -81,7 +59,7 @@ export default function (RED: NodeAPI): void {
       }
       const s = parseSettings(schema, def);
       const smarty = smartyKeys(node);
-      const { connect, label, probeMs } = transport(s);
+      const { connect, label, probeMs } = p1Transport({ ...s, watchdogMs: s.watchdog });
       source = label;
       reader = new P1Reader({
         stream: { mode: s.crc, variant: s.variant, zone: s.zone, ...(smarty ? { smarty } : {}) },

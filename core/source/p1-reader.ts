@@ -1,6 +1,8 @@
 import { P1_TELEGRAM_TOPIC, P1_AVAILABILITY_TOPIC, P1_ERROR_TOPIC } from '../mqtt/topics';
 import { P1Stream, type P1StreamEvent, type P1StreamOptions } from '../p1/source/stream';
 import type { Connector } from '../serial/reconnecting';
+import { tcpConnector, parseHostPort } from '../p1/source/tcp';
+import { serialConnector, SERIAL_MODES, type SerialMode } from '../p1/source/serial';
 import type { Clock } from '../util/clock';
 import type { StatusView } from '../util/status-view';
 import { SupervisedSource, shorten, type LogLevel } from './supervised-source';
@@ -28,6 +30,36 @@ export interface P1ReaderOptions {
   /** a decoding surprise on bytes from the port: it must not escape into the port's callback */
   unexpected(err: unknown): void;
   clock?: Clock;
+}
+
+/** DSMR 2.2 and 4 meters send every 10 s: an auto-detect attempt that frames nothing for longer switches settings. */
+const AUTO_PROBE_MS = 11_000;
+
+export interface P1TransportSettings {
+  source: 'serial' | 'tcp' | 'input';
+  /** serial port path */
+  port: string;
+  /** 115200-8N1 | 9600-7E1 | auto */
+  serial: string;
+  /** host:port */
+  tcp: string;
+  watchdogMs: number;
+}
+
+/** Where the telegrams come from: a connector for a port or socket, none for messages. */
+export function p1Transport(s: P1TransportSettings): { connect?: Connector; label: string; probeMs: number } {
+  if (s.source === 'serial') {
+    if (!s.port) throw new Error('serial port: no path set (e.g. /dev/ttyUSB0 or /dev/serial/by-id/…)');
+    const mode = s.serial as SerialMode;
+    if (!SERIAL_MODES.includes(mode)) throw new Error(`serial settings: "${mode}" is not 115200-8N1, 9600-7E1 or auto`);
+    const probeMs = mode !== 'auto' ? 0 : s.watchdogMs > 0 ? Math.min(AUTO_PROBE_MS, s.watchdogMs) : AUTO_PROBE_MS;
+    return { connect: serialConnector({ path: s.port, mode }), label: s.port, probeMs };
+  }
+  if (s.source === 'tcp') {
+    if (!s.tcp) throw new Error('TCP: no host:port set (e.g. 192.168.1.20:2001 for ser2net)');
+    return { connect: tcpConnector(parseHostPort(s.tcp)), label: s.tcp, probeMs: 0 };
+  }
+  return { label: 'msg.payload', probeMs: 0 };
 }
 
 /** A disconnect says so; other errors their code, else their message. */

@@ -5,6 +5,9 @@ import { ManualClock } from '../../../core/util/clock';
 import type { StatusView } from '../../../core/util/status-view';
 import { P1Reader, type P1Out } from '../../../core/source/p1-reader';
 import { fixture } from '../p1/fixtures';
+import { BoardReader } from '../../../core/source/board-reader';
+import { BoardEmulator } from '../../../core/flx/emulator';
+import { device, sid } from '../../support/device';
 
 const flush = () => new Promise((r) => setImmediate(r));
 
@@ -100,4 +103,56 @@ test('P1 reader (messages): a bad telegram is the message\'s error and turns the
   const failure = reader.message(bad, () => assert.fail('a bad telegram does not leave'));
   assert.match(failure?.message ?? '', /CRC/);
   assert.deepEqual(statuses.at(-1), { level: 'error', text: '1 ok · 1 crc' });
+});
+
+test('board reader: an emulated FLM03 board is configured, its seconds leave as board batches, silence makes it offline', async () => {
+  const start = Date.UTC(2026, 5, 21, 12, 0, 0);
+  const clock = new ManualClock(start);
+  const emulator = new BoardEmulator({ start, clamps: [{ port: 1, watts: 1000 }], pulses: [{ port: 4, rate: 2 }] });
+  let host: ConnectionHandlers | undefined;
+  const sent: Array<[string, unknown]> = [];
+  const statuses: StatusView[] = [];
+  const logs: string[] = [];
+  const toHost = (frames: Uint8Array[]) => frames.length && host!.data(Buffer.concat(frames));
+  const reader = new BoardReader({
+    protocol: 'flm03',
+    device: device([
+      { n: 1, id: sid(1), name: 'main', type: 'electricity', class: 'analog', port: [1], current: 100 },
+      { n: 2, id: sid(2), name: 'solar', type: 'electricity', class: 'pulse', port: [4], constant: 1 },
+    ]),
+    connect: async (handlers) => {
+      host = handlers;
+      return { label: 'fake-board', close: async () => undefined, write: async (bytes) => void toHost(emulator.input(bytes)) };
+    },
+    label: '/dev/ttyBOARD',
+    watchdogMs: 15_000,
+    clock,
+    send: (topic, payload) => sent.push([topic, payload]),
+    log: (level, text) => logs.push(`${level}: ${text}`),
+    status: (v) => statuses.push(v),
+    unexpected: (err) => assert.fail(String(err)),
+  });
+  reader.start();
+  await flush();
+  assert.deepEqual(statuses[0], { level: 'idle', text: 'connecting' });
+  toHost([emulator.pingFrame()]);
+  await flush();
+  assert.equal(emulator.configured, true, 'the reader wrote the port config');
+  for (let s = 0; s < 5; s++) {
+    clock.advance(1000);
+    toHost(emulator.advance(1000));
+    await flush();
+  }
+  clock.advance(1000);
+  await flush();
+  const batches = sent.filter(([t]) => t === 'board/batch');
+  assert.ok(batches.length >= 4, `${batches.length} batches`);
+  assert.deepEqual(sent.filter(([t]) => t === 'board/availability').map(([, p]) => p), ['online']);
+  assert.equal(statuses.at(-1)!.level, 'ok');
+  clock.advance(15_000);
+  await flush();
+  assert.deepEqual(sent.filter(([t]) => t === 'board/availability').map(([, p]) => p), ['online', 'offline']);
+  assert.match(statuses.at(-1)!.text, /^no data for 1\d s/);
+  assert.ok(logs.some((l) => l === 'warn: no frame for 15 s from /dev/ttyBOARD; reconnecting'), logs.join('\n'));
+  await reader.stop();
 });

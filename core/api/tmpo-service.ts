@@ -5,7 +5,7 @@ import { tmpoBlockTopic, tmpoSyncTopic, tmpoSyncReplyTopic, parseSensorTopic, is
 import { describeZodError, type Device } from '../config/schema';
 import type { DeviceSensors } from '../config/sensor-set';
 import { DropTally } from '../util/drop-tally';
-import type { StatusView } from '../util/status-view';
+import { errorText, shorten, type StatusView } from '../util/status-view';
 import { createApiServer, type ApiServer } from './server';
 import { RecentGauges } from './recent-gauges';
 import { derivedApiToken } from './auth';
@@ -34,8 +34,6 @@ export interface TmpoServiceOptions {
   rejects: () => number;
 }
 
-const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-const shorten = (t: string, max: number): string => (t.length > max ? `${t.slice(0, max - 1)}…` : t);
 
 /**
  * flm-tmpo's engine: readings into the TMPO store, finished blocks out, sync requests answered

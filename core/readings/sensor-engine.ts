@@ -10,7 +10,7 @@ import { describeZodError, type Device } from '../config/schema';
 import type { DeviceSensors } from '../config/sensor-set';
 import { sensorTopic, deviceConfigTopic, P1_TELEGRAM_TOPIC, BOARD_KUBE_TOPIC } from '../mqtt/topics';
 import { buildDeviceConfig } from '../mqtt/device-config';
-import type { StatusView } from '../util/status-view';
+import { errorText, type StatusView } from '../util/status-view';
 
 /** A reading, or the sensor table, as a message for the flow. */
 export interface SensorOut {
@@ -114,7 +114,7 @@ export class SensorEngine {
   /** The status after a message failed. */
   errorView(err: unknown): StatusView {
     const rejects = this.o.rejects();
-    const text = err instanceof Error ? err.message : String(err);
+    const text = errorText(err);
     const t = this.stats.held && /clock/.test(text) ? `clock invalid · ${this.stats.held} held` : `${rejects} rejects: ${text}`;
     return { level: 'error', text: t.slice(0, 60) };
   }

@@ -4,7 +4,7 @@ import { BOARD_BATCH_TOPIC } from '../readings/records';
 import { BOARD_AVAILABILITY_TOPIC, BOARD_KUBE_TOPIC, BOARD_TIME_TOPIC } from '../mqtt/topics';
 import type { Connector } from '../serial/reconnecting';
 import { systemClock, type Clock } from '../util/clock';
-import type { StatusView } from '../util/status-view';
+import { errorText, type StatusView } from '../util/status-view';
 import { SupervisedSource, type LogLevel } from './supervised-source';
 
 export interface BoardReaderOptions {
@@ -91,7 +91,7 @@ export class BoardReader {
       try {
         if (this.link.connected) this.handle(this.session.tick(this.clock.now()));
       } catch (err) {
-        this.o.unexpected(new Error(`unexpected error while polling the board: ${err instanceof Error ? err.message : String(err)}`));
+        this.o.unexpected(new Error(`unexpected error while polling the board: ${errorText(err)}`));
       }
     }, this.session.tickMs);
   }
@@ -113,7 +113,7 @@ export class BoardReader {
         this.render();
       }, RENDER_MS);
     } catch (err) {
-      this.o.unexpected(new Error(`unexpected error while reading the board: ${err instanceof Error ? err.message : String(err)}`));
+      this.o.unexpected(new Error(`unexpected error while reading the board: ${errorText(err)}`));
     }
   }
 
@@ -124,7 +124,7 @@ export class BoardReader {
   private handle(out: LinkOutput): void {
     for (const f of out.writes) {
       this.link.write(f).catch((err: unknown) => {
-        const text = err instanceof Error ? err.message : String(err);
+        const text = errorText(err);
         this.link.warnOnce(`write:${text}`, `cannot write to the board: ${text}`);
       });
     }

@@ -4,8 +4,8 @@ import type { Connector } from '../serial/reconnecting';
 import { tcpConnector, parseHostPort } from '../p1/source/tcp';
 import { serialConnector, SERIAL_MODES, type SerialMode } from '../p1/source/serial';
 import type { Clock } from '../util/clock';
-import type { StatusView } from '../util/status-view';
-import { SupervisedSource, shorten, type LogLevel } from './supervised-source';
+import { shorten, type StatusView } from '../util/status-view';
+import { SupervisedSource, type LogLevel } from './supervised-source';
 
 /** A message for the flow: a telegram, the availability, or the details of a bad telegram. */
 export interface P1Out {

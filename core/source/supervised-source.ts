@@ -2,7 +2,7 @@ import { ReconnectingSource, type Connector, type SourceState } from '../serial/
 import { Watchdog } from '../serial/watchdog';
 import { RateLimiter } from '../serial/rate-limit';
 import { systemClock, type Clock } from '../util/clock';
-import type { StatusView } from '../util/status-view';
+import { shorten, type StatusView } from '../util/status-view';
 
 export type Availability = 'online' | 'offline';
 export type LogLevel = 'log' | 'warn';
@@ -37,10 +37,6 @@ const BACKOFF = { initialMs: 1000, maxMs: 30_000 };
 const LOG_INTERVAL_MS = 60_000;
 
 const defaultLabel = (err: Error): string => (err as NodeJS.ErrnoException).code ?? shorten(err.message, 24);
-
-export function shorten(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
 
 /**
  * A meter or board connection kept alive for a node: it opens the transport, reconnects with

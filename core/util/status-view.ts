@@ -3,3 +3,12 @@ export interface StatusView {
   level: 'ok' | 'warn' | 'error' | 'idle';
   text: string;
 }
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Text cut to `max` characters with an ellipsis: status lines are read under a node. */
+export function shorten(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}

@@ -6,7 +6,7 @@ import { BoardReader } from '../core/source/board-reader';
 import type { FlmDeviceNode } from './flm-device';
 import { Status } from './lib/status';
 import { onCloseBounded } from './lib/close';
-import { setting, parseSettings, numberSetting } from './lib/settings';
+import { setting, parseSettings, numberSetting, textSetting } from './lib/settings';
 import { serveSerialPorts } from './lib/serial-ports';
 import { sourceStandby } from './lib/source-switch';
 import { Rejects } from './lib/rejects';
@@ -15,16 +15,23 @@ type BoardDef = NodeDef & Record<string, unknown> & { device: string };
 
 const baudOk = (n: number) => Number.isInteger(n) && n >= 300 && n <= 4_000_000;
 
-const schema = z.object({
+const protocolOf = (v: unknown) => parseBoardProtocol(textSetting(v, 'flm03'));
+
+// The baud rate's default depends on the protocol: its reader gets both.
+const schema = z.preprocess((d) => ({ ...(d as object), baud: d }), z.object({
   // 'flm03' also when absent: flows from before FLM02
-  protocol: setting.read((v) => parseBoardProtocol(setting.text('flm03').parse(v))),
-  /** `${FLM_SERIAL_PORT}` unset means: idle */
-  port: setting.text(),
-  baud: setting.text(),
+  protocol: setting.read(protocolOf),
+  baud: setting.read((v) => {
+    const d = v as { protocol?: unknown; baud?: unknown };
+    return numberSetting(d.baud, DEFAULT_BAUD[protocolOf(d.protocol)], 'baud rate', baudOk);
+  }),
+  /** seconds without a frame before the board counts as offline; 0: no watchdog */
   watchdog: setting.number(15, 'watchdog', (n) => n === 0 || n >= 0.5).transform((s) => Math.round(s * 1000)),
   /** blank: leave the board's */
   kubeGroup: setting.optionalNumber('Kube group', (n) => Number.isInteger(n) && n >= 0 && n <= 255),
-}).transform((s) => ({ ...s, baud: numberSetting(s.baud, DEFAULT_BAUD[s.protocol], 'baud rate', baudOk) }));
+  /** `${FLM_SERIAL_PORT}` unset means: idle */
+  port: setting.text(),
+}));
 
 export default function (RED: NodeAPI): void {
   serveSerialPorts(RED);

@@ -6,7 +6,7 @@ import { meterZone, DEFAULT_METER_ZONE_NAME } from '../core/p1/time';
 import { P1Reader, p1Transport } from '../core/source/p1-reader';
 import { Status } from './lib/status';
 import { onCloseBounded, errorText, statusText } from './lib/close';
-import { setting, parseSettings, credentialSetting } from './lib/settings';
+import { setting, parseSettings, credentialSetting, textSetting } from './lib/settings';
 import { serveSerialPorts } from './lib/serial-ports';
 import { sourceStandby } from './lib/source-switch';
 import type { Send, Done } from './lib/startup-queue';
@@ -20,14 +20,20 @@ interface P1Credentials {
   authKey?: string;
 }
 
+/** `when` (the source kind that activates the node) is read by sourceStandby before these. */
 const schema = z.object({
   source: setting.oneOf(['serial', 'tcp', 'input'] as const, 'serial', (s) => `source: "${s}" is not serial, tcp or input`),
   crc: setting.oneOf<CrcMode>(['strict', 'warn', 'off'], 'strict', (s) => `CRC mode: "${s}" is not strict, warn or off`),
   variant: setting.oneOf<CrcVariant>(['arc', 'x25', 'auto'], 'arc', (s) => `CRC variant: "${s}" is not arc, x25 or auto`),
-  zone: setting.read((v) => meterZone(setting.text(DEFAULT_METER_ZONE_NAME).parse(v))),
+  /** the meter's IANA time zone */
+  zone: setting.read((v) => meterZone(textSetting(v, DEFAULT_METER_ZONE_NAME))),
+  /** seconds without a telegram before the source counts as offline; 0: no watchdog */
   watchdog: setting.number(30, 'watchdog', (n) => n === 0 || n >= 0.5).transform((s) => Math.round(s * 1000)),
+  /** serial port path */
   port: setting.text(),
+  /** 115200-8N1 | 9600-7E1 | auto */
   serial: setting.text('115200-8N1'),
+  /** host:port */
   tcp: setting.text(),
 });
 

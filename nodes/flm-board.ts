@@ -10,6 +10,7 @@ import { setting, parseSettings, numberSetting, textSetting } from './lib/settin
 import { serveSerialPorts } from './lib/serial-ports';
 import { sourceStandby } from './lib/source-switch';
 import { Rejects } from './lib/rejects';
+import { logTo } from './lib/controller';
 
 type BoardDef = NodeDef & Record<string, unknown> & { device: string };
 
@@ -68,7 +69,7 @@ export default function (RED: NodeAPI): void {
         label: s.port,
         watchdogMs: s.watchdog,
         send: (topic, payload) => node.send({ topic, payload } as NodeMessage),
-        log: (level, text) => (level === 'warn' ? node.warn(text) : node.log(text)),
+        log: logTo(node),
         status: (view) => status.show(view),
         unexpected: (err) => rejects.error(err),
       });

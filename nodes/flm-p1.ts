@@ -11,6 +11,7 @@ import { serveSerialPorts } from './lib/serial-ports';
 import { sourceStandby } from './lib/source-switch';
 import type { Send, Done } from './lib/startup-queue';
 import { Rejects } from './lib/rejects';
+import { logTo } from './lib/controller';
 
 type P1Def = NodeDef & Record<string, unknown>;
 interface P1Credentials {
@@ -75,7 +76,7 @@ export default function (RED: NodeAPI): void {
         probeMs,
         send: (out) => node.send(out as NodeMessage),
         reject: (text, details) => node.error(text, details as NodeMessage),
-        log: (level, text) => (level === 'warn' ? node.warn(text) : node.log(text)),
+        log: logTo(node),
         status: (view) => status.show(view),
         unexpected: (err) => rejects.error(`unexpected error while reading P1: ${errorText(err)}`),
       });

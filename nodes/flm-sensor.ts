@@ -9,7 +9,7 @@ import { onCloseBounded } from './lib/close';
 import { setting, parseSettings } from './lib/settings';
 import { StartupQueue, type Send, type Done } from './lib/startup-queue';
 import { Rejects } from './lib/rejects';
-import { asMessage } from './lib/message';
+import { asMessage, logTo } from './lib/controller';
 
 export { readingMessage } from '../core/readings/sensor-engine';
 
@@ -75,7 +75,7 @@ export default function (RED: NodeAPI): void {
         const e = await SensorEngine.open({
           ...ctx,
           p1Limits: { maxPowerW: s.p1MaxPowerKw * 1000, maxGasM3h: s.p1MaxGasM3h, maxWaterM3h: s.p1MaxWaterM3h },
-          log: (level, text) => (level === 'warn' ? node.warn(text) : node.log(text)),
+          log: logTo(node),
           rejects: () => rejects.total,
         });
         if (res.isDisposed) return;

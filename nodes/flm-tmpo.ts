@@ -10,7 +10,7 @@ import { onCloseBounded } from './lib/close';
 import { setting, parseSettings, textSetting, isPort } from './lib/settings';
 import { StartupQueue, type Send, type Done } from './lib/startup-queue';
 import { Rejects } from './lib/rejects';
-import { asMessage } from './lib/message';
+import { asMessage, logTo } from './lib/controller';
 
 type TmpoDef = NodeDef & Record<string, unknown> & { device: string };
 
@@ -69,7 +69,7 @@ export default function (RED: NodeAPI): void {
         maxMB: s.maxMB,
         ...(s.apiPort === undefined ? {} : { api: { host: s.apiHost, port: s.apiPort, token: textSetting(node.credentials?.apiToken) } }),
         send: (out) => node.send(asMessage(out)),
-        log: (level, text) => node[level](text),
+        log: logTo(node),
         status: (view) => status.show(view),
         rejects: () => rejects.total,
       });

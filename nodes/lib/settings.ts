@@ -6,10 +6,13 @@ import { z } from 'zod';
  */
 const UNRESOLVED = /^\$\{[^}]*\}$/;
 
+/** `${NAME}` left as it is: the variable is not set. */
+export const isUnresolved = (s: string): boolean => UNRESOLVED.test(s);
+
 export function textSetting(v: unknown, fallback = ''): string {
   if (v === undefined || v === null) return fallback;
   const s = String(v).trim();
-  return s === '' || UNRESOLVED.test(s) ? fallback : s;
+  return s === '' || isUnresolved(s) ? fallback : s;
 }
 
 export function numberSetting(v: unknown, fallback: number, name: string, check?: (n: number) => boolean): number {

@@ -1,22 +1,22 @@
+import { z } from 'zod';
 import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { loadDevice } from '../core/config/device';
 import type { Device } from '../core/config/schema';
 import { DeviceSensors } from '../core/config/sensor-set';
 import { chosenSource } from './lib/source-switch';
-import { textSetting, numberSetting } from './lib/settings';
+import { textSetting, setting, parseSettings } from './lib/settings';
 import { CLOCK_VALID_AFTER } from '../core/config/clock-valid';
 import { errorText } from './lib/close';
 
-interface DeviceDef extends NodeDef {
-  deviceId: string;
-  phase: string | number;
-  validAfter: string | number;
-  dataDir: string;
-  sensors: unknown;
-  /** the source the flow runs (`${FLM_SOURCE}` in the default flow); blank: every source */
-  source?: string;
-}
+type DeviceDef = NodeDef & Record<string, unknown>;
+
+const schema = z.object({
+  deviceId: setting.text(),
+  phase: setting.number(1, 'phase', (n) => n === 1 || n === 3),
+  validAfter: setting.number(CLOCK_VALID_AFTER, 'clock valid after', (n) => Number.isInteger(n) && n >= 0),
+  sensors: z.unknown().optional().transform((v) => v ?? []),
+});
 
 export interface DeviceContext {
   device: Device;
@@ -41,14 +41,9 @@ export default function (RED: NodeAPI): void {
     const dataDir = textSetting(def.dataDir, join(userDir, 'flukso'));
 
     this.ready = (async () => {
-      const device = await loadDevice({
-        id: textSetting(def.deviceId),
-        key: textSetting(this.credentials?.deviceKey),
-        phase: numberSetting(def.phase, 1, 'phase', (n) => n === 1 || n === 3),
-        validAfter: numberSetting(def.validAfter, CLOCK_VALID_AFTER, 'clock valid after', (n) => Number.isInteger(n) && n >= 0),
-        sensors: def.sensors ?? [],
-        dataDir,
-      });
+      const { deviceId, ...s } = parseSettings(schema, def);
+      const device = await loadDevice({ ...s, id: deviceId, key: textSetting(this.credentials?.deviceKey), dataDir });
+      // the source the flow runs (`${FLM_SOURCE}` in the default flow); blank: every source
       const source = chosenSource(def.source, 'source');
       const sensors = await DeviceSensors.load(device, dataDir, {
         ...(source ? { live: [source === 'p1' ? 'p1' : 'board'] } : {}),

@@ -1,45 +1,44 @@
+import { z } from 'zod';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { PulseInput, eventTime, PULSE_TRIGGERS, type PulseTarget, type PulseTrigger } from '../core/readings/pulse-input';
 import { BOARD_BATCH_TOPIC } from '../core/mqtt/board-batch';
 import { Status } from './lib/status';
 import { Resources } from './lib/resources';
 import { onCloseBounded, errorText } from './lib/close';
-import { numberSetting, textSetting } from './lib/settings';
+import { numberSetting, textSetting, setting, parseSettings } from './lib/settings';
 import type { Send, Done } from './lib/startup-queue';
 import { Rejects } from './lib/rejects';
 
-interface PulseDef extends NodeDef {
-  /** the pulse sensor's port in the flm-device table */
-  port: string | number;
-  /** or its sensor id */
-  sid: string;
-  trigger: string;
-  /** ms */
-  debounce: string | number;
-  /** s between idle batches, so gauges fall when pulses stop; 0: none */
-  tick: string | number;
-}
+type PulseDef = NodeDef & Record<string, unknown>;
 
 const SID = /^[0-9a-f]{32}$/;
 
-function readSettings(def: PulseDef): { input: PulseInput; tickMs: number; label: string } {
+/** The pulse sensor: by its port in the flm-device table (`port`) or by its sensor id (`sid`). */
+function pulseTarget(def: { port?: unknown; sid?: unknown }): PulseTarget {
   const sid = textSetting(def.sid).toLowerCase();
   const portText = textSetting(def.port);
   if (sid && portText) throw new Error('give a port or a sensor id, not both');
-  let target: PulseTarget;
   if (sid) {
     if (!SID.test(sid)) throw new Error(`sensor id "${sid}" is not 32 hex characters`);
-    target = { sid };
-  } else {
-    if (!portText) throw new Error('no port set: the port of a pulse sensor in the flm-device table (e.g. 7)');
-    target = { port: numberSetting(portText, 0, 'port', (n) => Number.isInteger(n) && n >= 1 && n <= 255) };
+    return { sid };
   }
-  const trigger = textSetting(def.trigger, 'falling') as PulseTrigger;
-  if (!PULSE_TRIGGERS.includes(trigger)) throw new Error(`trigger "${trigger}" is not falling, rising or message`);
-  const debounceMs = numberSetting(def.debounce, 0, 'debounce', (n) => n >= 0 && n <= 60_000);
-  const tickMs = Math.round(numberSetting(def.tick, 1, 'idle tick', (n) => n === 0 || (n >= 0.1 && n <= 3600)) * 1000);
+  if (!portText) throw new Error('no port set: the port of a pulse sensor in the flm-device table (e.g. 7)');
+  return { port: numberSetting(portText, 0, 'port', (n) => Number.isInteger(n) && n >= 1 && n <= 255) };
+}
+
+const schema = z.preprocess((d) => ({ ...(d as object), target: d }), z.object({
+  target: setting.read((v) => pulseTarget(v as { port?: unknown; sid?: unknown })),
+  trigger: setting.oneOf<PulseTrigger>(PULSE_TRIGGERS, 'falling', (t) => `trigger "${t}" is not falling, rising or message`),
+  /** ms */
+  debounce: setting.number(0, 'debounce', (n) => n >= 0 && n <= 60_000),
+  /** s between idle batches, so gauges fall when pulses stop; 0: none */
+  tick: setting.number(1, 'idle tick', (n) => n === 0 || (n >= 0.1 && n <= 3600)).transform((t) => Math.round(t * 1000)),
+}));
+
+function readSettings(def: PulseDef): { input: PulseInput; tickMs: number; label: string } {
+  const { target, trigger, debounce, tick } = parseSettings(schema, def);
   const label = 'port' in target ? `port ${target.port}` : `sensor ${target.sid.slice(0, 8)}…`;
-  return { input: new PulseInput({ trigger, debounceMs, target }), tickMs, label };
+  return { input: new PulseInput({ trigger, debounceMs: debounce, target }), tickMs: tick, label };
 }
 
 export default function (RED: NodeAPI): void {

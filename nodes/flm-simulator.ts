@@ -1,22 +1,29 @@
+import { z } from 'zod';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { Household, DEFAULT_HOUSEHOLD } from '../core/sim/household';
 import { BOARD_BATCH_TOPIC } from '../core/mqtt/board-batch';
 import { Status } from './lib/status';
 import { Resources } from './lib/resources';
-import { onCloseBounded, errorText } from './lib/close';
-import { numberSetting, textSetting } from './lib/settings';
+import { onCloseBounded } from './lib/close';
+import { textSetting, setting, parseSettings } from './lib/settings';
 import { sourceStandby } from './lib/source-switch';
 import { Rejects } from './lib/rejects';
 
-interface SimulatorDef extends NodeDef {
-  seed: string | number;
-  speed: string | number;
-  phase: string | number;
-  start: string;
-  solarPeakW: string | number;
-  /** empty: always; else the source kind that activates this node (`${FLM_SOURCE}` in the default flow) */
-  when?: string;
-}
+type SimulatorDef = NodeDef & Record<string, unknown>;
+
+const schema = z.object({
+  speed: setting.number(1, 'speed', (n) => n > 0 && n <= 100_000),
+  seed: setting.number(1, 'seed', Number.isInteger),
+  phase: setting.number(1, 'phase', (n) => n === 1 || n === 3).transform((n) => n as 1 | 3),
+  solarPeakW: setting.number(DEFAULT_HOUSEHOLD.solarPeakW, 'solar peak', (n) => n >= 0),
+  /** blank: now */
+  start: setting.read((v) => {
+    const text = textSetting(v);
+    const start = text ? Date.parse(text) : Date.now();
+    if (!Number.isFinite(start)) throw new Error(`start: "${text}" is not a date (use ISO 8601, e.g. 2026-06-21T12:00:00Z)`);
+    return start;
+  }),
+});
 
 /** Real-time tick: at speed 1 one batch a second; faster clocks emit several batches a tick. */
 const MIN_TICK_MS = 20;
@@ -36,13 +43,8 @@ export default function (RED: NodeAPI): void {
     try {
       const standby = sourceStandby(def.when, 'simulator');
       if (standby) return status.idle(standby);
-      speed = numberSetting(def.speed, 1, 'speed', (n) => n > 0 && n <= 100_000);
-      const seed = numberSetting(def.seed, 1, 'seed', Number.isInteger);
-      const phase = numberSetting(def.phase, 1, 'phase', (n) => n === 1 || n === 3) as 1 | 3;
-      const solarPeakW = numberSetting(def.solarPeakW, DEFAULT_HOUSEHOLD.solarPeakW, 'solar peak', (n) => n >= 0);
-      const startText = textSetting(def.start);
-      const start = startText ? Date.parse(startText) : Date.now();
-      if (!Number.isFinite(start)) throw new Error(`start: "${startText}" is not a date (use ISO 8601, e.g. 2026-06-21T12:00:00Z)`);
+      const { seed, phase, solarPeakW, start, ...rest } = parseSettings(schema, def);
+      speed = rest.speed;
       household = new Household({ ...DEFAULT_HOUSEHOLD, seed, phase, solarPeakW }, start);
     } catch (err) {
       status.failed(err);

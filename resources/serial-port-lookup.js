@@ -1,5 +1,5 @@
 /* global RED, $ */
-// The editor's "find serial ports" button of flm-p1 and flm-board: asks the node's admin
+// The editor's "find serial ports" button of flm-p1 and flm-board: asks the one admin
 // endpoint for the ports the runtime sees and offers them under the port field.
 (function () {
   window.flmSerialPortLookup = function (button, endpoint, example) {

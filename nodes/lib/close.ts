@@ -1,4 +1,5 @@
 import type { Node } from 'node-red';
+import { errorText, shorten } from '../../core/util/status-view';
 
 /**
  * Register a close handler that always calls `done` within `boundMs`, whatever `work` does.
@@ -24,12 +25,9 @@ export function onCloseBounded(node: Node, work: (removed: boolean) => Promise<v
   });
 }
 
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+export { errorText };
 
 /** An error as status text: short enough to read under a node, with the telling part kept. */
 export function statusText(err: unknown, max = 60): string {
-  const t = errorText(err).replace(/^invalid device config: /, 'config: ');
-  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+  return shorten(errorText(err).replace(/^invalid device config: /, 'config: '), max);
 }

@@ -1,3 +1,5 @@
+import { isUnresolved } from './settings';
+
 /**
  * One flow can hold every kind of source (simulator, P1 meter, sensor board) and run one of
  * them, chosen by a single value: `npm start` puts `${FLM_SOURCE}` in each source's "active
@@ -8,7 +10,6 @@ export type SourceKind = (typeof SOURCE_KINDS)[number];
 
 /** FLM_SOURCE's default: a flow deployed without the variable runs its simulator. */
 const UNSET_MEANS: SourceKind = 'simulator';
-const ENV_REFERENCE = /^\$\{[^}]*\}$/;
 
 /**
  * Why a source node of `kind` stays in standby, or undefined when it runs. An empty setting
@@ -24,7 +25,7 @@ export function sourceStandby(setting: unknown, kind: SourceKind): string | unde
 export function chosenSource(setting: unknown, what: string): SourceKind | undefined {
   const raw = setting === undefined || setting === null ? '' : String(setting).trim();
   if (raw === '' || raw === 'always') return undefined;
-  const chosen = ENV_REFERENCE.test(raw) ? UNSET_MEANS : raw;
+  const chosen = isUnresolved(raw) ? UNSET_MEANS : raw;
   if (!(SOURCE_KINDS as readonly string[]).includes(chosen)) {
     throw new Error(`${what}: "${chosen}" is not ${SOURCE_KINDS.join(', ')} or always`);
   }

@@ -1,5 +1,6 @@
 import type { Node } from 'node-red';
 import { errorText, statusText } from './close';
+import type { StatusView } from '../../core/util/status-view';
 
 /** Uniform status text: one short line, a colour that means the same on every node. */
 export class Status {
@@ -21,6 +22,10 @@ export class Status {
   }
   idle(text: string): void {
     this.set('grey', 'ring', text);
+  }
+  /** A status a core controller worked out. */
+  show(view: StatusView): void {
+    this[view.level](view.text);
   }
   /** A failure outside any message (start-up, a timer): red status and the error in the log. */
   failed(err: unknown): void {

@@ -161,9 +161,9 @@ test('flm-p1: bad settings give a red status and fail input messages; serial/tcp
   assert.equal(lastStatus(d).fill, 'yellow');
 });
 
-test('flm-p1: GET /flm-p1/serialports answers a list, [] where the system cannot list ports', async () => {
+test('flm-p1: GET /flm/serialports answers a list, [] where the system cannot list ports', async () => {
   await helper.load(nodes, p1Flow());
-  const res = await helper.request().get('/flm-p1/serialports').expect(200);
+  const res = await helper.request().get('/flm/serialports').expect(200);
   assert.ok(Array.isArray(res.body));
   for (const p of res.body) assert.equal(typeof p, 'string');
   // serialport lists ports through udevadm; without it (containers, CI) the list is empty, not an error.

@@ -1,48 +1,13 @@
-import { z } from 'zod';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { DEFAULT_LIMITS } from '../core/broker/embedded-broker';
 import { PipelineBroker } from '../core/broker/pipeline-broker';
-import { ACCESS_MODES, DEFAULT_DISCOVERY_PREFIX, type AccessMode } from '../core/broker/access';
-import { parseTopicFilters } from '../core/broker/topic-filter';
-import { checkPrefix } from '../core/sinks/homeassistant/discovery';
 import { Status } from './lib/status';
 import { onCloseBounded, statusText } from './lib/close';
-import { textSetting, numberSetting, isPort } from './lib/settings';
 import { StartupQueue, type Send, type Done } from './lib/startup-queue';
 import { Rejects } from './lib/rejects';
-import { text, secret, number, checked, parseSettings } from './lib/settings-schema';
+import { parseSettings } from './lib/settings-schema';
+import { brokerSettings } from './lib/broker-settings';
 
-/** HA publishes `online` here when it (re)starts; integrations then announce again. */
-export const DEFAULT_OUT_TOPICS = 'homeassistant/status';
-
-const positive = (n: number) => Number.isInteger(n) && n > 0;
-const D = DEFAULT_LIMITS;
-const settingsSchema = z.object({
-  host: text('127.0.0.1'),
-  port: number(1883, 'MQTT port', isPort),
-  /** blank or 'off': no websocket listener */
-  wsPort: checked((v) => (['', 'off'].includes(textSetting(v)) ? null : numberSetting(v, 8083, 'websocket port', isPort))),
-  access: checked((v) => {
-    const mode = textSetting(v, 'read-only-anonymous') as AccessMode;
-    if (!ACCESS_MODES.includes(mode)) throw new Error(`access: unknown mode "${mode}"`);
-    return mode;
-  }),
-  /** comma-separated topic filters: what clients publish on them leaves on the output */
-  outTopics: checked((v) => parseTopicFilters(textSetting(v, DEFAULT_OUT_TOPICS))),
-  maxPacketKB: number(D.maxPacketBytes / 1024, 'maximum packet size', positive),
-  maxConnections: number(D.maxConnections, 'maximum connections', positive),
-  maxRetained: number(D.maxRetainedMessages, 'maximum retained messages', positive),
-  maxRetainedMB: number(D.maxRetainedBytes / 1024 / 1024, 'maximum retained MB', (n) => n > 0),
-  /** comma-separated Origins or host names allowed to open a websocket; blank: this host */
-  wsOrigins: z.transform((v: unknown) => textSetting(v).split(',').map((o) => o.trim()).filter(Boolean)),
-  /** Home Assistant's discovery prefix, whose configs only the pipeline writes */
-  haPrefix: checked((v) => checkPrefix(textSetting(v, DEFAULT_DISCOVERY_PREFIX))),
-  /** 'off': logged-in clients may not publish on the pipeline's topics */
-  loginPublish: z.transform((v: unknown) => textSetting(v, 'on') !== 'off'),
-  /** 'on': anonymous clients may subscribe to $SYS */
-  anonSys: z.transform((v: unknown) => textSetting(v, 'off') === 'on'),
-  credentials: z.object({ username: text(), password: secret() }),
-});
+export { DEFAULT_OUT_TOPICS } from './lib/broker-settings';
 
 export default function (RED: NodeAPI): void {
   function FlmBroker(this: Node<{ username?: string; password?: string }>, def: NodeDef) {
@@ -66,7 +31,7 @@ export default function (RED: NodeAPI): void {
     node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => gate.input(msg, send, done));
 
     const starting = (async () => {
-      const s = parseSettings(settingsSchema, { ...def, credentials: node.credentials ?? {} });
+      const s = parseSettings(brokerSettings, { ...def, credentials: node.credentials ?? {} });
       status.idle('starting');
       broker = await PipelineBroker.start({
         host: s.host, port: s.port, wsPort: s.wsPort, outFilters: s.outTopics,

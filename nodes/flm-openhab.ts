@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { ItemNames, parseOverrides, OpenHabSink, loadHomieAnnounced, saveHomieAnnounced } from '../core/sinks/openhab';
-import type { ReadingInfo } from '../core/sinks/homeassistant';
+import { ItemNames, parseOverrides, OpenHabSink, loadHomieAnnounced, saveHomieAnnounced, type ReadingFlm } from '../core/sinks/openhab';
 import type { FlmDeviceNode } from './flm-device';
 import { Status } from './lib/status';
 import { Resources } from './lib/resources';
@@ -49,7 +48,7 @@ export default function (RED: NodeAPI): void {
 
     const handle = (msg: NodeMessageInFlow, _send: Send, done: Done) => {
       try {
-        const flm = (msg as { flm?: Partial<ReadingInfo> }).flm;
+        const flm = (msg as { flm?: ReadingFlm }).flm;
         sink!.input({ msg, topic: typeof msg.topic === 'string' ? msg.topic : '', payload: msg.payload, ...(flm ? { flm } : {}) });
         done();
       } catch (err) {

@@ -1,11 +1,18 @@
 import type { Sensor } from '../../config/schema';
 import { parseSensorTopic, isDeviceConfigTopic } from '../../mqtt/topics';
-import type { ReadingInfo } from '../homeassistant/discovery';
 import { StateCoalescer, type CoalescerEvent } from './coalescer';
 import { HomieDevice, tableSensor, type HomieMessage, type HomieStructure } from './homie';
 import type { ItemNames } from './item-names';
 import { OpenHabClient } from './rest-client';
 import { stateText, type StateFormat } from './state';
+
+/** What `msg.flm` says about a reading's sensor (flm-sensor and flm-in set it). */
+export interface ReadingFlm {
+  name?: string;
+  type?: string;
+  subtype?: string;
+  deviceId?: string;
+}
 
 export interface OpenHabSinkOptions<M> {
   /** the device whose table names the items and the Homie nodes; absent for REST without a device */
@@ -30,7 +37,7 @@ export interface OpenHabInput<M> {
   msg: M;
   topic: string;
   payload: unknown;
-  flm?: Partial<ReadingInfo>;
+  flm?: ReadingFlm;
 }
 
 /**
@@ -116,7 +123,7 @@ export class OpenHabSink<M> {
     await this.saving;
   }
 
-  private toHomie(flm: Partial<ReadingInfo> | undefined, sid: string, kind: 'gauge' | 'counter', value: number, unit: string): void {
+  private toHomie(flm: ReadingFlm | undefined, sid: string, kind: 'gauge' | 'counter', value: number, unit: string): void {
     if (!this.homie || !this.homieReady) return;
     const deviceId = this.o.device!.id;
     if (!this.homie.has(sid, kind)) {
@@ -170,7 +177,7 @@ export class OpenHabSink<M> {
 }
 
 /** Name, type and subtype of a reading's sensor: the table's, else what msg.flm says. */
-function pick(row: { name?: string; type?: string; subtype?: string }, flm: Partial<ReadingInfo> | undefined): { name?: string; type?: string; subtype?: string } {
+function pick(row: { name?: string; type?: string; subtype?: string }, flm: ReadingFlm | undefined): { name?: string; type?: string; subtype?: string } {
   const name = row.name ?? flm?.name;
   const type = row.type ?? flm?.type;
   const subtype = row.subtype ?? flm?.subtype;

@@ -10,17 +10,17 @@ import { onCloseBounded, errorText, statusText } from './lib/close';
 import { StartupQueue, type Send, type Done } from './lib/startup-queue';
 import { Rejects } from './lib/rejects';
 import { textSetting } from './lib/settings';
-import { text, number, checked, parseSettings } from './lib/settings-schema';
+import { setting, parseSettings } from './lib/settings-schema';
 import { packageInfo } from './lib/package-info';
 
 /** What this node announced, per device, so a sensor gone from the table can be removed after a restart. */
 export const ANNOUNCED_FILE = 'homeassistant-announced.json';
 
 const settingsSchema = z.object({
-  prefix: checked((v) => checkPrefix(textSetting(v, DEFAULT_PREFIX))),
-  deviceName: text(),
+  prefix: setting.read((v) => checkPrefix(textSetting(v, DEFAULT_PREFIX))),
+  deviceName: setting.text(),
   /** seconds without a reading after which the entities show unavailable; blank or 0: never */
-  staleAfter: number(0, 'offline after', (n) => n >= 0),
+  staleAfter: setting.number(0, 'offline after', (n) => n >= 0),
 });
 
 export default function (RED: NodeAPI): void {

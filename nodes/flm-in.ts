@@ -9,7 +9,7 @@ import { Status } from './lib/status';
 import { onCloseBounded, statusText } from './lib/close';
 import { textSetting } from './lib/settings';
 import { Rejects } from './lib/rejects';
-import { text, secret, checked, parseSettings } from './lib/settings-schema';
+import { setting, parseSettings } from './lib/settings-schema';
 
 /** Seconds between reconnect attempts: the broker is another box, often rebooting, never worth hammering. */
 const RECONNECT_MS = 5000;
@@ -19,11 +19,11 @@ export const GRACE_MS = 5000;
 export { checkBrokerUrl };
 
 const settingsSchema = z.object({
-  url: checked((v) => checkBrokerUrl(textSetting(v))),
-  caFile: text(),
-  clientId: text(),
-  retained: z.transform((v: unknown) => (v === 'pass' ? 'pass' : 'skip') as 'pass' | 'skip'),
-  credentials: z.object({ username: text(), password: secret() }),
+  url: setting.read((v) => checkBrokerUrl(textSetting(v))),
+  caFile: setting.text(),
+  clientId: setting.text(),
+  retained: setting.read((v) => (v === 'pass' ? 'pass' : 'skip') as 'pass' | 'skip'),
+  credentials: z.object({ username: setting.text(), password: setting.secret() }),
 });
 
 export default function (RED: NodeAPI): void {

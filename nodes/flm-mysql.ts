@@ -9,18 +9,18 @@ import { onCloseBounded, errorText } from './lib/close';
 import { StartupQueue, type Send, type Done } from './lib/startup-queue';
 import { Rejects } from './lib/rejects';
 import { textSetting } from './lib/settings';
-import { text, secret, number, parseSettings } from './lib/settings-schema';
+import { setting, parseSettings } from './lib/settings-schema';
 import { gatheredStatus } from './lib/gathered-status';
 
 /** One spool folder per node, in the device's data dir: two nodes never share one. */
 export const spoolDir = (dataDir: string, nodeId: string): string => join(dataDir, 'mysql', nodeId.replace(/[^A-Za-z0-9._-]/g, '_'));
 
 const settingsSchema = z.object({
-  url: text(),
-  prefix: z.transform((v: unknown) => (v === undefined ? undefined : text().parse(v))),
-  batchSize: number(500, 'batch size', (n) => Number.isInteger(n) && n >= 1),
-  batchIntervalS: number(1, 'batch interval', (n) => n > 0),
-  credentials: z.object({ user: text(), password: secret() }),
+  url: setting.text(),
+  prefix: setting.read((v) => (v === undefined ? undefined : textSetting(v))),
+  batchSize: setting.number(500, 'batch size', (n) => Number.isInteger(n) && n >= 1),
+  batchIntervalS: setting.number(1, 'batch interval', (n) => n > 0),
+  credentials: z.object({ user: setting.text(), password: setting.secret() }),
 });
 
 export default function (RED: NodeAPI): void {

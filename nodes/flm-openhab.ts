@@ -8,18 +8,18 @@ import { Resources } from './lib/resources';
 import { onCloseBounded, errorText, statusText } from './lib/close';
 import { StartupQueue, type Send, type Done } from './lib/startup-queue';
 import { Rejects } from './lib/rejects';
-import { text, secret, checked, parseSettings } from './lib/settings-schema';
+import { setting, parseSettings } from './lib/settings-schema';
 
 /** What the Homie device announced, per device, so a sensor gone from the table is cleared after a restart. */
 export const HOMIE_FILE = 'homie-announced.json';
 
 const settingsSchema = z.object({
-  url: text(),
-  homie: z.transform((v: unknown) => v === 'on'),
-  items: checked((v) => new ItemNames(parseOverrides(v))),
-  units: z.transform((v: unknown) => (v === 'plain' ? 'plain' : 'units') as 'plain' | 'units'),
-  homieName: text(),
-  credentials: z.object({ token: text() }),
+  url: setting.text(),
+  homie: setting.read((v) => v === 'on'),
+  items: setting.read((v) => new ItemNames(parseOverrides(v))),
+  units: setting.read((v) => (v === 'plain' ? 'plain' : 'units') as 'plain' | 'units'),
+  homieName: setting.text(),
+  credentials: z.object({ token: setting.text() }),
 });
 
 export default function (RED: NodeAPI): void {

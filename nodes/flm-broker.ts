@@ -21,8 +21,10 @@ export default function (RED: NodeAPI): void {
 
     const publish = (msg: NodeMessageInFlow, _send: Send, done: Done) => {
       const m = msg as NodeMessageInFlow & { retain?: boolean; qos?: number };
-      broker!.publish(typeof msg.topic === 'string' ? msg.topic : '', msg.payload, m)
-        .then(() => done(), (err: unknown) => rejects.fail(done, err));
+      broker!.publish(typeof msg.topic === 'string' ? msg.topic : '', msg.payload, m).then(
+        () => done(),
+        (err: unknown) => rejects.fail(done, err),
+      );
     };
     const showStatus = () => {
       const line = broker?.status();
@@ -33,21 +35,35 @@ export default function (RED: NodeAPI): void {
     const starting = (async () => {
       const s = parseSettings(brokerSettings, { ...def, credentials: node.credentials ?? {} });
       status.idle('starting');
-      broker = await PipelineBroker.start({
-        host: s.host, port: s.port, wsPort: s.wsPort, outFilters: s.outTopics,
-        limits: {
-          maxPacketBytes: s.maxPacketKB * 1024, maxConnections: s.maxConnections, maxRetainedMessages: s.maxRetained,
-          maxRetainedBytes: s.maxRetainedMB * 1024 * 1024, wsOrigins: s.wsOrigins,
+      broker = await PipelineBroker.start(
+        {
+          host: s.host,
+          port: s.port,
+          wsPort: s.wsPort,
+          outFilters: s.outTopics,
+          limits: {
+            maxPacketBytes: s.maxPacketKB * 1024,
+            maxConnections: s.maxConnections,
+            maxRetainedMessages: s.maxRetained,
+            maxRetainedBytes: s.maxRetainedMB * 1024 * 1024,
+            wsOrigins: s.wsOrigins,
+          },
+          access: {
+            mode: s.access,
+            username: s.credentials.username || undefined,
+            password: s.credentials.password || undefined,
+            discoveryPrefix: s.haPrefix,
+            loginMayPublishPipeline: s.loginPublish,
+            anonymousSys: s.anonSys,
+          },
+          onStatus: showStatus,
+          onRefusal: (r, count) =>
+            node.warn(`${r.detail} (${count} refused for ${r.reason} so far, all counted in the status)`),
+          onListenerError: (err) => status.failed(err),
+          onOut: (m) => node.send(m as unknown as NodeMessage),
         },
-        access: {
-          mode: s.access, username: s.credentials.username || undefined, password: s.credentials.password || undefined,
-          discoveryPrefix: s.haPrefix, loginMayPublishPipeline: s.loginPublish, anonymousSys: s.anonSys,
-        },
-        onStatus: showStatus,
-        onRefusal: (r, count) => node.warn(`${r.detail} (${count} refused for ${r.reason} so far, all counted in the status)`),
-        onListenerError: (err) => status.failed(err),
-        onOut: (m) => node.send(m as unknown as NodeMessage),
-      }, () => closed);
+        () => closed,
+      );
       if (!broker) return;
       showStatus();
       node.log(`MQTT broker listening on ${broker.label}`);

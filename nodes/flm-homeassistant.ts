@@ -1,7 +1,12 @@
 import { join } from 'node:path';
-import { z } from 'zod';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { DEFAULT_PREFIX, checkPrefix, DiscoveryRegistry, HaAnnouncer, loadAnnounced, saveAnnounced, type ReadingInfo } from '../core/sinks/homeassistant';
+import {
+  DiscoveryRegistry,
+  HaAnnouncer,
+  loadAnnounced,
+  saveAnnounced,
+  type ReadingInfo,
+} from '../core/sinks/homeassistant';
 import { systemClock } from '../core/util/clock';
 import type { FlmDeviceNode } from './flm-device';
 import { Status } from './lib/status';
@@ -9,19 +14,11 @@ import { Resources } from './lib/resources';
 import { onCloseBounded, errorText, statusText } from './lib/close';
 import { StartupQueue, type Send, type Done } from './lib/startup-queue';
 import { Rejects } from './lib/rejects';
-import { textSetting } from './lib/settings';
-import { setting, parseSettings } from './lib/settings-schema';
-import { packageInfo } from './lib/package-info';
+import { parseSettings } from './lib/settings-schema';
+import { homeAssistantSettings } from './lib/homeassistant-settings';
 
 /** What this node announced, per device, so a sensor gone from the table can be removed after a restart. */
 export const ANNOUNCED_FILE = 'homeassistant-announced.json';
-
-const settingsSchema = z.object({
-  prefix: setting.read((v) => checkPrefix(textSetting(v, DEFAULT_PREFIX))),
-  deviceName: setting.text(),
-  /** seconds without a reading after which the entities show unavailable; blank or 0: never */
-  staleAfter: setting.number(0, 'offline after', (n) => n >= 0),
-});
 
 export default function (RED: NodeAPI): void {
   function FlmHomeAssistant(this: Node, def: NodeDef & { device: string }) {
@@ -56,7 +53,11 @@ export default function (RED: NodeAPI): void {
     const handle = (msg: NodeMessageInFlow, _send: Send, done: Done) => {
       try {
         const flm = (msg as { flm?: Partial<ReadingInfo> }).flm;
-        announcer!.input({ topic: typeof msg.topic === 'string' ? msg.topic : '', payload: msg.payload, ...(flm ? { flm } : {}) });
+        announcer!.input({
+          topic: typeof msg.topic === 'string' ? msg.topic : '',
+          payload: msg.payload,
+          ...(flm ? { flm } : {}),
+        });
         done();
       } catch (err) {
         status.error(statusText(err));
@@ -67,20 +68,22 @@ export default function (RED: NodeAPI): void {
 
     const starting = (async () => {
       if (!deviceNode) throw new Error('no flm-device configured: pick or add one in the node settings');
-      const s = parseSettings(settingsSchema, def);
+      const s = parseSettings(homeAssistantSettings, def);
       status.idle('starting');
       const { device, dataDir, sensors } = await deviceNode.ready;
       if (closed) return;
       const file = join(dataDir, ANNOUNCED_FILE);
-      where = `${s.prefix}/sensor/${device.id}/`;
-      const v = packageInfo.version;
-      const registry = new DiscoveryRegistry({ ...device, sensors: sensors.all() }, (await loadAnnounced(file))[device.id], (x) => sensors.isLive(x));
+      where = `${s.discovery.prefix}/sensor/${device.id}/`;
+      const registry = new DiscoveryRegistry(
+        { ...device, sensors: sensors.all() },
+        (await loadAnnounced(file))[device.id],
+        (x) => sensors.isLive(x),
+      );
       announcer = new HaAnnouncer({
-        deviceId: device.id, registry, staleAfterMs: s.staleAfter * 1000, clock: systemClock,
-        discovery: {
-          prefix: s.prefix, deviceName: s.deviceName, model: 'Fluksometer (Node-RED)', ...(v ? { swVersion: v } : {}),
-          origin: { name: packageInfo.name, ...(v ? { sw_version: v } : {}) },
-        },
+        deviceId: device.id,
+        registry,
+        ...s,
+        clock: systemClock,
         publish: (msgs) => node.send([msgs as unknown as NodeMessage[]]),
         loadPrevious: async () => (await loadAnnounced(file))[device.id]?.topics ?? [],
         save: (entry) => saveAnnounced(file, device.id, entry),

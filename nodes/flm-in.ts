@@ -16,8 +16,6 @@ const RECONNECT_MS = 5000;
 /** How long readings of sensors no config names wait for one after the first connection. */
 export const GRACE_MS = 5000;
 
-export { checkBrokerUrl };
-
 const settingsSchema = z.object({
   url: setting.read((v) => checkBrokerUrl(textSetting(v))),
   caFile: setting.text(),
@@ -72,10 +70,16 @@ export default function (RED: NodeAPI): void {
       if (closed) return;
       status.idle(`connecting to ${s.url.host}`);
       client = new ImportClient({
-        url: s.url, clientId: s.clientId || `flm-in-${randomBytes(4).toString('hex')}`, reconnectMs: RECONNECT_MS,
+        url: s.url,
+        clientId: s.clientId || `flm-in-${randomBytes(4).toString('hex')}`,
+        reconnectMs: RECONNECT_MS,
         ...(s.credentials.username ? { username: s.credentials.username, password: s.credentials.password } : {}),
         ...(ca ? { ca } : {}),
-        clock: systemClock, graceMs: GRACE_MS, retained: s.retained, onEvent, onStatus: showStatus,
+        clock: systemClock,
+        graceMs: GRACE_MS,
+        retained: s.retained,
+        onEvent,
+        onStatus: showStatus,
       });
     })().catch((err: unknown) => status.failed(err));
 
@@ -86,5 +90,7 @@ export default function (RED: NodeAPI): void {
     });
   }
 
-  RED.nodes.registerType('flm-in', FlmIn as never, { credentials: { username: { type: 'text' }, password: { type: 'password' } } });
+  RED.nodes.registerType('flm-in', FlmIn as never, {
+    credentials: { username: { type: 'text' }, password: { type: 'password' } },
+  });
 }

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
-import { z } from 'zod';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { mysqlSinkConfig, describeTarget, MysqlSink, sensorsOfDevice, type WriterEvent } from '../core/sinks/mysql';
+import { describeTarget, MysqlSink, sensorsOfDevice, type WriterEvent } from '../core/sinks/mysql';
 import type { FlmDeviceNode } from './flm-device';
 import { Status } from './lib/status';
 import { Resources } from './lib/resources';
@@ -9,22 +8,20 @@ import { onCloseBounded, errorText } from './lib/close';
 import { StartupQueue, type Send, type Done } from './lib/startup-queue';
 import { Rejects } from './lib/rejects';
 import { textSetting } from './lib/settings';
-import { setting, parseSettings } from './lib/settings-schema';
+import { parseSettings } from './lib/settings-schema';
+import { mysqlSettings } from './lib/mysql-settings';
+import { logWriterEvent } from './lib/mysql-events';
 import { gatheredStatus } from './lib/gathered-status';
 
 /** One spool folder per node, in the device's data dir: two nodes never share one. */
-export const spoolDir = (dataDir: string, nodeId: string): string => join(dataDir, 'mysql', nodeId.replace(/[^A-Za-z0-9._-]/g, '_'));
-
-const settingsSchema = z.object({
-  url: setting.text(),
-  prefix: setting.read((v) => (v === undefined ? undefined : textSetting(v))),
-  batchSize: setting.number(500, 'batch size', (n) => Number.isInteger(n) && n >= 1),
-  batchIntervalS: setting.number(1, 'batch interval', (n) => n > 0),
-  credentials: z.object({ user: setting.text(), password: setting.secret() }),
-});
+export const spoolDir = (dataDir: string, nodeId: string): string =>
+  join(dataDir, 'mysql', nodeId.replace(/[^A-Za-z0-9._-]/g, '_'));
 
 export default function (RED: NodeAPI): void {
-  function FlmMysql(this: Node<{ user?: string; password?: string }>, def: NodeDef & { device: string; url?: unknown; batchInterval?: unknown }) {
+  function FlmMysql(
+    this: Node<{ user?: string; password?: string }>,
+    def: NodeDef & { device: string; url?: unknown },
+  ) {
     RED.nodes.createNode(this, def);
     const node = this;
     const status = new Status(node);
@@ -39,18 +36,7 @@ export default function (RED: NodeAPI): void {
       if (line) status[line.level](line.text);
     };
     const requestStatus = gatheredStatus(res, showStatus, (err) => node.warn(errorText(err)));
-    const onEvent = (e: WriterEvent) => {
-      if (e.kind === 'ready') node.log(`tables ${e.tables}; writing`);
-      else if (e.kind === 'recovered' && e.replayed) node.log(`the database is back: ${e.replayed} spooled rows written`);
-      else if (e.kind === 'failed') {
-        const text = `${e.error.message}; readings kept in the spool, retry in ${Math.round(e.retryInMs / 100) / 10} s`;
-        // Unreachable mends itself; a password, a grant or a table needs a person.
-        if (e.error.kind === 'unreachable') node.warn(text);
-        else node.error(text);
-        return showStatus();
-      }
-      requestStatus();
-    };
+    const onEvent = (e: WriterEvent) => (logWriterEvent(node, e) ? showStatus() : requestStatus());
     const onSpoolFailed = (dones: Done[], e: Error) => {
       // A full disk fails every batch: one error a minute, each reading counted.
       for (const d of dones) rejects.fail(d, e);
@@ -75,18 +61,26 @@ export default function (RED: NodeAPI): void {
         return gate.ready(handle);
       }
       if (!deviceNode) throw new Error('no flm-device configured: pick or add one in the node settings');
-      const s = parseSettings(settingsSchema, { ...def, batchIntervalS: def.batchInterval, credentials: node.credentials ?? {} });
-      const { user, password } = s.credentials;
-      const config = mysqlSinkConfig({ url: s.url, user, password, prefix: s.prefix, batchSize: s.batchSize, batchIntervalS: s.batchIntervalS });
+      const config = parseSettings(mysqlSettings, { ...def, credentials: node.credentials ?? {} });
       status.idle(`connecting to ${describeTarget(config.target)}`);
       const { dataDir, sensors } = await deviceNode.ready;
-      sink = await MysqlSink.open({
-        config, spoolDir: spoolDir(dataDir, node.id), sensors: sensorsOfDevice(sensors.published()),
-        onWarning: (t) => node.warn(t), onEvent, onSpoolFailed, onProgress: requestStatus,
-      }, () => res.isDisposed);
+      sink = await MysqlSink.open(
+        {
+          config,
+          spoolDir: spoolDir(dataDir, node.id),
+          sensors: sensorsOfDevice(sensors.published()),
+          onWarning: (t) => node.warn(t),
+          onEvent,
+          onSpoolFailed,
+          onProgress: requestStatus,
+        },
+        () => res.isDisposed,
+      );
       if (!sink) return;
       const { target, tables, backlog } = sink;
-      node.log(`writing to ${target}, tables ${tables.sensors} and ${tables.readings}${backlog ? `; ${backlog} spooled rows to write first` : ''}`);
+      node.log(
+        `writing to ${target}, tables ${tables.sensors} and ${tables.readings}${backlog ? `; ${backlog} spooled rows to write first` : ''}`,
+      );
       showStatus();
       gate.ready(handle);
     })().catch((err: unknown) => {
@@ -94,12 +88,18 @@ export default function (RED: NodeAPI): void {
       status.failed(err);
     });
 
-    onCloseBounded(node, async () => {
-      res.dispose();
-      await starting;
-      await sink?.close(8000);
-    }, 10_000);
+    onCloseBounded(
+      node,
+      async () => {
+        res.dispose();
+        await starting;
+        await sink?.close(8000);
+      },
+      10_000,
+    );
   }
 
-  RED.nodes.registerType('flm-mysql', FlmMysql as never, { credentials: { user: { type: 'text' }, password: { type: 'password' } } });
+  RED.nodes.registerType('flm-mysql', FlmMysql as never, {
+    credentials: { user: { type: 'text' }, password: { type: 'password' } },
+  });
 }

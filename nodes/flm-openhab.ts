@@ -1,26 +1,17 @@
 import { join } from 'node:path';
-import { z } from 'zod';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { ItemNames, parseOverrides, OpenHabSink, loadHomieAnnounced, saveHomieAnnounced, type ReadingFlm } from '../core/sinks/openhab';
+import { OpenHabSink, loadHomieAnnounced, saveHomieAnnounced, type ReadingFlm } from '../core/sinks/openhab';
 import type { FlmDeviceNode } from './flm-device';
 import { Status } from './lib/status';
 import { Resources } from './lib/resources';
 import { onCloseBounded, errorText, statusText } from './lib/close';
 import { StartupQueue, type Send, type Done } from './lib/startup-queue';
 import { Rejects } from './lib/rejects';
-import { setting, parseSettings } from './lib/settings-schema';
+import { parseSettings } from './lib/settings-schema';
+import { openHabSettings } from './lib/openhab-settings';
 
 /** What the Homie device announced, per device, so a sensor gone from the table is cleared after a restart. */
 export const HOMIE_FILE = 'homie-announced.json';
-
-const settingsSchema = z.object({
-  url: setting.text(),
-  homie: setting.read((v) => v === 'on'),
-  items: setting.read((v) => new ItemNames(parseOverrides(v))),
-  units: setting.read((v) => (v === 'plain' ? 'plain' : 'units') as 'plain' | 'units'),
-  homieName: setting.text(),
-  credentials: z.object({ token: setting.text() }),
-});
 
 export default function (RED: NodeAPI): void {
   function FlmOpenHab(this: Node<{ token?: string }>, def: NodeDef & { device: string }) {
@@ -49,7 +40,12 @@ export default function (RED: NodeAPI): void {
     const handle = (msg: NodeMessageInFlow, _send: Send, done: Done) => {
       try {
         const flm = (msg as { flm?: ReadingFlm }).flm;
-        sink!.input({ msg, topic: typeof msg.topic === 'string' ? msg.topic : '', payload: msg.payload, ...(flm ? { flm } : {}) });
+        sink!.input({
+          msg,
+          topic: typeof msg.topic === 'string' ? msg.topic : '',
+          payload: msg.payload,
+          ...(flm ? { flm } : {}),
+        });
         done();
       } catch (err) {
         rejects.fail(done, err);
@@ -59,7 +55,7 @@ export default function (RED: NodeAPI): void {
     node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => gate.input(msg, send, done));
 
     const starting = (async () => {
-      const s = parseSettings(settingsSchema, { ...def, credentials: node.credentials ?? {} });
+      const s = parseSettings(openHabSettings, { ...def, credentials: node.credentials ?? {} });
       if (!s.url && !s.homie) throw new Error('nothing to do: set the openHAB URL (REST) or switch Homie on');
       if (s.homie && !deviceNode) throw new Error('Homie needs an flm-device: pick or add one in the node settings');
       if (def.device && !deviceNode) throw new Error('the flm-device of this node is missing');
@@ -70,15 +66,18 @@ export default function (RED: NodeAPI): void {
       const id = ctx?.device.id ?? '';
       sink = new OpenHabSink<NodeMessageInFlow>({
         ...(ctx ? { device: ctx.device } : {}),
-        names: s.items, format: s.units,
+        names: s.items,
+        format: s.units,
         ...(s.url ? { rest: { url: s.url, token: s.credentials.token } } : {}),
-        ...(s.homie ? {
-          homie: {
-            name: s.homieName,
-            loadPrevious: async () => (await loadHomieAnnounced(file))[id] ?? {},
-            save: (structure) => saveHomieAnnounced(file, id, structure),
-          },
-        } : {}),
+        ...(s.homie
+          ? {
+              homie: {
+                name: s.homieName,
+                loadPrevious: async () => (await loadHomieAnnounced(file))[id] ?? {},
+                save: (structure) => saveHomieAnnounced(file, id, structure),
+              },
+            }
+          : {}),
         publish: (msgs) => node.send([msgs as unknown as NodeMessage[]]),
         error: (t, m) => (m ? node.error(t, m) : node.error(t)),
         log: (t) => node.log(t),

@@ -57,15 +57,21 @@ export default function (RED: NodeAPI): void {
       }
       status.idle('starting');
       const { device, dataDir, sensors } = await deviceNode.ready;
-      service = await UploadService.open({
-        settings, device, dataDir, sensors,
-        onWarning: (text) => node.warn(text),
-        onUploadEvent: (e) => logUploadEvent(node, e),
-        onHeartbeat: (r) => logHeartbeat(node, r),
-        onBridgeEvent: bridgeEventHandler(node, device.id, (m) => node.send(m)),
-        onDrop: (reason, text) => rejects.drop(reason, text),
-        onStatus: (now) => (now ? showStatus() : requestStatus()),
-      }, () => res.isDisposed);
+      service = await UploadService.open(
+        {
+          settings,
+          device,
+          dataDir,
+          sensors,
+          onWarning: (text) => node.warn(text),
+          onUploadEvent: (e) => logUploadEvent(node, e),
+          onHeartbeat: (r) => logHeartbeat(node, r),
+          onBridgeEvent: bridgeEventHandler(node, device.id, (m) => node.send(m)),
+          onDrop: (reason, text) => rejects.drop(reason, text),
+          onStatus: (now) => (now ? showStatus() : requestStatus()),
+        },
+        () => res.isDisposed,
+      );
       if (!service) return;
       const h = settings.http;
       if (h) node.log(`uploading to ${service.url} every ${h.intervalS} s${h.filters ? '' : ' (filters off)'}`);
@@ -76,11 +82,15 @@ export default function (RED: NodeAPI): void {
       status.failed(err);
     });
 
-    onCloseBounded(node, async () => {
-      res.dispose();
-      await starting;
-      await service?.close();
-    }, 10_000);
+    onCloseBounded(
+      node,
+      async () => {
+        res.dispose();
+        await starting;
+        await service?.close();
+      },
+      10_000,
+    );
   }
 
   RED.nodes.registerType('flm-upload', FlmUpload as never);

@@ -43,7 +43,10 @@ export class PipelineBroker {
   private readonly lastWarned = new Map<string, number>();
   private readonly clock: Clock;
 
-  private constructor(private readonly b: EmbeddedBroker, private readonly o: PipelineBrokerOptions) {
+  private constructor(
+    private readonly b: EmbeddedBroker,
+    private readonly o: PipelineBrokerOptions,
+  ) {
     this.clock = o.clock ?? systemClock;
     b.on('clients', () => this.showStatus());
     b.on('refused', (r: Refusal) => this.refused(r));

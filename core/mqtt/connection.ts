@@ -31,7 +31,8 @@ export function checkBrokerUrl(text: string): URL {
   } catch {
     throw new Error(`broker URL "${text}" is not a URL (expected mqtt://host:1883 or mqtts://host:8883)`);
   }
-  if (u.protocol !== 'mqtt:' && u.protocol !== 'mqtts:') throw new Error(`broker URL must start with mqtt:// or mqtts://, got ${u.protocol}//`);
+  if (u.protocol !== 'mqtt:' && u.protocol !== 'mqtts:')
+    throw new Error(`broker URL must start with mqtt:// or mqtts://, got ${u.protocol}//`);
   return u;
 }
 
@@ -51,7 +52,13 @@ export class MqttConnection {
   private readonly client: MqttClient;
 
   constructor(private readonly o: MqttConnectionOptions) {
-    const opts: IClientOptions = { clientId: o.clientId, reconnectPeriod: o.reconnectMs, connectTimeout: 10_000, clean: true, protocolVersion: 4 };
+    const opts: IClientOptions = {
+      clientId: o.clientId,
+      reconnectPeriod: o.reconnectMs,
+      connectTimeout: 10_000,
+      clean: true,
+      protocolVersion: 4,
+    };
     if (o.username) {
       opts.username = o.username;
       opts.password = o.password ?? '';

@@ -45,7 +45,8 @@ export class ImportClient {
       onEvent: (e) => {
         if (e.kind === 'connected') {
           const graceEnds = this.importer.connected();
-          if (e.first) this.graceTimer = o.clock.setTimeout(() => this.releaseHeld(), Math.max(0, graceEnds - o.clock.now()));
+          if (e.first)
+            this.graceTimer = o.clock.setTimeout(() => this.releaseHeld(), Math.max(0, graceEnds - o.clock.now()));
         }
         o.onEvent(e);
         if (e.kind !== 'subscribe-failed') o.onStatus();

@@ -13,9 +13,12 @@ import { Uploader, type UploadEvent } from './uploader';
 
 /** Why a counter is not queued, as the status counts it: not a sensor of the device, or what the queue refused. */
 const NOT_QUEUED: Record<string, string> = {
-  'not-after-last': 'not newer', 'invalid-time': 'bad time', 'invalid-counter': 'bad counter', 'invalid-sid': 'bad sid',
+  'not-after-last': 'not newer',
+  'invalid-time': 'bad time',
+  'invalid-counter': 'bad counter',
+  'invalid-sid': 'bad sid',
 };
-export const UNKNOWN_SENSOR = 'unknown sensor';
+const UNKNOWN_SENSOR = 'unknown sensor';
 const NOT_UPLOADED = [UNKNOWN_SENSOR, ...Object.values(NOT_QUEUED)];
 
 export interface UploadServiceSettings {
@@ -64,12 +67,17 @@ export interface UploadInput {
  * queue (a counter), or nowhere (gauges and anything else from flm-sensor). Throws for a counter
  * with a payload of no known form.
  */
-export function uploadRoute(topic: string, payload: unknown, deviceId: string): 'bridge' | 'pass' | { sid: string; ts: number; value: number } {
+export function uploadRoute(
+  topic: string,
+  payload: unknown,
+  deviceId: string,
+): 'bridge' | 'pass' | { sid: string; ts: number; value: number } {
   if (bridgeRoute(topic, deviceId)) return 'bridge';
   const t = parseSensorTopic(topic);
   if (!t || t.kind !== 'counter') return 'pass';
   const p = payload;
-  if (!Array.isArray(p) || p.length < 2 || typeof p[0] !== 'number' || typeof p[1] !== 'number') throw new Error('payload must be [ts,value,"unit"]');
+  if (!Array.isArray(p) || p.length < 2 || typeof p[0] !== 'number' || typeof p[1] !== 'number')
+    throw new Error('payload must be [ts,value,"unit"]');
   return { sid: t.sid, ts: p[0], value: p[1] };
 }
 
@@ -103,7 +111,10 @@ export class UploadService {
       parts.client = client;
       parts.queue = queue;
       parts.uploader = new Uploader({
-        queue, client, intervalMs: http.intervalS * 1000, filters: http.filters,
+        queue,
+        client,
+        intervalMs: http.intervalS * 1000,
+        filters: http.filters,
         onEvent: (e) => {
           o.onUploadEvent(e);
           if (e.kind === 'auth-failed') o.onStatus(true);
@@ -113,7 +124,8 @@ export class UploadService {
       parts.uploader.start();
       if (http.heartbeat) {
         parts.heartbeat = startHeartbeat({
-          client, deviceId: o.device.id,
+          client,
+          deviceId: o.device.id,
           onResult: (r) => {
             const shown = o.onHeartbeat(r);
             if (shown !== undefined) service.offer = shown;
@@ -124,7 +136,12 @@ export class UploadService {
     }
     if (b) {
       parts.bridge = new MqttBridge({
-        host: b.host, port: b.port, mqttVersion: b.mqttVersion, ...(ca ? { ca } : {}), deviceId: o.device.id, deviceKey: o.device.key,
+        host: b.host,
+        port: b.port,
+        mqttVersion: b.mqttVersion,
+        ...(ca ? { ca } : {}),
+        deviceId: o.device.id,
+        deviceKey: o.device.key,
         onEvent: (e) => {
           o.onBridgeEvent(e);
           // Connection changes are rare and are what the status is for: shown at once.
@@ -147,7 +164,10 @@ export class UploadService {
     const route = uploadRoute(m.topic, m.payload, this.o.device.id);
     if (route === 'bridge') {
       if (bridge) {
-        bridge.publish(m.topic, wirePayload(m.topic, m.payload), { ...(m.qos !== undefined ? { qos: Number(m.qos) } : {}), retain: m.retain === true });
+        bridge.publish(m.topic, wirePayload(m.topic, m.payload), {
+          ...(m.qos !== undefined ? { qos: Number(m.qos) } : {}),
+          retain: m.retain === true,
+        });
         this.o.onStatus(false);
       }
       return;
@@ -157,7 +177,10 @@ export class UploadService {
     // The server takes the device's own sensors only: a counter of any other is lost, so said.
     // A sensor a source derived is the device's own; one a reading describes (flm-in) becomes one.
     if (!this.o.sensors.sensorOf(sid, m.flm)) {
-      this.o.onDrop(UNKNOWN_SENSOR, `counter of sensor ${sid} not uploaded: not an enabled sensor of device ${this.o.device.id}`);
+      this.o.onDrop(
+        UNKNOWN_SENSOR,
+        `counter of sensor ${sid} not uploaded: not an enabled sensor of device ${this.o.device.id}`,
+      );
       return this.o.onStatus(false);
     }
     // The FLM uploads whole counters only: a fractional one is passed over, counted.
@@ -178,11 +201,19 @@ export class UploadService {
     if (uploader) {
       const st = uploader.state();
       const notUploaded = NOT_UPLOADED.map((r) => (dropped(r) ? ` · ${dropped(r)} ${r}` : '')).join('');
-      parts.push(httpStatus({
-        depth: st.depth, ...(st.lastSuccess !== undefined ? { lastSuccess: st.lastSuccess } : {}), ...(st.lastError ? { lastError: st.lastError.message } : {}),
-        authFailed: st.authFailed, retrying: st.sensors.some((s) => s.state === 'backoff'),
-        extra: `${this.fractional ? ` · ${this.fractional} fractional` : ''}${notUploaded}${this.offer}`,
-      }, hhmm));
+      parts.push(
+        httpStatus(
+          {
+            depth: st.depth,
+            ...(st.lastSuccess !== undefined ? { lastSuccess: st.lastSuccess } : {}),
+            ...(st.lastError ? { lastError: st.lastError.message } : {}),
+            authFailed: st.authFailed,
+            retrying: st.sensors.some((s) => s.state === 'backoff'),
+            extra: `${this.fractional ? ` · ${this.fractional} fractional` : ''}${notUploaded}${this.offer}`,
+          },
+          hhmm,
+        ),
+      );
     }
     if (bridge) parts.push(bridgeStatus(bridge.state(), hhmm, !uploader));
     return parts.length ? joinStatus(parts) : undefined;

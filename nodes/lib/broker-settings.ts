@@ -17,7 +17,9 @@ export const brokerSettings = z.object({
   host: setting.text('127.0.0.1'),
   port: setting.number(1883, 'MQTT port', isPort),
   /** blank or 'off': no websocket listener */
-  wsPort: setting.read((v) => (['', 'off'].includes(textSetting(v)) ? null : numberSetting(v, 8083, 'websocket port', isPort))),
+  wsPort: setting.read((v) =>
+    ['', 'off'].includes(textSetting(v)) ? null : numberSetting(v, 8083, 'websocket port', isPort),
+  ),
   access: setting.read((v) => {
     const mode = textSetting(v, 'read-only-anonymous') as AccessMode;
     if (!ACCESS_MODES.includes(mode)) throw new Error(`access: unknown mode "${mode}"`);
@@ -30,7 +32,12 @@ export const brokerSettings = z.object({
   maxRetained: setting.number(D.maxRetainedMessages, 'maximum retained messages', positive),
   maxRetainedMB: setting.number(D.maxRetainedBytes / 1024 / 1024, 'maximum retained MB', (n) => n > 0),
   /** comma-separated Origins or host names allowed to open a websocket; blank: this host */
-  wsOrigins: setting.read((v) => textSetting(v).split(',').map((o) => o.trim()).filter(Boolean)),
+  wsOrigins: setting.read((v) =>
+    textSetting(v)
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
+  ),
   /** Home Assistant's discovery prefix, whose configs only the pipeline writes */
   haPrefix: setting.read((v) => checkPrefix(textSetting(v, DEFAULT_DISCOVERY_PREFIX))),
   /** 'off': logged-in clients may not publish on the pipeline's topics */

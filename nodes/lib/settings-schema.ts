@@ -10,21 +10,33 @@ import { numberSetting, textSetting } from './settings';
  */
 export const setting = {
   /** trimmed text; blank or an unresolved `${VAR}` is `fallback` */
-  text: (fallback = '') => z.unknown().optional().transform((v) => textSetting(v, fallback)),
+  text: (fallback = '') =>
+    z
+      .unknown()
+      .optional()
+      .transform((v) => textSetting(v, fallback)),
   /** a number; blank is `fallback`, anything else must pass `check` or the setting is refused under `name` */
-  number: (fallback: number, name: string, check?: (n: number) => boolean) => setting.read((v) => numberSetting(v, fallback, name, check)),
+  number: (fallback: number, name: string, check?: (n: number) => boolean) =>
+    setting.read((v) => numberSetting(v, fallback, name, check)),
   /** a credential as it was typed (a password may start or end with a space); missing is '' */
-  secret: () => z.unknown().optional().transform((v) => (typeof v === 'string' ? v : '')),
+  secret: () =>
+    z
+      .unknown()
+      .optional()
+      .transform((v) => (typeof v === 'string' ? v : '')),
   /** any reader that throws its own error text */
   read: <T>(read: (v: unknown) => T) =>
-    z.unknown().optional().transform((v, ctx): T => {
-      try {
-        return read(v);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: errorText(err) });
-        return z.NEVER;
-      }
-    }),
+    z
+      .unknown()
+      .optional()
+      .transform((v, ctx): T => {
+        try {
+          return read(v);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: errorText(err) });
+          return z.NEVER;
+        }
+      }),
 };
 
 /** The node's settings, typed, or the error naming the first setting that is wrong, in the schema's field order. */

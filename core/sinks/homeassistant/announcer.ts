@@ -1,9 +1,24 @@
 import type { Sensor } from '../../config/schema';
-import { parseSensorTopic, isDeviceConfigTopic, P1_AVAILABILITY_TOPIC, BOARD_AVAILABILITY_TOPIC } from '../../mqtt/topics';
+import {
+  parseSensorTopic,
+  isDeviceConfigTopic,
+  P1_AVAILABILITY_TOPIC,
+  BOARD_AVAILABILITY_TOPIC,
+} from '../../mqtt/topics';
 import type { Clock } from '../../util/clock';
 import {
-  ONLINE, OFFLINE, isBirthTopic, discoveryConfigs, configMessage, removalMessages, availabilityMessage, staleTopics, sensorConfig,
-  type DiscoveryOptions, type HaMqttMessage, type ReadingInfo,
+  ONLINE,
+  OFFLINE,
+  isBirthTopic,
+  discoveryConfigs,
+  configMessage,
+  removalMessages,
+  availabilityMessage,
+  staleTopics,
+  sensorConfig,
+  type DiscoveryOptions,
+  type HaMqttMessage,
+  type ReadingInfo,
 } from './discovery';
 import { readingUnit, type AnnouncedEntry, type DiscoveryRegistry } from './registry';
 
@@ -87,7 +102,8 @@ export class HaAnnouncer {
     }
     if (m.topic === P1_AVAILABILITY_TOPIC || m.topic === BOARD_AVAILABILITY_TOPIC) {
       const a = payloadText(m.payload).trim();
-      if (a !== ONLINE && a !== OFFLINE) throw new Error(`${m.topic} payload must be "online" or "offline", got "${a.slice(0, 20)}"`);
+      if (a !== ONLINE && a !== OFFLINE)
+        throw new Error(`${m.topic} payload must be "online" or "offline", got "${a.slice(0, 20)}"`);
       this.sourceOnline = a === ONLINE;
       if (this.started) this.setAvailability();
       return;
@@ -96,7 +112,9 @@ export class HaAnnouncer {
     if (isDeviceConfigTopic(m.topic) || m.topic.startsWith('p1/') || m.topic.startsWith('board/')) return;
     const t = parseSensorTopic(m.topic);
     if (!t) {
-      throw new Error(`not a reading, ${P1_AVAILABILITY_TOPIC}, ${BOARD_AVAILABILITY_TOPIC} or ${prefix}/status message: topic "${m.topic.slice(0, 80)}"`);
+      throw new Error(
+        `not a reading, ${P1_AVAILABILITY_TOPIC}, ${BOARD_AVAILABILITY_TOPIC} or ${prefix}/status message: topic "${m.topic.slice(0, 80)}"`,
+      );
     }
     this.lastReading = this.o.clock.now();
     if (this.stale) {

@@ -41,7 +41,11 @@ export class MysqlSink {
   /** the tables were checked once: the database really takes the rows */
   private connected = false;
 
-  private constructor(private readonly o: MysqlSinkOptions, private readonly writer: MysqlWriter, private readonly batcher: Batcher<Pending>) {
+  private constructor(
+    private readonly o: MysqlSinkOptions,
+    private readonly writer: MysqlWriter,
+    private readonly batcher: Batcher<Pending>,
+  ) {
     this.target = describeTarget(o.config.target);
   }
 
@@ -55,10 +59,18 @@ export class MysqlSink {
     const c = o.config;
     let sink: MysqlSink | undefined;
     const writer = new MysqlWriter({
-      db: openPool(c.target), tables: tableNames(c.prefix), spool, database: c.target.database, batchSize: c.batchSize,
+      db: openPool(c.target),
+      tables: tableNames(c.prefix),
+      spool,
+      database: c.target.database,
+      batchSize: c.batchSize,
       onEvent: (e) => sink?.onEvent(e),
     });
-    const batcher = new Batcher<Pending>({ maxItems: c.batchSize, maxDelayMs: c.batchIntervalMs, onBatch: (items) => sink?.writeBatch(items) });
+    const batcher = new Batcher<Pending>({
+      maxItems: c.batchSize,
+      maxDelayMs: c.batchIntervalMs,
+      onBatch: (items) => sink?.writeBatch(items),
+    });
     sink = new MysqlSink(o, writer, batcher);
     writer.noteSensors(o.sensors);
     writer.start();
@@ -93,7 +105,8 @@ export class MysqlSink {
     const st = this.writer.state();
     const counts = `${st.written} rows${st.spooled ? ` · ${st.spooled} spooled` : ''}${rejects ? ` · ${rejects} rejects` : ''}`;
     const e = st.lastError;
-    if (!e) return this.connected ? { level: 'ok', text: counts } : { level: 'idle', text: `connecting to ${this.target}` };
+    if (!e)
+      return this.connected ? { level: 'ok', text: counts } : { level: 'idle', text: `connecting to ${this.target}` };
     const text = `${counts} · ${e.message}`.slice(0, 100);
     return { level: e.kind === 'unreachable' ? 'warn' : 'error', text };
   }
@@ -115,7 +128,11 @@ export class MysqlSink {
         for (const p of items) p.done();
         this.o.onProgress();
       },
-      (err: unknown) => this.o.onSpoolFailed(items.map((p) => p.done), new Error(`readings could not be spooled: ${err instanceof Error ? err.message : String(err)}`)),
+      (err: unknown) =>
+        this.o.onSpoolFailed(
+          items.map((p) => p.done),
+          new Error(`readings could not be spooled: ${err instanceof Error ? err.message : String(err)}`),
+        ),
     );
   }
 }

@@ -59,11 +59,17 @@ export class OpenHabSink<M> {
     if (o.rest) {
       const client = new OpenHabClient({ baseUrl: o.rest.url, token: o.rest.token });
       this.client = client;
-      this.coalescer = new StateCoalescer({ put: (item, state, signal) => client.putState(item, state, signal), onEvent: (e) => this.onEvent(e) });
+      this.coalescer = new StateCoalescer({
+        put: (item, state, signal) => client.putState(item, state, signal),
+        onEvent: (e) => this.onEvent(e),
+      });
     }
     if (o.homie && o.device) {
       const sensors = o.device.sensors.filter((s) => s.enable).map(tableSensor);
-      this.homie = new HomieDevice(o.device.id, sensors, { name: o.homie.name, implementation: 'node-red-contrib-fluksometer' });
+      this.homie = new HomieDevice(o.device.id, sensors, {
+        name: o.homie.name,
+        implementation: 'node-red-contrib-fluksometer',
+      });
     }
   }
 
@@ -83,9 +89,11 @@ export class OpenHabSink<M> {
     // The sensor table and P1 news share the wire with readings: not for this node, not errors.
     if (isDeviceConfigTopic(m.topic) || m.topic.startsWith('p1/')) return;
     const t = parseSensorTopic(m.topic);
-    if (!t) throw new Error(`not a reading: topic "${m.topic.slice(0, 80)}" (expected /sensor/<sid>/counter or /gauge)`);
+    if (!t)
+      throw new Error(`not a reading: topic "${m.topic.slice(0, 80)}" (expected /sensor/<sid>/counter or /gauge)`);
     const p = m.payload;
-    if (!Array.isArray(p) || p.length !== 3 || typeof p[1] !== 'number' || typeof p[2] !== 'string') throw new Error('payload must be [ts,value,"unit"]');
+    if (!Array.isArray(p) || p.length !== 3 || typeof p[1] !== 'number' || typeof p[2] !== 'string')
+      throw new Error('payload must be [ts,value,"unit"]');
     const [, value, unit] = p as [number, number, string];
     if (this.coalescer) {
       const row = this.o.device?.sensors.find((s) => s.id === t.sid);
@@ -109,7 +117,8 @@ export class OpenHabSink<M> {
     if (this.homie) parts.push(this.homieReady ? `homie/${this.homie.id.slice(0, 8)}…` : 'homie starting');
     if (rejects) parts.push(`${rejects} rejects`);
     const text = parts.join(' · ');
-    if (this.coalescer?.stats.mode === 'auth-failed') return { level: 'error', text: `authentication failed · ${text}` };
+    if (this.coalescer?.stats.mode === 'auth-failed')
+      return { level: 'error', text: `authentication failed · ${text}` };
     if (this.trouble) return { level: 'warn', text: `${this.trouble} · ${text}` };
     return { level: 'ok', text };
   }
@@ -123,13 +132,28 @@ export class OpenHabSink<M> {
     await this.saving;
   }
 
-  private toHomie(flm: ReadingFlm | undefined, sid: string, kind: 'gauge' | 'counter', value: number, unit: string): void {
+  private toHomie(
+    flm: ReadingFlm | undefined,
+    sid: string,
+    kind: 'gauge' | 'counter',
+    value: number,
+    unit: string,
+  ): void {
     if (!this.homie || !this.homieReady) return;
     const deviceId = this.o.device!.id;
     if (!this.homie.has(sid, kind)) {
       if (flm?.deviceId && flm.deviceId !== deviceId) return; // another device's reading
-      if (!flm?.name || !flm.type) throw new Error(`sensor ${sid} is not in the table of device ${deviceId} and the reading has no msg.flm (name, type): Homie cannot describe it`);
-      this.publish(this.homie.learn({ sid, name: flm.name, type: flm.type, ...(flm.subtype ? { subtype: flm.subtype } : {}) }, kind, unit));
+      if (!flm?.name || !flm.type)
+        throw new Error(
+          `sensor ${sid} is not in the table of device ${deviceId} and the reading has no msg.flm (name, type): Homie cannot describe it`,
+        );
+      this.publish(
+        this.homie.learn(
+          { sid, name: flm.name, type: flm.type, ...(flm.subtype ? { subtype: flm.subtype } : {}) },
+          kind,
+          unit,
+        ),
+      );
       this.persist();
     }
     const v = this.homie.value(sid, kind, value);
@@ -143,13 +167,22 @@ export class OpenHabSink<M> {
         this.lastMsg.delete(e.item);
         break;
       case 'not-found':
-        this.fail(e.item, `openHAB has no item "${e.item}": create item ${e.item} in openHAB or map the sensor to an existing item in this node's item table`);
+        this.fail(
+          e.item,
+          `openHAB has no item "${e.item}": create item ${e.item} in openHAB or map the sensor to an existing item in this node's item table`,
+        );
         break;
       case 'refused':
-        this.fail(e.item, `openHAB refused state "${e.state}" for item ${e.item} (HTTP ${e.status}${e.excerpt ? `: ${e.excerpt}` : ''}); is it a Number item? Try "plain numbers"`);
+        this.fail(
+          e.item,
+          `openHAB refused state "${e.state}" for item ${e.item} (HTTP ${e.status}${e.excerpt ? `: ${e.excerpt}` : ''}); is it a Number item? Try "plain numbers"`,
+        );
         break;
       case 'auth-failed':
-        this.fail(e.item, `openHAB authentication failed (HTTP ${e.status}) at ${origin}: check the API token; sending paused, one try every 5 minutes`);
+        this.fail(
+          e.item,
+          `openHAB authentication failed (HTTP ${e.status}) at ${origin}: check the API token; sending paused, one try every 5 minutes`,
+        );
         break;
       case 'retrying':
         this.trouble = `openHAB unreachable (${e.error}), retry in ${Math.ceil(e.delayMs / 1000)} s`;
@@ -177,9 +210,16 @@ export class OpenHabSink<M> {
 }
 
 /** Name, type and subtype of a reading's sensor: the table's, else what msg.flm says. */
-function pick(row: { name?: string; type?: string; subtype?: string }, flm: ReadingFlm | undefined): { name?: string; type?: string; subtype?: string } {
+function pick(
+  row: { name?: string; type?: string; subtype?: string },
+  flm: ReadingFlm | undefined,
+): { name?: string; type?: string; subtype?: string } {
   const name = row.name ?? flm?.name;
   const type = row.type ?? flm?.type;
   const subtype = row.subtype ?? flm?.subtype;
-  return { ...(name !== undefined ? { name } : {}), ...(type !== undefined ? { type } : {}), ...(subtype !== undefined ? { subtype } : {}) };
+  return {
+    ...(name !== undefined ? { name } : {}),
+    ...(type !== undefined ? { type } : {}),
+    ...(subtype !== undefined ? { subtype } : {}),
+  };
 }

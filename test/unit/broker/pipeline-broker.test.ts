@@ -10,10 +10,21 @@ import { publishAnonymously } from '../../support/mqtt-clients';
 async function start(clock = new ManualClock(1_750_000_000_000)) {
   const refusals: Array<[Refusal, number]> = [];
   const out: ClientMessage[] = [];
-  const b = await PipelineBroker.start({
-    host: '127.0.0.1', port: 0, wsPort: null, access: { mode: 'read-only-anonymous' }, outFilters: ['homeassistant/status'], clock,
-    onStatus: () => undefined, onRefusal: (r, n) => refusals.push([r, n]), onListenerError: (err) => assert.fail(err), onOut: (m) => out.push(m),
-  }, () => false);
+  const b = await PipelineBroker.start(
+    {
+      host: '127.0.0.1',
+      port: 0,
+      wsPort: null,
+      access: { mode: 'read-only-anonymous' },
+      outFilters: ['homeassistant/status'],
+      clock,
+      onStatus: () => undefined,
+      onRefusal: (r, n) => refusals.push([r, n]),
+      onListenerError: (err) => assert.fail(err),
+      onOut: (m) => out.push(m),
+    },
+    () => false,
+  );
   assert.ok(b);
   return { b, clock, refusals, out, port: Number(/:(\d+)$/.exec(b.label)![1]) };
 }
@@ -52,7 +63,10 @@ test('refusals: one report per reason per interval on the clock, with the count;
     assert.equal(refusals[1]![1], 4, 'with the count so far');
     assert.equal(await publishAnonymously(url, 'homeassistant/status', 'online'), false);
     await waitFor('the birth message', () => out.length === 1);
-    assert.deepEqual({ ...out[0], clientId: '' }, { topic: 'homeassistant/status', payload: 'online', retain: false, qos: 1, clientId: '' });
+    assert.deepEqual(
+      { ...out[0], clientId: '' },
+      { topic: 'homeassistant/status', payload: 'online', retain: false, qos: 1, clientId: '' },
+    );
   } finally {
     await b.close(2000);
   }

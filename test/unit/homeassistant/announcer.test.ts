@@ -1,13 +1,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HaAnnouncer, REANNOUNCE_GAP_MS, DiscoveryRegistry, availabilityTopic, type AnnouncedEntry, type HaMqttMessage } from '../../../core/sinks/homeassistant';
+import {
+  HaAnnouncer,
+  REANNOUNCE_GAP_MS,
+  DiscoveryRegistry,
+  availabilityTopic,
+  type AnnouncedEntry,
+  type HaMqttMessage,
+} from '../../../core/sinks/homeassistant';
 import { P1_AVAILABILITY_TOPIC } from '../../../core/mqtt/topics';
 import { ManualClock } from '../../../core/util/clock';
 import { device, sid, DEVICE_ID, T0 } from '../../support/device';
 
 const P1_SID = 'b'.repeat(32);
 const AVAILABILITY = availabilityTopic(DEVICE_ID);
-const reading = (s: string, kind: 'gauge' | 'counter', unit: string) => ({ topic: `/sensor/${s}/${kind}`, payload: [T0 / 1000, 1, unit] });
+const reading = (s: string, kind: 'gauge' | 'counter', unit: string) => ({
+  topic: `/sensor/${s}/${kind}`,
+  payload: [T0 / 1000, 1, unit],
+});
 
 /** An announcer on a manual clock, publishing into a list; `previous` is what the last run announced. */
 function announcer(opts: { staleAfterMs?: number; previous?: string[] } = {}) {
@@ -82,7 +92,10 @@ test("availability follows the source's watchdog and says offline at close", asy
   h.a.input({ topic: P1_AVAILABILITY_TOPIC, payload: 'offline' });
   h.a.input({ topic: P1_AVAILABILITY_TOPIC, payload: Buffer.from('online\n') });
   assert.deepEqual(h.availability(), ['online', 'offline', 'online'], 'a change each, no repeats');
-  assert.throws(() => h.a.input({ topic: P1_AVAILABILITY_TOPIC, payload: 'maybe' }), /must be "online" or "offline", got "maybe"/);
+  assert.throws(
+    () => h.a.input({ topic: P1_AVAILABILITY_TOPIC, payload: 'maybe' }),
+    /must be "online" or "offline", got "maybe"/,
+  );
   await h.a.close();
   assert.deepEqual(h.availability(), ['online', 'offline', 'online', 'offline']);
   assert.equal(h.clock.timers, 0, 'no timer left');
@@ -108,7 +121,8 @@ test('a reading of an unknown sensor or an unexpected unit is announced, saved a
   const h = announcer();
   await h.a.start();
   const before = h.sent.length;
-  for (const topic of [`/device/${DEVICE_ID}/config/sensor`, 'p1/telegram', 'board/batch']) h.a.input({ topic, payload: '{}' });
+  for (const topic of [`/device/${DEVICE_ID}/config/sensor`, 'p1/telegram', 'board/batch'])
+    h.a.input({ topic, payload: '{}' });
   assert.equal(h.sent.length, before);
   h.a.input({ ...reading(P1_SID, 'counter', 'Wh'), flm: { name: 'p1', type: 'electricity', deviceId: DEVICE_ID } });
   assert.equal(h.sent.length, before + 1);

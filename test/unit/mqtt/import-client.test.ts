@@ -13,22 +13,40 @@ const T = 1_750_000_000;
 const GRACE_MS = 5000;
 
 /** A real broker on loopback, an FLM publishing into it, and flm-in's client on a manual clock. */
-async function setup(access: { mode: 'open' } | { mode: 'authenticated'; username: string; password: string } = { mode: 'open' }, login: { username?: string; password?: string } = {}) {
+async function setup(
+  access: { mode: 'open' } | { mode: 'authenticated'; username: string; password: string } = { mode: 'open' },
+  login: { username?: string; password?: string } = {},
+) {
   const broker = await EmbeddedBroker.start({ host: '127.0.0.1', port: 0, wsPort: null, access });
   const flmLogin = access.mode === 'authenticated' ? { username: access.username, password: access.password } : {};
-  const flm = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.tcpPort}`, { reconnectPeriod: 0, clientId: 'fluksod', ...flmLogin });
+  const flm = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.tcpPort}`, {
+    reconnectPeriod: 0,
+    clientId: 'fluksod',
+    ...flmLogin,
+  });
   const clock = new ManualClock(T * 1000);
   const events: ImportEvent[] = [];
   let statusCalls = 0;
   const client = new ImportClient({
-    url: checkBrokerUrl(`mqtt://127.0.0.1:${broker.tcpPort}`), clientId: 'flm-in-test', reconnectMs: 200, ...login,
-    clock, graceMs: GRACE_MS, retained: 'skip',
+    url: checkBrokerUrl(`mqtt://127.0.0.1:${broker.tcpPort}`),
+    clientId: 'flm-in-test',
+    reconnectMs: 200,
+    ...login,
+    clock,
+    graceMs: GRACE_MS,
+    retained: 'skip',
     onEvent: (e) => events.push(e),
     onStatus: () => statusCalls++,
   });
   const readings = () => events.flatMap((e) => (e.kind === 'readings' ? e.list : []));
   return {
-    broker, flm, clock, client, events, readings, statusCalls: () => statusCalls,
+    broker,
+    flm,
+    clock,
+    client,
+    events,
+    readings,
+    statusCalls: () => statusCalls,
     async close() {
       await client.close(1000);
       await flm.endAsync(true);
@@ -47,7 +65,10 @@ test('a reading of a sensor no table names waits the grace period on the clock; 
   const s = await setup();
   try {
     await waitFor('connected', () => s.client.connection.connected);
-    assert.deepEqual(s.events.filter((e) => e.kind === 'connected'), [{ kind: 'connected', first: true }]);
+    assert.deepEqual(
+      s.events.filter((e) => e.kind === 'connected'),
+      [{ kind: 'connected', first: true }],
+    );
     await waitFor('subscribed', () => s.broker.clients === 2);
     // The subscription is in place once a probe reading comes back (a sensor of no table: held).
     await s.flm.publishAsync(`/sensor/${sid(9)}/gauge`, `[${T},5,"W"]`);
@@ -74,12 +95,18 @@ test('a reading of a sensor no table names waits the grace period on the clock; 
 });
 
 test('a refused login is an error status and a refused event', async () => {
-  const s = await setup({ mode: 'authenticated', username: 'flm', password: 'right' }, { username: 'flm', password: 'wrong' });
+  const s = await setup(
+    { mode: 'authenticated', username: 'flm', password: 'right' },
+    { username: 'flm', password: 'wrong' },
+  );
   try {
     await waitFor('refused', () => s.client.connection.refused !== '');
     assert.equal(s.client.status(0).level, 'error');
     assert.match(s.client.status(0).text, /^broker refused: /);
-    assert.deepEqual(s.events.filter((e) => e.kind === 'refused').map((e) => e.kind), ['refused']);
+    assert.deepEqual(
+      s.events.filter((e) => e.kind === 'refused').map((e) => e.kind),
+      ['refused'],
+    );
   } finally {
     await s.close();
   }
@@ -91,8 +118,14 @@ test('a broker that goes away shows disconnected with the trouble, and the clien
   const clock = new ManualClock(T * 1000);
   const events: ImportEvent[] = [];
   const client = new ImportClient({
-    url: checkBrokerUrl(`mqtt://127.0.0.1:${port}`), clientId: 'flm-in-test', reconnectMs: 100,
-    clock, graceMs: GRACE_MS, retained: 'skip', onEvent: (e) => events.push(e), onStatus: () => undefined,
+    url: checkBrokerUrl(`mqtt://127.0.0.1:${port}`),
+    clientId: 'flm-in-test',
+    reconnectMs: 100,
+    clock,
+    graceMs: GRACE_MS,
+    retained: 'skip',
+    onEvent: (e) => events.push(e),
+    onStatus: () => undefined,
   });
   let again: EmbeddedBroker | undefined;
   try {
@@ -104,7 +137,10 @@ test('a broker that goes away shows disconnected with the trouble, and the clien
     assert.match(client.status(0).text, /^disconnected \(.+\) · 0 sensors · 0 readings$/);
     again = await EmbeddedBroker.start({ host: '127.0.0.1', port, wsPort: null, access: { mode: 'open' } });
     await waitFor('connected again', () => client.connection.connected, 15_000);
-    assert.deepEqual(events.filter((e) => e.kind === 'connected').map((e) => (e as { first: boolean }).first), [true, false]);
+    assert.deepEqual(
+      events.filter((e) => e.kind === 'connected').map((e) => (e as { first: boolean }).first),
+      [true, false],
+    );
   } finally {
     await client.close(1000);
     await again?.close(2000);

@@ -7,7 +7,10 @@ import { device, sid, DEVICE_ID } from '../../support/device';
 
 const T = 1_750_000_000;
 const P1_SID = 'b'.repeat(32);
-const reading = (s: string, kind: 'gauge' | 'counter', value: number, unit: string) => ({ topic: `/sensor/${s}/${kind}`, payload: [T, value, unit] });
+const reading = (s: string, kind: 'gauge' | 'counter', value: number, unit: string) => ({
+  topic: `/sensor/${s}/${kind}`,
+  payload: [T, value, unit],
+});
 
 interface Msg {
   n: number;
@@ -22,16 +25,18 @@ function sink(opts: { rest?: string; token?: string; homie?: boolean; previous?:
     names: new ItemNames(),
     format: 'units',
     ...(opts.rest ? { rest: { url: opts.rest, token: opts.token ?? '' } } : {}),
-    ...(opts.homie ? {
-      homie: {
-        name: '',
-        loadPrevious: () => Promise.resolve(opts.previous ?? {}),
-        save: (x: HomieStructure) => {
-          saved.push(x);
-          return Promise.resolve();
-        },
-      },
-    } : {}),
+    ...(opts.homie
+      ? {
+          homie: {
+            name: '',
+            loadPrevious: () => Promise.resolve(opts.previous ?? {}),
+            save: (x: HomieStructure) => {
+              saved.push(x);
+              return Promise.resolve();
+            },
+          },
+        }
+      : {}),
     publish: (msgs) => published.push(...msgs),
     error: (text, msg) => errors.push({ text, msg }),
     log: () => undefined,
@@ -48,21 +53,38 @@ test('Homie: nothing before announce; announce once; values, a sensor learnt fro
   assert.equal(h.s.status(0).text, 'homie starting');
   await h.s.announce();
   await h.s.announce();
-  const state = (p: string) => h.published.filter((m) => m.topic === `homie/${DEVICE_ID}/$state` && m.payload === p).length;
+  const state = (p: string) =>
+    h.published.filter((m) => m.topic === `homie/${DEVICE_ID}/$state` && m.payload === p).length;
   assert.equal(state('ready'), 1, 'announced once');
   h.s.input({ msg: { n: 2 }, ...reading(sid(1), 'gauge', 231, 'W') });
   assert.equal(h.published.at(-1)?.topic, `homie/${DEVICE_ID}/main/power`);
-  assert.throws(() => h.s.input({ msg: { n: 3 }, ...reading(P1_SID, 'counter', 5, 'Wh') }), /has no msg\.flm \(name, type\): Homie cannot describe it/);
+  assert.throws(
+    () => h.s.input({ msg: { n: 3 }, ...reading(P1_SID, 'counter', 5, 'Wh') }),
+    /has no msg\.flm \(name, type\): Homie cannot describe it/,
+  );
   h.s.input({ msg: { n: 4 }, ...reading(P1_SID, 'counter', 5, 'Wh'), flm: { name: 'p1', type: 'electricity' } });
   assert.equal(state('ready'), 2, 'ready again after the new node');
-  h.s.input({ msg: { n: 5 }, ...reading('c'.repeat(32), 'counter', 5, 'Wh'), flm: { name: 'x', type: 'electricity', deviceId: 'e'.repeat(32) } });
+  h.s.input({
+    msg: { n: 5 },
+    ...reading('c'.repeat(32), 'counter', 5, 'Wh'),
+    flm: { name: 'x', type: 'electricity', deviceId: 'e'.repeat(32) },
+  });
   assert.ok(!h.published.some((m) => m.topic.includes('/x/')), "another device's reading is passed over");
-  for (const topic of [`/device/${DEVICE_ID}/config/sensor`, 'p1/telegram']) h.s.input({ msg: { n: 6 }, topic, payload: '{}' });
+  for (const topic of [`/device/${DEVICE_ID}/config/sensor`, 'p1/telegram'])
+    h.s.input({ msg: { n: 6 }, topic, payload: '{}' });
   assert.throws(() => h.s.input({ msg: { n: 7 }, topic: 'nonsense', payload: 1 }), /not a reading: topic "nonsense"/);
-  assert.throws(() => h.s.input({ msg: { n: 8 }, topic: `/sensor/${sid(1)}/gauge`, payload: [T, 'x', 'W'] }), /payload must be \[ts,value,"unit"\]/);
+  assert.throws(
+    () => h.s.input({ msg: { n: 8 }, topic: `/sensor/${sid(1)}/gauge`, payload: [T, 'x', 'W'] }),
+    /payload must be \[ts,value,"unit"\]/,
+  );
   assert.match(h.s.status(2).text, /^homie\/01234567… · 2 rejects$/);
   await h.s.close();
-  assert.deepEqual(h.published.at(-1), { topic: `homie/${DEVICE_ID}/$state`, payload: 'disconnected', retain: true, qos: 1 });
+  assert.deepEqual(h.published.at(-1), {
+    topic: `homie/${DEVICE_ID}/$state`,
+    payload: 'disconnected',
+    retain: true,
+    qos: 1,
+  });
   assert.ok(Object.keys(h.saved.at(-1) ?? {}).length > 0, 'the structure saved');
 });
 

@@ -19,3 +19,4 @@ export { MqttBridge, MQTT_VERSIONS, type MqttVersion, type BridgeOptions, type B
 export { bridgeRoute, type BridgeRoute } from './bridge-routes';
 export { loadCa } from './bridge-ca';
 export { httpStatus, bridgeStatus, joinStatus, type StatusLine, type HttpPart } from './status';
+export { UploadService, uploadRoute, type UploadServiceOptions, type UploadServiceSettings, type UploadInput } from './service';

@@ -45,6 +45,8 @@ export const setting = {
       ctx.addIssue({ code: 'custom', message: refusal(s) });
       return z.NEVER;
     }),
+  /** a credential as it was typed (a password may start or end with a space); missing is '' */
+  secret: () => z.unknown().optional().transform((v) => (typeof v === 'string' ? v : '')),
   /** any reader that throws its own error text */
   read: <T>(read: (v: unknown) => T) => z.unknown().optional().transform((v, ctx) => guarded(ctx, () => read(v))),
 };

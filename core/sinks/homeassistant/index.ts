@@ -1,3 +1,4 @@
 export * from './mapping';
 export * from './discovery';
 export * from './registry';
+export * from './announcer';

@@ -6,3 +6,4 @@ export * from './batcher';
 export * from './spool';
 export * from './writer';
 export { openPool, type SqlRunner, type PoolOptions } from './db';
+export * from './sink';

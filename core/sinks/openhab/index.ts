@@ -3,3 +3,4 @@ export * from './state';
 export * from './rest-client';
 export * from './coalescer';
 export * from './homie';
+export * from './sink';

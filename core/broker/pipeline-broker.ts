@@ -1,0 +1,140 @@
+import type { AedesPublishPacket, Client } from 'aedes';
+import { wirePayload } from '../mqtt/payload';
+import { systemClock, type Clock } from '../util/clock';
+import { EmbeddedBroker, BrokerClosedError, type BrokerOptions, type Refusal } from './embedded-broker';
+import { topicMatches } from './topic-filter';
+
+/** A refusal of one kind is reported at most this often; the status counts them all. */
+export const WARN_EVERY_MS = 60_000;
+
+/** What a client published on one of the output filters. */
+export interface ClientMessage {
+  topic: string;
+  /** text when it is UTF-8, else the bytes */
+  payload: string | Buffer;
+  retain: boolean;
+  qos: number;
+  clientId: string;
+}
+
+export interface PipelineBrokerOptions extends BrokerOptions {
+  /** what clients publish on these filters comes out on `onOut` */
+  outFilters: string[];
+  clock?: Clock;
+  /** client count or refusals changed */
+  onStatus: () => void;
+  /** a refusal worth a log line: the first of its reason each WARN_EVERY_MS, with the count so far */
+  onRefusal: (r: Refusal, count: number) => void;
+  /** a listener failed after start (once; the broker keeps what still works) */
+  onListenerError: (err: Error) => void;
+  onOut: (m: ClientMessage) => void;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The embedded broker as the pipeline uses it: readings published retained (unless asked
+ * otherwise), a status line, refusals reported without flooding, and what clients publish on
+ * the output filters handed back (Home Assistant's birth message).
+ */
+export class PipelineBroker {
+  private listenerFailed = false;
+  private droppedOnClose = 0;
+  private readonly lastWarned = new Map<string, number>();
+  private readonly clock: Clock;
+
+  private constructor(
+    private readonly b: EmbeddedBroker,
+    private readonly o: PipelineBrokerOptions,
+  ) {
+    this.clock = o.clock ?? systemClock;
+    b.on('clients', () => this.showStatus());
+    b.on('refused', (r: Refusal) => this.refused(r));
+    b.on('listenerError', (err: Error) => {
+      if (this.listenerFailed) return;
+      this.listenerFailed = true;
+      o.onListenerError(err);
+    });
+    b.aedes.on('publish', (packet, client) => {
+      if (client && o.outFilters.some((f) => topicMatches(f, packet.topic))) o.onOut(clientMessage(packet, client));
+    });
+  }
+
+  /** Starts listening; undefined (and closed again) when `cancelled()` by then. */
+  static async start(o: PipelineBrokerOptions, cancelled: () => boolean): Promise<PipelineBroker | undefined> {
+    const { outFilters: _f, clock: _c, onStatus: _s, onRefusal: _r, onListenerError: _l, onOut: _o, ...opts } = o;
+    const b = await EmbeddedBroker.start(opts);
+    if (cancelled()) {
+      await b.close(2000);
+      return undefined;
+    }
+    return new PipelineBroker(b, o);
+  }
+
+  /** Where it listens, for the log. */
+  get label(): string {
+    return `${this.o.host}:${this.b.tcpPort}${this.b.wsPort !== null ? ` ws:${this.b.wsPort}` : ''}`;
+  }
+
+  /** The status line; undefined once a listener failed (its error stays shown). */
+  status(): string | undefined {
+    if (this.listenerFailed) return undefined;
+    const n = this.b.clients;
+    const refused = this.b.refused;
+    return `${n} client${n === 1 ? '' : 's'} · :${this.b.tcpPort}${refused ? ` · ${refused} refused` : ''}`;
+  }
+
+  /**
+   * Publishes one message of the pipeline, retained unless `retain` is false; rejects with why a
+   * message cannot be published. Messages still queued when the broker stops are counted, not
+   * failed: they are not the sender's fault.
+   */
+  async publish(topic: string, payload: unknown, opts: { retain?: boolean; qos?: unknown }): Promise<void> {
+    if (!topic) throw new Error('msg.topic is required: the MQTT topic to publish on');
+    if (/[+#]/.test(topic)) throw new Error(`cannot publish on a wildcard topic: ${topic}`);
+    let wire: string | Buffer;
+    try {
+      wire = wirePayload(topic, payload);
+    } catch (err) {
+      throw new Error(`bad payload for ${topic}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    try {
+      await this.b.publish(topic, wire, { retain: opts.retain !== false, qos: opts.qos === 1 ? 1 : 0 });
+    } catch (err) {
+      if (err instanceof BrokerClosedError) {
+        this.droppedOnClose++;
+        return;
+      }
+      throw err instanceof Error ? err : new Error(String(err));
+    }
+  }
+
+  /** Closes within `boundMs`; resolves with how many messages were not published because the broker was stopping. */
+  async close(boundMs: number): Promise<number> {
+    await this.b.close(boundMs);
+    return this.droppedOnClose;
+  }
+
+  private showStatus(): void {
+    if (!this.listenerFailed) this.o.onStatus();
+  }
+
+  private refused(r: Refusal): void {
+    this.showStatus();
+    const now = this.clock.now();
+    if (now - (this.lastWarned.get(r.reason) ?? -Infinity) < WARN_EVERY_MS) return;
+    this.lastWarned.set(r.reason, now);
+    this.o.onRefusal(r, this.b.refusals.get(r.reason) ?? 0);
+  }
+}
+
+function clientMessage(packet: AedesPublishPacket, client: Client): ClientMessage {
+  const bytes = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+  let payload: string | Buffer = bytes;
+  try {
+    payload = utf8.decode(bytes);
+  } catch {
+    // binary: the Buffer as it came
+  }
+  return { topic: packet.topic, payload, retain: packet.retain, qos: packet.qos, clientId: client.id };
+}

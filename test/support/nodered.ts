@@ -16,7 +16,7 @@ helper.init(nodeRedPath);
 const load = (name: string) => require(`../../nodes/${name}`).default;
 export const flmNodes = ['flm-device', 'flm-simulator', 'flm-sensor', 'flm-broker', 'flm-tmpo', 'flm-p1', 'flm-homeassistant', 'flm-upload', 'flm-openhab', 'flm-in', 'flm-mysql', 'flm-board', 'flm-pulse'].map(load);
 
-export const TAB = 'tab1';
+const TAB = 'tab1';
 /**
  * Every node gets the tab, or Catch and Status nodes never see it, and a position: without
  * x/y Node-RED takes a node for a config node.

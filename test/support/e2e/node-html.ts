@@ -30,7 +30,7 @@ function decodeEntities(s: string): string {
     .replace(/&amp;/g, '&');
 }
 
-export function plainText(html: string): string {
+function plainText(html: string): string {
   return decodeEntities(html.replace(/<[^>]*>/g, '')).replace(/\s+/g, ' ').trim();
 }
 

@@ -26,7 +26,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BoardEmulator } from '../../../core/flx/emulator';
-import { BoardSession, type BoardSessionStats } from '../../../core/flx/board-session';
+import { BoardSession } from '../../../core/flx/board-session';
 import { fletcher16 } from '../../../core/flx/fletcher';
 import { ReadingComputer, type Reading } from '../../../core/readings/computer';
 import type { GuardStats } from '../../../core/readings/counter-guard';

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { helper, flmNodes, onTab, waitFor, collect } from '../support/nodered';
 import { fixture, fixtureBytes, telegramOf, VALID_CRC, NO_CRC } from '../unit/p1/fixtures';
+import { callsOf, lastStatusOf as lastStatus } from '../support/node-calls';
 
 afterEach(async () => {
   await helper.unload();
@@ -18,11 +19,6 @@ const p1Flow = (extra: Record<string, unknown> = {}) => onTab([
   { id: 'caught', type: 'helper' },
 ]);
 
-/** Calls of a spied Node method made by one node (the helper spies on the shared prototype). */
-function callsOf(node: any, method: 'status' | 'warn' | 'error' | 'log'): any[][] {
-  return node[method].getCalls().filter((c: any) => c.thisValue === node).map((c: any) => c.args);
-}
-const lastStatus = (node: any) => callsOf(node, 'status').at(-1)?.[0] ?? {};
 
 test('flm-p1 (input): every fixture telegram leaves as p1/telegram with the parsed payload, check and raw text', async () => {
   await helper.load(nodes, p1Flow());

@@ -1,7 +1,5 @@
 import { createServer } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { tempDir } from './temp-dir';
 
 /**
  * node-red-node-test-helper, from this checkout's node_modules or, for the Node-RED 5 run
@@ -63,10 +61,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function tempDir(prefix = 'flm-test-'): Promise<{ path: string; remove: () => Promise<void> }> {
-  const path = await mkdtemp(join(tmpdir(), prefix));
-  return { path, remove: () => rm(path, { recursive: true, force: true }) };
-}
+export { tempDir };
 
 /** Run a test body with a fresh data dir; the flow is unloaded before the dir goes. */
 export async function withDataDir(fn: (dir: string) => Promise<void>): Promise<void> {

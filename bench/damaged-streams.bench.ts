@@ -39,10 +39,16 @@ function damager(seed: number, noiseByte: () => number) {
   return (b: Uint8Array): Uint8Array => {
     const s = Array.from(b);
     switch (int(4)) {
-      case 0: return Uint8Array.from(s.slice(0, int(s.length)));
-      case 1: s[int(s.length)] ^= 1 << int(8); return Uint8Array.from(s);
-      case 2: return Uint8Array.from(Array.from({ length: 50 + int(400) }, noiseByte));
-      default: s.splice(int(s.length), 0, ...Array.from({ length: 1 + int(20) }, noiseByte)); return Uint8Array.from(s);
+      case 0:
+        return Uint8Array.from(s.slice(0, int(s.length)));
+      case 1:
+        s[int(s.length)] ^= 1 << int(8);
+        return Uint8Array.from(s);
+      case 2:
+        return Uint8Array.from(Array.from({ length: 50 + int(400) }, noiseByte));
+      default:
+        s.splice(int(s.length), 0, ...Array.from({ length: 1 + int(20) }, noiseByte));
+        return Uint8Array.from(s);
     }
   };
 }
@@ -59,7 +65,7 @@ function nsPerByte(input: Uint8Array, run: (chunk: Uint8Array) => void): number 
 }
 
 /** Percent of one core that `ns` per byte takes when bytes arrive at `baud` (10 bits a byte). */
-const lineShare = (ns: number, baud: number): number => (ns * (baud / 10)) / 1e9 * 100;
+const lineShare = (ns: number, baud: number): number => ((ns * (baud / 10)) / 1e9) * 100;
 
 function p1(): void {
   const telegram = Buffer.from(telegramOf(fixture('dsmr5-be-fluvius.txt')), 'latin1');
@@ -99,7 +105,10 @@ function flm03(): void {
   const b = nsPerByte(damaged, through());
   console.log(`FLM03 framer: intact ${fmt(a)} ns/byte, damaged ${fmt(b)} ns/byte`);
   console.log(`FLM03 damaged / intact time per byte: ${fmt(b / a)}x`);
-  goal('FLM03 damaged input at 460800 baud, share of one core', lineShare(b, 460_800), '<', 1, { digits: 3, unit: ' %' });
+  goal('FLM03 damaged input at 460800 baud, share of one core', lineShare(b, 460_800), '<', 1, {
+    digits: 3,
+    unit: ' %',
+  });
 }
 
 p1();

@@ -19,15 +19,21 @@ const entries = new Set(
   ),
 );
 
-const config = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), {}, {
-  ...ts.sys,
-  onUnRecoverableConfigFileDiagnostic: (d) => {
-    throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+const config = ts.getParsedCommandLineOfConfigFile(
+  join(root, 'tsconfig.json'),
+  {},
+  {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (d) => {
+      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+    },
   },
-});
+);
 const program = ts.createProgram({ rootNames: config.fileNames, options: { ...config.options, noEmit: true } });
 const checker = program.getTypeChecker();
-const project = program.getSourceFiles().filter((sf) => !sf.isDeclarationFile && !sf.fileName.includes('/node_modules/'));
+const project = program
+  .getSourceFiles()
+  .filter((sf) => !sf.isDeclarationFile && !sf.fileName.includes('/node_modules/'));
 const rel = (file) => relative(root, file).split(sep).join('/');
 
 /** The declaration an alias (import, re-export) finally names. */

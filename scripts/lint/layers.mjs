@@ -38,8 +38,10 @@ export const layers = {
     type: 'problem',
     docs: { description: 'imports follow the dependency order of docs/architecture.md' },
     messages: {
-      upward: '{{from}} (rank {{fromRank}}) must not import {{to}} (rank {{toRank}}): see docs/architecture.md#dependency-order',
-      sibling: '{{from}} and {{to}} share rank {{fromRank}} and must not import each other: see docs/architecture.md#dependency-order',
+      upward:
+        '{{from}} (rank {{fromRank}}) must not import {{to}} (rank {{toRank}}): see docs/architecture.md#dependency-order',
+      sibling:
+        '{{from}} and {{to}} share rank {{fromRank}} and must not import each other: see docs/architecture.md#dependency-order',
       outside: 'core/ must not import {{to}}: core stands alone (docs/architecture.md#dependency-order)',
       tooling: 'nodes/ must not import {{to}}: only tests, benches and scripts import those',
       unranked: '{{from}} is not in the dependency order: add its folder to docs/architecture.md#dependency-order',
@@ -55,16 +57,20 @@ export const layers = {
 
     function check(node, source) {
       if (!source || typeof source.value !== 'string' || !source.value.startsWith('.')) return;
-      const target = relative(root, resolve(dirname(context.filename), source.value)).split(sep).join('/');
+      const target = relative(root, resolve(dirname(context.filename), source.value))
+        .split(sep)
+        .join('/');
       const top = target.split('/')[0];
       if (inNodes) {
-        if (outsideCore.includes(top) && top !== 'nodes') context.report({ node, messageId: 'tooling', data: { to: target } });
+        if (outsideCore.includes(top) && top !== 'nodes')
+          context.report({ node, messageId: 'tooling', data: { to: target } });
         return;
       }
       if (top !== 'core') return context.report({ node, messageId: 'outside', data: { to: target } });
       if (!from) return context.report({ node, messageId: 'unranked', data: { from: file } });
       const to = layerOf(order, target);
-      if (!to) return context.report({ node, messageId: 'unranked', data: { from: target.split('/').slice(0, 2).join('/') } });
+      if (!to)
+        return context.report({ node, messageId: 'unranked', data: { from: target.split('/').slice(0, 2).join('/') } });
       if (to.folder === from.folder) return;
       const data = { from: from.folder, to: to.folder, fromRank: from.rank + 1, toRank: to.rank + 1 };
       if (to.rank > from.rank) context.report({ node, messageId: 'upward', data });

@@ -3,7 +3,10 @@
  * calls of every node in the flow. These keep the calls of one node.
  */
 export function callsOf(node: any, method: 'error' | 'warn' | 'log' | 'status'): any[][] {
-  return node[method].getCalls().filter((c: any) => c.thisValue === node).map((c: any) => c.args);
+  return node[method]
+    .getCalls()
+    .filter((c: any) => c.thisValue === node)
+    .map((c: any) => c.args);
 }
 
 export type NodeStatus = { fill?: string; shape?: string; text: string };

@@ -42,7 +42,7 @@ function damager(seed: number, noiseByte: () => number) {
       case 0:
         return Uint8Array.from(s.slice(0, int(s.length)));
       case 1:
-        s[int(s.length)] ^= 1 << int(8);
+        s[int(s.length)]! ^= 1 << int(8);
         return Uint8Array.from(s);
       case 2:
         return Uint8Array.from(Array.from({ length: 50 + int(400) }, noiseByte));

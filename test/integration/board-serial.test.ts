@@ -92,7 +92,7 @@ test('flm-board through a socat pty: config on ping, batches to flm-sensor, bad 
   // Line noise and a frame with a broken checksum, written beside the board.
   const fd = openSync(p.b, constants.O_WRONLY | constants.O_NOCTTY);
   const damaged = encodeFlm03Frame(9, new Uint8Array(20));
-  damaged[12] ^= 0x40;
+  damaged[12]! ^= 0x40;
   writeSync(fd, Buffer.concat([Buffer.from([0x00, 0xff, 0x13]), damaged]));
   closeSync(fd);
   await waitFor('the bad frame in the status', () => /^\d+ frames · 1 bad · \d+ batches$/.test(lastStatus(node).text ?? ''), 5000);

@@ -143,9 +143,9 @@ test('flm-p1: bad settings give a red status and fail input messages; serial/tcp
   ]));
   const caught = collect('caught');
   const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((id) => helper.getNode(id));
-  assert.match(callsOf(a, 'error')[0][0], /"p1-dongle" is not host:port/);
-  assert.match(callsOf(b, 'error')[0][0], /serial port: no path set/);
-  assert.match(callsOf(c, 'error')[0][0], /watchdog: "soon" is not a valid value/);
+  assert.match(callsOf(a, 'error')[0]![0], /"p1-dongle" is not host:port/);
+  assert.match(callsOf(b, 'error')[0]![0], /serial port: no path set/);
+  assert.match(callsOf(c, 'error')[0]![0], /watchdog: "soon" is not a valid value/);
   for (const n of [a, b, c]) assert.equal(lastStatus(n).fill, 'red');
   a.receive({ payload: 'x' });
   d.receive({ payload: 'x' });

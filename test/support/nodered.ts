@@ -43,6 +43,25 @@ export function collect(id: string): any[] {
   return got;
 }
 
+let seq = 0;
+/**
+ * Deliver a message and resolve when the node calls done(), as a Complete node (id `completeId`,
+ * scoped to the node) sees it: for a sink, the reading is durable by then.
+ */
+export function receiveDone(node: any, msg: Record<string, unknown>, completeId = 'completed'): Promise<void> {
+  const mark = ++seq;
+  return new Promise((resolve) => {
+    const completed = helper.getNode(completeId);
+    const onInput = (m: any) => {
+      if (m.mark !== mark) return;
+      completed.off('input', onInput);
+      resolve();
+    };
+    completed.on('input', onInput);
+    node.receive({ ...msg, mark });
+  });
+}
+
 /** Every status a node sets, in order. */
 export function statuses(id: string): Array<{ fill?: string; shape?: string; text?: string }> {
   const got: any[] = [];

@@ -1,12 +1,13 @@
 // `npm run lint` (part of `npm test`): typescript-eslint's recommended rules without type
 // information (fast enough for every test run) and the dependency order of
 // docs/architecture.md#dependency-order as a local rule.
+import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 import { layers } from './scripts/lint/layers.mjs';
 
-export default tseslint.config(
+export default defineConfig(
   { ignores: ['dist/**', 'node_modules/**', '.nr5/**', '.flm/**', 'test-output/**', 'resources/**'] },
-  ...tseslint.configs.recommended,
+  tseslint.configs.recommended,
   {
     plugins: { flm: { rules: { layers } } },
     linterOptions: { reportUnusedDisableDirectives: 'error' },

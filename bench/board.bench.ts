@@ -11,6 +11,7 @@ import { BoardSession } from '../core/flx/board-session';
 import { parseDevice } from '../core/config/device';
 import type { SensorInput } from '../core/config/schema';
 import { fmt, goal } from './support';
+import { DEVICE_ID, DEVICE_KEY } from '../test/support/device';
 
 const BOARD_SECONDS = 20_000;
 const CHUNK = 1024;
@@ -34,7 +35,7 @@ function main() {
   const chunks: Buffer[] = [];
   for (let at = 0; at < bytes.length; at += CHUNK) chunks.push(bytes.subarray(at, at + CHUNK));
   const device = parseDevice({
-    id: '0123456789abcdef0123456789abcdef', key: 'fedcba9876543210fedcba9876543210',
+    id: DEVICE_ID, key: DEVICE_KEY,
     sensors: [1, 2, 3, 4, 5, 6].map((p): SensorInput => (p <= 3
       ? { n: p, name: `clamp${p}`, type: 'electricity', class: 'analog', port: [p] }
       : { n: p, name: `pulse${p}`, type: 'water', class: 'pulse', port: [p], constant: 1 })),

@@ -12,10 +12,11 @@ import { MqttBridge } from '../core/upload/bridge';
 import { encodeSeries } from '../core/tmpo/codec';
 import { tmpoBlockTopic } from '../core/mqtt/topics';
 import { fmt, goal } from './support';
+import { DEVICE_ID, DEVICE_KEY } from '../test/support/device';
 
 const BLOCKS = Number(process.env.FLM_BENCH_BLOCKS ?? 20_000);
 const SENSORS = 16;
-const DEVICE = { id: '0123456789abcdef0123456789abcdef', key: 'fedcba9876543210fedcba9876543210' };
+const DEVICE = { id: DEVICE_ID, key: DEVICE_KEY };
 const SIDS = Array.from({ length: SENSORS }, (_, i) => (i + 1).toString(16).padStart(32, 'c'));
 const T0 = 1_750_000_128 - (1_750_000_128 % 256);
 

@@ -13,11 +13,12 @@ import { ReadingComputer } from '../core/readings/computer';
 import { parseDevice } from '../core/config/device';
 import { encodeReading } from '../core/mqtt/payload';
 import { sensorTopic } from '../core/mqtt/topics';
+import { DEVICE_ID, DEVICE_KEY } from '../test/support/device';
 
 const SENSORS = 128;
 const SECONDS = 400;
 const T0 = Date.UTC(2026, 0, 1);
-const DEVICE = { id: '0123456789abcdef0123456789abcdef', key: 'fedcba9876543210fedcba9876543210' };
+const DEVICE = { id: DEVICE_ID, key: DEVICE_KEY };
 
 /** The exact messages the pipeline publishes, so the baseline sends the same bytes. */
 function expectedMessages(): Array<[string, string]> {

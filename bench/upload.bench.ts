@@ -30,6 +30,7 @@ import { UploadClient } from '../core/upload/client';
 import { Uploader, DEFAULT_BATCH_SIZE } from '../core/upload/uploader';
 import type { Reading } from '../core/upload/reading';
 import { fmt, goal, verdict } from './support';
+import { DEVICE_ID, DEVICE_KEY } from '../test/support/device';
 
 const SENSORS = 64;
 const FULL_DAYS = 7;
@@ -42,7 +43,7 @@ const IN_FLIGHT = Number(process.env.FLM_BENCH_IN_FLIGHT ?? 4);
 /** the sensors are split in this many slices; plain loop and drain take turns slice by slice */
 const SLICES = 8;
 const T0 = 1_750_000_000;
-const DEVICE = { id: '0123456789abcdef0123456789abcdef', key: 'fedcba9876543210fedcba9876543210' };
+const DEVICE = { id: DEVICE_ID, key: DEVICE_KEY };
 const SIDS = Array.from({ length: SENSORS }, (_, i) => (i + 1).toString(16).padStart(32, 'b'));
 /** the same readings in both runs: one a second, a counter that climbs */
 const readingAt = (s: number, i: number): Reading => [T0 + i, 1_000_000 * s + i * 3];

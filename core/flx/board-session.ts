@@ -181,7 +181,7 @@ export class BoardSession {
     if (!range || records.length === 0) return records;
     // ctRecords gives the 6 counters, then the 12 gauges in CT_PARAMETERS order, already scaled.
     const ok = plausibleGauges(records.slice(CT_COUNTERS).map((r) => (r.kind === 'gauge' ? r.value : NaN)), range);
-    return records.filter((r, i) => {
+    return records.filter((_r, i) => {
       const keep = i < CT_COUNTERS || ok[i - CT_COUNTERS]!;
       if (!keep) this.counts.droppedGauges++;
       return keep;

@@ -1,4 +1,4 @@
-import { codeKey, type CosemObject } from './cosem';
+import { codeKey } from './cosem';
 import type { Groups } from './groups';
 import type { MbusDevice, MbusMedium, MbusReading } from './types';
 import { decodeHexText, normalizeUnit } from './values';

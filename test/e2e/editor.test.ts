@@ -169,7 +169,7 @@ test('the packed package carries every node file next to its .js', () => {
   for (const t of types) {
     if (!t.icon || t.icon.includes('/')) continue; // stock or font-awesome icon
     const js = (pkg['node-red']?.nodes ?? {})[t.set];
-    assert.ok(existsSync(join(installedDir, js, '..', 'icons', t.icon)), `${t.type}: icon ${t.icon} is not in icons/ next to ${js}`);
+    assert.ok(existsSync(join(installedDir, js!, '..', 'icons', t.icon)), `${t.type}: icon ${t.icon} is not in icons/ next to ${js}`);
   }
   for (const name of ['flm-device', 'flm-simulator', 'flm-sensor', 'flm-broker']) {
     assert.ok(ourTypes().has(name), `node type ${name} is not registered by any .html of the package`);

@@ -14,7 +14,7 @@ import mqtt from 'mqtt';
 import { helper, flmNodes, onTab, waitFor, tempDir, freePort } from '../support/nodered';
 import { socatPair } from '../support/pty';
 import { repoRoot } from '../support/paths';
-import { DEVICE_ID, sid } from '../support/device';
+import { DEVICE_ID, DEVICE_KEY, sid } from '../support/device';
 
 const cleanups: Array<() => Promise<unknown> | void> = [];
 after(async () => {
@@ -42,7 +42,7 @@ test('emulator -> flm-board -> flm-sensor -> broker: an hour of clamp load and 1
     { id: 'board', type: 'flm-board', device: 'dev', port: pty.a, watchdog: '10', wires: [['sensor']] },
     { id: 'sensor', type: 'flm-sensor', device: 'dev', wires: [['broker']] },
     { id: 'broker', type: 'flm-broker', host: '127.0.0.1', port: String(mqttPort), wsPort: '', access: 'open' },
-  ]), { dev: { deviceKey: 'fedcba9876543210fedcba9876543210' } });
+  ]), { dev: { deviceKey: DEVICE_KEY } });
 
   const broker = helper.getNode('broker');
   await waitFor('the broker to listen', () => broker.status.getCalls().some((c: any) => c.args[0].fill === 'green'), 5000);

@@ -17,7 +17,7 @@ import mqtt from 'mqtt';
 import { helper, flmNodes, onTab, waitFor, tempDir, freePort, collect } from '../support/nodered';
 import { socatPair } from '../support/pty';
 import { repoRoot } from '../support/paths';
-import { DEVICE_ID, sid } from '../support/device';
+import { DEVICE_ID, DEVICE_KEY, sid } from '../support/device';
 
 const cleanups: Array<() => Promise<unknown> | void> = [];
 after(async () => {
@@ -59,7 +59,7 @@ test('FLM02 emulator -> flm-board -> flm-sensor -> broker: counters equal the bo
     { id: 'raw', type: 'helper' },
     { id: 'sensor', type: 'flm-sensor', device: 'dev', wires: [['broker']] },
     { id: 'broker', type: 'flm-broker', host: '127.0.0.1', port: String(mqttPort), wsPort: '', access: 'open' },
-  ]), { dev: { deviceKey: 'fedcba9876543210fedcba9876543210' } });
+  ]), { dev: { deviceKey: DEVICE_KEY } });
   const raw = collect('raw');
 
   const broker = helper.getNode('broker');

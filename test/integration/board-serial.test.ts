@@ -12,10 +12,11 @@ import { join } from 'node:path';
 import { helper, flmNodes, onTab, waitFor, collect, tempDir } from '../support/nodered';
 import { socatPair, fdsOn, type Pty } from '../support/pty';
 import { runFlm } from '../support/cli';
-import { DEVICE_ID, sid } from '../support/device';
+import { DEVICE_ID, DEVICE_KEY, sid } from '../support/device';
 import { BoardEmulator, type EmulatorOptions } from '../../core/flx/emulator';
 import { EmulatorPort } from '../../core/flx/emulator-port';
 import { encodeFlm03Frame } from '../../core/flx/flm03-frame';
+import { callsOf, lastStatusOf as lastStatus } from '../support/node-calls';
 
 const cleanups: Array<() => Promise<unknown> | void> = [];
 afterEach(async () => {
@@ -24,7 +25,7 @@ afterEach(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const creds = { dev: { deviceKey: 'fedcba9876543210fedcba9876543210' } };
+const creds = { dev: { deviceKey: DEVICE_KEY } };
 const SENSORS = [
   { n: 1, id: sid(1), name: 'main', type: 'electricity', class: 'analog', port: [1], current: 100 },
   { n: 2, id: sid(2), name: 'solar', type: 'electricity', class: 'pulse', port: [4], constant: 1 },
@@ -56,10 +57,6 @@ function flow(dataDir: string, port: string, extra: Record<string, unknown> = {}
   ]);
 }
 
-function callsOf(node: any, method: 'status' | 'warn' | 'error' | 'log'): any[][] {
-  return node[method].getCalls().filter((c: any) => c.thisValue === node).map((c: any) => c.args);
-}
-const lastStatus = (node: any): { fill?: string; text?: string } => callsOf(node, 'status').at(-1)?.[0] ?? {};
 const lastValue = (msgs: any[], s: string, kind: 'counter' | 'gauge') => msgs.filter((m) => m.topic === `/sensor/${s}/${kind}`).at(-1)?.payload[1];
 
 const emulatorOptions = (extra: EmulatorOptions = {}): EmulatorOptions => ({
@@ -95,7 +92,7 @@ test('flm-board through a socat pty: config on ping, batches to flm-sensor, bad 
   // Line noise and a frame with a broken checksum, written beside the board.
   const fd = openSync(p.b, constants.O_WRONLY | constants.O_NOCTTY);
   const damaged = encodeFlm03Frame(9, new Uint8Array(20));
-  damaged[12] ^= 0x40;
+  damaged[12]! ^= 0x40;
   writeSync(fd, Buffer.concat([Buffer.from([0x00, 0xff, 0x13]), damaged]));
   closeSync(fd);
   await waitFor('the bad frame in the status', () => /^\d+ frames · 1 bad · \d+ batches$/.test(lastStatus(node).text ?? ''), 5000);

@@ -14,6 +14,7 @@ import { helper, flmNodes, onTab, waitFor, collect, tempDir } from '../support/n
 import { fixture, telegramOf, VALID_CRC } from '../unit/p1/fixtures';
 import { runCli } from '../../core/cli/main';
 import { socatPair, fdsOn, type Pty } from '../support/pty';
+import { callsOf, lastStatusOf as lastStatus } from '../support/node-calls';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -59,10 +60,6 @@ function meterOn(path: string, seed = 1) {
   };
 }
 
-function callsOf(node: any, method: 'status' | 'warn' | 'error' | 'log'): any[][] {
-  return node[method].getCalls().filter((c: any) => c.thisValue === node).map((c: any) => c.args);
-}
-const lastStatus = (node: any): { fill?: string; text?: string } => callsOf(node, 'status').at(-1)?.[0] ?? {};
 const connects = (node: any, label: string) => callsOf(node, 'log').filter(([t]) => t === `reading P1 from ${label}`).length;
 
 const p1Serial = (port: string, extra: Record<string, unknown> = {}) => onTab([

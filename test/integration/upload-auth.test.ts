@@ -8,8 +8,8 @@ import { UploadQueue } from '../../core/upload/queue';
 import { Uploader, type UploadEvent } from '../../core/upload/uploader';
 import { FluksoTestServer } from '../support/flukso-server';
 import { VirtualClock } from '../support/clock';
+import { KEY } from '../unit/upload/support';
 
-const KEY = 'c1411c6b4f9910bbbab09f145f8533b9';
 const WRONG_KEY = '0123456789abcdef0123456789abcdef';
 const DEVICE = 'fed676021dacaaf6a12a8dda7685be34';
 const SIDS = ['c0000000000000000000000000000001', 'c0000000000000000000000000000002'];

@@ -10,9 +10,9 @@ import { UploadQueue } from '../../core/upload/queue';
 import { Uploader } from '../../core/upload/uploader';
 import { FluksoTestServer } from '../support/flukso-server';
 import { writerCounter, type WriterArgs } from '../support/children/upload-writer';
+import { KEY } from '../unit/upload/support';
 
 const KILLS = 24;
-const KEY = 'c1411c6b4f9910bbbab09f145f8533b9';
 const DEVICE = 'fed676021dacaaf6a12a8dda7685be34';
 const SIDS = ['a0000000000000000000000000000001', 'a0000000000000000000000000000002', 'a0000000000000000000000000000003'];
 

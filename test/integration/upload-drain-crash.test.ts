@@ -11,9 +11,9 @@ import type { Reading } from '../../core/upload/reading';
 import { Uploader } from '../../core/upload/uploader';
 import { FluksoTestServer } from '../support/flukso-server';
 import type { DrainerArgs } from '../support/children/upload-drainer';
+import { KEY } from '../unit/upload/support';
 
 const KILLS = 24;
-const KEY = 'c1411c6b4f9910bbbab09f145f8533b9';
 const DEVICE = 'fed676021dacaaf6a12a8dda7685be34';
 const SIDS = ['d0000000000000000000000000000001', 'd0000000000000000000000000000002', 'd0000000000000000000000000000003', 'd0000000000000000000000000000004'];
 const T0 = 1449986400;

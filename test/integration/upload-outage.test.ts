@@ -10,8 +10,8 @@ import type { Reading } from '../../core/upload/reading';
 import { Uploader, type UploadEvent } from '../../core/upload/uploader';
 import { FluksoTestServer, type Faults } from '../support/flukso-server';
 import { VirtualClock } from '../support/clock';
+import { KEY } from '../unit/upload/support';
 
-const KEY = 'c1411c6b4f9910bbbab09f145f8533b9';
 const DEVICE = 'fed676021dacaaf6a12a8dda7685be34';
 const SIDS = ['b0000000000000000000000000000001', 'b0000000000000000000000000000002', 'b0000000000000000000000000000003', 'b0000000000000000000000000000004'];
 const T0 = 1449986400;

@@ -10,10 +10,11 @@ import { closeSync, constants, openSync, realpathSync, writeSync } from 'node:fs
 import { join } from 'node:path';
 import { helper, flmNodes, onTab, waitFor, collect, tempDir } from '../support/nodered';
 import { socatPair, fdsOn, type Pty } from '../support/pty';
-import { DEVICE_ID, sid } from '../support/device';
+import { DEVICE_ID, DEVICE_KEY, sid } from '../support/device';
 import { Flm02Emulator } from '../../core/flx/flm02-emulator';
 import { BoardEmulator } from '../../core/flx/emulator';
 import { EmulatorPort, type EmulatedBoard } from '../../core/flx/emulator-port';
+import { callsOf, lastStatusOf as lastStatus } from '../support/node-calls';
 
 const cleanups: Array<() => Promise<unknown> | void> = [];
 afterEach(async () => {
@@ -21,7 +22,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const creds = { dev: { deviceKey: 'fedcba9876543210fedcba9876543210' } };
+const creds = { dev: { deviceKey: DEVICE_KEY } };
 const SENSORS = [
   { n: 1, id: sid(1), name: 'main', type: 'electricity', class: 'analog', port: [1], current: 100 },
   { n: 4, id: sid(4), name: 'water', type: 'water', class: 'pulse', port: [4], constant: 0.5 },
@@ -49,10 +50,6 @@ async function run<B extends EmulatedBoard>(path: string, emulator: B, speed: nu
   return port;
 }
 
-function callsOf(node: any, method: 'status' | 'warn' | 'log'): any[][] {
-  return node[method].getCalls().filter((c: any) => c.thisValue === node).map((c: any) => c.args);
-}
-const lastStatus = (node: any): { fill?: string; text?: string } => callsOf(node, 'status').at(-1)?.[0] ?? {};
 const counters = (msgs: any[], s: string): number[] => msgs.filter((m) => m.topic === `/sensor/${s}/counter`).map((m) => m.payload[1]);
 
 test('FLM02: the table is committed, polls give batches and readings, garbage is counted, a reset that loses counts is written back', { timeout: 60_000 }, async () => {

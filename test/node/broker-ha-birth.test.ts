@@ -2,7 +2,7 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
 import { helper, flmNodes, onTab, waitFor, withDataDir, freePort } from '../support/nodered';
-import { HOUSEHOLD_SENSORS, DEVICE_ID } from '../support/device';
+import { HOUSEHOLD_SENSORS, DEVICE_ID, DEVICE_KEY } from '../support/device';
 import { subscriber } from '../support/mqtt-clients';
 import { untilListening } from '../support/net';
 
@@ -10,7 +10,7 @@ afterEach(async () => {
   await helper.unload();
 });
 
-const creds = { dev: { deviceKey: 'fedcba9876543210fedcba9876543210' } };
+const creds = { dev: { deviceKey: DEVICE_KEY } };
 
 /** As the default flow: flm-broker's output (HA's birth message) into flm-homeassistant, back into the broker. */
 const flow = (dataDir: string, port: number) => onTab([

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import mqtt from 'mqtt';
 import { helper, flmNodes, onTab, waitFor, withDataDir, nodeRedPath } from '../support/nodered';
-import { HOUSEHOLD_SENSORS, DEVICE_ID, sid, T0 } from '../support/device';
+import { HOUSEHOLD_SENSORS, DEVICE_ID, DEVICE_KEY, sid, T0 } from '../support/device';
 import { EmbeddedBroker } from '../../core/broker/embedded-broker';
 
 const coreDir = join(dirname(require.resolve('@node-red/nodes/package.json', { paths: [dirname(nodeRedPath)] })), 'core');
@@ -34,7 +34,7 @@ test('flm-homeassistant → mqtt out → an external broker with a login: HA see
         { id: 'mb', type: 'mqtt-broker', broker: '127.0.0.1', port: String(external.tcpPort), clientid: '', autoConnect: true, usetls: false, protocolVersion: '4', keepalive: '60', cleansession: true },
         // topic, qos and retain come from each message, as flm-homeassistant and flm-sensor set them
         { id: 'out', type: 'mqtt out', topic: '', qos: '', retain: '', broker: 'mb' },
-      ]), { dev: { deviceKey: 'fedcba9876543210fedcba9876543210' }, mb: { user: 'nodered', password: 's3cret' } });
+      ]), { dev: { deviceKey: DEVICE_KEY }, mb: { user: 'nodered', password: 's3cret' } });
       await waitFor('the mqtt out node connected with its login', () => (helper.getNode('mb') as { connected?: boolean }).connected, 10_000);
       const sensor = helper.getNode('sensor');
       for (let i = 1; i <= 3; i++) {

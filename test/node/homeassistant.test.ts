@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import mqtt from 'mqtt';
 import { helper, flmNodes, onTab, waitFor, collect, withDataDir, freePort, nodeRedPath } from '../support/nodered';
-import { HOUSEHOLD_SENSORS, DEVICE_ID, sid, T0 } from '../support/device';
+import { HOUSEHOLD_SENSORS, DEVICE_ID, DEVICE_KEY, sid, T0 } from '../support/device';
 import { checkHaSensorConfig } from '../support/ha-sensor-schema';
 import type { SensorInput } from '../../core/config/schema';
 
@@ -17,7 +17,7 @@ const coreDir = join(dirname(require.resolve('@node-red/nodes/package.json', { p
 const mqttNodes = require(join(coreDir, 'network/10-mqtt.js'));
 helper.settings({ mqttReconnectTime: 200 });
 
-const creds = { dev: { deviceKey: 'fedcba9876543210fedcba9876543210' } };
+const creds = { dev: { deviceKey: DEVICE_KEY } };
 const batch = (time: number, records: unknown[]) => ({ topic: 'board/batch', payload: { time, records } });
 const PREFIX = 'homeassistant';
 const cfgTopic = (s: string, kind: string, prefix = PREFIX) => `${prefix}/sensor/${DEVICE_ID}/${s}_${kind}/config`;

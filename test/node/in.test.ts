@@ -2,7 +2,7 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
 import { helper, flmNodes, onTab, waitFor, collect, statuses, withDataDir, freePort } from '../support/nodered';
-import { DEVICE_ID, sid, device } from '../support/device';
+import { DEVICE_ID, DEVICE_KEY, sid, device } from '../support/device';
 import { flm02Config } from '../support/flm-config';
 import { checkHaSensorConfig } from '../support/ha-sensor-schema';
 import { EmbeddedBroker } from '../../core/broker/embedded-broker';
@@ -113,7 +113,7 @@ test('flm-in feeds flm-homeassistant unchanged: the FLM\'s sensors appear as val
         inNode(b.broker.tcpPort, { wires: [['ha']] }),
         { id: 'ha', type: 'flm-homeassistant', device: 'dev', prefix: 'homeassistant', deviceName: '', staleAfter: '', wires: [['out']] },
         ...probes,
-      ]), { dev: { deviceKey: 'fedcba9876543210fedcba9876543210' } });
+      ]), { dev: { deviceKey: DEVICE_KEY } });
       const out = collect('out');
       const caught = collect('caught');
       const seen = statuses('in');

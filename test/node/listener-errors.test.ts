@@ -2,7 +2,7 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { helper, flmNodes, onTab, waitFor, collect, withDataDir, freePort } from '../support/nodered';
-import { HOUSEHOLD_SENSORS, DEVICE_ID, sid } from '../support/device';
+import { HOUSEHOLD_SENSORS, DEVICE_ID, DEVICE_KEY, sid } from '../support/device';
 import { portOpen } from '../support/net';
 import { errorsOf, lastStatusOf } from '../support/node-calls';
 
@@ -10,7 +10,7 @@ afterEach(async () => {
   await helper.unload();
 });
 
-const creds = { dev: { deviceKey: 'fedcba9876543210fedcba9876543210' } };
+const creds = { dev: { deviceKey: DEVICE_KEY } };
 
 /** The pipeline's listeners: the broker's MQTT and websocket ports, flm-tmpo's HTTP API. */
 function flow(dataDir: string, ports: { mqtt: number; ws: number; api: number }) {

@@ -2,7 +2,7 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { helper, flmNodes, onTab, waitFor, collect, withDataDir, statuses } from '../support/nodered';
+import { helper, flmNodes, onTab, waitFor, collect, withDataDir, statuses, receiveDone } from '../support/nodered';
 import { HOUSEHOLD_SENSORS, DEVICE_ID, DEVICE_KEY, sid } from '../support/device';
 import { MariaDb, USERS, type DbUser } from '../support/mariadb';
 import { spoolDir } from '../../nodes/flm-mysql';
@@ -36,22 +36,6 @@ function flow(dataDir: string, mysql: Record<string, unknown>) {
 const creds = (c: Partial<DbUser> = {}) => ({ dev: { deviceKey: DEVICE_KEY }, my: c });
 const reading = (s: string, kind: 'gauge' | 'counter', ts: number, v: number, flm?: Record<string, unknown>) =>
   ({ topic: `/sensor/${s}/${kind}`, payload: [ts, v, kind === 'gauge' ? 'W' : 'Wh'], ...(flm ? { flm } : {}) });
-
-let seq = 0;
-/** Deliver a message and resolve when the node calls done(), as a Complete node sees it. */
-function receiveDone(node: any, msg: Record<string, unknown>): Promise<void> {
-  const mark = ++seq;
-  return new Promise((resolve) => {
-    const completed = helper.getNode('completed');
-    const onInput = (m: any) => {
-      if (m.mark !== mark) return;
-      completed.off('input', onInput);
-      resolve();
-    };
-    completed.on('input', onInput);
-    node.receive({ ...msg, mark });
-  });
-}
 
 const count = async (sql: string) => Number(await db.scalar(sql));
 /** waitFor, for a probe that has to ask the database. */

@@ -2,12 +2,12 @@ import { test, afterEach, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
 import { helper, flmNodes, onTab, waitFor, collect, statuses, withDataDir, freePort } from '../support/nodered';
-import { HOUSEHOLD_SENSORS, DEVICE_ID, sid, T0 } from '../support/device';
+import { HOUSEHOLD_SENSORS, DEVICE_ID, DEVICE_KEY, sid, T0 } from '../support/device';
 import { OpenHabServer } from '../support/openhab-server';
 import { checkHomie, type Retained } from '../support/homie';
 
 const TOKEN = 'oh.nodered.abc123';
-const creds = (token = TOKEN) => ({ dev: { deviceKey: 'fedcba9876543210fedcba9876543210' }, oh: { token } });
+const creds = (token = TOKEN) => ({ dev: { deviceKey: DEVICE_KEY }, oh: { token } });
 const batch = (time: number, records: unknown[]) => ({ topic: 'board/batch', payload: { time, records } });
 const reading = (n: number, kind: string, ts: number, v: number, unit: string, name = 'main', type = 'electricity') =>
   ({ topic: `/sensor/${sid(n)}/${kind}`, payload: [ts, v, unit], flm: { sid: sid(n), kind, name, type, unit, deviceId: DEVICE_ID } });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { helper, flmNodes, onTab, waitFor, collect } from '../support/nodered';
 import { fixture, fixtureBytes, telegramOf, VALID_CRC, NO_CRC } from '../unit/p1/fixtures';
+import { callsOf, lastStatusOf as lastStatus } from '../support/node-calls';
 
 afterEach(async () => {
   await helper.unload();
@@ -18,11 +19,6 @@ const p1Flow = (extra: Record<string, unknown> = {}) => onTab([
   { id: 'caught', type: 'helper' },
 ]);
 
-/** Calls of a spied Node method made by one node (the helper spies on the shared prototype). */
-function callsOf(node: any, method: 'status' | 'warn' | 'error' | 'log'): any[][] {
-  return node[method].getCalls().filter((c: any) => c.thisValue === node).map((c: any) => c.args);
-}
-const lastStatus = (node: any) => callsOf(node, 'status').at(-1)?.[0] ?? {};
 
 test('flm-p1 (input): every fixture telegram leaves as p1/telegram with the parsed payload, check and raw text', async () => {
   await helper.load(nodes, p1Flow());
@@ -147,9 +143,9 @@ test('flm-p1: bad settings give a red status and fail input messages; serial/tcp
   ]));
   const caught = collect('caught');
   const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((id) => helper.getNode(id));
-  assert.match(callsOf(a, 'error')[0][0], /"p1-dongle" is not host:port/);
-  assert.match(callsOf(b, 'error')[0][0], /serial port: no path set/);
-  assert.match(callsOf(c, 'error')[0][0], /watchdog: "soon" is not a valid value/);
+  assert.match(callsOf(a, 'error')[0]![0], /"p1-dongle" is not host:port/);
+  assert.match(callsOf(b, 'error')[0]![0], /serial port: no path set/);
+  assert.match(callsOf(c, 'error')[0]![0], /watchdog: "soon" is not a valid value/);
   for (const n of [a, b, c]) assert.equal(lastStatus(n).fill, 'red');
   a.receive({ payload: 'x' });
   d.receive({ payload: 'x' });

@@ -1,14 +1,14 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { helper, flmNodes, onTab, waitFor, collect, statuses, withDataDir } from '../support/nodered';
-import { DEVICE_ID, sid, T0 } from '../support/device';
+import { DEVICE_ID, DEVICE_KEY, sid, T0 } from '../support/device';
 
 afterEach(async () => {
   await helper.unload();
 });
 
 const S0 = [{ n: 1, id: sid(1), name: 'heat pump', type: 'electricity', class: 'pulse', port: [7], constant: 0.5 }];
-const creds = { dev: { deviceKey: 'fedcba9876543210fedcba9876543210' } };
+const creds = { dev: { deviceKey: DEVICE_KEY } };
 
 function flow(dataDir: string, pulse: Record<string, unknown> = {}) {
   return onTab([

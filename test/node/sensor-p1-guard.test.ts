@@ -6,7 +6,7 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { helper, flmNodes, onTab, waitFor, collect, withDataDir } from '../support/nodered';
-import { DEVICE_ID } from '../support/device';
+import { DEVICE_ID, DEVICE_KEY } from '../support/device';
 import { decodeTelegram } from '../../core/p1';
 import { withCrc } from '../unit/p1/fixtures';
 import { dsmr5, type Meter } from '../support/p1-telegrams';
@@ -15,7 +15,7 @@ afterEach(async () => {
   await helper.unload();
 });
 
-const creds = { dev: { deviceKey: 'fedcba9876543210fedcba9876543210' } };
+const creds = { dev: { deviceKey: DEVICE_KEY } };
 
 test('a P1 register that jumps is held: no counter of that telegram goes out, the status says why, one warning', async () => {
   await withDataDir(async (dir) => {

@@ -7,13 +7,13 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
 import { helper, flmNodes, onTab, waitFor, withDataDir, freePort } from '../support/nodered';
-import { DEVICE_ID, HOUSEHOLD_SENSORS } from '../support/device';
+import { DEVICE_ID, DEVICE_KEY, HOUSEHOLD_SENSORS } from '../support/device';
 
 afterEach(async () => {
   await helper.unload();
 });
 
-const creds = { dev: { deviceKey: 'fedcba9876543210fedcba9876543210' } };
+const creds = { dev: { deviceKey: DEVICE_KEY } };
 
 function flow(dataDir: string, port: number, brokerName: string) {
   return onTab([

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { helper, flmNodes, onTab, waitFor, collect, statuses, withDataDir } from '../support/nodered';
-import { HOUSEHOLD_SENSORS, DEVICE_ID, sid, T0 } from '../support/device';
+import { HOUSEHOLD_SENSORS, DEVICE_ID, DEVICE_KEY, sid, T0 } from '../support/device';
 import { parseTelegram } from '../../core/p1';
 import { fixture, telegramOf } from '../unit/p1/fixtures';
 
@@ -20,7 +20,7 @@ function flow(dataDir: string, sensors: unknown = HOUSEHOLD_SENSORS) {
     { id: 'caught', type: 'helper' },
   ]);
 }
-const creds = { dev: { deviceKey: 'fedcba9876543210fedcba9876543210' } };
+const creds = { dev: { deviceKey: DEVICE_KEY } };
 const batch = (time: number, records: unknown[]) => ({ topic: 'board/batch', payload: { time, records } });
 
 test('flm-sensor turns board batches into FLM reading messages', async () => {

@@ -1,7 +1,7 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { helper, flmNodes, onTab, waitFor, collect, statuses, withDataDir } from '../support/nodered';
-import { HOUSEHOLD_SENSORS, DEVICE_ID } from '../support/device';
+import { HOUSEHOLD_SENSORS, DEVICE_ID, DEVICE_KEY } from '../support/device';
 import { boardBatchSchema } from '../../core/mqtt/board-batch';
 
 afterEach(async () => {
@@ -52,7 +52,7 @@ test('simulator -> sensor: the default household produces gauges and counters fo
       { id: 'sim', type: 'flm-simulator', seed: '1', speed: '600', start: '2026-06-21T08:00:00Z', wires: [['sensor']] },
       { id: 'sensor', type: 'flm-sensor', device: 'dev', wires: [['out']] },
       { id: 'out', type: 'helper' },
-    ]), { dev: { deviceKey: 'fedcba9876543210fedcba9876543210' } });
+    ]), { dev: { deviceKey: DEVICE_KEY } });
     const out = collect('out');
     const st = statuses('sensor');
     const names = (kind: string) => new Set(out.filter((m) => m.flm?.kind === kind).map((m) => m.flm.name));

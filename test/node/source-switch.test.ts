@@ -4,13 +4,9 @@ import assert from 'node:assert/strict';
 import { helper, flmNodes, onTab, waitFor, collect } from '../support/nodered';
 import { sourceStandby } from '../../nodes/lib/source-switch';
 import { fixture } from '../unit/p1/fixtures';
+import { lastStatusOf } from '../support/node-calls';
 
-/** The status a node shows now (set in its constructor too, before a test could listen). */
-const lastStatus = (id: string) => {
-  const node = helper.getNode(id);
-  // the spies sit on the shared prototype: keep this node's calls only
-  return node.status.getCalls().filter((c: any) => c.thisValue === node).at(-1)?.args[0];
-};
+const lastStatus = (id: string) => lastStatusOf(helper.getNode(id));
 
 afterEach(async () => {
   await helper.unload();

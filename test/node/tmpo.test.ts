@@ -2,7 +2,7 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { helper, flmNodes, onTab, waitFor, collect, statuses, withDataDir, freePort } from '../support/nodered';
-import { HOUSEHOLD_SENSORS, DEVICE_ID, sid } from '../support/device';
+import { HOUSEHOLD_SENSORS, DEVICE_ID, DEVICE_KEY, sid } from '../support/device';
 import { decodeSeries } from '../../core/tmpo/codec';
 import { journalPath } from '../../core/tmpo/open-journal';
 import { existsSync } from 'node:fs';
@@ -26,7 +26,7 @@ const flow = (dataDir: string, sensors = HOUSEHOLD_SENSORS) => onTab([
   { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
   { id: 'caught', type: 'helper' },
 ]);
-const creds = { dev: { deviceKey: 'fedcba9876543210fedcba9876543210' } };
+const creds = { dev: { deviceKey: DEVICE_KEY } };
 const reading = (s: string, kind: string, ts: number, v: number, unit = 'Wh') => ({ topic: `/sensor/${s}/${kind}`, payload: [ts, v, unit] });
 
 test('flm-tmpo stores counters in TMPO blocks and publishes each block on its FLM topic', async () => {

@@ -6,6 +6,7 @@ import { HOUSEHOLD_SENSORS, DEVICE_ID, DEVICE_KEY, sid } from '../support/device
 import { FluksoTestServer } from '../support/flukso-server';
 import type { FluksoBridgeBroker } from '../support/flukso-bridge-broker';
 import { testPki, type TestPki } from '../support/tls';
+import { lastStatusOf } from '../support/node-calls';
 
 afterEach(async () => {
   await helper.unload();
@@ -49,7 +50,7 @@ async function withBridge(opts: { requireMqtt31?: boolean; syncOnConnect?: boole
   }
 }
 
-const lastStatus = (id: string) => helper.getNode(id).status.lastCall?.args[0] ?? {};
+const lastStatus = (id: string) => lastStatusOf(helper.getNode(id));
 
 test('flm-upload (both): counters by HTTP; TMPO blocks, the sync request and the sensor table over the TLS bridge with MQTT 3.1; the server\'s sync reply leaves on the output', async () => {
   await withBridge({}, async ({ server, broker, dir, bridgeSettings }) => {

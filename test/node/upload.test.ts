@@ -2,7 +2,7 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { helper, flmNodes, onTab, waitFor, collect, withDataDir, statuses } from '../support/nodered';
+import { helper, flmNodes, onTab, waitFor, collect, withDataDir, statuses, receiveDone } from '../support/nodered';
 import { HOUSEHOLD_SENSORS, DEVICE_ID, DEVICE_KEY, sid } from '../support/device';
 import { FluksoTestServer } from '../support/flukso-server';
 
@@ -41,22 +41,6 @@ async function withServer(fn: (server: FluksoTestServer) => Promise<void>): Prom
 async function loadUpload(dir: string, server: FluksoTestServer) {
   await helper.load(flmNodes, flow(dir, { serverUrl: server.url }), creds());
   return { up: helper.getNode('up'), caught: collect('caught'), st: statuses('up') };
-}
-
-let seq = 0;
-/** Deliver a message and resolve when the node calls done() (the reading is durable by then), seen by a Complete node. */
-function receiveDone(node: any, msg: Record<string, unknown>): Promise<void> {
-  const mark = ++seq;
-  return new Promise((resolve) => {
-    const completed = helper.getNode('completed');
-    const onInput = (m: any) => {
-      if (m.mark !== mark) return;
-      completed.off('input', onInput);
-      resolve();
-    };
-    completed.on('input', onInput);
-    node.receive({ ...msg, mark });
-  });
 }
 
 test('flm-upload: counters reach the server signed with the device key; gauges and other topics are passed over', async () => {

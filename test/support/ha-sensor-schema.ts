@@ -14,7 +14,7 @@ import Ajv2019 from 'ajv/dist/2019';
  */
 
 /** sensor.md "Available device classes": units HA accepts per class (the classes we may use, and a few neighbours); null: no unit. */
-export const DEVICE_CLASS_UNITS: Readonly<Record<string, readonly (string | null)[]>> = {
+const DEVICE_CLASS_UNITS: Readonly<Record<string, readonly (string | null)[]>> = {
   apparent_power: ['VA', 'mVA', 'kVA'],
   battery: ['%'],
   current: ['A', 'mA'],
@@ -84,7 +84,7 @@ const perClass = Object.entries(DEVICE_CLASS_UNITS).map(([cls, units]) => ({
   },
 }));
 
-export const haSensorConfigJsonSchema = {
+const haSensorConfigJsonSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['state_topic'],

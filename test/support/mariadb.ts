@@ -18,7 +18,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './e2e/process';
 
-export const MARIADBD = '/usr/sbin/mariadbd';
+const MARIADBD = '/usr/sbin/mariadbd';
 const INSTALL_DB = '/usr/bin/mariadb-install-db';
 const CLIENT = '/usr/bin/mariadb';
 

@@ -1,7 +1,5 @@
 import { createServer } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { tempDir } from './temp-dir';
 
 /**
  * node-red-node-test-helper, from this checkout's node_modules or, for the Node-RED 5 run
@@ -16,7 +14,7 @@ helper.init(nodeRedPath);
 const load = (name: string) => require(`../../nodes/${name}`).default;
 export const flmNodes = ['flm-device', 'flm-simulator', 'flm-sensor', 'flm-broker', 'flm-tmpo', 'flm-p1', 'flm-homeassistant', 'flm-upload', 'flm-openhab', 'flm-in', 'flm-mysql', 'flm-board', 'flm-pulse'].map(load);
 
-export const TAB = 'tab1';
+const TAB = 'tab1';
 /**
  * Every node gets the tab, or Catch and Status nodes never see it, and a position: without
  * x/y Node-RED takes a node for a config node.
@@ -45,6 +43,25 @@ export function collect(id: string): any[] {
   return got;
 }
 
+let seq = 0;
+/**
+ * Deliver a message and resolve when the node calls done(), as a Complete node (id `completeId`,
+ * scoped to the node) sees it: for a sink, the reading is durable by then.
+ */
+export function receiveDone(node: any, msg: Record<string, unknown>, completeId = 'completed'): Promise<void> {
+  const mark = ++seq;
+  return new Promise((resolve) => {
+    const completed = helper.getNode(completeId);
+    const onInput = (m: any) => {
+      if (m.mark !== mark) return;
+      completed.off('input', onInput);
+      resolve();
+    };
+    completed.on('input', onInput);
+    node.receive({ ...msg, mark });
+  });
+}
+
 /** Every status a node sets, in order. */
 export function statuses(id: string): Array<{ fill?: string; shape?: string; text?: string }> {
   const got: any[] = [];
@@ -63,10 +80,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function tempDir(prefix = 'flm-test-'): Promise<{ path: string; remove: () => Promise<void> }> {
-  const path = await mkdtemp(join(tmpdir(), prefix));
-  return { path, remove: () => rm(path, { recursive: true, force: true }) };
-}
+export { tempDir };
 
 /** Run a test body with a fresh data dir; the flow is unloaded before the dir goes. */
 export async function withDataDir(fn: (dir: string) => Promise<void>): Promise<void> {

@@ -2,7 +2,7 @@
 import { fixture, telegramOf, withCrc } from '../unit/p1/fixtures';
 
 /** A DSMR timestamp `YYMMDDhhmmss` + S/W of `ms` in Brussels, from Intl (not from the code under test). */
-export function brusselsStamp(ms: number): string {
+function brusselsStamp(ms: number): string {
   const parts = Object.fromEntries(
     new Intl.DateTimeFormat('en-GB', {
       timeZone: 'Europe/Brussels', hourCycle: 'h23', year: '2-digit', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
@@ -31,7 +31,7 @@ const kwh = (v: number, width = 10) => v.toFixed(3).padStart(width, '0');
  * The Fluvius e-MUCS fixture (dsmr5-be-fluvius.txt) with the times, registers and M-Bus volumes
  * given, through its `!`: a Belgian meter as it speaks today, ready for a CRC (or a wrong digit first).
  */
-export function belgianBody(t: BelgianTelegram): string {
+function belgianBody(t: BelgianTelegram): string {
   const text = telegramOf(fixture('dsmr5-be-fluvius.txt'));
   return text.slice(0, text.indexOf('!') + 1)
     .replace(/^0-0:1\.0\.0\(\d{12}[SW]\)/m, `0-0:1.0.0(${brusselsStamp(t.at)})`)

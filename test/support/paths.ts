@@ -12,5 +12,5 @@ function findRoot(): string {
 
 export const repoRoot = findRoot();
 /** ../shared/fixtures beside the checkout (CI lays shared/ there too). */
-export const fixturesDir = resolve(repoRoot, '..', 'shared', 'fixtures');
+const fixturesDir = resolve(repoRoot, '..', 'shared', 'fixtures');
 export const p1FixturesDir = join(fixturesDir, 'p1');

@@ -16,7 +16,7 @@ export interface WriterArgs {
   sids: string[];
 }
 
-export const WRITER_T0 = 1449986400;
+const WRITER_T0 = 1449986400;
 
 /** The counter every reading carries, so the parent can check what the server stored. */
 export function writerCounter(sensor: number, ts: number): number {

@@ -30,7 +30,7 @@ function decodeEntities(s: string): string {
     .replace(/&amp;/g, '&');
 }
 
-export function plainText(html: string): string {
+function plainText(html: string): string {
   return decodeEntities(html.replace(/<[^>]*>/g, '')).replace(/\s+/g, ' ').trim();
 }
 
@@ -38,7 +38,7 @@ export function plainText(html: string): string {
 function scriptBlocks(html: string, attr: string): Map<string, string> {
   const out = new Map<string, string>();
   const re = new RegExp(`<script\\b[^>]*\\bdata-${attr}=["']([^"']+)["'][^>]*>([\\s\\S]*?)</script>`, 'g');
-  for (const m of html.matchAll(re)) out.set(m[1], m[2]);
+  for (const m of html.matchAll(re)) out.set(m[1]!, m[2]!);
   return out;
 }
 
@@ -46,7 +46,7 @@ function scriptBlocks(html: string, attr: string): Map<string, string> {
 function registrations(html: string): Array<{ type: string; body: string }> {
   const re = /RED\.nodes\.registerType\(\s*['"]([^'"]+)['"]\s*,/g;
   const hits = [...html.matchAll(re)];
-  return hits.map((m, i) => ({ type: m[1], body: html.slice(m.index! + m[0].length, i + 1 < hits.length ? hits[i + 1].index : html.length) }));
+  return hits.map((m, i) => ({ type: m[1]!, body: html.slice(m.index! + m[0].length, i + 1 < hits.length ? hits[i + 1]!.index : html.length) }));
 }
 
 function firstString(body: string, key: string): string | undefined {
@@ -70,7 +70,7 @@ export function describeNodeTypes(pkgDir: string, pkg: PackageJson): NodeTypeInf
     for (const { type, body } of registrations(html)) {
       const category = firstString(body, 'category') ?? '';
       const template = templates.get(type) ?? '';
-      const fieldIds = [...template.matchAll(/\bid=["'](node-(?:config-)?input-[^"']+)["']/g)].map((m) => m[1]);
+      const fieldIds = [...template.matchAll(/\bid=["'](node-(?:config-)?input-[^"']+)["']/g)].map((m) => m[1]!);
       const helpHtml = help.get(type);
       const p = helpHtml ? /<p\b[^>]*>([\s\S]*?)<\/p>/.exec(helpHtml) : null;
       out.push({
@@ -81,7 +81,7 @@ export function describeNodeTypes(pkgDir: string, pkg: PackageJson): NodeTypeInf
         icon: firstString(body, 'icon'),
         paletteLabel: firstString(body, 'paletteLabel'),
         fieldIds,
-        helpFirstParagraph: p ? plainText(p[1]) : undefined,
+        helpFirstParagraph: p ? plainText(p[1]!) : undefined,
       });
     }
   }

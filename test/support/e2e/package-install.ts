@@ -32,7 +32,7 @@ export async function packRepo(root: string, dest: string): Promise<string> {
   });
   // npm may print warnings before the JSON; the JSON array starts at the first '[' on its own line.
   const json = stdout.slice(stdout.search(/^\[/m));
-  const [info] = JSON.parse(json) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  const [info] = JSON.parse(json) as [{ filename: string; files: Array<{ path: string }> }];
   const tgz = join(dest, info.filename);
   if (!existsSync(tgz)) throw new Error(`npm pack reported ${info.filename} but ${tgz} does not exist`);
   return tgz;

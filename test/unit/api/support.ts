@@ -1,6 +1,3 @@
-import { promises as fs } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createApiServer, type ApiServerOptions } from '../../../core/api/server';
 import { prng } from '../../../core/util/prng';
 import type { Series } from '../../../core/tmpo/block';
@@ -21,14 +18,7 @@ export const T20 = 2 ** 20 * 1400;
 
 export const CFG = { id: SID_A, type: 'electricity', class: 'analog', port: [1], function: 'main', rid: 0, data_type: 'counter' };
 
-export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await fs.mkdtemp(join(tmpdir(), 'api-test-'));
-  try {
-    return await fn(dir);
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true });
-  }
-}
+export { withTempDir } from '../../support/temp-dir';
 
 /** An API server on 127.0.0.1 and a free port for the length of `fn`. */
 export async function withServer<T>(opts: ApiServerOptions, fn: (base: string) => Promise<T>): Promise<T> {

@@ -26,7 +26,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BoardEmulator } from '../../../core/flx/emulator';
-import { BoardSession, type BoardSessionStats } from '../../../core/flx/board-session';
+import { BoardSession } from '../../../core/flx/board-session';
 import { fletcher16 } from '../../../core/flx/fletcher';
 import { ReadingComputer, type Reading } from '../../../core/readings/computer';
 import type { GuardStats } from '../../../core/readings/counter-guard';
@@ -176,7 +176,7 @@ function blindFlips(frame: Uint8Array): number[] {
   for (let i = 4; i < end; i++) {
     if (frame[i] !== 0 && frame[i] !== 0xff) continue;
     const bad = frame.slice();
-    bad[i] ^= 0xff;
+    bad[i]! ^= 0xff;
     const sum = fletcher16(bad, 2, end);
     if (bad[end] === sum >>> 8 && bad[end + 1] === (sum & 0xff)) out.push(i);
   }
@@ -223,7 +223,7 @@ test('every 0x00↔0xFF flip the checksum cannot see, one per run: counters end 
     const pair = fork(checkpoints[si]!);
     const frames = stream.seconds[si]!.frames.slice();
     const f = frames[fi]!.slice();
-    f[byte] ^= 0xff;
+    f[byte]! ^= 0xff;
     frames[fi] = f;
     const own = feed(pair, concat(...frames), stream.seconds[si]!.hostMs);
     for (let k = si + 1; k <= N; k++) {

@@ -157,7 +157,7 @@ test('bytes in any chunking, with noise and a damaged frame between: the same ba
     clean.deliver(clean.emulator.advance(1000), T0);
     const bytes = concat(...noisy.emulator.advance(1000));
     const damaged = encodeFlm03Frame(8, new Uint8Array(92));
-    damaged[10] ^= 0xff;
+    damaged[10]! ^= 0xff;
     const stream = i % 10 === 5 ? concat(Uint8Array.of(0xaa, 0x13, 0xaa), bytes, damaged, Uint8Array.of(0, 0xaa)) : bytes;
     for (let at = 0; at < stream.length;) {
       const n = 1 + Math.floor(rnd() * 40);
@@ -193,7 +193,7 @@ test('Kube packets from the board come out checked; one with a bad CRC is report
   const session = new BoardSession({ sensors: device().sensors, kubeGroup: 212 });
   const packet = encodeKubePacket(212, { ctl: false, dst: false, ack: false, nid: 3 }, Uint8Array.of(1, 2, 3, 4));
   const bad = packet.slice();
-  bad[4] ^= 1;
+  bad[4]! ^= 1;
   const out = session.push(concat(
     encodeFlm03Message({ type: 'kube_packet', payload: packet }),
     encodeFlm03Message({ type: 'kube_packet', payload: bad }),

@@ -279,7 +279,7 @@ test('u bytes are Kube packets: each becomes a kube event, a damaged one a kube-
   assert.equal(kube.length, 2);
   assert.deepEqual((kube[0] as { packet: { header: { nid: number; ack: boolean } } }).packet.header.nid, 3);
   const bad = Buffer.from(packet);
-  bad[4] ^= 0xff;
+  bad[4]! ^= 0xff;
   s.tick(T + 1000);
   out = s.push(read('gd', bad.toString('hex')), T + 1010);
   assert.deepEqual(out.events.map((e) => e.type), ['kube-error']);

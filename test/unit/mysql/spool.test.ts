@@ -85,7 +85,7 @@ test('a torn record at the end and a damaged record in the middle are skipped an
     const [file] = await files(dir);
     const path = join(dir, file!);
     const buf = await fs.readFile(path);
-    buf[3 * SPOOL_RECORD_BYTES + 20] ^= 0xff; // the 4th record's value
+    buf[3 * SPOOL_RECORD_BYTES + 20]! ^= 0xff; // the 4th record's value
     await fs.writeFile(path, Buffer.concat([buf, buf.subarray(0, 17)])); // and half a record after the end
     const warnings: string[] = [];
     const again = await MysqlSpool.open({ dir, onWarning: (w) => warnings.push(w) });

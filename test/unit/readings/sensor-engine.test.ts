@@ -23,7 +23,7 @@ test('sensor engine: batches become readings, one message after the other; count
     const out: SensorOut[] = [];
     const views = await Promise.all([1, 2, 3].map((i) =>
       e.process('board/batch', { time: T0 + i * 1000, records: [{ kind: 'pulse', port: 4, pulses: 5 }] }, (o) => out.push(...o))));
-    const counters = out.filter((o) => o.topic === `/sensor/${sid(2)}/counter`).map((o) => (o.payload as number[])[1]);
+    const counters = out.filter((o) => o.topic === `/sensor/${sid(2)}/counter`).map((o) => (o.payload as number[])[1]!);
     assert.deepEqual(counters, [...counters].sort((a, b) => a - b), 'in order');
     assert.equal(counters.at(-1), 15);
     assert.deepEqual(views.at(-1), { level: 'ok', text: `4 sensors · ${out.length} out` });

@@ -1,5 +1,4 @@
 import { promises as fs } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prng } from '../../../core/util/prng';
 import type { Series } from '../../../core/tmpo/block';
@@ -12,15 +11,7 @@ export const T0 = 4096 * 354000;
 
 export const CFG = { id: SID_A, type: 'electricity', class: 'analog', port: [1], function: 'main', rid: 0, data_type: 'counter' };
 
-/** A fresh folder under the OS temp dir, removed after `fn` whatever happens. */
-export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await fs.mkdtemp(join(tmpdir(), 'tmpo-test-'));
-  try {
-    return await fn(dir);
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true });
-  }
-}
+export { withTempDir } from '../../support/temp-dir';
 
 /** Every file below `dir`, as paths relative to it. */
 export async function filesBelow(dir: string): Promise<string[]> {

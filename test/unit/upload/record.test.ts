@@ -31,7 +31,7 @@ test('a record as the old encoder wrote it decodes; a flipped bit or a zeroed re
   assert.deepEqual(mine.subarray(RECORD_BYTES), old, 'byte for byte the same record');
   for (let bit = 0; bit < RECORD_BYTES * 8; bit++) {
     const copy = Buffer.from(old);
-    copy[bit >> 3] ^= 1 << (bit & 7);
+    copy[bit >> 3]! ^= 1 << (bit & 7);
     assert.equal(decodeRecord(recordView(copy), 0), undefined, `bit ${bit} flipped`);
   }
   assert.equal(decodeRecord(recordView(Buffer.alloc(RECORD_BYTES)), 0), undefined);

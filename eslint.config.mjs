@@ -15,6 +15,9 @@ export default defineConfig(
       'flm/layers': 'error',
       // `const node = this` is Node-RED's idiom for the node inside its handlers.
       '@typescript-eslint/no-this-alias': ['error', { allowedNames: ['node'] }],
+      // A callback built before the object it reports to (`let broker; … broker?.refuse(…); broker = new …`)
+      // reads the variable before its one assignment: that `let` is not a `const` in waiting.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       '@typescript-eslint/no-unused-vars': [
         'error',
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' },

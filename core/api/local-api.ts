@@ -11,7 +11,7 @@ import { isCallbackName, jsonReply, textReply, type ApiReply, type ApiRequest } 
 /** restful.lua's answer to anything but the three required parameters; byte for byte. */
 export const MALFORMED_QUERY = 'Malformed query string: interval, unit and version query parameters are required.';
 /** Our own addition: callback names are checked (see isCallbackName). */
-export const MALFORMED_CALLBACK = 'Malformed query string: callback must be a JavaScript function name.';
+const MALFORMED_CALLBACK = 'Malformed query string: callback must be a JavaScript function name.';
 
 /** The minute the API covers: entries now-59 ... now, as the manual's example (60 points). */
 export const LOCAL_WINDOW_SECONDS = 60;

@@ -45,7 +45,7 @@ function integerParam(q: URLSearchParams, name: string, max: number): number | s
 }
 
 /** The client's last block: rid, lvl and bid are integers; lvl 0 with bid 0 means "I have nothing". */
-export function parseSyncFrom(q: URLSearchParams): SyncFrom | string {
+function parseSyncFrom(q: URLSearchParams): SyncFrom | string {
   const rid = integerParam(q, 'rid', Number.MAX_SAFE_INTEGER);
   const lvl = integerParam(q, 'lvl', 32);
   const bid = integerParam(q, 'bid', Number.MAX_SAFE_INTEGER);

@@ -12,7 +12,7 @@ export interface Identity {
 export const IDENTITY_FILE = 'device.json';
 
 /** A fresh 128-bit id or key from the CSPRNG, as 32 lowercase hex characters. */
-export function newHex32(): string {
+function newHex32(): string {
   return randomBytes(16).toString('hex');
 }
 

@@ -14,12 +14,12 @@ export const DEFAULT_VOLTAGE = 230;
  * Power a clamp can see, as a multiple of rating × voltage: a clamp driven past its rating,
  * mains 10 % high, and a line-to-line voltage (400 V) on a three-wire system all fit under 2.
  */
-export const CLAMP_POWER_MARGIN = 2;
+const CLAMP_POWER_MARGIN = 2;
 /**
  * Most pulses a second a pulse input is taken to count. An S0 output (IEC 62053-31) needs at
  * least 30 ms on and 30 ms off, under 17 pulses a second; 50 leaves room for a fast optical head.
  */
-export const MAX_PULSES_PER_S = 50;
+const MAX_PULSES_PER_S = 50;
 
 /**
  * Most power one clamp port can report, W (var and VA alike: reactive power is at most the

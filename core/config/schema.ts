@@ -6,13 +6,13 @@ export const hex32 = z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase he
 
 export const SENSOR_CLASSES = ['analog', 'pulse', 'cosem', 'kube', 'virtual'] as const;
 /** Meter types first (pulse units of flm-firmware.md §1.7), then the Kube fields (§8.3). */
-export const SENSOR_TYPES = [
+const SENSOR_TYPES = [
   'electricity', 'water', 'gas', 'heat', 'fuel', 'pellet', 'time',
   'temperature', 'humidity', 'light', 'pressure', 'battery', 'error', 'movement', 'vibration', 'proximity',
 ] as const;
 /** FLM03 per-clamp parameters (flm-firmware.md §1.7). */
 export const SUBTYPES = ['pplus', 'pminus', 'q1', 'q2', 'q3', 'q4', 'vrms', 'irms', 'pf', 'vthd', 'ithd', 'alpha'] as const;
-export const CLAMP_RATINGS = [50, 100, 250, 500] as const;
+type ClampRating = 50 | 100 | 250 | 500;
 
 /**
  * The fields a FluksoKube reports, and what the FLM's Kube registry stores each as (flm-firmware.md
@@ -26,7 +26,7 @@ export const KUBE_FIELD_DATA_TYPE = {
 export type KubeFieldType = keyof typeof KUBE_FIELD_DATA_TYPE;
 export const isKubeField = (type: string): type is KubeFieldType => Object.hasOwn(KUBE_FIELD_DATA_TYPE, type);
 /** Kube node ids the FLM hands out when it pairs a Kube (kubed's max_nodes 30, §8.2). */
-export const KUBE_KID_MAX = 30;
+const KUBE_KID_MAX = 30;
 
 /** Meter constant: Wh or L per pulse with at most three decimals (the FLM UI's rule). */
 const meterConstant = z
@@ -104,7 +104,7 @@ export interface Sensor {
   port: number[];
   constant?: number;
   voltage?: number;
-  current?: (typeof CLAMP_RATINGS)[number];
+  current?: ClampRating;
   enable: boolean;
   data_type: 'counter' | 'gauge';
   rid: number;

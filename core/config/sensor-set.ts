@@ -34,7 +34,7 @@ interface StoredEntry {
 }
 
 /** A table sensor's feeder; undefined for a virtual sensor, fed by whatever the flow wires to it. */
-export function tableOrigin(s: Pick<Sensor, 'class'>): SensorOrigin | undefined {
+function tableOrigin(s: Pick<Sensor, 'class'>): SensorOrigin | undefined {
   if (s.class === 'cosem') return 'p1';
   return s.class === 'virtual' ? undefined : 'board';
 }

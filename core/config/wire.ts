@@ -8,7 +8,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
  */
 const ajv = new Ajv({ allErrors: true, allowUnionTypes: true });
 
-export function compileWire<T>(schema: object): ValidateFunction<T> {
+function compileWire<T>(schema: object): ValidateFunction<T> {
   return ajv.compile<T>(schema);
 }
 
@@ -40,7 +40,7 @@ const sensorSection = {
 };
 
 /** The whole config object: "main", "daemon", … and numbered sensor sections, each an object. */
-export const flmSensorConfigSchema = {
+const flmSensorConfigSchema = {
   type: 'object',
   patternProperties: { '^[0-9]+$': sensorSection },
   additionalProperties: { type: 'object' },

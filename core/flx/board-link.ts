@@ -16,7 +16,7 @@ import { Flm02Session } from './flm02-session';
 
 export type BoardProtocol = 'flm03' | 'flm02';
 export const FLM03_BAUD = 460800;
-export const FLM02_BAUD = 115200;
+const FLM02_BAUD = 115200;
 export const DEFAULT_BAUD: Readonly<Record<BoardProtocol, number>> = { flm03: FLM03_BAUD, flm02: FLM02_BAUD };
 export const boardProtocolSchema = z.enum(['flm03', 'flm02']);
 
@@ -78,7 +78,7 @@ export interface BoardLink {
 export const emptyOutput = (): LinkOutput => ({ batches: [], writes: [], events: [] });
 
 /** The FLM03 BoardSession behind the common interface. */
-export class Flm03Link implements BoardLink {
+class Flm03Link implements BoardLink {
   readonly protocol = 'flm03';
   readonly tickMs = 0;
   private readonly session: BoardSession;

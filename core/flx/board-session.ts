@@ -227,7 +227,7 @@ export class BoardSession {
 }
 
 /** One clamp second: the six running totals exactly (whole units plus a 1/65536 fraction) and the twelve gauges. */
-export function ctRecords(ct: CtData): PortRecord[] {
+function ctRecords(ct: CtData): PortRecord[] {
   if (ct.port > 2) return [];
   const port = ct.port + 1;
   const out: PortRecord[] = [];
@@ -246,7 +246,7 @@ export function ctRecords(ct: CtData): PortRecord[] {
  * pulse. The board's own gauge is left out: the reading computation derives the rate from the
  * totals and pulse times, and lets it fall when pulses stop.
  */
-export function pulseRecords(p: PulseData): PortRecord[] {
+function pulseRecords(p: PulseData): PortRecord[] {
   if (p.port < 3 || p.port > 5) return [];
   return [{ kind: 'counter', port: p.port + 1, value: ((p.counter >>> 0) * 1000 + p.counterMillis) / 1000, time: p.time * 1000 + p.millis }];
 }

@@ -459,7 +459,7 @@ export function kubeRound(k: KubeState, group: number): Uint8Array[] {
 }
 
 /** The inverse of the registry's scaling (flm-firmware.md §8.3), clamped to each raw field's width. */
-export function kubeMeasurements(k: KubeNode): Uint8Array {
+function kubeMeasurements(k: KubeNode): Uint8Array {
   const raw = (v: number, max: number) => Math.min(max, Math.max(0, Math.round(v)));
   const t = k.temperature ?? 21;
   const h = k.humidity ?? 50;

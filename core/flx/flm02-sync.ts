@@ -17,7 +17,7 @@ import { FLM02_SENSORS } from './flm02-delta';
  *   table does not say how the board is wired.
  */
 
-export const FLM02_PORTS = 6;
+const FLM02_PORTS = 6;
 /** fsync's METERCONST_FACTOR: analog meter constant = floor(0.449 · V · I) (§1.5) */
 const METERCONST_FACTOR = 0.449;
 const UNUSED = 0xff;

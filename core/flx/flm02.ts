@@ -81,7 +81,7 @@ export interface Flm02Message {
 export type Flm02ErrorReason = 'frame' | 'crc' | 'command' | 'args';
 export type Flm02Decoded = { ok: true; message: Flm02Message } | { ok: false; reason: Flm02ErrorReason; detail: string };
 
-export const FLM02_DELTA_RECORD_CHARS = 22;
+const FLM02_DELTA_RECORD_CHARS = 22;
 
 const isCommand = (s: string): s is Flm02Command => Object.prototype.hasOwnProperty.call(FLM02_COMMANDS, s);
 

@@ -5,12 +5,12 @@ import { fletcher16 } from './fletcher';
  * Fletcher-16 over type, len and payload.
  */
 
-export const FLM03_SYNC = 0xaa;
+const FLM03_SYNC = 0xaa;
 /** sync, sync, type, len */
-export const FLM03_HEADER_BYTES = 4;
-export const FLM03_CHECK_BYTES = 2;
+const FLM03_HEADER_BYTES = 4;
+const FLM03_CHECK_BYTES = 2;
 /** the length field is one byte */
-export const FLM03_MAX_PAYLOAD = 255;
+const FLM03_MAX_PAYLOAD = 255;
 
 export interface Flm03Frame {
   type: number;

@@ -9,7 +9,7 @@ import { encodeFlm03Frame } from './flm03-frame';
  * layout (time_slew, kube_packet, debug, rfm, exit, anything above 16) keep their raw bytes.
  */
 
-export const FLM03_TYPE = {
+const FLM03_TYPE = {
   ping: 0,
   pong: 1,
   port_config: 2,
@@ -43,7 +43,7 @@ export const CT_COUNTERS = 6;
 export const CT_GAUGES = 12;
 
 /** Samples in one voltage/current/sar/sdadc record. */
-export const FLM03_SAMPLES = 32;
+const FLM03_SAMPLES = 32;
 /** Ports in a port_config: clamps 1–3, pulse inputs 4–6, and a seventh. */
 export const FLM03_PORTS = 7;
 
@@ -332,7 +332,7 @@ function samplesOf(samples: number[], what: string): number[] {
  * time_step and kube_ctrl; the others are here for the board emulator and tests.
  * Throws RangeError on a field that does not fit its wire type.
  */
-export function encodeFlm03Payload(m: Flm03Message): Uint8Array {
+function encodeFlm03Payload(m: Flm03Message): Uint8Array {
   switch (m.type) {
     case 'unknown':
     case 'ping':

@@ -10,8 +10,8 @@ import {
  * ports 4–6 (meter constant split into whole units and rounded thousandths, as flxd does).
  */
 
-export const FLM03_CLAMP_PORTS = [1, 2, 3] as const;
-export const FLM03_PULSE_PORTS = [4, 5, 6] as const;
+const FLM03_CLAMP_PORTS = [1, 2, 3] as const;
+const FLM03_PULSE_PORTS = [4, 5, 6] as const;
 
 export type Flm03PhaseName = keyof typeof FLM03_PHASE;
 export type Flm03MathName = keyof typeof FLM03_MATH;

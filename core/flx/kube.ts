@@ -7,7 +7,7 @@ import { crc16Modbus } from '../util/checksum';
  * sent little-endian.
  */
 
-export const KUBE_MAX_PAYLOAD = 66;
+const KUBE_MAX_PAYLOAD = 66;
 const HEADER_BYTES = 3;
 const CRC_BYTES = 2;
 
@@ -37,11 +37,11 @@ export interface KubePacket {
 
 export type KubeParsed = { ok: true; packet: KubePacket } | { ok: false; reason: string };
 
-export function parseKubeHeader(hdr: number): KubeHeader {
+function parseKubeHeader(hdr: number): KubeHeader {
   return { ctl: (hdr & 0x80) !== 0, dst: (hdr & 0x40) !== 0, ack: (hdr & 0x20) !== 0, nid: hdr & 0x1f };
 }
 
-export function encodeKubeHeader(h: KubeHeader): number {
+function encodeKubeHeader(h: KubeHeader): number {
   if (!Number.isInteger(h.nid) || h.nid < 0 || h.nid > 0x1f) throw new RangeError(`Kube node id ${h.nid} is not 0..31`);
   return (h.ctl ? 0x80 : 0) | (h.dst ? 0x40 : 0) | (h.ack ? 0x20 : 0) | h.nid;
 }
@@ -108,7 +108,7 @@ export function decodeKubeControl(payload: Uint8Array): KubeControl | null {
 }
 
 /** Registry hw_type of each Kube model (§8.3). */
-export const KUBE_HW_TYPE = { flk01a: 19217, flk01b: 19218 } as const;
+const KUBE_HW_TYPE = { flk01a: 19217, flk01b: 19218 } as const;
 export type KubeModel = keyof typeof KUBE_HW_TYPE;
 
 export type KubeFieldName = 'temperature' | 'humidity' | 'battery' | 'pressure' | 'light' | 'error' | 'movement' | 'vibration';
@@ -197,7 +197,7 @@ export function decodeKubeAuto(payload: Uint8Array): KubeDecoded {
 }
 
 /** Names of the FLK01B error bits, lowest first (§8.3: sensor error flags, then board events). */
-export const FLK01B_ERROR_BITS = ['temperature', 'humidity', 'light', 'pressure', 'accelerometer', 'brown-out', 'watchdog'] as const;
+const FLK01B_ERROR_BITS = ['temperature', 'humidity', 'light', 'pressure', 'accelerometer', 'brown-out', 'watchdog'] as const;
 
 export function flk01bErrors(error: number): (typeof FLK01B_ERROR_BITS)[number][] {
   return FLK01B_ERROR_BITS.filter((_, i) => (error >>> i) & 1);

@@ -22,7 +22,7 @@ type SerialPortCtor = typeof SerialPortClass;
 
 let loaded: Promise<SerialPortCtor> | undefined;
 /** serialport's SerialPort class, loaded once. */
-export function loadSerialPort(): Promise<SerialPortCtor> {
+function loadSerialPort(): Promise<SerialPortCtor> {
   loaded ??= import('serialport').then((m) => m.SerialPort);
   return loaded;
 }
@@ -102,7 +102,7 @@ const ERRNO: Array<[RegExp, string]> = [
 ];
 
 /** serialport's native errors carry no `code`; give them the errno name their text stands for. */
-export function withCode(err: Error): Error & { code?: string } {
+function withCode(err: Error): Error & { code?: string } {
   const e = err as Error & { code?: string };
   if (e.code === undefined) {
     const hit = ERRNO.find(([re]) => re.test(e.message));

@@ -61,7 +61,7 @@ const gaugeRecord = z
   })
   .strict();
 
-export const portRecordSchema = z
+const portRecordSchema = z
   .discriminatedUnion('kind', [pulseRecord, analogRecord, counterRecord, gaugeRecord])
   .refine((r) => (r.port === undefined) !== (r.sid === undefined), 'a record names exactly one of port or sid');
 

@@ -37,7 +37,7 @@ export interface SubtypeUnits {
 }
 
 const REACTIVE: SubtypeUnits = { counter: 'varh', gauge: 'var' };
-export const SUBTYPE_UNITS: Readonly<Record<NonNullable<Sensor['subtype']>, SubtypeUnits>> = {
+const SUBTYPE_UNITS: Readonly<Record<NonNullable<Sensor['subtype']>, SubtypeUnits>> = {
   pplus: { counter: 'Wh', gauge: 'W' },
   pminus: { counter: 'Wh', gauge: 'W' },
   q1: REACTIVE,

@@ -144,7 +144,7 @@ let checkedScan: TelegramTokens | undefined;
  * Lines of the usual shape, ending in exactly CR LF, are read in one go; any other line is
  * read again by the general rules, which give the same result for the usual ones.
  */
-export function scanTelegram(text: string): TelegramTokens {
+function scanTelegram(text: string): TelegramTokens {
   checkedScan = undefined;
   const b = scratch.lines(text);
   const length = text.length;

@@ -27,7 +27,7 @@ interface Entry {
   base?: { value: number; ms: number };
 }
 
-export const DEFAULT_AHEAD_MS = 10_000;
+const DEFAULT_AHEAD_MS = 10_000;
 
 export class CounterReservations {
   private readonly bySid = new Map<string, Entry>();

@@ -35,7 +35,7 @@ const HIGH = new Set(['1', 'true', 'high', 'on']);
 const LOW = new Set(['0', 'false', 'low', 'off']);
 
 /** A GPIO-style level: 0/1, true/false, or "0", "1", "low", "high", "on", "off" (any case). */
-export function readLevel(payload: unknown): 0 | 1 {
+function readLevel(payload: unknown): 0 | 1 {
   if (payload === 0 || payload === false) return 0;
   if (payload === 1 || payload === true) return 1;
   if (typeof payload === 'string') {

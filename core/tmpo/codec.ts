@@ -39,7 +39,7 @@ export function seriesToBlock(series: Series, cfg: SensorCfg): TmpoBlock {
  * order and no whitespace, which both the FLM's compactor and tmpo-py match with regexes. Inside
  * `h` we write head, tail, vsn, cfg (the FLM's order there is Lua's hash order and not relied on).
  */
-export function* blockJsonChunks(block: TmpoBlock): Generator<string> {
+function* blockJsonChunks(block: TmpoBlock): Generator<string> {
   yield `{"h":${headerJson(block.h)},"t":[`;
   yield* numberListChunks(block.t);
   yield '],"v":[';

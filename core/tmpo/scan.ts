@@ -14,7 +14,7 @@ export interface ScanResult {
 }
 
 /** writeFileAtomic writes `.<name>.<8 hex>.tmp` beside the target. */
-export const isTempName = (name: string): boolean => /^\..+\.[0-9a-f]{8}\.tmp$/.test(name);
+const isTempName = (name: string): boolean => /^\..+\.[0-9a-f]{8}\.tmp$/.test(name);
 
 /** Parse a rid or bid folder/file name: plain decimal, as the FLM's tostring writes it. */
 export function parseDecimal(name: string): number | undefined {

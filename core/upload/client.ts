@@ -17,8 +17,8 @@ export interface UploadClientOptions {
   maxSockets?: number;
 }
 
-export const DEFAULT_USER_AGENT = 'Fluksometer node-red-contrib-fluksometer';
-export const DEFAULT_TIMEOUT_MS = 15_000;
+const DEFAULT_USER_AGENT = 'Fluksometer node-red-contrib-fluksometer';
+const DEFAULT_TIMEOUT_MS = 15_000;
 const EXCERPT_CHARS = 200;
 const BODY_KEEP_BYTES = 64 * 1024;
 

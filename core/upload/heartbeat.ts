@@ -9,8 +9,8 @@ import { digestMatches } from './digest';
  * The version number the heartbeat reports. The server only compares it with the upgrade
  * number it offers, and an offer is never acted on here, so any plausible firmware number does.
  */
-export const DEFAULT_HEARTBEAT_VERSION = 250;
-export const HEARTBEAT_INTERVAL_MS = 3_600_000;
+const DEFAULT_HEARTBEAT_VERSION = 250;
+const HEARTBEAT_INTERVAL_MS = 3_600_000;
 
 /** fluksod's syslog line for a reply that fails the digest check (§9.3) */
 export const BAD_DIGEST_MESSAGE = 'Incorrect digest in the heartbeat reply. Discard response.';

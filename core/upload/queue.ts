@@ -10,8 +10,8 @@ import { decodeRecord, encodeRecord, RECORD_BYTES, recordView } from './record';
 export { RECORD_BYTES } from './record';
 const SEGMENT_SUFFIX = '.seg';
 const DEFAULT_SEGMENT_BYTES = 1 << 20;
-export const DEFAULT_COMMIT_INTERVAL_MS = 1000;
-export const DEFAULT_COMMIT_MAX_RECORDS = 50_000;
+const DEFAULT_COMMIT_INTERVAL_MS = 1000;
+const DEFAULT_COMMIT_MAX_RECORDS = 50_000;
 /** most records one batch holds */
 const MAX_BATCH_RECORDS = 65_536;
 /** records read from disk at a time: a read serves many batches */

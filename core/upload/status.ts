@@ -18,7 +18,7 @@ export interface HttpPart {
 
 const RANK: Record<StatusLine['level'], number> = { ok: 0, busy: 1, warn: 2, error: 3 };
 
-export function clip(text: string, max: number): string {
+function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 

@@ -9,7 +9,7 @@ import { readFileIfExists, writeFileAtomic } from './atomic-file';
  */
 
 /** The text of a state file: its version first, then `body`'s fields, one line. */
-export function stateFileText(version: number, body: object): string {
+function stateFileText(version: number, body: object): string {
   return JSON.stringify({ version, ...body }) + '\n';
 }
 
@@ -44,7 +44,7 @@ function asidePath(path: string): string {
 }
 
 /** Move a damaged state file aside; returns where it went. */
-export async function moveAside(path: string): Promise<string> {
+async function moveAside(path: string): Promise<string> {
   const aside = asidePath(path);
   await fs.rename(path, aside);
   return aside;

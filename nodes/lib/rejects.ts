@@ -4,7 +4,7 @@ import { errorText } from './close';
 import type { Done } from './startup-queue';
 
 /** One report per kind of trouble a minute: a source with a bad reading every second is one line, not 60. */
-export const REPORT_INTERVAL_MS = 60_000;
+const REPORT_INTERVAL_MS = 60_000;
 
 /**
  * A node's per-reading trouble: every message it fails or passes over is counted by reason,

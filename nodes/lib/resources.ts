@@ -32,6 +32,7 @@ export class Resources {
     this.timers.delete(t);
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a listener takes whatever its emitter passes, as EventEmitter's own signature says
   on(emitter: EventEmitter, event: string, fn: (...args: any[]) => void): void {
     emitter.on(event, fn);
     this.listeners.push(() => emitter.off(event, fn));

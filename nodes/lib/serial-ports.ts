@@ -2,7 +2,7 @@ import type { NodeAPI } from 'node-red';
 import { listSerialPorts } from '../../core/link/serial-port';
 
 /** The editor's "look up" button of every node that opens a serial port asks here. */
-export const SERIAL_PORTS_PATH = '/flm/serialports';
+const SERIAL_PORTS_PATH = '/flm/serialports';
 
 const served = new WeakSet<object>();
 

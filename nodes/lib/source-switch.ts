@@ -5,7 +5,7 @@ import { isUnresolved } from './settings';
  * them, chosen by a single value: `npm start` puts `${FLM_SOURCE}` in each source's "active
  * when" setting. Sources that are not chosen stay in standby: no port opened, no error.
  */
-export const SOURCE_KINDS = ['simulator', 'p1', 'board'] as const;
+const SOURCE_KINDS = ['simulator', 'p1', 'board'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 
 /** FLM_SOURCE's default: a flow deployed without the variable runs its simulator. */

@@ -3,8 +3,8 @@ import { MQTT_VERSIONS, type MqttVersion } from '../../core/upload/bridge';
 import { numberSetting, textSetting, isPort } from './settings';
 
 export const DEFAULT_UPLOAD_INTERVAL_S = 300;
-export const DEFAULT_BRIDGE_PORT = 8883;
-export const WAYS = ['http', 'bridge', 'both'] as const;
+const DEFAULT_BRIDGE_PORT = 8883;
+const WAYS = ['http', 'bridge', 'both'] as const;
 export type Ways = (typeof WAYS)[number];
 
 /** The flm-upload node's properties as the editor (or a hand-written flow) gives them. */

@@ -91,7 +91,7 @@ const sniffFlags = z.object({
 });
 
 /** Net power in W, import positive, export negative; null when the meter sends no power. */
-export function netPowerW(t: P1Telegram): number | null {
+function netPowerW(t: P1Telegram): number | null {
   const toW = (q?: Quantity): number | null => {
     if (!q) return null;
     const f = q.unit === 'kW' ? 1000 : q.unit === 'W' || q.unit === null ? 1 : q.unit === 'MW' ? 1e6 : NaN;

@@ -117,7 +117,7 @@ function notABlock(where: string, err: unknown): Error {
 
 const pair = (s: readonly number[]): string => `[${num(s[0]!)},${num(s[1]!)}]`;
 
-export const tmpoDecodeCommand: Command = {
+const tmpoDecodeCommand: Command = {
   path: ['tmpo', 'decode'],
   summary: 'print a TMPO block file (- for stdin) as JSON, or its samples as CSV',
   usage: 'flm tmpo decode BLOCK|- [--csv]',
@@ -158,7 +158,7 @@ interface LsRow {
   error?: string;
 }
 
-export const tmpoLsCommand: Command = {
+const tmpoLsCommand: Command = {
   path: ['tmpo', 'ls'],
   summary: 'list every block of a TMPO store (data dir, or a copy of an FLM\'s tmpo folder)',
   usage: 'flm tmpo ls DIR [--json]',
@@ -226,7 +226,7 @@ const exportSchema = z.object({
   csv: z.boolean().default(false),
 });
 
-export const tmpoExportCommand: Command = {
+const tmpoExportCommand: Command = {
   path: ['tmpo', 'export'],
   summary: 'print a sensor\'s samples from --from to --to (T: Unix seconds or ISO 8601), JSON or CSV',
   usage: 'flm tmpo export --dir DIR --sid SID [--from T] [--to T] [--rid N] [--csv]',

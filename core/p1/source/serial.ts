@@ -10,7 +10,7 @@ export { describeSerial, listSerialPorts, type SerialSettings } from '../../link
  * framed nothing, as openHAB does.
  */
 
-export const SERIAL_PRESETS = {
+const SERIAL_PRESETS = {
   '115200-8N1': { baudRate: 115200, dataBits: 8, parity: 'none', stopBits: 1 },
   '9600-7E1': { baudRate: 9600, dataBits: 7, parity: 'even', stopBits: 1 },
 } as const satisfies Record<string, SerialSettings>;

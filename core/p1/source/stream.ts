@@ -250,7 +250,7 @@ export class P1Stream {
 }
 
 /** A check result in words, naming both CRCs on a mismatch. */
-export function describeCheck(check: CheckResult): string {
+function describeCheck(check: CheckResult): string {
   if (check.status === 'mismatch' && check.expected !== undefined && check.computed !== undefined) {
     return `bad CRC: expected ${formatCrc(check.expected)} (carried by the telegram), computed ${formatCrc(check.computed)}`;
   }
@@ -258,7 +258,7 @@ export function describeCheck(check: CheckResult): string {
 }
 
 /** Nothing at all was read: no time, no id, no register, no M-Bus device, no unknown object. */
-export function isEmptyTelegram(t: P1Telegram): boolean {
+function isEmptyTelegram(t: P1Telegram): boolean {
   const e = t.electricity;
   const empty = (o: object | undefined) => !o || Object.keys(o).length === 0;
   return t.timestamp === null && !t.p1Version && !t.equipmentId && t.mbus.length === 0 && empty(t.unknown) &&

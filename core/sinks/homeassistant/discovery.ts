@@ -12,10 +12,10 @@ import { valueTemplate } from './mapping';
  */
 
 export const DEFAULT_PREFIX = 'homeassistant';
-export const BIRTH_TOPIC = 'homeassistant/status';
+const BIRTH_TOPIC = 'homeassistant/status';
 export const ONLINE = 'online';
 export const OFFLINE = 'offline';
-export const MANUFACTURER = 'Flukso';
+const MANUFACTURER = 'Flukso';
 
 /** A sensor as the builders see it: a row of the device's table, or one learnt from readings. */
 export interface HaSensorSource {
@@ -98,9 +98,9 @@ export function checkPrefix(prefix: string): string {
 
 export const availabilityTopic = (deviceId: string): string => `flm/${deviceId}/availability`;
 
-export const uniqueId = (deviceId: string, sid: string, kind: ReadingKind): string => `${deviceId}_${sid}_${kind}`;
+const uniqueId = (deviceId: string, sid: string, kind: ReadingKind): string => `${deviceId}_${sid}_${kind}`;
 
-export const discoveryTopic = (prefix: string, deviceId: string, sid: string, kind: ReadingKind): string =>
+const discoveryTopic = (prefix: string, deviceId: string, sid: string, kind: ReadingKind): string =>
   `${prefix}/sensor/${deviceId}/${sid}_${kind}/config`;
 
 /** Topics a birth message arrives on: HA's default, and the one under a custom prefix. */
@@ -109,7 +109,7 @@ export function isBirthTopic(topic: string, prefix: string): boolean {
 }
 
 /** The HA device of an FLM: identifiers as flukso-hacs (the device id). */
-export function flmDevice(deviceId: string, opts: DiscoveryOptions = {}): HaDevice {
+function flmDevice(deviceId: string, opts: DiscoveryOptions = {}): HaDevice {
   return {
     identifiers: [deviceId],
     name: opts.deviceName || `Fluksometer ${deviceId.slice(0, 8)}`,

@@ -20,12 +20,12 @@ export interface MysqlSinkConfig {
   batchIntervalMs: number;
 }
 
-export const DEFAULT_PREFIX = 'flm_';
+const DEFAULT_PREFIX = 'flm_';
 export const DEFAULT_BATCH_SIZE = 500;
-export const DEFAULT_BATCH_INTERVAL_S = 1;
-export const DEFAULT_PORT = 3306;
+const DEFAULT_BATCH_INTERVAL_S = 1;
+const DEFAULT_PORT = 3306;
 /** One INSERT carries at most this many rows: well under max_allowed_packet (16 MiB on MariaDB, 64 MiB on MySQL 8). */
-export const MAX_BATCH_SIZE = 10_000;
+const MAX_BATCH_SIZE = 10_000;
 
 const identifier = z.string().regex(/^[A-Za-z0-9_$]{1,64}$/, 'letters, digits, _ and $ only (1 to 64)');
 

@@ -14,7 +14,7 @@ export interface DbError {
 }
 
 /** What the node needs on its database, for the hint in a privilege error. */
-export const NEEDED_PRIVILEGES = 'SELECT, INSERT, UPDATE (and CREATE until its tables exist)';
+const NEEDED_PRIVILEGES = 'SELECT, INSERT, UPDATE (and CREATE until its tables exist)';
 
 /** A table that exists with a shape the node cannot write to. */
 export class SchemaConflictError extends Error {

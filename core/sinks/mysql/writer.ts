@@ -51,7 +51,7 @@ interface Job {
   reject: (err: Error) => void;
 }
 
-export const DEFAULT_BACKOFF = { minMs: 500, maxMs: 15_000 };
+const DEFAULT_BACKOFF = { minMs: 500, maxMs: 15_000 };
 
 /**
  * Writes reading batches to MySQL/MariaDB, one statement at a time, and keeps every row it could

@@ -10,8 +10,8 @@ import { quantityWord } from './item-names';
  * property (channel). Everything retained, QoS 1, under the `homie/` base topic that
  * controllers discover.
  */
-export const HOMIE_BASE = 'homie';
-export const HOMIE_VERSION = '4.0.0';
+const HOMIE_BASE = 'homie';
+const HOMIE_VERSION = '4.0.0';
 
 export type HomieState = 'init' | 'ready' | 'disconnected' | 'sleeping' | 'lost' | 'alert';
 
@@ -24,7 +24,7 @@ export interface HomieMessage {
 }
 
 /** A topic level id: lowercase letters, digits and hyphens, not starting or ending with a hyphen. */
-export const HOMIE_ID = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+const HOMIE_ID = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 
 export function homieId(text: string): string {
   return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');

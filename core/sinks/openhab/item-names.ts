@@ -7,7 +7,7 @@ import { flmUnit } from '../../mqtt/units';
 /** openHAB's rule for item names: letters, digits and underscores, not starting with a digit. */
 export const ITEM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** An override that says "do not send this reading". */
-export const SKIP_ITEM = '-';
+const SKIP_ITEM = '-';
 
 export interface ItemOverride {
   /** a sensor name ("main") or its 32-hex id */
@@ -27,7 +27,7 @@ export interface ItemSubject {
 }
 
 /** "Main meter" → "main_meter"; what an item name may carry of a sensor name. */
-export function itemSlug(text: string): string {
+function itemSlug(text: string): string {
   return text.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
 }
 
@@ -56,7 +56,7 @@ export function parseOverrides(v: unknown): ItemOverride[] {
   return checkOverrides(r.data);
 }
 
-export function checkOverrides(rows: ItemOverride[]): ItemOverride[] {
+function checkOverrides(rows: ItemOverride[]): ItemOverride[] {
   const seen = new Set<string>();
   for (const r of rows) {
     if (!r.sensor.trim()) throw new Error('an item mapping needs a sensor name or id');

@@ -23,7 +23,7 @@ export type PutOutcome =
   | { kind: 'refused'; status: number; excerpt: string }
   | { kind: 'retry'; status?: number; error: string };
 
-export const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_TIMEOUT_MS = 10_000;
 
 /** `PUT /rest/items/<item>/state`, text/plain (openHAB REST: a state update, not a command). */
 export class OpenHabClient {

@@ -1,5 +1,5 @@
 // Node-RED looks for a node's .html, locales/ and icons/ next to its runtime .js, so the
-// build puts them beside dist/nodes/*.js (see shared/spec/nodered-notes.md §0.2).
+// build puts them beside dist/nodes/*.js (see CONTRIBUTING.md#build).
 import { cpSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';

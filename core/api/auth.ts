@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { headerValue, textReply, type ApiReply, type ApiRequest } from './reply';
 
 /**
- * The checks the Flukso server makes before it serves a sensor's data (ecosystem.md §A.3, fls
+ * The checks the Flukso server makes before it serves a sensor's data (docs/protocols/tmpo.md#http-sync-api, fls
  * `check.erl`): a version of 1.0 and a token, each from its header (`X-Version`, `X-Token`) or
  * its query parameter (`version`, `token`) but not both; the token must be the sensor's own or
  * the master token.

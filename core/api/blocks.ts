@@ -56,7 +56,7 @@ export interface SyncFrom {
 }
 
 /**
- * The Flukso server's sync answer (fls `api_tmpo_sync.erl`, ecosystem.md §A.3): blocks with
+ * The Flukso server's sync answer (fls `api_tmpo_sync.erl`, docs/protocols/tmpo.md#http-sync-api): blocks with
  * rid >= the client's and bid >= its bid rounded down to 2^20, in order rid ASC, lvl DESC,
  * bid ASC, keeping those whose tail (bid + 2^lvl - 1) is after the client's tail.
  *

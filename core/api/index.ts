@@ -1,6 +1,6 @@
 /**
- * The HTTP APIs over TMPO data and live gauges: the FLM's local API (flm-firmware.md §5.5), the
- * Flukso server's TMPO sync API that tmpo-py speaks (ecosystem.md §A.3) and a bucketed series
+ * The HTTP APIs over TMPO data and live gauges: the FLM's local API (docs/protocols/tmpo.md#local-api), the
+ * Flukso server's TMPO sync API that tmpo-py speaks (docs/protocols/tmpo.md#http-sync-api) and a bucketed series
  * API, behind one node:http / express handler or a server of their own.
  */
 export { createApiHandler } from './router';

@@ -3,7 +3,7 @@ import type { GaugeSource } from './recent-gauges';
 import { isCallbackName, jsonReply, textReply, type ApiReply, type ApiRequest } from './reply';
 
 /**
- * The FLM's local REST API (flm-firmware.md §5.5, `restful.lua` + `data.lua`):
+ * The FLM's local REST API (docs/protocols/tmpo.md#local-api, `restful.lua` + `data.lua`):
  * `GET /sensor/<sid>?version=1.0&interval=minute&unit=watt|lperday[&callback=fn|&jsonp_callback=fn]`
  * answers the sensor's gauges of the last minute, one point a second, as `[[ts,value],...]`.
  */

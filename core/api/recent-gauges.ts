@@ -16,7 +16,7 @@ export interface RecentGaugesOptions {
   capacity?: number;
   /** sensors kept at most when no sensor list is set (each costs `capacity` × 16 bytes) */
   maxSensors?: number;
-  /** gauges stamped at or before this are ignored: the FLM's 2009-02-13 rule (§2.3) */
+  /** gauges stamped at or before this are ignored: the FLM's 2009-02-13 rule */
   validAfter?: number;
 }
 
@@ -30,7 +30,7 @@ interface Ring {
 }
 
 /**
- * The FLM's LAN buffer (flm-firmware.md §2.3): per sensor, a fixed ring of the last gauges. A
+ * The FLM's LAN buffer (docs/protocols/tmpo.md#local-api): per sensor, a fixed ring of the last gauges. A
  * gauge is taken only when its time is after the sensor's previous one, so there is at most one
  * per second, as fluksod keeps it. Memory is bounded by capacity × sensors, whatever comes in.
  */

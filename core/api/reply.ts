@@ -28,7 +28,7 @@ export function textReply(status: number, text: string, headers: Record<string, 
 
 /**
  * A JSON body, or `fn(<json>);` when the client asked for JSONP. The FLM answers JSONP with
- * Content-Type application/json too (flm-firmware.md §5.5), and so do we.
+ * Content-Type application/json too (docs/protocols/tmpo.md#local-api), and so do we.
  */
 export function jsonReply(json: string, callback: string | undefined, headers: Record<string, string> = {}): ApiReply {
   return { status: 200, headers: { 'Content-Type': JSON_TYPE, ...headers }, body: callback ? `${callback}(${json});` : json };

@@ -2,8 +2,8 @@ import type { Sensor } from './schema';
 
 /**
  * What a sensor can physically do, generously: the yardstick for totals and gauges that a
- * corrupted byte may have changed (issue #7). The margins are wide on purpose: a real reading
- * outside them would be lost, while a corrupted one inside them costs at most a small, bounded
+ * corrupted byte may have changed (docs/protocols/flm-mqtt.md#computation). The margins are wide on
+ * purpose: a real reading outside them would be lost, while a corrupted one inside them costs at most a small, bounded
  * error (see counter-guard.ts and core/flx/gauge-sanity.ts).
  */
 

@@ -5,19 +5,20 @@ import { CLOCK_VALID_AFTER } from './clock-valid';
 export const hex32 = z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase hex characters');
 
 export const SENSOR_CLASSES = ['analog', 'pulse', 'cosem', 'kube', 'virtual'] as const;
-/** Meter types first (pulse units of flm-firmware.md §1.7), then the Kube fields (§8.3). */
+/** Meter types first (pulse units, docs/protocols/flm-mqtt.md#units), then the Kube fields. */
 const SENSOR_TYPES = [
   'electricity', 'water', 'gas', 'heat', 'fuel', 'pellet', 'time',
   'temperature', 'humidity', 'light', 'pressure', 'battery', 'error', 'movement', 'vibration', 'proximity',
 ] as const;
-/** FLM03 per-clamp parameters (flm-firmware.md §1.7). */
+/** FLM03 per-clamp parameters (docs/protocols/sensor-board.md#flm03-message-types). */
 export const SUBTYPES = ['pplus', 'pminus', 'q1', 'q2', 'q3', 'q4', 'vrms', 'irms', 'pf', 'vthd', 'ithd', 'alpha'] as const;
 type ClampRating = 50 | 100 | 250 | 500;
 
 /**
- * The fields a FluksoKube reports, and what the FLM's Kube registry stores each as (flm-firmware.md
- * §8.3): running event counts are counters, everything measured is a gauge. On the FLM a Kube
- * sensor's data_type comes from the registry, not from the user; the table keeps that rule.
+ * The fields a FluksoKube reports, and what the FLM's Kube registry stores each as
+ * (docs/protocols/sensor-board.md#kube-data): running event counts are counters, everything
+ * measured is a gauge. On the FLM a Kube sensor's data_type comes from the registry, not from the
+ * user; the table keeps that rule.
  */
 export const KUBE_FIELD_DATA_TYPE = {
   temperature: 'gauge', humidity: 'gauge', light: 'gauge', pressure: 'gauge', battery: 'gauge', error: 'gauge',
@@ -25,7 +26,7 @@ export const KUBE_FIELD_DATA_TYPE = {
 } as const satisfies Partial<Record<(typeof SENSOR_TYPES)[number], 'gauge' | 'counter'>>;
 export type KubeFieldType = keyof typeof KUBE_FIELD_DATA_TYPE;
 export const isKubeField = (type: string): type is KubeFieldType => Object.hasOwn(KUBE_FIELD_DATA_TYPE, type);
-/** Kube node ids the FLM hands out when it pairs a Kube (kubed's max_nodes 30, §8.2). */
+/** Kube node ids the FLM hands out when it pairs a Kube (kubed's max_nodes 30). */
 const KUBE_KID_MAX = 30;
 
 /** Meter constant: Wh or L per pulse with at most three decimals (the FLM UI's rule). */

@@ -8,8 +8,9 @@ import { Flm02Session } from './flm02-session';
  * What flm-board needs from a sensor-board protocol, so the node does not care which one it
  * talks: bytes in, frames out, batches and news out, the host clock passed in (no timers here).
  *
- * - FLM03 (flm-firmware.md §1.7): the board talks by itself, binary frames at 460800 baud.
- * - FLM02 (§1.1–§1.6): the board answers when asked; ASCII frames. Its SPI link becomes a
+ * - FLM03 (docs/protocols/sensor-board.md#flm03-frames): the board talks by itself, binary frames
+ *   at 460800 baud.
+ * - FLM02 (docs/protocols/sensor-board.md#flm02-frames): the board answers when asked; ASCII frames. Its SPI link becomes a
  *   serial one on a rebuilt board or behind an SPI-serial bridge, at whatever baud the bridge
  *   uses; 115200 is the FLM02A board's own UART rate and the usual bridge default.
  */

@@ -11,8 +11,8 @@ import { StreamClock } from './stream-clock';
 import { clampRanges, plausibleGauges, type ClampRange } from './gauge-sanity';
 
 /**
- * The host's side of an FLM03 sensor board (flm-firmware.md §1.7), as flxd plays it, without
- * any I/O: bytes from the UART in; board batches for the reading computation, frames to write
+ * The host's side of an FLM03 sensor board (docs/protocols/sensor-board.md#flm03-message-types), as
+ * flxd plays it, without any I/O: bytes from the UART in; board batches for the reading computation, frames to write
  * back, and news out.
  *
  * - A ping means the board has no configuration: it gets the port_config built from the sensor
@@ -25,12 +25,12 @@ import { clampRanges, plausibleGauges, type ClampRange } from './gauge-sanity';
  *   time. The board keeps the running totals, so a lost frame costs a gauge, never a count.
  * - Records of one board second go out as one batch, so the three clamps of a three-phase sum
  *   meet; a second is complete when a later one starts, or when the caller flushes.
- * - What the frame checksum cannot protect (a byte flipped between 0x00 and 0xFF, issue #7) is
- *   checked here where the board's own fields say what is possible: a second out of step with
- *   the stream is held until the next frame confirms or refutes it (stream-clock.ts); a gauge
- *   the clamp cannot have measured is dropped (gauge-sanity.ts); a pulse report whose
- *   milliseconds are not 0–999 is dropped (its total comes again with the next one). Each is
- *   counted in the stats. Running totals are checked by the reading computation.
+ * - What the frame checksum cannot protect (a byte flipped between 0x00 and 0xFF;
+ *   docs/protocols/sensor-board.md#flm03-plausibility) is checked here where the board's own fields
+ *   say what is possible: a second out of step with the stream is held until the next frame
+ *   confirms or refutes it (stream-clock.ts); a gauge the clamp cannot have measured is dropped
+ *   (gauge-sanity.ts); a pulse report whose milliseconds are not 0–999 is dropped (its total comes
+ *   again with the next one). Each is counted in the stats. Running totals are checked by the reading computation.
  */
 
 export interface BoardSessionOptions {

@@ -7,10 +7,10 @@ import { decodeKubeAuto, encodeKubePacket, type KubeField, type KubeModel } from
 import { prng } from '../util/prng';
 
 /**
- * A deterministic FLM03 sensor board (flm-firmware.md §1.7) for tests, demos and `flm board
- * emulate`: clamp loads and pulse trains on a virtual clock, the board's side of the protocol
- * (ping until configured, port_config, time_stamp, time_step, kube_ctrl, ping → pong), and a
- * record of the truth to check a host against.
+ * A deterministic FLM03 sensor board (docs/protocols/sensor-board.md#flm03-message-types) for
+ * tests, demos and `flm board emulate`: clamp loads and pulse trains on a virtual clock, the
+ * board's side of the protocol (ping until configured, port_config, time_stamp, time_step,
+ * kube_ctrl, ping → pong), and a record of the truth to check a host against.
  *
  * Time: `advance(ms)` moves a monotonic virtual clock; the board's wall clock is that plus an
  * offset a time_step moves by whole seconds. Loads and trains run on the monotonic clock from
@@ -40,7 +40,7 @@ export interface PulseTrain {
 }
 
 /**
- * A FluksoKube the board hears on its radio (flm-firmware.md §8): its readings go out as a
+ * A FluksoKube the board hears on its radio (docs/protocols/sensor-board.md#kube-packets): its readings go out as a
  * kube_packet frame every `everyS` seconds, encoded with the inverse of the registry's scaling.
  */
 export interface KubeNode {
@@ -458,7 +458,10 @@ export function kubeRound(k: KubeState, group: number): Uint8Array[] {
   return packets;
 }
 
-/** The inverse of the registry's scaling (flm-firmware.md §8.3), clamped to each raw field's width. */
+/**
+ * The inverse of the registry's scaling (docs/protocols/sensor-board.md#kube-data), clamped to each
+ * raw field's width.
+ */
 function kubeMeasurements(k: KubeNode): Uint8Array {
   const raw = (v: number, max: number) => Math.min(max, Math.max(0, Math.round(v)));
   const t = k.temperature ?? 21;

@@ -1,6 +1,6 @@
 /**
- * The FLM03 board's fixed-point numbers (flm-firmware.md §1.7) and how flxd turns them into the
- * three-decimal values it publishes.
+ * The FLM03 board's fixed-point numbers (docs/protocols/sensor-board.md#flm03-message-types) and
+ * how flxd turns them into the three-decimal values it publishes.
  *
  * Values come out as thousandths (integers) first and are divided once at the end, so a counter
  * like 123456.742 is the double nearest to that decimal, not a sum of binary fractions.

@@ -3,7 +3,7 @@ import type { BoardBatch, PortRecord } from '../mqtt/board-batch';
 import { decodeFlm02Reply, type Flm02DeltaRecord } from './flm02';
 
 /**
- * FLM02 `gd` replies (flm-firmware.md §1.4) as the BoardBatch the reading computation takes.
+ * FLM02 `gd` replies (docs/protocols/sensor-board.md#flm02-delta) as the BoardBatch the reading computation takes.
  *
  * The board reports absolute counters; a batch wants pulses since the last one. So the previous
  * counter of every pulse sensor is kept here, and the difference is turned back into pulses with
@@ -206,7 +206,7 @@ function plausiblePower(r: Flm02DeltaRecord, warnings: string[]): boolean {
 }
 
 /**
- * spid's delta line (§1.4): poll second, then `<i> <counter[.milli]> <extra>` per record, as
+ * spid's delta line: poll second, then `<i> <counter[.milli]> <extra>` per record, as
  * written into fluksod's FIFO; e.g. `1449999999 0 123456 742 3 5012.5 86400123`.
  */
 export function formatDeltaLine(pollSeconds: number, records: readonly Flm02DeltaRecord[]): string {

@@ -1,5 +1,5 @@
 /**
- * Splits the bytes from an FLM02 board into its reads (flm-firmware.md §1.2): each read ends
+ * Splits the bytes from an FLM02 board into its reads (docs/protocols/sensor-board.md#flm02-frames): each read ends
  * in the 0x00 that stops the SPI master reading. Bare 0x00 bytes between reads are idle line.
  */
 

@@ -7,8 +7,8 @@ import { parseKubePacket } from './kube';
 import { Flm02ReadFramer } from './flm02-reads';
 
 /**
- * The host's side of an FLM02 sensor board (flm-firmware.md §1.2–§1.6, §7.5) on a serial
- * line, as spid and fsync play it on SPI, without any I/O or timers: the caller passes bytes
+ * The host's side of an FLM02 sensor board (docs/protocols/sensor-board.md#flm02-frames and
+ * #flm02-sync) on a serial line, as spid and fsync play it on SPI, without any I/O or timers: the caller passes bytes
  * and the host clock in, and writes what comes out.
  *
  * One request at a time, each answered by one read ending in 0x00: `l<reply>.u<hex>`.
@@ -56,7 +56,7 @@ export interface Flm02SessionStats extends LinkStats {
   mismatched: number;
   polls: number;
   kubePackets: number;
-  /** `u` bytes from an FLM02A, whose UART carries RS-485 data nothing here decodes (§1.6) */
+  /** `u` bytes from an FLM02A, whose UART carries RS-485 data nothing here decodes */
   uartBytes: number;
   syncs: number;
   restores: number;

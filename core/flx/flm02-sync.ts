@@ -4,7 +4,7 @@ import { FLM02_SENSORS } from './flm02-delta';
 
 /**
  * The set commands that push a sensor table to an FLM02 board, in fsync's order
- * (flm-firmware.md §7.5): every sensor disabled, the port → sensor map, each sensor's meter
+ * (docs/protocols/sensor-board.md#flm02-sync): every sensor disabled, the port → sensor map, each sensor's meter
  * constant as whole units (`sm`) and thousandths (`sf`), the Kube radio group when one is set,
  * the enabled sensors switched on, and `ct` to commit it all to EEPROM.
  *
@@ -18,7 +18,7 @@ import { FLM02_SENSORS } from './flm02-delta';
  */
 
 const FLM02_PORTS = 6;
-/** fsync's METERCONST_FACTOR: analog meter constant = floor(0.449 · V · I) (§1.5) */
+/** fsync's METERCONST_FACTOR: analog meter constant = floor(0.449 · V · I) */
 const METERCONST_FACTOR = 0.449;
 const UNUSED = 0xff;
 

@@ -1,7 +1,7 @@
 import { crc8Dallas } from './crc8';
 
 /**
- * The FLM02 sensor-board control protocol (flm-firmware.md §1.2–§1.4): ASCII frames
+ * The FLM02 sensor-board control protocol (docs/protocols/sensor-board.md#flm02-commands): ASCII frames
  * `l<cmd><args><crc>.`, two command letters, arguments as fixed-width big-endian lowercase hex,
  * and a CRC-8 Dallas over command and arguments as two hex digits. The board answers with the
  * same command letters and the fields of the table below, under its own CRC.
@@ -58,7 +58,7 @@ export const FLM02_COMMANDS = {
 
 export type Flm02Command = keyof typeof FLM02_COMMANDS;
 
-/** One logical sensor's entry in a gd reply (§1.4). */
+/** One logical sensor's entry in a gd reply (docs/protocols/sensor-board.md#flm02-delta). */
 export interface Flm02DeltaRecord {
   /** logical sensor, 0..5 */
   sensor: number;
@@ -196,7 +196,10 @@ export function formatFlm02(message: Flm02Message): string {
   return [message.cmd, ...message.values].join(' ');
 }
 
-/** What one SPI read returns (§1.2): `l` + control reply + `.`, then `u` + radio/UART hex. */
+/**
+ * What one SPI read returns (docs/protocols/sensor-board.md#flm02-frames): `l` + control reply +
+ * `.`, then `u` + radio/UART hex.
+ */
 export interface Flm02Read {
   /** the control reply frame (`l…`), or null when the board had none */
   control: string | null;
@@ -225,7 +228,7 @@ export function encodeFlm02Read(control: string | null, uart: Uint8Array = new U
   return `${reply}u${hexText}\0`;
 }
 
-/** The request for a radio/UART send: `u` + payload hex, no CRC at this layer (§1.2). */
+/** The request for a radio/UART send: `u` + payload hex, no CRC at this layer. */
 export function encodeFlm02Uart(payload: Uint8Array): string {
   let s = 'u';
   for (const b of payload) s += b.toString(16).padStart(2, '0');

@@ -14,7 +14,7 @@ export interface Flm03DecoderOptions extends Flm03FramerOptions {
   onMalformed?: (typeId: number, reason: string) => void;
 }
 
-/** Bytes from the board's UART in, typed messages out (flm-firmware.md §1.7). */
+/** Bytes from the board's UART in, typed messages out (docs/protocols/sensor-board.md#flm03-frames). */
 export class Flm03Decoder {
   private readonly framer: Flm03Framer;
   private readonly onMalformed: ((typeId: number, reason: string) => void) | undefined;

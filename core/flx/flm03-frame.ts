@@ -1,7 +1,7 @@
 import { fletcher16 } from './fletcher';
 
 /**
- * FLM03 sensor-board framing (flm-firmware.md §1.7): `0xAA 0xAA type len payload sum2 sum1`,
+ * FLM03 sensor-board framing (docs/protocols/sensor-board.md#flm03-frames): `0xAA 0xAA type len payload sum2 sum1`,
  * Fletcher-16 over type, len and payload.
  */
 

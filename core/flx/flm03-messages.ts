@@ -1,10 +1,10 @@
 import { encodeFlm03Frame } from './flm03-frame';
 
 /**
- * FLM03 message payloads (flm-firmware.md §1.7; field layouts as in flukso/flxd `decode.h`,
- * `config.h`): little-endian, laid out like the C structs, padding included.
+ * FLM03 message payloads (docs/protocols/sensor-board.md#flm03-message-types; field layouts as in
+ * flukso/flxd `decode.h`, `config.h`): little-endian, laid out like the C structs, padding included.
  *
- * Types the spec gives a layout for are decoded into records. A payload whose length does not
+ * Types with a known layout for are decoded into records. A payload whose length does not
  * fit its type's layout is reported as malformed rather than half-read. Types without a known
  * layout (time_slew, kube_packet, debug, rfm, exit, anything above 16) keep their raw bytes.
  */
@@ -435,7 +435,7 @@ export function encodeFlm03Message(m: Flm03Message): Uint8Array {
   return encodeFlm03Frame(typeId, encodeFlm03Payload(m));
 }
 
-/** The frame the host answers a mismatched board clock with (flm-firmware.md §1.7). */
+/** The frame the host answers a mismatched board clock with (docs/protocols/sensor-board.md#board-time). */
 export function timeStepFrame(unixSeconds: number): Uint8Array {
   return encodeFlm03Message({ type: 'time_step', time: Math.floor(unixSeconds) });
 }

@@ -5,9 +5,10 @@ import {
 } from './flm03-messages';
 
 /**
- * The port_config the host pushes when the board pings for one (flm-firmware.md §1.7), built
- * from the device's sensor table: clamps on ports 1–3 (rating from `current`), pulse inputs on
- * ports 4–6 (meter constant split into whole units and rounded thousandths, as flxd does).
+ * The port_config the host pushes when the board pings for one
+ * (docs/protocols/sensor-board.md#flm03-configuration), built from the device's sensor table:
+ * clamps on ports 1–3 (rating from `current`), pulse inputs on ports 4–6 (meter constant split into
+ * whole units and rounded thousandths, as flxd does).
  */
 
 const FLM03_CLAMP_PORTS = [1, 2, 3] as const;

@@ -4,9 +4,9 @@ import { CLOCK_VALID_AFTER } from '../config/clock-valid';
 import { CT_COUNTERS, CT_PARAMETERS, type CtData, type CtParameter, type PulseData, timeStepFrame } from './flm03-messages';
 
 /**
- * FLM03 board messages as FLM readings (flm-firmware.md §1.7), the way flxd publishes them:
- * ct_data gives per-clamp counters and gauges directly, stamped `time − 1`; pulse_data gives a
- * counter and, when non-zero, a gauge, stamped `time`. Values have three decimals.
+ * FLM03 board messages as FLM readings (docs/protocols/sensor-board.md#flm03-message-types), the
+ * way flxd publishes them: ct_data gives per-clamp counters and gauges directly, stamped `time −
+ * 1`; pulse_data gives a counter and, when non-zero, a gauge, stamped `time`. Values have three decimals.
  *
  * Units are those Home Assistant accepts: reactive energy and power are `varh` and `var` where
  * flxd wrote `VARh` and `VAR` (kept as flmUnit).
@@ -117,7 +117,7 @@ const PULSE_UNITS: Readonly<Record<string, PulseUnits>> = {
 };
 const OTHER: PulseUnits = { counter: '', gauge: '1/s', factor: 1 };
 
-/** FLM03 pulse units by sensor type (flm-firmware.md §1.7); an unknown type counts plain events. */
+/** FLM03 pulse units by sensor type (docs/protocols/flm-mqtt.md#units); an unknown type counts plain events. */
 export function pulseUnits(type: string): PulseUnits {
   return PULSE_UNITS[type] ?? OTHER;
 }
@@ -180,7 +180,7 @@ export type BoardTimeDecision =
   | { action: 'none'; reason: 'in-step' | 'no-valid-clock'; report: FlxTimeReport };
 
 /**
- * The time_stamp rules (flm-firmware.md §1.7), as a decision for the caller. flxd sets the
+ * The time_stamp rules (docs/protocols/sensor-board.md#board-time), as a decision for the caller. flxd sets the
  * system clock from the board when its own is invalid; here that becomes a returned offset,
  * because stepping the host clock is not a sensor daemon's call to make silently. The board is
  * stepped only from a valid host clock, when the two differ by at least a whole second (flxd

@@ -3,11 +3,11 @@ import { clampMaxWatts, DEFAULT_CLAMP_A, DEFAULT_VOLTAGE } from '../config/limit
 import { CT_PARAMETERS, type CtParameter } from './flm03-messages';
 
 /**
- * What a clamp's gauges can be (issue #7): a byte of a Q20.11 gauge flipped between 0x00 and
- * 0xFF passes the frame checksum and moves the value by ±255/2048, ±31.875, ±8160 or across
- * the sign. The two small steps cannot be told from a real change; the others land outside
- * what the clamp can measure, and such a gauge is dropped (the counters of the frame still
- * count: they are checked on their own).
+ * What a clamp's gauges can be (docs/protocols/sensor-board.md#flm03-plausibility): a byte of a
+ * Q20.11 gauge flipped between 0x00 and 0xFF passes the frame checksum and moves the value by
+ * ±255/2048, ±31.875, ±8160 or across the sign. The two small steps cannot be told from a real
+ * change; the others land outside what the clamp can measure, and such a gauge is dropped (the
+ * counters of the frame still count: they are checked on their own).
  *
  * - pplus, pminus: 0 ≤ P ≤ the clamp's most power (limits.ts), and P ≤ 1.25 × vrms × irms + 50 W
  *   (real power never exceeds apparent power; the slack covers the board's rounding and a

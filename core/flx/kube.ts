@@ -1,7 +1,7 @@
 import { crc16Modbus } from '../util/checksum';
 
 /**
- * FluksoKube radio packets as the sensor board hands them over (flm-firmware.md §8):
+ * FluksoKube radio packets as the sensor board hands them over (docs/protocols/sensor-board.md#kube-packets):
  * `grp hdr len payload crc16`, the header JeeLib style (bit 7 CTL, bit 6 DST, bit 5 ACK,
  * bits 0–4 node id), payload fields little-endian, CRC-16/MODBUS over everything before it,
  * sent little-endian.
@@ -23,8 +23,8 @@ export interface KubeHeader {
 }
 
 /**
- * data: a sensor reading (CTL clear); control: a JeeBoot request (CTL and ACK set, §8.2);
- * ack: an acknowledgement (CTL set, ACK clear), no content of its own.
+ * data: a sensor reading (CTL clear); control: a JeeBoot request (CTL and ACK set,
+ * docs/protocols/sensor-board.md#kube-packets); ack: an acknowledgement (CTL set, ACK clear), no content of its own.
  */
 export type KubePacketKind = 'data' | 'control' | 'ack';
 
@@ -78,7 +78,7 @@ export function encodeKubePacket(group: number, header: KubeHeader, payload: Uin
   return out;
 }
 
-/** JeeBoot requests (§8.2), told apart by length. */
+/** JeeBoot requests (docs/protocols/sensor-board.md#kube-packets), told apart by length. */
 export type KubeControl =
   | { request: 'pair'; hwType: number; group: number; nid: number; check: number; hwId: string }
   | { request: 'upgrade'; hwType: number; swVersion: number; swSize: number; swCrc: number }
@@ -107,7 +107,7 @@ export function decodeKubeControl(payload: Uint8Array): KubeControl | null {
   }
 }
 
-/** Registry hw_type of each Kube model (§8.3). */
+/** Registry hw_type of each Kube model (docs/protocols/sensor-board.md#kube-data). */
 const KUBE_HW_TYPE = { flk01a: 19217, flk01b: 19218 } as const;
 export type KubeModel = keyof typeof KUBE_HW_TYPE;
 
@@ -139,7 +139,10 @@ function battery(v: number): KubeField[] {
   return Number.isFinite(v) ? [gauge('battery', v, 'V')] : [];
 }
 
-/** A data packet's payload as fields, by model; the format is chosen by length (§8.3). */
+/**
+ * A data packet's payload as fields, by model; the format is chosen by length
+ * (docs/protocols/sensor-board.md#kube-data).
+ */
 export function decodeKubeData(model: KubeModel | number, payload: Uint8Array): KubeDecoded {
   const m = typeof model === 'number' ? modelOf(model) : model;
   if (!m) return { ok: false, reason: `no decoder for Kube hw_type ${model}` };
@@ -196,7 +199,7 @@ export function decodeKubeAuto(payload: Uint8Array): KubeDecoded {
   return decodeKubeData(payload.length === 6 ? 'flk01a' : 'flk01b', payload);
 }
 
-/** Names of the FLK01B error bits, lowest first (§8.3: sensor error flags, then board events). */
+/** Names of the FLK01B error bits, lowest first (sensor error flags, then board events). */
 const FLK01B_ERROR_BITS = ['temperature', 'humidity', 'light', 'pressure', 'accelerometer', 'brown-out', 'watchdog'] as const;
 
 export function flk01bErrors(error: number): (typeof FLK01B_ERROR_BITS)[number][] {

@@ -48,7 +48,7 @@ export interface ReconnectingSourceOptions {
   /**
    * Reconnect when a connection frames nothing for this long: a pty or USB adapter that went
    * away may raise no error on a port that is only read, and a dongle may keep a TCP connection
-   * whose meter side is dead (nodered-notes.md §0.9). 0: never.
+   * whose meter side is dead (docs/protocols/p1.md#sanity-rules). 0: never.
    */
   idleMs?: number;
   /** a shorter limit for the first frame of a connection (serial auto-detect); default idleMs */

@@ -58,7 +58,7 @@ export function serialPortConnector(options: SerialPortOptions): Connector {
       dataBits: settings.dataBits,
       parity: settings.parity,
       stopBits: settings.stopBits,
-      // A stale lock from a previous deploy must not keep the device away (nodered-notes.md §6.1).
+      // No exclusive lock: a stale one left by a previous deploy must not keep the device away.
       lock: false,
       autoOpen: false,
     });

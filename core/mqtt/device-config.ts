@@ -1,8 +1,8 @@
 import type { Device, Sensor } from '../config/schema';
 
 /**
- * The sensor table as the FLM publishes it on /device/<did>/config/sensor (flm-firmware.md
- * §7.4): one object keyed by section, "main" plus "1", "2", …, with the uci option names.
+ * The sensor table as the FLM publishes it on /device/<did>/config/sensor (docs/protocols/flm-mqtt.md#sensor-table):
+ * one object keyed by section, "main" plus "1", "2", …, with the uci option names.
  * Unlike the FLM, ids stay strings even when they happen to be all digits.
  */
 export function buildDeviceConfig(device: Device): Record<string, Record<string, unknown>> {
@@ -55,7 +55,7 @@ export interface ParsedDeviceConfig {
 const HEX32 = /^[0-9a-f]{32}$/;
 
 /**
- * Read a sensor table published on /device/<did>/config/sensor (flm-firmware.md §7.4): by this
+ * Read a sensor table published on /device/<did>/config/sensor (docs/protocols/flm-mqtt.md#sensor-table): by this
  * package or by a real FLM, whose tmpod writes every number-looking uci value as a JSON number.
  * The caller has checked the JSON against flmSensorConfigSchema (core/config/wire.ts).
  */

@@ -19,7 +19,7 @@ export interface ImportedFlm {
   deviceId?: string;
 }
 
-/** A reading in the package's message contract (ARCHITECTURE.md), ready to send. */
+/** A reading in the package's message contract (docs/protocols/flm-mqtt.md#topics-inside-a-flow), ready to send. */
 export interface ImportedReading {
   topic: string;
   payload: [number, number, string];

@@ -2,7 +2,7 @@ import { parseSensorTopic } from './topics';
 
 /**
  * The FLM reading payload `[ts,value,"unit"]`: compact JSON, no spaces, integers without a
- * decimal point, fractions with at most three decimals (flm-firmware.md §2.2, §2.3).
+ * decimal point, fractions with at most three decimals (docs/protocols/flm-mqtt.md#payload).
  */
 export type ReadingPayload = [ts: number, value: number, unit: string];
 
@@ -46,7 +46,7 @@ export interface LooseReading {
 const LOOSE_FORMS = 'v, [v], [v,"unit"] or [ts,v,"unit"]';
 
 /**
- * The payload forms FLM users publish besides the FLM's own (ecosystem.md §G.9,
+ * The payload forms FLM users publish besides the FLM's own (docs/protocols/flm-mqtt.md#payload;
  * gebhardm/energyhacks#1): `v`, `[v]`, `[v,"unit"]` (stamped `nowSeconds`) and `[ts,v,"unit"]`.
  * FLM03's spaces after the commas are JSON too. Anything else throws with the forms it takes.
  */

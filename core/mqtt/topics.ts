@@ -1,4 +1,4 @@
-/** FLM topic names (flm-firmware.md §3.3). One place builds and parses them. */
+/** FLM topic names (docs/protocols/flm-mqtt.md#topics). One place builds and parses them. */
 
 export type ReadingKind = 'gauge' | 'counter';
 
@@ -7,7 +7,7 @@ export const deviceConfigTopic = (deviceId: string): string => `/device/${device
 
 const SENSOR_TOPIC = /^\/sensor\/([0-9a-f]{32})\/(gauge|counter)$/;
 
-/** What a reader of an FLM broker subscribes to: sensor tables and readings (§3.3). */
+/** What a reader of an FLM broker subscribes to: sensor tables and readings. */
 export const DEVICE_CONFIG_FILTER = '/device/+/config/sensor';
 export const READING_FILTERS = ['/sensor/+/gauge', '/sensor/+/counter'] as const;
 
@@ -23,7 +23,7 @@ export function parseSensorTopic(topic: string): { sid: string; kind: ReadingKin
   return m ? { sid: m[1]!, kind: m[2] as ReadingKind } : null;
 }
 
-/** TMPO topics (flm-firmware.md §3.3, §4.6). */
+/** TMPO topics (docs/protocols/tmpo.md#topics). */
 export const tmpoBlockTopic = (k: { sid: string; rid: number; lvl: number; bid: number }): string =>
   `/sensor/${k.sid}/tmpo/${k.rid}/${k.lvl}/${k.bid}/gz`;
 export const tmpoSyncTopic = (deviceId: string): string => `/device/${deviceId}/tmpo/sync`;

@@ -2,8 +2,8 @@ import type { Sensor } from '../config/schema';
 import type { ReadingKind } from './topics';
 
 /**
- * Units and gauge factors of the readings a sensor publishes. By type (flm-firmware.md §2.3,
- * §1.7): electricity and heat count Wh and gauge W; water, gas and fuel count L and gauge
+ * Units and gauge factors of the readings a sensor publishes. By type (docs/protocols/flm-mqtt.md#units):
+ * electricity and heat count Wh and gauge W; water, gas and fuel count L and gauge
  * L/day (the FLM02's unit, which this project keeps for every fluid); pellets count g and gauge
  * g/s, and a time counter counts s (its gauge, seconds per second, has no unit), as on the FLM03.
  * An FLM03 clamp parameter (subtype) has units of its own, whatever the type.
@@ -30,7 +30,7 @@ const BY_TYPE: Partial<Record<Sensor['type'], TypeUnits>> = {
   time: { counter: 's', gauge: '', factor: 1000, decimals: 3 },
 };
 
-/** The units of each FLM03 clamp parameter (flm-firmware.md §1.7); only the first six count. */
+/** The units of each FLM03 clamp parameter (docs/protocols/flm-mqtt.md#units); only the first six count. */
 export interface SubtypeUnits {
   counter?: string;
   gauge: string;

@@ -2,7 +2,7 @@ import type { Groups } from './groups';
 import type { DemandPeak, MonthlyPeak } from './types';
 
 /**
- * The Belgian capacity tariff objects (ecosystem.md §E.5, §G.3). Since 2023 Flemish grid fees
+ * The Belgian capacity tariff objects (docs/protocols/p1.md#obis-codes). Since 2023 Flemish grid fees
  * follow the monthly peak of quarter-hour averages, so these are what Belgian users ask for.
  */
 

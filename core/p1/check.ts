@@ -4,9 +4,9 @@ import { scanForCheck } from './cosem';
 import { CR, LF } from './syntax';
 
 /**
- * Whether a framed telegram may be used (ecosystem.md §E.2, §G.1). The CRC covers every byte
+ * Whether a framed telegram may be used (docs/protocols/p1.md#crc16). The CRC covers every byte
  * from `/` through `!`. Telegrams without one (DSMR 2.2/3, EasyMeter Q3D) can only be judged
- * by their shape, which is the FLM's own corruption check (flm-firmware.md §6.4).
+ * by their shape, which is the FLM's own corruption check.
  */
 
 /** strict: reject what fails; warn: accept with a warning; off: do not check. */

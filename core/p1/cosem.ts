@@ -2,7 +2,7 @@ import { Latin1Scratch } from './latin1';
 import { BANG, CLOSE, COLON, CR, DOT, LF, MINUS, NUL, OPEN, STAR, ZERO } from './syntax';
 
 /**
- * The line structure of a telegram (ecosystem.md §E.4, flm-firmware.md §6.4): a `/` header
+ * The line structure of a telegram (docs/protocols/p1.md#telegram-framing): a `/` header
  * line, COSEM object lines `A-B:C.D.E[*F](group)(group)…`, continuation lines starting with
  * `(` (the DSMR 2.2 gas profile puts its value on the next line) and the `!` end line.
  */
@@ -39,7 +39,7 @@ export interface TelegramTokens {
   junk: string[];
   crc: string | null;
   /**
-   * The FLM's corruption check (flm-firmware.md §6.4) of the telegram from the first `/` to
+   * The FLM's corruption check (docs/protocols/p1.md#crc16) of the telegram from the first `/` to
    * the `!` after it: what is wrong, or null when after the header every line is a COSEM
    * object, a continuation or blank, each ends in CR LF, and `!` starts the last line.
    */

@@ -1,6 +1,6 @@
 /**
  * Cuts a P1 byte stream into telegrams: `/` … `!` [0–4 hex digits] [NUL] CR LF
- * (ecosystem.md §E.3). Serial ports and TCP dongles deliver arbitrary chunks, start in the
+ * (docs/protocols/p1.md#telegram-framing). Serial ports and TCP dongles deliver arbitrary chunks, start in the
  * middle of a telegram, lose bytes on slow hosts and append gateway trailers, so the framer
  * resynchronises on its own and never holds more than about two telegrams' worth of bytes.
  */

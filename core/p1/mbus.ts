@@ -4,7 +4,7 @@ import type { MbusDevice, MbusMedium, MbusReading } from './types';
 import { decodeHexText, normalizeUnit } from './values';
 
 /**
- * M-Bus devices behind the electricity meter (ecosystem.md §E.4): every object `0-n:…` with
+ * M-Bus devices behind the electricity meter (docs/protocols/p1.md#m-bus-meters): every object `0-n:…` with
  * n ≥ 1 belongs to channel n. Gas is not always on channel 1, Belgium publishes gas on
  * 24.2.3 and water on 24.2.1, and unused slots send placeholders; so the medium comes from
  * the device type on 24.1.0, never from the channel or the code.
@@ -121,7 +121,7 @@ function profileReading(values: Groups): MbusReading | null {
 
 /**
  * Without a device type, fall back on the unit: m³ was gas on every meter the FLM supported
- * (flm-firmware.md §6.3), energy units mean heat.
+ * (docs/protocols/p1.md#m-bus-meters), energy units mean heat.
  */
 function mediumOf(d: MbusDevice): MbusMedium {
   if (d.deviceType !== undefined) return MEDIUM_BY_TYPE.get(d.deviceType) ?? 'unknown';

@@ -1,5 +1,5 @@
 /**
- * The OBIS codes of ecosystem.md §E.5 that hold one plain value, and where each lands in a
+ * The OBIS codes (docs/protocols/p1.md#obis-codes) that hold one plain value, and where each lands in a
  * P1Telegram. Codes with structure of their own (timestamps, logs, peaks, M-Bus channels)
  * are read by their own modules; anything in neither place is kept raw.
  */

@@ -1,8 +1,8 @@
 import { createDecipheriv } from 'node:crypto';
 
 /**
- * Luxembourg Smarty meters send each telegram encrypted (ecosystem.md §E.1, Smarty P1
- * specification v1.1.3 §3.2.5):
+ * Luxembourg Smarty meters send each telegram encrypted (docs/protocols/p1.md#smarty; Smarty P1
+ * specification v1.1.3 section 3.2.5):
  *
  *   DB | title length (8) | system title | 82 hi lo (length of what follows) |
  *   security byte (30) | frame counter (4) | ciphertext | GCM tag (12)

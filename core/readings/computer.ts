@@ -49,7 +49,7 @@ interface Runtime {
 }
 
 /**
- * The FLM's reading computation (flm-firmware.md §2, with the AVR's pulse accounting of §1.5)
+ * The FLM's reading computation (docs/protocols/flm-mqtt.md#computation, with the AVR's pulse accounting)
  * for pulse and analog (clamp) sensors, fed one batch per poll.
  *
  * Differences from the FLM, on purpose:

@@ -1,5 +1,5 @@
 /**
- * When a reading goes out (flm-firmware.md §2.2, §2.3), kept per sensor and kind: at most one
+ * When a reading goes out (docs/protocols/flm-mqtt.md#when-a-reading-goes-out), kept per sensor and kind: at most one
  * gauge and one counter per second, and a counter only when its value changed.
  */
 export class EmitRules {

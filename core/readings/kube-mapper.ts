@@ -26,7 +26,10 @@ export const kubeMessageSchema = z
 export interface KubeInput {
   nid: number;
   kind: 'data' | 'control' | 'ack';
-  /** the Kube asked for an acknowledgement: the FLM then publishes with QoS 1 (§8.3) */
+  /**
+   * the Kube asked for an acknowledgement: the FLM then publishes with QoS 1
+   * (docs/protocols/flm-mqtt.md#retain-and-qos)
+   */
   ack: boolean;
   payload: Uint8Array;
 }
@@ -58,7 +61,7 @@ export function describeControl(payload: Uint8Array): string {
 }
 
 /**
- * Kube data packets as readings of the device's kube sensors (flm-firmware.md §8.3): each
+ * Kube data packets as readings of the device's kube sensors (docs/protocols/sensor-board.md#kube-data): each
  * decoded field goes to the sensor with that Kube's node id (`kid`) and the field as its type,
  * as a gauge or a counter by the registry's data_type, stamped with the time it arrived.
  *

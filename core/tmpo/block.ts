@@ -1,5 +1,5 @@
 /**
- * The TMPO block as data (flm-firmware.md §4.1): a header and two delta arrays. The decoder
+ * The TMPO block as data (docs/protocols/tmpo.md#block-format): a header and two delta arrays. The decoder
  * yields this shape, the encoder writes it, and compaction joins blocks in it.
  */
 

@@ -250,7 +250,10 @@ function searchSpan(spans: readonly Span[], key: number): number {
 
 export interface PoolOptions {
   graceSeconds: number;
-  /** the sensor's purged uci params (§4.1 cfg), asked for when a sensor's first block opens */
+  /**
+   * the sensor's purged uci params (docs/protocols/tmpo.md#block-format cfg), asked for when a
+   * sensor's first block opens
+   */
   cfgFor: (sid: string, rid: number) => SensorCfg;
   maxOpenBlocksPerSensor?: number;
   /** how late a reading may arrive and still be stored, seconds; compaction waits this long too */

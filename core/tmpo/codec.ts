@@ -8,7 +8,7 @@ import { formatLuaNumber } from './lua-number';
 import { parseBlockJson } from './parse';
 
 /**
- * The one TMPO codec: series <-> block <-> JSON text <-> gzip bytes (flm-firmware.md §4.1).
+ * The one TMPO codec: series <-> block <-> JSON text <-> gzip bytes (docs/protocols/tmpo.md#block-format).
  * Everything that writes or reads a block (builder, compaction, store, node, CLI) goes through
  * here, so there is a single definition of the format.
  */

@@ -21,7 +21,7 @@ export interface CompactionReport {
 const SOURCE_LEVELS: Level[] = [8, 12, 16];
 
 /**
- * Compact 8 -> 12 -> 16 -> 20 (flm-firmware.md §4.4): for each sensor and rid, level by level,
+ * Compact 8 -> 12 -> 16 -> 20 (docs/protocols/tmpo.md#compaction): for each sensor and rid, level by level,
  * the siblings of every parent window that has fully passed at `now` are joined into the parent.
  * A parent written in this run is itself a candidate at the next level.
  *

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 
 /**
- * Block levels, ids and file names (flm-firmware.md §4.2, ecosystem.md §A.2). A level-L block
+ * Block levels, ids and file names (docs/protocols/tmpo.md#levels, #block-ids). A level-L block
  * covers [bid, bid + 2^L) and its bid is a multiple of 2^L; each level holds 16 blocks of the
  * level below.
  */
@@ -65,7 +65,7 @@ export const lastChildId = (lvl: Level, bid: number): number => childIds(lvl, bi
 
 /**
  * Whether the parent window of a block has fully passed at `now`, so its siblings can be compacted:
- * floor(bid / 2^(L+4)) < floor(now / 2^(L+4)) (§4.4).
+ * floor(bid / 2^(L+4)) < floor(now / 2^(L+4)) (docs/protocols/tmpo.md#compaction).
  */
 export function parentWindowPast(lvl: Level, bid: number, now: number): boolean {
   const up = parentLevel(lvl);

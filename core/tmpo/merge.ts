@@ -2,7 +2,7 @@ import { TmpoFormatError, type TmpoBlock } from './block';
 
 /**
  * Join sibling blocks, in time order, into their parent the way tmpod's compactor does
- * (flm-firmware.md §4.4):
+ * (docs/protocols/tmpo.md#compaction):
  * - `h` is the last child's header (tail, vsn, cfg) with the first child's head;
  * - `t`/`v` are 0, the first child's deltas, then for each next child the gap from the previous
  *   child's tail to its head followed by its deltas. The value gap is the plain difference of the

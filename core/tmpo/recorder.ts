@@ -13,7 +13,7 @@ import type { FinishedBlock, Frontier } from './builder';
 export interface RecorderOptions {
   dataDir: string;
   deviceId: string;
-  /** the sensor's cfg for new blocks (§4.1) */
+  /** the sensor's cfg for new blocks (docs/protocols/tmpo.md#block-format) */
   cfgFor: (sid: string, rid: number) => SensorCfg;
   /** disk budget for blocks, bytes; undefined for none */
   maxBytes?: number;

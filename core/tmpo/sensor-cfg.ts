@@ -3,7 +3,7 @@ import type { SensorCfg } from './block';
 import { buildSensorSection } from '../mqtt/device-config';
 
 /**
- * A block's cfg (flm-firmware.md §4.1): the sensor's config section without `enable` and
+ * A block's cfg (docs/protocols/tmpo.md#block-format): the sensor's config section without `enable` and
  * `counter`, the same option names as on /device/<did>/config/sensor.
  */
 export function sensorCfg(sensor: Sensor): SensorCfg {

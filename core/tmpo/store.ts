@@ -16,7 +16,7 @@ export interface StoreWarning {
 }
 
 export interface TmpoStoreOptions {
-  /** most bytes of blocks kept; over it the oldest level-20 blocks go first (§4.5) */
+  /** most bytes of blocks kept; over it the oldest level-20 blocks go first (docs/protocols/tmpo.md#retention) */
   maxBytes?: number;
   /** blocks checked in parallel at open */
   verifyConcurrency?: number;

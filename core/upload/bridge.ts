@@ -19,7 +19,7 @@ export interface BridgeOptions {
   ca?: Buffer | string;
   /** name the certificate must carry, when `host` is an address or another name */
   servername?: string;
-  /** The Flukso server speaks 3.1 only (protocol name MQIsdp, version 3), §3.1. */
+  /** The Flukso server speaks 3.1 only (protocol name MQIsdp, version 3), docs/protocols/upload.md#mqtt-bridge. */
   mqttVersion?: MqttVersion;
   deviceId: string;
   deviceKey: string;
@@ -79,7 +79,7 @@ const DEFAULT_BRIDGE_BACKOFF: BackoffOptions = { initialMs: 1000, maxMs: 30_000,
 const STABLE_MS = 10_000;
 
 /**
- * The FLM's MQTT bridge to the Flukso server (flm-firmware.md §3.1) as an mqtt.js client: TLS,
+ * The FLM's MQTT bridge to the Flukso server (docs/protocols/upload.md#mqtt-bridge) as an mqtt.js client: TLS,
  * device id and key as login, clean session, QoS and retain as the FLM publishes them. It
  * connects again with backoff for as long as it lives, each attempt on a fresh client.
  */

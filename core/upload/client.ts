@@ -38,8 +38,8 @@ export type PostOutcome =
 
 /**
  * Signed POSTs to a Flukso server over keep-alive connections, like fluksod's persistent
- * httpclient (§5.1). HTTP errors come back as values, never as exceptions: the caller decides
- * what a failure means for its data.
+ * httpclient (docs/protocols/upload.md#answers). HTTP errors come back as values, never as
+ * exceptions: the caller decides what a failure means for its data.
  */
 export class UploadClient {
   private key: string;
@@ -72,7 +72,10 @@ export class UploadClient {
     return new URL(path.replace(/^\/+/, ''), this.base).toString();
   }
 
-  /** `POST <base>sensor/<sid>` with the readings (ascending, whole counters) as §5.1 sends them. */
+  /**
+   * `POST <base>sensor/<sid>` with the readings (ascending, whole counters) as fluksod sends them
+   * (docs/protocols/upload.md#measurements).
+   */
   async postMeasurements(sid: string, readings: readonly Reading[], signal?: AbortSignal): Promise<PostOutcome> {
     const path = `sensor/${encodeURIComponent(sid)}`;
     const url = this.url(path);

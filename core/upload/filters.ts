@@ -7,7 +7,7 @@ export interface DownsampleFilter {
   offset: number;
 }
 
-/** fluksod's three filters, applied in this order before every send (§5.1). */
+/** fluksod's three filters, applied in this order before every send (docs/protocols/upload.md#downsampling). */
 export const FLM_FILTERS: readonly DownsampleFilter[] = [
   { span: 60, offset: 0 },
   { span: 900, offset: 7200 },
@@ -19,7 +19,7 @@ export const FLM_FILTERS: readonly DownsampleFilter[] = [
  * over what the one before kept: a point not newer than `now - offset` that is neither the
  * first nor the last is dropped when its predecessor and successor share a bucket, which
  * leaves the first and last point of every bucket. The boundary is inclusive as in fluksod,
- * whose walk stops at the first point newer than `now - offset` (§5.1 says "older than").
+ * whose walk stops at the first point newer than `now - offset`.
  * Predecessor and successor are the neighbours as the pass found them; fluksod compares with
  * the already-thinned list, which gives the same result, because a dropped neighbour always
  * shares the bucket of the point it sat beside.

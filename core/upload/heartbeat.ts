@@ -12,7 +12,7 @@ import { digestMatches } from './digest';
 const DEFAULT_HEARTBEAT_VERSION = 250;
 const HEARTBEAT_INTERVAL_MS = 3_600_000;
 
-/** fluksod's syslog line for a reply that fails the digest check (§9.3) */
+/** fluksod's syslog line for a reply that fails the digest check (docs/protocols/upload.md#heartbeat) */
 export const BAD_DIGEST_MESSAGE = 'Incorrect digest in the heartbeat reply. Discard response.';
 
 export interface HeartbeatOptions {
@@ -46,7 +46,7 @@ export type HeartbeatResult =
   | { kind: 'network-error'; url: string; error: string }
   | { kind: 'bad-reply'; url: string; error: string };
 
-/** The request body of §5.2, keys in the firmware's order. */
+/** The request body (docs/protocols/upload.md#heartbeat), keys in the firmware's order. */
 export function heartbeatBody(o: Omit<HeartbeatOptions, 'client' | 'deviceId' | 'signal'>): string {
   const mem = memInfo();
   return JSON.stringify({
@@ -65,7 +65,7 @@ export function heartbeatBody(o: Omit<HeartbeatOptions, 'client' | 'deviceId' | 
 }
 
 /**
- * `POST <base>device/<did>` (§5.2). The reply counts only with status 200 and an X-Digest that
+ * `POST <base>device/<did>`. The reply counts only with status 200 and an X-Digest that
  * is the HMAC of its body under our key; anything else is discarded. An upgrade or reboot the
  * server asks for is returned as `offer` and goes no further: this module downloads nothing
  * and starts no process.

@@ -28,7 +28,10 @@ export interface UploaderOptions {
   client: MeasurementPoster;
   /** a round over every sensor this often, ms (fluksod: 300 s) */
   intervalMs?: number;
-  /** the FLM's downsampling before each POST (§5.1): on by default; false, or other filters */
+  /**
+   * the FLM's downsampling before each POST (docs/protocols/upload.md#downsampling): on by default;
+   * false, or other filters
+   */
   filters?: boolean | readonly DownsampleFilter[];
   /** most readings in one POST */
   batchSize?: number;

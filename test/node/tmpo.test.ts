@@ -148,7 +148,7 @@ test('flm-tmpo serves the FLM local API, and the TMPO API with a token of its ow
     const local = await fetch(`${base}/sensor/${sid(1)}?version=1.0&interval=minute&unit=watt`);
     assert.equal(local.status, 200);
     const points = (await local.json()) as Array<[number, number | string]>;
-    // one point a second from the first gauge of the last minute up to now (flm-firmware.md §5.5)
+    // one point a second from the first gauge of the last minute up to now (docs/protocols/tmpo.md#local-api)
     assert.deepEqual(points.slice(0, 5), [[now - 5, 100], [now - 4, 101], [now - 3, 102], [now - 2, 103], [now - 1, 104]]);
     assert.ok(points.length <= 60);
     points.forEach(([ts], i) => assert.equal(ts, now - 5 + i));

@@ -1,6 +1,9 @@
 import { sid } from './device';
 
-/** What a real FLM02's tmpod publishes (flm-firmware.md §7.2, §7.4): the whole uci, numbers as numbers. */
+/**
+ * What a real FLM02's tmpod publishes (docs/protocols/flm-mqtt.md#sensor-table): the whole uci,
+ * numbers as numbers.
+ */
 export function flm02Config(): Record<string, unknown> {
   return {
     main: { hw_major: 2, hw_minor: 2, sw_major: 1, sw_minor: 0, max_sensors: 6, max_analog_sensors: 3, phase: 1, led_mode: 255, reset_counters: 0 },

@@ -1,5 +1,5 @@
 /**
- * The MQTT side of a Flukso-compatible test server (flm-firmware.md §3.1, §4.5, §4.6): aedes
+ * The MQTT side of a Flukso-compatible test server (docs/protocols/upload.md#sync-over-the-bridge): aedes
  * behind a TLS listener on 127.0.0.1.
  *
  * - Login: user name = device id, password = device key; anything else gets CONNACK 4.
@@ -168,7 +168,7 @@ export class FluksoBridgeBroker {
     this.store(key, payload);
   }
 
-  /** flmqtt_tmpo's check (§4.5), and the sensor must be the device's. */
+  /** flmqtt_tmpo's check (docs/protocols/tmpo.md#topics), and the sensor must be the device's. */
   private blockProblem(deviceId: string, t: { sid: string; lvl: number; bid: number; ext: string }, payload: Buffer): string | undefined {
     if (!this.opts.devices(deviceId)?.sensors.includes(t.sid)) return `sensor ${t.sid} is not the device's`;
     if (payload.length > MAX_BLOCK) return 'block larger than 16 MiB';

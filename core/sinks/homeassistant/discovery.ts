@@ -5,7 +5,7 @@ import { flmUnit, readingKinds } from '../../mqtt/units';
 import { valueTemplate } from './mapping';
 
 /**
- * Home Assistant MQTT discovery for FLM sensors (ecosystem.md §C.2, nodered-notes.md §7.3):
+ * Home Assistant MQTT discovery for FLM sensors (docs/protocols/flm-mqtt.md#home-assistant):
  * one retained config per entity on `<prefix>/sensor/<deviceid>/<sid>_<kind>/config`, whose
  * state topic is the FLM reading topic itself, so HA reads what the broker already carries.
  * unique_ids are `<deviceid>_<sid>_<gauge|counter>` as flukso-hacs makes them (§C.1).

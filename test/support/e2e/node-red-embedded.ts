@@ -62,7 +62,7 @@ function letGoOfLongTimers(): void {
 }
 
 /**
- * Node-RED embedded as in shared/spec/nodered-notes.md §4.2 step 2: the devDependency `node-red`,
+ * Node-RED embedded (CONTRIBUTING.md#end-to-end-tests): the devDependency `node-red`,
  * an express app on 127.0.0.1:<port>, admin at `/`, HTTP nodes at `/api`, locked with the same
  * login and Host check as `npm start` (the password generated into `dataDir`, default the user
  * dir). Node-RED keeps module-level state, so this can run only once per process.

@@ -1,5 +1,5 @@
 /**
- * Issue #7: the byte flips the FLM03 checksum cannot see, made harmless above the frame layer.
+ * The byte flips the FLM03 checksum cannot see, made harmless above the frame layer.
  *
  * Fletcher-16 adds modulo 255, where 0x00 and 0xFF are the same number, so a payload byte that
  * flips between the two leaves a frame valid. This takes five minutes of a real-looking board

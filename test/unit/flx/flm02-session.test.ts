@@ -1,6 +1,7 @@
 /**
- * The FLM02 host session against replies written by hand from flm-firmware.md §1.2–§1.4 and
- * §7.5, with CRCs from a bit-by-bit CRC-8 Dallas here (checked against the spec's values):
+ * The FLM02 host session against replies written by hand from
+ * docs/protocols/sensor-board.md#flm02-commands and #flm02-sync, with CRCs from a bit-by-bit
+ * CRC-8 Dallas here (checked against the check values in docs/protocols/sensor-board.md#crc-8):
  * fsync's sequence and its retries, gd polls to batches, bad CRCs, split and unfinished reads,
  * the AVR's ms wrap and a reset that loses counts, Kube packets on `u`.
  */

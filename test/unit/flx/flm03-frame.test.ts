@@ -10,7 +10,7 @@ import {
 
 const range = (n: number, f: (i: number) => number): number[] => Array.from({ length: n }, (_, i) => f(i));
 
-/** Golden frames built from the §1.7 field lists, with what each must decode to. */
+/** Golden frames built from the documented field lists, with what each must decode to. */
 const GOLDEN: { name: string; frame: Uint8Array; message: Flm03Message }[] = [
   { name: 'ping', frame: goldenFrame(0, []), message: { type: 'ping', payload: new Uint8Array(0) } },
   { name: 'pong', frame: goldenFrame(1, [1, 2, 3]), message: { type: 'pong', payload: Uint8Array.of(1, 2, 3) } },

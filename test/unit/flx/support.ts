@@ -1,14 +1,14 @@
 /**
  * Test-side helpers for FLM03 frames, written apart from the code under test: the checksum is
- * a second implementation of flm-firmware.md §1.7 (built from arrays and explicit folds, not a
- * running loop), and golden payloads are laid out byte by byte from the field lists.
+ * a second implementation of docs/protocols/sensor-board.md#flm03-message-types (built from arrays
+ * and explicit folds, not a running loop), and golden payloads are laid out byte by byte from the field lists.
  */
 
 /** End-around-carry fold: one step of the reduction modulo 255. */
 const fold = (s: number): number => (s & 0xff) + (s >> 8);
 
 /**
- * Fletcher-16 as §1.7 states it: both sums start at 0xFF, are folded after each 20-byte piece
+ * Fletcher-16 as the board computes it: both sums start at 0xFF, are folded after each 20-byte piece
  * and twice more at the end. Returns [sum2, sum1], the order the frame carries them in.
  */
 export function referenceFletcher(bytes: readonly number[]): [number, number] {
@@ -64,7 +64,7 @@ export function referenceValid(frame: Uint8Array): boolean {
   return frame[frame.length - 2] === s2 && frame[frame.length - 1] === s1;
 }
 
-// ---- golden payloads, field by field as §1.7 / flxd decode.h lay them out ----
+// ---- golden payloads, field by field as the docs / flxd decode.h lay them out ----
 
 export const T_BOARD = 1_500_000_000;
 

@@ -46,7 +46,7 @@ test('each sample goes to the block of its own timestamp, each block strictly in
   assert.equal(b.openBlocks, 0);
 });
 
-test('flush clock: nothing before the window end plus grace, then every block before the boundary (§4.3)', () => {
+test('flush clock: nothing before the window end plus grace, then every block before the boundary', () => {
   const clock = new FlushClock(7);
   assert.equal(clock.tick(T0 + 100), undefined); // first call: close8 = T0 + 256
   assert.equal(clock.tick(T0 + 256), undefined);

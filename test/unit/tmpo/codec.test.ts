@@ -17,7 +17,7 @@ import { CFG, SID_A, SID_B, T0, prng, randomSeries, round3 } from './support';
 
 const MANUAL_CFG = { id: SID_A, class: 'analog', type: 'electricity', port: [1], function: 'main', rid: 0, current: 50, data_type: 'counter', voltage: 230 };
 
-test('a small counter series encodes to exactly the FLM block text (§4.1)', () => {
+test('a small counter series encodes to exactly the FLM block text', () => {
   const series = { times: [1422801984, 1422802050, 1422802131], values: [637840, 637841, 637842] };
   const expected =
     '{"h":{"head":[1422801984,637840],"tail":[1422802131,637842],"vsn":1,' +
@@ -32,7 +32,7 @@ test('fractional values: deltas rounded half-up to 3 decimals, head and tail raw
     times: [T0 + 3, T0 + 4, T0 + 10, T0 + 11, T0 + 200, T0 + 255],
     values: [1000, 1000.5, 1001.25, 1001.25, 1000.0625, 1003],
   };
-  // deltas 0.5, 0.75, 0, -1.1875 -> -1.187, 2.9375 -> 2.938 (worked by hand from §4.1)
+  // deltas 0.5, 0.75, 0, -1.1875 -> -1.187, 2.9375 -> 2.938 (worked by hand from docs/protocols/tmpo.md#value-deltas)
   const expected = `{"h":{"head":[${T0 + 3},1000],"tail":[${T0 + 255},1003],"vsn":1,"cfg":{}},"t":[0,1,6,1,189,55],"v":[0,0.5,0.75,0,-1.187,2.938]}`;
   assert.equal(blockJson(seriesToBlock(series, {})), expected);
 });

@@ -4,8 +4,9 @@ import { OpenBlock, roundDelta } from '../../../core/tmpo/delta';
 import { formatLuaNumber } from '../../../core/tmpo/lua-number';
 import { blockJson } from '../../../core/tmpo/codec';
 
-// §4.1: a non-integer delta gets +0.0005 and is cut down to a multiple of 0.001. The cut is
-// Lua's `x - x % 0.001`, and Lua's % floors, so negative deltas go down: half-up, towards +inf.
+// docs/protocols/tmpo.md#value-deltas: a non-integer delta gets +0.0005 and is cut down to a
+// multiple of 0.001. The cut is Lua's `x - x % 0.001`, and Lua's % floors, so negative deltas go
+// down: half-up, towards +inf.
 // Expected values were checked against Lua 5.1.
 const ROUNDING: Array<[number, string]> = [
   [1, '1'],

@@ -12,7 +12,7 @@ import { parseTmpoBlockTopic } from '../../../core/mqtt/topics';
 import { testPki } from '../../support/tls';
 import { DEVICE, SID_A, withTempDir } from './support';
 
-test('routing: what the FLM bridges (§3.1) and nothing else', () => {
+test('routing: what the FLM bridges and nothing else', () => {
   const cases: Array<[string, string | null]> = [
     [`/device/${DEVICE}/config/sensor`, 'config'],
     [`/device/${DEVICE}/config/kube`, 'config'],
@@ -29,7 +29,7 @@ test('routing: what the FLM bridges (§3.1) and nothing else', () => {
     [`/d/device/${DEVICE}/tmpo/sync`, null],
     [`/device/${DEVICE}/config/`, null],
     [`/device/${DEVICE}/config/#`, null],
-    // blocks the server would refuse (§4.5): level, bid alignment, extension
+    // blocks the server would refuse (docs/protocols/tmpo.md#topics): level, bid alignment, extension
     [`/sensor/${SID_A}/tmpo/0/9/1449986560/gz`, null],
     [`/sensor/${SID_A}/tmpo/0/8/1449986561/gz`, null],
     [`/sensor/${SID_A}/tmpo/0/8/1449986560/json`, null],

@@ -9,7 +9,7 @@ import { KEY, SID_A } from './support';
 
 const BODY = '{"measurements":[[1449999999,123456],[1450000059,123457]]}';
 
-test('X-Digest is HMAC-SHA1 of the exact body keyed with the ASCII of the hex key (§5.1)', () => {
+test('X-Digest is HMAC-SHA1 of the exact body keyed with the ASCII of the hex key', () => {
   const independent = createHmac('sha1', Buffer.from(KEY, 'ascii')).update(Buffer.from(BODY, 'utf8')).digest('hex');
   assert.equal(xDigest(KEY, BODY), independent);
   // Worked out beforehand with Python's hmac module over the same bytes.
@@ -39,7 +39,7 @@ test('the body is compact JSON, ascending pairs; negative and large whole counte
   assert.deepEqual(JSON.parse(measurementsBody([[1449999999, 5]])), { measurements: [[1449999999, 5]] });
 });
 
-test('the client sends the headers of §5.1 and signs exactly the bytes that arrive', async () => {
+test('the client sends the FLM headers and signs exactly the bytes that arrive', async () => {
   const seen: Array<{ url: string; headers: http.IncomingHttpHeaders; body: Buffer }> = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];

@@ -7,9 +7,9 @@ import { T0, series } from './support';
 const ONLY_MINUTE = [{ span: 60, offset: 0 }];
 
 /**
- * The rule of §5.1 as fluksod walks it: over the sorted timestamps, dropping a point in place
- * (so the next one is compared with what is left) while the point is not newer than
- * now - offset and not the last.
+ * The rule of docs/protocols/upload.md#downsampling as fluksod walks it: over the sorted
+ * timestamps, dropping a point in place (so the next one is compared with what is left) while the
+ * point is not newer than now - offset and not the last.
  */
 function literal(points: Array<[number, number]>, now: number): Array<[number, number]> {
   const table = new Map(points);

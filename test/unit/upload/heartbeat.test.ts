@@ -20,7 +20,7 @@ async function withServer(fn: (s: FluksoTestServer, c: UploadClient) => Promise<
   }
 }
 
-test('a heartbeat sends the fields of §5.2 and takes a reply whose digest is right', async () => {
+test('a heartbeat sends the FLM heartbeat fields and takes a reply whose digest is right', async () => {
   await withServer(async (server, client) => {
     const r = await sendHeartbeat({ client, deviceId: DEVICE, reset: true, version: 250, port: 8080, now: () => 1450000000, syslog: 'hello' });
     assert.equal(r.kind, 'ok');

@@ -2,10 +2,10 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { headerValue, textReply, type ApiReply, type ApiRequest } from './reply';
 
 /**
- * The checks the Flukso server makes before it serves a sensor's data (docs/protocols/tmpo.md#http-sync-api, fls
- * `check.erl`): a version of 1.0 and a token, each from its header (`X-Version`, `X-Token`) or
- * its query parameter (`version`, `token`) but not both; the token must be the sensor's own or
- * the master token.
+ * The checks the Flukso server makes before it serves a sensor's data
+ * (docs/protocols/tmpo.md#http-sync-api, fls `check.erl`): a version of 1.0 and a token, each from
+ * its header (`X-Version`, `X-Token`) or its query parameter (`version`, `token`) but not both; the
+ * token must be the sensor's own or the master token.
  *
  * - malformed (no or wrong version, header and query both given, token not 32 hex) -> 400;
  * - no token -> 401; a token that is no sensor's -> 401;

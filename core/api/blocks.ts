@@ -56,9 +56,9 @@ export interface SyncFrom {
 }
 
 /**
- * The Flukso server's sync answer (fls `api_tmpo_sync.erl`, docs/protocols/tmpo.md#http-sync-api): blocks with
- * rid >= the client's and bid >= its bid rounded down to 2^20, in order rid ASC, lvl DESC,
- * bid ASC, keeping those whose tail (bid + 2^lvl - 1) is after the client's tail.
+ * The Flukso server's sync answer (fls `api_tmpo_sync.erl`, docs/protocols/tmpo.md#http-sync-api):
+ * blocks with rid >= the client's and bid >= its bid rounded down to 2^20, in order rid ASC, lvl
+ * DESC, bid ASC, keeping those whose tail (bid + 2^lvl - 1) is after the client's tail.
  *
  * tmpo-py takes the last block it wrote as its next starting point, so within a rid the tails
  * must increase strictly down the list; when they do not, 'inconsistent' (the server answers 597

@@ -1,7 +1,8 @@
 /**
- * The HTTP APIs over TMPO data and live gauges: the FLM's local API (docs/protocols/tmpo.md#local-api), the
- * Flukso server's TMPO sync API that tmpo-py speaks (docs/protocols/tmpo.md#http-sync-api) and a bucketed series
- * API, behind one node:http / express handler or a server of their own.
+ * The HTTP APIs over TMPO data and live gauges: the FLM's local API
+ * (docs/protocols/tmpo.md#local-api), the Flukso server's TMPO sync API that tmpo-py speaks
+ * (docs/protocols/tmpo.md#http-sync-api) and a bucketed series API, behind one node:http / express
+ * handler or a server of their own.
  */
 export { createApiHandler } from './router';
 export type { ApiHandler, ApiOptions } from './router';

@@ -30,9 +30,10 @@ interface Ring {
 }
 
 /**
- * The FLM's LAN buffer (docs/protocols/tmpo.md#local-api): per sensor, a fixed ring of the last gauges. A
- * gauge is taken only when its time is after the sensor's previous one, so there is at most one
- * per second, as fluksod keeps it. Memory is bounded by capacity × sensors, whatever comes in.
+ * The FLM's LAN buffer (docs/protocols/tmpo.md#local-api): per sensor, a fixed ring of the last
+ * gauges. A gauge is taken only when its time is after the sensor's previous one, so there is at
+ * most one per second, as fluksod keeps it. Memory is bounded by capacity × sensors, whatever comes
+ * in.
  */
 export class RecentGauges implements GaugeSource {
   private readonly rings = new Map<string, Ring>();

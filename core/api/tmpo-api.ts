@@ -4,7 +4,8 @@ import { syncSelection, type SyncFrom, type TmpoReader } from './blocks';
 import { headerValue, isCallbackName, jsonReply, textReply, type ApiReply, type ApiRequest } from './reply';
 
 /**
- * The TMPO HTTP API that tmpo-py and tmpo-js use against the Flukso server (docs/protocols/tmpo.md#http-sync-api):
+ * The TMPO HTTP API that tmpo-py and tmpo-js use against the Flukso server
+ * (docs/protocols/tmpo.md#http-sync-api):
  * - `GET /sensor/<sid>/tmpo/sync?rid=&lvl=&bid=` lists the blocks the client lacks as
  *   `[{"rid":0,"lvl":20,"bid":1468006400,"ext":"gz"},...]`;
  * - `GET /sensor/<sid>/tmpo/<rid>/<lvl>/<bid>` answers the block's gzip bytes.

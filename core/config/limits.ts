@@ -1,10 +1,10 @@
 import type { Sensor } from './schema';
 
 /**
- * What a sensor can physically do, generously: the yardstick for totals and gauges that a
- * corrupted byte may have changed (docs/protocols/flm-mqtt.md#computation). The margins are wide on
- * purpose: a real reading outside them would be lost, while a corrupted one inside them costs at most a small, bounded
- * error (see counter-guard.ts and core/flx/gauge-sanity.ts).
+ * What a sensor can physically do, generously: the yardstick for totals and gauges that a corrupted
+ * byte may have changed (docs/protocols/flm-mqtt.md#computation). The margins are wide on purpose:
+ * a real reading outside them would be lost, while a corrupted one inside them costs at most a
+ * small, bounded error (see counter-guard.ts and core/flx/gauge-sanity.ts).
  */
 
 /** The board's default clamp rating when the sensor table names none (flm03-port-config). */

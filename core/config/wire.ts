@@ -21,9 +21,10 @@ export function describeAjvErrors(errors: ErrorObject[] | null | undefined, max 
 }
 
 /**
- * One section of `/device/<did>/config/sensor` as tmpod publishes it (docs/protocols/flm-mqtt.md#sensor-table):
- * uci options, numbers where the text looked like one. Options we do not read (obis,
- * derive, kid, counter, …) are allowed; those we read must have a usable type.
+ * One section of `/device/<did>/config/sensor` as tmpod publishes it
+ * (docs/protocols/flm-mqtt.md#sensor-table): uci options, numbers where the text looked like one.
+ * Options we do not read (obis, derive, kid, counter, …) are allowed; those we read must have a
+ * usable type.
  */
 const sensorSection = {
   type: 'object',

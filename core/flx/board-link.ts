@@ -10,9 +10,10 @@ import { Flm02Session } from './flm02-session';
  *
  * - FLM03 (docs/protocols/sensor-board.md#flm03-frames): the board talks by itself, binary frames
  *   at 460800 baud.
- * - FLM02 (docs/protocols/sensor-board.md#flm02-frames): the board answers when asked; ASCII frames. Its SPI link becomes a
- *   serial one on a rebuilt board or behind an SPI-serial bridge, at whatever baud the bridge
- *   uses; 115200 is the FLM02A board's own UART rate and the usual bridge default.
+ * - FLM02 (docs/protocols/sensor-board.md#flm02-frames): the board answers when asked; ASCII
+ *   frames. Its SPI link becomes a serial one on a rebuilt board or behind an SPI-serial bridge, at
+ *   whatever baud the bridge uses; 115200 is the FLM02A board's own UART rate and the usual bridge
+ *   default.
  */
 
 export type BoardProtocol = 'flm03' | 'flm02';

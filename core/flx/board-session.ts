@@ -12,8 +12,8 @@ import { clampRanges, plausibleGauges, type ClampRange } from './gauge-sanity';
 
 /**
  * The host's side of an FLM03 sensor board (docs/protocols/sensor-board.md#flm03-message-types), as
- * flxd plays it, without any I/O: bytes from the UART in; board batches for the reading computation, frames to write
- * back, and news out.
+ * flxd plays it, without any I/O: bytes from the UART in; board batches for the reading
+ * computation, frames to write back, and news out.
  *
  * - A ping means the board has no configuration: it gets the port_config built from the sensor
  *   table (and the Kube radio group, when one is set). The same config is also sent when a
@@ -30,7 +30,8 @@ import { clampRanges, plausibleGauges, type ClampRange } from './gauge-sanity';
  *   say what is possible: a second out of step with the stream is held until the next frame
  *   confirms or refutes it (stream-clock.ts); a gauge the clamp cannot have measured is dropped
  *   (gauge-sanity.ts); a pulse report whose milliseconds are not 0–999 is dropped (its total comes
- *   again with the next one). Each is counted in the stats. Running totals are checked by the reading computation.
+ *   again with the next one). Each is counted in the stats. Running totals are checked by the
+ *   reading computation.
  */
 
 export interface BoardSessionOptions {

@@ -1,6 +1,6 @@
 /**
- * CRC-8 Dallas/Maxim ("iButton", 1-Wire) as the FLM02 sensor board uses it on its control
- * messages (docs/protocols/sensor-board.md#crc-8): reflected polynomial 0x8C, init 0, no final xor. The AVR
+ * CRC-8 Dallas/Maxim ("iButton", 1-Wire) as the FLM02 sensor board uses it on its control messages
+ * (docs/protocols/sensor-board.md#crc-8): reflected polynomial 0x8C, init 0, no final xor. The AVR
  * computes it with `_crc_ibutton_update`, the main board with a 256-entry table; a table it is.
  */
 

@@ -40,8 +40,9 @@ export interface PulseTrain {
 }
 
 /**
- * A FluksoKube the board hears on its radio (docs/protocols/sensor-board.md#kube-packets): its readings go out as a
- * kube_packet frame every `everyS` seconds, encoded with the inverse of the registry's scaling.
+ * A FluksoKube the board hears on its radio (docs/protocols/sensor-board.md#kube-packets): its
+ * readings go out as a kube_packet frame every `everyS` seconds, encoded with the inverse of the
+ * registry's scaling.
  */
 export interface KubeNode {
   nid: number;

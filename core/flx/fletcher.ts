@@ -1,6 +1,6 @@
 /**
- * The FLM03 frame checksum (docs/protocols/sensor-board.md#fletcher-16): Fletcher-16 with both sums starting at 0xFF,
- * folded (end-around carry) after every 20 bytes and twice at the end.
+ * The FLM03 frame checksum (docs/protocols/sensor-board.md#fletcher-16): Fletcher-16 with both sums
+ * starting at 0xFF, folded (end-around carry) after every 20 bytes and twice at the end.
  *
  * Folding is arithmetic modulo 255 in which 0x00 and 0xFF both stand for zero, and which of the
  * two a sum ends up as depends on the fold points. The board and flxd compare the bytes as they

@@ -3,7 +3,8 @@ import type { BoardBatch, PortRecord } from '../mqtt/board-batch';
 import { decodeFlm02Reply, type Flm02DeltaRecord } from './flm02';
 
 /**
- * FLM02 `gd` replies (docs/protocols/sensor-board.md#flm02-delta) as the BoardBatch the reading computation takes.
+ * FLM02 `gd` replies (docs/protocols/sensor-board.md#flm02-delta) as the BoardBatch the reading
+ * computation takes.
  *
  * The board reports absolute counters; a batch wants pulses since the last one. So the previous
  * counter of every pulse sensor is kept here, and the difference is turned back into pulses with

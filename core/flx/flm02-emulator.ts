@@ -4,8 +4,8 @@ import { kubeRound, type ClampLoad, type KubeNode, type KubeState, type KubeTrut
 import { prng } from '../util/prng';
 
 /**
- * A deterministic FLM02 sensor board (docs/protocols/sensor-board.md#flm02-commands) for tests, demos and
- * `flm board emulate --protocol flm02`: it answers `l<cmd><args><crc>.` requests with
+ * A deterministic FLM02 sensor board (docs/protocols/sensor-board.md#flm02-commands) for tests,
+ * demos and `flm board emulate --protocol flm02`: it answers `l<cmd><args><crc>.` requests with
  * `l<reply><crc>.u<radio hex>` and a 0x00, as the AVR does over SPI, on a virtual clock.
  *
  * - State like the AVR's: what the set commands change lives in RAM; `ct` copies it to an

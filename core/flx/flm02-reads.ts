@@ -1,6 +1,7 @@
 /**
- * Splits the bytes from an FLM02 board into its reads (docs/protocols/sensor-board.md#flm02-frames): each read ends
- * in the 0x00 that stops the SPI master reading. Bare 0x00 bytes between reads are idle line.
+ * Splits the bytes from an FLM02 board into its reads
+ * (docs/protocols/sensor-board.md#flm02-frames): each read ends in the 0x00 that stops the SPI
+ * master reading. Bare 0x00 bytes between reads are idle line.
  */
 
 export interface Flm02RawRead {

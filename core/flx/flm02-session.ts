@@ -8,8 +8,8 @@ import { Flm02ReadFramer } from './flm02-reads';
 
 /**
  * The host's side of an FLM02 sensor board (docs/protocols/sensor-board.md#flm02-frames and
- * #flm02-sync) on a serial line, as spid and fsync play it on SPI, without any I/O or timers: the caller passes bytes
- * and the host clock in, and writes what comes out.
+ * #flm02-sync) on a serial line, as spid and fsync play it on SPI, without any I/O or timers: the
+ * caller passes bytes and the host clock in, and writes what comes out.
  *
  * One request at a time, each answered by one read ending in 0x00: `l<reply>.u<hex>`.
  * - On connect the sensor table goes to the board (fsync's sequence, see flm02-sync.ts), each

@@ -4,9 +4,9 @@ import { FLM02_SENSORS } from './flm02-delta';
 
 /**
  * The set commands that push a sensor table to an FLM02 board, in fsync's order
- * (docs/protocols/sensor-board.md#flm02-sync): every sensor disabled, the port → sensor map, each sensor's meter
- * constant as whole units (`sm`) and thousandths (`sf`), the Kube radio group when one is set,
- * the enabled sensors switched on, and `ct` to commit it all to EEPROM.
+ * (docs/protocols/sensor-board.md#flm02-sync): every sensor disabled, the port → sensor map, each
+ * sensor's meter constant as whole units (`sm`) and thousandths (`sf`), the Kube radio group when
+ * one is set, the enabled sensors switched on, and `ct` to commit it all to EEPROM.
  *
  * Differences from fsync, on purpose:
  * - the pulse constant is split after rounding to thousandths, so 1.001 is 1 + 1/1000, where

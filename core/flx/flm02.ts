@@ -1,9 +1,9 @@
 import { crc8Dallas } from './crc8';
 
 /**
- * The FLM02 sensor-board control protocol (docs/protocols/sensor-board.md#flm02-commands): ASCII frames
- * `l<cmd><args><crc>.`, two command letters, arguments as fixed-width big-endian lowercase hex,
- * and a CRC-8 Dallas over command and arguments as two hex digits. The board answers with the
+ * The FLM02 sensor-board control protocol (docs/protocols/sensor-board.md#flm02-commands): ASCII
+ * frames `l<cmd><args><crc>.`, two command letters, arguments as fixed-width big-endian lowercase
+ * hex, and a CRC-8 Dallas over command and arguments as two hex digits. The board answers with the
  * same command letters and the fields of the table below, under its own CRC.
  *
  * Decoders never throw: a damaged frame comes back as `{ok: false}` with the reason. Encoders

@@ -1,8 +1,8 @@
 import { fletcher16 } from './fletcher';
 
 /**
- * FLM03 sensor-board framing (docs/protocols/sensor-board.md#flm03-frames): `0xAA 0xAA type len payload sum2 sum1`,
- * Fletcher-16 over type, len and payload.
+ * FLM03 sensor-board framing (docs/protocols/sensor-board.md#flm03-frames): `0xAA 0xAA type len
+ * payload sum2 sum1`, Fletcher-16 over type, len and payload.
  */
 
 const FLM03_SYNC = 0xaa;

@@ -2,7 +2,8 @@ import { encodeFlm03Frame } from './flm03-frame';
 
 /**
  * FLM03 message payloads (docs/protocols/sensor-board.md#flm03-message-types; field layouts as in
- * flukso/flxd `decode.h`, `config.h`): little-endian, laid out like the C structs, padding included.
+ * flukso/flxd `decode.h`, `config.h`): little-endian, laid out like the C structs, padding
+ * included.
  *
  * Types with a known layout for are decoded into records. A payload whose length does not
  * fit its type's layout is reported as malformed rather than half-read. Types without a known

@@ -6,7 +6,8 @@ import { CT_COUNTERS, CT_PARAMETERS, type CtData, type CtParameter, type PulseDa
 /**
  * FLM03 board messages as FLM readings (docs/protocols/sensor-board.md#flm03-message-types), the
  * way flxd publishes them: ct_data gives per-clamp counters and gauges directly, stamped `time −
- * 1`; pulse_data gives a counter and, when non-zero, a gauge, stamped `time`. Values have three decimals.
+ * 1`; pulse_data gives a counter and, when non-zero, a gauge, stamped `time`. Values have three
+ * decimals.
  *
  * Units are those Home Assistant accepts: reactive energy and power are `varh` and `var` where
  * flxd wrote `VARh` and `VAR` (kept as flmUnit).
@@ -180,10 +181,10 @@ export type BoardTimeDecision =
   | { action: 'none'; reason: 'in-step' | 'no-valid-clock'; report: FlxTimeReport };
 
 /**
- * The time_stamp rules (docs/protocols/sensor-board.md#board-time), as a decision for the caller. flxd sets the
- * system clock from the board when its own is invalid; here that becomes a returned offset,
- * because stepping the host clock is not a sensor daemon's call to make silently. The board is
- * stepped only from a valid host clock, when the two differ by at least a whole second (flxd
+ * The time_stamp rules (docs/protocols/sensor-board.md#board-time), as a decision for the caller.
+ * flxd sets the system clock from the board when its own is invalid; here that becomes a returned
+ * offset, because stepping the host clock is not a sensor daemon's call to make silently. The board
+ * is stepped only from a valid host clock, when the two differ by at least a whole second (flxd
  * truncates the difference toward zero).
  */
 export function decideBoardTime(boardTime: number, hostMs: number, validAfter = CLOCK_VALID_AFTER): BoardTimeDecision {

@@ -1,10 +1,10 @@
 import { crc16Modbus } from '../util/checksum';
 
 /**
- * FluksoKube radio packets as the sensor board hands them over (docs/protocols/sensor-board.md#kube-packets):
- * `grp hdr len payload crc16`, the header JeeLib style (bit 7 CTL, bit 6 DST, bit 5 ACK,
- * bits 0–4 node id), payload fields little-endian, CRC-16/MODBUS over everything before it,
- * sent little-endian.
+ * FluksoKube radio packets as the sensor board hands them over
+ * (docs/protocols/sensor-board.md#kube-packets): `grp hdr len payload crc16`, the header JeeLib
+ * style (bit 7 CTL, bit 6 DST, bit 5 ACK, bits 0–4 node id), payload fields little-endian,
+ * CRC-16/MODBUS over everything before it, sent little-endian.
  */
 
 const KUBE_MAX_PAYLOAD = 66;
@@ -24,7 +24,8 @@ export interface KubeHeader {
 
 /**
  * data: a sensor reading (CTL clear); control: a JeeBoot request (CTL and ACK set,
- * docs/protocols/sensor-board.md#kube-packets); ack: an acknowledgement (CTL set, ACK clear), no content of its own.
+ * docs/protocols/sensor-board.md#kube-packets); ack: an acknowledgement (CTL set, ACK clear), no
+ * content of its own.
  */
 export type KubePacketKind = 'data' | 'control' | 'ack';
 

@@ -3,7 +3,8 @@
  * (docs/protocols/sensor-board.md#flm03-plausibility). A byte of the time field flipped between
  * 0x00 and 0xFF passes the frame checksum and moves the second by ±255, ±65,280, … s. Taken as it
  * is, such a second would release the seconds still pending early, or stamp readings far in the
- * future, after which the one-reading-per-second rule holds back every real reading until that time comes.
+ * future, after which the one-reading-per-second rule holds back every real reading until that time
+ * comes.
  *
  * A second is in step when it lies within a few seconds of the latest one accepted, plus the
  * host time since then (a pulse port alone reports only in seconds with pulses). A second out

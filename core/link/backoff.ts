@@ -1,6 +1,6 @@
 /**
- * Reconnect delays: exponential, capped, with jitter so that many readers that lost the same
- * dongle or ser2net host do not all come back in the same millisecond (docs/protocols/p1.md#sanity-rules).
+ * Reconnect delays: exponential, capped, with jitter so that many readers that lost the same dongle
+ * or ser2net host do not all come back in the same millisecond (docs/protocols/p1.md#sanity-rules).
  */
 export interface BackoffOptions {
   /** first delay, ms (default 1000) */

@@ -1,10 +1,10 @@
 import { systemClock, type Clock } from '../util/clock';
 
 /**
- * "No telegram for N seconds": the staleness signal users ask for (docs/protocols/p1.md#sanity-rules). Counted
- * from the last good telegram only, whatever the transport does meanwhile (a connection that
- * opens and drops every few seconds is still no data). Fires after `ms` of silence and again
- * every `ms` while the silence lasts.
+ * "No telegram for N seconds": the staleness signal users ask for
+ * (docs/protocols/p1.md#sanity-rules). Counted from the last good telegram only, whatever the
+ * transport does meanwhile (a connection that opens and drops every few seconds is still no data).
+ * Fires after `ms` of silence and again every `ms` while the silence lasts.
  */
 export class Watchdog {
   private timer: unknown;

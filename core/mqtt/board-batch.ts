@@ -3,8 +3,9 @@ import { SUBTYPES } from '../config/schema';
 
 /**
  * What an acquisition source (sensor board, simulator, GPIO pulse node) hands to the reading
- * computation: one batch per poll, like one FLM02 delta line (docs/architecture.md#from-a-serial-byte-to-a-reading),
- * carrying the poll time and a record per port (or per sensor id) that changed.
+ * computation: one batch per poll, like one FLM02 delta line
+ * (docs/architecture.md#from-a-serial-byte-to-a-reading), carrying the poll time and a record per
+ * port (or per sensor id) that changed.
  *
  * Sources that count for themselves (the FLM03 board keeps its own counters and measures its
  * own gauges) send `counter` and `gauge` records; sources that see events send `pulse`

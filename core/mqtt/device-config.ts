@@ -1,9 +1,10 @@
 import type { Device, Sensor } from '../config/schema';
 
 /**
- * The sensor table as the FLM publishes it on /device/<did>/config/sensor (docs/protocols/flm-mqtt.md#sensor-table):
- * one object keyed by section, "main" plus "1", "2", …, with the uci option names.
- * Unlike the FLM, ids stay strings even when they happen to be all digits.
+ * The sensor table as the FLM publishes it on /device/<did>/config/sensor
+ * (docs/protocols/flm-mqtt.md#sensor-table): one object keyed by section, "main" plus "1", "2", …,
+ * with the uci option names. Unlike the FLM, ids stay strings even when they happen to be all
+ * digits.
  */
 export function buildDeviceConfig(device: Device): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {
@@ -55,9 +56,10 @@ export interface ParsedDeviceConfig {
 const HEX32 = /^[0-9a-f]{32}$/;
 
 /**
- * Read a sensor table published on /device/<did>/config/sensor (docs/protocols/flm-mqtt.md#sensor-table): by this
- * package or by a real FLM, whose tmpod writes every number-looking uci value as a JSON number.
- * The caller has checked the JSON against flmSensorConfigSchema (core/config/wire.ts).
+ * Read a sensor table published on /device/<did>/config/sensor
+ * (docs/protocols/flm-mqtt.md#sensor-table): by this package or by a real FLM, whose tmpod writes
+ * every number-looking uci value as a JSON number. The caller has checked the JSON against
+ * flmSensorConfigSchema (core/config/wire.ts).
  */
 export function parseDeviceConfig(config: Record<string, Record<string, unknown>>): ParsedDeviceConfig {
   const sensors: RemoteSensor[] = [];

@@ -2,11 +2,12 @@ import type { Sensor } from '../config/schema';
 import type { ReadingKind } from './topics';
 
 /**
- * Units and gauge factors of the readings a sensor publishes. By type (docs/protocols/flm-mqtt.md#units):
- * electricity and heat count Wh and gauge W; water, gas and fuel count L and gauge
- * L/day (the FLM02's unit, which this project keeps for every fluid); pellets count g and gauge
- * g/s, and a time counter counts s (its gauge, seconds per second, has no unit), as on the FLM03.
- * An FLM03 clamp parameter (subtype) has units of its own, whatever the type.
+ * Units and gauge factors of the readings a sensor publishes. By type
+ * (docs/protocols/flm-mqtt.md#units): electricity and heat count Wh and gauge W; water, gas and
+ * fuel count L and gauge L/day (the FLM02's unit, which this project keeps for every fluid);
+ * pellets count g and gauge g/s, and a time counter counts s (its gauge, seconds per second, has no
+ * unit), as on the FLM03. An FLM03 clamp parameter (subtype) has units of its own, whatever the
+ * type.
  */
 export interface TypeUnits {
   counter: string;

@@ -2,8 +2,8 @@ import type { Groups } from './groups';
 import type { DemandPeak, MonthlyPeak } from './types';
 
 /**
- * The Belgian capacity tariff objects (docs/protocols/p1.md#obis-codes). Since 2023 Flemish grid fees
- * follow the monthly peak of quarter-hour averages, so these are what Belgian users ask for.
+ * The Belgian capacity tariff objects (docs/protocols/p1.md#obis-codes). Since 2023 Flemish grid
+ * fees follow the monthly peak of quarter-hour averages, so these are what Belgian users ask for.
  */
 
 const OBIS_REF = /^\d+-\d+:\d+\.\d+\.\d+$/;

@@ -2,10 +2,10 @@ import { deriveSensorId } from '../config/identity';
 import type { EnergyRegisters, MbusDevice, P1Telegram, Quantity } from './types';
 
 /**
- * A telegram as FLM readings (docs/protocols/p1.md#flm-readings): one electricity sensor with the net
- * counter in Wh (import minus export, so it counts down while exporting) and the net power
- * in W (negative while exporting), and one counter in L per gas or water meter, stamped with
- * the meter's capture time. More sensors, beyond what the FLM had, are opt-in.
+ * A telegram as FLM readings (docs/protocols/p1.md#flm-readings): one electricity sensor with the
+ * net counter in Wh (import minus export, so it counts down while exporting) and the net power in W
+ * (negative while exporting), and one counter in L per gas or water meter, stamped with the meter's
+ * capture time. More sensors, beyond what the FLM had, are opt-in.
  *
  * Unlike the FLM, values are whole Wh / L: each register is rounded before summing, so
  * 1581.123 kWh is exactly 1581123 Wh (the server keeps whole numbers).

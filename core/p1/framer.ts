@@ -1,8 +1,8 @@
 /**
  * Cuts a P1 byte stream into telegrams: `/` … `!` [0–4 hex digits] [NUL] CR LF
- * (docs/protocols/p1.md#telegram-framing). Serial ports and TCP dongles deliver arbitrary chunks, start in the
- * middle of a telegram, lose bytes on slow hosts and append gateway trailers, so the framer
- * resynchronises on its own and never holds more than about two telegrams' worth of bytes.
+ * (docs/protocols/p1.md#telegram-framing). Serial ports and TCP dongles deliver arbitrary chunks,
+ * start in the middle of a telegram, lose bytes on slow hosts and append gateway trailers, so the
+ * framer resynchronises on its own and never holds more than about two telegrams' worth of bytes.
  */
 
 export const DEFAULT_MAX_TELEGRAM_BYTES = 16 * 1024;

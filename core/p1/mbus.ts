@@ -4,10 +4,10 @@ import type { MbusDevice, MbusMedium, MbusReading } from './types';
 import { decodeHexText, normalizeUnit } from './values';
 
 /**
- * M-Bus devices behind the electricity meter (docs/protocols/p1.md#m-bus-meters): every object `0-n:…` with
- * n ≥ 1 belongs to channel n. Gas is not always on channel 1, Belgium publishes gas on
- * 24.2.3 and water on 24.2.1, and unused slots send placeholders; so the medium comes from
- * the device type on 24.1.0, never from the channel or the code.
+ * M-Bus devices behind the electricity meter (docs/protocols/p1.md#m-bus-meters): every object
+ * `0-n:…` with n ≥ 1 belongs to channel n. Gas is not always on channel 1, Belgium publishes gas on
+ * 24.2.3 and water on 24.2.1, and unused slots send placeholders; so the medium comes from the
+ * device type on 24.1.0, never from the channel or the code.
  */
 
 /** EN 13757-3 device types; 3, 4 and 7 are what DSMR meters send. */

@@ -2,10 +2,10 @@ import { round3 } from '../mqtt/payload';
 import type { FlmP1Reading } from './flm-readings';
 
 /**
- * Gauges for M-Bus meters, which report only counters: the FLM derives L/day from counter
- * deltas as it does for pulse sensors (docs/protocols/p1.md#flm-readings). Gas in DSMR 5 updates every
- * 5 minutes (hourly in DSMR 4), so the gauge is the average flow between two captures, stamped
- * at the later one. Electricity has real power on the telegram and is left alone.
+ * Gauges for M-Bus meters, which report only counters: the FLM derives L/day from counter deltas as
+ * it does for pulse sensors (docs/protocols/p1.md#flm-readings). Gas in DSMR 5 updates every 5
+ * minutes (hourly in DSMR 4), so the gauge is the average flow between two captures, stamped at the
+ * later one. Electricity has real power on the telegram and is left alone.
  */
 
 /** counter unit per second → gauge unit */

@@ -1,7 +1,7 @@
 /**
- * The OBIS codes (docs/protocols/p1.md#obis-codes) that hold one plain value, and where each lands in a
- * P1Telegram. Codes with structure of their own (timestamps, logs, peaks, M-Bus channels)
- * are read by their own modules; anything in neither place is kept raw.
+ * The OBIS codes (docs/protocols/p1.md#obis-codes) that hold one plain value, and where each lands
+ * in a P1Telegram. Codes with structure of their own (timestamps, logs, peaks, M-Bus channels) are
+ * read by their own modules; anything in neither place is kept raw.
  */
 
 export type ValueKind =

@@ -1,5 +1,6 @@
 /**
- * The characters of telegram syntax (docs/protocols/p1.md#telegram-framing), as the bytes the readers compare.
+ * The characters of telegram syntax (docs/protocols/p1.md#telegram-framing), as the bytes the
+ * readers compare.
  */
 
 export const NUL = 0x00;

@@ -49,8 +49,8 @@ interface Runtime {
 }
 
 /**
- * The FLM's reading computation (docs/protocols/flm-mqtt.md#computation, with the AVR's pulse accounting)
- * for pulse and analog (clamp) sensors, fed one batch per poll.
+ * The FLM's reading computation (docs/protocols/flm-mqtt.md#computation, with the AVR's pulse
+ * accounting) for pulse and analog (clamp) sensors, fed one batch per poll.
  *
  * Differences from the FLM, on purpose:
  * - fractional meter constants are exact: counters are kept in thousandths, so 1.001 Wh/pulse

@@ -1,12 +1,12 @@
 import type { TotalLimit } from '../config/limits';
 
 /**
- * Plausibility of a counting source's running totals (the FLM03 board's `counter` records), so
- * that a corrupted total cannot inflate a published counter
- * (docs/protocols/flm-mqtt.md#computation). The FLM03 checksum, Fletcher-16, cannot see a byte flip
- * between 0x00 and 0xFF; such a flip moves a total by ±255·256^k units (or 255·256^k/65536 of a
- * unit in a clamp's fraction, 0.255 in a pulse total's thousandths). One such total taken at face
- * value would be counted as a jump, and the next good one as a restart: gigawatt-hours out of one byte.
+ * Plausibility of a counting source's running totals (the FLM03 board's `counter` records), so that
+ * a corrupted total cannot inflate a published counter (docs/protocols/flm-mqtt.md#computation).
+ * The FLM03 checksum, Fletcher-16, cannot see a byte flip between 0x00 and 0xFF; such a flip moves
+ * a total by ±255·256^k units (or 255·256^k/65536 of a unit in a clamp's fraction, 0.255 in a pulse
+ * total's thousandths). One such total taken at face value would be counted as a jump, and the next
+ * good one as a restart: gigawatt-hours out of one byte.
  *
  * The rules, per source total (a port, and a clamp parameter):
  *

@@ -1,6 +1,6 @@
 /**
- * When a reading goes out (docs/protocols/flm-mqtt.md#when-a-reading-goes-out), kept per sensor and kind: at most one
- * gauge and one counter per second, and a counter only when its value changed.
+ * When a reading goes out (docs/protocols/flm-mqtt.md#when-a-reading-goes-out), kept per sensor and
+ * kind: at most one gauge and one counter per second, and a counter only when its value changed.
  */
 export class EmitRules {
   private readonly last = new Map<string, { ts: number; value?: number }>();

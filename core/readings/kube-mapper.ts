@@ -61,9 +61,10 @@ export function describeControl(payload: Uint8Array): string {
 }
 
 /**
- * Kube data packets as readings of the device's kube sensors (docs/protocols/sensor-board.md#kube-data): each
- * decoded field goes to the sensor with that Kube's node id (`kid`) and the field as its type,
- * as a gauge or a counter by the registry's data_type, stamped with the time it arrived.
+ * Kube data packets as readings of the device's kube sensors
+ * (docs/protocols/sensor-board.md#kube-data): each decoded field goes to the sensor with that
+ * Kube's node id (`kid`) and the field as its type, as a gauge or a counter by the registry's
+ * data_type, stamped with the time it arrived.
  *
  * The payload format is chosen by length, which tells FLK01A and FLK01B apart on its own, so
  * the table needs no Kube model. Control and ack packets carry no readings.

@@ -1,6 +1,6 @@
 /**
- * The TMPO block as data (docs/protocols/tmpo.md#block-format): a header and two delta arrays. The decoder
- * yields this shape, the encoder writes it, and compaction joins blocks in it.
+ * The TMPO block as data (docs/protocols/tmpo.md#block-format): a header and two delta arrays. The
+ * decoder yields this shape, the encoder writes it, and compaction joins blocks in it.
  */
 
 /** The sensor's configuration at block creation: whatever JSON the caller passes. */

@@ -8,9 +8,9 @@ import { formatLuaNumber } from './lua-number';
 import { parseBlockJson } from './parse';
 
 /**
- * The one TMPO codec: series <-> block <-> JSON text <-> gzip bytes (docs/protocols/tmpo.md#block-format).
- * Everything that writes or reads a block (builder, compaction, store, node, CLI) goes through
- * here, so there is a single definition of the format.
+ * The one TMPO codec: series <-> block <-> JSON text <-> gzip bytes
+ * (docs/protocols/tmpo.md#block-format). Everything that writes or reads a block (builder,
+ * compaction, store, node, CLI) goes through here, so there is a single definition of the format.
  */
 
 // tmpod opens block files with gzopen mode "w9f": level 9, filtered strategy. Readers accept any

@@ -21,9 +21,9 @@ export interface CompactionReport {
 const SOURCE_LEVELS: Level[] = [8, 12, 16];
 
 /**
- * Compact 8 -> 12 -> 16 -> 20 (docs/protocols/tmpo.md#compaction): for each sensor and rid, level by level,
- * the siblings of every parent window that has fully passed at `now` are joined into the parent.
- * A parent written in this run is itself a candidate at the next level.
+ * Compact 8 -> 12 -> 16 -> 20 (docs/protocols/tmpo.md#compaction): for each sensor and rid, level
+ * by level, the siblings of every parent window that has fully passed at `now` are joined into the
+ * parent. A parent written in this run is itself a candidate at the next level.
  *
  * `now` must be a time up to which the level-8 blocks are final, i.e. the pool's `closedBefore`,
  * not the wall clock: otherwise a window could be compacted before its last child is flushed.

@@ -1,8 +1,8 @@
 import { TMPO_FORMAT_VERSION, type SensorCfg, type TmpoBlock, type TmpoHeader } from './block';
 
 /**
- * A value delta as the FLM stores it (docs/protocols/tmpo.md#value-deltas): whole deltas unchanged, any other
- * delta plus 0.0005 and then cut down to a multiple of 0.001 (half-up to 3 decimals).
+ * A value delta as the FLM stores it (docs/protocols/tmpo.md#value-deltas): whole deltas unchanged,
+ * any other delta plus 0.0005 and then cut down to a multiple of 0.001 (half-up to 3 decimals).
  *
  * The arithmetic is Lua 5.1's on IEEE doubles, reproduced operation by operation (its `a % b` is
  * `a - floor(a/b)*b`), so that the rare delta whose float result lands a hair off a multiple of

@@ -4,9 +4,9 @@ const SPAN8 = 256;
 
 /**
  * When level-8 blocks are closed (docs/protocols/tmpo.md#flushing-level-8-blocks, tmpod `flush8`).
- * The clock remembers the next window boundary `close8`; once `now >= close8 + grace` every block that starts before
- * `close8` is final, and `close8` moves to the boundary after `now`. The grace lets samples
- * stamped just before a boundary arrive before their block is written.
+ * The clock remembers the next window boundary `close8`; once `now >= close8 + grace` every block
+ * that starts before `close8` is final, and `close8` moves to the boundary after `now`. The grace
+ * lets samples stamped just before a boundary arrive before their block is written.
  */
 export class FlushClock {
   private close8: number | undefined;

@@ -1,9 +1,10 @@
 /**
  * Numbers as the FLM prints them. tmpod serialises blocks with luci.json, which writes a number
- * with Lua 5.1 `tostring`, i.e. C `printf("%.14g")` (docs/protocols/flm-mqtt.md#payload): 14 significant
- * digits, no trailing zeros, no decimal point for whole numbers, exponent form below 1e-4 and from
- * 1e14 up. Printing our numbers the same way keeps our blocks byte-identical to the FLM's before
- * gzip, and turns float noise such as 0.30000000000000004 into the 0.3 the FLM would write.
+ * with Lua 5.1 `tostring`, i.e. C `printf("%.14g")` (docs/protocols/flm-mqtt.md#payload): 14
+ * significant digits, no trailing zeros, no decimal point for whole numbers, exponent form below
+ * 1e-4 and from 1e14 up. Printing our numbers the same way keeps our blocks byte-identical to the
+ * FLM's before gzip, and turns float noise such as 0.30000000000000004 into the 0.3 the FLM would
+ * write.
  */
 
 const SIGNIFICANT = 14;

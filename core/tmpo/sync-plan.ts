@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { blockTail, compareKeys, type BlockKey, LEVELS } from './ids';
 
 /**
- * The server's answer on /d/device/<did>/tmpo/sync (docs/protocols/tmpo.md#sync): per sensor, the last
- * block it stored, or lvl 0 / bid 0 when it has none.
+ * The server's answer on /d/device/<did>/tmpo/sync (docs/protocols/tmpo.md#sync): per sensor, the
+ * last block it stored, or lvl 0 / bid 0 when it has none.
  */
 export const syncEntriesSchema = z.array(
   z.object({

@@ -2,9 +2,9 @@ import { isOwnDeviceConfigTopic, parseTmpoBlockTopic, tmpoSyncTopic } from '../m
 import { isBlockId, isLevel } from '../tmpo/ids';
 
 /**
- * What the FLM's mosquitto bridge carries to the server (docs/protocols/upload.md#bridge-routes), all outwards:
- * the device's config topics, its TMPO sync trigger and the TMPO blocks. Live readings are not
- * bridged; they reach the server by HTTP.
+ * What the FLM's mosquitto bridge carries to the server (docs/protocols/upload.md#bridge-routes),
+ * all outwards: the device's config topics, its TMPO sync trigger and the TMPO blocks. Live
+ * readings are not bridged; they reach the server by HTTP.
  */
 export type BridgeRoute = 'config' | 'tmpo-sync' | 'tmpo-block';
 

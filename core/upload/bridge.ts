@@ -79,9 +79,9 @@ const DEFAULT_BRIDGE_BACKOFF: BackoffOptions = { initialMs: 1000, maxMs: 30_000,
 const STABLE_MS = 10_000;
 
 /**
- * The FLM's MQTT bridge to the Flukso server (docs/protocols/upload.md#mqtt-bridge) as an mqtt.js client: TLS,
- * device id and key as login, clean session, QoS and retain as the FLM publishes them. It
- * connects again with backoff for as long as it lives, each attempt on a fresh client.
+ * The FLM's MQTT bridge to the Flukso server (docs/protocols/upload.md#mqtt-bridge) as an mqtt.js
+ * client: TLS, device id and key as login, clean session, QoS and retain as the FLM publishes them.
+ * It connects again with backoff for as long as it lives, each attempt on a fresh client.
  */
 export class MqttBridge {
   private client?: MqttClient;

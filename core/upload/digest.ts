@@ -2,8 +2,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
  * The FLM's X-Digest (docs/protocols/upload.md#x-digest): lowercase hex HMAC-SHA1 of the exact body
- * bytes. The key is the ASCII text of the 32-hex device key, not the 16 bytes it spells: that is what the firmware's
- * hmac call is given and what the server recomputes with.
+ * bytes. The key is the ASCII text of the 32-hex device key, not the 16 bytes it spells: that is
+ * what the firmware's hmac call is given and what the server recomputes with.
  */
 export function xDigest(deviceKey: string, body: string | Uint8Array): string {
   return createHmac('sha1', Buffer.from(deviceKey, 'ascii')).update(body).digest('hex');

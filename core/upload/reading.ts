@@ -7,8 +7,8 @@ export type Reading = readonly [ts: number, counter: number];
 export type ReadingProblem = 'invalid-time' | 'fractional' | 'invalid-counter';
 
 /**
- * Why a reading cannot go over HTTP, or undefined when it can. Only whole counters are
- * uploaded (docs/protocols/upload.md#measurements): the server keeps integers, and a P1 counter can come out
+ * Why a reading cannot go over HTTP, or undefined when it can. Only whole counters are uploaded
+ * (docs/protocols/upload.md#measurements): the server keeps integers, and a P1 counter can come out
  * of the kWh×1000 conversion as a float. Safe integers only, so JSON prints them exactly.
  */
 export function uploadProblem(ts: number, counter: number): ReadingProblem | undefined {

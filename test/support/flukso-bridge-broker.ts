@@ -1,6 +1,6 @@
 /**
- * The MQTT side of a Flukso-compatible test server (docs/protocols/upload.md#sync-over-the-bridge): aedes
- * behind a TLS listener on 127.0.0.1.
+ * The MQTT side of a Flukso-compatible test server (docs/protocols/upload.md#sync-over-the-bridge):
+ * aedes behind a TLS listener on 127.0.0.1.
  *
  * - Login: user name = device id, password = device key; anything else gets CONNACK 4.
  * - MQTT 3.1 only when asked (as the Flukso server): other versions get CONNACK 1.

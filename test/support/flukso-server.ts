@@ -2,9 +2,10 @@
  * A Flukso-compatible API server for tests and benchmarks, on 127.0.0.1 only.
  *
  * - `POST /sensor/<sid>` (docs/protocols/upload.md#measurements): checks X-Version and the X-Digest
- *   of the exact body with the key of the sensor's device, stores measurements per (sid, ts) and counts duplicates.
- * - `POST /device/<did>` (docs/protocols/upload.md#heartbeat): checks the digest, keeps the body, answers
- *   `{"upgrade":N,"timestamp":T}` with a correct, wrong or missing reply digest.
+ *   of the exact body with the key of the sensor's device, stores measurements per (sid, ts) and
+ *   counts duplicates.
+ * - `POST /device/<did>` (docs/protocols/upload.md#heartbeat): checks the digest, keeps the body,
+ *   answers `{"upgrade":N,"timestamp":T}` with a correct, wrong or missing reply digest.
  * - Faults on demand: random statuses (seeded), requests never answered, connection resets,
  *   slow replies, 401 for a key, and fully down (listener closed, or 503 for everything).
  * - `startBridge`: the MQTT side (the FLM's bridge, TMPO blocks and sync) over TLS, on its own

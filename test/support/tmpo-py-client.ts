@@ -1,10 +1,10 @@
 import { gunzipSync } from 'node:zlib';
 
 /**
- * tmpo-py's Session (flukso/tmpo-py 0.2.10, docs/protocols/tmpo.md#http-sync-api) redone in TypeScript
- * for tests: what a tmpo-py user pointed at our server would get. It keeps its own "SQLite" rows
- * and decodes blocks its own way (regex + cumulative sum, as `_blk2series`), not through our
- * codec, so a test against it checks our blocks and our sync answers, not our reader.
+ * tmpo-py's Session (flukso/tmpo-py 0.2.10, docs/protocols/tmpo.md#http-sync-api) redone in
+ * TypeScript for tests: what a tmpo-py user pointed at our server would get. It keeps its own
+ * "SQLite" rows and decodes blocks its own way (regex + cumulative sum, as `_blk2series`), not
+ * through our codec, so a test against it checks our blocks and our sync answers, not our reader.
  */
 
 export interface TmpoPyRow {

@@ -6,8 +6,8 @@ export { describeSerial, listSerialPorts, type SerialSettings } from '../../link
 
 /**
  * P1 over a serial port: DSMR 4 and 5 meters send 115200 8N1, DSMR 2.2 and 3 send 9600 7E1
- * (docs/protocols/p1.md#serial-settings). `auto` starts at 115200 8N1 and switches whenever a connection
- * framed nothing, as openHAB does.
+ * (docs/protocols/p1.md#serial-settings). `auto` starts at 115200 8N1 and switches whenever a
+ * connection framed nothing, as openHAB does.
  */
 
 const SERIAL_PRESETS = {

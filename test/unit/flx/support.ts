@@ -1,15 +1,16 @@
 /**
- * Test-side helpers for FLM03 frames, written apart from the code under test: the checksum is
- * a second implementation of docs/protocols/sensor-board.md#flm03-message-types (built from arrays
- * and explicit folds, not a running loop), and golden payloads are laid out byte by byte from the field lists.
+ * Test-side helpers for FLM03 frames, written apart from the code under test: the checksum is a
+ * second implementation of docs/protocols/sensor-board.md#fletcher-16 (built from arrays
+ * and explicit folds, not a running loop), and golden payloads are laid out byte by byte from the
+ * field lists.
  */
 
 /** End-around-carry fold: one step of the reduction modulo 255. */
 const fold = (s: number): number => (s & 0xff) + (s >> 8);
 
 /**
- * Fletcher-16 as the board computes it: both sums start at 0xFF, are folded after each 20-byte piece
- * and twice more at the end. Returns [sum2, sum1], the order the frame carries them in.
+ * Fletcher-16 as the board computes it: both sums start at 0xFF, are folded after each 20-byte
+ * piece and twice more at the end. Returns [sum2, sum1], the order the frame carries them in.
  */
 export function referenceFletcher(bytes: readonly number[]): [number, number] {
   const pieces: number[][] = [];

@@ -16,7 +16,7 @@ export interface RecentGaugesOptions {
   capacity?: number;
   /** sensors kept at most when no sensor list is set (each costs `capacity` × 16 bytes) */
   maxSensors?: number;
-  /** gauges stamped at or before this are ignored: the FLM's 2009-02-13 rule */
+  /** gauges stamped at or before this are ignored: the FLM's 2009-02-13 rule (docs/protocols/flm-mqtt.md#time) */
   validAfter?: number;
 }
 

@@ -10,7 +10,7 @@ import { FLM02_SENSORS } from './flm02-delta';
  *
  * Differences from fsync, on purpose:
  * - the pulse constant is split after rounding to thousandths, so 1.001 is 1 + 1/1000, where
- *   fsync's float floor gave 1 + 0 (quirk 2);
+ *   fsync's float floor gave 1 + 0;
  * - counters are never written here (no `sc` on sync): the board's totals are what the host
  *   counts from, and flm-sensor keeps the host's own; fsync wrote them only on reset_counters;
  * - `sk` and `si` (FLM02B hardware lines and LED) are left as the board has them: the device

@@ -54,9 +54,9 @@ interface Runtime {
  *
  * Differences from the FLM, on purpose:
  * - fractional meter constants are exact: counters are kept in thousandths, so 1.001 Wh/pulse
- *   counts 1.001, not 1 (quirk 2);
+ *   counts 1.001, not 1;
  * - a pulse gauge decays when pulses stop: t ms without a pulse means the power is at most
- *   constant/t, so the gauge follows that bound down instead of freezing (quirk 9);
+ *   constant/t, so the gauge follows that bound down instead of freezing;
  * - readings with an invalid clock are held back, but the pulses and energy they carry still
  *   count, so nothing is lost once the clock is set;
  * - the counter is published at the first valid batch after a start (it is restored from

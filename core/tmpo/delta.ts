@@ -21,12 +21,12 @@ const luaMod = (a: number, b: number): number => a - Math.floor(a / b) * b;
  * level-8 builder and by encodeSeries alike.
  *
  * Each value delta is taken from the previous *raw* value (the header's tail, which keeps the raw
- * value), not from the previous reconstructed one: that is what tmpod's push8 does (the spec's
- * "each sample's value minus the previous value", with `tail` holding the sample as received). So
- * the rounding of one delta is not carried into the next one, but a reader that sums the rounded
- * deltas (tmpo-py, tmpo-js) drifts by up to 0.0005 per sample on values with more than 3 decimals.
- * Values that have at most 3 decimals, which is all an FLM counter produces, reconstruct exactly
- * up to float noise.
+ * value), not from the previous reconstructed one: that is what tmpod's push8 does
+ * (docs/protocols/tmpo.md#value-deltas: each sample's value minus the previous value, with `tail`
+ * holding the sample as received). So the rounding of one delta is not carried into the next one,
+ * but a reader that sums the rounded deltas (tmpo-py, tmpo-js) drifts by up to 0.0005 per sample
+ * on values with more than 3 decimals. Values that have at most 3 decimals, which is all an FLM
+ * counter produces, reconstruct exactly up to float noise.
  */
 export class OpenBlock {
   private readonly header: TmpoHeader;

@@ -53,7 +53,7 @@ test('flm-upload: counters reach the server signed with the device key; gauges a
       up.receive({ topic: `/device/${DEVICE_ID}/config/sensor`, payload: {} });
       up.receive({ topic: 'hello', payload: 1 });
       up.receive(reading('f'.repeat(32), 'counter', NOW - 50, 7)); // not a sensor of the device
-      up.receive(reading(sid(2), 'counter', NOW - 50, 12.5)); // fractional: never uploaded (quirk 3)
+      up.receive(reading(sid(2), 'counter', NOW - 50, 12.5)); // fractional: never uploaded (only whole counters go)
       await waitFor('every counter on the server', () => server.count(sid(1)) === 20 && server.count(sid(3)) === 5, 15_000);
       assert.deepEqual(server.readings(sid(1)), Array.from({ length: 20 }, (_, i) => [NOW - 100 + i, 1000 + i]));
       assert.equal(server.count(sid(2)), 0);

@@ -25,7 +25,7 @@ function bitwiseCrc16Modbus(bytes: Uint8Array): number {
   return crc;
 }
 
-test('CRC-8 Dallas: the spec check values gd 0x30, gh 0x93, ct 0x96, and the catalogue check 0xA1', () => {
+test('CRC-8 Dallas: the documented check values gd 0x30, gh 0x93, ct 0x96, and the catalogue check 0xA1', () => {
   assert.equal(crc8Dallas('gd'), 0x30);
   assert.equal(crc8Dallas('gh'), 0x93);
   assert.equal(crc8Dallas('ct'), 0x96);

@@ -43,7 +43,7 @@ function synced(options: Partial<Flm02SessionOptions> = {}): { s: Flm02Session; 
   throw new Error('the sync never ended');
 }
 
-test('the spec\'s check values: gd, gh, ct', () => {
+test('the documented check values: gd, gh, ct', () => {
   assert.equal(crc8('gd'), '30');
   assert.equal(crc8('gh'), '93');
   assert.equal(crc8('ct'), '96');

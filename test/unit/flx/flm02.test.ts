@@ -11,7 +11,7 @@ import { crc8 } from './support';
 
 const handFrame = (body: string): string => `l${body}${crc8(body)}.`;
 
-test('request frames: lgd30., lgh93., lct96. as the spec gives them', () => {
+test('request frames: lgd30., lgh93., lct96. as the docs give them', () => {
   assert.equal(encodeFlm02Request('gd'), 'lgd30.');
   assert.equal(encodeFlm02Request('gh'), 'lgh93.');
   assert.equal(encodeFlm02Request('ct'), 'lct96.');

@@ -114,7 +114,7 @@ const PING: Flm03Message = { type: 'ping', payload: new Uint8Array(0) };
 /** no 0xAA in it: flushes any candidate still waiting for its announced length */
 const FLUSH = new Uint8Array(300);
 
-test('golden frames built from the spec decode to their records', () => {
+test('golden frames built from the documented field lists decode to their records', () => {
   for (const g of GOLDEN) {
     const d = new Flm03Decoder();
     assert.deepEqual(d.push(g.frame), [g.message], g.name);

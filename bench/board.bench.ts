@@ -1,5 +1,5 @@
 /**
- * FLM03 board stream (issue 7): frames decoded per second from a board's byte stream (three
+ * FLM03 board stream: frames decoded per second from a board's byte stream (three
  * clamps and three pulse inputs, as the emulator sends them), by the decoder alone and by the
  * whole host session (decode, records, batches per board second), against a plain scan of the
  * same bytes in the same run (one pass counting 0xAA bytes). Goal: a 460800-baud stream,

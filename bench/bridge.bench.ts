@@ -1,5 +1,5 @@
 /**
- * MQTT bridge (issue 5, `npm run bench`): a sync that re-publishes BLOCKS level-8 blocks (one
+ * MQTT bridge (`npm run bench`): a sync that re-publishes BLOCKS level-8 blocks (one
  * sample a second, as a clamp makes them) through MqttBridge over TLS with MQTT 3.1 into the
  * Flukso test server's broker, against a plain mqtt.js client publishing the same bytes on the
  * same kind of connection, in the same run. Each run ends when the server has checked and stored

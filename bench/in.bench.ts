@@ -1,5 +1,5 @@
 /**
- * flm-in (issue 6): readings per second through the importer (topic parse, the loose payload
+ * flm-in: readings per second through the importer (topic parse, the loose payload
  * forms, sensor lookup, message in the contract) for a 64-sensor FLM, against a bare
  * JSON.parse of the same payloads in the same run. An FLM publishes at most a few hundred
  * readings a second; goals: at least 100,000 readings/s per core, within 10x of JSON.parse.

@@ -1,5 +1,5 @@
 /**
- * MySQL (issue 6): rows per second through flm-mysql's batched writer (Batcher + MysqlWriter,
+ * MySQL: rows per second through flm-mysql's batched writer (Batcher + MysqlWriter,
  * multi-row INSERT IGNORE of 500 rows), against single-row INSERTs with a mysql2 prepared
  * statement, one after the other, into the same kind of table on the same private MariaDB, in
  * the same run. Goal: batched at least 10x the single-row rate.

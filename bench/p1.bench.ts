@@ -1,5 +1,5 @@
 /**
- * P1 (issue 3): telegrams per second through framing, CRC check, parse and FLM readings for the
+ * P1: telegrams per second through framing, CRC check, parse and FLM readings for the
  * Belgian fixture, against one Buffer.indexOf scan of the same bytes (every line end found) in
  * the same run. Goals: at least 20,000 telegrams/s per core; within 30x of the scan.
  * The calls are the ones flm-p1 makes per telegram; as there, parseTelegram reuses the line

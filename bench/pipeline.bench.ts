@@ -1,7 +1,7 @@
 /**
  * Pipeline throughput: readings through flm-sensor -> flm-broker -> an mqtt.js subscriber,
  * against raw aedes publish -> the same subscriber, for the same messages in the same run.
- * Goal (issue 2): at least 0.5 of raw.
+ * Goal: at least 0.5 of raw.
  */
 import { createServer } from 'node:net';
 import { Aedes } from 'aedes';

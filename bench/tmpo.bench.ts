@@ -1,5 +1,5 @@
 /**
- * TMPO (issue 4): bytes per sample at each level after 14 simulated days of a 1 Hz electricity
+ * TMPO: bytes per sample at each level after 14 simulated days of a 1 Hz electricity
  * counter, and samples per second encoded and decoded, against plain gzip of the same
  * [[ts,value],...] JSON in the same run. Goals: at most 1 byte per sample at level 20, at least
  * 5 million samples/s decoded.

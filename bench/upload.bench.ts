@@ -1,5 +1,5 @@
 /**
- * Upload drain (issue 5, `npm run bench`): a backlog of `DAYS` days x 64 sensors at 1 Hz,
+ * Upload drain (`npm run bench`): a backlog of `DAYS` days x 64 sensors at 1 Hz,
  * queued on disk, drained by the Uploader (filters off: they would drop readings) into the
  * Flukso test server, against a plain loop of the same HTTP POSTs (same client, same batch
  * size, same bodies, same number of sensors in flight, no queue) in the same run.

@@ -8,7 +8,7 @@ import { valueTemplate } from './mapping';
  * Home Assistant MQTT discovery for FLM sensors (docs/protocols/flm-mqtt.md#home-assistant):
  * one retained config per entity on `<prefix>/sensor/<deviceid>/<sid>_<kind>/config`, whose
  * state topic is the FLM reading topic itself, so HA reads what the broker already carries.
- * unique_ids are `<deviceid>_<sid>_<gauge|counter>` as flukso-hacs makes them (§C.1).
+ * unique_ids are `<deviceid>_<sid>_<gauge|counter>` as flukso-hacs makes them.
  */
 
 export const DEFAULT_PREFIX = 'homeassistant';

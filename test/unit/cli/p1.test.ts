@@ -65,7 +65,7 @@ test('flm p1 decode -: reads stdin; several telegrams give several lines; a bad 
   assert.match(mixed.err, /^flm p1 decode: stdin telegram 2 of 3: bad CRC: expected 1234 .*computed 74E0/);
 });
 
-test('flm p1 decode --key: a Smarty .bin decrypts; a wrong key says so; the spec example needs its own auth key', async () => {
+test('flm p1 decode --key: a Smarty .bin decrypts; a wrong key says so; the Smarty example needs its own auth key', async () => {
   const bin = join(p1FixturesDir, 'smarty-lu-encrypted.bin');
   const ok = await runFlm(['p1', 'decode', '--key', 'D491470F47126332B07D1923B3504188', '--mode', 'warn', bin]);
   assert.equal(ok.code, 0, ok.err);

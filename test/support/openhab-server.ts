@@ -20,7 +20,7 @@ const NUMBER_STATE = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?( [^\s]+)?$/;
 
 /**
  * A stand-in for openHAB's REST API on 127.0.0.1, with the semantics the sink relies on
- * (openHAB REST docs, the openHAB sink): `PUT /rest/items/<item>/state` with a text/plain body
+ * (as openHAB's REST docs describe them): `PUT /rest/items/<item>/state` with a text/plain body
  * updates the state and answers 202; no or a wrong Bearer token 401; an unknown item 404; a
  * state the item type cannot take 400; `GET …/state` reads it back. Records every accepted
  * state; can hold replies (to see what piles up meanwhile) and fail the next requests.

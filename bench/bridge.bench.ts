@@ -27,7 +27,10 @@ function blocks(): Array<{ topic: string; bytes: Buffer }> {
     const bid = T0 + Math.floor(i / SENSORS) * 256;
     const sid = SIDS[i % SENSORS]!;
     // Distinct content per block: the server stores bytes, and gzip should not see one block over and over.
-    const bytes = encodeSeries({ times: times.map((t) => bid + t), values: times.map((t) => 1000 * i + t * (1 + (i % 7))) }, { id: sid, type: 'electricity', class: 'analog', data_type: 'counter', rid: 0 } as never);
+    const bytes = encodeSeries(
+      { times: times.map((t) => bid + t), values: times.map((t) => 1000 * i + t * (1 + (i % 7))) },
+      { id: sid, type: 'electricity', class: 'analog', data_type: 'counter', rid: 0 } as never,
+    );
     out.push({ topic: tmpoBlockTopic({ sid, rid: 0, lvl: 8, bid }), bytes });
   }
   return out;
@@ -39,15 +42,26 @@ async function main(): Promise<void> {
   const bytes = work.reduce((n, b) => n + b.bytes.length, 0);
   console.log(`${BLOCKS} level-8 blocks, ${fmt(bytes / 1024 / 1024, 1)} MiB, mean ${Math.round(bytes / BLOCKS)} bytes`);
 
-  const run = async (label: string, publish: (port: number) => Promise<{ send: (t: string, b: Buffer) => void; close: () => Promise<void> }>) => {
+  const run = async (
+    label: string,
+    publish: (port: number) => Promise<{ send: (t: string, b: Buffer) => void; close: () => Promise<void> }>,
+  ) => {
     const server = await FluksoTestServer.start({ devices: [{ ...DEVICE, sensors: SIDS }] });
-    const broker = await server.startBridge({ cert: pki.serverCert, key: pki.serverKey, requireMqtt31: true, syncOnConnect: false });
+    const broker = await server.startBridge({
+      cert: pki.serverCert,
+      key: pki.serverKey,
+      requireMqtt31: true,
+      syncOnConnect: false,
+    });
     const p = await publish(broker.port);
     const t0 = process.hrtime.bigint();
     for (const b of work) p.send(b.topic, b.bytes);
     for (let i = 0; broker.blocks.size < BLOCKS && i < 600_000; i++) await new Promise((r) => setTimeout(r, 5));
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    if (broker.blocks.size !== BLOCKS || broker.refused.length) throw new Error(`${label}: the server stored ${broker.blocks.size} of ${BLOCKS} (${broker.refused.length} refused)`);
+    if (broker.blocks.size !== BLOCKS || broker.refused.length)
+      throw new Error(
+        `${label}: the server stored ${broker.blocks.size} of ${BLOCKS} (${broker.refused.length} refused)`,
+      );
     await p.close();
     await server.close();
     console.log(`${label.padEnd(14)} ${fmt(ms, 0)} ms  ${fmt(BLOCKS / (ms / 1000), 0)} blocks/s`);
@@ -56,8 +70,16 @@ async function main(): Promise<void> {
 
   const plainClient = async (port: number) => {
     const c = await mqtt.connectAsync({
-      protocol: 'mqtts', host: '127.0.0.1', port, ca: pki.caPem, protocolId: 'MQIsdp', protocolVersion: 3,
-      username: DEVICE.id, password: DEVICE.key, clean: true, reconnectPeriod: 0,
+      protocol: 'mqtts',
+      host: '127.0.0.1',
+      port,
+      ca: pki.caPem,
+      protocolId: 'MQIsdp',
+      protocolVersion: 3,
+      username: DEVICE.id,
+      password: DEVICE.key,
+      clean: true,
+      reconnectPeriod: 0,
     });
     return { send: (t: string, b: Buffer) => void c.publish(t, b, { qos: 0 }), close: () => c.endAsync() };
   };

@@ -20,11 +20,19 @@ const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
 async function main() {
   const rt = await benchRuntime();
   const port = await freePort();
-  await rt.deploy(onTab([
-    { id: 'dev', type: 'flm-device', deviceId: '0123456789abcdef0123456789abcdef', dataDir: rt.dataDir, sensors: bigHouse(SENSORS) },
-    { id: 'sensor', type: 'flm-sensor', device: 'dev', wires: [['broker']] },
-    { id: 'broker', type: 'flm-broker', host: '127.0.0.1', port: String(port), wsPort: '', access: 'open' },
-  ]));
+  await rt.deploy(
+    onTab([
+      {
+        id: 'dev',
+        type: 'flm-device',
+        deviceId: '0123456789abcdef0123456789abcdef',
+        dataDir: rt.dataDir,
+        sensors: bigHouse(SENSORS),
+      },
+      { id: 'sensor', type: 'flm-sensor', device: 'dev', wires: [['broker']] },
+      { id: 'broker', type: 'flm-broker', host: '127.0.0.1', port: String(port), wsPort: '', access: 'open' },
+    ]),
+  );
   await untilListening(port);
   const sub = await counter(port, '/sensor/#');
   const sensor = rt.red.getNode('sensor');
@@ -50,14 +58,26 @@ async function main() {
   // Baseline: the same number of messages straight through aedes to the same kind of subscriber.
   const aedes = await Aedes.createBroker();
   const server = createServer(aedes.handle);
-  const rawPort = await new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as { port: number }).port)));
+  const rawPort = await new Promise<number>((r) =>
+    server.listen(0, '127.0.0.1', () => r((server.address() as { port: number }).port)),
+  );
   const rawSub = await counter(rawPort, '/sensor/#');
   const rawShares: number[] = [];
   for (let round = 0; round <= ROUNDS; round++) {
     const before = rawSub.count;
     const cpu0 = process.cpuUsage();
     for (let i = 0; i < published; i++) {
-      aedes.publish({ cmd: 'publish', topic: `/sensor/${(i % SENSORS).toString(16).padStart(32, '0')}/gauge`, payload: Buffer.from(`[${1767225600 + i},${i % 3000},"W"]`), qos: 0, retain: true, dup: false } as never, () => undefined);
+      aedes.publish(
+        {
+          cmd: 'publish',
+          topic: `/sensor/${(i % SENSORS).toString(16).padStart(32, '0')}/gauge`,
+          payload: Buffer.from(`[${1767225600 + i},${i % 3000},"W"]`),
+          qos: 0,
+          retain: true,
+          dup: false,
+        } as never,
+        () => undefined,
+      );
       if (i % SENSORS === 0) await new Promise((r) => setImmediate(r));
     }
     await rawSub.until(before + published);
@@ -70,13 +90,20 @@ async function main() {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const share = median(shares);
   const rawShare = median(rawShares);
-  console.log(`${SENSORS} sensors at 1 Hz, ${SECONDS} simulated s per round, ${published} messages per round, median of ${ROUNDS} rounds`);
+  console.log(
+    `${SENSORS} sensors at 1 Hz, ${SECONDS} simulated s per round, ${published} messages per round, median of ${ROUNDS} rounds`,
+  );
   console.log(`raw aedes, same message count: ${fmt(rawShare * 100, 3)} % of one core per simulated second`);
-  console.log(`flm pipeline: ${fmt(share * 100, 3)} % of one core per simulated second (${fmt(share / rawShare)}x raw)`);
+  console.log(
+    `flm pipeline: ${fmt(share * 100, 3)} % of one core per simulated second (${fmt(share / rawShare)}x raw)`,
+  );
   goal('flm pipeline, share of one core per simulated second', share * 100, '<', 1, { digits: 3, unit: ' %' });
 }
 
-main().then(() => process.exit(0), (err) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

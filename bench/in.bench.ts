@@ -16,17 +16,26 @@ const sid = (n: number) => n.toString(16).padStart(32, 'a');
 
 function main() {
   const config: Record<string, unknown> = { main: { phase: 1 } };
-  for (let i = 1; i <= SENSORS; i++) config[String(i)] = { id: sid(i), type: i % 2 ? 'electricity' : 'water', function: `s${i}`, class: 'analog', enable: 1 };
+  for (let i = 1; i <= SENSORS; i++)
+    config[String(i)] = {
+      id: sid(i),
+      type: i % 2 ? 'electricity' : 'water',
+      function: `s${i}`,
+      class: 'analog',
+      enable: 1,
+    };
   const importer = new ReadingImporter({ clock: systemClock, graceMs: 0 });
   importer.connected();
   importer.config(deviceConfigTopic(DEVICE), JSON.stringify(config));
-  const forms = (i: number) => [`[1750000000,${i % 5000},"W"]`, `[1750000000, ${i % 5000}.5, "Wh"]`, `${i % 5000}`, `[${i % 5000},"W"]`][i % 4]!;
+  const forms = (i: number) =>
+    [`[1750000000,${i % 5000},"W"]`, `[1750000000, ${i % 5000}.5, "Wh"]`, `${i % 5000}`, `[${i % 5000},"W"]`][i % 4]!;
   const topics = Array.from({ length: SENSORS }, (_, i) => sensorTopic(sid(i + 1), i % 3 ? 'gauge' : 'counter'));
   const payloads = Array.from({ length: 1000 }, (_, i) => Buffer.from(forms(i)));
 
   const imported = () => {
     let out = 0;
-    for (let i = 0; i < N; i++) if (importer.reading(topics[i % SENSORS]!, payloads[i % 1000]!, false).kind === 'out') out++;
+    for (let i = 0; i < N; i++)
+      if (importer.reading(topics[i % SENSORS]!, payloads[i % 1000]!, false).kind === 'out') out++;
     return out;
   };
   const parsed = () => {
@@ -34,11 +43,14 @@ function main() {
     for (let i = 0; i < N; i++) if (JSON.parse(payloads[i % 1000]!.toString('utf8')) !== undefined) n++;
     return n;
   };
-  const time = (fn: () => number) => Math.min(...[0, 1, 2].map(() => {
-    const t0 = process.hrtime.bigint();
-    if (fn() !== N) throw new Error('not every reading came out');
-    return Number(process.hrtime.bigint() - t0) / 1e6;
-  }));
+  const time = (fn: () => number) =>
+    Math.min(
+      ...[0, 1, 2].map(() => {
+        const t0 = process.hrtime.bigint();
+        if (fn() !== N) throw new Error('not every reading came out');
+        return Number(process.hrtime.bigint() - t0) / 1e6;
+      }),
+    );
   imported();
   parsed();
   const a = time(imported);

@@ -16,7 +16,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPool } from 'mysql2/promise';
 import { MariaDb, USERS, DATABASE } from '../test/support/mariadb';
-import { Batcher, MysqlSpool, MysqlWriter, ensureSchema, openPool, tableNames, mysqlSinkConfig, DEFAULT_BATCH_SIZE, type ReadingRow } from '../core/sinks/mysql';
+import {
+  Batcher,
+  MysqlSpool,
+  MysqlWriter,
+  ensureSchema,
+  openPool,
+  tableNames,
+  mysqlSinkConfig,
+  DEFAULT_BATCH_SIZE,
+  type ReadingRow,
+} from '../core/sinks/mysql';
 import { fmt, goal } from './support';
 
 const N = Number(process.env.FLM_BENCH_MYSQL_ROWS ?? 20_000);
@@ -25,13 +35,23 @@ const SENSORS = 20;
 const T0 = 1_750_000_000;
 const SIDS = Array.from({ length: SENSORS }, (_, i) => (i + 1).toString(16).padStart(32, 'c'));
 /** the same rows in both runs: 20 sensors, one gauge a second each */
-const rowAt = (i: number): ReadingRow => ({ sid: SIDS[i % SENSORS]!, kind: 'gauge', ts: T0 + Math.floor(i / SENSORS), value: 100 + (i % 977) * 0.5 });
+const rowAt = (i: number): ReadingRow => ({
+  sid: SIDS[i % SENSORS]!,
+  kind: 'gauge',
+  ts: T0 + Math.floor(i / SENSORS),
+  value: 100 + (i % 977) * 0.5,
+});
 
 async function batched(url: string, spoolDir: string): Promise<{ ms: number; spooled: number }> {
   const config = mysqlSinkConfig({ url, prefix: 'bench_batched_' });
   const spool = await MysqlSpool.open({ dir: spoolDir });
   let spooled = 0;
-  const writer = new MysqlWriter({ db: openPool(config.target), tables: tableNames(config.prefix), spool, batchSize: DEFAULT_BATCH_SIZE });
+  const writer = new MysqlWriter({
+    db: openPool(config.target),
+    tables: tableNames(config.prefix),
+    spool,
+    batchSize: DEFAULT_BATCH_SIZE,
+  });
   writer.start();
   let outstanding = 0;
   let finished = 0;
@@ -42,12 +62,15 @@ async function batched(url: string, spoolDir: string): Promise<{ ms: number; spo
     maxDelayMs: 1000,
     onBatch: (rows) => {
       outstanding += rows.length;
-      writer.write(rows).then((outcome) => {
-        if (outcome === 'spooled') spooled += rows.length;
-        outstanding -= rows.length;
-        finished += rows.length;
-        release?.();
-      }, (err: unknown) => (failure = err));
+      writer.write(rows).then(
+        (outcome) => {
+          if (outcome === 'spooled') spooled += rows.length;
+          outstanding -= rows.length;
+          finished += rows.length;
+          release?.();
+        },
+        (err: unknown) => (failure = err),
+      );
     },
   });
   const wait = () => new Promise<void>((r) => (release = r));
@@ -95,7 +118,9 @@ async function singleRows(url: string): Promise<{ ms: number; rows: number }> {
 }
 
 async function main(): Promise<void> {
-  console.log(`${N} rows (${SENSORS} sensors, one gauge a second each) into a private MariaDB; batches of ${DEFAULT_BATCH_SIZE} against one INSERT per row`);
+  console.log(
+    `${N} rows (${SENSORS} sensors, one gauge a second each) into a private MariaDB; batches of ${DEFAULT_BATCH_SIZE} against one INSERT per row`,
+  );
   const db = await MariaDb.start();
   const dir = await mkdtemp(join(tmpdir(), 'flm-bench-mysql-'));
   try {
@@ -110,13 +135,21 @@ async function main(): Promise<void> {
       single: Number(await db.scalar('SELECT COUNT(*) FROM bench_single_readings')),
       batched: Number(await db.scalar('SELECT COUNT(*) FROM bench_batched_readings')),
     };
-    if (counted.single !== single.rows) throw new Error(`single-row loop: table has ${counted.single} rows, expected ${single.rows}`);
+    if (counted.single !== single.rows)
+      throw new Error(`single-row loop: table has ${counted.single} rows, expected ${single.rows}`);
     if (counted.batched !== N) throw new Error(`batched writer: table has ${counted.batched} rows, expected ${N}`);
-    if (batch.spooled) throw new Error(`batched writer: ${batch.spooled} rows went through the spool; the bench measures the direct way`);
+    if (batch.spooled)
+      throw new Error(
+        `batched writer: ${batch.spooled} rows went through the spool; the bench measures the direct way`,
+      );
     const singleRate = single.rows / (single.ms / 1000);
     const batchRate = N / (batch.ms / 1000);
-    console.log(`single-row INSERTs (mysql2 execute): ${fmt(singleRate, 0)} rows/s (${single.rows} rows in ${fmt(single.ms / 1000, 1)} s${single.rows < N ? `, stopped after ${SINGLE_MAX_MS / 1000} s` : ''})`);
-    console.log(`batched writer (flm-mysql):          ${fmt(batchRate, 0)} rows/s (${N} rows in ${fmt(batch.ms / 1000, 2)} s)`);
+    console.log(
+      `single-row INSERTs (mysql2 execute): ${fmt(singleRate, 0)} rows/s (${single.rows} rows in ${fmt(single.ms / 1000, 1)} s${single.rows < N ? `, stopped after ${SINGLE_MAX_MS / 1000} s` : ''})`,
+    );
+    console.log(
+      `batched writer (flm-mysql):          ${fmt(batchRate, 0)} rows/s (${N} rows in ${fmt(batch.ms / 1000, 2)} s)`,
+    );
     const ratio = batchRate / singleRate;
     goal('ratio batched / single-row rows/s', ratio, '>=', 10, { digits: 1, unit: 'x' });
     console.log(`database ${DATABASE}: ${counted.single} + ${counted.batched} rows, each exactly once`);
@@ -126,7 +159,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (err) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -25,7 +25,8 @@ function expectedMessages(): Array<[string, string]> {
   const c = new ReadingComputer(parseDevice({ ...DEVICE, sensors: bigHouse(SENSORS) }));
   const out: Array<[string, string]> = [];
   for (let s = 0; s < SECONDS; s++) {
-    for (const r of c.process(secondOf(SENSORS, T0 + s * 1000)).readings) out.push([sensorTopic(r.sid, r.kind), encodeReading(r.ts, r.value, r.unit)]);
+    for (const r of c.process(secondOf(SENSORS, T0 + s * 1000)).readings)
+      out.push([sensorTopic(r.sid, r.kind), encodeReading(r.ts, r.value, r.unit)]);
   }
   return out;
 }
@@ -33,11 +34,18 @@ function expectedMessages(): Array<[string, string]> {
 async function raw(messages: Array<[string, string]>): Promise<number> {
   const aedes = await Aedes.createBroker();
   const server = createServer(aedes.handle);
-  const port = await new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as { port: number }).port)));
+  const port = await new Promise<number>((r) =>
+    server.listen(0, '127.0.0.1', () => r((server.address() as { port: number }).port)),
+  );
   const sub = await counter(port, '/sensor/#');
   const t0 = process.hrtime.bigint();
   for (const [topic, payload] of messages) {
-    await new Promise<void>((r) => aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 0, retain: true, dup: false } as never, () => r()));
+    await new Promise<void>((r) =>
+      aedes.publish(
+        { cmd: 'publish', topic, payload: Buffer.from(payload), qos: 0, retain: true, dup: false } as never,
+        () => r(),
+      ),
+    );
   }
   await sub.until(messages.length);
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -51,11 +59,19 @@ type Runtime = Awaited<ReturnType<typeof benchRuntime>>;
 
 async function pipeline(rt: Runtime, expected: number): Promise<number> {
   const port = await freePort();
-  await rt.deploy(onTab([
-    { id: 'dev', type: 'flm-device', deviceId: DEVICE.id, dataDir: `${rt.dataDir}-${port}`, sensors: bigHouse(SENSORS) },
-    { id: 'sensor', type: 'flm-sensor', device: 'dev', wires: [['broker']] },
-    { id: 'broker', type: 'flm-broker', host: '127.0.0.1', port: String(port), wsPort: '', access: 'open' },
-  ]));
+  await rt.deploy(
+    onTab([
+      {
+        id: 'dev',
+        type: 'flm-device',
+        deviceId: DEVICE.id,
+        dataDir: `${rt.dataDir}-${port}`,
+        sensors: bigHouse(SENSORS),
+      },
+      { id: 'sensor', type: 'flm-sensor', device: 'dev', wires: [['broker']] },
+      { id: 'broker', type: 'flm-broker', host: '127.0.0.1', port: String(port), wsPort: '', access: 'open' },
+    ]),
+  );
   const sub = await waitForBroker(port);
   const sensor = rt.red.getNode('sensor');
   const t0 = process.hrtime.bigint();
@@ -93,13 +109,20 @@ async function main() {
   const rawRate = n / (Math.min(...r) / 1000);
   const pipeRate = n / (Math.min(...p) / 1000);
   console.log(`messages per run: ${n} (${SENSORS} sensors x ${SECONDS} s)`);
-  console.log(`raw aedes publish -> mqtt.js: ${fmt(rawRate, 0)} msg/s (best of ${r.map((x) => fmt(x, 0)).join(', ')} ms)`);
-  console.log(`flm-sensor -> flm-broker -> mqtt.js: ${fmt(pipeRate, 0)} msg/s (best of ${p.map((x) => fmt(x, 0)).join(', ')} ms)`);
+  console.log(
+    `raw aedes publish -> mqtt.js: ${fmt(rawRate, 0)} msg/s (best of ${r.map((x) => fmt(x, 0)).join(', ')} ms)`,
+  );
+  console.log(
+    `flm-sensor -> flm-broker -> mqtt.js: ${fmt(pipeRate, 0)} msg/s (best of ${p.map((x) => fmt(x, 0)).join(', ')} ms)`,
+  );
   const ratio = pipeRate / rawRate;
   goal('ratio pipeline / raw msg/s', ratio, '>=', 0.5);
 }
 
-main().then(() => process.exit(0), (err) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

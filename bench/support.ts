@@ -7,14 +7,26 @@ export function bigHouse(n: number): SensorInput[] {
   return Array.from({ length: n }, (_, i) =>
     i < n / 2
       ? { n: i + 1, name: `clamp${i + 1}`, type: 'electricity' as const, class: 'analog' as const, port: [i + 1] }
-      : { n: i + 1, name: `pulse${i + 1}`, type: 'water' as const, class: 'pulse' as const, port: [i + 1], constant: 1 });
+      : {
+          n: i + 1,
+          name: `pulse${i + 1}`,
+          type: 'water' as const,
+          class: 'pulse' as const,
+          port: [i + 1],
+          constant: 1,
+        },
+  );
 }
 
 /** One second of that house: every clamp reports power, every pulse meter one pulse. */
 export function secondOf(n: number, time: number): BoardBatch {
   const records: PortRecord[] = [];
   for (let i = 0; i < n; i++) {
-    records.push(i < n / 2 ? { kind: 'analog', port: i + 1, power: 100 + ((time / 1000 + i) % 50) } : { kind: 'pulse', port: i + 1, pulses: 1, time: time - 10 * i });
+    records.push(
+      i < n / 2
+        ? { kind: 'analog', port: i + 1, power: 100 + ((time / 1000 + i) % 50) }
+        : { kind: 'pulse', port: i + 1, pulses: 1, time: time - 10 * i },
+    );
   }
   return { time, records };
 }
@@ -57,7 +69,13 @@ const holds: Record<Comparison, (a: number, b: number) => boolean> = {
  * printed here, so none can go without its MET / NOT MET (`npm run bench` calls out a bench
  * that states none, and any line that speaks of a goal without a verdict).
  */
-export function goal(what: string, measured: number, cmp: Comparison, target: number, opts: { digits?: number; unit?: string; note?: string } = {}): boolean {
+export function goal(
+  what: string,
+  measured: number,
+  cmp: Comparison,
+  target: number,
+  opts: { digits?: number; unit?: string; note?: string } = {},
+): boolean {
   const unit = opts.unit ?? '';
   const text = `${what}: ${fmt(measured, opts.digits ?? 2)}${unit} (goal ${cmp} ${target}${unit})${opts.note ? `; ${opts.note}` : ''}`;
   return verdict(text, holds[cmp](measured, target));

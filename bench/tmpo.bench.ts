@@ -13,7 +13,15 @@ import { fmt, goal } from './support';
 
 const DAYS = 14;
 const T0 = 1048576 * 1700; // a level-20 window start
-const CFG = { id: 'c1411c6b4f9910bbbab09f145f8533b9', type: 'electricity', class: 'analog', function: 'main', port: [1], data_type: 'counter', rid: 0 };
+const CFG = {
+  id: 'c1411c6b4f9910bbbab09f145f8533b9',
+  type: 'electricity',
+  class: 'analog',
+  function: 'main',
+  port: [1],
+  data_type: 'counter',
+  rid: 0,
+};
 
 function counterSeries(): { times: number[]; values: number[] } {
   const house = new Household({ ...DEFAULT_HOUSEHOLD, seed: 9 }, T0 * 1000 - 1000);
@@ -58,17 +66,22 @@ function main() {
     encoded.set(lvl, blocks);
     const ours = blocks.reduce((a, b) => a + b.length, 0);
     const plain = ws.map(plainGzip).reduce((a, b) => a + b.length, 0);
-    console.log(`level ${String(lvl).padStart(2)}: ${String(ws.length).padStart(5)} blocks, TMPO ${fmt(ours / n, 3)} B/sample, plain gzip JSON ${fmt(plain / n, 3)} B/sample (ratio ${fmt(ours / plain)}), encode ${fmt(n / encMs / 1000, 2)} M samples/s`);
+    console.log(
+      `level ${String(lvl).padStart(2)}: ${String(ws.length).padStart(5)} blocks, TMPO ${fmt(ours / n, 3)} B/sample, plain gzip JSON ${fmt(plain / n, 3)} B/sample (ratio ${fmt(ours / plain)}), encode ${fmt(n / encMs / 1000, 2)} M samples/s`,
+    );
   }
   const l20 = encoded.get(20)!;
   const bytes20 = l20.reduce((a, b) => a + b.length, 0) / n;
   // decode: best of 3, TMPO blocks against gunzip + JSON.parse of the plain arrays
   const plain20 = windows(series, 20).map(plainGzip);
-  const best = (fn: () => void) => Math.min(...[0, 1, 2].map(() => {
-    const t0 = process.hrtime.bigint();
-    fn();
-    return Number(process.hrtime.bigint() - t0) / 1e6;
-  }));
+  const best = (fn: () => void) =>
+    Math.min(
+      ...[0, 1, 2].map(() => {
+        const t0 = process.hrtime.bigint();
+        fn();
+        return Number(process.hrtime.bigint() - t0) / 1e6;
+      }),
+    );
   let check = 0;
   const tmpoMs = best(() => {
     for (const b of l20) check += decodeSeries(b).times.length;
@@ -78,7 +91,9 @@ function main() {
   });
   if (check !== 6 * n) throw new Error(`decoded ${check} samples, expected ${6 * n}`);
   const rate = n / tmpoMs / 1000;
-  console.log(`decode level 20: TMPO ${fmt(rate, 2)} M samples/s, plain gzip JSON ${fmt(n / plainMs / 1000, 2)} M samples/s (ratio ${fmt(plainMs / tmpoMs)})`);
+  console.log(
+    `decode level 20: TMPO ${fmt(rate, 2)} M samples/s, plain gzip JSON ${fmt(n / plainMs / 1000, 2)} M samples/s (ratio ${fmt(plainMs / tmpoMs)})`,
+  );
   // level-8 builder: the same samples pushed one by one as flm-tmpo does, a flush tick each
   // simulated second, against encoding the same windows in one go (best of 3 each)
   const sids = ['c1411c6b4f9910bbbab09f145f8533b9', 'fed676021dacaaf6a12a8dda7685be34'];
@@ -97,7 +112,9 @@ function main() {
   });
   const pushRate = (n * sids.length) / pushMs / 1000;
   const pushRatio = encodeMs / pushMs;
-  console.log(`level-8 builder: ${fmt(pushRate, 2)} M samples/s pushed with a flush tick a second, encoding the same windows at once ${fmt((n * sids.length) / encodeMs / 1000, 2)} M samples/s (ratio ${fmt(pushRatio)})`);
+  console.log(
+    `level-8 builder: ${fmt(pushRate, 2)} M samples/s pushed with a flush tick a second, encoding the same windows at once ${fmt((n * sids.length) / encodeMs / 1000, 2)} M samples/s (ratio ${fmt(pushRatio)})`,
+  );
   goal('bytes per sample at level 20', bytes20, '<=', 1, { digits: 3, unit: ' B' });
   goal('M samples/s decoded at level 20', rate, '>=', 5);
   goal('level-8 builder against encoding at once', pushRatio, '>=', 0.3);

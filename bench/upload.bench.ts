@@ -67,7 +67,10 @@ async function serve(): Promise<void> {
 
 // ---- the parent -------------------------------------------------------------------------
 class Child {
-  private constructor(private readonly proc: ChildProcess, readonly url: string) {}
+  private constructor(
+    private readonly proc: ChildProcess,
+    readonly url: string,
+  ) {}
 
   static async start(): Promise<Child> {
     const proc = fork(__filename, ['--server'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -210,12 +213,20 @@ const mb = (b: number) => fmt(b / 1048576, 1);
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 
 async function main(): Promise<void> {
-  console.log(`backlog: ${DAYS} day(s) x ${SENSORS} sensors at 1 Hz = ${TOTAL} readings` +
-    (DAYS < FULL_DAYS ? ` (scale ${fmt(DAYS / FULL_DAYS, 3)} of the full ${FULL_DAYS} days = ${SENSORS * FULL_DAYS * 86_400}; FLM_BENCH_DAYS=${FULL_DAYS} for all of it)` : ''));
-  console.log(`batch ${BATCH} readings per POST, ${IN_FLIGHT} sensors in flight, filters off; test server in a child process; ${SLICES} slices of ${SENSORS / SLICES} sensors, plain loop and drain taking turns`);
+  console.log(
+    `backlog: ${DAYS} day(s) x ${SENSORS} sensors at 1 Hz = ${TOTAL} readings` +
+      (DAYS < FULL_DAYS
+        ? ` (scale ${fmt(DAYS / FULL_DAYS, 3)} of the full ${FULL_DAYS} days = ${SENSORS * FULL_DAYS * 86_400}; FLM_BENCH_DAYS=${FULL_DAYS} for all of it)`
+        : ''),
+  );
+  console.log(
+    `batch ${BATCH} readings per POST, ${IN_FLIGHT} sensors in flight, filters off; test server in a child process; ${SLICES} slices of ${SENSORS / SLICES} sensors, plain loop and drain taking turns`,
+  );
   const server = await Child.start();
   const dir = await mkdtemp(join(tmpdir(), 'flm-bench-upload-'));
-  const slices = Array.from({ length: SLICES }, (_, k) => Array.from({ length: SENSORS / SLICES }, (_, i) => k * (SENSORS / SLICES) + i));
+  const slices = Array.from({ length: SLICES }, (_, k) =>
+    Array.from({ length: SENSORS / SLICES }, (_, i) => k * (SENSORS / SLICES) + i),
+  );
   const sliceDir = (k: number) => join(dir, `upload-${k}`);
   try {
     // The whole backlog goes on disk first: every drain phase runs with all of it queued.
@@ -265,19 +276,35 @@ async function main(): Promise<void> {
     const plainMs = sum(plain.map((t) => t.ms));
     const drainMs = sum(drained.map((t) => t.ms));
     const ratios = slices.map((_, k) => drained[k]!.ms / plain[k]!.ms);
-    console.log(`queue filled in ${fmt(fillMs / 1000, 1)} s (${fmt(TOTAL / (fillMs / 1000), 0)} readings/s, fsynced), ${mb(TOTAL * 20)} MB on disk`);
-    console.log(`plain loop of POSTs: ${fmt(TOTAL / (plainMs / 1000), 0)} readings/s (${sum(plain.map((t) => t.value))} POSTs in ${fmt(plainMs / 1000, 1)} s)`);
-    console.log(`queue drain (Uploader): ${fmt(TOTAL / (drainMs / 1000), 0)} readings/s (${sum(drained.map((t) => t.value))} POSTs in ${fmt(drainMs / 1000, 1)} s)`);
+    console.log(
+      `queue filled in ${fmt(fillMs / 1000, 1)} s (${fmt(TOTAL / (fillMs / 1000), 0)} readings/s, fsynced), ${mb(TOTAL * 20)} MB on disk`,
+    );
+    console.log(
+      `plain loop of POSTs: ${fmt(TOTAL / (plainMs / 1000), 0)} readings/s (${sum(plain.map((t) => t.value))} POSTs in ${fmt(plainMs / 1000, 1)} s)`,
+    );
+    console.log(
+      `queue drain (Uploader): ${fmt(TOTAL / (drainMs / 1000), 0)} readings/s (${sum(drained.map((t) => t.value))} POSTs in ${fmt(drainMs / 1000, 1)} s)`,
+    );
     const ratio = drainMs / plainMs;
-    goal('ratio drain time / plain loop time', ratio, '<=', 1.5, { unit: 'x', note: `slices ${fmt(Math.min(...ratios))}x .. ${fmt(Math.max(...ratios))}x` });
+    goal('ratio drain time / plain loop time', ratio, '<=', 1.5, {
+      unit: 'x',
+      note: `slices ${fmt(Math.min(...ratios))}x .. ${fmt(Math.max(...ratios))}x`,
+    });
     // CPU time moves less than wall time when other work shares the machine; the goal is the wall-time ratio.
     const plainCpu = sum(plain.map((t) => t.cpuMs));
     const drainCpu = sum(drained.map((t) => t.cpuMs));
-    console.log(`CPU time of this process: plain loop ${fmt(plainCpu / 1000, 1)} s, queue drain ${fmt(drainCpu / 1000, 1)} s (${fmt(drainCpu / plainCpu)}x)`);
-    console.log(`queue drain memory: RSS ${mb(mem.rss0)} -> peak ${mb(mem.rssPeak)} MB (+${mb(mem.rssPeak - mem.rss0)}), heap ${mb(mem.heap0)} -> peak ${mb(mem.heapPeak)} -> after ${mb(heapEnd)} MB`);
+    console.log(
+      `CPU time of this process: plain loop ${fmt(plainCpu / 1000, 1)} s, queue drain ${fmt(drainCpu / 1000, 1)} s (${fmt(drainCpu / plainCpu)}x)`,
+    );
+    console.log(
+      `queue drain memory: RSS ${mb(mem.rss0)} -> peak ${mb(mem.rssPeak)} MB (+${mb(mem.rssPeak - mem.rss0)}), heap ${mb(mem.heap0)} -> peak ${mb(mem.heapPeak)} -> after ${mb(heapEnd)} MB`,
+    );
     const heapGrowth = heapEnd - mem.heap0;
     const flat = heapGrowth < 16 * 1048576 && mem.rssPeak - mem.rss0 < 128 * 1048576;
-    verdict(`memory during the drain of ${mb(TOTAL * 20)} MB of queue: heap growth ${mb(heapGrowth)} MB, peak RSS growth ${mb(mem.rssPeak - mem.rss0)} MB (goal flat: < 16 MB heap, < 128 MB RSS)`, flat);
+    verdict(
+      `memory during the drain of ${mb(TOTAL * 20)} MB of queue: heap growth ${mb(heapGrowth)} MB, peak RSS growth ${mb(mem.rssPeak - mem.rss0)} MB (goal flat: < 16 MB heap, < 128 MB RSS)`,
+      flat,
+    );
   } finally {
     await server.stop();
     await rm(dir, { recursive: true, force: true });
@@ -290,8 +317,11 @@ if (process.argv.includes('--server')) {
     process.exit(1);
   });
 } else {
-  main().then(() => process.exit(0), (err) => {
-    console.error(err);
-    process.exit(1);
-  });
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }

@@ -19,20 +19,23 @@ const baudOk = (n: number) => Number.isInteger(n) && n >= 300 && n <= 4_000_000;
 const protocolOf = (v: unknown) => parseBoardProtocol(textSetting(v, 'flm03'));
 
 // The baud rate's default depends on the protocol: its reader gets both.
-const schema = z.preprocess((d) => ({ ...(d as object), baud: d }), z.object({
-  // 'flm03' also when absent: flows from before FLM02
-  protocol: setting.read(protocolOf),
-  baud: setting.read((v) => {
-    const d = v as { protocol?: unknown; baud?: unknown };
-    return numberSetting(d.baud, DEFAULT_BAUD[protocolOf(d.protocol)], 'baud rate', baudOk);
+const schema = z.preprocess(
+  (d) => ({ ...(d as object), baud: d }),
+  z.object({
+    // 'flm03' also when absent: flows from before FLM02
+    protocol: setting.read(protocolOf),
+    baud: setting.read((v) => {
+      const d = v as { protocol?: unknown; baud?: unknown };
+      return numberSetting(d.baud, DEFAULT_BAUD[protocolOf(d.protocol)], 'baud rate', baudOk);
+    }),
+    /** seconds without a frame before the board counts as offline; 0: no watchdog */
+    watchdog: setting.number(15, 'watchdog', (n) => n === 0 || n >= 0.5).transform((s) => Math.round(s * 1000)),
+    /** blank: leave the board's */
+    kubeGroup: setting.optionalNumber('Kube group', (n) => Number.isInteger(n) && n >= 0 && n <= 255),
+    /** `${FLM_SERIAL_PORT}` unset means: idle */
+    port: setting.text(),
   }),
-  /** seconds without a frame before the board counts as offline; 0: no watchdog */
-  watchdog: setting.number(15, 'watchdog', (n) => n === 0 || n >= 0.5).transform((s) => Math.round(s * 1000)),
-  /** blank: leave the board's */
-  kubeGroup: setting.optionalNumber('Kube group', (n) => Number.isInteger(n) && n >= 0 && n <= 255),
-  /** `${FLM_SERIAL_PORT}` unset means: idle */
-  port: setting.text(),
-}));
+);
 
 export default function (RED: NodeAPI): void {
   serveSerialPorts(RED);
@@ -59,28 +62,38 @@ export default function (RED: NodeAPI): void {
     let reader: BoardReader | undefined;
     let closed = false;
     status.idle('starting');
-    deviceNode.ready.then((ctx) => {
-      if (closed) return;
-      reader = new BoardReader({
-        protocol: s.protocol,
-        device: ctx.device,
-        ...(s.kubeGroup === undefined ? {} : { kubeGroup: s.kubeGroup }),
-        connect: serialPortConnector({ path: s.port, settings: { baudRate: s.baud, dataBits: 8, parity: 'none', stopBits: 1 } }),
-        label: s.port,
-        watchdogMs: s.watchdog,
-        send: (topic, payload) => node.send({ topic, payload } as NodeMessage),
-        log: logTo(node),
-        status: (view) => status.show(view),
-        unexpected: (err) => rejects.error(err),
-      });
-      reader.start();
-    }, (err: unknown) => status.failed(err));
+    deviceNode.ready.then(
+      (ctx) => {
+        if (closed) return;
+        reader = new BoardReader({
+          protocol: s.protocol,
+          device: ctx.device,
+          ...(s.kubeGroup === undefined ? {} : { kubeGroup: s.kubeGroup }),
+          connect: serialPortConnector({
+            path: s.port,
+            settings: { baudRate: s.baud, dataBits: 8, parity: 'none', stopBits: 1 },
+          }),
+          label: s.port,
+          watchdogMs: s.watchdog,
+          send: (topic, payload) => node.send({ topic, payload } as NodeMessage),
+          log: logTo(node),
+          status: (view) => status.show(view),
+          unexpected: (err) => rejects.error(err),
+        });
+        reader.start();
+      },
+      (err: unknown) => status.failed(err),
+    );
 
-    onCloseBounded(node, async () => {
-      closed = true;
-      await reader?.stop();
-      status.idle('stopped');
-    }, 5000);
+    onCloseBounded(
+      node,
+      async () => {
+        closed = true;
+        await reader?.stop();
+        status.idle('stopped');
+      },
+      5000,
+    );
   }
 
   RED.nodes.registerType('flm-board', FlmBoard as never);

@@ -15,7 +15,10 @@ const schema = z.object({
   deviceId: setting.text(),
   phase: setting.number(1, 'phase', (n) => n === 1 || n === 3),
   validAfter: setting.number(CLOCK_VALID_AFTER, 'clock valid after', (n) => Number.isInteger(n) && n >= 0),
-  sensors: z.unknown().optional().transform((v) => v ?? []),
+  sensors: z
+    .unknown()
+    .optional()
+    .transform((v) => v ?? []),
 });
 
 export interface DeviceContext {

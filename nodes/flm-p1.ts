@@ -23,9 +23,21 @@ interface P1Credentials {
 
 /** `when` (the source kind that activates the node) is read by sourceStandby before these. */
 const schema = z.object({
-  source: setting.oneOf(['serial', 'tcp', 'input'] as const, 'serial', (s) => `source: "${s}" is not serial, tcp or input`),
-  crc: setting.oneOf<CrcMode>(['strict', 'warn', 'off'], 'strict', (s) => `CRC mode: "${s}" is not strict, warn or off`),
-  variant: setting.oneOf<CrcVariant>(['arc', 'x25', 'auto'], 'arc', (s) => `CRC variant: "${s}" is not arc, x25 or auto`),
+  source: setting.oneOf(
+    ['serial', 'tcp', 'input'] as const,
+    'serial',
+    (s) => `source: "${s}" is not serial, tcp or input`,
+  ),
+  crc: setting.oneOf<CrcMode>(
+    ['strict', 'warn', 'off'],
+    'strict',
+    (s) => `CRC mode: "${s}" is not strict, warn or off`,
+  ),
+  variant: setting.oneOf<CrcVariant>(
+    ['arc', 'x25', 'auto'],
+    'arc',
+    (s) => `CRC variant: "${s}" is not arc, x25 or auto`,
+  ),
   /** the meter's IANA time zone */
   zone: setting.read((v) => meterZone(textSetting(v, DEFAULT_METER_ZONE_NAME))),
   /** seconds without a telegram before the source counts as offline; 0: no watchdog */
@@ -85,7 +97,10 @@ export default function (RED: NodeAPI): void {
           try {
             const p = msg.payload;
             if (typeof p !== 'string' && !Buffer.isBuffer(p)) {
-              return rejects.fail(done, new Error(`msg.payload must be telegram text or a Buffer, not ${p === null ? 'null' : typeof p}`));
+              return rejects.fail(
+                done,
+                new Error(`msg.payload must be telegram text or a Buffer, not ${p === null ? 'null' : typeof p}`),
+              );
             }
             done(reader.message(p, (out) => send(Object.assign(msg, out))));
           } catch (err) {
@@ -94,7 +109,8 @@ export default function (RED: NodeAPI): void {
         });
       } else {
         node.on('input', (_msg: NodeMessageInFlow, _send: Send, done: Done) =>
-          done(new Error(`this node reads P1 from ${source}; set its source to "input" to parse msg.payload`)));
+          done(new Error(`this node reads P1 from ${source}; set its source to "input" to parse msg.payload`)),
+        );
       }
     } catch (err) {
       const failure = err instanceof Error ? err : new Error(String(err));
@@ -104,10 +120,14 @@ export default function (RED: NodeAPI): void {
       return;
     }
     reader.start();
-    onCloseBounded(node, async () => {
-      await reader.stop();
-      status.idle('stopped');
-    }, 5000);
+    onCloseBounded(
+      node,
+      async () => {
+        await reader.stop();
+        status.idle('stopped');
+      },
+      5000,
+    );
   }
 
   RED.nodes.registerType('flm-p1', FlmP1 as never, {

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { PulseInput, eventTime, PULSE_TRIGGERS, type PulseTarget, type PulseTrigger } from '../core/readings/pulse-input';
+import {
+  PulseInput,
+  eventTime,
+  PULSE_TRIGGERS,
+  type PulseTarget,
+  type PulseTrigger,
+} from '../core/readings/pulse-input';
 import { BOARD_BATCH_TOPIC } from '../core/mqtt/board-batch';
 import { Status } from './lib/status';
 import { Resources } from './lib/resources';
@@ -26,14 +32,23 @@ function pulseTarget(def: { port?: unknown; sid?: unknown }): PulseTarget {
   return { port: numberSetting(portText, 0, 'port', (n) => Number.isInteger(n) && n >= 1 && n <= 255) };
 }
 
-const schema = z.preprocess((d) => ({ ...(d as object), target: d }), z.object({
-  target: setting.read((v) => pulseTarget(v as { port?: unknown; sid?: unknown })),
-  trigger: setting.oneOf<PulseTrigger>(PULSE_TRIGGERS, 'falling', (t) => `trigger "${t}" is not falling, rising or message`),
-  /** ms */
-  debounce: setting.number(0, 'debounce', (n) => n >= 0 && n <= 60_000),
-  /** s between idle batches, so gauges fall when pulses stop; 0: none */
-  tick: setting.number(1, 'idle tick', (n) => n === 0 || (n >= 0.1 && n <= 3600)).transform((t) => Math.round(t * 1000)),
-}));
+const schema = z.preprocess(
+  (d) => ({ ...(d as object), target: d }),
+  z.object({
+    target: setting.read((v) => pulseTarget(v as { port?: unknown; sid?: unknown })),
+    trigger: setting.oneOf<PulseTrigger>(
+      PULSE_TRIGGERS,
+      'falling',
+      (t) => `trigger "${t}" is not falling, rising or message`,
+    ),
+    /** ms */
+    debounce: setting.number(0, 'debounce', (n) => n >= 0 && n <= 60_000),
+    /** s between idle batches, so gauges fall when pulses stop; 0: none */
+    tick: setting
+      .number(1, 'idle tick', (n) => n === 0 || (n >= 0.1 && n <= 3600))
+      .transform((t) => Math.round(t * 1000)),
+  }),
+);
 
 function readSettings(def: PulseDef): { input: PulseInput; tickMs: number; label: string } {
   const { target, trigger, debounce, tick } = parseSettings(schema, def);
@@ -86,12 +101,16 @@ export default function (RED: NodeAPI): void {
 
     if (tickMs > 0) {
       // A batch with no pulse now and then: flm-sensor lowers the gauge as the silence grows.
-      res.interval(tickMs, () => {
-        const now = Date.now();
-        if (now - lastSent < tickMs || input.lastPulseTime === undefined) return;
-        lastSent = now;
-        node.send({ topic: BOARD_BATCH_TOPIC, payload: input.batch(0, now) } as NodeMessage);
-      }, (err) => status.failed(err));
+      res.interval(
+        tickMs,
+        () => {
+          const now = Date.now();
+          if (now - lastSent < tickMs || input.lastPulseTime === undefined) return;
+          lastSent = now;
+          node.send({ topic: BOARD_BATCH_TOPIC, payload: input.batch(0, now) } as NodeMessage);
+        },
+        (err) => status.failed(err),
+      );
     }
     render();
   }

@@ -50,13 +50,16 @@ export default function (RED: NodeAPI): void {
     });
 
     const handle = (e: SensorEngine) => (msg: NodeMessageInFlow, send: Send, done: Done) => {
-      e.process(msg.topic, msg.payload, (out) => send([out.map(asMessage)])).then((view) => {
-        if (view) status.show(view);
-        done();
-      }, (err: unknown) => {
-        rejects.fail(done, err);
-        status.show(e.errorView(err));
-      });
+      e.process(msg.topic, msg.payload, (out) => send([out.map(asMessage)])).then(
+        (view) => {
+          if (view) status.show(view);
+          done();
+        },
+        (err: unknown) => {
+          rejects.fail(done, err);
+          status.show(e.errorView(err));
+        },
+      );
     };
 
     node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => gate.input(msg, send, done));
@@ -82,7 +85,11 @@ export default function (RED: NodeAPI): void {
         engine = e;
         status.show(e.startView);
         res.on(ctx.sensors, 'change', () => sendConfig(true));
-        res.interval(SAVE_INTERVAL_MS, () => e.save(), (err) => status.failed(err));
+        res.interval(
+          SAVE_INTERVAL_MS,
+          () => e.save(),
+          (err) => status.failed(err),
+        );
         sendConfig();
         gate.ready(handle(e));
       })().catch((err: unknown) => {

@@ -20,7 +20,8 @@ const schema = z.object({
   start: setting.read((v) => {
     const text = textSetting(v);
     const start = text ? Date.parse(text) : Date.now();
-    if (!Number.isFinite(start)) throw new Error(`start: "${text}" is not a date (use ISO 8601, e.g. 2026-06-21T12:00:00Z)`);
+    if (!Number.isFinite(start))
+      throw new Error(`start: "${text}" is not a date (use ISO 8601, e.g. 2026-06-21T12:00:00Z)`);
     return start;
   }),
 });

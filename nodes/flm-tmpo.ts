@@ -23,7 +23,11 @@ const MAX_HORIZON_HOURS = 168;
 
 const schema = z.object({
   maxMB: setting.number(0, 'disk budget', (n) => n >= 0),
-  horizon: setting.number(DEFAULT_HORIZON_SECONDS / 3600, 'late readings horizon (hours)', (n) => n >= 0 && n <= MAX_HORIZON_HOURS),
+  horizon: setting.number(
+    DEFAULT_HORIZON_SECONDS / 3600,
+    'late readings horizon (hours)',
+    (n) => n >= 0 && n <= MAX_HORIZON_HOURS,
+  ),
   apiHost: setting.text('127.0.0.1'),
   /** blank or "off": no HTTP API */
   apiPort: setting.read((v) => {
@@ -50,11 +54,15 @@ export default function (RED: NodeAPI): void {
     const reportError = (err: unknown) => status.failed(err);
 
     const handle = (svc: TmpoService) => (msg: NodeMessageInFlow, send: Send, done: Done) => {
-      svc.handle(String(msg.topic ?? ''), msg.payload, (msg as { flm?: unknown }).flm, (out) => send(asMessage(out)))
-        .then(() => done(), (err: unknown) => {
-          rejects.fail(done, err);
-          status.show(svc.errorView(err));
-        });
+      svc
+        .handle(String(msg.topic ?? ''), msg.payload, (msg as { flm?: unknown }).flm, (out) => send(asMessage(out)))
+        .then(
+          () => done(),
+          (err: unknown) => {
+            rejects.fail(done, err);
+            status.show(svc.errorView(err));
+          },
+        );
     };
     node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => gate.input(msg, send, done));
 
@@ -67,7 +75,9 @@ export default function (RED: NodeAPI): void {
         ...ctx,
         horizonHours: s.horizon,
         maxMB: s.maxMB,
-        ...(s.apiPort === undefined ? {} : { api: { host: s.apiHost, port: s.apiPort, token: textSetting(node.credentials?.apiToken) } }),
+        ...(s.apiPort === undefined
+          ? {}
+          : { api: { host: s.apiHost, port: s.apiPort, token: textSetting(node.credentials?.apiToken) } }),
         send: (out) => node.send(asMessage(out)),
         log: logTo(node),
         status: (view) => status.show(view),
@@ -86,11 +96,15 @@ export default function (RED: NodeAPI): void {
       reportError(err);
     });
 
-    onCloseBounded(node, async () => {
-      res.dispose();
-      await starting;
-      await service?.close();
-    }, 10_000);
+    onCloseBounded(
+      node,
+      async () => {
+        res.dispose();
+        await starting;
+        await service?.close();
+      },
+      10_000,
+    );
   }
 
   RED.nodes.registerType('flm-tmpo', FlmTmpo as never, { credentials: { apiToken: { type: 'password' } } });

@@ -10,7 +10,11 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = join(root, 'dist', 'bench');
 const only = process.argv.slice(2);
-const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.bench.js') && (only.length === 0 || only.some((o) => f.includes(o)))).sort() : [];
+const files = existsSync(dir)
+  ? readdirSync(dir)
+      .filter((f) => f.endsWith('.bench.js') && (only.length === 0 || only.some((o) => f.includes(o))))
+      .sort()
+  : [];
 if (files.length === 0) {
   console.error('no benchmarks found');
   process.exit(1);
@@ -20,7 +24,10 @@ const VERDICT = / (MET|NOT MET)$/;
 /** Runs one bench with its output passed through; resolves with its exit code and its goal lines. */
 function run(file) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--expose-gc', join(dir, file)], { stdio: ['ignore', 'pipe', 'inherit'], cwd: root });
+    const child = spawn(process.execPath, ['--expose-gc', join(dir, file)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      cwd: root,
+    });
     const goals = [];
     let rest = '';
     child.stdout.on('data', (chunk) => {
@@ -49,7 +56,8 @@ for (const f of files) {
   }
   if (goals.length === 0) summary.push(`${name}: states no goal NOT MET`);
   // A line that speaks of a goal must end with its verdict: one that does not is itself a failed goal.
-  for (const g of goals) summary.push(`${name}: ${VERDICT.test(g) ? g.replace(/^goal: /, '') : `${g} -- no verdict NOT MET`}`);
+  for (const g of goals)
+    summary.push(`${name}: ${VERDICT.test(g) ? g.replace(/^goal: /, '') : `${g} -- no verdict NOT MET`}`);
 }
 console.log('\n== verdicts');
 for (const line of summary) console.log(line);

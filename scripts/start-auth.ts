@@ -50,8 +50,13 @@ export function loginNotice(login: EditorLogin): string[] {
 /** Node-RED's adminAuth for one user with every permission; the password as a bcrypt hash. */
 export async function adminAuthSettings(login: EditorLogin, nodeRedPath: string): Promise<Record<string, unknown>> {
   // bcryptjs comes with node-red (its own login checks hashes with it): resolve it from there.
-  const bcrypt = require(require.resolve('bcryptjs', { paths: [nodeRedPath] })) as { hash(s: string, rounds: number): Promise<string> };
-  return { type: 'credentials', users: [{ username: login.user, password: await bcrypt.hash(login.password, 10), permissions: '*' }] };
+  const bcrypt = require(require.resolve('bcryptjs', { paths: [nodeRedPath] })) as {
+    hash(s: string, rounds: number): Promise<string>;
+  };
+  return {
+    type: 'credentials',
+    users: [{ username: login.user, password: await bcrypt.hash(login.password, 10), permissions: '*' }],
+  };
 }
 
 const LOOPBACK = ['localhost', '127.0.0.1', '::1'];
@@ -79,7 +84,11 @@ export function allowedHosts(uiBind: string, extra: string): Set<string> {
 export function hostOf(header: string | undefined): string | undefined {
   if (!header) return undefined;
   const h = header.trim().toLowerCase();
-  const host = h.startsWith('[') ? h.slice(1, h.indexOf(']')) : h.split(':').length === 2 ? h.slice(0, h.indexOf(':')) : h;
+  const host = h.startsWith('[')
+    ? h.slice(1, h.indexOf(']'))
+    : h.split(':').length === 2
+      ? h.slice(0, h.indexOf(':'))
+      : h;
   return host.replace(/\.$/, '') || undefined;
 }
 
@@ -99,7 +108,9 @@ export function guardHost(server: Server, allowed: ReadonlySet<string>): Middlew
   // First in line, before Node-RED's own upgrade handler (which leaves a closed socket alone).
   server.prependListener('upgrade', (req: IncomingMessage, socket: Duplex) => {
     if (ok(req)) return;
-    socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${refusal(hostOf(req.headers.host))}`);
+    socket.end(
+      `HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${refusal(hostOf(req.headers.host))}`,
+    );
     socket.destroy();
   });
   return (req, res, next) => {
@@ -121,8 +132,17 @@ export function guardHttpNode(login: EditorLogin, needsPermission: (permission: 
   return (req, res, next) => {
     const auth = req.headers.authorization ?? '';
     if (/^bearer /i.test(auth)) return bearer(req, res, next);
-    if (/^basic /i.test(auth) && timingSafeEqual(digest(Buffer.from(auth.slice(6).trim(), 'base64').toString('utf8')), expected)) return next();
-    res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="flm", charset="UTF-8"', 'Content-Type': 'text/plain; charset=utf-8' }).end('log in with the editor user and password\n');
+    if (
+      /^basic /i.test(auth) &&
+      timingSafeEqual(digest(Buffer.from(auth.slice(6).trim(), 'base64').toString('utf8')), expected)
+    )
+      return next();
+    res
+      .writeHead(401, {
+        'WWW-Authenticate': 'Basic realm="flm", charset="UTF-8"',
+        'Content-Type': 'text/plain; charset=utf-8',
+      })
+      .end('log in with the editor user and password\n');
   };
 }
 
@@ -131,11 +151,23 @@ export interface EditorLock {
   /** Node-RED settings to merge in */
   settings: { adminAuth: Record<string, unknown> };
   /** put the Host check and the httpNode login in front of Node-RED's apps */
-  install(app: { use(...args: unknown[]): unknown }, server: Server, red: { httpAdmin: unknown; httpNode: unknown; auth: { needsPermission(p: string): Middleware } }, roots: { admin: string; node: string }): void;
+  install(
+    app: { use(...args: unknown[]): unknown },
+    server: Server,
+    red: { httpAdmin: unknown; httpNode: unknown; auth: { needsPermission(p: string): Middleware } },
+    roots: { admin: string; node: string },
+  ): void;
 }
 
 /** Everything above for one editor: its login, its bind address and its extra host names. */
-export async function editorLock(opts: { user: string; password?: string; dataDir: string; uiBind: string; allowedHosts: string; nodeRedPath: string }): Promise<EditorLock> {
+export async function editorLock(opts: {
+  user: string;
+  password?: string;
+  dataDir: string;
+  uiBind: string;
+  allowedHosts: string;
+  nodeRedPath: string;
+}): Promise<EditorLock> {
   const login = await editorLogin(opts.user, opts.password, opts.dataDir);
   const adminAuth = await adminAuthSettings(login, opts.nodeRedPath);
   const hosts = allowedHosts(opts.uiBind, opts.allowedHosts);
@@ -145,7 +177,11 @@ export async function editorLock(opts: { user: string; password?: string; dataDi
     install(app, server, red, roots) {
       app.use(guardHost(server, hosts));
       app.use(roots.admin, red.httpAdmin);
-      app.use(roots.node, guardHttpNode(login, (p) => red.auth.needsPermission(p)), red.httpNode);
+      app.use(
+        roots.node,
+        guardHttpNode(login, (p) => red.auth.needsPermission(p)),
+        red.httpNode,
+      );
     },
   };
 }

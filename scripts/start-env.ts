@@ -38,7 +38,8 @@ const SOURCES = ['simulator', 'p1', 'board'];
 
 export function startDefaults(env: NodeJS.ProcessEnv, root: string): StartEnv {
   const out = {} as StartEnv;
-  for (const [k, v] of Object.entries(START_DEFAULTS) as Array<[keyof typeof START_DEFAULTS, string]>) out[k] = env[k] ?? v;
+  for (const [k, v] of Object.entries(START_DEFAULTS) as Array<[keyof typeof START_DEFAULTS, string]>)
+    out[k] = env[k] ?? v;
   out.FLM_DATA_DIR = resolve(out.FLM_DATA_DIR || join(root, '.flm', 'data'));
   out.FLM_P1_SOURCE = out.FLM_P1_TCP ? 'tcp' : 'serial';
   checkSource(out);
@@ -50,13 +51,17 @@ function checkSource(env: StartEnv): void {
   const source = env.FLM_SOURCE;
   if (!SOURCES.includes(source)) throw new Error(`FLM_SOURCE="${source}" is not one of ${SOURCES.join(', ')}`);
   if (source === 'p1' && !env.FLM_SERIAL_PORT && !env.FLM_P1_TCP) {
-    throw new Error('FLM_SOURCE=p1 needs FLM_SERIAL_PORT (e.g. /dev/ttyUSB0) or FLM_P1_TCP (host:port of a P1 dongle or ser2net)');
+    throw new Error(
+      'FLM_SOURCE=p1 needs FLM_SERIAL_PORT (e.g. /dev/ttyUSB0) or FLM_P1_TCP (host:port of a P1 dongle or ser2net)',
+    );
   }
   if (source === 'p1') {
     try {
       new Intl.DateTimeFormat('en', { timeZone: env.FLM_P1_ZONE });
     } catch {
-      throw new Error(`FLM_P1_ZONE="${env.FLM_P1_ZONE}" is not a time zone (e.g. Europe/Brussels, Europe/Amsterdam, Europe/Dublin)`);
+      throw new Error(
+        `FLM_P1_ZONE="${env.FLM_P1_ZONE}" is not a time zone (e.g. Europe/Brussels, Europe/Amsterdam, Europe/Dublin)`,
+      );
     }
   }
   if (source === 'board' && !env.FLM_SERIAL_PORT) {

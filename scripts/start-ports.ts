@@ -14,7 +14,9 @@ const PORTS = [
 ] as const;
 
 /** The ports `npm start` will listen on, with the variable of each and the address it binds. */
-export function startPorts(env: StartEnv): Array<{ name: string; what: string; port: number; bind: 'FLM_UI_BIND' | 'FLM_BIND' }> {
+export function startPorts(
+  env: StartEnv,
+): Array<{ name: string; what: string; port: number; bind: 'FLM_UI_BIND' | 'FLM_BIND' }> {
   const out: Array<{ name: string; what: string; port: number; bind: 'FLM_UI_BIND' | 'FLM_BIND' }> = [];
   for (const p of PORTS) {
     const text = env[p.name].trim();
@@ -23,7 +25,8 @@ export function startPorts(env: StartEnv): Array<{ name: string; what: string; p
       continue;
     }
     const port = Number(text);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${p.name}="${text}" is not a port (1-65535)`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new Error(`${p.name}="${text}" is not a port (1-65535)`);
     out.push({ name: p.name, what: p.what, port, bind: p.bind });
   }
   return out;
@@ -50,7 +53,8 @@ function ensureFree(port: number, host: string, label: string, variable: string,
     const probe = createServer();
     probe.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') reject(new Error(`${label} is already in use (set ${variable})`));
-      else if (err.code === 'EACCES') reject(new Error(`${label} needs privileges this process lacks (set ${variable} to 1024 or above)`));
+      else if (err.code === 'EACCES')
+        reject(new Error(`${label} needs privileges this process lacks (set ${variable} to 1024 or above)`));
       else reject(new Error(`${label}: ${err.message} (check ${bindVariable} and ${variable})`));
     });
     probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve()));

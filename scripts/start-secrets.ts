@@ -11,7 +11,13 @@ import { ADMIN_PASSWORD_FILE } from './start-auth';
  * Node-RED's files that hold secrets: the flow credentials, the runtime config with the
  * secret that encrypts them, the editor's login sessions, and the backups it keeps of each.
  */
-export const NODE_RED_SECRET_FILES = ['flows_cred.json', '.flows_cred.json.backup', '.config.runtime.json', '.config.runtime.json.backup', '.sessions.json'];
+export const NODE_RED_SECRET_FILES = [
+  'flows_cred.json',
+  '.flows_cred.json.backup',
+  '.config.runtime.json',
+  '.config.runtime.json.backup',
+  '.sessions.json',
+];
 /** The pipeline's own: the device identity (its key signs uploads) and the editor password. */
 export const DATA_SECRET_FILES = [IDENTITY_FILE, ADMIN_PASSWORD_FILE];
 
@@ -26,7 +32,10 @@ export function privateByDefault(): void {
 
 /** Close the secret files that exist with looser modes; returns the ones changed. */
 export async function closeSecretFiles(userDir: string, dataDir: string): Promise<string[]> {
-  const paths = [...NODE_RED_SECRET_FILES.map((f) => join(userDir, f)), ...DATA_SECRET_FILES.map((f) => join(dataDir, f))];
+  const paths = [
+    ...NODE_RED_SECRET_FILES.map((f) => join(userDir, f)),
+    ...DATA_SECRET_FILES.map((f) => join(dataDir, f)),
+  ];
   const changed: string[] = [];
   for (const p of paths) if (await keepPrivate(p)) changed.push(p);
   return changed;

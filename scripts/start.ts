@@ -26,7 +26,8 @@ async function main(): Promise<void> {
   linkPackage(userDir);
   installFlow(userDir);
   await seedIdentity(env);
-  for (const p of await closeSecretFiles(userDir, env.FLM_DATA_DIR)) console.log(`flm: ${p} was readable by others; now 0600`);
+  for (const p of await closeSecretFiles(userDir, env.FLM_DATA_DIR))
+    console.log(`flm: ${p} was readable by others; now 0600`);
 
   const nodeRed = require.resolve('node-red');
   // express comes with node-red; resolve it from there rather than depending on it ourselves.
@@ -59,7 +60,12 @@ async function main(): Promise<void> {
 
   await new Promise<void>((ok, fail) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      fail(err.code === 'EADDRINUSE' ? new Error(`editor port ${env.FLM_UI_PORT} on ${env.FLM_UI_BIND} is already in use (set FLM_UI_PORT)`) : err));
+      fail(
+        err.code === 'EADDRINUSE'
+          ? new Error(`editor port ${env.FLM_UI_PORT} on ${env.FLM_UI_BIND} is already in use (set FLM_UI_PORT)`)
+          : err,
+      ),
+    );
     server.listen(Number(env.FLM_UI_PORT), env.FLM_UI_BIND, () => ok());
   });
   await RED.start();
@@ -116,7 +122,8 @@ function installFlow(userDir: string): void {
     const current = readFileSync(target, 'utf8');
     const installed = existsSync(marker) ? readFileSync(marker, 'utf8').trim() : '';
     if (sha(current) !== installed) {
-      if (sha(source) !== installed) console.log('flm: keeping your edited .flm/flows.json (delete it to get flows/flm.json again)');
+      if (sha(source) !== installed)
+        console.log('flm: keeping your edited .flm/flows.json (delete it to get flows/flm.json again)');
       return;
     }
     if (current === source) return;

@@ -35,7 +35,8 @@ export class Tokens {
     private readonly source: TokenSource,
     private readonly master?: string,
   ) {
-    if (master !== undefined && !isToken(master)) throw new RangeError('the master token must be 32 lowercase hex characters');
+    if (master !== undefined && !isToken(master))
+      throw new RangeError('the master token must be 32 lowercase hex characters');
     if (typeof source !== 'function') {
       for (const [sid, token] of entries(source)) {
         if (!isToken(token)) throw new RangeError(`the token of sensor ${sid} must be 32 lowercase hex characters`);
@@ -57,9 +58,11 @@ export class Tokens {
   check(sid: string, token: string): ApiReply | undefined {
     const map = this.current();
     const own = map.get(sid);
-    if ((own !== undefined && same(own, token)) || (this.master !== undefined && same(this.master, token))) return undefined;
+    if ((own !== undefined && same(own, token)) || (this.master !== undefined && same(this.master, token)))
+      return undefined;
     for (const [other, t] of map) {
-      if (other !== sid && same(t, token)) return textReply(403, `Forbidden: this token is not valid for sensor ${sid}`);
+      if (other !== sid && same(t, token))
+        return textReply(403, `Forbidden: this token is not valid for sensor ${sid}`);
     }
     return unauthorized('Unauthorized: invalid token');
   }
@@ -91,15 +94,27 @@ function oneOf(req: ApiRequest, header: string, param: string): { value?: string
 /** Version and token checks for sensor `sid`; undefined when the request may go on. */
 export function authorize(req: ApiRequest, sid: string, tokens: Tokens): ApiReply | undefined {
   const version = oneOf(req, 'X-Version', 'version');
-  if (version.both) return textReply(400, 'Malformed request: give the version as the X-Version header or the version query parameter, not both');
+  if (version.both)
+    return textReply(
+      400,
+      'Malformed request: give the version as the X-Version header or the version query parameter, not both',
+    );
   if (version.value !== API_VERSION) {
-    return textReply(400, version.value === undefined
-      ? 'Malformed request: the X-Version: 1.0 header (or version=1.0) is required'
-      : `Malformed request: version ${JSON.stringify(version.value.slice(0, 20))} is not supported, only 1.0`);
+    return textReply(
+      400,
+      version.value === undefined
+        ? 'Malformed request: the X-Version: 1.0 header (or version=1.0) is required'
+        : `Malformed request: version ${JSON.stringify(version.value.slice(0, 20))} is not supported, only 1.0`,
+    );
   }
   const token = oneOf(req, 'X-Token', 'token');
-  if (token.both) return textReply(400, 'Malformed request: give the token as the X-Token header or the token query parameter, not both');
-  if (token.value === undefined) return unauthorized('Unauthorized: a sensor token is required (X-Token header or token query parameter)');
+  if (token.both)
+    return textReply(
+      400,
+      'Malformed request: give the token as the X-Token header or the token query parameter, not both',
+    );
+  if (token.value === undefined)
+    return unauthorized('Unauthorized: a sensor token is required (X-Token header or token query parameter)');
   if (!isToken(token.value)) return textReply(400, 'Malformed request: a token is 32 lowercase hex characters');
   return tokens.check(sid, token.value);
 }

@@ -23,7 +23,8 @@ export class Buckets {
     readonly resolution: number,
     readonly buckets: number,
   ) {
-    if (!Number.isSafeInteger(buckets) || buckets < 0) throw new RangeError(`bucket count must be a whole number, got ${buckets}`);
+    if (!Number.isSafeInteger(buckets) || buckets < 0)
+      throw new RangeError(`bucket count must be a whole number, got ${buckets}`);
     if (!(resolution > 0)) throw new RangeError(`resolution must be positive, got ${resolution}`);
     this.edge = new Float64Array(buckets + 1).fill(NaN);
     this.sum = new Float64Array(buckets);
@@ -38,7 +39,8 @@ export class Buckets {
       const e = this.start + this.nextEdge * this.resolution;
       if (e > t) break;
       if (e === t) this.edge[this.nextEdge] = v;
-      else if (this.prevT !== undefined) this.edge[this.nextEdge] = this.prevV + ((v - this.prevV) * (e - this.prevT)) / (t - this.prevT);
+      else if (this.prevT !== undefined)
+        this.edge[this.nextEdge] = this.prevV + ((v - this.prevV) * (e - this.prevT)) / (t - this.prevT);
     }
     if (t >= this.start && t < this.end) {
       const k = Math.floor((t - this.start) / this.resolution);

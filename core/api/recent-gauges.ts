@@ -46,7 +46,8 @@ export class RecentGauges implements GaugeSource {
     this.capacity = options.capacity ?? 64;
     this.maxSensors = options.maxSensors ?? 256;
     this.validAfter = options.validAfter ?? CLOCK_VALID_AFTER;
-    if (!Number.isSafeInteger(this.capacity) || this.capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${this.capacity}`);
+    if (!Number.isSafeInteger(this.capacity) || this.capacity < 1)
+      throw new RangeError(`capacity must be a positive integer, got ${this.capacity}`);
   }
 
   /**
@@ -66,7 +67,13 @@ export class RecentGauges implements GaugeSource {
     let ring = this.rings.get(sid);
     if (!ring) {
       if (!this.served && this.rings.size >= this.maxSensors) return false;
-      ring = { times: new Float64Array(this.capacity), values: new Float64Array(this.capacity), first: 0, count: 0, unit };
+      ring = {
+        times: new Float64Array(this.capacity),
+        values: new Float64Array(this.capacity),
+        first: 0,
+        count: 0,
+        unit,
+      };
       this.rings.set(sid, ring);
     }
     if (ring.count > 0 && ts <= ring.times[(ring.first + ring.count - 1) % this.capacity]!) return false;

@@ -31,7 +31,11 @@ export function textReply(status: number, text: string, headers: Record<string, 
  * Content-Type application/json too (docs/protocols/tmpo.md#local-api), and so do we.
  */
 export function jsonReply(json: string, callback: string | undefined, headers: Record<string, string> = {}): ApiReply {
-  return { status: 200, headers: { 'Content-Type': JSON_TYPE, ...headers }, body: callback ? `${callback}(${json});` : json };
+  return {
+    status: 200,
+    headers: { 'Content-Type': JSON_TYPE, ...headers },
+    body: callback ? `${callback}(${json});` : json,
+  };
 }
 
 /**

@@ -54,11 +54,14 @@ const ROUTES: Route[] = [
   {
     pattern: new RegExp(`^/sensor/${SEGMENT}/tmpo/${SEGMENT}/${SEGMENT}/${SEGMENT}$`),
     handle: (req, m, ctx) =>
-      withStore(ctx, (reader) => tmpoBlockReply(req, m[1]!, { rid: m[2]!, lvl: m[3]!, bid: m[4]! }, { reader, tokens: ctx.tokens })),
+      withStore(ctx, (reader) =>
+        tmpoBlockReply(req, m[1]!, { rid: m[2]!, lvl: m[3]!, bid: m[4]! }, { reader, tokens: ctx.tokens }),
+      ),
   },
   {
     pattern: new RegExp(`^/sensor/${SEGMENT}/series$`),
-    handle: (req, m, ctx) => withStore(ctx, (reader) => seriesReply(req, m[1]!, { reader, tokens: ctx.tokens, now: ctx.now })),
+    handle: (req, m, ctx) =>
+      withStore(ctx, (reader) => seriesReply(req, m[1]!, { reader, tokens: ctx.tokens, now: ctx.now })),
   },
 ];
 
@@ -66,7 +69,10 @@ const notFound = (): ApiReply => textReply(404, 'Not Found');
 
 function withStore(ctx: Context, fn: (reader: TmpoReader) => Promise<ApiReply>): ApiReply | Promise<ApiReply> {
   const reader = ctx.reader();
-  if (!reader) return withApiHeaders(textReply(503, 'Service Unavailable: the TMPO store is still opening', { 'Retry-After': '5' }));
+  if (!reader)
+    return withApiHeaders(
+      textReply(503, 'Service Unavailable: the TMPO store is still opening', { 'Retry-After': '5' }),
+    );
   return fn(reader);
 }
 
@@ -144,7 +150,12 @@ function match(req: IncomingMessage, base: string): { route: Route; m: RegExpExe
   return undefined;
 }
 
-function send(res: ServerResponse, reply: ApiReply, reportError: (err: unknown, req: IncomingMessage) => void, req: IncomingMessage): void {
+function send(
+  res: ServerResponse,
+  reply: ApiReply,
+  reportError: (err: unknown, req: IncomingMessage) => void,
+  req: IncomingMessage,
+): void {
   try {
     if (res.headersSent || res.writableEnded) return;
     res.statusCode = reply.status;

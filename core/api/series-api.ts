@@ -61,7 +61,10 @@ const time = z.string().transform((s, ctx) => {
 const resolution = z.string().transform((s, ctx) => {
   const r = RESOLUTIONS[s] ?? (/^\d{1,9}$/.test(s) ? Number(s) : NaN);
   if (!(r >= 1)) {
-    ctx.addIssue({ code: 'custom', message: `must be a number of seconds or one of ${Object.keys(RESOLUTIONS).join(', ')}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be a number of seconds or one of ${Object.keys(RESOLUTIONS).join(', ')}`,
+    });
     return z.NEVER;
   }
   return r;
@@ -73,7 +76,11 @@ const querySchema = z
     end: time.optional(),
     resolution: resolution.optional(),
     unit: z.enum(UNITS).optional(),
-    rid: z.string().regex(/^\d{1,9}$/, 'must be a whole number').transform(Number).optional(),
+    rid: z
+      .string()
+      .regex(/^\d{1,9}$/, 'must be a whole number')
+      .transform(Number)
+      .optional(),
     callback: z.string().refine(isCallbackName, 'must be a JavaScript function name').optional(),
     // checked by authorize()
     version: z.string().optional(),
@@ -104,7 +111,15 @@ export function parseSeriesQuery(q: URLSearchParams, now: number): SeriesQuery |
   if (buckets > MAX_BUCKETS) {
     return `Malformed query string: ${buckets} buckets of ${res} s from start to end; at most ${MAX_BUCKETS}, use a coarser resolution`;
   }
-  return { start, end: start + buckets * res, resolution: res, buckets, unit: r.data.unit, rid: r.data.rid, callback: r.data.callback };
+  return {
+    start,
+    end: start + buckets * res,
+    resolution: res,
+    buckets,
+    unit: r.data.unit,
+    rid: r.data.rid,
+    callback: r.data.callback,
+  };
 }
 
 export async function seriesReply(req: ApiRequest, sid: string, ctx: SeriesApiContext): Promise<ApiReply> {
@@ -122,7 +137,11 @@ export async function seriesReply(req: ApiRequest, sid: string, ctx: SeriesApiCo
       if (!(err instanceof BlockVanishedError)) throw err;
     }
   }
-  return withApiHeaders(textReply(503, 'Service Unavailable: the TMPO store kept changing while it was read; try again', { 'Retry-After': '1' }));
+  return withApiHeaders(
+    textReply(503, 'Service Unavailable: the TMPO store kept changing while it was read; try again', {
+      'Retry-After': '1',
+    }),
+  );
 }
 
 /** The answer's JSON text for one sensor and a validated query. */
@@ -140,7 +159,15 @@ export async function seriesJson(reader: TmpoReader, sid: string, query: SeriesQ
   }
   const levels = [...new Set(read.keys.map((k) => k.lvl))].sort((a, b) => b - a);
   return JSON.stringify({
-    sid, rid, start: query.start, end: query.end, resolution: query.resolution, unit, levels, blocks: read.keys.length, series,
+    sid,
+    rid,
+    start: query.start,
+    end: query.end,
+    resolution: query.resolution,
+    unit,
+    levels,
+    blocks: read.keys.length,
+    series,
   });
 }
 
@@ -149,7 +176,11 @@ export async function seriesJson(reader: TmpoReader, sid: string, query: SeriesQ
  * (only if the first one starts after `start`) and the block after (only if the samples stop
  * before `end`), whose samples the edge interpolation needs.
  */
-async function feedRange(reader: TmpoReader, line: BlockKey[], buckets: Buckets): Promise<{ keys: BlockKey[]; cfg: SensorCfg | undefined }> {
+async function feedRange(
+  reader: TmpoReader,
+  line: BlockKey[],
+  buckets: Buckets,
+): Promise<{ keys: BlockKey[]; cfg: SensorCfg | undefined }> {
   const end = buckets.start + buckets.buckets * buckets.resolution;
   const keys: BlockKey[] = [];
   let cfg: SensorCfg | undefined;

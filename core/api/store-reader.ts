@@ -20,14 +20,18 @@ export class TmpoDirReader implements TmpoReader {
     for (const dataDir of basename(dir) === 'tmpo' ? [dir, dirname(dir)] : [dir]) {
       if (await isDir(sensorDir(dataDir))) return new TmpoDirReader(dataDir);
     }
-    throw new Error(`no TMPO store in ${dir}: expected ${join(dir, 'tmpo', 'sensor')} (a data dir) or a folder named tmpo holding sensor/`);
+    throw new Error(
+      `no TMPO store in ${dir}: expected ${join(dir, 'tmpo', 'sensor')} (a data dir) or a folder named tmpo holding sensor/`,
+    );
   }
 
   async list(filter: { sid?: string; rid?: number } = {}): Promise<BlockKey[]> {
     const { blocks } = await scanStore(this.dataDir);
     return blocks
       .map((b) => b.key)
-      .filter((k) => (filter.sid === undefined || k.sid === filter.sid) && (filter.rid === undefined || k.rid === filter.rid))
+      .filter(
+        (k) => (filter.sid === undefined || k.sid === filter.sid) && (filter.rid === undefined || k.rid === filter.rid),
+      )
       .sort(compareKeys);
   }
 

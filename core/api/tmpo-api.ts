@@ -76,7 +76,12 @@ export async function tmpoSyncReply(req: ApiRequest, sid: string, ctx: TmpoApiCo
     }
     if (attempt < SYNC_ATTEMPTS) await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
   }
-  return withApiHeaders(textReply(STATUS_INCONSISTENT, `TMPO blocks of sensor ${sid} do not follow each other in time; sync again after the next compaction`));
+  return withApiHeaders(
+    textReply(
+      STATUS_INCONSISTENT,
+      `TMPO blocks of sensor ${sid} do not follow each other in time; sync again after the next compaction`,
+    ),
+  );
 }
 
 /**
@@ -87,10 +92,17 @@ export async function tmpoSyncReply(req: ApiRequest, sid: string, ctx: TmpoApiCo
 function wantsJson(accept: string | undefined): boolean {
   if (!accept) return false;
   const types = accept.split(',').map((part) => part.split(';')[0]!.trim().toLowerCase());
-  return types.includes('application/json') && !types.some((t) => t === 'application/gzip' || t === 'application/x-gzip');
+  return (
+    types.includes('application/json') && !types.some((t) => t === 'application/gzip' || t === 'application/x-gzip')
+  );
 }
 
-export async function tmpoBlockReply(req: ApiRequest, sid: string, path: { rid: string; lvl: string; bid: string }, ctx: TmpoApiContext): Promise<ApiReply> {
+export async function tmpoBlockReply(
+  req: ApiRequest,
+  sid: string,
+  path: { rid: string; lvl: string; bid: string },
+  ctx: TmpoApiContext,
+): Promise<ApiReply> {
   const refused = guard(req, sid, ctx.tokens);
   if (refused) return withApiHeaders(refused);
   const key = blockKey(sid, path);

@@ -1,7 +1,15 @@
 import { TmpoRecorder } from '../tmpo/recorder';
 import { syncEntriesSchema, planResend } from '../tmpo/sync-plan';
 import { sensorCfg } from '../tmpo/sensor-cfg';
-import { tmpoBlockTopic, tmpoSyncTopic, tmpoSyncReplyTopic, parseSensorTopic, isDeviceConfigTopic, TMPO_FLUSH_COMMAND, TMPO_SYNC_COMMAND } from '../mqtt/topics';
+import {
+  tmpoBlockTopic,
+  tmpoSyncTopic,
+  tmpoSyncReplyTopic,
+  parseSensorTopic,
+  isDeviceConfigTopic,
+  TMPO_FLUSH_COMMAND,
+  TMPO_SYNC_COMMAND,
+} from '../mqtt/topics';
 import { describeZodError, type Device } from '../config/schema';
 import type { DeviceSensors } from '../config/sensor-set';
 import { DropTally } from '../util/drop-tally';
@@ -34,7 +42,6 @@ export interface TmpoServiceOptions {
   rejects: () => number;
 }
 
-
 /**
  * flm-tmpo's engine: readings into the TMPO store, finished blocks out, sync requests answered
  * from the store, and the HTTP APIs served from it. A busy API port stops the API only: the
@@ -50,7 +57,10 @@ export class TmpoService {
   private apiFailure = '';
   private readonly following = () => this.gauges.setSensors(this.enabled());
 
-  private constructor(private readonly o: TmpoServiceOptions, private readonly recorder: TmpoRecorder) {
+  private constructor(
+    private readonly o: TmpoServiceOptions,
+    private readonly recorder: TmpoRecorder,
+  ) {
     this.gauges.setSensors(this.enabled());
     o.sensors.on('change', this.following);
   }
@@ -162,13 +172,17 @@ export class TmpoService {
   }
 
   private enabled(): string[] {
-    return this.o.sensors.all().filter((s) => s.enable).map((s) => s.id);
+    return this.o.sensors
+      .all()
+      .filter((s) => s.enable)
+      .map((s) => s.id);
   }
 
   private async resend(payload: unknown, send: (out: TmpoOut) => void): Promise<void> {
     const entries = typeof payload === 'string' || Buffer.isBuffer(payload) ? JSON.parse(String(payload)) : payload;
     const parsed = syncEntriesSchema.safeParse(entries);
-    if (!parsed.success) throw new Error(`sync request is not a list of {sid,rid,lvl,bid}: ${describeZodError(parsed.error)}`);
+    if (!parsed.success)
+      throw new Error(`sync request is not a list of {sid,rid,lvl,bid}: ${describeZodError(parsed.error)}`);
     const keys = planResend(parsed.data, await this.recorder.store.list());
     for (const key of keys) {
       const bytes = await this.recorder.store.read(key);

@@ -47,7 +47,8 @@ export class AccessPolicy {
   /** Decide a CONNECT. Wrong credentials are refused in every mode. */
   login(username: string | undefined, password: Buffer | undefined): LoginResult {
     if (username !== undefined) {
-      if (!this.userDigest || !this.passDigest) return this.opts.mode === 'authenticated' ? 'bad-credentials' : 'anonymous';
+      if (!this.userDigest || !this.passDigest)
+        return this.opts.mode === 'authenticated' ? 'bad-credentials' : 'anonymous';
       // Compare digests of equal length in constant time, so neither length nor content leaks.
       const okUser = timingSafeEqual(digest(username), this.userDigest);
       const okPass = timingSafeEqual(digest(password ?? Buffer.alloc(0)), this.passDigest);

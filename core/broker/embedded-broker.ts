@@ -46,7 +46,8 @@ export const DEFAULT_LIMITS: BrokerLimits = {
 };
 
 /** Why a client, a connection or one of its packets was turned away. */
-export type RefusalReason = 'login' | 'publish' | 'subscribe' | 'client-id' | 'packet-size' | 'retained' | 'connections' | 'origin';
+export type RefusalReason =
+  'login' | 'publish' | 'subscribe' | 'client-id' | 'packet-size' | 'retained' | 'connections' | 'origin';
 
 export interface Refusal {
   reason: RefusalReason;
@@ -122,19 +123,25 @@ export class EmbeddedBroker extends EventEmitter {
     const originAllowed = originCheck(limits.wsOrigins, opts.host);
     const aedes = await Aedes.createBroker({ heartbeatInterval: 60_000, drainTimeout: 20_000 });
     const tcp = createNetServer();
-    const http = opts.wsPort === null ? null : createHttpServer((_req, res) => res.writeHead(426).end('MQTT over websockets only\n'));
+    const http =
+      opts.wsPort === null
+        ? null
+        : createHttpServer((_req, res) => res.writeHead(426).end('MQTT over websockets only\n'));
     let broker: EmbeddedBroker | undefined;
     const wss = http
       ? new WebSocketServer({
-        server: http,
-        // ws's own frame limit (100 MiB by default) would buffer a whole frame first.
-        maxPayload: limits.maxPacketBytes + 5,
-        verifyClient: (info: { origin?: string }) => {
-          if (originAllowed(info.origin || undefined)) return true;
-          broker?.refuse({ reason: 'origin', detail: `websocket from ${info.origin} refused: not an allowed Origin` });
-          return false;
-        },
-      })
+          server: http,
+          // ws's own frame limit (100 MiB by default) would buffer a whole frame first.
+          maxPayload: limits.maxPacketBytes + 5,
+          verifyClient: (info: { origin?: string }) => {
+            if (originAllowed(info.origin || undefined)) return true;
+            broker?.refuse({
+              reason: 'origin',
+              detail: `websocket from ${info.origin} refused: not an allowed Origin`,
+            });
+            return false;
+          },
+        })
       : null;
     broker = new EmbeddedBroker(aedes, tcp, http, wss, limits);
     broker.wire(policy);
@@ -176,7 +183,11 @@ export class EmbeddedBroker extends EventEmitter {
       if ((r === 'authenticated' || r === 'anonymous') && !policy.mayTakeOver(r === 'authenticated', holderLoggedIn)) {
         r = 'not-authorized';
         code = 2; // identifier rejected
-        this.refuse({ reason: 'client-id', clientId: client.id, detail: `anonymous client refused: id ${client.id} belongs to a logged-in client` });
+        this.refuse({
+          reason: 'client-id',
+          clientId: client.id,
+          detail: `anonymous client refused: id ${client.id} belongs to a logged-in client`,
+        });
       } else if (r !== 'authenticated' && r !== 'anonymous') {
         this.refuse({ reason: 'login', clientId: client.id, detail: `client ${client.id} refused: ${r}` });
       }
@@ -187,7 +198,12 @@ export class EmbeddedBroker extends EventEmitter {
     a.authorizePublish = (client, packet, done) => {
       if (!client) return done(null);
       if (!policy.mayPublish(this.authenticated.has(client), packet.topic)) {
-        this.refuse({ reason: 'publish', clientId: client.id, topic: packet.topic, detail: `client ${client.id} may not publish on ${packet.topic}; disconnected` });
+        this.refuse({
+          reason: 'publish',
+          clientId: client.id,
+          topic: packet.topic,
+          detail: `client ${client.id} may not publish on ${packet.topic}; disconnected`,
+        });
         return done(new Error(`publishing on ${packet.topic} is for the pipeline only`));
       }
       if (packet.retain) {
@@ -196,7 +212,12 @@ export class EmbeddedBroker extends EventEmitter {
         else {
           // Delivered live, not kept: the cap bounds memory, the subscribers still get it.
           packet.retain = false;
-          this.refuse({ reason: 'retained', clientId: client.id, topic: packet.topic, detail: `retained message on ${packet.topic} not kept: the broker holds ${this.retained.messages} retained messages, ${this.retained.bytes} bytes (limits ${this.limits.maxRetainedMessages}, ${this.limits.maxRetainedBytes})` });
+          this.refuse({
+            reason: 'retained',
+            clientId: client.id,
+            topic: packet.topic,
+            detail: `retained message on ${packet.topic} not kept: the broker holds ${this.retained.messages} retained messages, ${this.retained.bytes} bytes (limits ${this.limits.maxRetainedMessages}, ${this.limits.maxRetainedBytes})`,
+          });
         }
       }
       done(null);
@@ -204,7 +225,12 @@ export class EmbeddedBroker extends EventEmitter {
     keepRetainedInOrder(a);
     a.authorizeSubscribe = (client, sub, done) => {
       if (policy.maySubscribe(this.authenticated.has(client), sub.topic)) return done(null, sub);
-      this.refuse({ reason: 'subscribe', clientId: client.id, topic: sub.topic, detail: `client ${client.id} may not subscribe to ${sub.topic} without a login` });
+      this.refuse({
+        reason: 'subscribe',
+        clientId: client.id,
+        topic: sub.topic,
+        detail: `client ${client.id} may not subscribe to ${sub.topic} without a login`,
+      });
       done(null, null);
     };
     a.on('client', (client) => {
@@ -238,7 +264,10 @@ export class EmbeddedBroker extends EventEmitter {
     if (this.sockets.size >= this.limits.maxConnections) {
       const from = socket.remoteAddress;
       socket.destroy();
-      this.refuse({ reason: 'connections', detail: `connection from ${from} refused: ${this.limits.maxConnections} connections open` });
+      this.refuse({
+        reason: 'connections',
+        detail: `connection from ${from} refused: ${this.limits.maxConnections} connections open`,
+      });
       return false;
     }
     this.sockets.add(socket);
@@ -261,8 +290,12 @@ export class EmbeddedBroker extends EventEmitter {
   publish(topic: string, payload: string | Buffer, opts: PublishOptions = {}): Promise<void> {
     if (this.closing) return Promise.reject(new BrokerClosedError());
     const packet = {
-      cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
-      qos: opts.qos ?? 0, retain: opts.retain ?? false, dup: false,
+      cmd: 'publish',
+      topic,
+      payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+      qos: opts.qos ?? 0,
+      retain: opts.retain ?? false,
+      dup: false,
     } as AedesPublishPacket;
     // The pipeline's own retained messages count against the cap but are never refused.
     if (packet.retain) this.retained.record(topic, retainedSize(topic, packet.payload));

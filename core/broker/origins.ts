@@ -37,5 +37,8 @@ export function listenerNames(host: string): string[] {
 }
 
 function bare(name: string): string {
-  return name.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  return name
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
 }

@@ -4,7 +4,10 @@ import { Duplex } from 'node:stream';
 export class PacketTooLargeError extends Error {
   readonly code = 'EPACKETTOOLARGE';
   /** `declaredAtLeast`: the length read so far, which already passed the limit */
-  constructor(readonly declaredAtLeast: number, readonly max: number) {
+  constructor(
+    readonly declaredAtLeast: number,
+    readonly max: number,
+  ) {
     super(`a packet of more than ${max} bytes declared`);
   }
 }
@@ -62,7 +65,11 @@ export class PacketBoundaries {
 export class PacketGuard extends Duplex {
   private readonly boundaries: PacketBoundaries;
 
-  constructor(private readonly inner: Duplex, maxBytes: number, onRefused: (err: Error) => void) {
+  constructor(
+    private readonly inner: Duplex,
+    maxBytes: number,
+    onRefused: (err: Error) => void,
+  ) {
     super({ allowHalfOpen: false });
     this.boundaries = new PacketBoundaries(maxBytes);
     inner.on('data', (chunk: Buffer) => {

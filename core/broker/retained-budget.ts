@@ -7,7 +7,10 @@ export class RetainedBudget {
   private readonly sizes = new Map<string, number>();
   private total = 0;
 
-  constructor(readonly maxMessages: number, readonly maxBytes: number) {}
+  constructor(
+    readonly maxMessages: number,
+    readonly maxBytes: number,
+  ) {}
 
   get messages(): number {
     return this.sizes.size;

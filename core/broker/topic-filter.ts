@@ -16,10 +16,15 @@ export function topicMatches(filter: string, topic: string): boolean {
 
 /** A comma- or newline-separated list of filters; each checked for wildcards in the right place. */
 export function parseTopicFilters(text: string): string[] {
-  const filters = text.split(/[,\n]/).map((s) => s.trim()).filter(Boolean);
+  const filters = text
+    .split(/[,\n]/)
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const f of filters) {
     const levels = f.split('/');
-    const bad = levels.some((l, i) => (l.includes('#') && (l !== '#' || i !== levels.length - 1)) || (l.includes('+') && l !== '+'));
+    const bad = levels.some(
+      (l, i) => (l.includes('#') && (l !== '#' || i !== levels.length - 1)) || (l.includes('+') && l !== '+'),
+    );
     if (bad) throw new Error(`"${f}" is not a valid MQTT topic filter`);
   }
   return filters;

@@ -21,7 +21,11 @@ export interface Command {
 export class UsageError extends Error {}
 
 /** Parse flags with node's parseArgs, then validate them once with a zod schema. */
-export function parseFlags<T extends z.ZodType>(args: string[], options: ParseArgsConfig['options'], schema: T): { flags: z.output<T>; positionals: string[] } {
+export function parseFlags<T extends z.ZodType>(
+  args: string[],
+  options: ParseArgsConfig['options'],
+  schema: T,
+): { flags: z.output<T>; positionals: string[] } {
   let parsed;
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });

@@ -4,18 +4,25 @@ import { COMMANDS } from './commands';
 
 function help(commands: Command[]): string {
   const width = Math.max(...commands.map((c) => c.usage.length));
-  return [
-    'flm: look at Fluksometer data without wiring a flow',
-    '',
-    'usage:',
-    ...commands.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
-    '',
-    'JSON output is stable: scripts may rely on it.',
-  ].join('\n') + '\n';
+  return (
+    [
+      'flm: look at Fluksometer data without wiring a flow',
+      '',
+      'usage:',
+      ...commands.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+      '',
+      'JSON output is stable: scripts may rely on it.',
+    ].join('\n') + '\n'
+  );
 }
 
 /** Run `flm <args>`; returns the exit code (0 ok, 1 failure, 2 usage). */
-export async function runCli(args: string[], io: CliIo, commands: Command[] = COMMANDS, version = '0.0.0'): Promise<number> {
+export async function runCli(
+  args: string[],
+  io: CliIo,
+  commands: Command[] = COMMANDS,
+  version = '0.0.0',
+): Promise<number> {
   if (args.length === 0 || args[0] === 'help' || args[0] === '--help' || args[0] === '-h') {
     io.stdout.write(help(commands));
     return 0;

@@ -1,4 +1,12 @@
-import { deviceSchema, describeZodError, isKubeField, KUBE_FIELD_DATA_TYPE, type Device, type DeviceInput, type Sensor } from './schema';
+import {
+  deviceSchema,
+  describeZodError,
+  isKubeField,
+  KUBE_FIELD_DATA_TYPE,
+  type Device,
+  type DeviceInput,
+  type Sensor,
+} from './schema';
 import { deriveSensorId, loadOrCreateIdentity } from './identity';
 
 /**
@@ -22,7 +30,8 @@ export function parseDevice(input: DeviceInput): Device {
       n = nextFree(usedN, i + 1);
       usedN.add(n);
     }
-    const data_type = s.data_type ?? (s.class === 'kube' && isKubeField(s.type) ? KUBE_FIELD_DATA_TYPE[s.type] : 'counter');
+    const data_type =
+      s.data_type ?? (s.class === 'kube' && isKubeField(s.type) ? KUBE_FIELD_DATA_TYPE[s.type] : 'counter');
     const sensor: Sensor = { ...s, n, id: s.id ?? deriveSensorId(d.id, String(n)), data_type };
     if (s.class === 'analog') {
       sensor.voltage = s.voltage ?? 230;
@@ -42,7 +51,10 @@ export function parseDevice(input: DeviceInput): Device {
     for (const p of s.port) {
       const slot = `${p}/${s.subtype ?? ''}`;
       const other = ports.get(slot);
-      if (other) throw new Error(`invalid device config: port ${p}${s.subtype ? ` (${s.subtype})` : ''} is used by both "${other}" and "${s.name}"`);
+      if (other)
+        throw new Error(
+          `invalid device config: port ${p}${s.subtype ? ` (${s.subtype})` : ''} is used by both "${other}" and "${s.name}"`,
+        );
       ports.set(slot, s.name);
     }
   }
@@ -52,7 +64,8 @@ export function parseDevice(input: DeviceInput): Device {
     if (!s.enable || s.class !== 'kube') continue;
     const slot = `${s.kid}/${s.type}`;
     const other = kubeFields.get(slot);
-    if (other) throw new Error(`invalid device config: the ${s.type} of Kube ${s.kid} goes to both "${other}" and "${s.name}"`);
+    if (other)
+      throw new Error(`invalid device config: the ${s.type} of Kube ${s.kid} goes to both "${other}" and "${s.name}"`);
     kubeFields.set(slot, s.name);
   }
   return { id: d.id, key: d.key, phase: d.phase, validAfter: d.validAfter, sensors };

@@ -43,7 +43,11 @@ export interface TotalLimit {
 export function totalLimit(s: Sensor, phase: 1 | 3): TotalLimit {
   if (s.class === 'pulse') {
     const milli = Math.round((s.constant ?? 1) * 1000);
-    return { perSecond: (milli / 1000) * MAX_PULSES_PER_S, pulseMilli: milli, what: `${MAX_PULSES_PER_S} pulses/s of ${milli / 1000}` };
+    return {
+      perSecond: (milli / 1000) * MAX_PULSES_PER_S,
+      pulseMilli: milli,
+      what: `${MAX_PULSES_PER_S} pulses/s of ${milli / 1000}`,
+    };
   }
   const watts = clampMaxWatts(s, phase);
   return {

@@ -7,11 +7,38 @@ export const hex32 = z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase he
 export const SENSOR_CLASSES = ['analog', 'pulse', 'cosem', 'kube', 'virtual'] as const;
 /** Meter types first (pulse units, docs/protocols/flm-mqtt.md#units), then the Kube fields. */
 const SENSOR_TYPES = [
-  'electricity', 'water', 'gas', 'heat', 'fuel', 'pellet', 'time',
-  'temperature', 'humidity', 'light', 'pressure', 'battery', 'error', 'movement', 'vibration', 'proximity',
+  'electricity',
+  'water',
+  'gas',
+  'heat',
+  'fuel',
+  'pellet',
+  'time',
+  'temperature',
+  'humidity',
+  'light',
+  'pressure',
+  'battery',
+  'error',
+  'movement',
+  'vibration',
+  'proximity',
 ] as const;
 /** FLM03 per-clamp parameters (docs/protocols/sensor-board.md#flm03-message-types). */
-export const SUBTYPES = ['pplus', 'pminus', 'q1', 'q2', 'q3', 'q4', 'vrms', 'irms', 'pf', 'vthd', 'ithd', 'alpha'] as const;
+export const SUBTYPES = [
+  'pplus',
+  'pminus',
+  'q1',
+  'q2',
+  'q3',
+  'q4',
+  'vrms',
+  'irms',
+  'pf',
+  'vthd',
+  'ithd',
+  'alpha',
+] as const;
 type ClampRating = 50 | 100 | 250 | 500;
 
 /**
@@ -21,8 +48,15 @@ type ClampRating = 50 | 100 | 250 | 500;
  * user; the table keeps that rule.
  */
 export const KUBE_FIELD_DATA_TYPE = {
-  temperature: 'gauge', humidity: 'gauge', light: 'gauge', pressure: 'gauge', battery: 'gauge', error: 'gauge',
-  movement: 'counter', vibration: 'counter', proximity: 'counter',
+  temperature: 'gauge',
+  humidity: 'gauge',
+  light: 'gauge',
+  pressure: 'gauge',
+  battery: 'gauge',
+  error: 'gauge',
+  movement: 'counter',
+  vibration: 'counter',
+  proximity: 'counter',
 } as const satisfies Partial<Record<(typeof SENSOR_TYPES)[number], 'gauge' | 'counter'>>;
 export type KubeFieldType = keyof typeof KUBE_FIELD_DATA_TYPE;
 export const isKubeField = (type: string): type is KubeFieldType => Object.hasOwn(KUBE_FIELD_DATA_TYPE, type);
@@ -43,7 +77,10 @@ export const sensorSchema = z
     id: hex32.optional(),
     name: z
       .string()
-      .regex(/^\w[\w \-.]{0,31}$/, 'a name starts with a letter or digit and has at most 32 letters, digits, spaces, - . _'),
+      .regex(
+        /^\w[\w \-.]{0,31}$/,
+        'a name starts with a letter or digit and has at most 32 letters, digits, spaces, - . _',
+      ),
     type: z.enum(SENSOR_TYPES),
     class: z.enum(SENSOR_CLASSES),
     port: z.array(z.number().int().min(1).max(255)).default([]),
@@ -58,7 +95,10 @@ export const sensorSchema = z
     /** kube: the node id of the Kube that reports this field (uci `kid`) */
     kid: z.number().int().min(1).max(KUBE_KID_MAX).optional(),
     /** cosem: which P1 reading feeds it ("net", "gas", "delivered:t1", "l1", "capacity:peak", …) */
-    p1: z.string().regex(/^[a-z0-9]+(:[a-z0-9]+)?$/, 'a P1 reading key such as net, gas, water, delivered:t1, l1').optional(),
+    p1: z
+      .string()
+      .regex(/^[a-z0-9]+(:[a-z0-9]+)?$/, 'a P1 reading key such as net, gas, water, delivered:t1, l1')
+      .optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -69,11 +109,24 @@ export const sensorSchema = z
       ctx.addIssue({ code: 'custom', path: ['port'], message: `an ${s.class} sensor needs at least one port` });
     }
     if (s.class === 'kube') {
-      if (s.kid === undefined) ctx.addIssue({ code: 'custom', path: ['kid'], message: `a kube sensor needs the Kube's node id (kid 1..${KUBE_KID_MAX})` });
+      if (s.kid === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['kid'],
+          message: `a kube sensor needs the Kube's node id (kid 1..${KUBE_KID_MAX})`,
+        });
       if (!isKubeField(s.type)) {
-        ctx.addIssue({ code: 'custom', path: ['type'], message: `a kube sensor's type is the field it reports: ${Object.keys(KUBE_FIELD_DATA_TYPE).join(', ')}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['type'],
+          message: `a kube sensor's type is the field it reports: ${Object.keys(KUBE_FIELD_DATA_TYPE).join(', ')}`,
+        });
       } else if (s.data_type !== undefined && s.data_type !== KUBE_FIELD_DATA_TYPE[s.type]) {
-        ctx.addIssue({ code: 'custom', path: ['data_type'], message: `a Kube ${s.type} is stored as a ${KUBE_FIELD_DATA_TYPE[s.type]}, as the Kube registry says` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['data_type'],
+          message: `a Kube ${s.type} is stored as a ${KUBE_FIELD_DATA_TYPE[s.type]}, as the Kube registry says`,
+        });
       }
     } else if (s.kid !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['kid'], message: 'only a kube sensor has a Kube node id' });

@@ -46,9 +46,23 @@ function storedSensor(x: unknown): DerivedSensor | undefined {
   if (origin !== 'p1' && origin !== 'in') return undefined;
   // A meter's key names its M-Bus meter by equipment id, in capitals, which the table's p1 option does not take.
   if (p1 !== undefined && !(typeof p1 === 'string' && /^[a-z0-9]+(:[\w.-]{1,64})?$/.test(p1))) return undefined;
-  const r = sensorSchema.safeParse({ id, name, type, class: cls, data_type: 'counter', ...(subtype !== undefined ? { subtype } : {}) });
+  const r = sensorSchema.safeParse({
+    id,
+    name,
+    type,
+    class: cls,
+    data_type: 'counter',
+    ...(subtype !== undefined ? { subtype } : {}),
+  });
   if (!r.success || r.data.id === undefined) return undefined;
-  return { ...r.data, id: r.data.id, n: 0, data_type: 'counter', origin, ...(p1 !== undefined ? { p1: p1 as string } : {}) };
+  return {
+    ...r.data,
+    id: r.data.id,
+    n: 0,
+    data_type: 'counter',
+    origin,
+    ...(p1 !== undefined ? { p1: p1 as string } : {}),
+  };
 }
 
 export class DeviceSensors extends EventEmitter {
@@ -63,7 +77,12 @@ export class DeviceSensors extends EventEmitter {
    */
   constructor(
     readonly device: Device,
-    private readonly options: { live?: SensorOrigin[]; path?: string; stored?: DerivedSensor[]; onWarning?: (text: string) => void } = {},
+    private readonly options: {
+      live?: SensorOrigin[];
+      path?: string;
+      stored?: DerivedSensor[];
+      onWarning?: (text: string) => void;
+    } = {},
   ) {
     super();
     this.tableIds = new Set(device.sensors.map((s) => s.id));
@@ -72,14 +91,21 @@ export class DeviceSensors extends EventEmitter {
   }
 
   /** The set of `device` with the derived sensors kept in `dataDir`; a damaged entry costs only itself. */
-  static async load(device: Device, dataDir: string, options: { live?: SensorOrigin[]; onWarning?: (text: string) => void } = {}): Promise<DeviceSensors> {
+  static async load(
+    device: Device,
+    dataDir: string,
+    options: { live?: SensorOrigin[]; onWarning?: (text: string) => void } = {},
+  ): Promise<DeviceSensors> {
     const path = join(dataDir, DERIVED_SENSORS_FILE);
     const entries = (await readKeyedJson<StoredEntry>(path))[device.id]?.sensors;
     const stored: DerivedSensor[] = [];
     for (const e of Array.isArray(entries) ? entries : []) {
       const s = storedSensor(e);
       if (s) stored.push(s);
-      else options.onWarning?.(`${path}: a derived sensor of device ${device.id} is not readable and is left out: ${JSON.stringify(e).slice(0, 120)}`);
+      else
+        options.onWarning?.(
+          `${path}: a derived sensor of device ${device.id} is not readable and is left out: ${JSON.stringify(e).slice(0, 120)}`,
+        );
     }
     return new DeviceSensors(device, { ...options, path, stored });
   }
@@ -87,7 +113,10 @@ export class DeviceSensors extends EventEmitter {
   /** Every sensor, table first then derived in the order they came, with section numbers. */
   all(): Sensor[] {
     let n = this.device.sensors.reduce((max, s) => Math.max(max, s.n), 0);
-    return [...this.device.sensors, ...[...this.derived.values()].map(({ origin: _origin, ...s }) => ({ ...s, n: ++n }))];
+    return [
+      ...this.device.sensors,
+      ...[...this.derived.values()].map(({ origin: _origin, ...s }) => ({ ...s, n: ++n })),
+    ];
   }
 
   /** An enabled sensor readings are kept for, or undefined. */
@@ -112,7 +141,10 @@ export class DeviceSensors extends EventEmitter {
 
   /** The table to publish on /device/<did>/config/sensor: sensors no live source feeds show disabled. */
   published(): Device {
-    return { ...this.device, sensors: this.all().map((s) => (s.enable && !this.isLive(s) ? { ...s, enable: false } : s)) };
+    return {
+      ...this.device,
+      sensors: this.all().map((s) => (s.enable && !this.isLive(s) ? { ...s, enable: false } : s)),
+    };
   }
 
   /**
@@ -140,8 +172,12 @@ export class DeviceSensors extends EventEmitter {
     if (known || this.tableIds.has(sid) || this.derived.has(sid)) return known;
     const f = (flm ?? {}) as Record<string, unknown>;
     const s = storedSensor({
-      id: sid, name: typeof f.name === 'string' ? f.name.replace(/[^\w \-.]/g, '_').slice(0, 32) : undefined, type: f.type,
-      class: f.class === 'cosem' ? 'cosem' : 'virtual', origin: 'in', ...(typeof f.subtype === 'string' ? { subtype: f.subtype } : {}),
+      id: sid,
+      name: typeof f.name === 'string' ? f.name.replace(/[^\w \-.]/g, '_').slice(0, 32) : undefined,
+      type: f.type,
+      class: f.class === 'cosem' ? 'cosem' : 'virtual',
+      origin: 'in',
+      ...(typeof f.subtype === 'string' ? { subtype: f.subtype } : {}),
     });
     return s && this.register([s], 'in') ? this.get(sid) : undefined;
   }
@@ -155,7 +191,8 @@ export class DeviceSensors extends EventEmitter {
     if (this.tableIds.has(s.id)) return false;
     const before = this.derived.get(s.id);
     if (!before && this.tableIds.size + this.derived.size >= MAX_SENSORS) return false;
-    if (before && before.name === s.name && before.type === s.type && before.p1 === s.p1 && before.origin === s.origin) return false;
+    if (before && before.name === s.name && before.type === s.type && before.p1 === s.p1 && before.origin === s.origin)
+      return false;
     this.derived.set(s.id, { ...s, n: 0, enable: true, port: [], rid: 0 });
     return true;
   }
@@ -166,6 +203,8 @@ export class DeviceSensors extends EventEmitter {
     const entry: StoredEntry = { sensors: [...this.derived.values()] };
     this.saving = this.saving
       .then(() => writeKeyedEntry(path, this.device.id, entry))
-      .catch((err: unknown) => this.options.onWarning?.(`could not save ${path}: ${err instanceof Error ? err.message : String(err)}`));
+      .catch((err: unknown) =>
+        this.options.onWarning?.(`could not save ${path}: ${err instanceof Error ? err.message : String(err)}`),
+      );
   }
 }

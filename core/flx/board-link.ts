@@ -120,9 +120,17 @@ class Flm03Link implements BoardLink {
   push(chunk: Uint8Array, hostMs: number): LinkOutput {
     const out: LinkOutput = this.session.push(chunk, hostMs);
     out.events = out.events.flatMap((e): LinkEvent[] => {
-      if (e.type === 'malformed') return [{ type: 'warning', key: `malformed:${e.typeId}`, text: `board frame dropped: ${e.reason}` }];
+      if (e.type === 'malformed')
+        return [{ type: 'warning', key: `malformed:${e.typeId}`, text: `board frame dropped: ${e.reason}` }];
       if (e.type === 'configured' && e.reason === 'ping') {
-        return [e, { type: 'note', key: 'ping', text: 'the board asked for its configuration (ping): sent the port config from the sensor table' }];
+        return [
+          e,
+          {
+            type: 'note',
+            key: 'ping',
+            text: 'the board asked for its configuration (ping): sent the port config from the sensor table',
+          },
+        ];
       }
       return [e];
     });

@@ -1,7 +1,15 @@
 import type { Sensor } from '../config/schema';
 import type { BoardBatch, PortRecord } from '../mqtt/board-batch';
 import { Flm03Decoder, type Flm03DecoderStats } from './flm03-decoder';
-import { CT_COUNTERS, CT_PARAMETERS, kubeCtrlFrame, type CtData, type Flm03Message, type Flm03PortConfig, type PulseData } from './flm03-messages';
+import {
+  CT_COUNTERS,
+  CT_PARAMETERS,
+  kubeCtrlFrame,
+  type CtData,
+  type Flm03Message,
+  type Flm03PortConfig,
+  type PulseData,
+} from './flm03-messages';
 import { portConfigFrame, type PortConfigOptions } from './flm03-port-config';
 import { q2011Thousandths } from './fixed-point';
 import { CLOCK_VALID_AFTER } from '../config/clock-valid';
@@ -166,7 +174,9 @@ export class BoardSession {
         return this.add(m.time, pulseRecords(m), hostMs, out);
       case 'kube_packet': {
         const parsed = parseKubePacket(m.payload);
-        out.events.push(parsed.ok ? { type: 'kube', packet: parsed.packet } : { type: 'kube-error', reason: parsed.reason });
+        out.events.push(
+          parsed.ok ? { type: 'kube', packet: parsed.packet } : { type: 'kube-error', reason: parsed.reason },
+        );
         return;
       }
       case 'port_config':
@@ -181,7 +191,10 @@ export class BoardSession {
     const range = this.ranges.get(ct.port + 1);
     if (!range || records.length === 0) return records;
     // ctRecords gives the 6 counters, then the 12 gauges in CT_PARAMETERS order, already scaled.
-    const ok = plausibleGauges(records.slice(CT_COUNTERS).map((r) => (r.kind === 'gauge' ? r.value : NaN)), range);
+    const ok = plausibleGauges(
+      records.slice(CT_COUNTERS).map((r) => (r.kind === 'gauge' ? r.value : NaN)),
+      range,
+    );
     return records.filter((_r, i) => {
       const keep = i < CT_COUNTERS || ok[i - CT_COUNTERS]!;
       if (!keep) this.counts.droppedGauges++;
@@ -249,5 +262,12 @@ function ctRecords(ct: CtData): PortRecord[] {
  */
 function pulseRecords(p: PulseData): PortRecord[] {
   if (p.port < 3 || p.port > 5) return [];
-  return [{ kind: 'counter', port: p.port + 1, value: ((p.counter >>> 0) * 1000 + p.counterMillis) / 1000, time: p.time * 1000 + p.millis }];
+  return [
+    {
+      kind: 'counter',
+      port: p.port + 1,
+      value: ((p.counter >>> 0) * 1000 + p.counterMillis) / 1000,
+      time: p.time * 1000 + p.millis,
+    },
+  ];
 }

@@ -71,7 +71,10 @@ export class EmulatorPort<B extends EmulatedBoard = BoardEmulator> {
   /** why the run ended: 'finished', 'stopped', or what broke the connection */
   readonly done: Promise<string>;
 
-  constructor(readonly emulator: B, private readonly options: EmulatorPortOptions) {
+  constructor(
+    readonly emulator: B,
+    private readonly options: EmulatorPortOptions,
+  ) {
     this.speed = options.speed ?? 1;
     if (!(this.speed > 0 && this.speed <= 100_000)) throw new RangeError(`speed ${this.speed} is not in (0, 100000]`);
     this.done = new Promise((resolve) => (this.finish = resolve));
@@ -86,17 +89,22 @@ export class EmulatorPort<B extends EmulatedBoard = BoardEmulator> {
   }
 
   async start(): Promise<void> {
-    const connect = this.options.connect ?? serialPortConnector({
-      path: this.options.path,
-      settings: { baudRate: this.options.baudRate ?? FLM03_BAUD, dataBits: 8, parity: 'none', stopBits: 1 },
-    });
-    this.conn = await connect({
-      data: (chunk) => {
-        this.counts.bytesIn += chunk.length;
-        this.send(this.emulator.input(chunk));
+    const connect =
+      this.options.connect ??
+      serialPortConnector({
+        path: this.options.path,
+        settings: { baudRate: this.options.baudRate ?? FLM03_BAUD, dataBits: 8, parity: 'none', stopBits: 1 },
+      });
+    this.conn = await connect(
+      {
+        data: (chunk) => {
+          this.counts.bytesIn += chunk.length;
+          this.send(this.emulator.input(chunk));
+        },
+        closed: (err) => void this.end(err ? `connection lost: ${err.message}` : 'connection closed'),
       },
-      closed: (err) => void this.end(err ? `connection lost: ${err.message}` : 'connection closed'),
-    }, { attempt: 1, previous: 'first' });
+      { attempt: 1, previous: 'first' },
+    );
     if (!this.conn.write) throw new Error(`${this.conn.label} cannot be written to`);
     if (this.options.selfConfigure) this.send(this.emulator.configureSelf());
     this.lastTick = Date.now();
@@ -113,7 +121,11 @@ export class EmulatorPort<B extends EmulatedBoard = BoardEmulator> {
   private tick(): void {
     if (this.stopping) return;
     const now = Date.now();
-    if (this.emulator.pingFrame && !this.emulator.configured && now - this.lastPing >= (this.options.pingEveryMs ?? 1000)) {
+    if (
+      this.emulator.pingFrame &&
+      !this.emulator.configured &&
+      now - this.lastPing >= (this.options.pingEveryMs ?? 1000)
+    ) {
       this.lastPing = now;
       this.send([this.emulator.pingFrame()]);
     }
@@ -140,13 +152,15 @@ export class EmulatorPort<B extends EmulatedBoard = BoardEmulator> {
     }
     this.inFlight += bytes;
     this.counts.framesOut += frames.length;
-    this.writes = this.writes.then(() => conn.write!(all)).then(
-      () => {
-        this.inFlight -= bytes;
-        this.counts.bytesOut += bytes;
-      },
-      (err: unknown) => void this.end(`write failed: ${err instanceof Error ? err.message : String(err)}`),
-    );
+    this.writes = this.writes
+      .then(() => conn.write!(all))
+      .then(
+        () => {
+          this.inFlight -= bytes;
+          this.counts.bytesOut += bytes;
+        },
+        (err: unknown) => void this.end(`write failed: ${err instanceof Error ? err.message : String(err)}`),
+      );
   }
 
   private async end(why: string): Promise<void> {

@@ -1,6 +1,12 @@
 import { Flm03Decoder } from './flm03-decoder';
 import {
-  CT_COUNTERS, CT_GAUGES, FLM03_PORTS, encodeFlm03Message, type CtCounter, type Flm03Message, type Flm03PortConfig,
+  CT_COUNTERS,
+  CT_GAUGES,
+  FLM03_PORTS,
+  encodeFlm03Message,
+  type CtCounter,
+  type Flm03Message,
+  type Flm03PortConfig,
 } from './flm03-messages';
 import { numberToQ2011 } from './fixed-point';
 import { decodeKubeAuto, encodeKubePacket, type KubeField, type KubeModel } from './kube';
@@ -164,11 +170,13 @@ export class BoardEmulator {
     }
     for (const train of options.pulses ?? []) {
       if (!PULSE_PORTS.includes(train.port)) throw new RangeError(`pulse port ${train.port} is not 4, 5 or 6`);
-      if (!(train.rate > 0 && train.rate <= 1000)) throw new RangeError(`pulse rate ${train.rate} is not in (0, 1000] per second`);
+      if (!(train.rate > 0 && train.rate <= 1000))
+        throw new RangeError(`pulse rate ${train.rate} is not in (0, 1000] per second`);
       this.trains.set(train.port, { train, emitted: 0, counted: 0, next: Infinity, total: 0, inSecond: 0 });
     }
     for (const node of options.kubes ?? []) {
-      if (!Number.isInteger(node.nid) || node.nid < 1 || node.nid > 30) throw new RangeError(`Kube node id ${node.nid} is not 1..30`);
+      if (!Number.isInteger(node.nid) || node.nid < 1 || node.nid > 30)
+        throw new RangeError(`Kube node id ${node.nid} is not 1..30`);
       if (!((node.everyS ?? 60) > 0)) throw new RangeError(`Kube ${node.nid}: a packet every ${node.everyS} s`);
       this.kubes.push({ node, next: Infinity, movement: 0, truth: { nid: node.nid, packets: 0, fields: [] } });
     }
@@ -217,7 +225,11 @@ export class BoardEmulator {
    */
   configureSelf(): Uint8Array[] {
     const ports = Array.from({ length: FLM03_PORTS }, (_, i) => ({
-      constant: PULSE_PORTS.includes(i + 1) ? 1 : 0, fraction: 0, current: 0, shift: 0, trigger: 0,
+      constant: PULSE_PORTS.includes(i + 1) ? 1 : 0,
+      fraction: 0,
+      current: 0,
+      shift: 0,
+      trigger: 0,
       enable: this.clamps.has(i + 1) || this.trains.has(i + 1),
     }));
     this.configure({ type: 'port_config', ports, phase: 0, led: 255, batch: 0, math: 0 });
@@ -235,7 +247,7 @@ export class BoardEmulator {
     if (!(ms >= 0)) throw new RangeError(`cannot advance by ${ms} ms`);
     const target = this.mono + ms;
     for (;;) {
-      const boundary = this.secondStart + 1000 - ((this.secondStart + this.offset) % 1000 + 1000) % 1000;
+      const boundary = this.secondStart + 1000 - ((((this.secondStart + this.offset) % 1000) + 1000) % 1000);
       if (boundary > target) break;
       this.runPulses(boundary);
       this.mono = boundary;
@@ -250,7 +262,12 @@ export class BoardEmulator {
   truth(): EmulatorTruth {
     const ports: PortTruth[] = [];
     for (const [port, c] of this.clamps) {
-      ports.push({ port, pplusWh: c.plus / FRACTION, pminusWh: c.minus / FRACTION, ...(this.options.history ? { history: c.history } : {}) });
+      ports.push({
+        port,
+        pplusWh: c.plus / FRACTION,
+        pminusWh: c.minus / FRACTION,
+        ...(this.options.history ? { history: c.history } : {}),
+      });
     }
     for (const [port, t] of this.trains) ports.push({ port, pulses: t.counted, total: t.total / 1000 });
     return {
@@ -333,7 +350,11 @@ export class BoardEmulator {
     for (const [port, t] of this.trains) {
       const cfg = this.config.ports[port - 1]!;
       const milli = cfg.constant * 1000 + cfg.fraction;
-      while (t.next < until && t.next < this.endOfLoad() && (t.train.count === undefined || t.emitted < t.train.count)) {
+      while (
+        t.next < until &&
+        t.next < this.endOfLoad() &&
+        (t.train.count === undefined || t.emitted < t.train.count)
+      ) {
         const at = Math.max(t.next, t.last ?? -Infinity, this.configMono);
         t.emitted++;
         if (this.enabled(port)) {

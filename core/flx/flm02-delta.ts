@@ -94,7 +94,8 @@ export class Flm02DeltaDecoder {
   decodeReply(text: string, pollMs: number): DeltaBatchResult {
     const r = decodeFlm02Reply(text);
     if (!r.ok) return { batch: { time: pollMs, records: [] }, warnings: [`gd reply dropped: ${r.detail}`] };
-    if (r.message.cmd !== 'gd') return { batch: { time: pollMs, records: [] }, warnings: [`expected a gd reply, got ${r.message.cmd}`] };
+    if (r.message.cmd !== 'gd')
+      return { batch: { time: pollMs, records: [] }, warnings: [`expected a gd reply, got ${r.message.cmd}`] };
     return this.toBatch(r.message.records ?? [], pollMs);
   }
 
@@ -151,7 +152,9 @@ export class Flm02DeltaDecoder {
       const wrapped = before !== undefined && before >= (U32 / 2) * 1000 && now < (U32 / 2) * 1000;
       if (before !== undefined && now < before && !wrapped) {
         if (Math.floor(before / 1000) > r.counter) {
-          warnings.push(`sensor ${r.sensor}: counter went back from ${before / 1000} to ${now / 1000}; held until it is past ${before / 1000} again`);
+          warnings.push(
+            `sensor ${r.sensor}: counter went back from ${before / 1000} to ${now / 1000}; held until it is past ${before / 1000} again`,
+          );
           fellBack.push({ sensor: r.sensor, restore: Math.floor(before / 1000) });
         }
         continue;
@@ -177,7 +180,9 @@ export class Flm02DeltaDecoder {
     // drop a reset (sc, or an EEPROM restore after power loss, which also loses milli).
     if (delta < 0 && before >= (U32 / 2) * 1000 && now < (U32 / 2) * 1000) delta += U32 * 1000;
     if (delta < 0) {
-      warnings.push(`sensor ${r.sensor}: counter went back from ${before / 1000} to ${now / 1000}; counting on from the new value`);
+      warnings.push(
+        `sensor ${r.sensor}: counter went back from ${before / 1000} to ${now / 1000}; counting on from the new value`,
+      );
       return 0;
     }
     if (slot.constMilli <= 0) {
@@ -212,6 +217,7 @@ function plausiblePower(r: Flm02DeltaRecord, warnings: string[]): boolean {
  */
 export function formatDeltaLine(pollSeconds: number, records: readonly Flm02DeltaRecord[]): string {
   const parts = [String(pollSeconds)];
-  for (const r of records) parts.push(String(r.sensor), String(r.milli > 0 ? r.counter + r.milli / 1000 : r.counter), String(r.extra));
+  for (const r of records)
+    parts.push(String(r.sensor), String(r.milli > 0 ? r.counter + r.milli / 1000 : r.counter), String(r.extra));
   return parts.join(' ');
 }

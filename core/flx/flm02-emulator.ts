@@ -1,4 +1,10 @@
-import { decodeFlm02Request, encodeFlm02Read, encodeFlm02Reply, type Flm02Command, type Flm02DeltaRecord } from './flm02';
+import {
+  decodeFlm02Request,
+  encodeFlm02Read,
+  encodeFlm02Reply,
+  type Flm02Command,
+  type Flm02DeltaRecord,
+} from './flm02';
 import { FLM02_SENSORS } from './flm02-delta';
 import { kubeRound, type ClampLoad, type KubeNode, type KubeState, type KubeTruth, type PulseTrain } from './emulator';
 import { prng } from '../util/prng';
@@ -136,24 +142,38 @@ export class Flm02Emulator {
     for (const load of options.clamps ?? []) {
       if (!CLAMP_PORTS.includes(load.port)) throw new RangeError(`clamp port ${load.port} is not 1, 2 or 3`);
       if (('watts' in load ? load.watts : Math.min(load.min, load.max)) < 0) {
-        throw new RangeError(`clamp ${load.port}: an FLM02 clamp cannot see the direction of power, so it takes no negative load`);
+        throw new RangeError(
+          `clamp ${load.port}: an FLM02 clamp cannot see the direction of power, so it takes no negative load`,
+        );
       }
       this.clampUnits.set(load.port, 0);
     }
     for (const train of options.pulses ?? []) {
-      if (!PULSE_PORTS.includes(train.port)) throw new RangeError(`pulse port ${train.port} is not 4 or 5 (the FLM02 board's pulse inputs)`);
-      if (!(train.rate > 0 && train.rate <= 1000)) throw new RangeError(`pulse rate ${train.rate} is not in (0, 1000] per second`);
+      if (!PULSE_PORTS.includes(train.port))
+        throw new RangeError(`pulse port ${train.port} is not 4 or 5 (the FLM02 board's pulse inputs)`);
+      if (!(train.rate > 0 && train.rate <= 1000))
+        throw new RangeError(`pulse rate ${train.rate} is not in (0, 1000] per second`);
       this.trains.set(train.port, { train, emitted: 0, counted: 0, total: 0, next: Infinity });
     }
     for (const node of options.kubes ?? []) {
-      if (!Number.isInteger(node.nid) || node.nid < 1 || node.nid > 30) throw new RangeError(`Kube node id ${node.nid} is not 1..30`);
+      if (!Number.isInteger(node.nid) || node.nid < 1 || node.nid > 30)
+        throw new RangeError(`Kube node id ${node.nid} is not 1..30`);
       this.kubes.push({ node, next: Infinity, movement: 0, truth: { nid: node.nid, packets: 0, fields: [] } });
     }
     const hw = options.hardware ?? [2, 2];
     this.eeprom = {
-      hw: [hw[0], hw[1]], sw: [1, 0], enabled: new Array<boolean>(FLM02_SENSORS).fill(false), map: new Array<number>(6).fill(0xff),
-      counter: new Array<number>(FLM02_SENSORS).fill(0), meterconst: new Array<number>(FLM02_SENSORS).fill(0),
-      fraction: new Array<number>(FLM02_SENSORS).fill(0), wdt: 0, brownout: 0, lines: [1, 0, 0], led: 0xff, group: 212,
+      hw: [hw[0], hw[1]],
+      sw: [1, 0],
+      enabled: new Array<boolean>(FLM02_SENSORS).fill(false),
+      map: new Array<number>(6).fill(0xff),
+      counter: new Array<number>(FLM02_SENSORS).fill(0),
+      meterconst: new Array<number>(FLM02_SENSORS).fill(0),
+      fraction: new Array<number>(FLM02_SENSORS).fill(0),
+      wdt: 0,
+      brownout: 0,
+      lines: [1, 0, 0],
+      led: 0xff,
+      group: 212,
     };
     this.ram = clone(this.eeprom);
   }
@@ -241,8 +261,12 @@ export class Flm02Emulator {
     for (const [port, units] of this.clampUnits) ports.push({ port, pplusWh: units / UNIT });
     for (const [port, t] of this.trains) ports.push({ port, pulses: t.counted, total: t.total / 1000 });
     const sensors = Array.from({ length: FLM02_SENSORS }, (_, i) => ({
-      sensor: i, enabled: this.ram.enabled[i]!, counter: this.ram.counter[i]!, milli: this.milli[i]!,
-      meterconst: this.ram.meterconst[i]!, fraction: this.ram.fraction[i]!,
+      sensor: i,
+      enabled: this.ram.enabled[i]!,
+      counter: this.ram.counter[i]!,
+      milli: this.milli[i]!,
+      meterconst: this.ram.meterconst[i]!,
+      fraction: this.ram.fraction[i]!,
     }));
     return {
       protocol: 'flm02',
@@ -272,42 +296,83 @@ export class Flm02Emulator {
     const sensorArg = (): number | undefined => (v[0]! < FLM02_SENSORS ? v[0] : undefined);
     const echo = (c: Flm02Command = cmd) => encodeFlm02Reply(c, v);
     switch (cmd) {
-      case 'gh': return encodeFlm02Reply(cmd, b.hw);
-      case 'sh': b.hw = [v[0]!, v[1]!]; return echo();
-      case 'gs': return encodeFlm02Reply(cmd, b.sw);
-      case 'ss': b.sw = [v[0]!, v[1]!]; return echo();
-      case 'gp': return encodeFlm02Reply(cmd, b.map);
+      case 'gh':
+        return encodeFlm02Reply(cmd, b.hw);
+      case 'sh':
+        b.hw = [v[0]!, v[1]!];
+        return echo();
+      case 'gs':
+        return encodeFlm02Reply(cmd, b.sw);
+      case 'ss':
+        b.sw = [v[0]!, v[1]!];
+        return echo();
+      case 'gp':
+        return encodeFlm02Reply(cmd, b.map);
       case 'sp':
         if (v.some((x) => x >= FLM02_SENSORS && x !== 0xff)) return encodeFlm02Reply('zz');
         b.map = [...v];
         return echo();
-      case 'gw': return encodeFlm02Reply(cmd, [b.wdt]);
-      case 'sw': b.wdt = v[0]!; return echo();
-      case 'gb': return encodeFlm02Reply(cmd, [b.brownout]);
-      case 'sb': b.brownout = v[0]!; return echo();
-      case 'gk': return encodeFlm02Reply(cmd, b.lines);
-      case 'sk': b.lines = [v[0]!, v[1]!, v[2]!]; return echo();
-      case 'gi': return encodeFlm02Reply(cmd, [b.led]);
-      case 'si': b.led = v[0]!; return echo();
-      case 'sg': b.group = v[0]!; return echo();
-      case 'rt': return echo();
-      case 'ct': this.commit(); return echo();
-      case 'gd': return this.delta();
-      case 'zz': case 'zy': return encodeFlm02Reply('zz');
+      case 'gw':
+        return encodeFlm02Reply(cmd, [b.wdt]);
+      case 'sw':
+        b.wdt = v[0]!;
+        return echo();
+      case 'gb':
+        return encodeFlm02Reply(cmd, [b.brownout]);
+      case 'sb':
+        b.brownout = v[0]!;
+        return echo();
+      case 'gk':
+        return encodeFlm02Reply(cmd, b.lines);
+      case 'sk':
+        b.lines = [v[0]!, v[1]!, v[2]!];
+        return echo();
+      case 'gi':
+        return encodeFlm02Reply(cmd, [b.led]);
+      case 'si':
+        b.led = v[0]!;
+        return echo();
+      case 'sg':
+        b.group = v[0]!;
+        return echo();
+      case 'rt':
+        return echo();
+      case 'ct':
+        this.commit();
+        return echo();
+      case 'gd':
+        return this.delta();
+      case 'zz':
+      case 'zy':
+        return encodeFlm02Reply('zz');
       default:
     }
     const i = sensorArg();
     if (i === undefined) return encodeFlm02Reply('zz');
     switch (cmd) {
-      case 'ge': return encodeFlm02Reply(cmd, [i, b.enabled[i] ? 1 : 0]);
-      case 'se': b.enabled[i] = v[1] !== 0; return encodeFlm02Reply(cmd, [i, b.enabled[i] ? 1 : 0]);
-      case 'gc': return encodeFlm02Reply(cmd, [i, b.counter[i]!]);
-      case 'sc': b.counter[i] = v[1]!; return echo();
-      case 'gm': return encodeFlm02Reply(cmd, [i, b.meterconst[i]!]);
-      case 'sm': b.meterconst[i] = v[1]!; return echo();
-      case 'gf': return encodeFlm02Reply(cmd, [i, b.fraction[i]!]);
-      case 'sf': b.fraction[i] = v[1]!; this.milli[i] = 0; return echo();
-      default: return encodeFlm02Reply('zz');
+      case 'ge':
+        return encodeFlm02Reply(cmd, [i, b.enabled[i] ? 1 : 0]);
+      case 'se':
+        b.enabled[i] = v[1] !== 0;
+        return encodeFlm02Reply(cmd, [i, b.enabled[i] ? 1 : 0]);
+      case 'gc':
+        return encodeFlm02Reply(cmd, [i, b.counter[i]!]);
+      case 'sc':
+        b.counter[i] = v[1]!;
+        return echo();
+      case 'gm':
+        return encodeFlm02Reply(cmd, [i, b.meterconst[i]!]);
+      case 'sm':
+        b.meterconst[i] = v[1]!;
+        return echo();
+      case 'gf':
+        return encodeFlm02Reply(cmd, [i, b.fraction[i]!]);
+      case 'sf':
+        b.fraction[i] = v[1]!;
+        this.milli[i] = 0;
+        return echo();
+      default:
+        return encodeFlm02Reply('zz');
     }
   }
 
@@ -317,7 +382,12 @@ export class Flm02Emulator {
       if (!this.flags[i]) continue;
       this.flags[i] = false;
       const analog = i < this.analog;
-      records.push({ sensor: i, counter: this.ram.counter[i]!, milli: analog ? 0 : this.milli[i]!, extra: analog ? this.power[i]! : this.stamp[i]! });
+      records.push({
+        sensor: i,
+        counter: this.ram.counter[i]!,
+        milli: analog ? 0 : this.milli[i]!,
+        extra: analog ? this.power[i]! : this.stamp[i]!,
+      });
     }
     this.lastGd = this.mono;
     return encodeFlm02Reply('gd', [], records);
@@ -346,13 +416,17 @@ export class Flm02Emulator {
   /** The logical sensor a physical port counts into, if it is mapped, enabled and of the right kind. */
   private sensorOf(port: number, analog: boolean): number | undefined {
     const i = this.ram.map[port - 1]!;
-    if (i >= FLM02_SENSORS || !this.ram.enabled[i] || (i < this.analog) !== analog) return undefined;
+    if (i >= FLM02_SENSORS || !this.ram.enabled[i] || i < this.analog !== analog) return undefined;
     return i;
   }
 
   private runPulses(until: number): void {
     for (const [port, t] of this.trains) {
-      while (t.next < until && t.next < this.endOfLoad() && (t.train.count === undefined || t.emitted < t.train.count)) {
+      while (
+        t.next < until &&
+        t.next < this.endOfLoad() &&
+        (t.train.count === undefined || t.emitted < t.train.count)
+      ) {
         const at = Math.max(t.next, t.last ?? -Infinity);
         t.emitted++;
         t.next = this.pulseTime(t, t.emitted + 1);

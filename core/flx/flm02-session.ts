@@ -1,6 +1,13 @@
 import type { BoardBatch } from '../mqtt/board-batch';
 import { emptyOutput, type BoardLink, type BoardLinkOptions, type LinkOutput, type LinkStats } from './board-link';
-import { decodeFlm02Reply, encodeFlm02Request, formatFlm02, parseFlm02Read, type Flm02Command, type Flm02Message } from './flm02';
+import {
+  decodeFlm02Reply,
+  encodeFlm02Request,
+  formatFlm02,
+  parseFlm02Read,
+  type Flm02Command,
+  type Flm02Message,
+} from './flm02';
 import { Flm02DeltaDecoder } from './flm02-delta';
 import { flm02SyncPlan, type Flm02Step } from './flm02-sync';
 import { parseKubePacket } from './kube';
@@ -93,8 +100,19 @@ export class Flm02Session implements BoardLink {
   /** from gh: an FLM02A (2.1) has RS-485 on `u`, an FLM02B (2.2) its Kube radio */
   private rs485 = false;
   private counts: Flm02SessionStats = {
-    frames: 0, bad: 0, batches: 0, badCrc: 0, malformed: 0, timeouts: 0, refused: 0, mismatched: 0,
-    polls: 0, kubePackets: 0, uartBytes: 0, syncs: 0, restores: 0,
+    frames: 0,
+    bad: 0,
+    batches: 0,
+    badCrc: 0,
+    malformed: 0,
+    timeouts: 0,
+    refused: 0,
+    mismatched: 0,
+    polls: 0,
+    kubePackets: 0,
+    uartBytes: 0,
+    syncs: 0,
+    restores: 0,
   };
 
   constructor(options: Flm02SessionOptions) {
@@ -105,7 +123,8 @@ export class Flm02Session implements BoardLink {
     this.configProblems = plan.problems;
     this.syncSteps = [{ cmd: 'gh', args: [] }, ...plan.steps];
     this.decoder = new Flm02DeltaDecoder({
-      sensors: options.sensors, output: 'totals',
+      sensors: options.sensors,
+      output: 'totals',
       ...(options.analogSensors !== undefined ? { analogSensors: options.analogSensors } : {}),
     });
     this.pollMs = options.pollMs ?? 1000;
@@ -214,14 +233,25 @@ export class Flm02Session implements BoardLink {
     if (!decoded.ok) {
       if (decoded.reason === 'crc') this.counts.badCrc++;
       else this.counts.malformed++;
-      out.events.push({ type: 'warning', key: `reply:${decoded.reason}`, text: `board reply dropped: ${decoded.detail}` });
+      out.events.push({
+        type: 'warning',
+        key: `reply:${decoded.reason}`,
+        text: `board reply dropped: ${decoded.detail}`,
+      });
       return this.failed(p, decoded.detail, hostMs, out);
     }
     const m = decoded.message;
     if (m.cmd === 'zz' || m.cmd === 'zy') {
       this.counts.refused++;
       this.counts.frames++;
-      return this.failed(p, m.cmd === 'zz' ? 'the board refused the request (zz: bad CRC on arrival)' : 'the board refused the request (zy: too short)', hostMs, out);
+      return this.failed(
+        p,
+        m.cmd === 'zz'
+          ? 'the board refused the request (zz: bad CRC on arrival)'
+          : 'the board refused the request (zy: too short)',
+        hostMs,
+        out,
+      );
     }
     if (m.cmd !== p.step.cmd) {
       this.counts.malformed++;
@@ -241,7 +271,9 @@ export class Flm02Session implements BoardLink {
     if (step.cmd === 'gh') {
       const [major, minor] = m.values;
       this.rs485 = major === 2 && minor === 1;
-      return major === 2 ? undefined : { text: `hardware version ${major}.${minor} is not an FLM02 board (2.x)`, fatal: true };
+      return major === 2
+        ? undefined
+        : { text: `hardware version ${major}.${minor} is not an FLM02 board (2.x)`, fatal: true };
     }
     const want = formatFlm02({ cmd: step.cmd, values: step.args });
     const got = formatFlm02(m);
@@ -249,7 +281,10 @@ export class Flm02Session implements BoardLink {
   }
 
   private startSync(): void {
-    this.queue = [...this.syncSteps.map((step) => ({ step, purpose: 'sync' as const })), ...this.queue.filter((q) => q.purpose !== 'sync')];
+    this.queue = [
+      ...this.syncSteps.map((step) => ({ step, purpose: 'sync' as const })),
+      ...this.queue.filter((q) => q.purpose !== 'sync'),
+    ];
     this.counts.syncs++;
   }
 
@@ -263,20 +298,30 @@ export class Flm02Session implements BoardLink {
       // A board that said nothing at all may only have been late (powered up after the port
       // opened): the sync runs again at its first answer. One that answered wrongly is not retried.
       this.resync = unanswered;
-      return this.abortSync(p, `${why} (${p.attempt} attempts)${unanswered ? '; sent again when the board answers' : ''}`, out);
+      return this.abortSync(
+        p,
+        `${why} (${p.attempt} attempts)${unanswered ? '; sent again when the board answers' : ''}`,
+        out,
+      );
     }
     const sensors = p.step.cmd === 'sc' ? [p.step.args[0]!] : [...this.restoring];
     for (const sensor of sensors) this.restoring.delete(sensor);
     const what = p.step.cmd === 'sc' ? 'set' : 'commit';
-    out.events.push({ type: 'warning', key: 'restore', text: `could not ${what} sensor ${sensors.map((x) => x + 1).join(', ')}'s counter back: ${why} (${p.attempt} attempts)` });
+    out.events.push({
+      type: 'warning',
+      key: 'restore',
+      text: `could not ${what} sensor ${sensors.map((x) => x + 1).join(', ')}'s counter back: ${why} (${p.attempt} attempts)`,
+    });
   }
 
   private abortSync(p: Pending, why: string, out: LinkOutput): void {
     const skipped = this.queue.filter((q) => q.purpose === 'sync').length;
     this.queue = this.queue.filter((q) => q.purpose !== 'sync');
     out.events.push({
-      type: 'warning', key: 'sync',
-      text: `sensor table not sent to the FLM02 board: "${formatFlm02({ cmd: p.step.cmd, values: p.step.args })}" failed: ${why}; ` +
+      type: 'warning',
+      key: 'sync',
+      text:
+        `sensor table not sent to the FLM02 board: "${formatFlm02({ cmd: p.step.cmd, values: p.step.args })}" failed: ${why}; ` +
         `${skipped} step(s) left out, the board keeps its last committed config`,
     });
   }
@@ -287,7 +332,11 @@ export class Flm02Session implements BoardLink {
     }
     if (p.purpose === 'restore' && p.step.cmd === 'ct') {
       for (const sensor of this.restoring) {
-        out.events.push({ type: 'note', key: 'restore', text: `sensor ${sensor + 1}'s counter set back and committed` });
+        out.events.push({
+          type: 'note',
+          key: 'restore',
+          text: `sensor ${sensor + 1}'s counter set back and committed`,
+        });
       }
       this.restoring.clear();
     }
@@ -297,7 +346,11 @@ export class Flm02Session implements BoardLink {
     if (this.resync) {
       this.resync = false;
       this.startSync();
-      out.events.push({ type: 'note', key: 'resync', text: 'the FLM02 board answers now: sending it the sensor table' });
+      out.events.push({
+        type: 'note',
+        key: 'resync',
+        text: 'the FLM02 board answers now: sending it the sensor table',
+      });
     }
     const r = this.decoder.toBatch(m.records ?? [], hostMs);
     for (const w of r.warnings) out.events.push({ type: 'warning', key: `delta:${w.slice(0, 12)}`, text: w });
@@ -323,7 +376,11 @@ export class Flm02Session implements BoardLink {
   private radio(bytes: Uint8Array, out: LinkOutput): void {
     if (this.rs485) {
       this.counts.uartBytes += bytes.length;
-      out.events.push({ type: 'note', key: 'rs485', text: `the FLM02A passed on ${bytes.length} RS-485 byte(s); nothing decodes those (counted in uartBytes)` });
+      out.events.push({
+        type: 'note',
+        key: 'rs485',
+        text: `the FLM02A passed on ${bytes.length} RS-485 byte(s); nothing decodes those (counted in uartBytes)`,
+      });
       return;
     }
     let at = 0;
@@ -332,7 +389,9 @@ export class Flm02Session implements BoardLink {
       const end = Math.min(bytes.length, at + 5 + len);
       const parsed = parseKubePacket(bytes.subarray(at, end));
       if (parsed.ok) this.counts.kubePackets++;
-      out.events.push(parsed.ok ? { type: 'kube', packet: parsed.packet } : { type: 'kube-error', reason: parsed.reason });
+      out.events.push(
+        parsed.ok ? { type: 'kube', packet: parsed.packet } : { type: 'kube-error', reason: parsed.reason },
+      );
       at = end;
     }
   }
@@ -342,4 +401,3 @@ function clip(s: string): string {
   const printable = s.replace(/[^\x20-\x7e]/g, '?');
   return printable.length > 40 ? `${printable.slice(0, 40)}…` : printable;
 }
-

@@ -79,7 +79,8 @@ export interface Flm02Message {
 }
 
 export type Flm02ErrorReason = 'frame' | 'crc' | 'command' | 'args';
-export type Flm02Decoded = { ok: true; message: Flm02Message } | { ok: false; reason: Flm02ErrorReason; detail: string };
+export type Flm02Decoded =
+  { ok: true; message: Flm02Message } | { ok: false; reason: Flm02ErrorReason; detail: string };
 
 const FLM02_DELTA_RECORD_CHARS = 22;
 
@@ -111,11 +112,21 @@ export function encodeFlm02Request(cmd: Flm02Command, args: readonly number[] = 
 }
 
 /** A reply frame as the board sends it; for gd pass the records instead of values. */
-export function encodeFlm02Reply(cmd: Flm02Command, values: readonly number[] = [], records: readonly Flm02DeltaRecord[] = []): string {
+export function encodeFlm02Reply(
+  cmd: Flm02Command,
+  values: readonly number[] = [],
+  records: readonly Flm02DeltaRecord[] = [],
+): string {
   const shape = FLM02_COMMANDS[cmd].reply;
   if (shape === 'delta') {
     const body = records
-      .map((r) => hex(r.sensor, U8, 'sensor') + hex(r.counter, U32, 'counter') + hex(r.milli, U16, 'milli') + hex(r.extra, U32, 'extra'))
+      .map(
+        (r) =>
+          hex(r.sensor, U8, 'sensor') +
+          hex(r.counter, U32, 'counter') +
+          hex(r.milli, U16, 'milli') +
+          hex(r.extra, U32, 'extra'),
+      )
       .join('');
     return frame(cmd + body);
   }
@@ -125,7 +136,9 @@ export function encodeFlm02Reply(cmd: Flm02Command, values: readonly number[] = 
 const HEX = /^[0-9a-fA-F]*$/;
 
 /** Splits `l<cmd><args><crc>.` (the trailing `.` optional, as spid accepts) and checks the CRC. */
-function unframe(text: string): { ok: true; cmd: Flm02Command; args: string } | { ok: false; reason: Flm02ErrorReason; detail: string } {
+function unframe(
+  text: string,
+): { ok: true; cmd: Flm02Command; args: string } | { ok: false; reason: Flm02ErrorReason; detail: string } {
   let s = text;
   if (s.endsWith('.')) s = s.slice(0, -1);
   if (!s.startsWith('l')) return { ok: false, reason: 'frame', detail: 'does not start with "l"' };
@@ -173,7 +186,11 @@ export function decodeFlm02Reply(text: string): Flm02Decoded {
   const shape = FLM02_COMMANDS[u.cmd].reply;
   if (shape !== 'delta') return decodeFields(u.cmd, shape, u.args);
   if (u.args.length % FLM02_DELTA_RECORD_CHARS !== 0) {
-    return { ok: false, reason: 'args', detail: `gd reply of ${u.args.length} hex digits is not a whole number of 22-digit records` };
+    return {
+      ok: false,
+      reason: 'args',
+      detail: `gd reply of ${u.args.length} hex digits is not a whole number of 22-digit records`,
+    };
   }
   const records: Flm02DeltaRecord[] = [];
   for (let at = 0; at < u.args.length; at += FLM02_DELTA_RECORD_CHARS) {

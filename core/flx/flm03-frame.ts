@@ -22,7 +22,8 @@ export interface Flm03Frame {
 
 /** A whole frame, ready for the wire. */
 export function encodeFlm03Frame(type: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
-  if (!Number.isInteger(type) || type < 0 || type > 0xff) throw new RangeError(`FLM03 frame type ${type} is not a byte`);
+  if (!Number.isInteger(type) || type < 0 || type > 0xff)
+    throw new RangeError(`FLM03 frame type ${type} is not a byte`);
   if (payload.length > FLM03_MAX_PAYLOAD) {
     throw new RangeError(`FLM03 payload of ${payload.length} bytes exceeds the ${FLM03_MAX_PAYLOAD}-byte length field`);
   }

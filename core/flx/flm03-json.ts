@@ -11,14 +11,19 @@ export function flm03ToJson(m: Flm03Message): Record<string, unknown> {
     case 'ct_data': {
       const counters: Record<string, number> = {};
       const gauges: Record<string, number> = {};
-      for (let i = 0; i < CT_COUNTERS; i++) counters[CT_PARAMETERS[i]!] = counterToDecimal(m.counters[i]!.integer, m.counters[i]!.fraction);
+      for (let i = 0; i < CT_COUNTERS; i++)
+        counters[CT_PARAMETERS[i]!] = counterToDecimal(m.counters[i]!.integer, m.counters[i]!.fraction);
       CT_PARAMETERS.forEach((p, i) => (gauges[p] = q2011ToDecimal(m.gauges[i]!)));
       return { type: m.type, time: m.time, millis: m.millis, port: m.port + 1, counters, gauges };
     }
     case 'pulse_data':
       return {
-        type: m.type, time: m.time, millis: m.millis, port: m.port + 1,
-        counter: ((m.counter >>> 0) * 1000 + m.counterMillis) / 1000, gauge: q2011ToDecimal(m.gauge),
+        type: m.type,
+        time: m.time,
+        millis: m.millis,
+        port: m.port + 1,
+        counter: ((m.counter >>> 0) * 1000 + m.counterMillis) / 1000,
+        gauge: q2011ToDecimal(m.gauge),
       };
     case 'ping':
     case 'pong':

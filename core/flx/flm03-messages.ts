@@ -38,7 +38,20 @@ export function flm03TypeName(type: number): Flm03TypeName | undefined {
 }
 
 /** Order of the 6 counters and 12 gauges in ct_data; also the FLM03 sensor index within a clamp. */
-export const CT_PARAMETERS = ['pplus', 'pminus', 'q1', 'q2', 'q3', 'q4', 'vrms', 'irms', 'pf', 'vthd', 'ithd', 'alpha'] as const;
+export const CT_PARAMETERS = [
+  'pplus',
+  'pminus',
+  'q1',
+  'q2',
+  'q3',
+  'q4',
+  'vrms',
+  'irms',
+  'pf',
+  'vthd',
+  'ithd',
+  'alpha',
+] as const;
 export type CtParameter = (typeof CT_PARAMETERS)[number];
 export const CT_COUNTERS = 6;
 export const CT_GAUGES = 12;
@@ -184,9 +197,7 @@ export type Flm03Message =
   | RawMessage
   | UnknownMessage;
 
-export type Flm03DecodeResult =
-  | { ok: true; message: Flm03Message }
-  | { ok: false; typeId: number; reason: string };
+export type Flm03DecodeResult = { ok: true; message: Flm03Message } | { ok: false; typeId: number; reason: string };
 
 const CT_DATA_BYTES = 8 + CT_COUNTERS * 4 + CT_COUNTERS * 2 + CT_GAUGES * 4;
 const PULSE_DATA_BYTES = 18;
@@ -241,12 +252,22 @@ export function decodeFlm03Payload(typeId: number, payload: Uint8Array): Flm03De
       if (n !== CT_DATA_BYTES) return badLength(typeId, n, String(CT_DATA_BYTES));
       const counters: CtCounter[] = [];
       for (let i = 0; i < CT_COUNTERS; i++) {
-        counters.push({ integer: dv.getUint32(8 + 4 * i, true), fraction: dv.getUint16(8 + 4 * CT_COUNTERS + 2 * i, true) });
+        counters.push({
+          integer: dv.getUint32(8 + 4 * i, true),
+          fraction: dv.getUint16(8 + 4 * CT_COUNTERS + 2 * i, true),
+        });
       }
       const gauges: number[] = [];
       const g0 = 8 + 6 * CT_COUNTERS;
       for (let i = 0; i < CT_GAUGES; i++) gauges.push(dv.getInt32(g0 + 4 * i, true));
-      return ok({ type: 'ct_data', time: dv.getUint32(0, true), millis: dv.getUint16(4, true), port: payload[6]!, counters, gauges });
+      return ok({
+        type: 'ct_data',
+        time: dv.getUint32(0, true),
+        millis: dv.getUint16(4, true),
+        port: payload[6]!,
+        counters,
+        gauges,
+      });
     }
     case 'pulse_data': {
       if (n !== PULSE_DATA_BYTES && n !== PULSE_DATA_PADDED) {
@@ -283,7 +304,13 @@ export function decodeFlm03Payload(typeId: number, payload: Uint8Array): Flm03De
       if (n !== SDADC_BYTES) return badLength(typeId, n, String(SDADC_BYTES));
       const samples: number[] = [];
       for (let i = 0; i < FLM03_SAMPLES; i++) samples.push(dv.getInt16(8 + 2 * i, true));
-      return ok({ type: 'sdadc', time: dv.getUint32(0, true), millis: dv.getUint16(4, true), index: payload[6]!, samples });
+      return ok({
+        type: 'sdadc',
+        time: dv.getUint32(0, true),
+        millis: dv.getUint16(4, true),
+        index: payload[6]!,
+        samples,
+      });
     }
     case 'port_config': {
       if (n !== PORT_CONFIG_BYTES) return badLength(typeId, n, String(PORT_CONFIG_BYTES));
@@ -300,7 +327,14 @@ export function decodeFlm03Payload(typeId: number, payload: Uint8Array): Flm03De
         });
       }
       const m = FLM03_PORTS * PORT_BYTES;
-      return ok({ type: 'port_config', ports, phase: payload[m]!, led: payload[m + 1]!, batch: payload[m + 2]!, math: payload[m + 3]! });
+      return ok({
+        type: 'port_config',
+        ports,
+        phase: payload[m]!,
+        led: payload[m + 1]!,
+        batch: payload[m + 2]!,
+        math: payload[m + 3]!,
+      });
     }
     case 'kube_ctrl':
       if (n !== 1) return badLength(typeId, n, '1');
@@ -309,22 +343,26 @@ export function decodeFlm03Payload(typeId: number, payload: Uint8Array): Flm03De
 }
 
 function u(value: number, bits: 8 | 16 | 32, what: string): number {
-  if (!Number.isInteger(value) || value < 0 || value >= 2 ** bits) throw new RangeError(`${what} ${value} is not a u${bits}`);
+  if (!Number.isInteger(value) || value < 0 || value >= 2 ** bits)
+    throw new RangeError(`${what} ${value} is not a u${bits}`);
   return value;
 }
 
 function i32(value: number, what: string): number {
-  if (!Number.isInteger(value) || value < -0x80000000 || value > 0x7fffffff) throw new RangeError(`${what} ${value} is not an i32`);
+  if (!Number.isInteger(value) || value < -0x80000000 || value > 0x7fffffff)
+    throw new RangeError(`${what} ${value} is not an i32`);
   return value;
 }
 
 function i16(value: number, what: string): number {
-  if (!Number.isInteger(value) || value < -0x8000 || value > 0x7fff) throw new RangeError(`${what} ${value} is not an i16`);
+  if (!Number.isInteger(value) || value < -0x8000 || value > 0x7fff)
+    throw new RangeError(`${what} ${value} is not an i16`);
   return value;
 }
 
 function samplesOf(samples: number[], what: string): number[] {
-  if (samples.length !== FLM03_SAMPLES) throw new RangeError(`${what} needs ${FLM03_SAMPLES} samples, got ${samples.length}`);
+  if (samples.length !== FLM03_SAMPLES)
+    throw new RangeError(`${what} needs ${FLM03_SAMPLES} samples, got ${samples.length}`);
   return samples;
 }
 
@@ -403,7 +441,8 @@ function encodeFlm03Payload(m: Flm03Message): Uint8Array {
       return p;
     }
     case 'port_config': {
-      if (m.ports.length !== FLM03_PORTS) throw new RangeError(`port_config needs ${FLM03_PORTS} ports, got ${m.ports.length}`);
+      if (m.ports.length !== FLM03_PORTS)
+        throw new RangeError(`port_config needs ${FLM03_PORTS} ports, got ${m.ports.length}`);
       const p = new Uint8Array(PORT_CONFIG_BYTES);
       const dv = view(p);
       m.ports.forEach((s, i) => {

@@ -1,7 +1,14 @@
 import type { Sensor } from '../config/schema';
 import {
-  CLAMP_CURRENT_INDEX, FLM03_MATH, FLM03_PHASE, FLM03_PORTS, FLM03_TRIGGER, LED_HEARTBEAT,
-  encodeFlm03Message, type Flm03PortConfig, type Flm03PortSettings,
+  CLAMP_CURRENT_INDEX,
+  FLM03_MATH,
+  FLM03_PHASE,
+  FLM03_PORTS,
+  FLM03_TRIGGER,
+  LED_HEARTBEAT,
+  encodeFlm03Message,
+  type Flm03PortConfig,
+  type Flm03PortSettings,
 } from './flm03-messages';
 
 /**
@@ -42,7 +49,14 @@ export function portConfigFromSensors(sensors: readonly Sensor[], options: PortC
   const ports: Flm03PortSettings[] = [];
   for (let p = 1; p <= FLM03_PORTS; p++) {
     const trigger = options.trigger?.[p - 1] ?? 'edge';
-    ports.push({ constant: 0, fraction: 0, current: 0, shift: options.shift?.[p - 1] ?? 0, enable: false, trigger: FLM03_TRIGGER[trigger] });
+    ports.push({
+      constant: 0,
+      fraction: 0,
+      current: 0,
+      shift: options.shift?.[p - 1] ?? 0,
+      enable: false,
+      trigger: FLM03_TRIGGER[trigger],
+    });
   }
   // The first sensor that sets a port decides its rating or constant; with subtypes, up to 12
   // sensors share a clamp port and must agree.
@@ -60,8 +74,15 @@ export function portConfigFromSensors(sensors: readonly Sensor[], options: PortC
       const slot = ports[p - 1]!;
       const first = setBy.get(p);
       if (first) {
-        if (first.class !== s.class || slot.current !== settings.current || slot.constant !== settings.constant || slot.fraction !== settings.fraction) {
-          problems.push(`sensor "${s.name}" disagrees with sensor "${first.name}" on port ${p}; port ${p} keeps "${first.name}"'s settings`);
+        if (
+          first.class !== s.class ||
+          slot.current !== settings.current ||
+          slot.constant !== settings.constant ||
+          slot.fraction !== settings.fraction
+        ) {
+          problems.push(
+            `sensor "${s.name}" disagrees with sensor "${first.name}" on port ${p}; port ${p} keeps "${first.name}"'s settings`,
+          );
         }
         continue;
       }
@@ -81,7 +102,10 @@ export function portConfigFromSensors(sensors: readonly Sensor[], options: PortC
 }
 
 /** The port_config frame for a sensor table. */
-export function portConfigFrame(sensors: readonly Sensor[], options: PortConfigOptions = {}): { frame: Uint8Array; problems: string[] } {
+export function portConfigFrame(
+  sensors: readonly Sensor[],
+  options: PortConfigOptions = {},
+): { frame: Uint8Array; problems: string[] } {
   const { config, problems } = portConfigFromSensors(sensors, options);
   return { frame: encodeFlm03Message(config), problems };
 }
@@ -92,7 +116,10 @@ function phaseIndex(phase: 1 | 3 | Flm03PhaseName): number {
   return FLM03_PHASE[phase];
 }
 
-function clampSettings(s: Sensor, problems: string[]): Pick<Flm03PortSettings, 'constant' | 'fraction' | 'current'> | null {
+function clampSettings(
+  s: Sensor,
+  problems: string[],
+): Pick<Flm03PortSettings, 'constant' | 'fraction' | 'current'> | null {
   const amps = s.current ?? 50;
   const index = CLAMP_CURRENT_INDEX[amps];
   if (index === undefined) {
@@ -102,7 +129,10 @@ function clampSettings(s: Sensor, problems: string[]): Pick<Flm03PortSettings, '
   return { constant: 0, fraction: 0, current: index };
 }
 
-function pulseSettings(s: Sensor, problems: string[]): Pick<Flm03PortSettings, 'constant' | 'fraction' | 'current'> | null {
+function pulseSettings(
+  s: Sensor,
+  problems: string[],
+): Pick<Flm03PortSettings, 'constant' | 'fraction' | 'current'> | null {
   // Rounding to thousandths first avoids the FLM02's floor error (1.001 → fraction 0).
   const milli = Math.round((s.constant ?? 1) * 1000);
   const constant = Math.floor(milli / 1000);

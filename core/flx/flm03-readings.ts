@@ -1,7 +1,14 @@
 import type { Sensor } from '../config/schema';
 import { counterToDecimal, q2011Thousandths } from './fixed-point';
 import { CLOCK_VALID_AFTER } from '../config/clock-valid';
-import { CT_COUNTERS, CT_PARAMETERS, type CtData, type CtParameter, type PulseData, timeStepFrame } from './flm03-messages';
+import {
+  CT_COUNTERS,
+  CT_PARAMETERS,
+  type CtData,
+  type CtParameter,
+  type PulseData,
+  timeStepFrame,
+} from './flm03-messages';
 
 /**
  * FLM03 board messages as FLM readings (docs/protocols/sensor-board.md#flm03-message-types), the
@@ -74,7 +81,16 @@ export function ctDataReadings(ct: CtData, options: Flm03ReadingOptions = {}): F
   const push = (i: number, kind: Flm03Reading['kind'], value: number, units: Units): void => {
     const parameter = CT_PARAMETERS[i]!;
     const sid = clampSensor(options.sensors, port, parameter)?.id;
-    out.push({ ...(sid ? { sid } : {}), port, index: ct.port * CT_PARAMETERS.length + i, parameter, kind, ts, value, ...units });
+    out.push({
+      ...(sid ? { sid } : {}),
+      port,
+      index: ct.port * CT_PARAMETERS.length + i,
+      parameter,
+      kind,
+      ts,
+      value,
+      ...units,
+    });
   };
   for (let i = 0; i < CT_COUNTERS; i++) {
     const c = ct.counters[i]!;
@@ -94,7 +110,12 @@ export function ctDataReadings(ct: CtData, options: Flm03ReadingOptions = {}): F
  */
 function clampSensor(sensors: readonly Sensor[] | undefined, port: number, parameter: CtParameter): Sensor | undefined {
   return sensors?.find(
-    (s) => s.enable && s.class === 'analog' && s.port.length === 1 && s.port[0] === port && (s.subtype ?? 'pplus') === parameter,
+    (s) =>
+      s.enable &&
+      s.class === 'analog' &&
+      s.port.length === 1 &&
+      s.port[0] === port &&
+      (s.subtype ?? 'pplus') === parameter,
   );
 }
 
@@ -135,15 +156,32 @@ export function pulseDataReadings(p: PulseData, options: PulseReadingOptions = {
   const port = p.port + 1;
   const sensor = options.sensors?.find((s) => s.enable && s.class === 'pulse' && s.port.includes(port));
   const units = pulseUnits(sensor?.type ?? options.type ?? 'electricity');
-  const base = { ...(sensor ? { sid: sensor.id } : {}), port, index: PULSE_INDEX_BASE + p.port - CLAMP_PORTS, ts: p.time };
+  const base = {
+    ...(sensor ? { sid: sensor.id } : {}),
+    port,
+    index: PULSE_INDEX_BASE + p.port - CLAMP_PORTS,
+    ts: p.time,
+  };
   const out: Flm03Reading[] = [
-    { ...base, kind: 'counter', value: ((p.counter >>> 0) * 1000 + p.counterMillis) / 1000, unit: units.counter, flmUnit: units.counter },
+    {
+      ...base,
+      kind: 'counter',
+      value: ((p.counter >>> 0) * 1000 + p.counterMillis) / 1000,
+      unit: units.counter,
+      flmUnit: units.counter,
+    },
   ];
   if (p.gauge !== 0) {
     // raw/2048 × factor, cut toward zero at the third decimal as flxd's modff does; exact here
     // (raw × factor × 1000 stays far below 2^53) where flxd's float32 was not.
     const thousandths = Math.trunc((p.gauge * units.factor * 1000) / 2048);
-    out.push({ ...base, kind: 'gauge', value: (thousandths === 0 ? 0 : thousandths) / 1000, unit: units.gauge, flmUnit: units.gauge });
+    out.push({
+      ...base,
+      kind: 'gauge',
+      value: (thousandths === 0 ? 0 : thousandths) / 1000,
+      unit: units.gauge,
+      flmUnit: units.gauge,
+    });
   }
   return out;
 }

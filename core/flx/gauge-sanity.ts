@@ -34,7 +34,11 @@ export function clampRanges(sensors: readonly Sensor[], phase: 1 | 3): Map<numbe
   const out = new Map<number, ClampRange>();
   for (const port of [1, 2, 3]) {
     const s = sensors.find((x) => x.enable && x.class === 'analog' && x.port.includes(port));
-    out.set(port, { ratingA: s?.current ?? DEFAULT_CLAMP_A, voltage: s?.voltage ?? DEFAULT_VOLTAGE, maxWatts: clampMaxWatts(s, phase) });
+    out.set(port, {
+      ratingA: s?.current ?? DEFAULT_CLAMP_A,
+      voltage: s?.voltage ?? DEFAULT_VOLTAGE,
+      maxWatts: clampMaxWatts(s, phase),
+    });
   }
   return out;
 }
@@ -47,7 +51,8 @@ export function plausibleGauges(values: readonly number[], range: ClampRange): b
   const vOk = vrms >= 0 && vrms <= 2 * range.voltage;
   const iOk = irms >= 0 && irms <= 2 * range.ratingA;
   const apparent = vOk && iOk ? APPARENT_SLACK * vrms * irms + APPARENT_SLACK_W : Infinity;
-  const power = (x: number, signed: boolean): boolean => (signed || x >= 0) && Math.abs(x) <= range.maxWatts && Math.abs(x) <= apparent;
+  const power = (x: number, signed: boolean): boolean =>
+    (signed || x >= 0) && Math.abs(x) <= range.maxWatts && Math.abs(x) <= apparent;
   return CT_PARAMETERS.map((p, i) => {
     const x = values[i]!;
     switch (p) {

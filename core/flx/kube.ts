@@ -49,11 +49,15 @@ function encodeKubeHeader(h: KubeHeader): number {
 
 /** A packet with its CRC checked. Never throws. */
 export function parseKubePacket(bytes: Uint8Array): KubeParsed {
-  if (bytes.length < HEADER_BYTES + CRC_BYTES) return { ok: false, reason: `${bytes.length} bytes is shorter than an empty packet` };
+  if (bytes.length < HEADER_BYTES + CRC_BYTES)
+    return { ok: false, reason: `${bytes.length} bytes is shorter than an empty packet` };
   const len = bytes[2]!;
   if (len > KUBE_MAX_PAYLOAD) return { ok: false, reason: `payload length ${len} exceeds ${KUBE_MAX_PAYLOAD}` };
   if (bytes.length !== HEADER_BYTES + len + CRC_BYTES) {
-    return { ok: false, reason: `${bytes.length} bytes for a ${len}-byte payload (expected ${HEADER_BYTES + len + CRC_BYTES})` };
+    return {
+      ok: false,
+      reason: `${bytes.length} bytes for a ${len}-byte payload (expected ${HEADER_BYTES + len + CRC_BYTES})`,
+    };
   }
   const end = HEADER_BYTES + len;
   const want = crc16Modbus(bytes, 0, end);
@@ -67,7 +71,8 @@ export function parseKubePacket(bytes: Uint8Array): KubeParsed {
 /** A packet with its CRC appended; for replies, the emulator and tests. */
 export function encodeKubePacket(group: number, header: KubeHeader, payload: Uint8Array): Uint8Array {
   if (!Number.isInteger(group) || group < 0 || group > 0xff) throw new RangeError(`Kube group ${group} is not a byte`);
-  if (payload.length > KUBE_MAX_PAYLOAD) throw new RangeError(`Kube payload of ${payload.length} bytes exceeds ${KUBE_MAX_PAYLOAD}`);
+  if (payload.length > KUBE_MAX_PAYLOAD)
+    throw new RangeError(`Kube payload of ${payload.length} bytes exceeds ${KUBE_MAX_PAYLOAD}`);
   const out = new Uint8Array(HEADER_BYTES + payload.length + CRC_BYTES);
   out[0] = group;
   out[1] = encodeKubeHeader(header);
@@ -91,7 +96,14 @@ export function decodeKubeControl(payload: Uint8Array): KubeControl | null {
     case 22: {
       let hwId = '';
       for (const b of payload.subarray(6, 22)) hwId += b.toString(16).padStart(2, '0');
-      return { request: 'pair', hwType: dv.getUint16(0, true), group: payload[2]!, nid: payload[3]!, check: dv.getUint16(4, true), hwId };
+      return {
+        request: 'pair',
+        hwType: dv.getUint16(0, true),
+        group: payload[2]!,
+        nid: payload[3]!,
+        check: dv.getUint16(4, true),
+        hwId,
+      };
     }
     case 8:
       return {
@@ -112,7 +124,8 @@ export function decodeKubeControl(payload: Uint8Array): KubeControl | null {
 const KUBE_HW_TYPE = { flk01a: 19217, flk01b: 19218 } as const;
 export type KubeModel = keyof typeof KUBE_HW_TYPE;
 
-export type KubeFieldName = 'temperature' | 'humidity' | 'battery' | 'pressure' | 'light' | 'error' | 'movement' | 'vibration';
+export type KubeFieldName =
+  'temperature' | 'humidity' | 'battery' | 'pressure' | 'light' | 'error' | 'movement' | 'vibration';
 
 export interface KubeField {
   field: KubeFieldName;
@@ -129,7 +142,12 @@ export function roundHalfUp(v: number, decimals: number): number {
   return Math.floor(v * f + 0.5) / f;
 }
 
-const gauge = (field: KubeFieldName, value: number, unit: string): KubeField => ({ field, value, unit, data_type: 'gauge' });
+const gauge = (field: KubeFieldName, value: number, unit: string): KubeField => ({
+  field,
+  value,
+  unit,
+  data_type: 'gauge',
+});
 const counter = (field: KubeFieldName, value: number): KubeField => ({ field, value, unit: '', data_type: 'counter' });
 
 /**
@@ -184,7 +202,8 @@ export function decodeKubeData(model: KubeModel | number, payload: Uint8Array): 
       ],
     };
   }
-  if (m === 'flk01b' && payload.length === 2) return { ok: true, fields: [counter('vibration', dv.getUint16(0, true))] };
+  if (m === 'flk01b' && payload.length === 2)
+    return { ok: true, fields: [counter('vibration', dv.getUint16(0, true))] };
   return { ok: false, reason: `no ${m.toUpperCase()} format is ${payload.length} bytes long` };
 }
 
@@ -195,13 +214,24 @@ export function decodeKubeData(model: KubeModel | number, payload: Uint8Array): 
  */
 export function decodeKubeAuto(payload: Uint8Array): KubeDecoded {
   if (payload.length !== 6 && payload.length !== 4 && payload.length !== 9 && payload.length !== 2) {
-    return { ok: false, reason: `no Kube format is ${payload.length} bytes long (FLK01A sends 6 or 4, FLK01B 9, 4 or 2)` };
+    return {
+      ok: false,
+      reason: `no Kube format is ${payload.length} bytes long (FLK01A sends 6 or 4, FLK01B 9, 4 or 2)`,
+    };
   }
   return decodeKubeData(payload.length === 6 ? 'flk01a' : 'flk01b', payload);
 }
 
 /** Names of the FLK01B error bits, lowest first (sensor error flags, then board events). */
-const FLK01B_ERROR_BITS = ['temperature', 'humidity', 'light', 'pressure', 'accelerometer', 'brown-out', 'watchdog'] as const;
+const FLK01B_ERROR_BITS = [
+  'temperature',
+  'humidity',
+  'light',
+  'pressure',
+  'accelerometer',
+  'brown-out',
+  'watchdog',
+] as const;
 
 export function flk01bErrors(error: number): (typeof FLK01B_ERROR_BITS)[number][] {
   return FLK01B_ERROR_BITS.filter((_, i) => (error >>> i) & 1);

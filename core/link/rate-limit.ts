@@ -6,7 +6,10 @@
 export class RateLimiter {
   private readonly seen = new Map<string, { last: number; held: number; text: string }>();
 
-  constructor(readonly intervalMs = 60_000, private readonly now: () => number = Date.now) {}
+  constructor(
+    readonly intervalMs = 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** The text to log now, with a count of what was held back; null to stay quiet. */
   take(key: string, text: string): string | null {

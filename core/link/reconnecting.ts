@@ -134,14 +134,17 @@ export class ReconnectingSource {
     this.emit({ state: 'connecting', attempt: this.backoff.attempt + 1 });
     let conn: Connection;
     try {
-      conn = await this.o.connect({
-        data: (chunk) => {
-          if (gen === this.generation) this.o.onData(chunk);
+      conn = await this.o.connect(
+        {
+          data: (chunk) => {
+            if (gen === this.generation) this.o.onData(chunk);
+          },
+          closed: (err) => {
+            if (gen === this.generation && this.conn) this.lose(err ? 'error' : 'closed', err);
+          },
         },
-        closed: (err) => {
-          if (gen === this.generation && this.conn) this.lose(err ? 'error' : 'closed', err);
-        },
-      }, { attempt: this.backoff.attempt + 1, previous: this.previous });
+        { attempt: this.backoff.attempt + 1, previous: this.previous },
+      );
     } catch (err) {
       if (this.stopped || gen !== this.generation) return;
       this.previous = 'open-failed';
@@ -161,7 +164,8 @@ export class ReconnectingSource {
   private armIdle(ms: number): void {
     this.clock.clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
-    if (ms > 0) this.idleTimer = this.clock.setTimeout(() => this.reconnect(`no data for ${Math.round(ms / 100) / 10} s`), ms);
+    if (ms > 0)
+      this.idleTimer = this.clock.setTimeout(() => this.reconnect(`no data for ${Math.round(ms / 100) / 10} s`), ms);
   }
 
   private lose(reason: string, err?: Error): void {

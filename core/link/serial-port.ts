@@ -16,7 +16,8 @@ export interface SerialSettings {
 
 const PARITY_LETTER = { none: 'N', even: 'E', odd: 'O' } as const;
 
-export const describeSerial = (s: SerialSettings): string => `${s.baudRate} ${s.dataBits}${PARITY_LETTER[s.parity]}${s.stopBits}`;
+export const describeSerial = (s: SerialSettings): string =>
+  `${s.baudRate} ${s.dataBits}${PARITY_LETTER[s.parity]}${s.stopBits}`;
 
 type SerialPortCtor = typeof SerialPortClass;
 
@@ -88,7 +89,9 @@ export function serialPortConnector(options: SerialPortOptions): Connector {
     const write = (data: Uint8Array) =>
       new Promise<void>((resolve, reject) => {
         if (!port.isOpen) return reject(new Error(`${options.path} is not open`));
-        port.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength), (err) => (err ? reject(withCode(err)) : resolve()));
+        port.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength), (err) =>
+          err ? reject(withCode(err)) : resolve(),
+        );
       });
     return { label, close, write } satisfies Connection;
   };

@@ -13,7 +13,10 @@ import { SUBTYPES } from '../config/schema';
  */
 const target = {
   port: z.number().int().min(1).optional(),
-  sid: z.string().regex(/^[0-9a-f]{32}$/).optional(),
+  sid: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/)
+    .optional(),
 };
 
 const pulseRecord = z

@@ -69,7 +69,9 @@ export function parseDeviceConfig(config: Record<string, Record<string, unknown>
     const id = sec.id;
     if (typeof id === 'number') {
       // tmpod's quirk: an all-digit id became a float and lost digits; it cannot be matched.
-      skipped.push(`sensor ${section}: its id was published as a number (${id}), which loses digits; its readings pass as unknown`);
+      skipped.push(
+        `sensor ${section}: its id was published as a number (${id}), which loses digits; its readings pass as unknown`,
+      );
       continue;
     }
     if (typeof id !== 'string' || !HEX32.test(id)) {

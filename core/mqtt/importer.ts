@@ -120,7 +120,8 @@ export class ReadingImporter {
   /** A message on a config topic; throws with a clear message when it is not a sensor table. */
   config(topic: string, raw: string | Uint8Array): ConfigOutcome {
     const deviceId = parseDeviceConfigTopic(topic);
-    if (!deviceId) throw new Error(`not a sensor config topic: "${topic.slice(0, 80)}" (expected /device/<32 hex>/config/sensor)`);
+    if (!deviceId)
+      throw new Error(`not a sensor config topic: "${topic.slice(0, 80)}" (expected /device/<32 hex>/config/sensor)`);
     const text = typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8');
     for (const sid of this.byDevice.get(deviceId) ?? []) this.sensors.delete(sid);
     this.byDevice.delete(deviceId);
@@ -132,11 +133,16 @@ export class ReadingImporter {
       throw new Error(`sensor config of device ${deviceId} is not JSON: ${JSON.stringify(text.slice(0, 60))}`);
     }
     if (!validateFlmSensorConfig(json)) {
-      throw new Error(`sensor config of device ${deviceId} is not an FLM sensor table: ${describeAjvErrors(validateFlmSensorConfig.errors)}`);
+      throw new Error(
+        `sensor config of device ${deviceId} is not an FLM sensor table: ${describeAjvErrors(validateFlmSensorConfig.errors)}`,
+      );
     }
     const parsed = parseDeviceConfig(json as Record<string, Record<string, unknown>>);
     for (const s of parsed.sensors) this.sensors.set(s.id, { ...s, deviceId });
-    this.byDevice.set(deviceId, parsed.sensors.map((s) => s.id));
+    this.byDevice.set(
+      deviceId,
+      parsed.sensors.map((s) => s.id),
+    );
     const released: ImportedReading[] = [];
     for (const [key, h] of this.held) {
       if (!this.sensors.has(h.sid)) continue;
@@ -155,10 +161,15 @@ export class ReadingImporter {
   /** A message on a reading topic; throws with a clear message on a payload of no known form. */
   reading(topic: string, raw: string | Uint8Array, retained: boolean): ReadingOutcome {
     const t = parseSensorTopic(topic);
-    if (!t) throw new Error(`not a reading topic: "${topic.slice(0, 80)}" (expected /sensor/<32 hex>/gauge or /counter)`);
+    if (!t)
+      throw new Error(`not a reading topic: "${topic.slice(0, 80)}" (expected /sensor/<32 hex>/gauge or /counter)`);
     const reading = decodeLooseReading(raw, Math.floor(this.opts.clock.now() / 1000));
     if (retained && (this.opts.retained ?? 'skip') === 'skip') return { kind: 'skipped', why: 'retained' };
-    if (!this.sensors.has(t.sid) && this.inGrace() && (this.held.size < this.maxHeld || this.held.has(`${t.sid}/${t.kind}`))) {
+    if (
+      !this.sensors.has(t.sid) &&
+      this.inGrace() &&
+      (this.held.size < this.maxHeld || this.held.has(`${t.sid}/${t.kind}`))
+    ) {
       this.held.set(`${t.sid}/${t.kind}`, { sid: t.sid, kind: t.kind, reading });
       return { kind: 'held' };
     }
@@ -182,9 +193,18 @@ export class ReadingImporter {
 
   private message(sid: string, kind: ReadingKind, r: LooseReading): ImportedReading {
     const s = this.sensors.get(sid);
-    const unit = r.unit ?? (s ? flmUnit({ type: s.type as Sensor['type'], ...(s.subtype ? { subtype: s.subtype as Sensor['subtype'] } : {}) }, kind) : undefined);
+    const unit =
+      r.unit ??
+      (s
+        ? flmUnit(
+            { type: s.type as Sensor['type'], ...(s.subtype ? { subtype: s.subtype as Sensor['subtype'] } : {}) },
+            kind,
+          )
+        : undefined);
     if (unit === undefined) {
-      throw new Error(`reading of sensor ${sid} has no unit, and no sensor config names that sensor: publish [ts,value,"unit"] or [value,"unit"]`);
+      throw new Error(
+        `reading of sensor ${sid} has no unit, and no sensor config names that sensor: publish [ts,value,"unit"] or [value,"unit"]`,
+      );
     }
     const flm: ImportedFlm = { sid, kind, unit };
     if (s) {

@@ -8,7 +8,7 @@ export type ReadingPayload = [ts: number, value: number, unit: string];
 
 /** Round to three decimals, half away from zero, so 0.1+0.2 prints as 0.3 and not 0.30000000000000004. */
 export function round3(v: number): number {
-  const r = Math.sign(v) * Math.round(Math.abs(v) * 1000) / 1000;
+  const r = (Math.sign(v) * Math.round(Math.abs(v) * 1000)) / 1000;
   return Object.is(r, -0) ? 0 : r;
 }
 
@@ -28,8 +28,12 @@ export function decodeReading(raw: string | Uint8Array): ReadingPayload {
     throw new Error(`reading payload is not JSON: ${JSON.stringify(text.slice(0, 60))}`);
   }
   if (
-    !Array.isArray(v) || v.length !== 3 ||
-    !Number.isInteger(v[0]) || typeof v[1] !== 'number' || !Number.isFinite(v[1]) || typeof v[2] !== 'string'
+    !Array.isArray(v) ||
+    v.length !== 3 ||
+    !Number.isInteger(v[0]) ||
+    typeof v[1] !== 'number' ||
+    !Number.isFinite(v[1]) ||
+    typeof v[2] !== 'string'
   ) {
     throw new Error(`reading payload must be [ts,value,"unit"], got ${text.slice(0, 60)}`);
   }
@@ -56,7 +60,9 @@ export function decodeLooseReading(raw: string | Uint8Array, nowSeconds: number)
   try {
     v = JSON.parse(text);
   } catch {
-    throw new Error(`reading payload must be ${LOOSE_FORMS}; got ${JSON.stringify(text.slice(0, 60))}, which is not JSON`);
+    throw new Error(
+      `reading payload must be ${LOOSE_FORMS}; got ${JSON.stringify(text.slice(0, 60))}, which is not JSON`,
+    );
   }
   const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
   const bad = (why: string) => new Error(`reading payload must be ${LOOSE_FORMS}; got ${text.slice(0, 60)} (${why})`);
@@ -68,7 +74,11 @@ export function decodeLooseReading(raw: string | Uint8Array, nowSeconds: number)
     if (!Number.isInteger(v[0]) || (v[0] as number) < 0) throw bad('the timestamp must be whole Unix seconds');
     return { ts: v[0] as number, value: v[1], unit: v[2] };
   }
-  throw bad(v.length > 3 || v.length === 0 ? `an array of ${v.length}` : 'a value that is not a finite number, or a unit that is not a string');
+  throw bad(
+    v.length > 3 || v.length === 0
+      ? `an array of ${v.length}`
+      : 'a value that is not a finite number, or a unit that is not a string',
+  );
 }
 
 /** What goes on the wire: readings in exact FLM form, objects as JSON, the rest as text. */

@@ -35,7 +35,9 @@ const TMPO_BLOCK_TOPIC = /^\/sensor\/([0-9a-f]{1,64})\/tmpo\/(\d{1,9})\/(\d{1,2}
  * `{sid, rid, lvl, bid, ext}` of a TMPO block topic, or null. Only the shape is checked here:
  * whether the level and block id make sense is the store's (and the server's) call.
  */
-export function parseTmpoBlockTopic(topic: string): { sid: string; rid: number; lvl: number; bid: number; ext: string } | null {
+export function parseTmpoBlockTopic(
+  topic: string,
+): { sid: string; rid: number; lvl: number; bid: number; ext: string } | null {
   const m = TMPO_BLOCK_TOPIC.exec(topic);
   return m ? { sid: m[1]!, rid: Number(m[2]), lvl: Number(m[3]), bid: Number(m[4]), ext: m[5]! } : null;
 }
@@ -59,4 +61,7 @@ const DEVICE_CONFIG = /^\/device\/[0-9a-f]{32}\/config\//;
 export const isDeviceConfigTopic = (topic: string): boolean => DEVICE_CONFIG.test(topic);
 /** `/device/<did>/config/<what>` (sensor, kube, flx): the device's own config topics. */
 export const isOwnDeviceConfigTopic = (topic: string, deviceId: string): boolean =>
-  topic.startsWith(`/device/${deviceId}/config/`) && topic.length > `/device/${deviceId}/config/`.length && !topic.includes('#') && !topic.includes('+');
+  topic.startsWith(`/device/${deviceId}/config/`) &&
+  topic.length > `/device/${deviceId}/config/`.length &&
+  !topic.includes('#') &&
+  !topic.includes('+');

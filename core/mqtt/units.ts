@@ -89,7 +89,8 @@ export function flmUnit(s: Pick<Sensor, 'type' | 'subtype'>, kind: ReadingKind):
 
 /** Which readings a sensor publishes: both for meters, one for Kube fields and FLM03 clamp parameters. */
 export function readingKinds(s: Pick<Sensor, 'type' | 'subtype' | 'class' | 'p1'>): ReadingKind[] {
-  if (s.subtype) return ['pplus', 'pminus', 'q1', 'q2', 'q3', 'q4'].includes(s.subtype) ? ['counter', 'gauge'] : ['gauge'];
+  if (s.subtype)
+    return ['pplus', 'pminus', 'q1', 'q2', 'q3', 'q4'].includes(s.subtype) ? ['counter', 'gauge'] : ['gauge'];
   if (s.class === 'cosem' && s.p1) {
     const [medium, sub] = s.p1.split(':');
     if (medium === 'gas' || medium === 'water' || medium === 'heat') return ['counter'];

@@ -55,21 +55,27 @@ const AFTER_CRC = /^\0?\s*$/;
 
 const scratch = new Latin1Scratch();
 
-const isHexDigit = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+const isHexDigit = (c: number): boolean =>
+  (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 
 export function checkTelegram(telegram: string, options: CheckOptions = {}): CheckResult {
   const mode = options.mode ?? 'strict';
   const variant = options.variant ?? 'arc';
   const start = telegram.indexOf('/');
   const bang = start === -1 ? -1 : telegram.indexOf('!', start);
-  if (bang === -1) return { accepted: false, status: 'malformed', message: 'no telegram: a "/" start and a "!" end are needed' };
+  if (bang === -1)
+    return { accepted: false, status: 'malformed', message: 'no telegram: a "/" start and a "!" end are needed' };
   if (mode === 'off') return { accepted: true, status: 'unchecked' };
 
   let crcEnd = bang + 1;
   while (crcEnd < bang + 5 && crcEnd < telegram.length && isHexDigit(telegram.charCodeAt(crcEnd))) crcEnd++;
   const digits = telegram.slice(bang + 1, crcEnd);
-  const verdict = (status: CheckStatus, message: string, extra: Partial<CheckResult> = {}): CheckResult =>
-    ({ accepted: mode === 'warn', status, ...extra, message });
+  const verdict = (status: CheckStatus, message: string, extra: Partial<CheckResult> = {}): CheckResult => ({
+    accepted: mode === 'warn',
+    status,
+    ...extra,
+    message,
+  });
 
   if (!endsRight(telegram, crcEnd)) return verdict('malformed', 'unexpected characters after the CRC');
   if (digits === '') return checkWithoutCrc(telegram, telegram.slice(start, bang + 1), verdict);
@@ -80,9 +86,13 @@ export function checkTelegram(telegram: string, options: CheckOptions = {}): Che
   const arc = bytes ? arcOfBytes(bytes, start, bang + 1) : crc16Arc(telegram, start, bang + 1);
   const x25 = variant === 'arc' ? -1 : bytes ? x25OfBytes(bytes, start, bang + 1) : crc16X25(telegram, start, bang + 1);
   const computed = variant === 'x25' ? x25 : arc;
-  const matched = variant !== 'x25' && arc === expected ? 'arc' : variant !== 'arc' && x25 === expected ? 'x25' : undefined;
+  const matched =
+    variant !== 'x25' && arc === expected ? 'arc' : variant !== 'arc' && x25 === expected ? 'x25' : undefined;
   if (!matched) {
-    return verdict('mismatch', `CRC mismatch: telegram says ${digits}, computed ${formatCrc(computed)}`, { expected, computed });
+    return verdict('mismatch', `CRC mismatch: telegram says ${digits}, computed ${formatCrc(computed)}`, {
+      expected,
+      computed,
+    });
   }
   // DSMR prints the CRC in upper case; a lower-case digit is a changed byte the CRC cannot see.
   if (digits !== digits.toUpperCase()) {
@@ -104,7 +114,11 @@ function endsRight(telegram: string, crcEnd: number): boolean {
 }
 
 /** A CRC-less telegram: a `/XXX5` header, well-formed lines and at least one object. */
-function checkWithoutCrc(telegram: string, body: string, verdict: (s: CheckStatus, m: string) => CheckResult): CheckResult {
+function checkWithoutCrc(
+  telegram: string,
+  body: string,
+  verdict: (s: CheckStatus, m: string) => CheckResult,
+): CheckResult {
   if (NEEDS_CRC.test(body)) return verdict('missing-crc', 'a DSMR 4+ telegram must carry a CRC');
   if (!HEADER.test(body)) return verdict('malformed', 'the header line is not "/XXX5…"');
   const problem = scanForCheck(telegram).lineProblem;

@@ -88,7 +88,8 @@ export const obisOf = (t: TelegramTokens, k: number): string => t.text.slice(t.o
 /** Object k's groups as text. */
 export function valuesOf(t: TelegramTokens, k: number): string[] {
   const values: string[] = [];
-  for (let j = t.firstGroup[k]!; j < t.firstGroup[k + 1]!; j++) values.push(t.text.slice(t.groupStart[j]!, t.groupEnd[j]!));
+  for (let j = t.firstGroup[k]!; j < t.firstGroup[k + 1]!; j++)
+    values.push(t.text.slice(t.groupStart[j]!, t.groupEnd[j]!));
   return values;
 }
 
@@ -152,8 +153,21 @@ function scanTelegram(text: string): TelegramTokens {
   const bang = slash === -1 ? -1 : text.indexOf('!', slash);
   const [obisStart, obisEnd, channel, key, cdeKey, firstGroup, groupStart, groupEnd] = indexFor(text) as Index;
   const t: TelegramTokens = {
-    text, bytes: b, header: null, junk: [], crc: null, lineProblem: null,
-    count: 0, obisStart, obisEnd, channel, key, cdeKey, firstGroup, groupStart, groupEnd,
+    text,
+    bytes: b,
+    header: null,
+    junk: [],
+    crc: null,
+    lineProblem: null,
+    count: 0,
+    obisStart,
+    obisEnd,
+    channel,
+    key,
+    cdeKey,
+    firstGroup,
+    groupStart,
+    groupEnd,
   };
   /** lines before this position are held to the strict check */
   let strictUntil = bang;
@@ -250,7 +264,8 @@ function scanTelegram(text: string): TelegramTokens {
 
 /** Record why line n (`[start, nl)`, header = 0) fails the strict check; no later line is checked. */
 function fail(t: TelegramTokens, n: number, b: Uint8Array, start: number, nl: number): number {
-  t.lineProblem = nl > start && b[nl - 1] === CR ? `line ${n + 1} is not a COSEM object` : `line ${n + 1} does not end in CR LF`;
+  t.lineProblem =
+    nl > start && b[nl - 1] === CR ? `line ${n + 1} is not a COSEM object` : `line ${n + 1} does not end in CR LF`;
   return -1;
 }
 

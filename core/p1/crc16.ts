@@ -21,7 +21,13 @@ function run(t: Uint16Array, init: number, data: CrcInput, start: number, end: n
   }
   if (end <= start) return init;
   if (typeof data !== 'string') return crc16Run(t, init, data, start, end);
-  return crc16Run(t, init, scratch.bytes(start === 0 && end === data.length ? data : data.slice(start, end)), 0, end - start);
+  return crc16Run(
+    t,
+    init,
+    scratch.bytes(start === 0 && end === data.length ? data : data.slice(start, end)),
+    0,
+    end - start,
+  );
 }
 
 /** A range reaching outside the data counts the missing positions as zero bytes, as it always has. */

@@ -3,8 +3,7 @@ import { parseTelegram, type ParseOptions } from './parse';
 import type { P1Telegram } from './types';
 
 export type DecodeResult =
-  | { ok: true; telegram: P1Telegram; check: CheckResult }
-  | { ok: false; check: CheckResult; error: string };
+  { ok: true; telegram: P1Telegram; check: CheckResult } | { ok: false; check: CheckResult; error: string };
 
 /** Check, then parse what the check accepts: the one call a node or CLI needs per telegram. */
 export function decodeTelegram(text: string, options: CheckOptions & ParseOptions = {}): DecodeResult {

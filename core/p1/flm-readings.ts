@@ -60,7 +60,15 @@ export function toFlmReadings(t: P1Telegram, options: FlmReadingOptions): FlmP1R
   const meter = meterIdOf(t);
   const ts = t.timestamp?.unix ?? options.receivedAt ?? Math.floor(Date.now() / 1000);
   const out: FlmP1Reading[] = [];
-  const push = (key: string, type: FlmP1ReadingType, kind: FlmP1Reading['kind'], at: number, value: number | null, unit: string, keyId = ''): void => {
+  const push = (
+    key: string,
+    type: FlmP1ReadingType,
+    kind: FlmP1Reading['kind'],
+    at: number,
+    value: number | null,
+    unit: string,
+    keyId = '',
+  ): void => {
     if (value === null) return;
     out.push({ key, type, kind, ts: at, value, unit, sid: sensorId(options.deviceId, meter, key, type, keyId) });
   };
@@ -173,7 +181,8 @@ function mbusCounter(d: MbusDevice): { type: FlmP1ReadingType; ts: number; value
 function directionWh(regs: EnergyRegisters): number | null {
   // Named reads, not a loop over the names: this runs for every telegram.
   const { tariff1, tariff2, tariff3, tariff4 } = regs;
-  if (tariff1 === undefined && tariff2 === undefined && tariff3 === undefined && tariff4 === undefined) return toWh(regs.total);
+  if (tariff1 === undefined && tariff2 === undefined && tariff3 === undefined && tariff4 === undefined)
+    return toWh(regs.total);
   const t1 = tariff1 === undefined ? 0 : toWh(tariff1);
   const t2 = tariff2 === undefined ? 0 : toWh(tariff2);
   const t3 = tariff3 === undefined ? 0 : toWh(tariff3);
@@ -185,7 +194,10 @@ function directionWh(regs: EnergyRegisters): number | null {
 const toWh = (q: Quantity | undefined): number | null => scaled(q, ENERGY_TO_WH);
 const toWatts = (q: Quantity | undefined): number | null => scaled(q, POWER_TO_W);
 
-function scaled(q: { value: number; unit: string | null } | undefined, factors: Readonly<Record<string, number>>): number | null {
+function scaled(
+  q: { value: number; unit: string | null } | undefined,
+  factors: Readonly<Record<string, number>>,
+): number | null {
   if (!q || q.unit === null) return null;
   const f = factors[q.unit];
   return f === undefined ? null : Math.round(q.value * f);

@@ -63,7 +63,12 @@ export class P1Framer {
   private headerScan = 0;
   private headerEnd = -1;
   private readonly counters: P1FramerStats = {
-    frames: 0, garbageBytes: 0, oversize: 0, truncated: 0, malformed: 0, backlogDropped: 0,
+    frames: 0,
+    garbageBytes: 0,
+    oversize: 0,
+    truncated: 0,
+    malformed: 0,
+    backlogDropped: 0,
   };
 
   constructor(options: P1FramerOptions = {}) {

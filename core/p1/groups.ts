@@ -30,7 +30,9 @@ export class Groups {
 
   /** Group i as text; '' past the last one. */
   text(i: number): string {
-    return i < this.length ? this.t.text.slice(this.t.groupStart[this.first + i]!, this.t.groupEnd[this.first + i]!) : '';
+    return i < this.length
+      ? this.t.text.slice(this.t.groupStart[this.first + i]!, this.t.groupEnd[this.first + i]!)
+      : '';
   }
 
   /** Every group as text, as kept for an object that could not be read. */
@@ -42,16 +44,28 @@ export class Groups {
 
   /** Group i read as parseQuantity would (an absent group reads as ''). */
   quantity(i: number): Quantity | null {
-    return i < this.length ? quantityAt(this.t.text, this.t.bytes, this.t.groupStart[this.first + i]!, this.t.groupEnd[this.first + i]!) : null;
+    return i < this.length
+      ? quantityAt(this.t.text, this.t.bytes, this.t.groupStart[this.first + i]!, this.t.groupEnd[this.first + i]!)
+      : null;
   }
 
   /** Group i read as parseInteger would (an absent group reads as ''). */
   integer(i: number): number | null {
-    return i < this.length ? integerAt(this.t.text, this.t.bytes, this.t.groupStart[this.first + i]!, this.t.groupEnd[this.first + i]!) : null;
+    return i < this.length
+      ? integerAt(this.t.text, this.t.bytes, this.t.groupStart[this.first + i]!, this.t.groupEnd[this.first + i]!)
+      : null;
   }
 
   /** Group i read as parseP1Timestamp would (an absent group reads as ''). */
   timestamp(i: number): P1Time | null {
-    return i < this.length ? p1TimestampAt(this.t.text, this.t.bytes, this.t.groupStart[this.first + i]!, this.t.groupEnd[this.first + i]!, this.zone) : null;
+    return i < this.length
+      ? p1TimestampAt(
+          this.t.text,
+          this.t.bytes,
+          this.t.groupStart[this.first + i]!,
+          this.t.groupEnd[this.first + i]!,
+          this.zone,
+        )
+      : null;
   }
 }

@@ -25,7 +25,10 @@ const HEAT_UNITS = new Set(['GJ', 'MJ', 'kWh', 'MWh']);
 
 /** The codes read from M-Bus channels, by the number codeKey gives what follows `0-n:`. */
 export const MBUS_CODES: ReadonlyMap<number, string> = new Map(
-  ['24.1.0', '96.1.0', '96.1.1', '96.1.2', '24.4.0', '96.3.10', '24.2.0', '24.2.1', '24.2.3', '24.3.0'].map((cde) => [codeKey(`0-1:${cde}`).cdeKey, cde]),
+  ['24.1.0', '96.1.0', '96.1.1', '96.1.2', '24.4.0', '96.3.10', '24.2.0', '24.2.1', '24.2.3', '24.3.0'].map((cde) => [
+    codeKey(`0-1:${cde}`).cdeKey,
+    cde,
+  ]),
 );
 
 export class MbusCollector {

@@ -75,9 +75,15 @@ export function parseTelegram(text: string, options: ParseOptions = {}): P1Teleg
 /** `/FLU5\253769484_A`: manufacturer FLU, baud-rate character 5, then the meter's own text. */
 export function parseHeader(line: string | null): P1Header {
   const raw = line ?? '';
-  const shaped = raw.length >= 4 && isLetter(raw.charCodeAt(0)) && isLetter(raw.charCodeAt(1)) && isLetter(raw.charCodeAt(2)) &&
+  const shaped =
+    raw.length >= 4 &&
+    isLetter(raw.charCodeAt(0)) &&
+    isLetter(raw.charCodeAt(1)) &&
+    isLetter(raw.charCodeAt(2)) &&
     !isLineTerminator(raw.charCodeAt(3));
-  return shaped ? { raw, manufacturer: raw.slice(0, 3), identification: raw.slice(4) } : { raw, manufacturer: null, identification: raw };
+  return shaped
+    ? { raw, manufacturer: raw.slice(0, 3), identification: raw.slice(4) }
+    : { raw, manufacturer: null, identification: raw };
 }
 
 const isLetter = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
@@ -108,34 +114,46 @@ const READER_LIST: Array<[string, Reader]> = [];
 for (const [obis, target] of SIMPLE_OBIS) {
   READER_LIST.push([obis, { known: true, read: (state, k) => readSimple(state, k, target) }]);
 }
-READER_LIST.push([OBIS.timestamp, {
-  known: true,
-  read(state, k) {
-    state.timestamp = state.groups.of(k).timestamp(0);
-    return state.timestamp !== null;
+READER_LIST.push([
+  OBIS.timestamp,
+  {
+    known: true,
+    read(state, k) {
+      state.timestamp = state.groups.of(k).timestamp(0);
+      return state.timestamp !== null;
+    },
   },
-}]);
-READER_LIST.push([OBIS.powerFailureLog, {
-  known: true,
-  read(state, k) {
-    const log = parsePowerFailureLog(state.groups.of(k));
-    return log !== null && setPath(state.draft, ['powerFailures', 'log'], log);
+]);
+READER_LIST.push([
+  OBIS.powerFailureLog,
+  {
+    known: true,
+    read(state, k) {
+      const log = parsePowerFailureLog(state.groups.of(k));
+      return log !== null && setPath(state.draft, ['powerFailures', 'log'], log);
+    },
   },
-}]);
-READER_LIST.push([OBIS.monthPeak, {
-  known: true,
-  read(state, k) {
-    const peak = parseMonthPeak(state.groups.of(k));
-    return peak !== null && setPath(state.draft, ['capacity', 'monthPeak'], peak);
+]);
+READER_LIST.push([
+  OBIS.monthPeak,
+  {
+    known: true,
+    read(state, k) {
+      const peak = parseMonthPeak(state.groups.of(k));
+      return peak !== null && setPath(state.draft, ['capacity', 'monthPeak'], peak);
+    },
   },
-}]);
-READER_LIST.push([OBIS.peakHistory, {
-  known: false,
-  read(state, k) {
-    const history = parsePeakHistory(state.groups.of(k));
-    return history !== null && setPath(state.draft, ['capacity', 'history'], history);
+]);
+READER_LIST.push([
+  OBIS.peakHistory,
+  {
+    known: false,
+    read(state, k) {
+      const history = parsePeakHistory(state.groups.of(k));
+      return history !== null && setPath(state.draft, ['capacity', 'history'], history);
+    },
   },
-}]);
+]);
 const READERS = new Map(READER_LIST.map(([obis, reader]) => [keyOf(obis), reader]));
 
 /** The number scanTelegram gives this code. */

@@ -94,7 +94,10 @@ export function decryptSmartyFrame(frame: Uint8Array, keys: SmartyKeys): string 
   const aad =
     keys.authKey === null
       ? Buffer.alloc(0)
-      : Buffer.concat([Buffer.from([f.securityByte]), keyBytes(keys.authKey ?? SMARTY_DEFAULT_AUTH_KEY, 'authentication key')]);
+      : Buffer.concat([
+          Buffer.from([f.securityByte]),
+          keyBytes(keys.authKey ?? SMARTY_DEFAULT_AUTH_KEY, 'authentication key'),
+        ]);
   const decipher = createDecipheriv('aes-128-gcm', key, f.iv, { authTagLength: TAG_BYTES });
   decipher.setAAD(aad);
   decipher.setAuthTag(f.tag);
@@ -102,7 +105,9 @@ export function decryptSmartyFrame(frame: Uint8Array, keys: SmartyKeys): string 
   try {
     decipher.final();
   } catch {
-    throw new Error('Smarty decryption failed: check the key (and the authentication key, if your grid operator gave one)');
+    throw new Error(
+      'Smarty decryption failed: check the key (and the authentication key, if your grid operator gave one)',
+    );
   }
   return plain.toString('latin1');
 }

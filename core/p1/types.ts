@@ -78,8 +78,22 @@ export interface Electricity {
   activeTariff?: number;
   power: { delivered?: Quantity; returned?: Quantity };
   phases: { l1?: PhaseValues; l2?: PhaseValues; l3?: PhaseValues };
-  reactiveEnergy?: { delivered?: EnergyRegisters; returned?: EnergyRegisters; q1?: Quantity; q2?: Quantity; q3?: Quantity; q4?: Quantity };
-  reactivePower?: { delivered?: Quantity; returned?: Quantity; q1?: Quantity; q2?: Quantity; q3?: Quantity; q4?: Quantity };
+  reactiveEnergy?: {
+    delivered?: EnergyRegisters;
+    returned?: EnergyRegisters;
+    q1?: Quantity;
+    q2?: Quantity;
+    q3?: Quantity;
+    q4?: Quantity;
+  };
+  reactivePower?: {
+    delivered?: Quantity;
+    returned?: Quantity;
+    q1?: Quantity;
+    q2?: Quantity;
+    q3?: Quantity;
+    q4?: Quantity;
+  };
   apparentPower?: { delivered?: Quantity; returned?: Quantity };
   /** 1-0:13.7.0 */
   powerFactor?: Quantity;

@@ -138,8 +138,36 @@ export function integerAt(text: string, bytes: Uint8Array, start: number, end: n
 }
 
 /** The units meters send, as normalizeUnit gives them, found by their bytes without making a string. */
-const UNITS_BY_FIRST_BYTE: Array<Array<[bytes: Uint8Array, unit: string | null]>> = Array.from({ length: 256 }, () => []);
-for (const u of ['kWh', 'kW', 'Wh', 'W', 'MWh', 'MW', 'V', 'A', 'm3', 'm\xb3', 's', 'Hz', 'GJ', 'MJ', 'kvarh', 'kvar', 'varh', 'var', 'kVA', 'VA', 'kVAh', 'L', 'l', 'dm3']) {
+const UNITS_BY_FIRST_BYTE: Array<Array<[bytes: Uint8Array, unit: string | null]>> = Array.from(
+  { length: 256 },
+  () => [],
+);
+for (const u of [
+  'kWh',
+  'kW',
+  'Wh',
+  'W',
+  'MWh',
+  'MW',
+  'V',
+  'A',
+  'm3',
+  'm\xb3',
+  's',
+  'Hz',
+  'GJ',
+  'MJ',
+  'kvarh',
+  'kvar',
+  'varh',
+  'var',
+  'kVA',
+  'VA',
+  'kVAh',
+  'L',
+  'l',
+  'dm3',
+]) {
   const bytes = Buffer.from(u, 'latin1');
   UNITS_BY_FIRST_BYTE[bytes[0]!]!.push([bytes, normalizeUnit(u)]);
 }

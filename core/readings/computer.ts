@@ -84,7 +84,11 @@ export class ReadingComputer {
   /** saved entries of sensors not counted here (disabled, removed, P1 registers): kept as they were */
   private readonly kept: CounterState['sensors'] = {};
 
-  constructor(private readonly device: Device, state: CounterState = { sensors: {} }, options: ReadingComputerOptions = {}) {
+  constructor(
+    private readonly device: Device,
+    state: CounterState = { sensors: {} },
+    options: ReadingComputerOptions = {},
+  ) {
     this.now = options.now ?? Date.now;
     this.reservations = new CounterReservations({ now: this.now });
     for (const s of device.sensors) {
@@ -94,7 +98,8 @@ export class ReadingComputer {
       if (s.subtype === undefined || s.subtype === 'pplus') for (const p of s.port) this.byPort.set(p, s);
       else for (const p of s.port) this.byParameter.set(`${p}/${s.subtype}`, s);
       const saved = state.sensors[s.id];
-      const counter: SensorCounter = s.class === 'pulse' ? { milli: saved?.milli ?? 0 } : { joules: saved?.joules ?? 0 };
+      const counter: SensorCounter =
+        s.class === 'pulse' ? { milli: saved?.milli ?? 0 } : { joules: saved?.joules ?? 0 };
       if (saved?.refs) counter.refs = { ...saved.refs };
       // After a crash, resume at what may have been published already (counter-reservation.ts).
       if (saved?.reserved !== undefined && saved.reserved > published(s, counter)) {
@@ -132,7 +137,9 @@ export class ReadingComputer {
 
   /** Are all these counter readings within what is reserved on disk (else reserve() and save first)? */
   covers(readings: Reading[]): boolean {
-    return readings.every((r) => r.kind !== 'counter' || !this.runtime.has(r.sid) || this.reservations.covers(r.sid, r.value));
+    return readings.every(
+      (r) => r.kind !== 'counter' || !this.runtime.has(r.sid) || this.reservations.covers(r.sid, r.value),
+    );
   }
 
   /**
@@ -181,7 +188,10 @@ export class ReadingComputer {
       } else if (rec.kind === 'gauge') {
         gauges.set(sensor, (gauges.get(sensor) ?? 0) + rec.value);
       } else {
-        const what = rec.kind === 'counter' ? `${sensor.subtype ?? sensor.type} sensor "${sensor.name}", which has no counter` : `${sensor.class} sensor "${sensor.name}"`;
+        const what =
+          rec.kind === 'counter'
+            ? `${sensor.subtype ?? sensor.type} sensor "${sensor.name}", which has no counter`
+            : `${sensor.class} sensor "${sensor.name}"`;
         result.errors.push(`a ${rec.kind} record cannot feed ${what}`);
       }
     }
@@ -211,7 +221,10 @@ export class ReadingComputer {
       return s;
     }
     const parameter = 'subtype' in rec ? rec.subtype : undefined;
-    const s = parameter === undefined || parameter === 'pplus' ? this.byPort.get(rec.port!) : this.byParameter.get(`${rec.port}/${parameter}`);
+    const s =
+      parameter === undefined || parameter === 'pplus'
+        ? this.byPort.get(rec.port!)
+        : this.byParameter.get(`${rec.port}/${parameter}`);
     if (!s) result.unmapped++;
     return s;
   }
@@ -235,7 +248,15 @@ export class ReadingComputer {
     return verdict.count;
   }
 
-  private pulse(s: Sensor, rt: Runtime, p: PulseInput | undefined, now: number, ts: number, valid: boolean, result: BatchResult): void {
+  private pulse(
+    s: Sensor,
+    rt: Runtime,
+    p: PulseInput | undefined,
+    now: number,
+    ts: number,
+    valid: boolean,
+    result: BatchResult,
+  ): void {
     const { factor, decimals } = unitsFor(s.type);
     const constMilli = Math.round(s.constant! * 1000);
     if (p && p.milli > 0) {
@@ -255,7 +276,15 @@ export class ReadingComputer {
     }
   }
 
-  private analog(s: Sensor, rt: Runtime, watts: number, now: number, ts: number, valid: boolean, result: BatchResult): void {
+  private analog(
+    s: Sensor,
+    rt: Runtime,
+    watts: number,
+    now: number,
+    ts: number,
+    valid: boolean,
+    result: BatchResult,
+  ): void {
     if (rt.lastMs !== undefined) {
       const dt = now - rt.lastMs;
       if (dt > 0 && dt <= MAX_ANALOG_GAP_MS) {

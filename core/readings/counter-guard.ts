@@ -101,7 +101,14 @@ export interface GuardStats {
 }
 
 export const emptyGuardStats = (): GuardStats => ({
-  accepted: 0, deferred: 0, jumps: 0, drops: 0, glitches: 0, restarts: 0, falseRestarts: 0, newRuns: 0,
+  accepted: 0,
+  deferred: 0,
+  jumps: 0,
+  drops: 0,
+  glitches: 0,
+  restarts: 0,
+  falseRestarts: 0,
+  newRuns: 0,
 });
 
 /** Float slack: thousandths and 1/65536 differences, not a real margin. */
@@ -152,7 +159,10 @@ export function offerTotal(st: TotalState, value: number, at: At, limit: TotalLi
       notice = `the drop to ${fmt(u.counted)} was not a restart (the next total ${fmt(value)} carries on from ${fmt(u.ref)}); counting resumes above ${fmt(u.ref + u.counted)}`;
     }
   }
-  const v = st.ref === undefined || st.at === undefined ? first(st, value, at, limit, stats) : next(st, value, at, limit, stats);
+  const v =
+    st.ref === undefined || st.at === undefined
+      ? first(st, value, at, limit, stats)
+      : next(st, value, at, limit, stats);
   return notice && !v.notice ? { ...v, notice } : v;
 }
 
@@ -174,7 +184,12 @@ function first(st: TotalState, value: number, at: At, limit: TotalLimit, stats: 
   if (h?.why === 'first' && carriesOn(h.value, h.at, value, at, limit)) {
     // Counted from the later total, which the flip that may have touched the held one spared.
     const r = accept(st, value, at, asBefore(value), stats);
-    return saved !== undefined && value < saved ? { ...r, notice: `the board's total ${fmt(value)} is below the saved ${fmt(saved)}: it restarted while Node-RED was down` } : r;
+    return saved !== undefined && value < saved
+      ? {
+          ...r,
+          notice: `the board's total ${fmt(value)} is below the saved ${fmt(saved)}: it restarted while Node-RED was down`,
+        }
+      : r;
   }
   if (mayBeFlippedUp(value) || (saved !== undefined && value < saved)) {
     stats.deferred++;
@@ -209,18 +224,40 @@ function next(st: TotalState, value: number, at: At, limit: TotalLimit, stats: G
     st.held = undefined;
     if (st.waiting) return { count: 0 };
     st.waiting = true;
-    return { count: 0, reject: `total went down from ${fmt(ref)} to ${fmt(value)}, which only a corrupted total explains: not counted; counting resumes once the board's total passes ${fmt(ref)}` };
+    return {
+      count: 0,
+      reject: `total went down from ${fmt(ref)} to ${fmt(value)}, which only a corrupted total explains: not counted; counting resumes once the board's total passes ${fmt(ref)}`,
+    };
   }
   if (value <= allowance(limit, refAt, at) + EPS && wholePulses(value, limit)) {
     stats.restarts++;
     st.undo = { ref, at: refAt, floor: st.floor ?? ref, counted: value };
     Object.assign(st, { ref: value, at, floor: value, provisional: false, held: undefined, waiting: false });
-    return { count: value, notice: `the board's total went from ${fmt(ref)} to ${fmt(value)}: a restart at 0, ${fmt(value)} counted` };
+    return {
+      count: value,
+      notice: `the board's total went from ${fmt(ref)} to ${fmt(value)}: a restart at 0, ${fmt(value)} counted`,
+    };
   }
-  return outlier(st, value, at, limit, stats, 'drop', `total ${fmt(value)} dropped from ${fmt(ref)}, more than a glitch and too much for a restart at 0 since: not counted`);
+  return outlier(
+    st,
+    value,
+    at,
+    limit,
+    stats,
+    'drop',
+    `total ${fmt(value)} dropped from ${fmt(ref)}, more than a glitch and too much for a restart at 0 since: not counted`,
+  );
 }
 
-function outlier(st: TotalState, value: number, at: At, limit: TotalLimit, stats: GuardStats, why: 'jump' | 'drop', reject: string): Verdict {
+function outlier(
+  st: TotalState,
+  value: number,
+  at: At,
+  limit: TotalLimit,
+  stats: GuardStats,
+  why: 'jump' | 'drop',
+  reject: string,
+): Verdict {
   const h = st.held;
   if (h?.why === why && carriesOn(h.value, h.at, value, at, limit)) {
     // Two totals agree with each other and not with the reference: the board's total moved for
@@ -230,7 +267,10 @@ function outlier(st: TotalState, value: number, at: At, limit: TotalLimit, stats
     const count = st.provisional && why === 'jump' ? value - st.ref! : value - h.value;
     const from = st.ref!;
     Object.assign(st, { ref: value, at, floor: value, provisional: false, held: undefined, waiting: false });
-    return { count, notice: `following a new run of totals from ${fmt(h.value)} (was ${fmt(from)}): a replaced board?` };
+    return {
+      count,
+      notice: `following a new run of totals from ${fmt(h.value)} (was ${fmt(from)}): a replaced board?`,
+    };
   }
   if (why === 'jump') stats.jumps++;
   else stats.drops++;

@@ -57,7 +57,10 @@ export class CounterStateFile {
     const file = await readStateFile(this.path, (json) => counterFile.parse(json));
     if (file.kind === 'missing') return { state: { sensors: {} } };
     if (file.kind === 'damaged') {
-      return { state: { sensors: {} }, warning: `counter state ${this.path} was unreadable; moved to ${file.aside}, counters start at 0` };
+      return {
+        state: { sensors: {} },
+        warning: `counter state ${this.path} was unreadable; moved to ${file.aside}, counters start at 0`,
+      };
     }
     const sensors: CounterState['sensors'] = {};
     const damaged: string[] = [];

@@ -16,8 +16,14 @@ export const kubeMessageSchema = z
     kind: z.enum(['data', 'control', 'ack']).default('data'),
     ack: z.boolean().default(false),
     payload: z.union([
-      z.string().regex(/^([0-9a-fA-F]{2}){0,66}$/, 'hex, at most 66 bytes').transform((h) => Uint8Array.from(Buffer.from(h, 'hex'))),
-      z.instanceof(Uint8Array).refine((b) => b.length <= 66, 'at most 66 bytes').transform((b) => Uint8Array.from(b)),
+      z
+        .string()
+        .regex(/^([0-9a-fA-F]{2}){0,66}$/, 'hex, at most 66 bytes')
+        .transform((h) => Uint8Array.from(Buffer.from(h, 'hex'))),
+      z
+        .instanceof(Uint8Array)
+        .refine((b) => b.length <= 66, 'at most 66 bytes')
+        .transform((b) => Uint8Array.from(b)),
     ]),
   })
   .strict();
@@ -97,8 +103,19 @@ export class KubeReadingMapper {
         result.unclaimed.push(f);
         continue;
       }
-      const ok = f.data_type === 'gauge' ? this.rules.gauge(sensor.id, receivedAt) : this.rules.counter(sensor.id, receivedAt, f.value);
-      if (ok) result.readings.push({ sid: sensor.id, kind: f.data_type, ts: receivedAt, value: f.value, unit: f.unit, sensor });
+      const ok =
+        f.data_type === 'gauge'
+          ? this.rules.gauge(sensor.id, receivedAt)
+          : this.rules.counter(sensor.id, receivedAt, f.value);
+      if (ok)
+        result.readings.push({
+          sid: sensor.id,
+          kind: f.data_type,
+          ts: receivedAt,
+          value: f.value,
+          unit: f.unit,
+          sensor,
+        });
     }
     return result;
   }

@@ -41,13 +41,25 @@ export class P1ReadingMapper {
   private readonly auto = new Map<string, Sensor>();
   readonly guard: P1TotalsGuard;
 
-  constructor(private readonly device: Device, options: P1MapperOptions = {}) {
+  constructor(
+    private readonly device: Device,
+    options: P1MapperOptions = {},
+  ) {
     this.guard = new P1TotalsGuard(options.limits, options.now);
     this.cosem = device.sensors.filter((s) => s.enable && s.class === 'cosem' && s.p1);
   }
 
   process(t: P1Telegram, receivedAt: number): P1Result {
-    const screened = this.guard.screen(toFlmReadings(t, { deviceId: this.device.id, receivedAt, directions: true, tariffs: true, phases: true, capacity: true }));
+    const screened = this.guard.screen(
+      toFlmReadings(t, {
+        deviceId: this.device.id,
+        receivedAt,
+        directions: true,
+        tariffs: true,
+        phases: true,
+        capacity: true,
+      }),
+    );
     const all = screened.pass;
     const rated = [...all, ...this.rates.update(all)];
     const heldBack = rated.some((r) => r.ts <= this.device.validAfter);
@@ -66,7 +78,10 @@ export class P1ReadingMapper {
   private sensorFor(r: FlmP1Reading, derived: Sensor[]): Sensor | undefined {
     if (this.cosem.length === 0) return this.autoSensor(r, derived);
     const [medium] = r.key.split(':');
-    return this.cosem.find((s) => s.p1 === r.key) ?? this.cosem.find((s) => s.p1 === medium && (medium === 'gas' || medium === 'water' || medium === 'heat'));
+    return (
+      this.cosem.find((s) => s.p1 === r.key) ??
+      this.cosem.find((s) => s.p1 === medium && (medium === 'gas' || medium === 'water' || medium === 'heat'))
+    );
   }
 
   /** The default set without a table: net, import and export (total and per tariff), every M-Bus meter. */
@@ -75,7 +90,18 @@ export class P1ReadingMapper {
     if (!s) {
       const name = autoName(r.key);
       if (!name) return undefined;
-      s = { n: 0, id: r.sid, name, type: r.type, class: 'cosem', port: [], enable: true, data_type: 'counter', rid: 0, p1: r.key };
+      s = {
+        n: 0,
+        id: r.sid,
+        name,
+        type: r.type,
+        class: 'cosem',
+        port: [],
+        enable: true,
+        data_type: 'counter',
+        rid: 0,
+        p1: r.key,
+      };
       this.auto.set(r.sid, s);
       derived.push(s);
     }
@@ -83,7 +109,11 @@ export class P1ReadingMapper {
   }
 }
 
-const DIRECTION_NAMES: Readonly<Record<string, string>> = { net: 'grid', delivered: 'grid import', returned: 'grid export' };
+const DIRECTION_NAMES: Readonly<Record<string, string>> = {
+  net: 'grid',
+  delivered: 'grid import',
+  returned: 'grid export',
+};
 
 /** "grid", "grid import", "grid export t2", "gas", …; undefined for readings without a default sensor. */
 function autoName(key: string): string | undefined {
@@ -97,6 +127,15 @@ function autoName(key: string): string | undefined {
 /** Enough of a P1Telegram's shape to map it (it comes from flm-p1, or from anyone's flow). */
 export function isP1Telegram(x: unknown): x is P1Telegram {
   const t = x as Partial<P1Telegram> | null;
-  return !!t && typeof t === 'object' && !!t.electricity && typeof t.electricity === 'object' &&
-    !!t.electricity.delivered && !!t.electricity.returned && !!t.electricity.power && Array.isArray(t.mbus) && !!t.header;
+  return (
+    !!t &&
+    typeof t === 'object' &&
+    !!t.electricity &&
+    typeof t.electricity === 'object' &&
+    !!t.electricity.delivered &&
+    !!t.electricity.returned &&
+    !!t.electricity.power &&
+    Array.isArray(t.mbus) &&
+    !!t.header
+  );
 }

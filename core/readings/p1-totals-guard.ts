@@ -102,10 +102,19 @@ export class P1TotalsGuard {
   private readonly electricity: TotalLimit;
   private readonly byMedium: Readonly<Record<string, TotalLimit>>;
 
-  constructor(limits: P1Limits = DEFAULT_P1_LIMITS, private readonly now: () => number = Date.now) {
+  constructor(
+    limits: P1Limits = DEFAULT_P1_LIMITS,
+    private readonly now: () => number = Date.now,
+  ) {
     const w = limits.maxPowerW * P1_MARGIN;
-    this.electricity = { perSecond: w / 3600, what: `the connection (${fmt(limits.maxPowerW / 1000)} kW × ${P1_MARGIN})` };
-    const flow = (m3h: number, what: string): TotalLimit => ({ perSecond: (m3h * P1_MARGIN * 1000) / 3600, what: `${what} (${fmt(m3h)} m³/h × ${P1_MARGIN})` });
+    this.electricity = {
+      perSecond: w / 3600,
+      what: `the connection (${fmt(limits.maxPowerW / 1000)} kW × ${P1_MARGIN})`,
+    };
+    const flow = (m3h: number, what: string): TotalLimit => ({
+      perSecond: (m3h * P1_MARGIN * 1000) / 3600,
+      what: `${what} (${fmt(m3h)} m³/h × ${P1_MARGIN})`,
+    });
     this.byMedium = {
       gas: flow(limits.maxGasM3h, 'a gas meter'),
       water: flow(limits.maxWaterM3h, 'a water meter'),
@@ -155,7 +164,9 @@ export class P1TotalsGuard {
       if (r.type === 'electricity' && !v.alone) electricityHeld = true;
       else heldSids.add(r.sid);
     }
-    const pass = readings.filter((r) => r.kind !== 'counter' || !(heldSids.has(r.sid) || (electricityHeld && r.type === 'electricity')));
+    const pass = readings.filter(
+      (r) => r.kind !== 'counter' || !(heldSids.has(r.sid) || (electricityHeld && r.type === 'electricity')),
+    );
     return { pass, held, reasons, notices };
   }
 
@@ -171,7 +182,14 @@ export class P1TotalsGuard {
       if (value !== st.ref) this.changed = true;
       // The floor is the last value trusted below the new one: after a dip that was waited out it is
       // the dip, not the published value above it, which may itself have been a wrong digit.
-      Object.assign(st, { floor: Math.min(st.ref, st.seen.value), ref: value, at, held: undefined, waiting: false, seen: { value, at } });
+      Object.assign(st, {
+        floor: Math.min(st.ref, st.seen.value),
+        ref: value,
+        at,
+        held: undefined,
+        waiting: false,
+        seen: { value, at },
+      });
       return { pass: true };
     }
     this.stats.held++;
@@ -180,7 +198,11 @@ export class P1TotalsGuard {
       st.seen = { value, at };
       if (st.waiting) return { pass: false, alone: true };
       st.waiting = true;
-      return { pass: false, alone: true, reason: `${what} is below the ${fmt(st.ref)} published before: held until the meter passes it again` };
+      return {
+        pass: false,
+        alone: true,
+        reason: `${what} is below the ${fmt(st.ref)} published before: held until the meter passes it again`,
+      };
     }
     const why: Why = value > st.ref ? 'jump' : 'drop';
     const h = st.held;
@@ -190,14 +212,18 @@ export class P1TotalsGuard {
       const from = st.ref;
       Object.assign(st, { ref: value, at, floor: value, held: undefined, waiting: false, seen: { value, at } });
       this.changed = true;
-      return { pass: true, notice: `${what}: ${CONFIRMATIONS} telegrams in a row agree on it (was ${fmt(from)}); published (a replaced or reset meter?)` };
+      return {
+        pass: true,
+        notice: `${what}: ${CONFIRMATIONS} telegrams in a row agree on it (was ${fmt(from)}); published (a replaced or reset meter?)`,
+      };
     }
     st.held = { value, at, why, agreed };
     if (agreed > 1) return { pass: false };
     const seconds = Math.max(at.host - st.seen.at.host, at.board - st.seen.at.board, 1000) / 1000;
-    const reason = why === 'jump'
-      ? `${what} jumped from ${fmt(st.seen.value)} in ${fmt(seconds)} s, more than ${limit.what} can pass`
-      : `${what} dropped from ${fmt(st.ref)}`;
+    const reason =
+      why === 'jump'
+        ? `${what} jumped from ${fmt(st.seen.value)} in ${fmt(seconds)} s, more than ${limit.what} can pass`
+        : `${what} dropped from ${fmt(st.ref)}`;
     return { pass: false, reason: `${reason}: held until ${CONFIRMATIONS - 1} more telegrams confirm it` };
   }
 }

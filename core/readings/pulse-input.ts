@@ -43,7 +43,14 @@ function readLevel(payload: unknown): 0 | 1 {
     if (HIGH.has(t)) return 1;
     if (LOW.has(t)) return 0;
   }
-  const shown = typeof payload === 'string' ? `"${payload.slice(0, 20)}"` : payload === null ? 'null' : typeof payload === 'object' ? 'an object' : String(payload);
+  const shown =
+    typeof payload === 'string'
+      ? `"${payload.slice(0, 20)}"`
+      : payload === null
+        ? 'null'
+        : typeof payload === 'object'
+          ? 'an object'
+          : String(payload);
   throw new Error(`msg.payload must be a pin level (0 or 1, true or false, "low" or "high"), not ${shown}`);
 }
 
@@ -62,7 +69,8 @@ export class PulseInput {
   private readonly counts: PulseInputStats = { counted: 0, debounced: 0 };
 
   constructor(readonly options: PulseInputOptions) {
-    if (!PULSE_TRIGGERS.includes(options.trigger)) throw new Error(`trigger "${options.trigger}" is not falling, rising or message`);
+    if (!PULSE_TRIGGERS.includes(options.trigger))
+      throw new Error(`trigger "${options.trigger}" is not falling, rising or message`);
     if (!(options.debounceMs >= 0)) throw new Error(`debounce ${options.debounceMs} ms is not ≥ 0`);
   }
 

@@ -50,7 +50,13 @@ const isSourceNews = (topic: unknown): boolean =>
 
 export function readingMessage(r: Reading, deviceId: string, qos: 0 | 1 = 0): SensorOut {
   const flm: Record<string, unknown> = {
-    sid: r.sid, kind: r.kind, name: r.sensor.name, type: r.sensor.type, class: r.sensor.class, unit: r.unit, deviceId,
+    sid: r.sid,
+    kind: r.kind,
+    name: r.sensor.name,
+    type: r.sensor.type,
+    class: r.sensor.class,
+    unit: r.unit,
+    deviceId,
   };
   if (r.sensor.subtype) flm.subtype = r.sensor.subtype;
   return { topic: sensorTopic(r.sid, r.kind), payload: [r.ts, r.value, r.unit], retain: true, qos, flm };
@@ -98,14 +104,19 @@ export class SensorEngine {
 
   /** The sensor table for the flow: at start, and again whenever a source derives new sensors. */
   configMessage(): SensorOut {
-    return { topic: deviceConfigTopic(this.o.device.id), payload: buildDeviceConfig(this.o.sensors.published()), retain: true, qos: 0 };
+    return {
+      topic: deviceConfigTopic(this.o.device.id),
+      payload: buildDeviceConfig(this.o.sensors.published()),
+      retain: true,
+      qos: 0,
+    };
   }
 
   /**
    * One message, after those before it: its readings go to `emit`; the status to show after it,
    * if it changes; rejects with what was wrong (readings already emitted stay emitted).
    */
-  process(topic: unknown, payload: unknown, emit: (out: SensorOut[]) => void, ): Promise<StatusView | undefined> {
+  process(topic: unknown, payload: unknown, emit: (out: SensorOut[]) => void): Promise<StatusView | undefined> {
     const run = this.queue.then(() => this.handle(topic, payload, emit));
     this.queue = run.catch(() => undefined);
     return run;
@@ -115,7 +126,8 @@ export class SensorEngine {
   errorView(err: unknown): StatusView {
     const rejects = this.o.rejects();
     const text = errorText(err);
-    const t = this.stats.held && /clock/.test(text) ? `clock invalid · ${this.stats.held} held` : `${rejects} rejects: ${text}`;
+    const t =
+      this.stats.held && /clock/.test(text) ? `clock invalid · ${this.stats.held} held` : `${rejects} rejects: ${text}`;
     return { level: 'error', text: t.slice(0, 60) };
   }
 
@@ -139,7 +151,8 @@ export class SensorEngine {
   /** Counters, and the P1 registers' last published values, as one file. */
   private snapshot(): CounterState {
     const state = this.computer.snapshot();
-    for (const [sid, p1] of Object.entries(this.p1.guard.snapshot())) state.sensors[sid] = { ...state.sensors[sid], p1 };
+    for (const [sid, p1] of Object.entries(this.p1.guard.snapshot()))
+      state.sensors[sid] = { ...state.sensors[sid], p1 };
     return state;
   }
 
@@ -153,7 +166,11 @@ export class SensorEngine {
     if (readings.length) emit(readings.map((r) => readingMessage(r, this.o.device.id, qos)));
   }
 
-  private async handle(topic: unknown, payload: unknown, emit: (out: SensorOut[]) => void): Promise<StatusView | undefined> {
+  private async handle(
+    topic: unknown,
+    payload: unknown,
+    emit: (out: SensorOut[]) => void,
+  ): Promise<StatusView | undefined> {
     // flm-p1 and flm-board also report availability (and clock, Kube) on the same wire: news, not input.
     if (isSourceNews(topic)) return undefined;
     if (topic === BOARD_KUBE_TOPIC) return this.kubePacket(payload, emit);
@@ -167,26 +184,40 @@ export class SensorEngine {
     if (result.heldBack) {
       this.stats.held++;
       const ts = Math.floor(parsed.data.time / 1000);
-      throw new Error(`clock not valid: ${ts} is at or before ${this.o.device.validAfter}; readings held back until the clock is set (counters keep counting)`);
+      throw new Error(
+        `clock not valid: ${ts} is at or before ${this.o.device.validAfter}; readings held back until the clock is set (counters keep counting)`,
+      );
     }
     // A board that restarted, or was replaced: worth a line in the log, not an error.
     for (const n of result.notices) this.o.log('log', n);
     if (result.errors.length) throw new Error(result.errors.join('; '));
     const rejects = this.o.rejects();
-    return { level: 'ok', text: `${this.o.device.sensors.length} sensors · ${this.stats.readings} out${rejects ? ` · ${rejects} rejects` : ''}` };
+    return {
+      level: 'ok',
+      text: `${this.o.device.sensors.length} sensors · ${this.stats.readings} out${rejects ? ` · ${rejects} rejects` : ''}`,
+    };
   }
 
   private kubePacket(payload: unknown, emit: (out: SensorOut[]) => void): undefined {
     const p = kubeMessageSchema.safeParse(payload);
     if (!p.success) throw new Error(`not a Kube packet: ${describeZodError(p.error)}`);
     const k = p.data;
-    if (k.kind === 'control') this.note(`ctl:${k.nid}`, `Kube ${k.nid} asks ${describeControl(k.payload)}; pairing and upgrades are not done here: a Kube paired with an FLM keeps its node id, so add its fields as kube sensors with kid ${k.nid}`);
+    if (k.kind === 'control')
+      this.note(
+        `ctl:${k.nid}`,
+        `Kube ${k.nid} asks ${describeControl(k.payload)}; pairing and upgrades are not done here: a Kube paired with an FLM keeps its node id, so add its fields as kube sensors with kid ${k.nid}`,
+      );
     const r = this.kube.process(k, this.nowS());
     if (r.problem) throw new Error(`Kube ${k.nid}: ${r.problem}`);
     if (r.heldBack) throw new Error(`clock not valid: Kube ${k.nid} readings dropped, as on the FLM`);
     if (r.unclaimed.length) {
-      const add = this.kube.knows(k.nid) ? 'add kube sensors for the fields you want' : `add kube sensors with kid ${k.nid} to the device's sensor table`;
-      this.note(`unclaimed:${k.nid}`, `Kube ${k.nid} sends ${describeFields(r.unclaimed)}, which no sensor takes: ${add}`);
+      const add = this.kube.knows(k.nid)
+        ? 'add kube sensors for the fields you want'
+        : `add kube sensors with kid ${k.nid} to the device's sensor table`;
+      this.note(
+        `unclaimed:${k.nid}`,
+        `Kube ${k.nid} sends ${describeFields(r.unclaimed)}, which no sensor takes: ${add}`,
+      );
     }
     this.out(r.readings, emit, r.qos);
     return undefined;
@@ -194,15 +225,21 @@ export class SensorEngine {
 
   private telegram(payload: unknown, emit: (out: SensorOut[]) => void): StatusView {
     const rejects = this.o.rejects();
-    if (!isP1Telegram(payload)) throw new Error('p1/telegram payload is not a parsed P1 telegram (use flm-p1 to parse raw telegrams)');
+    if (!isP1Telegram(payload))
+      throw new Error('p1/telegram payload is not a parsed P1 telegram (use flm-p1 to parse raw telegrams)');
     const r = this.p1.process(payload, this.nowS());
     // Registered before the readings leave, so every consumer knows their sensors.
     if (r.derived.length) this.o.sensors.register(r.derived, 'p1');
     this.out(r.readings, emit);
-    if (r.heldBack && r.readings.length === 0) throw new Error(`clock not valid: the telegram's time is at or before ${this.o.device.validAfter}`);
+    if (r.heldBack && r.readings.length === 0)
+      throw new Error(`clock not valid: the telegram's time is at or before ${this.o.device.validAfter}`);
     for (const n of r.notices) this.o.log('log', n);
     const s = this.stats;
-    if (!r.held) return { level: 'ok', text: `P1 · ${s.readings} out${s.p1Held ? ` · ${s.p1Held} held` : ''}${rejects ? ` · ${rejects} rejects` : ''}` };
+    if (!r.held)
+      return {
+        level: 'ok',
+        text: `P1 · ${s.readings} out${s.p1Held ? ` · ${s.p1Held} held` : ''}${rejects ? ` · ${rejects} rejects` : ''}`,
+      };
     s.p1Held++;
     const warning = r.reasons.length ? this.p1Warnings.take('held', r.reasons.join('; ')) : null;
     if (warning) this.o.log('warn', warning);

@@ -85,7 +85,10 @@ export class Household {
   /** true energy through the mains clamps so far, Wh */
   mainsWh = 0;
 
-  constructor(readonly opts: HouseholdOptions, startMs: number) {
+  constructor(
+    readonly opts: HouseholdOptions,
+    startMs: number,
+  ) {
     this.rnd = prng(opts.seed);
     this.now = Math.floor(startMs / 1000) * 1000;
     this.base = 140 + this.rnd() * 60;

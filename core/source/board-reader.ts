@@ -46,7 +46,12 @@ export class BoardReader {
   constructor(private readonly o: BoardReaderOptions) {
     this.clock = o.clock ?? systemClock;
     const { sensors, phase, validAfter } = o.device;
-    this.session = createBoardLink(o.protocol, { sensors, phase, validAfter, ...(o.kubeGroup === undefined ? {} : { kubeGroup: o.kubeGroup }) });
+    this.session = createBoardLink(o.protocol, {
+      sensors,
+      phase,
+      validAfter,
+      ...(o.kubeGroup === undefined ? {} : { kubeGroup: o.kubeGroup }),
+    });
     for (const p of this.session.configProblems) o.log('warn', `port config: ${p}`);
     this.link = new SupervisedSource({
       connect: o.connect,
@@ -132,13 +137,25 @@ export class BoardReader {
     for (const e of out.events) {
       if (e.type === 'time') {
         const d = e.decision;
-        if (d.action === 'step-board') this.o.log('log', `board clock ${d.driftSeconds > 0 ? '+' : ''}${d.driftSeconds} s off: set to ${new Date(d.hostTime * 1000).toISOString()}`);
-        if (d.action === 'adopt-board-clock') this.link.warnOnce('adopt', 'the host clock is not set: readings carry the board\'s clock until it is');
-        this.clockNote = d.action === 'adopt-board-clock' ? ' · board clock' : d.action === 'step-board' ? ' · clock set' : '';
+        if (d.action === 'step-board')
+          this.o.log(
+            'log',
+            `board clock ${d.driftSeconds > 0 ? '+' : ''}${d.driftSeconds} s off: set to ${new Date(d.hostTime * 1000).toISOString()}`,
+          );
+        if (d.action === 'adopt-board-clock')
+          this.link.warnOnce('adopt', "the host clock is not set: readings carry the board's clock until it is");
+        this.clockNote =
+          d.action === 'adopt-board-clock' ? ' · board clock' : d.action === 'step-board' ? ' · clock set' : '';
         this.send(BOARD_TIME_TOPIC, { ...d.report, action: d.action });
       } else if (e.type === 'kube') {
         const p = e.packet;
-        this.send(BOARD_KUBE_TOPIC, { group: p.group, nid: p.header.nid, kind: p.kind, ack: p.header.ack, payload: Buffer.from(p.payload).toString('hex') });
+        this.send(BOARD_KUBE_TOPIC, {
+          group: p.group,
+          nid: p.header.nid,
+          kind: p.kind,
+          ack: p.header.ack,
+          payload: Buffer.from(p.payload).toString('hex'),
+        });
       } else if (e.type === 'kube-error') {
         this.link.warnOnce('kube', `Kube packet dropped: ${e.reason}`);
       } else if (e.type === 'warning') {

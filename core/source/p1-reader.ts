@@ -64,7 +64,7 @@ export function p1Transport(s: P1TransportSettings): { connect?: Connector; labe
 
 /** A disconnect says so; other errors their code, else their message. */
 const errorLabel = (err: Error & { code?: string; disconnected?: boolean }): string =>
-  err.disconnected ? 'disconnected' : err.code ?? shorten(err.message, 24);
+  err.disconnected ? 'disconnected' : (err.code ?? shorten(err.message, 24));
 
 /**
  * flm-p1's engine: telegrams from a supervised serial port or TCP socket, or from messages,
@@ -139,7 +139,12 @@ export class P1Reader {
       this.lastOk = false;
       if (!e.report) continue;
       if (inMessage) failure = new Error(e.report);
-      else this.o.reject(e.report, { topic: P1_ERROR_TOPIC, payload: e.raw ?? '', p1: { kind: e.kind, check: e.check, raw: e.raw } });
+      else
+        this.o.reject(e.report, {
+          topic: P1_ERROR_TOPIC,
+          payload: e.raw ?? '',
+          p1: { kind: e.kind, check: e.check, raw: e.raw },
+        });
     }
     this.render();
     return failure;

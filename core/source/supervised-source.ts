@@ -7,7 +7,6 @@ import { shorten, type StatusView } from '../util/status-view';
 export type Availability = 'online' | 'offline';
 export type LogLevel = 'log' | 'warn';
 
-
 export interface SupervisedSourceOptions {
   /** opens the transport; none when the bytes come in messages (flm-p1's `input` source) */
   connect?: Connector;
@@ -114,9 +113,13 @@ export class SupervisedSource {
     const failing = s?.state === 'waiting' && s.error ? s : undefined;
     const why = failing ? label(failing.error!) : '';
     if (this.watchdog.stale) {
-      return { level: 'warn', text: `no data for ${Math.round(this.watchdog.silentMs / 1000)} s${why ? ` · ${why}` : ''}` };
+      return {
+        level: 'warn',
+        text: `no data for ${Math.round(this.watchdog.silentMs / 1000)} s${why ? ` · ${why}` : ''}`,
+      };
     }
-    if (failing) return { level: 'warn', text: `${why} · retry in ${Math.max(1, Math.round(failing.delayMs / 1000))} s` };
+    if (failing)
+      return { level: 'warn', text: `${why} · retry in ${Math.max(1, Math.round(failing.delayMs / 1000))} s` };
     if (hasData) return undefined;
     if (idleText) return { level: 'idle', text: idleText };
     return { level: 'idle', text: this.connected ? 'connected · waiting' : 'connecting' };
@@ -138,7 +141,10 @@ export class SupervisedSource {
     if (this.closed) return;
     if (fires === 1) {
       this.setAvailability('offline');
-      this.warnOnce('silent', `no ${this.o.unit} for ${Math.round(silentMs / 1000)} s from ${this.o.label}${this.src ? '; reconnecting' : ''}`);
+      this.warnOnce(
+        'silent',
+        `no ${this.o.unit} for ${Math.round(silentMs / 1000)} s from ${this.o.label}${this.src ? '; reconnecting' : ''}`,
+      );
     }
     this.o.onChange();
   }

@@ -151,8 +151,13 @@ export class Block8Builder {
   adopt(bid: number, block: TmpoBlock, ctx: PushContext, replay: (b: TmpoBlock) => Array<[number, number]>): void {
     this.raiseBase(blockId(ctx.floor, 8));
     const { prevTail, nextHead } = this.neighbours(bid);
-    const fits = bid >= this.base && !this.isStored(bid) && !this.open.has(bid) && this.open.size < this.maxOpen &&
-      block.h.head[0] > prevTail && block.h.tail[0] < nextHead;
+    const fits =
+      bid >= this.base &&
+      !this.isStored(bid) &&
+      !this.open.has(bid) &&
+      this.open.size < this.maxOpen &&
+      block.h.head[0] > prevTail &&
+      block.h.tail[0] < nextHead;
     if (fits) {
       this.open.set(bid, OpenBlock.fromBlock(block));
       this.keys.splice(lowerBound(this.keys, bid), 0, bid);
@@ -175,7 +180,8 @@ export class Block8Builder {
     if (!this.hasDue(closedBefore, force)) return [];
     if (closedBefore !== undefined) {
       const before = force ? closedBefore : closedBefore - this.lag;
-      while (this.keys.length > 0 && (force ? this.keys[0]! < before : blockEnd(8, this.keys[0]!) <= before)) this.seal(this.keys[0]!);
+      while (this.keys.length > 0 && (force ? this.keys[0]! < before : blockEnd(8, this.keys[0]!) <= before))
+        this.seal(this.keys[0]!);
     }
     return this.sealed.splice(0);
   }
@@ -197,7 +203,11 @@ export class Block8Builder {
     this.open.delete(bid);
     this.keys.splice(this.keys.indexOf(bid), 1);
     this.stored.splice(searchSpan(this.stored, bid), 0, { key: bid, head: block.h.head[0], tail: block.h.tail[0] });
-    this.sealed.push({ key: { sid: this.sid, rid: this.rid, lvl: 8, bid }, bytes: encodeBlock(block), samples: block.t.length });
+    this.sealed.push({
+      key: { sid: this.sid, rid: this.rid, lvl: 8, bid },
+      bytes: encodeBlock(block),
+      samples: block.t.length,
+    });
   }
 
   /** Windows below `floor` are closed for good: forget their spans, keep their last time. */
@@ -205,7 +215,8 @@ export class Block8Builder {
     if (floor <= this.base) return;
     this.base = floor;
     let n = 0;
-    while (n < this.stored.length && this.stored[n]!.key < floor) this.baseTail = Math.max(this.baseTail, this.stored[n++]!.tail);
+    while (n < this.stored.length && this.stored[n]!.key < floor)
+      this.baseTail = Math.max(this.baseTail, this.stored[n++]!.tail);
     this.stored.splice(0, n);
   }
 
@@ -287,7 +298,14 @@ export class Block8Pool {
 
   /** Take over a block that was open before a restart, with the cfg it was opened with. */
   /** False, and nothing taken, for a sensor id or rid that cannot name a block. */
-  adopt(sid: string, rid: number, bid: number, block: TmpoBlock, now: number, replay: (b: TmpoBlock) => Array<[number, number]>): boolean {
+  adopt(
+    sid: string,
+    rid: number,
+    bid: number,
+    block: TmpoBlock,
+    now: number,
+    replay: (b: TmpoBlock) => Array<[number, number]>,
+  ): boolean {
     if (!isSid(sid) || !isRid(rid)) return false;
     this.builder(sid, rid, block.h.cfg).adopt(bid, block, this.context(now), replay);
     return true;
@@ -326,7 +344,12 @@ export class Block8Pool {
 
   /** Per sensor and rid, what happened to its samples. */
   stats(): Array<{ sid: string; rid: number; counters: Readonly<BuilderCounters>; openBlocks: number }> {
-    return [...this.builders.values()].map((b) => ({ sid: b.sid, rid: b.rid, counters: { ...b.counters }, openBlocks: b.openBlocks }));
+    return [...this.builders.values()].map((b) => ({
+      sid: b.sid,
+      rid: b.rid,
+      counters: { ...b.counters },
+      openBlocks: b.openBlocks,
+    }));
   }
 
   /** Every open block with its sensor, rid and key (what a restart would otherwise lose). */
@@ -365,7 +388,9 @@ export class Block8Pool {
       };
       b = new Block8Builder(sid, rid, cfgNow, {
         frontier: this.options.frontiers?.get(id),
-        ...(this.options.maxOpenBlocksPerSensor !== undefined ? { maxOpenBlocks: this.options.maxOpenBlocksPerSensor } : {}),
+        ...(this.options.maxOpenBlocksPerSensor !== undefined
+          ? { maxOpenBlocks: this.options.maxOpenBlocksPerSensor }
+          : {}),
       });
       this.builders.set(id, b);
     }

@@ -23,7 +23,8 @@ const NUMBERS_PER_CHUNK = 8192;
 /** Build the block for a series: strictly increasing whole-second times, finite values. */
 export function seriesToBlock(series: Series, cfg: SensorCfg): TmpoBlock {
   const { times, values } = series;
-  if (times.length !== values.length) throw new RangeError(`series has ${times.length} times but ${values.length} values`);
+  if (times.length !== values.length)
+    throw new RangeError(`series has ${times.length} times but ${values.length} values`);
   if (times.length === 0) throw new RangeError('a TMPO block needs at least one sample');
   const open = new OpenBlock(times[0]!, values[0]!, cfg);
   for (let i = 1; i < times.length; i++) {
@@ -76,9 +77,13 @@ export function encodeBlock(block: TmpoBlock): Buffer {
 /** Same bytes as encodeBlock, without holding the whole JSON text: for large compacted blocks. */
 export async function encodeBlockStreaming(block: TmpoBlock): Promise<Buffer> {
   const out: Buffer[] = [];
-  await pipeline(Readable.from(blockJsonChunks(block), { objectMode: false }), createGzip(GZIP_OPTIONS), async (gz: AsyncIterable<Buffer>) => {
-    for await (const chunk of gz) out.push(chunk);
-  });
+  await pipeline(
+    Readable.from(blockJsonChunks(block), { objectMode: false }),
+    createGzip(GZIP_OPTIONS),
+    async (gz: AsyncIterable<Buffer>) => {
+      for await (const chunk of gz) out.push(chunk);
+    },
+  );
   return Buffer.concat(out);
 }
 

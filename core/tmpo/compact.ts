@@ -31,7 +31,11 @@ const SOURCE_LEVELS: Level[] = [8, 12, 16];
  * Safety: a parent is written through the store (checked, atomic, fsynced, never replacing an
  * existing block) and only then are its children removed. An existing parent is never touched.
  */
-export async function compact(store: TmpoStore, now: number, opts: { signal?: AbortSignal } = {}): Promise<CompactionReport> {
+export async function compact(
+  store: TmpoStore,
+  now: number,
+  opts: { signal?: AbortSignal } = {},
+): Promise<CompactionReport> {
   const events: CompactionEvent[] = [];
   for (const sid of await store.sensors()) {
     for (const rid of await store.rids(sid)) {
@@ -49,7 +53,11 @@ export async function compact(store: TmpoStore, now: number, opts: { signal?: Ab
 }
 
 /** Ascending bids cut into runs that share a parent whose window is past. */
-export function siblingGroups(lvl: Level, bids: readonly number[], now: number): Array<{ parentBid: number; bids: number[] }> {
+export function siblingGroups(
+  lvl: Level,
+  bids: readonly number[],
+  now: number,
+): Array<{ parentBid: number; bids: number[] }> {
   const groups: Array<{ parentBid: number; bids: number[] }> = [];
   for (const bid of bids) {
     if (!parentWindowPast(lvl, bid, now)) continue;
@@ -110,19 +118,41 @@ async function loadChildren(store: TmpoStore, keys: BlockKey[]): Promise<Loaded>
  * and removing the children, which tmpod also cleans at start), the children are redundant and
  * removed. Otherwise they hold data the parent lacks: both are left as they are and reported.
  */
-async function settleExistingParent(store: TmpoStore, parent: BlockKey, keys: BlockKey[], blocks: TmpoBlock[]): Promise<CompactionEvent> {
+async function settleExistingParent(
+  store: TmpoStore,
+  parent: BlockKey,
+  keys: BlockKey[],
+  blocks: TmpoBlock[],
+): Promise<CompactionEvent> {
   let parentBlock: TmpoBlock | undefined;
   try {
     parentBlock = await store.readBlock(parent);
   } catch (err) {
-    return { kind: 'refused', parent, children: keys, reason: `existing parent is unreadable: ${(err as Error).message}` };
+    return {
+      kind: 'refused',
+      parent,
+      children: keys,
+      reason: `existing parent is unreadable: ${(err as Error).message}`,
+    };
   }
   const parentTimes = parentBlock ? blockToSeries(parentBlock).times : [];
   if (!blocks.every((b) => containsAll(parentTimes, blockToSeries(b).times))) {
-    return { kind: 'parent-exists', parent, children: keys, childrenRemoved: false, reason: 'children hold samples the stored parent lacks; both kept' };
+    return {
+      kind: 'parent-exists',
+      parent,
+      children: keys,
+      childrenRemoved: false,
+      reason: 'children hold samples the stored parent lacks; both kept',
+    };
   }
   for (const key of keys) await store.remove(key);
-  return { kind: 'parent-exists', parent, children: keys, childrenRemoved: true, reason: 'stored parent already holds every child sample' };
+  return {
+    kind: 'parent-exists',
+    parent,
+    children: keys,
+    childrenRemoved: true,
+    reason: 'stored parent already holds every child sample',
+  };
 }
 
 /** Whether every time of `part` occurs in `whole`; both ascending. */

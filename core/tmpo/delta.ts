@@ -97,6 +97,7 @@ export class OpenBlock {
 }
 
 function assertSample(time: number, value: number): void {
-  if (!Number.isSafeInteger(time) || time < 0) throw new RangeError(`TMPO time must be whole Unix seconds, got ${time}`);
+  if (!Number.isSafeInteger(time) || time < 0)
+    throw new RangeError(`TMPO time must be whole Unix seconds, got ${time}`);
   if (!Number.isFinite(value)) throw new RangeError(`TMPO value must be a finite number, got ${value}`);
 }

@@ -28,7 +28,8 @@ export function mergeBlocks(children: readonly TmpoBlock[]): TmpoBlock {
     } else {
       const prev = children[i - 1]!;
       const gap = child.h.head[0] - prev.h.tail[0];
-      if (gap <= 0) throw new TmpoFormatError(`block starting at ${child.h.head[0]} overlaps the one ending at ${prev.h.tail[0]}`);
+      if (gap <= 0)
+        throw new TmpoFormatError(`block starting at ${child.h.head[0]} overlaps the one ending at ${prev.h.tail[0]}`);
       t[at] = gap;
       v[at] = child.h.head[1] - prev.h.tail[1];
     }

@@ -19,15 +19,32 @@ export interface OpenEntry {
   block: TmpoBlock;
 }
 
-const journalSchema = z.object({
-  version: z.literal(1),
-  blocks: z.array(z.object({ sid: z.string(), rid: z.number().int().min(0), bid: z.number().int().min(0).optional(), text: z.string() }).strict()),
-}).strict();
+const journalSchema = z
+  .object({
+    version: z.literal(1),
+    blocks: z.array(
+      z
+        .object({
+          sid: z.string(),
+          rid: z.number().int().min(0),
+          bid: z.number().int().min(0).optional(),
+          text: z.string(),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
 
 export const journalPath = (dataDir: string): string => join(tmpoDir(dataDir), 'open.json');
 
-export async function saveOpenJournal(dataDir: string, entries: OpenEntry[], path = journalPath(dataDir)): Promise<void> {
-  await writeStateFile(path, 1, { blocks: entries.map((e) => ({ sid: e.sid, rid: e.rid, bid: e.bid, text: blockJson(e.block) })) });
+export async function saveOpenJournal(
+  dataDir: string,
+  entries: OpenEntry[],
+  path = journalPath(dataDir),
+): Promise<void> {
+  await writeStateFile(path, 1, {
+    blocks: entries.map((e) => ({ sid: e.sid, rid: e.rid, bid: e.bid, text: blockJson(e.block) })),
+  });
 }
 
 /** Keep entries that cannot be taken back (a sensor id that is no block name) next to the journal. */
@@ -48,7 +65,8 @@ export async function takeOpenJournal(dataDir: string): Promise<{ entries: OpenE
     }),
   );
   if (r.kind === 'missing') return { entries: [] };
-  if (r.kind === 'damaged') return { entries: [], warning: `open TMPO blocks in ${path} were unreadable (${r.reason}); moved to ${r.aside}` };
+  if (r.kind === 'damaged')
+    return { entries: [], warning: `open TMPO blocks in ${path} were unreadable (${r.reason}); moved to ${r.aside}` };
   await rm(path);
   return { entries: r.value };
 }

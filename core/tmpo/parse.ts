@@ -1,4 +1,11 @@
-import { TMPO_FORMAT_VERSION, TmpoFormatError, type Sample, type SensorCfg, type TmpoBlock, type TmpoHeader } from './block';
+import {
+  TMPO_FORMAT_VERSION,
+  TmpoFormatError,
+  type Sample,
+  type SensorCfg,
+  type TmpoBlock,
+  type TmpoHeader,
+} from './block';
 
 /**
  * Read a block's JSON text, accepting exactly what the FLM tools accept.
@@ -41,7 +48,8 @@ function parseHeader(raw: unknown): TmpoHeader {
   const tail = parseSample(raw['tail'], 'tail');
   const h: TmpoHeader = { head, tail };
   if (raw['vsn'] !== undefined) {
-    if (raw['vsn'] !== TMPO_FORMAT_VERSION) throw new TmpoFormatError(`unsupported block version ${JSON.stringify(raw['vsn'])}`);
+    if (raw['vsn'] !== TMPO_FORMAT_VERSION)
+      throw new TmpoFormatError(`unsupported block version ${JSON.stringify(raw['vsn'])}`);
     h.vsn = TMPO_FORMAT_VERSION;
   }
   if (raw['cfg'] !== undefined) h.cfg = parseCfg(raw['cfg']);
@@ -52,7 +60,8 @@ function parseSample(raw: unknown, what: string): Sample {
   if (!Array.isArray(raw) || raw.length !== 2 || !isFiniteNumber(raw[0]) || !isFiniteNumber(raw[1])) {
     throw new TmpoFormatError(`h.${what} must be [time,value]`);
   }
-  if (!Number.isSafeInteger(raw[0]) || raw[0] < 0) throw new TmpoFormatError(`h.${what} time must be whole Unix seconds`);
+  if (!Number.isSafeInteger(raw[0]) || raw[0] < 0)
+    throw new TmpoFormatError(`h.${what} time must be whole Unix seconds`);
   return [raw[0], raw[1]];
 }
 
@@ -78,10 +87,12 @@ function checkDeltas(h: TmpoHeader, t: number[], v: number[]): void {
   let time = h.head[0];
   for (let i = 1; i < t.length; i++) {
     const dt = t[i]!;
-    if (!Number.isSafeInteger(dt) || dt <= 0) throw new TmpoFormatError(`t[${i}] must be a whole number of seconds > 0`);
+    if (!Number.isSafeInteger(dt) || dt <= 0)
+      throw new TmpoFormatError(`t[${i}] must be a whole number of seconds > 0`);
     time += dt;
   }
-  if (time !== h.tail[0]) throw new TmpoFormatError(`head time plus t deltas is ${time}, but tail time is ${h.tail[0]}`);
+  if (time !== h.tail[0])
+    throw new TmpoFormatError(`head time plus t deltas is ${time}, but tail time is ${h.tail[0]}`);
 }
 
 const isFiniteNumber = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);

@@ -43,7 +43,11 @@ export class TmpoRecorder {
   private closed = false;
   written = 0;
 
-  private constructor(readonly store: TmpoStore, private readonly opts: RecorderOptions, frontiers: Map<string, Frontier>) {
+  private constructor(
+    readonly store: TmpoStore,
+    private readonly opts: RecorderOptions,
+    frontiers: Map<string, Frontier>,
+  ) {
     this.pool = new Block8Pool({
       graceSeconds: pickGraceSeconds(opts.deviceId, this.now),
       cfgFor: opts.cfgFor,
@@ -62,7 +66,9 @@ export class TmpoRecorder {
     const unplaced = journal.entries.filter((e) => !rec.pool.adopt(e.sid, e.rid, e.bid, e.block, rec.now, samplesOf));
     if (unplaced.length > 0) {
       const aside = await setAsideOpenEntries(opts.dataDir, unplaced);
-      opts.onWarning(`${unplaced.length} open TMPO blocks in the journal name no valid sensor (${unplaced.map((e) => JSON.stringify(e.sid)).join(', ')}); kept in ${aside}`);
+      opts.onWarning(
+        `${unplaced.length} open TMPO blocks in the journal name no valid sensor (${unplaced.map((e) => JSON.stringify(e.sid)).join(', ')}); kept in ${aside}`,
+      );
     }
     return rec;
   }
@@ -114,7 +120,9 @@ export class TmpoRecorder {
     for (const b of blocks) {
       const r = await this.store.put(b.key, b.bytes);
       if (r.status === 'exists') {
-        this.opts.onWarning(`TMPO block ${b.key.sid}/${b.key.rid}/8/${b.key.bid} already on disk; ${b.samples} newer samples for it were not stored`);
+        this.opts.onWarning(
+          `TMPO block ${b.key.sid}/${b.key.rid}/8/${b.key.bid} already on disk; ${b.samples} newer samples for it were not stored`,
+        );
         continue;
       }
       this.written++;

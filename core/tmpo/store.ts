@@ -2,7 +2,18 @@ import { promises as fs, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-file';
 import type { TmpoBlock } from './block';
-import { LEVELS, assertBlockKey, blockPath, compareKeys, isBlockId, isSid, keyText, sensorDir, type BlockKey, type Level } from './ids';
+import {
+  LEVELS,
+  assertBlockKey,
+  blockPath,
+  compareKeys,
+  isBlockId,
+  isSid,
+  keyText,
+  sensorDir,
+  type BlockKey,
+  type Level,
+} from './ids';
 import { moveToQuarantine } from './quarantine';
 import { entries, parseDecimal, scanStore } from './scan';
 import { verifyBlock } from './verify';
@@ -73,7 +84,10 @@ export class TmpoStore {
   }
 
   async sensors(): Promise<string[]> {
-    return (await entries(sensorDir(this.dataDir))).filter((e) => e.isDirectory() && isSid(e.name)).map((e) => e.name).sort();
+    return (await entries(sensorDir(this.dataDir)))
+      .filter((e) => e.isDirectory() && isSid(e.name))
+      .map((e) => e.name)
+      .sort();
   }
 
   async rids(sid: string): Promise<number[]> {
@@ -229,7 +243,12 @@ export class TmpoStore {
         if (key.lvl === 8) level8.push({ key, head: block.h.head[0], tail: block.h.tail[0] });
       } catch (err) {
         const movedTo = await moveToQuarantine(this.dataDir, path);
-        warnings.push({ kind: 'quarantined', path, movedTo, reason: `block ${keyText(key)}: ${(err as Error).message}` });
+        warnings.push({
+          kind: 'quarantined',
+          path,
+          movedTo,
+          reason: `block ${keyText(key)}: ${(err as Error).message}`,
+        });
       }
     });
     return warnings;

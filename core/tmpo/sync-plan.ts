@@ -5,14 +5,21 @@ import { blockTail, compareKeys, type BlockKey, LEVELS } from './ids';
  * The server's answer on /d/device/<did>/tmpo/sync (docs/protocols/tmpo.md#sync): per sensor, the
  * last block it stored, or lvl 0 / bid 0 when it has none.
  */
-export const syncEntriesSchema = z.array(
-  z.object({
-    sid: z.string().regex(/^[0-9a-f]{32}$/),
-    rid: z.number().int().min(0),
-    lvl: z.number().int().refine((l) => l === 0 || (LEVELS as readonly number[]).includes(l), 'lvl is 0, 8, 12, 16 or 20'),
-    bid: z.number().int().min(0),
-  }).passthrough(),
-).max(10_000);
+export const syncEntriesSchema = z
+  .array(
+    z
+      .object({
+        sid: z.string().regex(/^[0-9a-f]{32}$/),
+        rid: z.number().int().min(0),
+        lvl: z
+          .number()
+          .int()
+          .refine((l) => l === 0 || (LEVELS as readonly number[]).includes(l), 'lvl is 0, 8, 12, 16 or 20'),
+        bid: z.number().int().min(0),
+      })
+      .passthrough(),
+  )
+  .max(10_000);
 
 export type SyncEntry = z.infer<typeof syncEntriesSchema>[number];
 

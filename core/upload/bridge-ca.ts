@@ -10,7 +10,10 @@ export async function loadCa(setting: string): Promise<Buffer | undefined> {
   const s = setting.trim();
   if (s === '') return undefined;
   if (s.includes('-----BEGIN')) {
-    if (!PEM_CERT.test(s)) throw new Error('the CA text is not a PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)');
+    if (!PEM_CERT.test(s))
+      throw new Error(
+        'the CA text is not a PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)',
+      );
     return Buffer.from(s);
   }
   let bytes: Buffer;

@@ -19,7 +19,10 @@ export class BridgeOutbox {
   private readonly pending = new Fifo<OutMessage>();
   dropped = 0;
 
-  constructor(private readonly maxPending = 1000, private readonly maxRetained = 100) {}
+  constructor(
+    private readonly maxPending = 1000,
+    private readonly maxRetained = 100,
+  ) {}
 
   remember(m: OutMessage): void {
     this.retained.delete(m.topic);

@@ -42,7 +42,6 @@ export interface BridgeOptions {
   onEvent?: (e: BridgeEvent) => void;
 }
 
-
 export type BridgeEvent =
   | { kind: 'connected'; url: string; mqttVersion: MqttVersion; connects: number; resent: number }
   | { kind: 'failed'; error: string; failure: BridgeFailure; attempt: number; retryInMs: number }
@@ -102,8 +101,15 @@ export class MqttBridge {
     this.outbox = new BridgeOutbox(opts.maxHeld ?? 1000);
     this.replyTopic = tmpoSyncReplyTopic(opts.deviceId);
     this.st = {
-      phase: 'connecting', url: `mqtts://${opts.host}:${opts.port ?? 8883}`, refused: false,
-      held: 0, dropped: 0, leftToSync: 0, sent: 0, received: 0, connects: 0,
+      phase: 'connecting',
+      url: `mqtts://${opts.host}:${opts.port ?? 8883}`,
+      refused: false,
+      held: 0,
+      dropped: 0,
+      leftToSync: 0,
+      sent: 0,
+      received: 0,
+      connects: 0,
     };
   }
 
@@ -214,7 +220,13 @@ export class MqttBridge {
     this.syncTimer = this.clock.setTimeout(() => {
       if (client === this.client && s.phase === 'connected' && !this.syncSeen) this.emit({ kind: 'sync-needed' });
     }, this.opts.syncWaitMs ?? 5000);
-    this.emit({ kind: 'connected', url: s.url, mqttVersion: this.mqttVersion, connects: s.connects, resent: waiting.length });
+    this.emit({
+      kind: 'connected',
+      url: s.url,
+      mqttVersion: this.mqttVersion,
+      connects: s.connects,
+      resent: waiting.length,
+    });
   }
 
   private onMessage(topic: string, payload: Buffer): void {

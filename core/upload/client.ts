@@ -50,13 +50,17 @@ export class UploadClient {
 
   constructor(opts: UploadClientOptions) {
     this.base = new URL(opts.baseUrl);
-    if (this.base.protocol !== 'http:' && this.base.protocol !== 'https:') throw new Error(`upload server URL must be http(s): ${opts.baseUrl}`);
+    if (this.base.protocol !== 'http:' && this.base.protocol !== 'https:')
+      throw new Error(`upload server URL must be http(s): ${opts.baseUrl}`);
     if (!this.base.pathname.endsWith('/')) this.base.pathname += '/';
     this.key = opts.deviceKey;
     this.userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 4 };
-    this.agent = this.base.protocol === 'https:' ? new https.Agent({ ...agentOpts, ...(opts.ca ? { ca: opts.ca } : {}) }) : new http.Agent(agentOpts);
+    this.agent =
+      this.base.protocol === 'https:'
+        ? new https.Agent({ ...agentOpts, ...(opts.ca ? { ca: opts.ca } : {}) })
+        : new http.Agent(agentOpts);
   }
 
   /** A new device key; requests already under way keep the one they were signed with. */
@@ -88,7 +92,12 @@ export class UploadClient {
   }
 
   /** A signed POST of `body` to `<base><path>`; the reply, or what went wrong on the way. */
-  async post(path: string, body: string, signal?: AbortSignal, extraHeaders: Record<string, string> = {}): Promise<RawReply | { error: string }> {
+  async post(
+    path: string,
+    body: string,
+    signal?: AbortSignal,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<RawReply | { error: string }> {
     const bytes = Buffer.from(body, 'utf8');
     const headers = {
       'Content-Type': 'application/json',
@@ -109,7 +118,12 @@ export class UploadClient {
   // removed when the request ends, not with AbortSignal.any: Node keeps a reference in the
   // long-lived signal for every signal any() derives from it, one per POST, for good
   // (nodejs/node#55351, #64476), and any() costs more than the rest of the request set-up.
-  private once(url: URL, headers: Record<string, string>, bytes: Buffer, outer?: AbortSignal): Promise<RawReply | { error: string }> {
+  private once(
+    url: URL,
+    headers: Record<string, string>,
+    bytes: Buffer,
+    outer?: AbortSignal,
+  ): Promise<RawReply | { error: string }> {
     const mod = url.protocol === 'https:' ? https : http;
     return new Promise((resolve) => {
       if (outer?.aborted) return resolve({ error: 'aborted' });
@@ -139,7 +153,13 @@ export class UploadClient {
             kept += c.length;
           }
         });
-        res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).subarray(0, BODY_KEEP_BYTES) }));
+        res.on('end', () =>
+          done({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).subarray(0, BODY_KEEP_BYTES),
+          }),
+        );
         res.on('error', (err) => done({ error: describeError(err) }));
         res.on('aborted', () => done({ error: 'connection closed during the reply' }));
       });
@@ -166,7 +186,11 @@ export function measurementsBody(readings: readonly Reading[]): string {
 
 /** A short, one-line piece of a reply body for a status line or a log. */
 export function bodyExcerpt(body: Buffer): string {
-  const text = body.subarray(0, EXCERPT_CHARS * 4).toString('utf8').replace(/\s+/g, ' ').trim();
+  const text = body
+    .subarray(0, EXCERPT_CHARS * 4)
+    .toString('utf8')
+    .replace(/\s+/g, ' ')
+    .trim();
   return text.length > EXCERPT_CHARS ? text.slice(0, EXCERPT_CHARS) + '…' : text;
 }
 

@@ -24,7 +24,11 @@ export const FLM_FILTERS: readonly DownsampleFilter[] = [
  * the already-thinned list, which gives the same result, because a dropped neighbour always
  * shares the bucket of the point it sat beside.
  */
-export function downsampleIndices(ts: ArrayLike<number>, now: number, filters: readonly DownsampleFilter[] = FLM_FILTERS): number[] {
+export function downsampleIndices(
+  ts: ArrayLike<number>,
+  now: number,
+  filters: readonly DownsampleFilter[] = FLM_FILTERS,
+): number[] {
   let kept = Array.from({ length: ts.length }, (_, i) => i);
   for (const f of filters) {
     const limit = now - f.offset;
@@ -32,7 +36,11 @@ export function downsampleIndices(ts: ArrayLike<number>, now: number, filters: r
     const last = kept.length - 1;
     for (let k = 0; k <= last; k++) {
       const t = ts[kept[k]!]!;
-      const interior = k > 0 && k < last && t <= limit && Math.floor(ts[kept[k - 1]!]! / f.span) === Math.floor(ts[kept[k + 1]!]! / f.span);
+      const interior =
+        k > 0 &&
+        k < last &&
+        t <= limit &&
+        Math.floor(ts[kept[k - 1]!]! / f.span) === Math.floor(ts[kept[k + 1]!]! / f.span);
       if (!interior) next.push(kept[k]!);
     }
     kept = next;
@@ -41,7 +49,11 @@ export function downsampleIndices(ts: ArrayLike<number>, now: number, filters: r
 }
 
 /** The readings (ascending by time) the FLM would still send after its filters. */
-export function downsample(readings: readonly Reading[], now: number, filters: readonly DownsampleFilter[] = FLM_FILTERS): Reading[] {
+export function downsample(
+  readings: readonly Reading[],
+  now: number,
+  filters: readonly DownsampleFilter[] = FLM_FILTERS,
+): Reading[] {
   const ts = readings.map((r) => r[0]);
   return downsampleIndices(ts, now, filters).map((i) => readings[i]!);
 }

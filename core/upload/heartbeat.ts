@@ -78,7 +78,8 @@ export async function sendHeartbeat(o: HeartbeatOptions): Promise<HeartbeatResul
   if (!('status' in r)) return { kind: 'network-error', url, error: r.error };
   if (r.status !== 200) return { kind: 'http-error', url, status: r.status, excerpt: bodyExcerpt(r.body) };
   const digest = r.headers['x-digest'];
-  if (!digestMatches(key, r.body, typeof digest === 'string' ? digest : undefined)) return { kind: 'bad-digest', url, message: BAD_DIGEST_MESSAGE };
+  if (!digestMatches(key, r.body, typeof digest === 'string' ? digest : undefined))
+    return { kind: 'bad-digest', url, message: BAD_DIGEST_MESSAGE };
   let reply: unknown;
   try {
     reply = JSON.parse(r.body.toString('utf8'));
@@ -86,7 +87,8 @@ export async function sendHeartbeat(o: HeartbeatOptions): Promise<HeartbeatResul
     return { kind: 'bad-reply', url, error: 'reply is not JSON' };
   }
   const { upgrade, timestamp } = (reply ?? {}) as { upgrade?: unknown; timestamp?: unknown };
-  if (typeof upgrade !== 'number' || !Number.isInteger(upgrade)) return { kind: 'bad-reply', url, error: 'reply has no integer "upgrade"' };
+  if (typeof upgrade !== 'number' || !Number.isInteger(upgrade))
+    return { kind: 'bad-reply', url, error: 'reply has no integer "upgrade"' };
   const version = o.version ?? DEFAULT_HEARTBEAT_VERSION;
   const result: HeartbeatResult = { kind: 'ok', url, upgrade };
   if (typeof timestamp === 'number') result.timestamp = timestamp;
@@ -101,7 +103,11 @@ export interface HeartbeatLoop {
 
 /** A heartbeat now with reset=1, as at boot, then one every interval with reset=0. */
 export function startHeartbeat(
-  o: Omit<HeartbeatOptions, 'reset' | 'signal'> & { intervalMs?: number; clock?: Clock; onResult: (r: HeartbeatResult) => void },
+  o: Omit<HeartbeatOptions, 'reset' | 'signal'> & {
+    intervalMs?: number;
+    clock?: Clock;
+    onResult: (r: HeartbeatResult) => void;
+  },
 ): HeartbeatLoop {
   const clock = o.clock ?? backgroundClock;
   const abort = new AbortController();
@@ -111,7 +117,15 @@ export function startHeartbeat(
     if (stopped) return;
     sendHeartbeat({ ...o, reset, signal: abort.signal })
       .then((r) => !stopped && o.onResult(r))
-      .catch((err: unknown) => !stopped && o.onResult({ kind: 'network-error', url: o.client.url(`device/${o.deviceId}`), error: (err as Error).message }))
+      .catch(
+        (err: unknown) =>
+          !stopped &&
+          o.onResult({
+            kind: 'network-error',
+            url: o.client.url(`device/${o.deviceId}`),
+            error: (err as Error).message,
+          }),
+      )
       .finally(() => {
         if (!stopped) timer = clock.setTimeout(() => beat(false), o.intervalMs ?? HEARTBEAT_INTERVAL_MS);
       });

@@ -15,8 +15,23 @@ export {
 export { sendHeartbeat, startHeartbeat, heartbeatBody, type HeartbeatResult, type UpgradeOffer } from './heartbeat';
 export { backgroundClock, type Clock } from '../util/clock';
 export { type Reading, uploadProblem } from './reading';
-export { MqttBridge, MQTT_VERSIONS, type MqttVersion, type BridgeOptions, type BridgeEvent, type BridgeState, type BridgeFailure, type PublishResult } from './bridge';
+export {
+  MqttBridge,
+  MQTT_VERSIONS,
+  type MqttVersion,
+  type BridgeOptions,
+  type BridgeEvent,
+  type BridgeState,
+  type BridgeFailure,
+  type PublishResult,
+} from './bridge';
 export { bridgeRoute, type BridgeRoute } from './bridge-routes';
 export { loadCa } from './bridge-ca';
 export { httpStatus, bridgeStatus, joinStatus, type StatusLine, type HttpPart } from './status';
-export { UploadService, uploadRoute, type UploadServiceOptions, type UploadServiceSettings, type UploadInput } from './service';
+export {
+  UploadService,
+  uploadRoute,
+  type UploadServiceOptions,
+  type UploadServiceSettings,
+  type UploadInput,
+} from './service';

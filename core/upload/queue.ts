@@ -150,7 +150,8 @@ export class UploadQueue {
     // A folder made here must itself survive a power cut: fsync each parent that got an entry.
     const made = await fs.mkdir(opts.dir, { recursive: true });
     if (made !== undefined) {
-      for (let d = resolve(opts.dir), i = 0; i < 64 && d.length >= resolve(made).length; d = dirname(d), i++) await fsyncDir(dirname(d));
+      for (let d = resolve(opts.dir), i = 0; i < 64 && d.length >= resolve(made).length; d = dirname(d), i++)
+        await fsyncDir(dirname(d));
     }
     for (const e of await fs.readdir(opts.dir, { withFileTypes: true })) {
       if (e.isDirectory() && isUploadSid(e.name)) q.sensors.set(e.name, await q.load(e.name));
@@ -177,7 +178,10 @@ export class UploadQueue {
         await fs.rm(log.path(f.seq), { force: true });
         continue;
       }
-      if (f.whole !== f.size) this.warn(`upload queue ${sid}: ${f.size - f.whole} bytes of a torn record at the end of segment ${f.seq} ignored`);
+      if (f.whole !== f.size)
+        this.warn(
+          `upload queue ${sid}: ${f.size - f.whole} bytes of a torn record at the end of segment ${f.seq} ignored`,
+        );
       log.adopt(f.seq, f.whole);
     }
     if (commit.offset > (log.sealedEnd(commit.seg) ?? 0)) commit.offset = log.sealedEnd(commit.seg) ?? 0;
@@ -205,7 +209,9 @@ export class UploadQueue {
     // Unreadable: send everything again (the server keeps one value per timestamp) rather
     // than lose anything, and keep the file for a person to look at.
     const aside = commit.aside;
-    this.warn(`upload queue ${sid}: commit pointer unreadable, moved to ${aside}; the sensor's queued readings will be sent again`);
+    this.warn(
+      `upload queue ${sid}: commit pointer unreadable, moved to ${aside}; the sensor's queued readings will be sent again`,
+    );
     return { seg: firstSeg, offset: 0, ts: null };
   }
 
@@ -236,7 +242,7 @@ export class UploadQueue {
       const floor = seq === c.seg ? c.offset : 0;
       const chunk = Buffer.alloc(Math.min(size, 4096 * RECORD_BYTES));
       const view = recordView(chunk);
-      for (let end = size; end > floor; ) {
+      for (let end = size; end > floor;) {
         const start = Math.max(floor, end - chunk.length);
         await s.log.read(seq, chunk, end - start, start);
         for (let p = end - start - RECORD_BYTES; p >= 0; p -= RECORD_BYTES) {
@@ -264,7 +270,8 @@ export class UploadQueue {
   async appendMany(sid: string, readings: readonly Reading[]): Promise<AppendManyResult> {
     if (this.closed) throw new Error('upload queue is closed');
     const result: AppendManyResult = { queued: 0, skipped: {} };
-    const skip = (why: Exclude<AppendResult, 'queued'>, n = 1) => (result.skipped[why] = (result.skipped[why] ?? 0) + n);
+    const skip = (why: Exclude<AppendResult, 'queued'>, n = 1) =>
+      (result.skipped[why] = (result.skipped[why] ?? 0) + n);
     if (!isUploadSid(sid)) {
       skip('invalid-sid', readings.length);
       return result;
@@ -379,7 +386,9 @@ export class UploadQueue {
     const report = () => {
       if (!skipped) return;
       this.counters.skippedRecords += skipped;
-      this.warn(`upload queue ${sid}: ${skipped} damaged or out-of-order record(s) skipped before segment ${pos.seg} byte ${pos.offset}`);
+      this.warn(
+        `upload queue ${sid}: ${skipped} damaged or out-of-order record(s) skipped before segment ${pos.seg} byte ${pos.offset}`,
+      );
     };
     // Each turn returns, or moves past a segment, or past at least `want` records of one.
     for (let turns = s.log.segments.length * 2 + 2 + Math.ceil(this.depth(sid) / want); turns > 0; turns--) {
@@ -476,16 +485,23 @@ export class UploadQueue {
     const s = this.sensors.get(batch.sid);
     if (!s) throw new Error(`upload queue: no sensor ${batch.sid}`);
     const c = s.pointer.current;
-    if (c.seg !== batch.start.seg || c.offset !== batch.start.offset) throw new Error(`upload queue ${batch.sid}: batch was already acknowledged`);
-    if (count < 0 || count > batch.readings.length) throw new Error(`upload queue: cannot acknowledge ${count} of ${batch.readings.length}`);
+    if (c.seg !== batch.start.seg || c.offset !== batch.start.offset)
+      throw new Error(`upload queue ${batch.sid}: batch was already acknowledged`);
+    if (count < 0 || count > batch.readings.length)
+      throw new Error(`upload queue: cannot acknowledge ${count} of ${batch.readings.length}`);
     if (count === 0 && batch.readings.length) return undefined;
     const whole = count === batch.readings.length;
     let next: Commit = whole
       ? { ...batch.end }
-      : { seg: batch.seg, offset: batch.ends ? batch.ends[count - 1]! : batch.from + count * RECORD_BYTES, ts: batch.readings[count - 1]![0] };
+      : {
+          seg: batch.seg,
+          offset: batch.ends ? batch.ends[count - 1]! : batch.from + count * RECORD_BYTES,
+          ts: batch.readings[count - 1]![0],
+        };
     // A sealed segment read to its end will get nothing more: point past it, so it can go.
     const sealedEnd = s.log.sealedEnd(next.seg);
-    if (s.log.activeSeq !== next.seg && sealedEnd !== undefined && next.offset >= sealedEnd) next = { seg: next.seg + 1, offset: 0, ts: next.ts };
+    if (s.log.activeSeq !== next.seg && sealedEnd !== undefined && next.offset >= sealedEnd)
+      next = { seg: next.seg + 1, offset: 0, ts: next.ts };
     return { s, next, records: whole ? batch.records : count };
   }
 
@@ -525,7 +541,10 @@ export class UploadQueue {
       [...this.sensors.values()].map(async (s) => {
         const err = await s.pointer.flush();
         s.pointer.dispose();
-        if (err) this.warn(`upload queue ${s.sid}: commit pointer not written (${err.message}); readings acknowledged since the last write will be sent again`);
+        if (err)
+          this.warn(
+            `upload queue ${s.sid}: commit pointer not written (${err.message}); readings acknowledged since the last write will be sent again`,
+          );
       }),
     );
     for (const s of this.cached) s.cache = undefined;

@@ -3,7 +3,6 @@ import { CLOCK_VALID_AFTER } from '../config/clock-valid';
 /** One counter reading as the server takes it: `[unix seconds, counter]`. */
 export type Reading = readonly [ts: number, counter: number];
 
-
 export type ReadingProblem = 'invalid-time' | 'fractional' | 'invalid-counter';
 
 /**

@@ -22,7 +22,6 @@ export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 5_000, maxMs: 300_00
 export const DEFAULT_INTERVAL_MS = 300_000;
 export const DEFAULT_BATCH_SIZE = 1000;
 
-
 export interface UploaderOptions {
   queue: UploadQueue;
   client: MeasurementPoster;
@@ -51,7 +50,16 @@ export interface UploaderOptions {
 export type UploadEvent =
   /** fluksod logs `POST <url>: <code>` for each of these */
   | { kind: 'posted'; sid: string; url: string; status: number; readings: number; dropped: number }
-  | { kind: 'failed'; sid: string; url: string; status?: number; error: string; excerpt?: string; attempt: number; retryInMs: number }
+  | {
+      kind: 'failed';
+      sid: string;
+      url: string;
+      status?: number;
+      error: string;
+      excerpt?: string;
+      attempt: number;
+      retryInMs: number;
+    }
   | { kind: 'auth-failed'; sid: string; url: string; status: number; excerpt: string }
   | { kind: 'queue-error'; sid: string; error: string; retryInMs: number };
 
@@ -125,7 +133,12 @@ export class Uploader {
   constructor(private readonly opts: UploaderOptions) {
     this.clock = opts.clock ?? backgroundClock;
     this.backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
-    this.filters = opts.filters === false ? undefined : opts.filters === true || opts.filters === undefined ? FLM_FILTERS : opts.filters;
+    this.filters =
+      opts.filters === false
+        ? undefined
+        : opts.filters === true || opts.filters === undefined
+          ? FLM_FILTERS
+          : opts.filters;
     this.batchSize = Math.max(1, opts.batchSize ?? DEFAULT_BATCH_SIZE);
     this.scanSize = this.filters ? Math.max(this.batchSize, opts.scanSize ?? this.batchSize * 20) : this.batchSize;
     this.concurrency = Math.max(1, opts.concurrency ?? 4);
@@ -295,7 +308,14 @@ export class Uploader {
         const recovered = t.attempts > 0;
         t.attempts = 0;
         t.lastSuccess = this.clock.now();
-        this.opts.onEvent?.({ kind: 'posted', sid, url: outcome.url, status: outcome.status, readings: sent.length, dropped: count - sent.length });
+        this.opts.onEvent?.({
+          kind: 'posted',
+          sid,
+          url: outcome.url,
+          status: outcome.status,
+          readings: sent.length,
+          dropped: count - sent.length,
+        });
         if (recovered) this.wakeBackoffs();
         this.changed();
       } else if (outcome.kind === 'auth-failed' && gen !== this.keyGen) {
@@ -303,13 +323,32 @@ export class Uploader {
         return;
       } else if (outcome.kind === 'auth-failed') {
         t.state = 'auth-failed';
-        t.lastError = { at: this.clock.now(), message: `authentication failed (${outcome.status})${outcome.excerpt ? `: ${outcome.excerpt}` : ''}`, status: outcome.status };
-        this.opts.onEvent?.({ kind: 'auth-failed', sid, url: outcome.url, status: outcome.status, excerpt: outcome.excerpt });
+        t.lastError = {
+          at: this.clock.now(),
+          message: `authentication failed (${outcome.status})${outcome.excerpt ? `: ${outcome.excerpt}` : ''}`,
+          status: outcome.status,
+        };
+        this.opts.onEvent?.({
+          kind: 'auth-failed',
+          sid,
+          url: outcome.url,
+          status: outcome.status,
+          excerpt: outcome.excerpt,
+        });
         return;
       } else {
         const message = outcome.excerpt ? `${outcome.error}: ${outcome.excerpt}` : outcome.error;
         const retryInMs = this.fail(sid, message, outcome.status);
-        this.opts.onEvent?.({ kind: 'failed', sid, url: outcome.url, status: outcome.status, error: outcome.error, excerpt: outcome.excerpt, attempt: t.attempts, retryInMs });
+        this.opts.onEvent?.({
+          kind: 'failed',
+          sid,
+          url: outcome.url,
+          status: outcome.status,
+          error: outcome.error,
+          excerpt: outcome.excerpt,
+          attempt: t.attempts,
+          retryInMs,
+        });
         return;
       }
     }
@@ -388,12 +427,22 @@ export class Uploader {
       if (t.nextAttemptAt !== undefined) s.nextAttemptAt = t.nextAttemptAt;
       sensors.push(s);
     }
-    return { sensors, depth, authFailed: sensors.some((s) => s.state === 'auth-failed'), ...(lastSuccess !== undefined ? { lastSuccess } : {}), ...(lastError ? { lastError } : {}) };
+    return {
+      sensors,
+      depth,
+      authFailed: sensors.some((s) => s.state === 'auth-failed'),
+      ...(lastSuccess !== undefined ? { lastSuccess } : {}),
+      ...(lastError ? { lastError } : {}),
+    };
   }
 
   /** Resolves once no sensor is being sent or waits to be, and what they acknowledged is on disk (tests, and an orderly stop). */
   async idle(): Promise<void> {
-    for (let i = 0; i < 10_000 && (this.running.size || (this.ready.length && !this.stopped) || this.committing.size); i++) {
+    for (
+      let i = 0;
+      i < 10_000 && (this.running.size || (this.ready.length && !this.stopped) || this.committing.size);
+      i++
+    ) {
       await Promise.all([...this.running.values(), ...this.committing]);
     }
   }

@@ -35,23 +35,30 @@ export function crc16Run(t: Uint16Array, crc: number, bytes: Uint8Array, start: 
   let i = start;
   for (; i + 8 <= end; i += 8) {
     crc =
-      t[1792 + ((crc ^ bytes[i]!) & 0xff)]! ^ t[1536 + (((crc >>> 8) ^ bytes[i + 1]!) & 0xff)]! ^
-      t[1280 + bytes[i + 2]!]! ^ t[1024 + bytes[i + 3]!]! ^ t[768 + bytes[i + 4]!]! ^
-      t[512 + bytes[i + 5]!]! ^ t[256 + bytes[i + 6]!]! ^ t[bytes[i + 7]!]!;
+      t[1792 + ((crc ^ bytes[i]!) & 0xff)]! ^
+      t[1536 + (((crc >>> 8) ^ bytes[i + 1]!) & 0xff)]! ^
+      t[1280 + bytes[i + 2]!]! ^
+      t[1024 + bytes[i + 3]!]! ^
+      t[768 + bytes[i + 4]!]! ^
+      t[512 + bytes[i + 5]!]! ^
+      t[256 + bytes[i + 6]!]! ^
+      t[bytes[i + 7]!]!;
   }
   for (; i < end; i++) crc = (crc >>> 8) ^ t[(crc ^ bytes[i]!) & 0xff]!;
   return crc;
 }
 
 /** CRC-16/ARC (init 0, no final xor) of `bytes[start, end)`: DSMR 4 and 5 telegrams. */
-export const crc16Arc = (bytes: Uint8Array, start = 0, end = bytes.length): number => crc16Run(CRC16_A001, 0, bytes, start, end);
+export const crc16Arc = (bytes: Uint8Array, start = 0, end = bytes.length): number =>
+  crc16Run(CRC16_A001, 0, bytes, start, end);
 
 /** CRC-16/X-25 (init 0xFFFF, final xor 0xFFFF) of `bytes[start, end)`: Holley DTSD545 and a few other meters. */
 export const crc16X25 = (bytes: Uint8Array, start = 0, end = bytes.length): number =>
   (crc16Run(CRC16_8408, 0xffff, bytes, start, end) ^ 0xffff) & 0xffff;
 
 /** CRC-16/MODBUS (init 0xFFFF, no final xor; avr-libc `_crc16_update`) of `bytes[start, end)`: Kube radio packets and Kube firmware images. */
-export const crc16Modbus = (bytes: Uint8Array, start = 0, end = bytes.length): number => crc16Run(CRC16_A001, 0xffff, bytes, start, end);
+export const crc16Modbus = (bytes: Uint8Array, start = 0, end = bytes.length): number =>
+  crc16Run(CRC16_A001, 0xffff, bytes, start, end);
 
 /** CRC-32 (IEEE 802.3, the one zlib and gzip use), sliced by 4 */
 const CRC32 = slicedTables(new Int32Array(4 * 256), 0xedb88320, 4);

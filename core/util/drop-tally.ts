@@ -9,7 +9,10 @@ export class DropTally {
   private told: number | undefined;
   private count = 0;
 
-  constructor(readonly intervalMs = 60_000, private readonly now: () => number = Date.now) {}
+  constructor(
+    readonly intervalMs = 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   note(subject: string, reason: string, n = 1): void {
     let reasons = this.pending.get(subject);
@@ -29,7 +32,9 @@ export class DropTally {
     const t = this.now();
     if (this.told !== undefined && t - this.told < this.intervalMs) return null;
     this.told = t;
-    const text = [...this.pending].map(([subject, reasons]) => `${subject}: ${[...reasons].map(([r, n]) => `${n} ${r}`).join(', ')}`).join('; ');
+    const text = [...this.pending]
+      .map(([subject, reasons]) => `${subject}: ${[...reasons].map(([r, n]) => `${n} ${r}`).join(', ')}`)
+      .join('; ');
     this.pending = new Map();
     return text;
   }

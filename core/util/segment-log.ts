@@ -113,7 +113,7 @@ export class SegmentLog {
     try {
       if (!this.active || this.active.size >= this.opts.segmentBytes) await this.roll(minSeq);
       const a = this.active!;
-      for (let off = 0; off < bytes.length; ) {
+      for (let off = 0; off < bytes.length;) {
         const { bytesWritten } = await a.fh.write(bytes, off, bytes.length - off);
         off += bytesWritten;
         a.size += bytesWritten;
@@ -144,7 +144,11 @@ export class SegmentLog {
       this.dirDurable = true;
     }
     const seq = Math.max((this.segments.at(-1) ?? -1) + 1, minSeq);
-    const fh = await fs.open(this.path(seq), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND, 0o644);
+    const fh = await fs.open(
+      this.path(seq),
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND,
+      0o644,
+    );
     this.segments.push(seq);
     this.active = { seq, fh, size: 0, durable: 0 };
     await fsyncDir(this.opts.dir);
@@ -196,7 +200,7 @@ function isSegmentName(name: string, suffix: string): boolean {
 }
 
 async function readExactly(fh: FileHandle, buf: Buffer, len: number, position: number): Promise<void> {
-  for (let off = 0; off < len; ) {
+  for (let off = 0; off < len;) {
     const { bytesRead } = await fh.read(buf, off, len - off, position + off);
     if (bytesRead === 0) {
       buf.fill(0, off, len);

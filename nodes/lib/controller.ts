@@ -6,4 +6,7 @@ import type { Node, NodeMessage } from 'node-red';
 export const asMessage = (out: object): NodeMessage => out as NodeMessage;
 
 /** A controller's log line to the node's log at its level. */
-export const logTo = (node: Node) => (level: 'log' | 'warn' | 'error', text: string): void => node[level](text);
+export const logTo =
+  (node: Node) =>
+  (level: 'log' | 'warn' | 'error', text: string): void =>
+    node[level](text);

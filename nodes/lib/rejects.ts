@@ -24,7 +24,10 @@ export class Rejects {
   private closed = false;
   total = 0;
 
-  constructor(private readonly node: Node, intervalMs = REPORT_INTERVAL_MS) {
+  constructor(
+    private readonly node: Node,
+    intervalMs = REPORT_INTERVAL_MS,
+  ) {
     this.limiter = new RateLimiter(intervalMs);
     // Held-back counts are said before the node goes (a redeploy, a stop), not lost with it.
     node.on('close', () => this.close());

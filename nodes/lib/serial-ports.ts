@@ -11,6 +11,9 @@ export function serveSerialPorts(RED: NodeAPI): void {
   if (served.has(RED.httpAdmin)) return;
   served.add(RED.httpAdmin);
   RED.httpAdmin.get(SERIAL_PORTS_PATH, RED.auth.needsPermission('flm.read'), (_req, res) => {
-    listSerialPorts().then((paths) => res.json(paths), () => res.json([]));
+    listSerialPorts().then(
+      (paths) => res.json(paths),
+      () => res.json([]),
+    );
   });
 }

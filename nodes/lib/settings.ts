@@ -31,24 +31,47 @@ export const isPort = (n: number): boolean => Number.isInteger(n) && n >= 0 && n
  * into the error the node shows, in the order the schema lists its fields.
  */
 export const setting = {
-  text: (fallback = '') => z.unknown().optional().transform((v) => textSetting(v, fallback)),
+  text: (fallback = '') =>
+    z
+      .unknown()
+      .optional()
+      .transform((v) => textSetting(v, fallback)),
   number: (fallback: number, name: string, check?: (n: number) => boolean) =>
-    z.unknown().optional().transform((v, ctx) => guarded(ctx, () => numberSetting(v, fallback, name, check))),
+    z
+      .unknown()
+      .optional()
+      .transform((v, ctx) => guarded(ctx, () => numberSetting(v, fallback, name, check))),
   /** a number, or undefined when blank */
   optionalNumber: (name: string, check?: (n: number) => boolean) =>
-    z.unknown().optional().transform((v, ctx) => guarded(ctx, () => (textSetting(v) === '' ? undefined : numberSetting(v, 0, name, check)))),
+    z
+      .unknown()
+      .optional()
+      .transform((v, ctx) =>
+        guarded(ctx, () => (textSetting(v) === '' ? undefined : numberSetting(v, 0, name, check))),
+      ),
   /** one of `values`; `refusal` words the error for anything else */
   oneOf: <T extends string>(values: readonly T[], fallback: T, refusal: (s: string) => string) =>
-    z.unknown().optional().transform((v, ctx) => {
-      const s = textSetting(v, fallback);
-      if ((values as readonly string[]).includes(s)) return s as T;
-      ctx.addIssue({ code: 'custom', message: refusal(s) });
-      return z.NEVER;
-    }),
+    z
+      .unknown()
+      .optional()
+      .transform((v, ctx) => {
+        const s = textSetting(v, fallback);
+        if ((values as readonly string[]).includes(s)) return s as T;
+        ctx.addIssue({ code: 'custom', message: refusal(s) });
+        return z.NEVER;
+      }),
   /** a credential as it was typed (a password may start or end with a space); missing is '' */
-  secret: () => z.unknown().optional().transform((v) => (typeof v === 'string' ? v : '')),
+  secret: () =>
+    z
+      .unknown()
+      .optional()
+      .transform((v) => (typeof v === 'string' ? v : '')),
   /** any reader that throws its own error text */
-  read: <T>(read: (v: unknown) => T) => z.unknown().optional().transform((v, ctx) => guarded(ctx, () => read(v))),
+  read: <T>(read: (v: unknown) => T) =>
+    z
+      .unknown()
+      .optional()
+      .transform((v, ctx) => guarded(ctx, () => read(v))),
 };
 
 function guarded<T>(ctx: z.RefinementCtx, read: () => T): T {
@@ -71,7 +94,11 @@ export function parseSettings<S extends z.ZodType>(schema: S, def: unknown): z.o
  * A credential may name an environment variable as `${NAME}`: Node-RED substitutes properties,
  * not credentials, so this looks the variable up (flow, global, process environment).
  */
-export function credentialSetting(getSetting: ((name: string) => unknown) | undefined, v: unknown, what: string): string {
+export function credentialSetting(
+  getSetting: ((name: string) => unknown) | undefined,
+  v: unknown,
+  what: string,
+): string {
   const t = textOf(v);
   const m = /^\$\{(\w+)\}$/.exec(t);
   if (!m) return t;

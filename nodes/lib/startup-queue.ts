@@ -19,12 +19,19 @@ export class StartupQueue {
   private failure?: Error;
   private readonly refusals = new RateLimiter(60_000);
 
-  constructor(private readonly what: string, private readonly max = 10_000) {}
+  constructor(
+    private readonly what: string,
+    private readonly max = 10_000,
+  ) {}
 
   input(msg: NodeMessageInFlow, send: Send, done: Done): void {
     if (this.failure) return this.refuse(done, this.failure);
     if (this.handler) return this.handler(msg, send, done);
-    if (this.pending.length >= this.max) return this.refuse(done, new Error(`${this.what} is still starting and ${this.max} messages are already waiting`));
+    if (this.pending.length >= this.max)
+      return this.refuse(
+        done,
+        new Error(`${this.what} is still starting and ${this.max} messages are already waiting`),
+      );
     this.pending.push([msg, send, done]);
   }
 

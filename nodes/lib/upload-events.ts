@@ -9,10 +9,14 @@ export function logUploadEvent(node: Node, e: UploadEvent): void {
       node.debug(`POST ${e.url}: ${e.status} (${e.readings} readings${e.dropped ? `, ${e.dropped} filtered` : ''})`);
       break;
     case 'failed':
-      node.log(`POST ${e.url}: ${e.status ?? e.error}${e.excerpt ? ` ${e.excerpt}` : ''}; retry ${e.attempt} in ${Math.round(e.retryInMs / 1000)} s`);
+      node.log(
+        `POST ${e.url}: ${e.status ?? e.error}${e.excerpt ? ` ${e.excerpt}` : ''}; retry ${e.attempt} in ${Math.round(e.retryInMs / 1000)} s`,
+      );
       break;
     case 'auth-failed':
-      node.warn(`POST ${e.url}: ${e.status} authentication failed${e.excerpt ? ` (${e.excerpt})` : ''}; readings of ${e.sid} kept until the device key is fixed`);
+      node.warn(
+        `POST ${e.url}: ${e.status} authentication failed${e.excerpt ? ` (${e.excerpt})` : ''}; readings of ${e.sid} kept until the device key is fixed`,
+      );
       break;
     case 'queue-error':
       node.warn(`upload queue of ${e.sid}: ${e.error}; retry in ${Math.round(e.retryInMs / 1000)} s`);
@@ -25,7 +29,9 @@ export function logHeartbeat(node: Node, r: HeartbeatResult): string | undefined
   if (r.kind === 'ok') {
     if (!r.offer) return '';
     // Shown and logged, never acted on: nothing is downloaded, run or rebooted.
-    node.warn(`heartbeat: the server ${r.offer.kind === 'upgrade' ? `offers firmware upgrade ${r.offer.version}` : 'asks for a reboot'}; ignored (nothing is downloaded or run)`);
+    node.warn(
+      `heartbeat: the server ${r.offer.kind === 'upgrade' ? `offers firmware upgrade ${r.offer.version}` : 'asks for a reboot'}; ignored (nothing is downloaded or run)`,
+    );
     return r.offer.kind === 'upgrade' ? ` · upgrade ${r.offer.version} offered` : ' · reboot asked';
   }
   if (r.kind === 'bad-digest') node.warn(`heartbeat ${r.url}: ${r.message}`);
@@ -39,19 +45,29 @@ export function logHeartbeat(node: Node, r: HeartbeatResult): string | undefined
  * The bridge's news: the server's sync reply and the "ask for a sync" command leave on the
  * output (wired to flm-tmpo); connection changes are logged, a repeated failure once.
  */
-export function bridgeEventHandler(node: Node, deviceId: string, send: (msg: NodeMessage) => void): (e: BridgeEvent) => void {
+export function bridgeEventHandler(
+  node: Node,
+  deviceId: string,
+  send: (msg: NodeMessage) => void,
+): (e: BridgeEvent) => void {
   let lastFailure = '';
   return (e) => {
     switch (e.kind) {
       case 'connected':
         lastFailure = '';
-        node.log(`bridge connected to ${e.url} (MQTT ${e.mqttVersion})${e.resent ? `; ${e.resent} waiting messages sent` : ''}`);
+        node.log(
+          `bridge connected to ${e.url} (MQTT ${e.mqttVersion})${e.resent ? `; ${e.resent} waiting messages sent` : ''}`,
+        );
         break;
       case 'failed':
         if (e.error === lastFailure) break;
         lastFailure = e.error;
-        if (e.failure === 'network') node.log(`bridge: ${e.error}; retrying (next in ${Math.round(e.retryInMs / 1000)} s)`);
-        else node.warn(`bridge: ${e.error}; retrying, but this needs a change of settings (${e.failure === 'tls' ? 'CA or host' : e.failure === 'auth' ? 'device id or key' : 'MQTT version'})`);
+        if (e.failure === 'network')
+          node.log(`bridge: ${e.error}; retrying (next in ${Math.round(e.retryInMs / 1000)} s)`);
+        else
+          node.warn(
+            `bridge: ${e.error}; retrying, but this needs a change of settings (${e.failure === 'tls' ? 'CA or host' : e.failure === 'auth' ? 'device id or key' : 'MQTT version'})`,
+          );
         break;
       case 'disconnected':
         lastFailure = '';

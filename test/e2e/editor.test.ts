@@ -51,7 +51,11 @@ interface FlowNode {
 /** The part of the editor's global `RED` the page-side callbacks use. */
 interface EditorGlobal {
   RED: {
-    nodes: { node(id: string): { type: string; _def: { defaults: Record<string, { type?: string }> } } & Record<string, unknown> };
+    nodes: {
+      node(
+        id: string,
+      ): { type: string; _def: { defaults: Record<string, { type?: string }> } } & Record<string, unknown>;
+    };
     sidebar: { help: { show(type: string, bringToFront?: boolean): void } };
     view: { select(sel: string | { nodes: unknown[] }): void };
     workspaces: { show(id: string): void; active(): string };
@@ -82,7 +86,11 @@ function setEnv(vars: Record<string, string>): void {
 }
 
 /** Poll `probe` until it returns a truthy value or `timeoutMs` passes. */
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | null | false>): Promise<T> {
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined | null | false>,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let lastErr: unknown;
   for (;;) {
@@ -92,7 +100,8 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
     } catch (err) {
       lastErr = err;
     }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
+    if (Date.now() > end)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -164,12 +173,18 @@ test('the packed package carries every node file next to its .js', () => {
   assert.ok(Object.keys(nodes).length > 0, 'package.json has no node-red.nodes map');
   for (const [set, js] of Object.entries(nodes)) {
     assert.ok(existsSync(join(installedDir, js)), `${set}: ${js} missing from the installed package`);
-    assert.ok(existsSync(join(installedDir, js.replace(/\.c?js$/, '.html'))), `${set}: editor .html missing next to ${js}`);
+    assert.ok(
+      existsSync(join(installedDir, js.replace(/\.c?js$/, '.html'))),
+      `${set}: editor .html missing next to ${js}`,
+    );
   }
   for (const t of types) {
     if (!t.icon || t.icon.includes('/')) continue; // stock or font-awesome icon
     const js = (pkg['node-red']?.nodes ?? {})[t.set];
-    assert.ok(existsSync(join(installedDir, js!, '..', 'icons', t.icon)), `${t.type}: icon ${t.icon} is not in icons/ next to ${js}`);
+    assert.ok(
+      existsSync(join(installedDir, js!, '..', 'icons', t.icon)),
+      `${t.type}: icon ${t.icon} is not in icons/ next to ${js}`,
+    );
   }
   for (const name of ['flm-device', 'flm-simulator', 'flm-sensor', 'flm-broker']) {
     assert.ok(ourTypes().has(name), `node type ${name} is not registered by any .html of the package`);
@@ -185,7 +200,10 @@ test('GET /nodes lists every node set of the package, enabled and without error'
     assert.equal(s.err, undefined, `node set ${set} failed to load: ${s.err}`);
     assert.equal(s.enabled, true, `node set ${set} is not enabled`);
     for (const t of types.filter((x) => x.set === set)) {
-      assert.ok(s.types.includes(t.type), `node set ${set} does not register ${t.type} at runtime (types: ${s.types.join(', ')})`);
+      assert.ok(
+        s.types.includes(t.type),
+        `node set ${set} does not register ${t.type} at runtime (types: ${s.types.join(', ')})`,
+      );
     }
   }
 });
@@ -198,7 +216,11 @@ test('every icon of the package is served at /icons/<module>/<file>', async () =
     assert.ok(icons.includes(icon), `icon ${icon} is used by a node but is not in icons/`);
     const r = await httpGet(`${nr!.baseUrl}/icons/${moduleName}/${icon}`, '*/*');
     assert.equal(r.status, 200, `GET /icons/${moduleName}/${icon}: HTTP ${r.status}`);
-    assert.equal(r.text, readFileSync(join(repoRoot, 'icons', icon), 'utf8'), `GET /icons/${moduleName}/${icon} does not serve icons/${icon} (Node-RED's default icon?)`);
+    assert.equal(
+      r.text,
+      readFileSync(join(repoRoot, 'icons', icon), 'utf8'),
+      `GET /icons/${moduleName}/${icon} does not serve icons/${icon} (Node-RED's default icon?)`,
+    );
     if (icon.endsWith('.svg')) assert.match(r.contentType, /svg/, `${icon} served as ${r.contentType}`);
   }
 });
@@ -210,7 +232,10 @@ test('every examples/*.json is listed under Import > Examples', async (t) => {
     t.diagnostic('examples/ has no .json files yet: nothing to check');
     return;
   }
-  const listing = await getJson<Array<string | { fn?: string }>>(`${nr!.baseUrl}/library/examples/flows/${moduleName}/`, { token: nr!.token });
+  const listing = await getJson<Array<string | { fn?: string }>>(
+    `${nr!.baseUrl}/library/examples/flows/${moduleName}/`,
+    { token: nr!.token },
+  );
   const names = listing.map((e) => (typeof e === 'string' ? e : (e.fn ?? '')));
   const used = new Set<string>();
   for (const f of files) {
@@ -229,12 +254,23 @@ test('deploying flows/flm.json publishes FLM gauges on the embedded broker', { t
   assert.ok(tab, 'flows/flm.json has no tab');
   await deployFlows(nr!.baseUrl, flow, { token: nr!.token });
   deployed = true;
-  const client = mqtt.connect({ host: '127.0.0.1', port: mqttPort, protocolVersion: 4, reconnectPeriod: 250, connectTimeout: 5_000 });
+  const client = mqtt.connect({
+    host: '127.0.0.1',
+    port: mqttPort,
+    protocolVersion: 4,
+    reconnectPeriod: 250,
+    connectTimeout: 5_000,
+  });
   try {
     const seen: string[] = [];
     const gauge = await new Promise<{ topic: string; payload: string }>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`no /sensor/<sid>/gauge message in FLM form within 10 s; saw: ${seen.slice(0, 10).join(' | ') || 'nothing'}`)),
+        () =>
+          reject(
+            new Error(
+              `no /sensor/<sid>/gauge message in FLM form within 10 s; saw: ${seen.slice(0, 10).join(' | ') || 'nothing'}`,
+            ),
+          ),
         10_000,
       );
       client.on('connect', () => client.subscribe('/sensor/#', { qos: 0 }));
@@ -272,7 +308,11 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
   // The editor is locked as `npm start` locks it: log in with the password generated into the data dir.
   const password = readFileSync(join(dataDir, ADMIN_PASSWORD_FILE), 'utf8').trim();
   await page.locator('#node-dialog-login-username').waitFor({ state: 'visible', timeout: 30_000 });
-  assert.equal(await page.locator(".red-ui-palette-node[data-palette-type='inject']").count(), 0, 'the palette shows before the login');
+  assert.equal(
+    await page.locator(".red-ui-palette-node[data-palette-type='inject']").count(),
+    0,
+    'the palette shows before the login',
+  );
   await page.locator('#node-dialog-login-username').fill(nr!.login.user);
   await page.locator('#node-dialog-login-password').fill(password);
   await page.locator('#node-dialog-login-submit').click();
@@ -290,11 +330,15 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
         continue;
       }
       assert.equal(x.category, PALETTE_CATEGORY, `${x.type} is in category "${x.category}"`);
-      const inCategory = page.locator(`#red-ui-palette-container-${PALETTE_CATEGORY} .red-ui-palette-node[data-palette-type='${x.type}']`);
+      const inCategory = page.locator(
+        `#red-ui-palette-container-${PALETTE_CATEGORY} .red-ui-palette-node[data-palette-type='${x.type}']`,
+      );
       await inCategory.waitFor({ state: 'visible' });
       if (x.paletteLabel) {
         // The palette breaks long labels over lines with spans; compare the words.
-        const label = ((await inCategory.locator('.red-ui-palette-label').textContent()) ?? '').replace(/\s+/g, ' ').trim();
+        const label = ((await inCategory.locator('.red-ui-palette-label').textContent()) ?? '')
+          .replace(/\s+/g, ' ')
+          .trim();
         assert.equal(label, x.paletteLabel, `${x.type} palette label`);
       }
       if (x.icon && !x.icon.includes('/')) {
@@ -328,7 +372,9 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
   await t.test('each node of the default flow opens its edit dialog with its fields', async () => {
     assert.ok(canvasNodes.length > 0, 'no nodes of ours on the default tab');
     for (const node of canvasNodes) {
-      await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id='${node.id}'] rect.red-ui-flow-node`).dblclick();
+      await page
+        .locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id='${node.id}'] rect.red-ui-flow-node`)
+        .dblclick();
       const x = info(node.type);
       assert.ok(x.fieldIds.length > 0, `${node.type} has no node-input-* fields in its template`);
       await page.locator(`#${x.fieldIds[0]}`).waitFor({ state: 'attached' });
@@ -342,7 +388,9 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
   await t.test('the flm-tmpo dialog shows the API token the node serves, which is not the device key', async () => {
     const node = canvasNodes.find((n) => n.type === 'flm-tmpo');
     assert.ok(node, 'no flm-tmpo on the default tab');
-    await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id='${node.id}'] rect.red-ui-flow-node`).dblclick();
+    await page
+      .locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id='${node.id}'] rect.red-ui-flow-node`)
+      .dblclick();
     await page.locator('#flm-tmpo-show-token').click();
     const shown = page.locator('#flm-tmpo-token-in-use');
     const text = await until('the token in the dialog', 10_000, async () => (await shown.textContent()) || undefined);
@@ -353,32 +401,43 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
     await page.locator('#node-dialog-cancel').waitFor({ state: 'detached' });
   });
 
-  await t.test('the serial-port lookup of flm-p1 and flm-board comes from the module\'s resources and answers', async () => {
-    // The button's script is shared (resources/serial-port-lookup.js, served by Node-RED under
-    // resources/<module>/): a missing file would leave the button dead without any other sign.
-    for (const type of ['flm-p1', 'flm-board']) {
-      const node = canvasNodes.find((n) => n.type === type);
-      assert.ok(node, `no ${type} on the default tab`);
-      await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id='${node.id}'] rect.red-ui-flow-node`).dblclick();
-      const loaded = await page.evaluate(() => typeof (globalThis as unknown as { flmSerialPortLookup?: unknown }).flmSerialPortLookup);
-      assert.equal(loaded, 'function', 'resources/serial-port-lookup.js is not loaded in the editor');
-      const button = page.locator(`#${type}-lookup`);
-      await button.waitFor({ state: 'visible' });
-      await page.locator('#node-dialog-cancel').waitFor({ state: 'visible' });
-      // No udev here: "No serial ports found"; a machine with ports gets the list under the field.
-      // The click is repeated until answered: the dialog binds the button just after it shows.
-      await until(`${type}: an answer to the lookup`, 10_000, async () => {
-        if ((await page.locator('.red-ui-notification', { hasText: 'serial ports' }).count()) > 0) return true;
-        if ((await page.locator('.ui-autocomplete:visible').count()) > 0) return true;
-        await button.click();
-        return false;
-      });
-      await page.locator('#node-dialog-cancel').click();
-      await page.locator('#node-dialog-cancel').waitFor({ state: 'detached' });
-      // the next node must be answered on its own: wait for this notification to close by itself
-      await until('the lookup notification to close', 20_000, async () => (await page.locator('.red-ui-notification', { hasText: 'serial ports' }).count()) === 0);
-    }
-  });
+  await t.test(
+    "the serial-port lookup of flm-p1 and flm-board comes from the module's resources and answers",
+    async () => {
+      // The button's script is shared (resources/serial-port-lookup.js, served by Node-RED under
+      // resources/<module>/): a missing file would leave the button dead without any other sign.
+      for (const type of ['flm-p1', 'flm-board']) {
+        const node = canvasNodes.find((n) => n.type === type);
+        assert.ok(node, `no ${type} on the default tab`);
+        await page
+          .locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id='${node.id}'] rect.red-ui-flow-node`)
+          .dblclick();
+        const loaded = await page.evaluate(
+          () => typeof (globalThis as unknown as { flmSerialPortLookup?: unknown }).flmSerialPortLookup,
+        );
+        assert.equal(loaded, 'function', 'resources/serial-port-lookup.js is not loaded in the editor');
+        const button = page.locator(`#${type}-lookup`);
+        await button.waitFor({ state: 'visible' });
+        await page.locator('#node-dialog-cancel').waitFor({ state: 'visible' });
+        // No udev here: "No serial ports found"; a machine with ports gets the list under the field.
+        // The click is repeated until answered: the dialog binds the button just after it shows.
+        await until(`${type}: an answer to the lookup`, 10_000, async () => {
+          if ((await page.locator('.red-ui-notification', { hasText: 'serial ports' }).count()) > 0) return true;
+          if ((await page.locator('.ui-autocomplete:visible').count()) > 0) return true;
+          await button.click();
+          return false;
+        });
+        await page.locator('#node-dialog-cancel').click();
+        await page.locator('#node-dialog-cancel').waitFor({ state: 'detached' });
+        // the next node must be answered on its own: wait for this notification to close by itself
+        await until(
+          'the lookup notification to close',
+          20_000,
+          async () => (await page.locator('.red-ui-notification', { hasText: 'serial ports' }).count()) === 0,
+        );
+      }
+    },
+  );
 
   await t.test('every node of every example opens its edit dialog with its fields', async () => {
     // Nodes that are not in the default flow (and the settings the examples give them) only
@@ -403,11 +462,17 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
         const type = await page.evaluate((i) => (globalThis as unknown as EditorGlobal).RED.nodes.node(i).type, id);
         if (ourTypes().has(type)) importedOurs.push(id);
       }
-      assert.equal(importedOurs.length, ours.length, `${f}: imported ${importedOurs.length} of our nodes, the file has ${ours.length}`);
+      assert.equal(
+        importedOurs.length,
+        ours.length,
+        `${f}: imported ${importedOurs.length} of our nodes, the file has ${ours.length}`,
+      );
       for (const [i, id] of importedOurs.entries()) {
         // references to config nodes were renumbered by the import: compare the other settings
         const exampleIds = new Set(example.map((n) => n.id));
-        const node = Object.fromEntries(Object.entries(ours[i]!).filter(([k, v]) => k === 'id' || !exampleIds.has(v as string))) as FlowNode;
+        const node = Object.fromEntries(
+          Object.entries(ours[i]!).filter(([k, v]) => k === 'id' || !exampleIds.has(v as string)),
+        ) as FlowNode;
         await page.evaluate((nid) => {
           const RED = (globalThis as unknown as { RED: any }).RED;
           RED.editor.edit(RED.nodes.node(nid));
@@ -420,7 +485,11 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
         opened++;
       }
     }
-    const inExamples = new Set(readdirSync(dir).filter((x) => x.endsWith('.json')).flatMap((x) => (JSON.parse(readFileSync(join(dir, x), 'utf8')) as FlowNode[]).map((n) => n.type)));
+    const inExamples = new Set(
+      readdirSync(dir)
+        .filter((x) => x.endsWith('.json'))
+        .flatMap((x) => (JSON.parse(readFileSync(join(dir, x), 'utf8')) as FlowNode[]).map((n) => n.type)),
+    );
     for (const x of types.filter((y) => !y.isConfig)) assert.ok(inExamples.has(x.type), `${x.type} is in no example`);
     t.diagnostic(`${opened} example nodes opened`);
     await page.evaluate((id) => (globalThis as unknown as EditorGlobal).RED.workspaces.show(id), tabId);
@@ -431,13 +500,17 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
     // extra fields only show for their class. Opened from the imported example's flm-board.
     const example = JSON.parse(readFileSync(join(repoRoot, 'examples', 'FLM sensor board.json'), 'utf8')) as FlowNode[];
     const want = example.find((n) => n.type === 'flm-device')!.sensors as Array<Record<string, unknown>>;
-    assert.ok(want.some((x) => x.class === 'kube' && x.kid === 3) && want.some((x) => x.subtype === 'vrms'), 'the example has a Kube sensor and a clamp parameter');
+    assert.ok(
+      want.some((x) => x.class === 'kube' && x.kid === 3) && want.some((x) => x.subtype === 'vrms'),
+      'the example has a Kube sensor and a clamp parameter',
+    );
     const found = await page.evaluate(() => {
       const RED = (globalThis as unknown as { RED: any }).RED;
       let hit: { board: string; device: string } | undefined;
       RED.nodes.eachNode((n: { id: string; type: string; device: string }) => {
         const d = n.type === 'flm-board' ? RED.nodes.node(n.device) : undefined;
-        if (d?.sensors?.some((x: { name: string }) => x.name === 'hall temperature')) hit = { board: n.id, device: d.id };
+        if (d?.sensors?.some((x: { name: string }) => x.name === 'hall temperature'))
+          hit = { board: n.id, device: d.id };
       });
       if (hit) RED.editor.edit(RED.nodes.node(hit.board));
       return hit;
@@ -449,15 +522,23 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
     const kubeRow = rows.nth(want.findIndex((x) => x.name === 'hall temperature'));
     assert.equal(await kubeRow.locator('input.flm-kid').inputValue(), '3');
     assert.ok(await kubeRow.locator('input.flm-kid').isVisible(), 'the Kube id shows on a kube row');
-    assert.ok(await kubeRow.locator('select.flm-data-type').isDisabled(), 'a Kube field is stored as the registry says');
+    assert.ok(
+      await kubeRow.locator('select.flm-data-type').isDisabled(),
+      'a Kube field is stored as the registry says',
+    );
     assert.equal(await kubeRow.locator('select.flm-type').inputValue(), 'temperature');
     const vrmsRow = rows.nth(want.findIndex((x) => x.subtype === 'vrms'));
     assert.equal(await vrmsRow.locator('select.flm-subtype').inputValue(), 'vrms');
     assert.ok(!(await vrmsRow.locator('input.flm-kid').isVisible()), 'no Kube id on a clamp row');
     await page.locator('#node-config-dialog-ok').click();
     await page.locator('#node-config-dialog-ok').waitFor({ state: 'detached' });
-    const saved = await page.evaluate((id) => (globalThis as unknown as { RED: { nodes: { node(id: string): { sensors: unknown } } } }).RED.nodes.node(id).sensors, found.device);
-    assert.deepEqual(saved, want, 'the device dialog changed the board example\'s sensor table on a plain save');
+    const saved = await page.evaluate(
+      (id) =>
+        (globalThis as unknown as { RED: { nodes: { node(id: string): { sensors: unknown } } } }).RED.nodes.node(id)
+          .sensors,
+      found.device,
+    );
+    assert.deepEqual(saved, want, "the device dialog changed the board example's sensor table on a plain save");
     await page.locator('#node-dialog-cancel').click();
     await page.locator('#node-dialog-cancel').waitFor({ state: 'detached' });
   });
@@ -469,7 +550,9 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
       const user = canvasNodes.find((n) => Object.values(n).includes(cfg.id));
       assert.ok(user, `no node on the default tab uses ${cfg.type} ${cfg.id}`);
       const prop = Object.keys(user).find((k) => user[k] === cfg.id)!;
-      await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id='${user.id}'] rect.red-ui-flow-node`).dblclick();
+      await page
+        .locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id='${user.id}'] rect.red-ui-flow-node`)
+        .dblclick();
       const select = page.locator(`#node-input-${prop}`);
       await select.waitFor({ state: 'attached' });
       assert.equal(await select.inputValue(), cfg.id, `${user.type}: #node-input-${prop} does not select ${cfg.id}`);
@@ -483,15 +566,26 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
         const rows = page.locator('#node-config-input-sensor-list > li');
         await until('the sensor table rows', 5_000, async () => (await rows.count()) === sensors.length);
         assert.equal(await rows.count(), 4, 'the default flow has 4 sensors');
-        const names = await rows.locator('input.flm-name').evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
-        assert.deepEqual(names, sensors.map((s) => s.name), 'sensor rows in the wrong order or with wrong names');
+        const names = await rows
+          .locator('input.flm-name')
+          .evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
+        assert.deepEqual(
+          names,
+          sensors.map((s) => s.name),
+          'sensor rows in the wrong order or with wrong names',
+        );
       }
       await page.screenshot({ path: outputFile(`e2e-dialog-${cfg.type}.png`) });
       if (cfg.type === 'flm-device') {
         // Saving the dialog untouched must give back exactly the sensor table it was opened with.
         await page.locator('#node-config-dialog-ok').click();
         await page.locator('#node-config-dialog-ok').waitFor({ state: 'detached' });
-        const saved = await page.evaluate((id) => (globalThis as unknown as { RED: { nodes: { node(id: string): { sensors: unknown } } } }).RED.nodes.node(id).sensors, cfg.id);
+        const saved = await page.evaluate(
+          (id) =>
+            (globalThis as unknown as { RED: { nodes: { node(id: string): { sensors: unknown } } } }).RED.nodes.node(id)
+              .sensors,
+          cfg.id,
+        );
         assert.deepEqual(saved, cfg.sensors, 'the device dialog changed the sensor table on a plain save');
       } else {
         await page.locator('#node-config-dialog-cancel').click();
@@ -518,7 +612,9 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
     const brokers = canvasNodes.filter((n) => n.type === 'flm-broker');
     assert.ok(brokers.length > 0, 'no flm-broker on the default tab');
     for (const b of brokers) {
-      const label = page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id='${b.id}'] .red-ui-flow-node-status-label`);
+      const label = page.locator(
+        `#red-ui-workspace-chart g.red-ui-flow-node-group[id='${b.id}'] .red-ui-flow-node-status-label`,
+      );
       const text = await until(`a status mentioning "client" under ${b.id}`, 10_000, async () => {
         const s = (await label.textContent()) ?? '';
         return /client/.test(s) ? s : undefined;
@@ -526,7 +622,9 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
       t.diagnostic(`flm-broker status: ${text}`);
     }
     for (const n of canvasNodes) {
-      const s = await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id='${n.id}'] .red-ui-flow-node-status-label`).textContent();
+      const s = await page
+        .locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id='${n.id}'] .red-ui-flow-node-status-label`)
+        .textContent();
       t.diagnostic(`${n.type} ${n.id} status: ${s ?? '(none)'}`);
     }
   });
@@ -549,7 +647,9 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
 });
 
 test('Node-RED logged no errors from our nodes', () => {
-  const ours = (nr?.logs ?? []).filter((l) => l.level <= 20 && (l.type ? ourTypes().has(l.type) : l.msg.includes(moduleName)));
+  const ours = (nr?.logs ?? []).filter(
+    (l) => l.level <= 20 && (l.type ? ourTypes().has(l.type) : l.msg.includes(moduleName)),
+  );
   for (const l of nr?.logs ?? []) console.log(`node-red log [${l.level}] ${l.type ?? ''} ${l.id ?? ''}: ${l.msg}`);
   assert.deepEqual(ours, [], 'errors logged by our nodes');
 });

@@ -9,18 +9,29 @@ import { repoRoot } from '../support/paths';
 const MB = 1024 * 1024;
 
 /** rss: the process; live: JS heap and buffers in use, after a full collection */
-interface Memory { rss: number; live: number; retained: { messages: number; bytes: number }; stored: string[]; refusals: Record<string, number> }
+interface Memory {
+  rss: number;
+  live: number;
+  retained: { messages: number; bytes: number };
+  stored: string[];
+  refusals: Record<string, number>;
+}
 
 /** The embedded broker alone in a child process, so its memory is measured without ours. */
 async function brokerChild(limits: Record<string, unknown> = {}) {
-  const child: ChildProcess = fork(join(repoRoot, 'dist', 'test', 'support', 'children', 'broker.js'), [JSON.stringify(limits)], {
-    execArgv: ['--expose-gc'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const next = <T>(): Promise<T> => new Promise((resolve, reject) => {
-    child.once('message', (m) => resolve(m as T));
-    child.once('exit', (code) => reject(new Error(`broker child exited with ${code}`)));
-  });
+  const child: ChildProcess = fork(
+    join(repoRoot, 'dist', 'test', 'support', 'children', 'broker.js'),
+    [JSON.stringify(limits)],
+    {
+      execArgv: ['--expose-gc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
+  const next = <T>(): Promise<T> =>
+    new Promise((resolve, reject) => {
+      child.once('message', (m) => resolve(m as T));
+      child.once('exit', (code) => reject(new Error(`broker child exited with ${code}`)));
+    });
   const { port } = await next<{ port: number }>();
   return {
     port,
@@ -62,13 +73,19 @@ test('a client declaring a 256 MB packet and sending 200 MB is cut at the header
     const chunk = Buffer.alloc(MB, 0x41);
     let sent = 0;
     while (!closed && sent < 200) {
-      if (!socket.write(chunk)) await new Promise((r) => { socket.once('drain', r); socket.once('close', r); });
+      if (!socket.write(chunk))
+        await new Promise((r) => {
+          socket.once('drain', r);
+          socket.once('close', r);
+        });
       sent++;
     }
     if (!closed) await new Promise((r) => socket.once('close', r));
     const after = await b.memory();
     const growth = (after.rss - before.rss) / MB;
-    console.log(`256 MB declared: connection cut after ${sent} MB sent; broker RSS ${(before.rss / MB).toFixed(0)} -> ${(after.rss / MB).toFixed(0)} MB (+${growth.toFixed(1)} MB)`);
+    console.log(
+      `256 MB declared: connection cut after ${sent} MB sent; broker RSS ${(before.rss / MB).toFixed(0)} -> ${(after.rss / MB).toFixed(0)} MB (+${growth.toFixed(1)} MB)`,
+    );
     assert.ok(sent < 200, 'the broker closed the connection before the 200 MB were sent');
     assert.ok(growth < 20, `RSS grew by ${growth.toFixed(1)} MB`);
     assert.equal(after.refusals['packet-size'], 1);
@@ -92,13 +109,19 @@ test('500 retained messages of 1 MB: the broker keeps them up to its retained ca
     for (let i = 0; i < 500; i++) await c.publishAsync(`big/${i}`, payload, { qos: 1, retain: true });
     const after = await b.memory();
     const growth = (after.live - before.live) / MB;
-    console.log(`500 x 1 MB retained: ${after.retained.messages} kept (${(after.retained.bytes / MB).toFixed(1)} MB), ${after.refusals.retained} not kept; broker heap and buffers +${growth.toFixed(1)} MB, RSS +${((after.rss - before.rss) / MB).toFixed(1)} MB`);
+    console.log(
+      `500 x 1 MB retained: ${after.retained.messages} kept (${(after.retained.bytes / MB).toFixed(1)} MB), ${after.refusals.retained} not kept; broker heap and buffers +${growth.toFixed(1)} MB, RSS +${((after.rss - before.rss) / MB).toFixed(1)} MB`,
+    );
     assert.ok(after.retained.bytes <= 16 * MB, `${after.retained.bytes} bytes retained`);
     assert.equal(after.retained.messages, 15, '15 messages of 1 MB and their topics fit in 16 MB');
     assert.equal(after.refusals.retained, 500 - 15);
     // What stays in use is the 15 MB kept; the RSS also keeps the allocator's high-water mark of the traffic.
     assert.ok(growth < 16 + 4, `heap and buffers grew by ${growth.toFixed(1)} MB`);
-    assert.deepEqual(after.stored.sort(), Array.from({ length: 15 }, (_, i) => `big/${i}`).sort(), 'the store holds the first 15');
+    assert.deepEqual(
+      after.stored.sort(),
+      Array.from({ length: 15 }, (_, i) => `big/${i}`).sort(),
+      'the store holds the first 15',
+    );
     const until2 = Date.now() + 30_000;
     while (liveCount < 500 && Date.now() < until2) await new Promise((r) => setTimeout(r, 20));
     assert.equal(liveCount, 500, 'every message was delivered live');

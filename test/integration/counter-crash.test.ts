@@ -41,73 +41,91 @@ async function watch(port: number, name: string): Promise<Watcher> {
   });
   client.on('error', () => undefined);
   await client.subscribeAsync('/sensor/+/counter');
-  return { name, values, log, close: () => client.endAsync(true).then(() => undefined, () => undefined) };
+  return {
+    name,
+    values,
+    log,
+    close: () =>
+      client.endAsync(true).then(
+        () => undefined,
+        () => undefined,
+      ),
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test(`${RUNS} SIGKILLs of npm start at random moments (speed 1 and 60): published counters never go down, for live and new subscribers`, { timeout: 240_000 }, async () => {
-  const seed = Number(process.env.FLM_CRASH_SEED) || Math.floor(Math.random() * 2 ** 31);
-  console.log(`counter crash test: seed ${seed} (FLM_CRASH_SEED=${seed} repeats it)`);
-  const rnd = prng(seed);
-  const problems: string[] = [];
-  /** per topic, the highest value any subscriber got in the runs before */
-  const before = new Map<string, number>();
-  const jumps: number[] = [];
-  let place: PipelinePlace | undefined;
-  let runsWithCounters = 0;
-  try {
-    for (let i = 0; i < RUNS; i++) {
-      const speed = i % 2 === 0 ? 1 : 60;
-      const p = await startPipeline({ FLM_DEVICE_ID: DEVICE_ID, FLM_SIM_SPEED: String(speed) }, place);
-      place = p;
-      const watchers: Watcher[] = [];
-      try {
-        await untilListening(p.mqttPort, p.run.output);
-        watchers.push(await watch(p.mqttPort, `run ${i} (speed ${speed})`));
-        const fromOpen = rnd() < 0.2;
-        const killAfter = Math.floor(rnd() * KILL_WINDOW_MS);
-        const joinAt = Math.floor(rnd() * KILL_WINDOW_MS);
-        if (!fromOpen) {
-          const t0 = Date.now();
-          while (watchers[0]!.values.size === 0 && Date.now() - t0 < 30_000 && p.run.proc.exitCode === null) await sleep(20);
-          assert.ok(watchers[0]!.values.size > 0, `run ${i}: no counter within 30 s\n${p.run.output()}`);
-        }
-        const t1 = Date.now();
-        let joined = false;
-        while (Date.now() - t1 < killAfter) {
-          if (!joined && Date.now() - t1 >= joinAt) {
-            joined = true;
-            watchers.push(await watch(p.mqttPort, `run ${i} late joiner`).catch(() => watchers[0]!));
+test(
+  `${RUNS} SIGKILLs of npm start at random moments (speed 1 and 60): published counters never go down, for live and new subscribers`,
+  { timeout: 240_000 },
+  async () => {
+    const seed = Number(process.env.FLM_CRASH_SEED) || Math.floor(Math.random() * 2 ** 31);
+    console.log(`counter crash test: seed ${seed} (FLM_CRASH_SEED=${seed} repeats it)`);
+    const rnd = prng(seed);
+    const problems: string[] = [];
+    /** per topic, the highest value any subscriber got in the runs before */
+    const before = new Map<string, number>();
+    const jumps: number[] = [];
+    let place: PipelinePlace | undefined;
+    let runsWithCounters = 0;
+    try {
+      for (let i = 0; i < RUNS; i++) {
+        const speed = i % 2 === 0 ? 1 : 60;
+        const p = await startPipeline({ FLM_DEVICE_ID: DEVICE_ID, FLM_SIM_SPEED: String(speed) }, place);
+        place = p;
+        const watchers: Watcher[] = [];
+        try {
+          await untilListening(p.mqttPort, p.run.output);
+          watchers.push(await watch(p.mqttPort, `run ${i} (speed ${speed})`));
+          const fromOpen = rnd() < 0.2;
+          const killAfter = Math.floor(rnd() * KILL_WINDOW_MS);
+          const joinAt = Math.floor(rnd() * KILL_WINDOW_MS);
+          if (!fromOpen) {
+            const t0 = Date.now();
+            while (watchers[0]!.values.size === 0 && Date.now() - t0 < 30_000 && p.run.proc.exitCode === null)
+              await sleep(20);
+            assert.ok(watchers[0]!.values.size > 0, `run ${i}: no counter within 30 s\n${p.run.output()}`);
           }
-          await sleep(10);
-        }
-        p.run.proc.kill('SIGKILL');
-        await p.run.exited;
-      } finally {
-        await p.run.stop(2000);
-        await Promise.all(watchers.map((w) => w.close()));
-      }
-      if (watchers[0]!.values.size > 0) runsWithCounters++;
-      const high = new Map<string, number>();
-      for (const w of new Set(watchers)) {
-        for (const [topic, list] of w.values) {
-          const floor = before.get(topic) ?? -Infinity;
-          if (list[0]! < floor) problems.push(`${w.name}: ${topic} first got ${list[0]}, below ${floor} published before the kill`);
-          else if (Number.isFinite(floor) && w === watchers[0]) jumps.push(list[0]! - floor);
-          for (let k = 1; k < list.length; k++) {
-            if (list[k]! < list[k - 1]!) problems.push(`${w.name}: ${topic} went from ${list[k - 1]} to ${list[k]}; got: ${w.log.join(', ')}`);
+          const t1 = Date.now();
+          let joined = false;
+          while (Date.now() - t1 < killAfter) {
+            if (!joined && Date.now() - t1 >= joinAt) {
+              joined = true;
+              watchers.push(await watch(p.mqttPort, `run ${i} late joiner`).catch(() => watchers[0]!));
+            }
+            await sleep(10);
           }
-          high.set(topic, Math.max(high.get(topic) ?? -Infinity, ...list));
+          p.run.proc.kill('SIGKILL');
+          await p.run.exited;
+        } finally {
+          await p.run.stop(2000);
+          await Promise.all(watchers.map((w) => w.close()));
         }
+        if (watchers[0]!.values.size > 0) runsWithCounters++;
+        const high = new Map<string, number>();
+        for (const w of new Set(watchers)) {
+          for (const [topic, list] of w.values) {
+            const floor = before.get(topic) ?? -Infinity;
+            if (list[0]! < floor)
+              problems.push(`${w.name}: ${topic} first got ${list[0]}, below ${floor} published before the kill`);
+            else if (Number.isFinite(floor) && w === watchers[0]) jumps.push(list[0]! - floor);
+            for (let k = 1; k < list.length; k++) {
+              if (list[k]! < list[k - 1]!)
+                problems.push(`${w.name}: ${topic} went from ${list[k - 1]} to ${list[k]}; got: ${w.log.join(', ')}`);
+            }
+            high.set(topic, Math.max(high.get(topic) ?? -Infinity, ...list));
+          }
+        }
+        for (const [topic, v] of high) before.set(topic, Math.max(before.get(topic) ?? -Infinity, v));
       }
-      for (const [topic, v] of high) before.set(topic, Math.max(before.get(topic) ?? -Infinity, v));
+    } finally {
+      await place?.dir.remove();
     }
-  } finally {
-    await place?.dir.remove();
-  }
-  console.log(`counter crash test: ${runsWithCounters} runs published counters; ${before.size} counters; first value after a restart was above the last before by at most ${Math.max(0, ...jumps)} (median ${jumps.sort((a, b) => a - b)[Math.floor(jumps.length / 2)] ?? 0})`);
-  assert.deepEqual(problems, [], `seed ${seed}`);
-  assert.ok(runsWithCounters >= RUNS / 2, `only ${runsWithCounters} runs published counters`);
-  assert.ok(before.size >= 3, `counters of ${before.size} sensors seen`);
-});
+    console.log(
+      `counter crash test: ${runsWithCounters} runs published counters; ${before.size} counters; first value after a restart was above the last before by at most ${Math.max(0, ...jumps)} (median ${jumps.sort((a, b) => a - b)[Math.floor(jumps.length / 2)] ?? 0})`,
+    );
+    assert.deepEqual(problems, [], `seed ${seed}`);
+    assert.ok(runsWithCounters >= RUNS / 2, `only ${runsWithCounters} runs published counters`);
+    assert.ok(before.size >= 3, `counters of ${before.size} sensors seen`);
+  },
+);

@@ -30,7 +30,11 @@ const SIDS = HOUSEHOLD_SENSORS.map((s) => s.id!);
 /** reading i: one of four sensors, gauge or counter, each (sid, kind, ts) once */
 const readingMsg = (i: number) => {
   const kind = Math.floor(i / 4) % 2 ? 'counter' : 'gauge';
-  return { topic: `/sensor/${SIDS[i % 4]}/${kind}`, payload: [T0 + Math.floor(i / 8), i * 0.5, kind === 'gauge' ? 'W' : 'Wh'], n: i };
+  return {
+    topic: `/sensor/${SIDS[i % 4]}/${kind}`,
+    payload: [T0 + Math.floor(i / 8), i * 0.5, kind === 'gauge' ? 'W' : 'Wh'],
+    n: i,
+  };
 };
 
 async function eventually(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -43,14 +47,18 @@ async function eventually(what: string, probe: () => Promise<boolean>, timeoutMs
 
 async function loadThroughOutage(prefix: string, takeDown: () => Promise<void>): Promise<void> {
   await withDataDir(async (dir) => {
-    await helper.load(flmNodes, onTab([
-      { id: 'dev', type: 'flm-device', deviceId: DEVICE_ID, dataDir: dir, sensors: HOUSEHOLD_SENSORS },
-      { id: 'my', type: 'flm-mysql', device: 'dev', url: db.url(), prefix, batchSize: '100', batchInterval: '0.2' },
-      { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
-      { id: 'caught', type: 'helper' },
-      { id: 'complete', type: 'complete', scope: ['my'], uncaught: false, wires: [['completed']] },
-      { id: 'completed', type: 'helper' },
-    ]), { dev: { deviceKey: DEVICE_KEY } });
+    await helper.load(
+      flmNodes,
+      onTab([
+        { id: 'dev', type: 'flm-device', deviceId: DEVICE_ID, dataDir: dir, sensors: HOUSEHOLD_SENSORS },
+        { id: 'my', type: 'flm-mysql', device: 'dev', url: db.url(), prefix, batchSize: '100', batchInterval: '0.2' },
+        { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+        { id: 'caught', type: 'helper' },
+        { id: 'complete', type: 'complete', scope: ['my'], uncaught: false, wires: [['completed']] },
+        { id: 'completed', type: 'helper' },
+      ]),
+      { dev: { deviceKey: DEVICE_KEY } },
+    );
     const my = helper.getNode('my');
     const st = statuses('my');
     const doneSeen = new Set<number>();
@@ -68,16 +76,31 @@ async function loadThroughOutage(prefix: string, takeDown: () => Promise<void>):
       if (i === RESUME_AT) {
         await down;
         // Still sending while down: the spool has grown and the status says so.
-        const yellow = await waitFor('yellow status with a spooled backlog', () => st.find((s) => s.fill === 'yellow' && /· \d+ spooled · database unreachable/.test(s.text ?? '')), 15_000);
+        const yellow = await waitFor(
+          'yellow status with a spooled backlog',
+          () => st.find((s) => s.fill === 'yellow' && /· \d+ spooled · database unreachable/.test(s.text ?? '')),
+          15_000,
+        );
         assert.equal(yellow.shape, 'ring');
-        assert.ok(readdirSync(spoolDir(dir, 'my')).some((f) => f.endsWith('.spool')), 'spool files on disk');
+        assert.ok(
+          readdirSync(spoolDir(dir, 'my')).some((f) => f.endsWith('.spool')),
+          'spool files on disk',
+        );
         up = db.resume();
       }
     }
     await up;
     await waitFor('every message done', () => doneSeen.size === N, 60_000);
-    await eventually('every reading in the table', async () => Number(await db.scalar(`SELECT COUNT(*) FROM ${prefix}readings`)) >= N, 60_000);
-    await waitFor('the spool drained: green again', () => st.at(-1)?.fill === 'green' && /^\d+ rows$/.test(st.at(-1)?.text ?? ''), 30_000);
+    await eventually(
+      'every reading in the table',
+      async () => Number(await db.scalar(`SELECT COUNT(*) FROM ${prefix}readings`)) >= N,
+      60_000,
+    );
+    await waitFor(
+      'the spool drained: green again',
+      () => st.at(-1)?.fill === 'green' && /^\d+ rows$/.test(st.at(-1)?.text ?? ''),
+      30_000,
+    );
     assert.equal(Number(await db.scalar(`SELECT COUNT(*) FROM ${prefix}readings`)), N, 'no reading twice');
     // Each value names its reading: all of them, once.
     assert.equal(Number(await db.scalar(`SELECT COUNT(DISTINCT value) FROM ${prefix}readings`)), N);
@@ -89,10 +112,18 @@ async function loadThroughOutage(prefix: string, takeDown: () => Promise<void>):
   });
 }
 
-test('flm-mysql: MariaDB shut down mid-load and started again: every reading exactly once', { timeout: 180_000 }, async () => {
-  await loadThroughOutage('stop_', () => db.stop());
-});
+test(
+  'flm-mysql: MariaDB shut down mid-load and started again: every reading exactly once',
+  { timeout: 180_000 },
+  async () => {
+    await loadThroughOutage('stop_', () => db.stop());
+  },
+);
 
-test('flm-mysql: MariaDB killed mid-load (SIGKILL) and started again: every reading exactly once', { timeout: 180_000 }, async () => {
-  await loadThroughOutage('kill_', () => db.kill());
-});
+test(
+  'flm-mysql: MariaDB killed mid-load (SIGKILL) and started again: every reading exactly once',
+  { timeout: 180_000 },
+  async () => {
+    await loadThroughOutage('kill_', () => db.kill());
+  },
+);

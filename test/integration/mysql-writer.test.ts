@@ -10,7 +10,14 @@ import { join } from 'node:path';
 import { MariaDb, USERS, type DbUser } from '../support/mariadb';
 import { tempDir, waitFor } from '../support/nodered';
 import {
-  MysqlSpool, MysqlWriter, openPool, tableNames, mysqlSinkConfig, type ReadingRow, type SensorRow, type WriterEvent,
+  MysqlSpool,
+  MysqlWriter,
+  openPool,
+  tableNames,
+  mysqlSinkConfig,
+  type ReadingRow,
+  type SensorRow,
+  type WriterEvent,
 } from '../../core/sinks/mysql';
 
 let db: MariaDb;
@@ -24,7 +31,12 @@ after(async () => {
 const SID = (n: number) => n.toString(16).padStart(32, 'e');
 const T0 = 1_750_000_000;
 const rows = (n: number, from = 0, sid = SID(1)): ReadingRow[] =>
-  Array.from({ length: n }, (_, i) => ({ sid, kind: (from + i) % 3 ? 'gauge' : 'counter', ts: T0 + from + i, value: (from + i) / 4 }));
+  Array.from({ length: n }, (_, i) => ({
+    sid,
+    kind: (from + i) % 3 ? 'gauge' : 'counter',
+    ts: T0 + from + i,
+    value: (from + i) / 4,
+  }));
 
 async function openWriter(dir: string, prefix: string, who: DbUser = USERS.full, events: WriterEvent[] = []) {
   const config = mysqlSinkConfig({ url: db.url(who), prefix });
@@ -52,15 +64,33 @@ test('batches go straight in; writing the same rows again adds nothing; sensors 
     assert.equal(await writer.write(rows(50, 200)), 'written', 'the last 50 overlap the first batch');
     assert.equal(await count('SELECT COUNT(*) FROM w1_readings'), 250);
     assert.equal(await count('SELECT COUNT(DISTINCT sid, kind, ts) FROM w1_readings'), 250);
-    assert.equal(await db.scalar(`SELECT value FROM w1_readings WHERE sid = '${SID(1)}' AND ts = ${T0 + 201}`), '50.25');
+    assert.equal(
+      await db.scalar(`SELECT value FROM w1_readings WHERE sid = '${SID(1)}' AND ts = ${T0 + 201}`),
+      '50.25',
+    );
     assert.equal(writer.state().written, 300);
-    assert.deepEqual(events.filter((e) => e.kind === 'ready'), [{ kind: 'ready', tables: 'created' }]);
+    assert.deepEqual(
+      events.filter((e) => e.kind === 'ready'),
+      [{ kind: 'ready', tables: 'created' }],
+    );
 
-    const base: SensorRow = { sid: SID(1), deviceId: SID(9), name: 'main', type: 'electricity', subtype: null, class: 'analog', counterUnit: 'Wh', gaugeUnit: 'W' };
+    const base: SensorRow = {
+      sid: SID(1),
+      deviceId: SID(9),
+      name: 'main',
+      type: 'electricity',
+      subtype: null,
+      class: 'analog',
+      counterUnit: 'Wh',
+      gaugeUnit: 'W',
+    };
     writer.noteSensors([base]);
     writer.noteSensors([{ ...base, name: 'mains', class: null, deviceId: null }]);
     await writer.write(rows(1, 1000));
-    assert.equal(await db.rootSql("SELECT sid, device_id, name, class, counter_unit, gauge_unit FROM w1_sensors", 'flm'), `${SID(1)}\t${SID(9)}\tmains\tanalog\tWh\tW\n`);
+    assert.equal(
+      await db.rootSql('SELECT sid, device_id, name, class, counter_unit, gauge_unit FROM w1_sensors', 'flm'),
+      `${SID(1)}\t${SID(9)}\tmains\tanalog\tWh\tW\n`,
+    );
   } finally {
     await writer.close();
     await dir.remove();
@@ -74,7 +104,11 @@ test('an outage: batches go to the spool, in order, and reach the table exactly 
   try {
     assert.equal(await writer.write(rows(100)), 'written');
     await db.stop();
-    const outcomes = await Promise.all([writer.write(rows(100, 100)), writer.write(rows(100, 200)), writer.write(rows(37, 300))]);
+    const outcomes = await Promise.all([
+      writer.write(rows(100, 100)),
+      writer.write(rows(100, 200)),
+      writer.write(rows(37, 300)),
+    ]);
     assert.deepEqual(outcomes, ['spooled', 'spooled', 'spooled']);
     const st = writer.state();
     assert.equal(st.mode, 'spooling');
@@ -114,7 +148,11 @@ test('a spool left by a run that ended during an outage is written first by the 
     try {
       assert.equal(second.writer.state().mode, 'spooling', 'the old spool goes first');
       assert.equal(await second.writer.write(rows(5, 500)), 'spooled', 'and new rows queue behind it');
-      await waitFor('the spool drained', () => second.writer.state().mode === 'direct' && second.writer.state().spooled === 0, 20_000);
+      await waitFor(
+        'the spool drained',
+        () => second.writer.state().mode === 'direct' && second.writer.state().spooled === 0,
+        20_000,
+      );
       assert.equal(await count('SELECT COUNT(*) FROM w3_readings'), 125);
       assert.equal(await count('SELECT COUNT(DISTINCT sid, kind, ts) FROM w3_readings'), 125);
     } finally {
@@ -130,10 +168,30 @@ test('a wrong password, missing privileges and a table of another shape are erro
   const dir = await tempDir();
   try {
     const cases: Array<{ who: DbUser; prefix: string; kind: string; text: RegExp }> = [
-      { who: { user: USERS.full.user, password: 'wrong' }, prefix: 'w4_', kind: 'auth', text: /^authentication failed: check user and password/ },
-      { who: USERS.reader, prefix: 'w4_', kind: 'privileges', text: /^missing privileges: CREATE on table `flm`.`w4_sensors` for 'flm_reader'@'127.0.0.1'/ },
-      { who: USERS.outsider, prefix: 'w4_', kind: 'privileges', text: /^missing privileges: 'flm_outsider'@'127.0.0.1' has no privileges on database 'flm'/ },
-      { who: USERS.full, prefix: 'other_', kind: 'schema', text: /^table other_readings has primary key \(none\), not \(sid, kind, ts\)/ },
+      {
+        who: { user: USERS.full.user, password: 'wrong' },
+        prefix: 'w4_',
+        kind: 'auth',
+        text: /^authentication failed: check user and password/,
+      },
+      {
+        who: USERS.reader,
+        prefix: 'w4_',
+        kind: 'privileges',
+        text: /^missing privileges: CREATE on table `flm`.`w4_sensors` for 'flm_reader'@'127.0.0.1'/,
+      },
+      {
+        who: USERS.outsider,
+        prefix: 'w4_',
+        kind: 'privileges',
+        text: /^missing privileges: 'flm_outsider'@'127.0.0.1' has no privileges on database 'flm'/,
+      },
+      {
+        who: USERS.full,
+        prefix: 'other_',
+        kind: 'schema',
+        text: /^table other_readings has primary key \(none\), not \(sid, kind, ts\)/,
+      },
     ];
     await db.rootSql('CREATE TABLE other_readings (sid CHAR(32), kind VARCHAR(8), ts INT, value DOUBLE)', 'flm');
     for (const [i, c] of cases.entries()) {
@@ -158,7 +216,10 @@ test('a wrong password, missing privileges and a table of another shape are erro
     try {
       await writer.write(rows(3, 10));
       const failed = await waitFor('privilege error', () => events.find((e) => e.kind === 'failed'));
-      assert.match(failed.kind === 'failed' ? failed.error.message : '', /^missing privileges: INSERT on table `flm`.`w5_readings`/);
+      assert.match(
+        failed.kind === 'failed' ? failed.error.message : '',
+        /^missing privileges: INSERT on table `flm`.`w5_readings`/,
+      );
     } finally {
       await writer.close();
     }

@@ -16,7 +16,24 @@ test('npm start: readings on the embedded broker within 5 s, exactly in FLM form
   const p = await startPipeline({ FLM_DEVICE_ID: DEVICE_ID });
   try {
     await untilListening(p.mqttPort, p.run.output);
-    const sub = await collectLines('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(p.mqttPort), '-v', '-t', '/sensor/#', '-t', '/device/#', '-t', 'homeassistant/#'], 80, 5000);
+    const sub = await collectLines(
+      'mosquitto_sub',
+      [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(p.mqttPort),
+        '-v',
+        '-t',
+        '/sensor/#',
+        '-t',
+        '/device/#',
+        '-t',
+        'homeassistant/#',
+      ],
+      80,
+      5000,
+    );
     const readings = sub.lines.filter((l) => l.startsWith('/sensor/'));
     assert.ok(readings.length > 0, 'readings arrived within 5 s');
     for (const l of readings) assert.match(l, READING);
@@ -24,19 +41,33 @@ test('npm start: readings on the embedded broker within 5 s, exactly in FLM form
     const counters = readings.filter((l) => l.includes('/counter '));
     assert.ok(gauges.length >= 3, `a gauge every second: ${gauges.length} in 5 s`);
     assert.ok(counters.length >= 1);
-    const mainGauges = gauges.filter((l) => l.includes('"W"]')).map((l) => JSON.parse(l.split(' ')[1]!) as [number, number, string]);
+    const mainGauges = gauges
+      .filter((l) => l.includes('"W"]'))
+      .map((l) => JSON.parse(l.split(' ')[1]!) as [number, number, string]);
     const tss = mainGauges.map((g) => g[0]);
-    assert.ok(tss.every((t) => Math.abs(t - Date.now() / 1000) < 30), 'stamped with the real clock at speed 1');
+    assert.ok(
+      tss.every((t) => Math.abs(t - Date.now() / 1000) < 30),
+      'stamped with the real clock at speed 1',
+    );
     const cfgLine = sub.lines.find((l) => l.startsWith(`/device/${DEVICE_ID}/config/sensor `));
     assert.ok(cfgLine, 'sensor table retained on /device/<did>/config/sensor');
     const cfg = JSON.parse(cfgLine.slice(cfgLine.indexOf(' ') + 1));
-    assert.deepEqual(['1', '2', '3', '4'].map((k) => cfg[k].function), ['main', 'solar', 'gas', 'water']);
+    assert.deepEqual(
+      ['1', '2', '3', '4'].map((k) => cfg[k].function),
+      ['main', 'solar', 'gas', 'water'],
+    );
     const sids = new Set(readings.map((l) => READING.exec(l)![1]));
-    for (const s of sids) assert.ok(['1', '2', '3', '4'].some((k) => cfg[k].id === s), `reading sid ${s} is in the sensor table`);
+    for (const s of sids)
+      assert.ok(
+        ['1', '2', '3', '4'].some((k) => cfg[k].id === s),
+        `reading sid ${s} is in the sensor table`,
+      );
     // Home Assistant discovery, retained under FLM_HA_PREFIX (default homeassistant)
     const discovery = sub.lines.filter((l) => l.startsWith(`homeassistant/sensor/${DEVICE_ID}/`));
     assert.ok(discovery.length >= 4, `discovery configs: ${discovery.length}`);
-    const mainGauge = discovery.map((l) => JSON.parse(l.slice(l.indexOf(' ') + 1))).find((c) => c.unique_id === `${DEVICE_ID}_${cfg['1'].id}_gauge`);
+    const mainGauge = discovery
+      .map((l) => JSON.parse(l.slice(l.indexOf(' ') + 1)))
+      .find((c) => c.unique_id === `${DEVICE_ID}_${cfg['1'].id}_gauge`);
     assert.ok(mainGauge, 'the main clamp power entity is announced');
     assert.equal(mainGauge.device_class, 'power');
     assert.equal(mainGauge.state_topic, `/sensor/${cfg['1'].id}/gauge`);
@@ -59,7 +90,10 @@ test('npm start: readings on the embedded broker within 5 s, exactly in FLM form
     const minute = (await local.json()) as Array<[number, number | string]>;
     assert.ok(minute.length >= 1 && minute.length <= 60, `${minute.length} points`);
     minute.forEach(([ts], i) => i > 0 && assert.equal(ts, minute[i - 1]![0] + 1, 'one point a second'));
-    assert.ok(minute.some(([, v]) => typeof v === 'number' && v > 0), 'live watts in the minute');
+    assert.ok(
+      minute.some(([, v]) => typeof v === 'number' && v > 0),
+      'live watts in the minute',
+    );
 
     // SIGTERM stops everything cleanly and frees the ports
     const code = await p.run.stop();
@@ -83,15 +117,25 @@ test('npm start honours FLM_SIM_SPEED and FLM_BIND, keeps the editor on FLM_UI_B
     assert.equal(await portOpen(p.mqttPort, '127.0.0.1'), false, 'bound to FLM_BIND only');
     // Opening the broker to an address does not open the editor there: it stays on FLM_UI_BIND.
     await untilListening(p.ui, p.run.output, '127.0.0.1');
-    assert.equal(await portOpen(p.ui, host), false, 'the editor is not on the broker\'s address');
-    const sub = await collectLines('mosquitto_sub', ['-h', host, '-p', String(p.mqttPort), '-v', '-t', '/sensor/+/gauge'], 400, 3000);
+    assert.equal(await portOpen(p.ui, host), false, "the editor is not on the broker's address");
+    const sub = await collectLines(
+      'mosquitto_sub',
+      ['-h', host, '-p', String(p.mqttPort), '-v', '-t', '/sensor/+/gauge'],
+      400,
+      3000,
+    );
     const ts = sub.lines.filter((l) => l.endsWith('"W"]')).map((l) => JSON.parse(l.split(' ')[1]!)[0] as number);
     const span = Math.max(...ts) - Math.min(...ts);
     assert.ok(span >= 120, `at 120× three seconds cover minutes of simulated time, got ${span} s`);
 
     const clash = start(process.execPath, [join(repoRoot, 'dist', 'scripts', 'start.js')], {
-      FLM_USER_DIR: join(p.dir.path, 'user2'), FLM_DATA_DIR: join(p.dir.path, 'data2'), FLM_BIND: host,
-      FLM_UI_PORT: String(p.ui), FLM_MQTT_PORT: String(await freePort()), FLM_WS_PORT: '', FLM_API_PORT: '',
+      FLM_USER_DIR: join(p.dir.path, 'user2'),
+      FLM_DATA_DIR: join(p.dir.path, 'data2'),
+      FLM_BIND: host,
+      FLM_UI_PORT: String(p.ui),
+      FLM_MQTT_PORT: String(await freePort()),
+      FLM_WS_PORT: '',
+      FLM_API_PORT: '',
     });
     const code = await clash.exited;
     assert.equal(code, 1);

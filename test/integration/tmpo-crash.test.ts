@@ -14,7 +14,11 @@ const KILLS = 50;
 /** Run the writer from block `start`, SIGKILL it after `ms`; the blocks it reported written. */
 function runAndKill(dataDir: string, start: number, ms: number): Promise<{ written: number[]; next: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(__dirname, '..', 'support', 'children', 'tmpo-writer.js'), dataDir, String(start)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [join(__dirname, '..', 'support', 'children', 'tmpo-writer.js'), dataDir, String(start)],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const written: number[] = [];
     let next = start;
     let buf = '';
@@ -54,12 +58,13 @@ test(`TMPO store: ${KILLS} SIGKILLs at random moments never leave a corrupt bloc
       const { store, warnings } = await TmpoStore.open(dir.path);
       quarantined += warnings.filter((w) => w.kind === 'quarantined').length;
       const listed = new Set((await store.list()).map(keyText));
-      for (const i of reported) assert.ok(listed.has(keyText(keyFor(i))), `block ${i} was reported written and must be there`);
+      for (const i of reported)
+        assert.ok(listed.has(keyText(keyFor(i))), `block ${i} was reported written and must be there`);
       for (const key of await store.list()) {
         const bytes = await store.read(key);
         assert.ok(bytes, `${keyText(key)} listed but unreadable`);
         const s = decodeSeries(bytes);
-        const i = (key.bid - keyFor(0).bid) / 256 * 2 + (key.sid === keyFor(1).sid ? 1 : 0);
+        const i = ((key.bid - keyFor(0).bid) / 256) * 2 + (key.sid === keyFor(1).sid ? 1 : 0);
         assert.deepEqual(s, expectedSeries(i), `${keyText(key)} is intact`);
       }
     }

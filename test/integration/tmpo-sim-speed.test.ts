@@ -24,50 +24,69 @@ function blocksOf(sensorDir: string): Array<{ lvl: number; bid: number; path: st
     for (const lvl of ['20', '16', '12', '8']) {
       const dir = join(sensorDir, rid, lvl);
       if (!existsSync(dir)) continue;
-      for (const bid of readdirSync(dir).filter((f) => /^\d+$/.test(f)).sort((a, b) => +a - +b)) out.push({ lvl: +lvl, bid: +bid, path: join(dir, bid) });
+      for (const bid of readdirSync(dir)
+        .filter((f) => /^\d+$/.test(f))
+        .sort((a, b) => +a - +b))
+        out.push({ lvl: +lvl, bid: +bid, path: join(dir, bid) });
     }
   }
   return out;
 }
 
-test(`npm start at FLM_SIM_SPEED=${SPEED} for a minute: blocks on disk cover the simulated hours, decode by tmpo-py's rule, no line per reading`, { timeout: 240_000 }, async () => {
-  const p = await startPipeline({ FLM_SIM_SPEED: String(SPEED), FLM_LOG_LEVEL: 'info', FLM_UPLOAD_INTERVAL: '300' });
-  try {
-    await untilListening(p.mqttPort, p.run.output);
-    const startedAt = Math.floor(Date.now() / 1000);
-    await new Promise((r) => setTimeout(r, RUN_MS));
-    const simulatedUntil = startedAt + (SPEED * RUN_MS) / 1000;
-    assert.equal(await p.run.stop(15_000), 0, p.run.output().slice(-3000));
+test(
+  `npm start at FLM_SIM_SPEED=${SPEED} for a minute: blocks on disk cover the simulated hours, decode by tmpo-py's rule, no line per reading`,
+  { timeout: 240_000 },
+  async () => {
+    const p = await startPipeline({ FLM_SIM_SPEED: String(SPEED), FLM_LOG_LEVEL: 'info', FLM_UPLOAD_INTERVAL: '300' });
+    try {
+      await untilListening(p.mqttPort, p.run.output);
+      const startedAt = Math.floor(Date.now() / 1000);
+      await new Promise((r) => setTimeout(r, RUN_MS));
+      const simulatedUntil = startedAt + (SPEED * RUN_MS) / 1000;
+      assert.equal(await p.run.stop(15_000), 0, p.run.output().slice(-3000));
 
-    const sensorRoot = join(p.dir.path, 'data', 'tmpo', 'sensor');
-    const sids = readdirSync(sensorRoot);
-    assert.ok(sids.length >= 2, `blocks of the counter sensors: ${sids.join(', ')}`);
-    // what was still open at the stop: at most the last 8 windows of each sensor
-    const journal = await takeOpenJournal(join(p.dir.path, 'data'));
-    assert.equal(journal.warning, undefined);
-    let hours = 0;
-    for (const sid of sids) {
-      const blocks = blocksOf(join(sensorRoot, sid));
-      const times: number[] = [];
-      for (const b of blocks) times.push(...blk2series('gz', readFileSync(b.path)).times);
-      const open = journal.entries.filter((e) => e.sid === sid).sort((a, b) => a.bid - b.bid);
-      assert.ok(open.length <= 8, `${sid}: ${open.length} open blocks`);
-      for (const e of open) times.push(...blockToSeries(e.block).times);
-      for (let i = 1; i < times.length; i++) assert.ok(times[i]! > times[i - 1]!, `${sid}: one increasing series, the open blocks after the written ones (${times[i - 1]} then ${times[i]})`);
-      const span = (times.at(-1)! - times[0]!) / 3600;
-      hours = Math.max(hours, span);
-      assert.ok(blocks.some((b) => b.bid > startedAt + 2 * 3600), `${sid}: blocks far ahead of the host clock are written (${blocks.length} blocks, ${span.toFixed(1)} simulated hours)`);
+      const sensorRoot = join(p.dir.path, 'data', 'tmpo', 'sensor');
+      const sids = readdirSync(sensorRoot);
+      assert.ok(sids.length >= 2, `blocks of the counter sensors: ${sids.join(', ')}`);
+      // what was still open at the stop: at most the last 8 windows of each sensor
+      const journal = await takeOpenJournal(join(p.dir.path, 'data'));
+      assert.equal(journal.warning, undefined);
+      let hours = 0;
+      for (const sid of sids) {
+        const blocks = blocksOf(join(sensorRoot, sid));
+        const times: number[] = [];
+        for (const b of blocks) times.push(...blk2series('gz', readFileSync(b.path)).times);
+        const open = journal.entries.filter((e) => e.sid === sid).sort((a, b) => a.bid - b.bid);
+        assert.ok(open.length <= 8, `${sid}: ${open.length} open blocks`);
+        for (const e of open) times.push(...blockToSeries(e.block).times);
+        for (let i = 1; i < times.length; i++)
+          assert.ok(
+            times[i]! > times[i - 1]!,
+            `${sid}: one increasing series, the open blocks after the written ones (${times[i - 1]} then ${times[i]})`,
+          );
+        const span = (times.at(-1)! - times[0]!) / 3600;
+        hours = Math.max(hours, span);
+        assert.ok(
+          blocks.some((b) => b.bid > startedAt + 2 * 3600),
+          `${sid}: blocks far ahead of the host clock are written (${blocks.length} blocks, ${span.toFixed(1)} simulated hours)`,
+        );
+      }
+      // ×600 for a minute is ten simulated hours; a loaded machine slows the simulator down
+      assert.ok(hours >= 2, `${hours.toFixed(1)} simulated hours`);
+      const lines = p.run.output().split('\n');
+      const perReading = lines.filter((l) => /not stored|overflow|\blate\b|out-of-order|expired/.test(l));
+      assert.ok(
+        perReading.length <= 2,
+        `at most one summary a minute, got ${perReading.length}:\n${perReading.slice(0, 5).join('\n')}`,
+      );
+      const errors = lines.filter((l) => /\[error\]/.test(l));
+      assert.ok(errors.length <= 3, `error lines: ${errors.length}\n${errors.slice(0, 5).join('\n')}`);
+      console.log(
+        `# ×${SPEED} for ${RUN_MS / 1000} s: ${sids.length} sensors, ${hours.toFixed(1)} simulated hours (at most ${(simulatedUntil - startedAt) / 3600}), ${lines.length} log lines, ${errors.length} error lines`,
+      );
+    } finally {
+      await p.run.stop(2000);
+      await p.dir.remove();
     }
-    // ×600 for a minute is ten simulated hours; a loaded machine slows the simulator down
-    assert.ok(hours >= 2, `${hours.toFixed(1)} simulated hours`);
-    const lines = p.run.output().split('\n');
-    const perReading = lines.filter((l) => /not stored|overflow|\blate\b|out-of-order|expired/.test(l));
-    assert.ok(perReading.length <= 2, `at most one summary a minute, got ${perReading.length}:\n${perReading.slice(0, 5).join('\n')}`);
-    const errors = lines.filter((l) => /\[error\]/.test(l));
-    assert.ok(errors.length <= 3, `error lines: ${errors.length}\n${errors.slice(0, 5).join('\n')}`);
-    console.log(`# ×${SPEED} for ${RUN_MS / 1000} s: ${sids.length} sensors, ${hours.toFixed(1)} simulated hours (at most ${(simulatedUntil - startedAt) / 3600}), ${lines.length} log lines, ${errors.length} error lines`);
-  } finally {
-    await p.run.stop(2000);
-    await p.dir.remove();
-  }
-});
+  },
+);

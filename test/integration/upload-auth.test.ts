@@ -53,7 +53,10 @@ test('a wrong key gets 401 and the "authentication failed" state, data kept; the
     assert.equal(after.authFailed, false);
     assert.equal(after.depth, 0);
     assert.equal(after.lastSuccess, clock.now());
-    assert.deepEqual(after.sensors.map((s) => s.state), ['idle', 'idle']);
+    assert.deepEqual(
+      after.sensors.map((s) => s.state),
+      ['idle', 'idle'],
+    );
     assert.equal(server.stats.byStatus[200], 6, '600 readings in POSTs of at most 250, per sensor');
     assert.equal(server.duplicates(), 0);
   } finally {

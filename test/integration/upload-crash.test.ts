@@ -14,12 +14,20 @@ import { KEY } from '../unit/upload/support';
 
 const KILLS = 24;
 const DEVICE = 'fed676021dacaaf6a12a8dda7685be34';
-const SIDS = ['a0000000000000000000000000000001', 'a0000000000000000000000000000002', 'a0000000000000000000000000000003'];
+const SIDS = [
+  'a0000000000000000000000000000001',
+  'a0000000000000000000000000000002',
+  'a0000000000000000000000000000003',
+];
 
 /** Start the writer, SIGKILL it `ms` after it is up; the readings it reported queued, and its warnings. */
 function runAndKill(args: WriterArgs, ms: number): Promise<{ acked: Array<[number, number]>; warnings: string[] }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(__dirname, '..', 'support', 'children', 'upload-writer.js'), JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [join(__dirname, '..', 'support', 'children', 'upload-writer.js'), JSON.stringify(args)],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const acked: Array<[number, number]> = [];
     let buf = '';
     let err = '';
@@ -96,10 +104,17 @@ test(`upload queue: ${KILLS} SIGKILLs of an appending, uploading process lose no
       const pending = await pendingIn(dataDir, join(root, 'scratch'));
       const onServer = new Set(SIDS.flatMap((sid) => server.readings(sid).map(([ts]) => `${sid} ${ts}`)));
       const lost = [...acked].filter((a) => !onServer.has(a) && !pending.has(a));
-      assert.deepEqual(lost.slice(0, 5), [], `after kill ${k + 1}: ${lost.length} acknowledged readings neither queued nor on the server`);
+      assert.deepEqual(
+        lost.slice(0, 5),
+        [],
+        `after kill ${k + 1}: ${lost.length} acknowledged readings neither queued nor on the server`,
+      );
     }
     assert.ok(acked.size > KILLS * SIDS.length, `the writer made progress (${acked.size} readings)`);
-    assert.ok(torn > 0 && warnings.some((w) => /torn record/.test(w)), 'the torn tails were seen, and the writer went on');
+    assert.ok(
+      torn > 0 && warnings.some((w) => /torn record/.test(w)),
+      'the torn tails were seen, and the writer went on',
+    );
 
     // Drain what is left, in this process.
     const queue = await UploadQueue.open({ dir: dataDir });
@@ -114,16 +129,24 @@ test(`upload queue: ${KILLS} SIGKILLs of an appending, uploading process lose no
 
     for (const a of acked) {
       const [sid, ts] = a.split(' ');
-      assert.ok(server.readings(sid!).some(([t]) => t === Number(ts)), `${a} acknowledged by append() but not on the server`);
+      assert.ok(
+        server.readings(sid!).some(([t]) => t === Number(ts)),
+        `${a} acknowledged by append() but not on the server`,
+      );
     }
     for (const [i, sid] of SIDS.entries()) {
-      for (const [ts, counter] of server.readings(sid)) assert.equal(counter, writerCounter(i, ts), `${sid} ${ts} arrived intact`);
+      for (const [ts, counter] of server.readings(sid))
+        assert.equal(counter, writerCounter(i, ts), `${sid} ${ts} arrived intact`);
     }
-    const segs = (await Promise.all(SIDS.map((sid) => fs.readdir(join(dataDir, sid))))).flat().filter((n) => n.endsWith('.seg'));
+    const segs = (await Promise.all(SIDS.map((sid) => fs.readdir(join(dataDir, sid)))))
+      .flat()
+      .filter((n) => n.endsWith('.seg'));
     assert.deepEqual(segs, [], 'every segment acknowledged and compacted away');
     // A kill between the server's 200 and the commit write sends that batch again; the
     // server keeps one value per (sid, ts) and counts the repeat.
-    console.log(`# ${acked.size} readings acknowledged over ${KILLS} kills; ${server.stats.stored} stored, ${server.duplicates()} repeats, ${torn} torn tails made, ${warnings.length} warnings`);
+    console.log(
+      `# ${acked.size} readings acknowledged over ${KILLS} kills; ${server.stats.stored} stored, ${server.duplicates()} repeats, ${torn} torn tails made, ${warnings.length} warnings`,
+    );
   } finally {
     await server.close();
     await fs.rm(root, { recursive: true, force: true });

@@ -13,7 +13,12 @@ import { VirtualClock } from '../support/clock';
 import { KEY } from '../unit/upload/support';
 
 const DEVICE = 'fed676021dacaaf6a12a8dda7685be34';
-const SIDS = ['b0000000000000000000000000000001', 'b0000000000000000000000000000002', 'b0000000000000000000000000000003', 'b0000000000000000000000000000004'];
+const SIDS = [
+  'b0000000000000000000000000000001',
+  'b0000000000000000000000000000002',
+  'b0000000000000000000000000000003',
+  'b0000000000000000000000000000004',
+];
 const T0 = 1449986400;
 const MIN = 60_000;
 
@@ -36,7 +41,15 @@ async function simulate(phases: Phase[], seed: number) {
   const queue = await UploadQueue.open({ dir: root });
   const client = new UploadClient({ baseUrl: server.url, deviceKey: KEY, timeoutMs: 5000 });
   const events: Array<UploadEvent & { at: number }> = [];
-  const up = new Uploader({ queue, client, clock, filters: false, batchSize: 100, random: prng(seed + 1), onEvent: (e) => events.push({ ...e, at: clock.now() }) });
+  const up = new Uploader({
+    queue,
+    client,
+    clock,
+    filters: false,
+    batchSize: 100,
+    random: prng(seed + 1),
+    onEvent: (e) => events.push({ ...e, at: clock.now() }),
+  });
   const appended = new Map<string, Reading[]>(SIDS.map((s) => [s, []]));
   const marks: Array<{ at: number; phase: number }> = [];
   try {
@@ -107,8 +120,13 @@ test('outage: 50 % failures, a simulated hour fully down, 50 % again: every read
     const tries = events.filter((e) => e.kind === 'failed' && e.sid === sid && e.at >= downFrom && e.at < downTo);
     // 5 s doubling to a 300 s cap: a handful of quick tries, then about one per 150-300 s.
     assert.ok(tries.length >= 10 && tries.length <= 40, `${sid}: ${tries.length} tries in the hour down`);
-    const firstTry = events.find((e) => e.sid === sid && (e.kind === 'posted' || e.kind === 'failed') && e.at >= downTo);
-    assert.ok(firstTry && firstTry.at - downTo <= 5 * MIN, `${sid}: trying again within the backoff cap of the server coming back`);
+    const firstTry = events.find(
+      (e) => e.sid === sid && (e.kind === 'posted' || e.kind === 'failed') && e.at >= downTo,
+    );
+    assert.ok(
+      firstTry && firstTry.at - downTo <= 5 * MIN,
+      `${sid}: trying again within the backoff cap of the server coming back`,
+    );
   }
   const st = up.state();
   assert.equal(st.depth, 0);

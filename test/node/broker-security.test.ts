@@ -19,9 +19,24 @@ const SID = 'a'.repeat(32);
 const DID = 'b'.repeat(32);
 /** The pipeline's topics, each with what the pipeline retains there and a forgery. */
 const PIPELINE_TOPICS = [
-  { topic: `/sensor/${SID}/counter`, real: [1700000000, 1234, 'Wh'], wire: '[1700000000,1234,"Wh"]', forged: '[1700000001,99999999,"Wh"]' },
-  { topic: `/device/${DID}/config/sensor`, real: { 1: { id: SID, enable: 1 } }, wire: `{"1":{"id":"${SID}","enable":1}}`, forged: '{"1":{"id":"f","enable":1}}' },
-  { topic: `homeassistant/sensor/${DID}/${SID}_counter/config`, real: '{"name":"main"}', wire: '{"name":"main"}', forged: '{"name":"forged","state_topic":"x"}' },
+  {
+    topic: `/sensor/${SID}/counter`,
+    real: [1700000000, 1234, 'Wh'],
+    wire: '[1700000000,1234,"Wh"]',
+    forged: '[1700000001,99999999,"Wh"]',
+  },
+  {
+    topic: `/device/${DID}/config/sensor`,
+    real: { 1: { id: SID, enable: 1 } },
+    wire: `{"1":{"id":"${SID}","enable":1}}`,
+    forged: '{"1":{"id":"f","enable":1}}',
+  },
+  {
+    topic: `homeassistant/sensor/${DID}/${SID}_counter/config`,
+    real: '{"name":"main"}',
+    wire: '{"name":"main"}',
+    forged: '{"name":"forged","state_topic":"x"}',
+  },
   { topic: `flm/${DID}/availability`, real: 'online', wire: 'online', forged: 'offline' },
 ];
 
@@ -29,15 +44,24 @@ const PIPELINE_TOPICS = [
 function defaultFlowBroker(port: number, wsPort: number | ''): Record<string, unknown> {
   const flow = JSON.parse(readFileSync(join(repoRoot, 'flows', 'flm.json'), 'utf8')) as Array<Record<string, unknown>>;
   const { z: _tab, x: _x, y: _y, ...b } = flow.find((n) => n.type === 'flm-broker')!;
-  return { ...b, id: 'broker', host: '127.0.0.1', port: String(port), wsPort: String(wsPort), haPrefix: 'homeassistant', wires: [['out']] };
+  return {
+    ...b,
+    id: 'broker',
+    host: '127.0.0.1',
+    port: String(port),
+    wsPort: String(wsPort),
+    haPrefix: 'homeassistant',
+    wires: [['out']],
+  };
 }
 
-const brokerFlow = (broker: Record<string, unknown>) => onTab([
-  broker,
-  { id: 'out', type: 'helper' },
-  { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
-  { id: 'caught', type: 'helper' },
-]);
+const brokerFlow = (broker: Record<string, unknown>) =>
+  onTab([
+    broker,
+    { id: 'out', type: 'helper' },
+    { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+    { id: 'caught', type: 'helper' },
+  ]);
 
 async function listening(): Promise<any> {
   const b = helper.getNode('broker');
@@ -50,19 +74,32 @@ const lastStatus = lastStatusOf;
 for (const setup of ['the default flow', 'read-only-anonymous'] as const) {
   test(`${setup}: anonymous publishes on the pipeline's topics are refused; none reaches a subscriber or replaces the retained value`, async () => {
     const port = await freePort();
-    const broker = setup === 'the default flow'
-      ? defaultFlowBroker(port, '')
-      : { id: 'broker', type: 'flm-broker', host: '127.0.0.1', port: String(port), wsPort: '', access: 'read-only-anonymous', wires: [['out']] };
+    const broker =
+      setup === 'the default flow'
+        ? defaultFlowBroker(port, '')
+        : {
+            id: 'broker',
+            type: 'flm-broker',
+            host: '127.0.0.1',
+            port: String(port),
+            wsPort: '',
+            access: 'read-only-anonymous',
+            wires: [['out']],
+          };
     await helper.load(flmNodes, brokerFlow(broker));
     const b = await listening();
     const url = `mqtt://127.0.0.1:${port}`;
     for (const t of PIPELINE_TOPICS) b.receive({ topic: t.topic, payload: t.real, retain: true });
     const live = await subscriber(url, ['#']);
     try {
-      await waitFor('the pipeline\'s retained messages', () => live.got.length >= PIPELINE_TOPICS.length);
+      await waitFor("the pipeline's retained messages", () => live.got.length >= PIPELINE_TOPICS.length);
       for (const t of PIPELINE_TOPICS) {
         for (const retain of [true, false]) {
-          assert.equal(await publishAnonymously(url, t.topic, t.forged, { retain }), true, `${t.topic} (retain ${retain}) closed the connection`);
+          assert.equal(
+            await publishAnonymously(url, t.topic, t.forged, { retain }),
+            true,
+            `${t.topic} (retain ${retain}) closed the connection`,
+          );
         }
       }
       // Everything else stays writable, HA's birth message included.
@@ -70,7 +107,12 @@ for (const setup of ['the default flow', 'read-only-anonymous'] as const) {
       assert.equal(await publishAnonymously(url, 'home/kitchen/temperature', '21.5'), false);
       b.receive({ topic: 'test/sentinel', payload: 'after', retain: false });
       await waitFor('the sentinel', () => live.got.find((m) => m.topic === 'test/sentinel'));
-      for (const t of PIPELINE_TOPICS) assert.equal(live.got.filter((m) => m.payload === t.forged).length, 0, `no forgery on ${t.topic} reached a subscriber`);
+      for (const t of PIPELINE_TOPICS)
+        assert.equal(
+          live.got.filter((m) => m.payload === t.forged).length,
+          0,
+          `no forgery on ${t.topic} reached a subscriber`,
+        );
       assert.ok(live.got.find((m) => m.topic === 'homeassistant/status' && m.payload === 'online'));
       for (const t of PIPELINE_TOPICS) {
         const fresh = await subscriber(url, t.topic);
@@ -92,7 +134,19 @@ test('flm-broker: a logged-in client publishes on the pipeline topics, unless th
   const url = `mqtt://127.0.0.1:${port}`;
   const login = { username: 'flm', password: 's3cret', reconnectPeriod: 0 };
   for (const loginPublish of ['on', 'off']) {
-    await helper.load(flmNodes, brokerFlow({ id: 'broker', type: 'flm-broker', host: '127.0.0.1', port: String(port), wsPort: '', access: 'read-only-anonymous', loginPublish }), { broker: { username: 'flm', password: 's3cret' } });
+    await helper.load(
+      flmNodes,
+      brokerFlow({
+        id: 'broker',
+        type: 'flm-broker',
+        host: '127.0.0.1',
+        port: String(port),
+        wsPort: '',
+        access: 'read-only-anonymous',
+        loginPublish,
+      }),
+      { broker: { username: 'flm', password: 's3cret' } },
+    );
     await listening();
     const user = await mqtt.connectAsync(url, login);
     const closed = new Promise<boolean>((r) => user.once('close', () => r(true)));
@@ -105,20 +159,49 @@ test('flm-broker: a logged-in client publishes on the pipeline topics, unless th
 
 test('flm-broker: "login required" with an empty password is refused at deploy, red, and nothing listens', async () => {
   const port = await freePort();
-  await helper.load(flmNodes, brokerFlow({ id: 'broker', type: 'flm-broker', host: '127.0.0.1', port: String(port), wsPort: '', access: 'authenticated' }), { broker: { username: 'flm', password: '' } });
+  await helper.load(
+    flmNodes,
+    brokerFlow({
+      id: 'broker',
+      type: 'flm-broker',
+      host: '127.0.0.1',
+      port: String(port),
+      wsPort: '',
+      access: 'authenticated',
+    }),
+    { broker: { username: 'flm', password: '' } },
+  );
   const b = helper.getNode('broker');
   await waitFor('the error', () => errorsOf(b).some((e) => /needs a username and password/.test(e)));
   assert.equal(lastStatusOf(b).fill, 'red');
   assert.equal(await portOpen(port), false);
-  await assert.rejects(mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, username: 'flm', connectTimeout: 2000 }));
+  await assert.rejects(
+    mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, username: 'flm', connectTimeout: 2000 }),
+  );
 });
 
 test('flm-broker: an anonymous client cannot take over the client id of a logged-in client (0 of 5 tries)', async () => {
   const port = await freePort();
   const url = `mqtt://127.0.0.1:${port}`;
-  await helper.load(flmNodes, brokerFlow({ id: 'broker', type: 'flm-broker', host: '127.0.0.1', port: String(port), wsPort: '', access: 'read-only-anonymous' }), { broker: { username: 'flm', password: 's3cret' } });
+  await helper.load(
+    flmNodes,
+    brokerFlow({
+      id: 'broker',
+      type: 'flm-broker',
+      host: '127.0.0.1',
+      port: String(port),
+      wsPort: '',
+      access: 'read-only-anonymous',
+    }),
+    { broker: { username: 'flm', password: 's3cret' } },
+  );
   const b = await listening();
-  const owner = await mqtt.connectAsync(url, { reconnectPeriod: 0, clientId: 'home-assistant', username: 'flm', password: 's3cret' });
+  const owner = await mqtt.connectAsync(url, {
+    reconnectPeriod: 0,
+    clientId: 'home-assistant',
+    username: 'flm',
+    password: 's3cret',
+  });
   let ownerClosed = false;
   owner.on('close', () => (ownerClosed = true));
   const got: string[] = [];
@@ -144,10 +227,25 @@ test('flm-broker: an anonymous client cannot take over the client id of a logged
   await other.endAsync();
   await owner.endAsync();
   // A logged-in client's persistent session (its subscriptions, its queued messages) stays its own while it is away.
-  const away = await mqtt.connectAsync(url, { reconnectPeriod: 0, clientId: 'openhab', clean: false, username: 'flm', password: 's3cret' });
+  const away = await mqtt.connectAsync(url, {
+    reconnectPeriod: 0,
+    clientId: 'openhab',
+    clean: false,
+    username: 'flm',
+    password: 's3cret',
+  });
   await away.endAsync();
-  await assert.rejects(mqtt.connectAsync(url, { reconnectPeriod: 0, clientId: 'openhab', clean: false }), /Identifier rejected/i);
-  const back = await mqtt.connectAsync(url, { reconnectPeriod: 0, clientId: 'openhab', clean: false, username: 'flm', password: 's3cret' });
+  await assert.rejects(
+    mqtt.connectAsync(url, { reconnectPeriod: 0, clientId: 'openhab', clean: false }),
+    /Identifier rejected/i,
+  );
+  const back = await mqtt.connectAsync(url, {
+    reconnectPeriod: 0,
+    clientId: 'openhab',
+    clean: false,
+    username: 'flm',
+    password: 's3cret',
+  });
   await back.endAsync();
 });
 
@@ -155,7 +253,19 @@ test('flm-broker: anonymous clients may not read $SYS unless the setting allows 
   const port = await freePort();
   const url = `mqtt://127.0.0.1:${port}`;
   for (const anonSys of ['off', 'on']) {
-    await helper.load(flmNodes, brokerFlow({ id: 'broker', type: 'flm-broker', host: '127.0.0.1', port: String(port), wsPort: '', access: 'read-only-anonymous', anonSys }), { broker: { username: 'flm', password: 's3cret' } });
+    await helper.load(
+      flmNodes,
+      brokerFlow({
+        id: 'broker',
+        type: 'flm-broker',
+        host: '127.0.0.1',
+        port: String(port),
+        wsPort: '',
+        access: 'read-only-anonymous',
+        anonSys,
+      }),
+      { broker: { username: 'flm', password: 's3cret' } },
+    );
     await listening();
     const anon = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
     const granted = anon.subscribeAsync('$SYS/#');
@@ -169,7 +279,8 @@ test('flm-broker: anonymous clients may not read $SYS unless the setting allows 
 });
 
 /** Open a websocket with this Origin; resolves with the HTTP status of a refusal, or 101 when it opened. */
-const wsOpen = (port: number, origin: string): Promise<number> => wsStatus(`ws://127.0.0.1:${port}/mqtt`, 'mqtt', { origin });
+const wsOpen = (port: number, origin: string): Promise<number> =>
+  wsStatus(`ws://127.0.0.1:${port}/mqtt`, 'mqtt', { origin });
 
 test('flm-broker: a websocket from a foreign Origin is refused; pages from this host and MQTT clients without an Origin get in', async () => {
   const port = await freePort();
@@ -188,7 +299,17 @@ test('flm-broker: a websocket from a foreign Origin is refused; pages from this 
 
 test('flm-broker: connections past the limit are cut and counted', async () => {
   const port = await freePort();
-  await helper.load(flmNodes, brokerFlow({ id: 'broker', type: 'flm-broker', host: '127.0.0.1', port: String(port), wsPort: '', maxConnections: '3' }));
+  await helper.load(
+    flmNodes,
+    brokerFlow({
+      id: 'broker',
+      type: 'flm-broker',
+      host: '127.0.0.1',
+      port: String(port),
+      wsPort: '',
+      maxConnections: '3',
+    }),
+  );
   const b = await listening();
   const url = `mqtt://127.0.0.1:${port}`;
   const clients = [];
@@ -197,16 +318,30 @@ test('flm-broker: connections past the limit are cut and counted', async () => {
   const fourth = connect(port, '127.0.0.1');
   fourth.on('error', () => {});
   await new Promise((r) => fourth.once('close', r));
-  await waitFor('the refusal in the status', () => /^3 clients · :\d+ · 1 refused$/.test(lastStatus(b).text) || undefined);
+  await waitFor(
+    'the refusal in the status',
+    () => /^3 clients · :\d+ · 1 refused$/.test(lastStatus(b).text) || undefined,
+  );
   await clients.pop()!.endAsync();
   await waitFor('a free slot', () => /^2 clients/.test(lastStatus(b).text) || undefined);
   clients.push(await mqtt.connectAsync(url, { reconnectPeriod: 0 }));
   await Promise.all(clients.map((c) => c.endAsync()));
 });
 
-test('flm-broker output: what clients publish on the output topics, nothing else, never the pipeline\'s own publishes', async () => {
+test("flm-broker output: what clients publish on the output topics, nothing else, never the pipeline's own publishes", async () => {
   const port = await freePort();
-  await helper.load(flmNodes, brokerFlow({ id: 'broker', type: 'flm-broker', host: '127.0.0.1', port: String(port), wsPort: '', outTopics: 'homeassistant/status, p1/+/telegram', wires: [['out']] }));
+  await helper.load(
+    flmNodes,
+    brokerFlow({
+      id: 'broker',
+      type: 'flm-broker',
+      host: '127.0.0.1',
+      port: String(port),
+      wsPort: '',
+      outTopics: 'homeassistant/status, p1/+/telegram',
+      wires: [['out']],
+    }),
+  );
   const b = await listening();
   const out = collect('out');
   b.receive({ topic: 'homeassistant/status', payload: 'from the flow', retain: false });
@@ -215,9 +350,12 @@ test('flm-broker output: what clients publish on the output topics, nothing else
   await c.publishAsync('p1/1234/telegram', Buffer.from([0xff, 0x00]), { qos: 1 });
   await c.publishAsync('homeassistant/status', 'online', { qos: 1 });
   await waitFor('two messages out', () => out.length === 2);
-  assert.deepEqual(out.map((m) => [m.topic, m.payload, m.clientId]), [
-    ['p1/1234/telegram', Buffer.from([0xff, 0x00]), 'ha'],
-    ['homeassistant/status', 'online', 'ha'],
-  ]);
+  assert.deepEqual(
+    out.map((m) => [m.topic, m.payload, m.clientId]),
+    [
+      ['p1/1234/telegram', Buffer.from([0xff, 0x00]), 'ha'],
+      ['homeassistant/status', 'online', 'ha'],
+    ],
+  );
   await c.endAsync();
 });

@@ -8,13 +8,17 @@ afterEach(async () => {
   await helper.unload();
 });
 
-const brokerFlow = (port: number, extra: Record<string, unknown> = {}) => onTab([
-  { id: 'broker', type: 'flm-broker', host: '127.0.0.1', port: String(port), wsPort: '', access: 'open', ...extra },
-  { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
-  { id: 'caught', type: 'helper' },
-]);
+const brokerFlow = (port: number, extra: Record<string, unknown> = {}) =>
+  onTab([
+    { id: 'broker', type: 'flm-broker', host: '127.0.0.1', port: String(port), wsPort: '', access: 'open', ...extra },
+    { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+    { id: 'caught', type: 'helper' },
+  ]);
 
-async function subscribe(port: number, topic: string): Promise<{ client: mqtt.MqttClient; got: Array<{ topic: string; payload: string; retain: boolean }> }> {
+async function subscribe(
+  port: number,
+  topic: string,
+): Promise<{ client: mqtt.MqttClient; got: Array<{ topic: string; payload: string; retain: boolean }> }> {
   const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
   const got: Array<{ topic: string; payload: string; retain: boolean }> = [];
   client.on('message', (t, p, packet) => got.push({ topic: t, payload: p.toString(), retain: packet.retain }));
@@ -34,9 +38,14 @@ test('flm-broker publishes readings retained, in exact FLM form', async () => {
   const { client, got } = await subscribe(port, '/sensor/#');
   try {
     await waitFor('two retained messages', () => got.length === 2);
-    assert.deepEqual(got.find((m) => m.topic === topic), { topic, payload: '[1459065180,157,"W"]', retain: true });
+    assert.deepEqual(
+      got.find((m) => m.topic === topic),
+      { topic, payload: '[1459065180,157,"W"]', retain: true },
+    );
     assert.equal(got.find((m) => m.topic.endsWith('/counter'))!.payload, '[1459065180,0.3,"Wh"]');
-    await waitFor('status counts the client', () => st.find((s) => new RegExp(`^1 client · :${port}$`).test(s.text ?? '')));
+    await waitFor('status counts the client', () =>
+      st.find((s) => new RegExp(`^1 client · :${port}$`).test(s.text ?? '')),
+    );
   } finally {
     await client.endAsync();
   }
@@ -49,7 +58,10 @@ test('flm-broker: a port already in use gives a red status and a clear error, no
   try {
     await helper.load(flmNodes, brokerFlow(port));
     const b = helper.getNode('broker');
-    await waitFor('the error', () => b.error.calledWithMatch(`MQTT port ${port} on 127.0.0.1 is already in use`) || undefined);
+    await waitFor(
+      'the error',
+      () => b.error.calledWithMatch(`MQTT port ${port} on 127.0.0.1 is already in use`) || undefined,
+    );
     assert.ok(b.status.calledWithMatch({ fill: 'red' }));
     const caught = collect('caught');
     b.receive({ topic: 'x', payload: 'y' });
@@ -77,7 +89,9 @@ test('flm-broker: bad input messages are errors at Catch', async () => {
 
 test('flm-broker: anonymous clients may only read /sensor/ when the mode says so; logged-in clients may publish', async () => {
   const port = await freePort();
-  await helper.load(flmNodes, brokerFlow(port, { access: 'read-only-anonymous' }), { broker: { username: 'flm', password: 's3cret' } });
+  await helper.load(flmNodes, brokerFlow(port, { access: 'read-only-anonymous' }), {
+    broker: { username: 'flm', password: 's3cret' },
+  });
   const b = helper.getNode('broker');
   await waitFor('listening', () => b.status.calledWithMatch({ fill: 'green' }) || undefined);
   const { client: reader, got } = await subscribe(port, '#');
@@ -86,21 +100,34 @@ test('flm-broker: anonymous clients may only read /sensor/ when the mode says so
   anon.publish(`/sensor/${'b'.repeat(32)}/gauge`, '[1,666,"W"]');
   await closed;
   assert.ok(b.warn.calledWithMatch(/may not publish on \/sensor\/b{32}\/gauge/));
-  const user = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, username: 'flm', password: 's3cret' });
+  const user = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+    reconnectPeriod: 0,
+    username: 'flm',
+    password: 's3cret',
+  });
   await user.publishAsync(`/sensor/${'c'.repeat(32)}/gauge`, '[1,42,"W"]');
   await waitFor('the logged-in publish', () => got.find((m) => m.topic.startsWith(`/sensor/${'c'.repeat(32)}`)));
   assert.equal(got.filter((m) => m.payload.includes('666')).length, 0, 'the anonymous publish never arrived');
-  await assert.rejects(mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, username: 'flm', password: 'nope' }), /Bad username or password/i);
+  await assert.rejects(
+    mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, username: 'flm', password: 'nope' }),
+    /Bad username or password/i,
+  );
   await Promise.all([user.endAsync(), reader.endAsync(), anon.endAsync(true)]);
 });
 
 test('flm-broker: login required refuses anonymous clients', async () => {
   const port = await freePort();
-  await helper.load(flmNodes, brokerFlow(port, { access: 'authenticated' }), { broker: { username: 'flm', password: 'pw' } });
+  await helper.load(flmNodes, brokerFlow(port, { access: 'authenticated' }), {
+    broker: { username: 'flm', password: 'pw' },
+  });
   const b = helper.getNode('broker');
   await waitFor('listening', () => b.status.calledWithMatch({ fill: 'green' }) || undefined);
   await assert.rejects(mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 }), /Not authorized/i);
-  const ok = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, username: 'flm', password: 'pw' });
+  const ok = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+    reconnectPeriod: 0,
+    username: 'flm',
+    password: 'pw',
+  });
   await ok.endAsync();
 });
 
@@ -114,7 +141,10 @@ test('flm-broker: 100 redeploys on the same ports: no EADDRINUSE, no growth in o
   for (let i = 0; i < 100; i++) {
     await helper.setFlows(flow, 'full');
     const b = helper.getNode('broker');
-    await waitFor(`broker up after deploy ${i}`, () => b.status.calledWithMatch({ fill: 'green' }) || b.error.called && b.error.firstCall.args[0]);
+    await waitFor(
+      `broker up after deploy ${i}`,
+      () => b.status.calledWithMatch({ fill: 'green' }) || (b.error.called && b.error.firstCall.args[0]),
+    );
     assert.equal(b.error.called, false, `deploy ${i}: ${b.error.called ? b.error.firstCall.args[0] : ''}`);
     if (i % 20 === 0) {
       const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
@@ -137,7 +167,8 @@ test('flm-broker: stopping with a backlog drains what it can and reports the res
   const warnings: string[] = [];
   b.on('call:error', (c: any) => errors.push(String(c.args[0])));
   b.on('call:warn', (c: any) => warnings.push(String(c.args[0])));
-  for (let i = 0; i < 20_000; i++) b.receive({ topic: `/sensor/${'d'.repeat(32)}/gauge`, payload: [1700000000 + i, i, 'W'] });
+  for (let i = 0; i < 20_000; i++)
+    b.receive({ topic: `/sensor/${'d'.repeat(32)}/gauge`, payload: [1700000000 + i, i, 'W'] });
   await helper.unload();
   await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual(errors, []);

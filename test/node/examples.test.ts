@@ -13,14 +13,25 @@ const examplesDir = join(repoRoot, 'examples');
 const examples = readdirSync(examplesDir).filter((f) => f.endsWith('.json'));
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
 const ourTypes = Object.keys(pkg['node-red'].nodes as Record<string, string>);
-const configTypes = ourTypes.filter((t) => /category:\s*'config'/.test(readFileSync(join(repoRoot, 'nodes', `${t}.html`), 'utf8')));
+const configTypes = ourTypes.filter((t) =>
+  /category:\s*'config'/.test(readFileSync(join(repoRoot, 'nodes', `${t}.html`), 'utf8')),
+);
 
 // The core nodes the examples use, from the same node-red the helper runs.
-const coreDir = join(dirname(require.resolve('@node-red/nodes/package.json', { paths: [dirname(nodeRedPath)] })), 'core');
-const core = ['common/20-inject.js', 'common/21-debug.js', 'common/90-comment.js', 'function/15-change.js'].map((f) => require(join(coreDir, f)));
+const coreDir = join(
+  dirname(require.resolve('@node-red/nodes/package.json', { paths: [dirname(nodeRedPath)] })),
+  'core',
+);
+const core = ['common/20-inject.js', 'common/21-debug.js', 'common/90-comment.js', 'function/15-change.js'].map((f) =>
+  require(join(coreDir, f)),
+);
 
 test('every node of the package is used in at least one example (Flow Library check N02)', () => {
-  const used = new Set(examples.flatMap((f) => (JSON.parse(readFileSync(join(examplesDir, f), 'utf8')) as Array<{ type: string }>).map((n) => n.type)));
+  const used = new Set(
+    examples.flatMap((f) =>
+      (JSON.parse(readFileSync(join(examplesDir, f), 'utf8')) as Array<{ type: string }>).map((n) => n.type),
+    ),
+  );
   for (const t of ourTypes.filter((x) => !configTypes.includes(x))) assert.ok(used.has(t), `${t} has no example`);
 });
 
@@ -44,7 +55,17 @@ for (const file of examples) {
       // would fail to load: reuse the example's own Catch nodes when it has some.
       const catches = flow.filter((n) => n.type === 'catch');
       if (catches.length) for (const c of catches) c.wires[0].push('probe.out');
-      else flow.push({ id: 'probe.catch', type: 'catch', z: tab, x: 1, y: 1, scope: null, uncaught: false, wires: [['probe.out']] });
+      else
+        flow.push({
+          id: 'probe.catch',
+          type: 'catch',
+          z: tab,
+          x: 1,
+          y: 1,
+          scope: null,
+          uncaught: false,
+          wires: [['probe.out']],
+        });
       flow.push({ id: 'probe.out', type: 'helper', z: tab, x: 2, y: 2 });
       await helper.load([...core, ...flmNodes], flow, { 'ex3.broker': { username: 'flm', password: 'example' } });
       const errors = collect('probe.out');
@@ -55,9 +76,16 @@ for (const file of examples) {
       for (const id of flmIds) {
         const node = helper.getNode(id);
         assert.equal(node.error.called, false, `${id}: ${node.error.called ? node.error.firstCall.args[0] : ''}`);
-        await waitFor(`${id} to show a non-red status`, () => node.status.called && node.status.lastCall.args[0].fill !== 'red', 5000);
+        await waitFor(
+          `${id} to show a non-red status`,
+          () => node.status.called && node.status.lastCall.args[0].fill !== 'red',
+          5000,
+        );
       }
-      assert.deepEqual(errors.map((m) => m.error.message), []);
+      assert.deepEqual(
+        errors.map((m) => m.error.message),
+        [],
+      );
     } finally {
       await dir.remove();
     }

@@ -18,8 +18,23 @@ function flow(dataDir: string, ports: { mqtt: number; ws: number; api: number })
     { id: 'dev', type: 'flm-device', deviceId: DEVICE_ID, dataDir, sensors: HOUSEHOLD_SENSORS },
     { id: 'sim', type: 'flm-simulator', seed: '1', speed: '600', start: '2026-06-21T08:00:00Z', wires: [['sensor']] },
     { id: 'sensor', type: 'flm-sensor', device: 'dev', wires: [['broker', 'readings']] },
-    { id: 'tmpo', type: 'flm-tmpo', device: 'dev', maxMB: '0', apiHost: '127.0.0.1', apiPort: String(ports.api), wires: [['broker', 'blocks']] },
-    { id: 'broker', type: 'flm-broker', host: '127.0.0.1', port: String(ports.mqtt), wsPort: String(ports.ws), access: 'read-only-anonymous' },
+    {
+      id: 'tmpo',
+      type: 'flm-tmpo',
+      device: 'dev',
+      maxMB: '0',
+      apiHost: '127.0.0.1',
+      apiPort: String(ports.api),
+      wires: [['broker', 'blocks']],
+    },
+    {
+      id: 'broker',
+      type: 'flm-broker',
+      host: '127.0.0.1',
+      port: String(ports.mqtt),
+      wsPort: String(ports.ws),
+      access: 'read-only-anonymous',
+    },
     { id: 'readings', type: 'helper' },
     { id: 'blocks', type: 'helper' },
   ]);
@@ -32,7 +47,7 @@ async function hold(port: number): Promise<Server> {
 }
 
 for (const which of ['mqtt', 'ws', 'api'] as const) {
-  const what = { mqtt: 'flm-broker\'s MQTT port', ws: 'flm-broker\'s websocket port', api: 'flm-tmpo\'s API port' }[which];
+  const what = { mqtt: "flm-broker's MQTT port", ws: "flm-broker's websocket port", api: "flm-tmpo's API port" }[which];
   test(`${what} busy: a red status and one error, the other nodes keep working; once the port is free a redeploy listens`, async () => {
     await withDataDir(async (dir) => {
       const ports = { mqtt: await freePort(), ws: await freePort(), api: await freePort() };
@@ -42,7 +57,11 @@ for (const which of ['mqtt', 'ws', 'api'] as const) {
         await helper.load(flmNodes, f, creds);
         const failing = helper.getNode(which === 'api' ? 'tmpo' : 'broker');
         const other = helper.getNode(which === 'api' ? 'broker' : 'tmpo');
-        const message = { mqtt: `MQTT port ${ports.mqtt} on 127.0.0.1 is already in use`, ws: `MQTT websocket port ${ports.ws} on 127.0.0.1 is already in use`, api: `API port ${ports.api} on 127.0.0.1 is already in use` }[which];
+        const message = {
+          mqtt: `MQTT port ${ports.mqtt} on 127.0.0.1 is already in use`,
+          ws: `MQTT websocket port ${ports.ws} on 127.0.0.1 is already in use`,
+          api: `API port ${ports.api} on 127.0.0.1 is already in use`,
+        }[which];
         await waitFor('the error', () => errorsOf(failing).includes(message));
         assert.equal(lastStatusOf(failing).fill, 'red');
         const readings = collect('readings');
@@ -56,10 +75,13 @@ for (const which of ['mqtt', 'ws', 'api'] as const) {
           // The store works without its API: blocks are still written and the broker serves.
           const blocks = collect('blocks');
           const T = 1750507008; // a level-8 window start (multiple of 256)
-          for (let i = 0; i < 50; i++) failing.receive({ topic: `/sensor/${sid(2)}/counter`, payload: [T + i * 5, 1000 + i, 'Wh'] });
+          for (let i = 0; i < 50; i++)
+            failing.receive({ topic: `/sensor/${sid(2)}/counter`, payload: [T + i * 5, 1000 + i, 'Wh'] });
           failing.receive({ topic: 'tmpo/flush' });
           await waitFor('a block written', () => blocks.find((m) => m.topic?.includes('/tmpo/0/8/')));
-          await waitFor('the block counted', () => new RegExp(`^API port ${ports.api} .* · 1 blocks`).test(lastStatusOf(failing).text ?? ''));
+          await waitFor('the block counted', () =>
+            new RegExp(`^API port ${ports.api} .* · 1 blocks`).test(lastStatusOf(failing).text ?? ''),
+          );
           assert.equal(lastStatusOf(failing).fill, 'red');
           assert.match(lastStatusOf(other).text ?? '', /^0 clients/);
           assert.equal(await portOpen(ports.mqtt), true);

@@ -9,8 +9,19 @@ import { checkHomie, type Retained } from '../support/homie';
 const TOKEN = 'oh.nodered.abc123';
 const creds = (token = TOKEN) => ({ dev: { deviceKey: DEVICE_KEY }, oh: { token } });
 const batch = (time: number, records: unknown[]) => ({ topic: 'board/batch', payload: { time, records } });
-const reading = (n: number, kind: string, ts: number, v: number, unit: string, name = 'main', type = 'electricity') =>
-  ({ topic: `/sensor/${sid(n)}/${kind}`, payload: [ts, v, unit], flm: { sid: sid(n), kind, name, type, unit, deviceId: DEVICE_ID } });
+const reading = (
+  n: number,
+  kind: string,
+  ts: number,
+  v: number,
+  unit: string,
+  name = 'main',
+  type = 'electricity',
+) => ({
+  topic: `/sensor/${sid(n)}/${kind}`,
+  payload: [ts, v, unit],
+  flm: { sid: sid(n), kind, name, type, unit, deviceId: DEVICE_ID },
+});
 
 let server: OpenHabServer;
 before(async () => {
@@ -26,7 +37,18 @@ function flow(dataDir: string, port: number, oh: Record<string, unknown>) {
   return onTab([
     { id: 'dev', type: 'flm-device', deviceId: DEVICE_ID, dataDir, sensors: HOUSEHOLD_SENSORS },
     { id: 'sensor', type: 'flm-sensor', device: 'dev', wires: [['oh']] },
-    { id: 'oh', type: 'flm-openhab', device: 'dev', url: server.url, units: 'units', items: [], homie: 'off', homieName: '', wires: [['broker', 'out']], ...oh },
+    {
+      id: 'oh',
+      type: 'flm-openhab',
+      device: 'dev',
+      url: server.url,
+      units: 'units',
+      items: [],
+      homie: 'off',
+      homieName: '',
+      wires: [['broker', 'out']],
+      ...oh,
+    },
     { id: 'broker', type: 'flm-broker', host: '127.0.0.1', port: String(port), wsPort: '', access: 'open' },
     { id: 'out', type: 'helper' },
     { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
@@ -44,10 +66,15 @@ async function homieRetained(port: number): Promise<Map<string, Retained>> {
   // device's $nodes is there and nothing new came for 300 ms (at most 10 s).
   let count = -1;
   let quietSince = Date.now();
-  await waitFor('the retained Homie device', () => {
-    if (got.size !== count) [count, quietSince] = [got.size, Date.now()];
-    return [...got.keys()].some((t) => t.endsWith('/$nodes')) && Date.now() - quietSince >= 300;
-  }, 10_000, 50);
+  await waitFor(
+    'the retained Homie device',
+    () => {
+      if (got.size !== count) [count, quietSince] = [got.size, Date.now()];
+      return [...got.keys()].some((t) => t.endsWith('/$nodes')) && Date.now() - quietSince >= 300;
+    },
+    10_000,
+    50,
+  );
   await client.endAsync();
   return got;
 }
@@ -62,12 +89,22 @@ test('flm-openhab: REST item states on an openHAB stand-in and a Homie 4 device 
     const out = collect('out');
     const caught = collect('caught');
     const seen = statuses('oh');
-    await waitFor('Homie ready', () => out.find((m) => m.topic === `homie/${DEVICE_ID}/$state` && m.payload === 'ready'));
+    await waitFor('Homie ready', () =>
+      out.find((m) => m.topic === `homie/${DEVICE_ID}/$state` && m.payload === 'ready'),
+    );
     assert.equal(out[0].payload, 'init');
     for (const m of out) assert.deepEqual([m.retain, m.qos], [true, 1], m.topic);
 
-    helper.getNode('sensor').receive(batch(T0, [{ kind: 'analog', port: 1, power: 157.4 }, { kind: 'pulse', port: 5, pulses: 123, time: T0 - 300 }]));
-    await waitFor('main power and gas volume in openHAB', () => server.statesOf('flm_main_power').length && server.statesOf('flm_gas_volume').length);
+    helper.getNode('sensor').receive(
+      batch(T0, [
+        { kind: 'analog', port: 1, power: 157.4 },
+        { kind: 'pulse', port: 5, pulses: 123, time: T0 - 300 },
+      ]),
+    );
+    await waitFor(
+      'main power and gas volume in openHAB',
+      () => server.statesOf('flm_main_power').length && server.statesOf('flm_gas_volume').length,
+    );
     assert.deepEqual(server.statesOf('flm_main_power'), ['157 W']);
     assert.deepEqual(server.statesOf('flm_gas_volume'), ['1230 l']);
     // Items openHAB does not have: one clear error each, naming the item, with the reading for Catch.
@@ -76,7 +113,12 @@ test('flm-openhab: REST item states on an openHAB stand-in and a Homie 4 device 
     await waitFor('the gas flow item reported', () => caught.find((c) => /flm_gas_flow/.test(c.error.message)));
     await new Promise((r) => setTimeout(r, 200));
     const missing = caught.map((c) => c.error.message as string);
-    assert.ok(missing.includes('openHAB has no item "flm_gas_flow": create item flm_gas_flow in openHAB or map the sensor to an existing item in this node\'s item table'), missing.join('\n'));
+    assert.ok(
+      missing.includes(
+        'openHAB has no item "flm_gas_flow": create item flm_gas_flow in openHAB or map the sensor to an existing item in this node\'s item table',
+      ),
+      missing.join('\n'),
+    );
     for (const t of missing) assert.match(t, /openHAB has no item "flm_\w+"/);
     assert.equal(new Set(missing).size, missing.length, 'each reported once');
     assert.equal(caught.find((c) => /flm_gas_flow/.test(c.error.message)).topic, `/sensor/${sid(3)}/gauge`);
@@ -105,7 +147,9 @@ test('flm-openhab: a refused token shows red, is reported once and openHAB is no
     const seen = statuses('oh');
     const oh = helper.getNode('oh');
     for (let i = 0; i < 50; i++) oh.receive(reading(1, 'gauge', T0 / 1000 + i, i, 'W'));
-    await waitFor('authentication failed', () => seen.find((s) => s.fill === 'red' && /authentication failed/.test(s.text ?? '')));
+    await waitFor('authentication failed', () =>
+      seen.find((s) => s.fill === 'red' && /authentication failed/.test(s.text ?? '')),
+    );
     await new Promise((r) => setTimeout(r, 300));
     assert.deepEqual(server.statuses.slice(before), [401], 'one request, then nothing');
     assert.equal(caught.length, 1);
@@ -117,7 +161,10 @@ test('flm-openhab: while openHAB is slow, readings of an item coalesce to the ne
   await withDataDir(async (dir) => {
     server.addItem('Home_Power');
     const port = await freePort();
-    const items = [{ sensor: 'main', kind: 'gauge', item: 'Home_Power' }, { sensor: 'main', kind: 'counter', item: '-' }];
+    const items = [
+      { sensor: 'main', kind: 'gauge', item: 'Home_Power' },
+      { sensor: 'main', kind: 'counter', item: '-' },
+    ];
     await helper.load(flmNodes, flow(dir, port, { units: 'plain', items }), creds());
     const caught = collect('caught');
     const oh = helper.getNode('oh');
@@ -158,7 +205,11 @@ test('flm-openhab: bad input reaches Catch and counts as a reject; nothing confi
     await helper.load(flmNodes, flow(dir, await freePort(), { url: '', homie: 'off' }), creds());
     // Set while the node is created: read from the helper's spy, this node's calls only.
     const oh = helper.getNode('oh');
-    const calls = () => oh.status.getCalls().filter((c: any) => c.thisValue === oh).map((c: any) => c.args[0]);
+    const calls = () =>
+      oh.status
+        .getCalls()
+        .filter((c: any) => c.thisValue === oh)
+        .map((c: any) => c.args[0]);
     await waitFor('a red status', () => calls().find((s: any) => s.fill === 'red' && /nothing to do/.test(s.text)));
   });
 });

@@ -12,13 +12,22 @@ afterEach(async () => {
 const SMARTY_KEY = 'D491470F47126332B07D1923B3504188';
 const nodes = flmNodes;
 
-const p1Flow = (extra: Record<string, unknown> = {}) => onTab([
-  { id: 'p1', type: 'flm-p1', source: 'input', crc: 'strict', variant: 'arc', watchdog: '30', wires: [['out']], ...extra },
-  { id: 'out', type: 'helper' },
-  { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
-  { id: 'caught', type: 'helper' },
-]);
-
+const p1Flow = (extra: Record<string, unknown> = {}) =>
+  onTab([
+    {
+      id: 'p1',
+      type: 'flm-p1',
+      source: 'input',
+      crc: 'strict',
+      variant: 'arc',
+      watchdog: '30',
+      wires: [['out']],
+      ...extra,
+    },
+    { id: 'out', type: 'helper' },
+    { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+    { id: 'caught', type: 'helper' },
+  ]);
 
 test('flm-p1 (input): every fixture telegram leaves as p1/telegram with the parsed payload, check and raw text', async () => {
   await helper.load(nodes, p1Flow());
@@ -31,20 +40,38 @@ test('flm-p1 (input): every fixture telegram leaves as p1/telegram with the pars
   }
   assert.deepEqual(out[0], { _msgid: out[0]._msgid, topic: 'p1/availability', payload: 'online' });
   const telegrams = out.filter((m) => m.topic === 'p1/telegram');
-  assert.deepEqual(telegrams.map((m) => m.upstream), names, 'the incoming message is reused');
-  assert.deepEqual(telegrams.map((m) => m.p1.raw), names.map((n) => telegramOf(fixture(n))));
-  assert.deepEqual(telegrams.map((m) => m.p1.check.status), names.map((n) => (NO_CRC.includes(n) ? 'no-crc' : 'valid')));
+  assert.deepEqual(
+    telegrams.map((m) => m.upstream),
+    names,
+    'the incoming message is reused',
+  );
+  assert.deepEqual(
+    telegrams.map((m) => m.p1.raw),
+    names.map((n) => telegramOf(fixture(n))),
+  );
+  assert.deepEqual(
+    telegrams.map((m) => m.p1.check.status),
+    names.map((n) => (NO_CRC.includes(n) ? 'no-crc' : 'valid')),
+  );
   // Values read by hand from the fixtures.
   const nl = telegrams[VALID_CRC.indexOf('dsmr5-nl.txt')].payload;
   assert.equal(nl.equipmentId, 'K8EG004046395507');
   assert.deepEqual(nl.electricity.delivered.tariff2, { value: 2.399, unit: 'kWh' });
-  assert.deepEqual(nl.mbus[0].reading, { obis: '24.2.1', capturedAt: { unix: Date.parse('2017-01-02T15:10:05Z') / 1000, iso: '2017-01-02T15:10:05Z', dst: false }, value: 0.107, unit: 'm³' });
+  assert.deepEqual(nl.mbus[0].reading, {
+    obis: '24.2.1',
+    capturedAt: { unix: Date.parse('2017-01-02T15:10:05Z') / 1000, iso: '2017-01-02T15:10:05Z', dst: false },
+    value: 0.107,
+    unit: 'm³',
+  });
   const be = telegrams[VALID_CRC.indexOf('dsmr5-be-fluvius.txt')].payload;
   assert.ok(be.capacity.monthPeak, 'Belgian capacity tariff');
   const dsmr22 = telegrams[VALID_CRC.length + NO_CRC.indexOf('dsmr22-nl.txt')].payload;
   assert.deepEqual(dsmr22.electricity.power.delivered, { value: 1.01, unit: 'kW' });
   assert.equal(out.filter((m) => m.topic === 'p1/availability').length, 1);
-  await waitFor('status with the count', () => lastStatus(p1).text === `${names.length} ok` && lastStatus(p1).fill === 'green');
+  await waitFor(
+    'status with the count',
+    () => lastStatus(p1).text === `${names.length} ok` && lastStatus(p1).fill === 'green',
+  );
   assert.equal(collect('caught').length, 0);
   assert.equal(callsOf(p1, 'error').length, 0);
 });
@@ -59,11 +86,17 @@ test('flm-p1 (input): a bad CRC is an error at Catch naming both CRCs, counted i
   const c = await waitFor('the error at Catch', () => caught[0]);
   assert.match(c.error.message, /telegram rejected: bad CRC: expected 1234 \(carried by the telegram\), computed 74E0/);
   assert.equal(c.mark, 'bad', 'Catch gets the incoming message');
-  await waitFor('red status with counters', () => lastStatus(p1).text === '1 ok · 1 crc' && lastStatus(p1).fill === 'red');
+  await waitFor(
+    'red status with counters',
+    () => lastStatus(p1).text === '1 ok · 1 crc' && lastStatus(p1).fill === 'red',
+  );
   // More of the same within the minute: counted, not reported again.
   for (let i = 0; i < 5; i++) p1.receive({ payload: fixture('be-emucs-2.1.1-spec-example.txt') });
   p1.receive({ payload: fixture('dsmr5-be-fluvius.txt') });
-  await waitFor('green again after a good telegram', () => lastStatus(p1).text === '2 ok · 6 crc' && lastStatus(p1).fill === 'green');
+  await waitFor(
+    'green again after a good telegram',
+    () => lastStatus(p1).text === '2 ok · 6 crc' && lastStatus(p1).fill === 'green',
+  );
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(caught.length, 1);
   assert.equal(out.filter((m) => m.topic === 'p1/telegram').length, 2);
@@ -122,25 +155,38 @@ test('flm-p1: the watchdog sends offline after the silence, turns the status yel
   const p1 = helper.getNode('p1');
   p1.receive({ payload: fixture('dsmr5-nl.txt') });
   await waitFor('online', () => out.find((m) => m.payload === 'online'));
-  const offline = await waitFor('offline', () => out.find((m) => m.topic === 'p1/availability' && m.payload === 'offline'), 3000);
+  const offline = await waitFor(
+    'offline',
+    () => out.find((m) => m.topic === 'p1/availability' && m.payload === 'offline'),
+    3000,
+  );
   assert.ok(offline);
-  await waitFor('yellow status', () => lastStatus(p1).fill === 'yellow' && /^no data for \d+ s$/.test(lastStatus(p1).text));
+  await waitFor(
+    'yellow status',
+    () => lastStatus(p1).fill === 'yellow' && /^no data for \d+ s$/.test(lastStatus(p1).text),
+  );
   assert.ok(callsOf(p1, 'warn').some(([w]) => /no telegram for 1 s from msg\.payload/.test(w)));
   p1.receive({ payload: fixture('dsmr5-nl.txt') });
   await waitFor('online again', () => out.filter((m) => m.payload === 'online').length === 2);
   await waitFor('green', () => lastStatus(p1).fill === 'green');
-  assert.deepEqual(out.filter((m) => m.topic === 'p1/availability').map((m) => m.payload), ['online', 'offline', 'online']);
+  assert.deepEqual(
+    out.filter((m) => m.topic === 'p1/availability').map((m) => m.payload),
+    ['online', 'offline', 'online'],
+  );
 });
 
 test('flm-p1: bad settings give a red status and fail input messages; serial/tcp sources refuse input messages', async () => {
-  await helper.load(nodes, onTab([
-    { id: 'a', type: 'flm-p1', source: 'tcp', tcp: 'p1-dongle', wires: [[]] },
-    { id: 'b', type: 'flm-p1', source: 'serial', port: '${FLM_TEST_P1_NO_SUCH_VAR}', wires: [[]] },
-    { id: 'c', type: 'flm-p1', source: 'input', watchdog: 'soon', wires: [[]] },
-    { id: 'd', type: 'flm-p1', source: 'tcp', tcp: '127.0.0.1:1', watchdog: '0', wires: [[]] },
-    { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
-    { id: 'caught', type: 'helper' },
-  ]));
+  await helper.load(
+    nodes,
+    onTab([
+      { id: 'a', type: 'flm-p1', source: 'tcp', tcp: 'p1-dongle', wires: [[]] },
+      { id: 'b', type: 'flm-p1', source: 'serial', port: '${FLM_TEST_P1_NO_SUCH_VAR}', wires: [[]] },
+      { id: 'c', type: 'flm-p1', source: 'input', watchdog: 'soon', wires: [[]] },
+      { id: 'd', type: 'flm-p1', source: 'tcp', tcp: '127.0.0.1:1', watchdog: '0', wires: [[]] },
+      { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ]),
+  );
   const caught = collect('caught');
   const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((id) => helper.getNode(id));
   assert.match(callsOf(a, 'error')[0]![0], /"p1-dongle" is not host:port/);
@@ -151,7 +197,10 @@ test('flm-p1: bad settings give a red status and fail input messages; serial/tcp
   d.receive({ payload: 'x' });
   await waitFor('two errors at Catch', () => caught.length === 2);
   assert.match(caught.find((m) => m.error.source.id === 'a').error.message, /not host:port/);
-  assert.match(caught.find((m) => m.error.source.id === 'd').error.message, /reads P1 from 127\.0\.0\.1:1; set its source to "input"/);
+  assert.match(
+    caught.find((m) => m.error.source.id === 'd').error.message,
+    /reads P1 from 127\.0\.0\.1:1; set its source to "input"/,
+  );
   // Nothing listens on port 1: the status says so and a retry is planned.
   await waitFor('connect error in the status', () => /^ECONNREFUSED · retry in \d+ s$/.test(lastStatus(d).text ?? ''));
   assert.equal(lastStatus(d).fill, 'yellow');
@@ -167,11 +216,14 @@ test('flm-p1: GET /flm/serialports answers a list, [] where the system cannot li
 });
 
 test('flm-p1: close is quick for every source, also with a connection attempt under way', async () => {
-  await helper.load(nodes, onTab([
-    { id: 'i', type: 'flm-p1', source: 'input', wires: [[]] },
-    { id: 't', type: 'flm-p1', source: 'tcp', tcp: '127.0.0.1:1', wires: [[]] },
-    { id: 's', type: 'flm-p1', source: 'serial', port: '/dev/flm-p1-no-such-port', serial: 'auto', wires: [[]] },
-  ]));
+  await helper.load(
+    nodes,
+    onTab([
+      { id: 'i', type: 'flm-p1', source: 'input', wires: [[]] },
+      { id: 't', type: 'flm-p1', source: 'tcp', tcp: '127.0.0.1:1', wires: [[]] },
+      { id: 's', type: 'flm-p1', source: 'serial', port: '/dev/flm-p1-no-such-port', serial: 'auto', wires: [[]] },
+    ]),
+  );
   await new Promise((r) => setTimeout(r, 200));
   assert.match(lastStatus(helper.getNode('s')).text, /^ENOENT · retry in \d+ s$/);
   const t0 = Date.now();

@@ -13,7 +13,16 @@ const creds = { dev: { deviceKey: DEVICE_KEY } };
 function flow(dataDir: string, pulse: Record<string, unknown> = {}) {
   return onTab([
     { id: 'dev', type: 'flm-device', deviceId: DEVICE_ID, dataDir, sensors: S0 },
-    { id: 'pulse', type: 'flm-pulse', port: '7', trigger: 'falling', debounce: '20', tick: '0.3', wires: [['batches', 'sensor']], ...pulse },
+    {
+      id: 'pulse',
+      type: 'flm-pulse',
+      port: '7',
+      trigger: 'falling',
+      debounce: '20',
+      tick: '0.3',
+      wires: [['batches', 'sensor']],
+      ...pulse,
+    },
     { id: 'batches', type: 'helper' },
     { id: 'sensor', type: 'flm-sensor', device: 'dev', wires: [['out']] },
     { id: 'out', type: 'helper' },
@@ -23,7 +32,10 @@ function flow(dataDir: string, pulse: Record<string, unknown> = {}) {
 }
 
 /** A GPIO pin as rpi-gpio reports it: every change, levels 0/1, here with the event times. */
-const pin = (level: unknown, timestamp?: number) => ({ payload: level, ...(timestamp === undefined ? {} : { timestamp }) });
+const pin = (level: unknown, timestamp?: number) => ({
+  payload: level,
+  ...(timestamp === undefined ? {} : { timestamp }),
+});
 
 test('flm-pulse: falling edges of a GPIO pin become pulse records with their ms times; a bouncing contact is debounced', async () => {
   await withDataDir(async (dir) => {
@@ -42,17 +54,29 @@ test('flm-pulse: falling edges of a GPIO pin become pulse records with their ms 
     p.receive(pin(0, T0 + 1900));
     p.receive(pin(1, T0 + 1940));
     await waitFor('two batches', () => batches.length === 2);
-    assert.deepEqual(batches.map((m) => m.topic), ['board/batch', 'board/batch']);
-    assert.deepEqual(batches.map((m) => m.payload.records), [
-      [{ kind: 'pulse', port: 7, pulses: 1, time: T0 + 1000 }],
-      [{ kind: 'pulse', port: 7, pulses: 1, time: T0 + 1900 }],
-    ]);
+    assert.deepEqual(
+      batches.map((m) => m.topic),
+      ['board/batch', 'board/batch'],
+    );
+    assert.deepEqual(
+      batches.map((m) => m.payload.records),
+      [
+        [{ kind: 'pulse', port: 7, pulses: 1, time: T0 + 1000 }],
+        [{ kind: 'pulse', port: 7, pulses: 1, time: T0 + 1900 }],
+      ],
+    );
     // 0.5 Wh over 900 ms = 2000 W, and the counter in Wh
     const gauge = await waitFor('a gauge', () => out.find((m) => m.topic === `/sensor/${sid(1)}/gauge`));
     assert.deepEqual(gauge.payload.slice(1), [2000, 'W']);
     // at most one counter a second: the second half Wh goes out with the next batch (an idle tick) in a later second
-    await waitFor('the counter at 1 Wh', () => out.find((m) => m.topic === `/sensor/${sid(1)}/counter` && m.payload[1] === 1), 5000);
-    await waitFor('the status', () => st.find((s) => s.text === 'port 7 · 2 pulses · 1 debounced' && s.fill === 'green'));
+    await waitFor(
+      'the counter at 1 Wh',
+      () => out.find((m) => m.topic === `/sensor/${sid(1)}/counter` && m.payload[1] === 1),
+      5000,
+    );
+    await waitFor('the status', () =>
+      st.find((s) => s.text === 'port 7 · 2 pulses · 1 debounced' && s.fill === 'green'),
+    );
   });
 });
 
@@ -73,7 +97,11 @@ test('flm-pulse: rising edges, and "every message" for webhooks; a sensor id ins
     q.receive({ payload: 'also this', timestamp: T0 + 500 });
     await waitFor('two pulses', () => hooks.length === 2);
     assert.deepEqual(hooks[1].payload.records, [{ kind: 'pulse', sid: sid(1), pulses: 1, time: T0 + 500 }]);
-    await waitFor('the counter at 1 Wh', () => out.find((m) => m.topic === `/sensor/${sid(1)}/counter` && m.payload[1] === 1), 5000);
+    await waitFor(
+      'the counter at 1 Wh',
+      () => out.find((m) => m.topic === `/sensor/${sid(1)}/counter` && m.payload[1] === 1),
+      5000,
+    );
   });
 });
 
@@ -97,9 +125,17 @@ test('flm-pulse: while no pulse comes, a batch with 0 pulses every tick, and the
 });
 
 const badInputs: Array<[string, Record<string, unknown>, RegExp]> = [
-  ['a payload that is not a level', { payload: 'banana' }, /msg\.payload must be a pin level \(0 or 1, true or false, "low" or "high"\), not "banana"/],
+  [
+    'a payload that is not a level',
+    { payload: 'banana' },
+    /msg\.payload must be a pin level \(0 or 1, true or false, "low" or "high"\), not "banana"/,
+  ],
   ['an object payload', { payload: { level: 1 } }, /not an object/],
-  ['a timestamp that is not Unix ms', { payload: 0, timestamp: 'yesterday' }, /msg\.timestamp must be Unix milliseconds, not "yesterday"/],
+  [
+    'a timestamp that is not Unix ms',
+    { payload: 0, timestamp: 'yesterday' },
+    /msg\.timestamp must be Unix milliseconds, not "yesterday"/,
+  ],
 ];
 for (const [name, msg, re] of badInputs) {
   test(`flm-pulse: ${name} reaches Catch with a clear error and a red status; the next good one still counts`, async () => {
@@ -113,7 +149,9 @@ for (const [name, msg, re] of badInputs) {
       const c = await waitFor('the error at Catch', () => caught[0]);
       assert.match(c.error.message, re);
       assert.equal(c.error.source.id, 'pulse');
-      await waitFor('a red status with the reject count', () => st.find((s) => s.fill === 'red' && /^1 rejects: /.test(s.text ?? '')));
+      await waitFor('a red status with the reject count', () =>
+        st.find((s) => s.fill === 'red' && /^1 rejects: /.test(s.text ?? '')),
+      );
       p.receive(pin(1));
       p.receive(pin(0));
       await waitFor('a pulse after the error', () => batches[0]);

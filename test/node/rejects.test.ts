@@ -25,7 +25,12 @@ function flow(dataDir: string, node: Record<string, unknown>) {
 }
 const creds = { dev: { deviceKey: DEVICE_KEY } };
 
-async function burst(dir: string, node: Record<string, unknown>, bad: (i: number) => Record<string, unknown>, other: Record<string, unknown>): Promise<any[]> {
+async function burst(
+  dir: string,
+  node: Record<string, unknown>,
+  bad: (i: number) => Record<string, unknown>,
+  other: Record<string, unknown>,
+): Promise<any[]> {
   await helper.load(flmNodes, flow(dir, node), creds);
   const caught = collect('caught');
   const completed = collect('completed');
@@ -39,22 +44,49 @@ async function burst(dir: string, node: Record<string, unknown>, bad: (i: number
   return caught;
 }
 
-const cases: Array<[string, Record<string, unknown>, (i: number) => Record<string, unknown>, Record<string, unknown>, RegExp, RegExp]> = [
-  ['flm-tmpo', { type: 'flm-tmpo', device: 'dev', maxMB: '0', apiPort: '' },
-    (i) => ({ topic: `/sensor/${String(i).repeat(32)}/counter`, payload: [1750507008 + i, i, 'Wh'] }), { topic: 'hello', payload: 1 },
-    /unknown sensor 0{32}/, /not a reading topic/],
-  ['flm-homeassistant', { type: 'flm-homeassistant', device: 'dev', prefix: 'homeassistant', deviceName: '' },
-    (i) => ({ topic: `hello/${i}`, payload: 1 }), { topic: 'p1/availability', payload: 'maybe' },
-    /topic "hello\/0"/, /"online" or "offline"/],
-  ['flm-openhab', { type: 'flm-openhab', url: 'http://127.0.0.1:9', units: 'units', items: [], homie: 'off', homieName: '' },
-    (i) => ({ topic: `/sensor/${sid(1)}/gauge`, payload: `x${i}` }), { topic: 'hello', payload: 1 },
-    /\[ts,value,"unit"\]/, /not a reading/],
-  ['flm-pulse', { type: 'flm-pulse', port: '7', trigger: 'falling', debounce: '0', tick: '0' },
-    (i) => ({ payload: `level ${i}` }), { payload: 0, timestamp: 'soon' },
-    /must be a pin level .*, not "level 0"/, /msg\.timestamp must be Unix milliseconds/],
-  ['flm-p1', { type: 'flm-p1', source: 'input', crc: 'strict', variant: 'arc', watchdog: '0' },
-    (i) => ({ payload: i }), { payload: 'no telegram here' },
-    /msg\.payload must be telegram text or a Buffer, not number/, /no telegram in the message/],
+const cases: Array<
+  [string, Record<string, unknown>, (i: number) => Record<string, unknown>, Record<string, unknown>, RegExp, RegExp]
+> = [
+  [
+    'flm-tmpo',
+    { type: 'flm-tmpo', device: 'dev', maxMB: '0', apiPort: '' },
+    (i) => ({ topic: `/sensor/${String(i).repeat(32)}/counter`, payload: [1750507008 + i, i, 'Wh'] }),
+    { topic: 'hello', payload: 1 },
+    /unknown sensor 0{32}/,
+    /not a reading topic/,
+  ],
+  [
+    'flm-homeassistant',
+    { type: 'flm-homeassistant', device: 'dev', prefix: 'homeassistant', deviceName: '' },
+    (i) => ({ topic: `hello/${i}`, payload: 1 }),
+    { topic: 'p1/availability', payload: 'maybe' },
+    /topic "hello\/0"/,
+    /"online" or "offline"/,
+  ],
+  [
+    'flm-openhab',
+    { type: 'flm-openhab', url: 'http://127.0.0.1:9', units: 'units', items: [], homie: 'off', homieName: '' },
+    (i) => ({ topic: `/sensor/${sid(1)}/gauge`, payload: `x${i}` }),
+    { topic: 'hello', payload: 1 },
+    /\[ts,value,"unit"\]/,
+    /not a reading/,
+  ],
+  [
+    'flm-pulse',
+    { type: 'flm-pulse', port: '7', trigger: 'falling', debounce: '0', tick: '0' },
+    (i) => ({ payload: `level ${i}` }),
+    { payload: 0, timestamp: 'soon' },
+    /must be a pin level .*, not "level 0"/,
+    /msg\.timestamp must be Unix milliseconds/,
+  ],
+  [
+    'flm-p1',
+    { type: 'flm-p1', source: 'input', crc: 'strict', variant: 'arc', watchdog: '0' },
+    (i) => ({ payload: i }),
+    { payload: 'no telegram here' },
+    /msg\.payload must be telegram text or a Buffer, not number/,
+    /no telegram in the message/,
+  ],
 ];
 
 for (const [name, node, bad, other, first, second] of cases) {
@@ -69,18 +101,27 @@ for (const [name, node, bad, other, first, second] of cases) {
 
 test('flm-tmpo: the burst is counted in the status', async () => {
   await withDataDir(async (dir) => {
-    await helper.load(flmNodes, flow(dir, { type: 'flm-tmpo', device: 'dev', maxMB: '0', apiPort: String(await freePort()) }), creds);
+    await helper.load(
+      flmNodes,
+      flow(dir, { type: 'flm-tmpo', device: 'dev', maxMB: '0', apiPort: String(await freePort()) }),
+      creds,
+    );
     const x = helper.getNode('x');
     const seen: any[] = [];
     x.on('call:status', (c: any) => seen.push(c.args[0]));
-    for (let i = 0; i < 5; i++) x.receive({ topic: `/sensor/${'f'.repeat(32)}/counter`, payload: [1750507008 + i, i, 'Wh'] });
+    for (let i = 0; i < 5; i++)
+      x.receive({ topic: `/sensor/${'f'.repeat(32)}/counter`, payload: [1750507008 + i, i, 'Wh'] });
     await waitFor('5 rejects in the status', () => seen.some((s) => /^5 rejects: unknown sensor/.test(s.text ?? '')));
   });
 });
 
 test('flm-p1: telegrams of a backlog that only the newest of is used are counted in the status', async () => {
   await withDataDir(async (dir) => {
-    await helper.load(flmNodes, flow(dir, { type: 'flm-p1', source: 'input', crc: 'strict', variant: 'arc', watchdog: '0' }), creds);
+    await helper.load(
+      flmNodes,
+      flow(dir, { type: 'flm-p1', source: 'input', crc: 'strict', variant: 'arc', watchdog: '0' }),
+      creds,
+    );
     const x = helper.getNode('x');
     const seen: any[] = [];
     x.on('call:status', (c: any) => seen.push(c.args[0]));
@@ -91,8 +132,12 @@ test('flm-p1: telegrams of a backlog that only the newest of is used are counted
 
 test('flm-broker: a burst of one bad message is one error at Catch; another kind at once', async () => {
   await withDataDir(async (dir) => {
-    const caught = await burst(dir, { type: 'flm-broker', host: '127.0.0.1', port: String(await freePort()), wsPort: '', access: 'open' },
-      (i) => ({ topic: `a/+/${i}`, payload: 1 }), { payload: 1 });
+    const caught = await burst(
+      dir,
+      { type: 'flm-broker', host: '127.0.0.1', port: String(await freePort()), wsPort: '', access: 'open' },
+      (i) => ({ topic: `a/+/${i}`, payload: 1 }),
+      { payload: 1 },
+    );
     assert.match(caught[0].error.message, /cannot publish on a wildcard topic: a\/\+\/0/);
     assert.match(caught[1].error.message, /msg\.topic is required/);
   });

@@ -19,11 +19,15 @@ const creds = { dev: { deviceKey: DEVICE_KEY } };
 
 test('a P1 register that jumps is held: no counter of that telegram goes out, the status says why, one warning', async () => {
   await withDataDir(async (dir) => {
-    await helper.load(flmNodes, onTab([
-      { id: 'dev', type: 'flm-device', deviceId: DEVICE_ID, dataDir: dir, sensors: [] },
-      { id: 'sensor', type: 'flm-sensor', device: 'dev', p1MaxPowerKw: '17.25', wires: [['out']] },
-      { id: 'out', type: 'helper' },
-    ]), creds);
+    await helper.load(
+      flmNodes,
+      onTab([
+        { id: 'dev', type: 'flm-device', deviceId: DEVICE_ID, dataDir: dir, sensors: [] },
+        { id: 'sensor', type: 'flm-sensor', device: 'dev', p1MaxPowerKw: '17.25', wires: [['out']] },
+        { id: 'out', type: 'helper' },
+      ]),
+      creds,
+    );
     const sensor = helper.getNode('sensor');
     const out = collect('out');
     const status: Array<{ fill?: string; text?: string }> = [];
@@ -31,7 +35,16 @@ test('a P1 register that jumps is held: no counter of that telegram goes out, th
     sensor.on('call:status', (c: { args: Array<{ fill?: string; text?: string }> }) => status.push(c.args[0]!));
     sensor.on('call:warn', (c: { args: unknown[] }) => warnings.push(String(c.args[0])));
     const now = Math.floor(Date.now() / 1000);
-    const m: Meter = { t: now - 100, imp1: 1_000_000, imp2: 2_000_000, exp1: 0, exp2: 500, gas: 1000, gasAt: now - 200, water: 10 };
+    const m: Meter = {
+      t: now - 100,
+      imp1: 1_000_000,
+      imp2: 2_000_000,
+      exp1: 0,
+      exp2: 500,
+      gas: 1000,
+      gasAt: now - 200,
+      water: 10,
+    };
     const send = (corrupt?: (text: string) => string) => {
       m.t++;
       m.imp1 += 1;
@@ -41,7 +54,8 @@ test('a P1 register that jumps is held: no counter of that telegram goes out, th
       sensor.receive({ topic: 'p1/telegram', payload: d.telegram });
     };
     // The net counter ('grid'); the meter's import and export registers are sensors of their own.
-    const counters = () => out.filter((x) => x.topic.endsWith('/counter') && x.flm?.name === 'grid').map((x) => x.payload[1] as number);
+    const counters = () =>
+      out.filter((x) => x.topic.endsWith('/counter') && x.flm?.name === 'grid').map((x) => x.payload[1] as number);
     send();
     send();
     await waitFor('two net counters', () => counters().length >= 2);
@@ -51,14 +65,24 @@ test('a P1 register that jumps is held: no counter of that telegram goes out, th
     send();
     await waitFor('the net counter after the held telegrams', () => counters().length >= 3);
     const values = counters();
-    assert.deepEqual(values.slice(1).map((v, i) => v - values[i]!), [1, 3], `net counters ${values}`);
+    assert.deepEqual(
+      values.slice(1).map((v, i) => v - values[i]!),
+      [1, 3],
+      `net counters ${values}`,
+    );
     const held = status.find((s) => /held/.test(s.text ?? ''));
     assert.ok(held, `statuses: ${JSON.stringify(status)}`);
     assert.equal(held.fill, 'yellow');
     assert.match(held.text!, /P1 · \d+ out · 1 held: P1 delivered/);
-    assert.ok(status.some((s) => /· 2 held: P1 delivered/.test(s.text ?? '')), 'every held telegram is counted');
+    assert.ok(
+      status.some((s) => /· 2 held: P1 delivered/.test(s.text ?? '')),
+      'every held telegram is counted',
+    );
     assert.match(status.at(-1)!.text!, /· 2 held$/, 'the count stays in the status');
     assert.equal(warnings.length, 1, `warnings: ${warnings.join('\n')}`);
-    assert.match(warnings[0]!, /jumped from 1000002 in 1 s, more than the connection \(17\.25 kW × 1\.5\) can pass: held until 2 more telegrams confirm it/);
+    assert.match(
+      warnings[0]!,
+      /jumped from 1000002 in 1 s, more than the connection \(17\.25 kW × 1\.5\) can pass: held until 2 more telegrams confirm it/,
+    );
   });
 });

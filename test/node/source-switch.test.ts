@@ -25,11 +25,23 @@ test('sourceStandby: empty or always runs; a kind runs only its own node; an uns
 });
 
 test('a simulator in standby sends nothing and says why; the chosen P1 node parses', async () => {
-  await helper.load(flmNodes, onTab([
-    { id: 'sim', type: 'flm-simulator', when: 'p1', seed: '1', speed: '1000', wires: [['out']] },
-    { id: 'p1', type: 'flm-p1', when: 'p1', source: 'input', crc: 'strict', variant: 'arc', watchdog: '0', wires: [['out']] },
-    { id: 'out', type: 'helper' },
-  ]));
+  await helper.load(
+    flmNodes,
+    onTab([
+      { id: 'sim', type: 'flm-simulator', when: 'p1', seed: '1', speed: '1000', wires: [['out']] },
+      {
+        id: 'p1',
+        type: 'flm-p1',
+        when: 'p1',
+        source: 'input',
+        crc: 'strict',
+        variant: 'arc',
+        watchdog: '0',
+        wires: [['out']],
+      },
+      { id: 'out', type: 'helper' },
+    ]),
+  );
   const out = collect('out');
   helper.getNode('p1').receive({ payload: fixture('dsmr5-nl.txt') });
   await waitFor('the telegram', () => out.find((m) => m.topic === 'p1/telegram'));
@@ -40,19 +52,42 @@ test('a simulator in standby sends nothing and says why; the chosen P1 node pars
 });
 
 test('a P1 node in standby opens no port, raises no error, ignores its input; an unset variable runs the simulator', async () => {
-  await helper.load(flmNodes, onTab([
-    { id: 'sim', type: 'flm-simulator', when: '${FLM_TEST_SOURCE_NOT_SET}', seed: '1', speed: '1000', wires: [['out']] },
-    { id: 'p1', type: 'flm-p1', when: '${FLM_TEST_SOURCE_NOT_SET}', source: 'serial', port: '/dev/flm-no-such-port', serial: '115200-8N1', watchdog: '1', wires: [['out']] },
-    { id: 'out', type: 'helper' },
-    { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
-    { id: 'caught', type: 'helper' },
-  ]));
+  await helper.load(
+    flmNodes,
+    onTab([
+      {
+        id: 'sim',
+        type: 'flm-simulator',
+        when: '${FLM_TEST_SOURCE_NOT_SET}',
+        seed: '1',
+        speed: '1000',
+        wires: [['out']],
+      },
+      {
+        id: 'p1',
+        type: 'flm-p1',
+        when: '${FLM_TEST_SOURCE_NOT_SET}',
+        source: 'serial',
+        port: '/dev/flm-no-such-port',
+        serial: '115200-8N1',
+        watchdog: '1',
+        wires: [['out']],
+      },
+      { id: 'out', type: 'helper' },
+      { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ]),
+  );
   const out = collect('out');
   const caught = collect('caught');
   await waitFor('simulated batches', () => out.filter((m) => m.topic === 'board/batch').length >= 5);
   helper.getNode('p1').receive({ payload: fixture('dsmr5-nl.txt') });
   await new Promise((r) => setTimeout(r, 1500));
-  assert.equal(out.filter((m) => String(m.topic).startsWith('p1/')).length, 0, 'no telegram, no availability from a standby P1 node');
+  assert.equal(
+    out.filter((m) => String(m.topic).startsWith('p1/')).length,
+    0,
+    'no telegram, no availability from a standby P1 node',
+  );
   assert.equal(caught.length, 0);
   const p1 = helper.getNode('p1');
   const own = (spy: any) => spy.getCalls().filter((c: any) => c.thisValue === p1).length;
@@ -62,10 +97,13 @@ test('a P1 node in standby opens no port, raises no error, ignores its input; an
 });
 
 test('an "active when" that names no source is a red status and an error', async () => {
-  await helper.load(flmNodes, onTab([
-    { id: 'sim', type: 'flm-simulator', when: 'solar', seed: '1', wires: [[]] },
-    { id: 'p1', type: 'flm-p1', when: 'solar', source: 'input', wires: [[]] },
-  ]));
+  await helper.load(
+    flmNodes,
+    onTab([
+      { id: 'sim', type: 'flm-simulator', when: 'solar', seed: '1', wires: [[]] },
+      { id: 'p1', type: 'flm-p1', when: 'solar', source: 'input', wires: [[]] },
+    ]),
+  );
   for (const id of ['sim', 'p1']) {
     const n = helper.getNode(id);
     assert.ok(n.error.calledWithMatch(/active when: "solar" is not simulator, p1, board or always/), id);

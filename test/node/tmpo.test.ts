@@ -19,15 +19,19 @@ afterEach(async () => {
 });
 
 const T = 1750507008; // a level-8 window start (multiple of 256)
-const flow = (dataDir: string, sensors = HOUSEHOLD_SENSORS) => onTab([
-  { id: 'dev', type: 'flm-device', deviceId: DEVICE_ID, dataDir, sensors },
-  { id: 'tmpo', type: 'flm-tmpo', device: 'dev', maxMB: '0', wires: [['out']] },
-  { id: 'out', type: 'helper' },
-  { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
-  { id: 'caught', type: 'helper' },
-]);
+const flow = (dataDir: string, sensors = HOUSEHOLD_SENSORS) =>
+  onTab([
+    { id: 'dev', type: 'flm-device', deviceId: DEVICE_ID, dataDir, sensors },
+    { id: 'tmpo', type: 'flm-tmpo', device: 'dev', maxMB: '0', wires: [['out']] },
+    { id: 'out', type: 'helper' },
+    { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+    { id: 'caught', type: 'helper' },
+  ]);
 const creds = { dev: { deviceKey: DEVICE_KEY } };
-const reading = (s: string, kind: string, ts: number, v: number, unit = 'Wh') => ({ topic: `/sensor/${s}/${kind}`, payload: [ts, v, unit] });
+const reading = (s: string, kind: string, ts: number, v: number, unit = 'Wh') => ({
+  topic: `/sensor/${s}/${kind}`,
+  payload: [ts, v, unit],
+});
 
 test('flm-tmpo stores counters in TMPO blocks and publishes each block on its FLM topic', async () => {
   await withDataDir(async (dir) => {
@@ -85,11 +89,15 @@ test('flm-tmpo: bad input reaches Catch and never touches stored blocks', async 
     assert.match(texts, /not a reading topic: "hello"/);
     assert.match(texts, /payload must be \[ts,value,"unit"\]/);
     // a reading that is well formed but cannot be stored is counted, not an error per reading
-    await waitFor('the count of what was not stored', () => warns.find((w) => /readings not stored \(horizon 6 h\): gas \(a+3\): 1 out-of-order$/.test(w)));
+    await waitFor('the count of what was not stored', () =>
+      warns.find((w) => /readings not stored \(horizon 6 h\): gas \(a+3\): 1 out-of-order$/.test(w)),
+    );
     await waitFor('the count in the status', () => status.find((st) => /1 not stored/.test(st.text ?? '')));
     assert.match(texts, /sync request is not a list of \{sid,rid,lvl,bid\}/);
     t.receive({ topic: 'tmpo/flush' });
-    const block = await waitFor('the good reading stored', () => out.find((m) => m.topic === `/sensor/${sid(3)}/tmpo/0/8/${T}/gz`));
+    const block = await waitFor('the good reading stored', () =>
+      out.find((m) => m.topic === `/sensor/${sid(3)}/tmpo/0/8/${T}/gz`),
+    );
     assert.deepEqual(decodeSeries(block.payload).values, [5]);
   });
 });
@@ -111,19 +119,36 @@ test('flm-tmpo: a redeploy keeps the open block (journal) and a sync request re-
     for (let i = 10; i < 20; i++) t.receive(reading(sid(4), 'counter', T + i, i, 'L'));
     t.receive({ topic: 'tmpo/flush' });
     const block = await waitFor('the block', () => out.find((m) => m.topic === `/sensor/${sid(4)}/tmpo/0/8/${T}/gz`));
-    assert.deepEqual(decodeSeries(block.payload).values, Array.from({ length: 20 }, (_, i) => i), 'samples from before and after the redeploy');
+    assert.deepEqual(
+      decodeSeries(block.payload).values,
+      Array.from({ length: 20 }, (_, i) => i),
+      'samples from before and after the redeploy',
+    );
 
     // The window is long past, so compaction has already joined it up to level 20; the sync
     // must re-publish whatever holds those samples now.
     await new Promise((r) => setTimeout(r, 300));
     const before = out.length;
     const caught = collect('caught');
-    t.receive({ topic: `/d/device/${DEVICE_ID}/tmpo/sync`, payload: JSON.stringify([{ sid: sid(4), rid: 0, lvl: 0, bid: 0 }]) });
-    const again = await waitFor('the samples re-published', () =>
-      out.slice(before).find((m) => m.topic?.startsWith(`/sensor/${sid(4)}/tmpo/0/`)) || (caught[0] && assert.fail(caught[0].error.message)));
-    assert.deepEqual(decodeSeries(again.payload).values, Array.from({ length: 20 }, (_, i) => i));
+    t.receive({
+      topic: `/d/device/${DEVICE_ID}/tmpo/sync`,
+      payload: JSON.stringify([{ sid: sid(4), rid: 0, lvl: 0, bid: 0 }]),
+    });
+    const again = await waitFor(
+      'the samples re-published',
+      () =>
+        out.slice(before).find((m) => m.topic?.startsWith(`/sensor/${sid(4)}/tmpo/0/`)) ||
+        (caught[0] && assert.fail(caught[0].error.message)),
+    );
+    assert.deepEqual(
+      decodeSeries(again.payload).values,
+      Array.from({ length: 20 }, (_, i) => i),
+    );
     const stale = out.length;
-    t.receive({ topic: `/d/device/${DEVICE_ID}/tmpo/sync`, payload: [{ sid: sid(4), rid: 0, lvl: 20, bid: 1750073344 }] });
+    t.receive({
+      topic: `/d/device/${DEVICE_ID}/tmpo/sync`,
+      payload: [{ sid: sid(4), rid: 0, lvl: 20, bid: 1750073344 }],
+    });
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(out.length, stale, 'nothing newer than what the server has: nothing re-published');
   });
@@ -149,32 +174,54 @@ test('flm-tmpo serves the FLM local API, and the TMPO API with a token of its ow
     assert.equal(local.status, 200);
     const points = (await local.json()) as Array<[number, number | string]>;
     // one point a second from the first gauge of the last minute up to now (docs/protocols/tmpo.md#local-api)
-    assert.deepEqual(points.slice(0, 5), [[now - 5, 100], [now - 4, 101], [now - 3, 102], [now - 2, 103], [now - 1, 104]]);
+    assert.deepEqual(points.slice(0, 5), [
+      [now - 5, 100],
+      [now - 4, 101],
+      [now - 3, 102],
+      [now - 2, 103],
+      [now - 1, 104],
+    ]);
     assert.ok(points.length <= 60);
     points.forEach(([ts], i) => assert.equal(ts, now - 5 + i));
-    assert.ok(points.some(([, v]) => v === 'nan'), 'seconds without a gauge are "nan"');
+    assert.ok(
+      points.some(([, v]) => v === 'nan'),
+      'seconds without a gauge are "nan"',
+    );
     const bad = await fetch(`${base}/sensor/${sid(1)}?interval=minute`);
     assert.equal(bad.status, 400);
     assert.equal((await fetch(`${base}/sensor/${'f'.repeat(32)}?version=1.0&interval=minute&unit=watt`)).status, 404);
 
     // The device key signs uploads and is the bridge password: it is no API token.
     const deviceKey = creds.dev.deviceKey;
-    const byKey = await fetch(`${base}/sensor/${sid(1)}/tmpo/sync?rid=0&lvl=8&bid=0`, { headers: { 'X-Version': '1.0', 'X-Token': deviceKey } });
+    const byKey = await fetch(`${base}/sensor/${sid(1)}/tmpo/sync?rid=0&lvl=8&bid=0`, {
+      headers: { 'X-Version': '1.0', 'X-Token': deviceKey },
+    });
     assert.equal(byKey.status, 401, 'the device key is refused as an API token');
-    const shown = (await helper.request().get('/flm-tmpo/tmpo/api-token').expect(200)).body as { token: string; own: boolean };
+    const shown = (await helper.request().get('/flm-tmpo/tmpo/api-token').expect(200)).body as {
+      token: string;
+      own: boolean;
+    };
     assert.equal(shown.own, false);
     assert.match(shown.token, /^[0-9a-f]{32}$/);
     assert.notEqual(shown.token, deviceKey);
-    assert.equal(shown.token, createHmac('sha256', deviceKey).update('flm tmpo api token v1').digest('hex').slice(0, 32), 'reproducible from the key (README: openssl dgst -hmac)');
+    assert.equal(
+      shown.token,
+      createHmac('sha256', deviceKey).update('flm tmpo api token v1').digest('hex').slice(0, 32),
+      'reproducible from the key (README: openssl dgst -hmac)',
+    );
     const headers = { 'X-Version': '1.0', 'X-Token': shown.token };
     const sync = await fetch(`${base}/sensor/${sid(1)}/tmpo/sync?rid=0&lvl=8&bid=0`, { headers });
     assert.equal(sync.status, 200);
     const list = (await sync.json()) as Array<{ rid: number; lvl: number; bid: number }>;
     assert.ok(list.length >= 1);
-    const blk = await fetch(`${base}/sensor/${sid(1)}/tmpo/${list[0]!.rid}/${list[0]!.lvl}/${list[0]!.bid}`, { headers });
+    const blk = await fetch(`${base}/sensor/${sid(1)}/tmpo/${list[0]!.rid}/${list[0]!.lvl}/${list[0]!.bid}`, {
+      headers,
+    });
     assert.equal(blk.status, 200);
     assert.deepEqual(decodeSeries(Buffer.from(await blk.arrayBuffer())).values, [0, 1, 2, 3, 4]);
-    const wrong = await fetch(`${base}/sensor/${sid(1)}/tmpo/sync?rid=0&lvl=8&bid=0`, { headers: { ...headers, 'X-Token': '0'.repeat(32) } });
+    const wrong = await fetch(`${base}/sensor/${sid(1)}/tmpo/sync?rid=0&lvl=8&bid=0`, {
+      headers: { ...headers, 'X-Token': '0'.repeat(32) },
+    });
     assert.equal(wrong.status, 401);
   });
 });
@@ -188,11 +235,20 @@ test('flm-tmpo keeps an API token set in its dialog, and the derived one then no
     await helper.load(flmNodes, f, { ...creds, tmpo: { apiToken: own } });
     const out = collect('out');
     await waitFor('started', () => out.length > 0);
-    const shown = (await helper.request().get('/flm-tmpo/tmpo/api-token').expect(200)).body as { token: string; own: boolean };
+    const shown = (await helper.request().get('/flm-tmpo/tmpo/api-token').expect(200)).body as {
+      token: string;
+      own: boolean;
+    };
     assert.deepEqual(shown, { token: own, own: true });
-    const sync = (token: string) => fetch(`http://127.0.0.1:${port}/sensor/${sid(1)}/tmpo/sync?rid=0&lvl=8&bid=0`, { headers: { 'X-Version': '1.0', 'X-Token': token } });
+    const sync = (token: string) =>
+      fetch(`http://127.0.0.1:${port}/sensor/${sid(1)}/tmpo/sync?rid=0&lvl=8&bid=0`, {
+        headers: { 'X-Version': '1.0', 'X-Token': token },
+      });
     assert.equal((await sync(own)).status, 200);
-    const derived = createHmac('sha256', creds.dev.deviceKey).update('flm tmpo api token v1').digest('hex').slice(0, 32);
+    const derived = createHmac('sha256', creds.dev.deviceKey)
+      .update('flm tmpo api token v1')
+      .digest('hex')
+      .slice(0, 32);
     assert.equal((await sync(derived)).status, 401);
     assert.equal((await sync(creds.dev.deviceKey)).status, 401);
   });
@@ -214,19 +270,38 @@ test('flm-tmpo: disabling one sensor and removing another with open blocks in th
     assert.ok(existsSync(journalPath(dir)), 'open blocks kept in open.json');
 
     // gas disabled, water gone from the table
-    const edited = HOUSEHOLD_SENSORS.filter((s) => s.id !== sid(4)).map((s) => (s.id === sid(3) ? { ...s, enable: false } : s));
+    const edited = HOUSEHOLD_SENSORS.filter((s) => s.id !== sid(4)).map((s) =>
+      s.id === sid(3) ? { ...s, enable: false } : s,
+    );
     await helper.load(flmNodes, flow(dir, edited), creds);
     t = helper.getNode('tmpo');
     out = collect('out');
     const caught = collect('caught');
-    await waitFor('started with the edited table', () => out.find((m) => m.topic === `/device/${DEVICE_ID}/tmpo/sync`) || (caught[0] && assert.fail(caught[0].error.message)));
+    await waitFor(
+      'started with the edited table',
+      () =>
+        out.find((m) => m.topic === `/device/${DEVICE_ID}/tmpo/sync`) ||
+        (caught[0] && assert.fail(caught[0].error.message)),
+    );
     for (let i = 10; i < 20; i++) t.receive(reading(sid(1), 'counter', T + i, 100 + i));
     t.receive({ topic: 'tmpo/flush' });
     const blockOf = (n: number) => out.find((m) => m.topic === `/sensor/${sid(n)}/tmpo/0/8/${T}/gz`);
     await waitFor('the blocks of all three', () => blockOf(1) && blockOf(3) && blockOf(4));
-    assert.deepEqual(decodeSeries(blockOf(1).payload).values, Array.from({ length: 20 }, (_, i) => 100 + i), 'main: before and after the edit');
-    assert.deepEqual(decodeSeries(blockOf(3).payload).values, Array.from({ length: 10 }, (_, i) => 200 + i), 'the disabled sensor\'s open samples are written, not lost');
-    assert.deepEqual(decodeSeries(blockOf(4).payload).values, Array.from({ length: 10 }, (_, i) => 300 + i), 'the removed sensor\'s too');
+    assert.deepEqual(
+      decodeSeries(blockOf(1).payload).values,
+      Array.from({ length: 20 }, (_, i) => 100 + i),
+      'main: before and after the edit',
+    );
+    assert.deepEqual(
+      decodeSeries(blockOf(3).payload).values,
+      Array.from({ length: 10 }, (_, i) => 200 + i),
+      "the disabled sensor's open samples are written, not lost",
+    );
+    assert.deepEqual(
+      decodeSeries(blockOf(4).payload).values,
+      Array.from({ length: 10 }, (_, i) => 300 + i),
+      "the removed sensor's too",
+    );
     assert.deepEqual(caught, []);
   });
 });

@@ -22,7 +22,16 @@ const blockTopic = (s: string, bid = BID) => `/sensor/${s}/tmpo/0/8/${bid}/gz`;
 function flow(dataDir: string, upload: Record<string, unknown>) {
   return onTab([
     { id: 'dev', type: 'flm-device', deviceId: DEVICE_ID, dataDir, sensors: HOUSEHOLD_SENSORS },
-    { id: 'up', type: 'flm-upload', device: 'dev', interval: '1', filters: 'off', heartbeat: 'off', wires: [['out']], ...upload },
+    {
+      id: 'up',
+      type: 'flm-upload',
+      device: 'dev',
+      interval: '1',
+      filters: 'off',
+      heartbeat: 'off',
+      wires: [['out']],
+      ...upload,
+    },
     { id: 'out', type: 'helper' },
     { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
     { id: 'caught', type: 'helper' },
@@ -38,12 +47,28 @@ interface Rig {
   bridgeSettings: Record<string, unknown>;
 }
 
-async function withBridge(opts: { requireMqtt31?: boolean; syncOnConnect?: boolean }, fn: (r: Rig) => Promise<void>): Promise<void> {
+async function withBridge(
+  opts: { requireMqtt31?: boolean; syncOnConnect?: boolean },
+  fn: (r: Rig) => Promise<void>,
+): Promise<void> {
   const pki = await testPki();
   const server = await FluksoTestServer.start({ devices: [{ id: DEVICE_ID, key: DEVICE_KEY, sensors: SIDS }] });
-  const broker = await server.startBridge({ cert: pki.serverCert, key: pki.serverKey, requireMqtt31: opts.requireMqtt31 ?? true, syncOnConnect: opts.syncOnConnect ?? true });
+  const broker = await server.startBridge({
+    cert: pki.serverCert,
+    key: pki.serverKey,
+    requireMqtt31: opts.requireMqtt31 ?? true,
+    syncOnConnect: opts.syncOnConnect ?? true,
+  });
   try {
-    await withDataDir((dir) => fn({ server, broker, pki, dir, bridgeSettings: { bridgeHost: '127.0.0.1', bridgePort: String(broker.port), ca: pki.caPem } }));
+    await withDataDir((dir) =>
+      fn({
+        server,
+        broker,
+        pki,
+        dir,
+        bridgeSettings: { bridgeHost: '127.0.0.1', bridgePort: String(broker.port), ca: pki.caPem },
+      }),
+    );
   } finally {
     await helper.unload();
     await server.close();
@@ -52,17 +77,30 @@ async function withBridge(opts: { requireMqtt31?: boolean; syncOnConnect?: boole
 
 const lastStatus = (id: string) => lastStatusOf(helper.getNode(id));
 
-test('flm-upload (both): counters by HTTP; TMPO blocks, the sync request and the sensor table over the TLS bridge with MQTT 3.1; the server\'s sync reply leaves on the output', async () => {
+test("flm-upload (both): counters by HTTP; TMPO blocks, the sync request and the sensor table over the TLS bridge with MQTT 3.1; the server's sync reply leaves on the output", async () => {
   await withBridge({}, async ({ server, broker, dir, bridgeSettings }) => {
     await helper.load(flmNodes, flow(dir, { serverUrl: server.url, ways: 'both', ...bridgeSettings }), creds());
     const up = helper.getNode('up');
     const out = collect('out');
     const caught = collect('caught');
-    const reply = await waitFor('the pushed sync reply on the output', () => out.find((m) => m.topic === `/d/device/${DEVICE_ID}/tmpo/sync`));
-    assert.deepEqual(JSON.parse(reply.payload), SIDS.map((s) => ({ sid: s, rid: 0, lvl: 0, bid: 0 })));
-    assert.deepEqual([broker.connects[0]!.protocolId, broker.connects[0]!.protocolVersion, broker.connects[0]!.username], ['MQIsdp', 3, DEVICE_ID]);
+    const reply = await waitFor('the pushed sync reply on the output', () =>
+      out.find((m) => m.topic === `/d/device/${DEVICE_ID}/tmpo/sync`),
+    );
+    assert.deepEqual(
+      JSON.parse(reply.payload),
+      SIDS.map((s) => ({ sid: s, rid: 0, lvl: 0, bid: 0 })),
+    );
+    assert.deepEqual(
+      [broker.connects[0]!.protocolId, broker.connects[0]!.protocolVersion, broker.connects[0]!.username],
+      ['MQIsdp', 3, DEVICE_ID],
+    );
 
-    up.receive({ topic: `/device/${DEVICE_ID}/config/sensor`, payload: { 1: { id: sid(1), enable: 1 } }, retain: true, qos: 0 });
+    up.receive({
+      topic: `/device/${DEVICE_ID}/config/sensor`,
+      payload: { 1: { id: sid(1), enable: 1 } },
+      retain: true,
+      qos: 0,
+    });
     up.receive({ topic: blockTopic(sid(1)), payload: BLOCK, retain: false, qos: 0 });
     up.receive({ topic: `/sensor/${sid(1)}/counter`, payload: [NOW - 10, 1000, 'Wh'] });
     up.receive({ topic: `/sensor/${sid(1)}/gauge`, payload: [NOW - 10, 300, 'W'] });
@@ -73,9 +111,15 @@ test('flm-upload (both): counters by HTTP; TMPO blocks, the sync request and the
     assert.equal(broker.received.find((r) => r.topic.endsWith('/config/sensor'))!.retain, true);
     await waitFor('the counter by HTTP', () => server.count(sid(1)) === 1, 15_000);
     assert.ok(!broker.received.some((r) => /\/(gauge|counter)$/.test(r.topic)), 'live readings are not bridged');
-    const second = await waitFor('the answer to the sync request', () => out.filter((m) => m.topic === `/d/device/${DEVICE_ID}/tmpo/sync`)[1]);
+    const second = await waitFor(
+      'the answer to the sync request',
+      () => out.filter((m) => m.topic === `/d/device/${DEVICE_ID}/tmpo/sync`)[1],
+    );
     assert.deepEqual(JSON.parse(second.payload)[0], { sid: sid(1), rid: 0, lvl: 8, bid: BID });
-    await waitFor('green with both parts', () => lastStatus('up').fill === 'green' && /^0 queued · ok \d\d:\d\d · bridge up$/.test(lastStatus('up').text));
+    await waitFor(
+      'green with both parts',
+      () => lastStatus('up').fill === 'green' && /^0 queued · ok \d\d:\d\d · bridge up$/.test(lastStatus('up').text),
+    );
     assert.deepEqual(caught, []);
     assert.ok(!out.some((m) => m.topic === 'tmpo/sync'), 'the server answered by itself: no sync request needed');
   });
@@ -83,7 +127,11 @@ test('flm-upload (both): counters by HTTP; TMPO blocks, the sync request and the
 
 test('flm-upload (bridge): a wrong device key is refused: red "bridge refused", nothing delivered, no HTTP', async () => {
   await withBridge({}, async ({ server, broker, dir, bridgeSettings }) => {
-    await helper.load(flmNodes, flow(dir, { serverUrl: server.url, ways: 'bridge', ...bridgeSettings }), creds(WRONG_KEY));
+    await helper.load(
+      flmNodes,
+      flow(dir, { serverUrl: server.url, ways: 'bridge', ...bridgeSettings }),
+      creds(WRONG_KEY),
+    );
     const up = helper.getNode('up');
     const warnings: string[] = [];
     up.on('call:warn', (call: any) => warnings.push(String(call.args[0])));
@@ -99,7 +147,7 @@ test('flm-upload (bridge): a wrong device key is refused: red "bridge refused", 
   });
 });
 
-test('flm-upload (bridge): a CA that did not sign the server\'s certificate is refused (red); the right CA given as a file path connects', async () => {
+test("flm-upload (bridge): a CA that did not sign the server's certificate is refused (red); the right CA given as a file path connects", async () => {
   await withBridge({}, async ({ broker, pki, dir, bridgeSettings }) => {
     await helper.load(flmNodes, flow(dir, { ways: 'bridge', ...bridgeSettings, ca: pki.otherCaFile }), creds());
     const st = statuses('up');
@@ -122,7 +170,11 @@ test('flm-upload (bridge): MQTT 3.1.1 against a server that speaks 3.1 only is r
     assert.equal(broker.connects[0]!.returnCode, 1);
     await helper.unload();
 
-    await helper.load(flmNodes, flow(dir, { ways: 'bridge', ...bridgeSettings, ca: '/nonexistent/flukso.ca.crt' }), creds());
+    await helper.load(
+      flmNodes,
+      flow(dir, { ways: 'bridge', ...bridgeSettings, ca: '/nonexistent/flukso.ca.crt' }),
+      creds(),
+    );
     const up = helper.getNode('up');
     await waitFor('red start-up error', () => lastStatus('up').fill === 'red');
     assert.match(lastStatus('up').text, /cannot read the CA file/);
@@ -137,13 +189,27 @@ test('flm-upload (bridge): down, TMPO is left to the sync and the sensor table w
     const out = collect('out');
     await waitFor('a sync request after the connect', () => out.find((m) => m.topic === 'tmpo/sync'), 15_000);
     await broker.down();
-    await waitFor('yellow while down', () => lastStatus('up').fill === 'yellow' && /^bridge down: /.test(lastStatus('up').text), 15_000);
+    await waitFor(
+      'yellow while down',
+      () => lastStatus('up').fill === 'yellow' && /^bridge down: /.test(lastStatus('up').text),
+      15_000,
+    );
     up.receive({ topic: blockTopic(sid(3)), payload: BLOCK });
     up.receive({ topic: `/device/${DEVICE_ID}/config/sensor`, payload: { v: 2 }, retain: true });
     await broker.up();
-    await waitFor('a second sync request after the reconnect', () => out.filter((m) => m.topic === 'tmpo/sync').length === 2, 20_000);
-    await waitFor('the sensor table sent on the connect', () => broker.configs.get(`/device/${DEVICE_ID}/config/sensor`));
-    assert.equal(broker.blocks.size, 0, 'the block made while down was not buffered: flm-tmpo re-publishes it after the sync');
+    await waitFor(
+      'a second sync request after the reconnect',
+      () => out.filter((m) => m.topic === 'tmpo/sync').length === 2,
+      20_000,
+    );
+    await waitFor('the sensor table sent on the connect', () =>
+      broker.configs.get(`/device/${DEVICE_ID}/config/sensor`),
+    );
+    assert.equal(
+      broker.blocks.size,
+      0,
+      'the block made while down was not buffered: flm-tmpo re-publishes it after the sync',
+    );
     await waitFor('green', () => lastStatus('up').fill === 'green');
     assert.equal(up.error.called, false);
   });

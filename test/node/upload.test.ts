@@ -25,7 +25,10 @@ function flow(dataDir: string, upload: Record<string, unknown>) {
   ]);
 }
 const creds = (key = DEVICE_KEY) => ({ dev: { deviceKey: key } });
-const reading = (s: string, kind: string, ts: number, v: number, unit = 'Wh') => ({ topic: `/sensor/${s}/${kind}`, payload: [ts, v, unit] });
+const reading = (s: string, kind: string, ts: number, v: number, unit = 'Wh') => ({
+  topic: `/sensor/${s}/${kind}`,
+  payload: [ts, v, unit],
+});
 
 async function withServer(fn: (server: FluksoTestServer) => Promise<void>): Promise<void> {
   const server = await FluksoTestServer.start({ devices: [{ id: DEVICE_ID, key: DEVICE_KEY, sensors: SIDS }] });
@@ -54,13 +57,24 @@ test('flm-upload: counters reach the server signed with the device key; gauges a
       up.receive({ topic: 'hello', payload: 1 });
       up.receive(reading('f'.repeat(32), 'counter', NOW - 50, 7)); // not a sensor of the device
       up.receive(reading(sid(2), 'counter', NOW - 50, 12.5)); // fractional: never uploaded (only whole counters go)
-      await waitFor('every counter on the server', () => server.count(sid(1)) === 20 && server.count(sid(3)) === 5, 15_000);
-      assert.deepEqual(server.readings(sid(1)), Array.from({ length: 20 }, (_, i) => [NOW - 100 + i, 1000 + i]));
+      await waitFor(
+        'every counter on the server',
+        () => server.count(sid(1)) === 20 && server.count(sid(3)) === 5,
+        15_000,
+      );
+      assert.deepEqual(
+        server.readings(sid(1)),
+        Array.from({ length: 20 }, (_, i) => [NOW - 100 + i, 1000 + i]),
+      );
       assert.equal(server.count(sid(2)), 0);
       assert.equal(server.stats.fractional, 0);
       assert.equal(server.stats.duplicates, 0);
       assert.ok(!server.log.some((r) => r.status === 401), 'every digest checked out');
-      const ok = await waitFor('a green status with the last success', () => st.find((s) => s.fill === 'green' && /^0 queued · ok \d\d:\d\d · 1 fractional · 1 unknown sensor$/.test(s.text ?? '')));
+      const ok = await waitFor('a green status with the last success', () =>
+        st.find(
+          (s) => s.fill === 'green' && /^0 queued · ok \d\d:\d\d · 1 fractional · 1 unknown sensor$/.test(s.text ?? ''),
+        ),
+      );
       assert.equal(ok.shape, 'dot');
       assert.deepEqual(caught, []);
       assert.equal(up.error.called, false);
@@ -83,9 +97,14 @@ test('flm-upload: counters of a sensor outside the device are counted in the sta
       up.receive(reading('e'.repeat(32), 'counter', NOW - 50, 7));
       up.receive(reading(sid(1), 'counter', NOW - 40, 1000));
       up.receive(reading(sid(1), 'counter', NOW - 40, 1000)); // again: not after the last one queued
-      await waitFor('the device\'s own counter on the server', () => server.count(sid(1)) === 1, 15_000);
-      await waitFor('the six and the repeat counted in the status', () => st.find((s) => / · 6 unknown sensor · 1 not newer$/.test(s.text ?? '')));
-      assert.ok(warnings.some((w) => new RegExp(`counter ${NOW - 40} of ${sid(1)} not uploaded: not-after-last`).test(w)), warnings.join('\n'));
+      await waitFor("the device's own counter on the server", () => server.count(sid(1)) === 1, 15_000);
+      await waitFor('the six and the repeat counted in the status', () =>
+        st.find((s) => / · 6 unknown sensor · 1 not newer$/.test(s.text ?? '')),
+      );
+      assert.ok(
+        warnings.some((w) => new RegExp(`counter ${NOW - 40} of ${sid(1)} not uploaded: not-after-last`).test(w)),
+        warnings.join('\n'),
+      );
       const said = warnings.filter((w) => /not uploaded: not an enabled sensor of device/.test(w));
       assert.equal(said.length, 1, `one warning for the burst, got ${said.join(' | ')}`);
       assert.match(said[0]!, new RegExp(`counter of sensor ${'f'.repeat(32)} not uploaded`));
@@ -93,7 +112,10 @@ test('flm-upload: counters of a sensor outside the device are counted in the sta
       assert.deepEqual(caught, [], 'passed over on purpose: not a flow error');
       // Closing says how many more there were, so the count is in the log too.
       await helper.unload();
-      assert.ok(warnings.some((w) => /^5 more like this in the last \d+ s: counter of sensor e{32} not uploaded/.test(w)), warnings.join('\n'));
+      assert.ok(
+        warnings.some((w) => /^5 more like this in the last \d+ s: counter of sensor e{32} not uploaded/.test(w)),
+        warnings.join('\n'),
+      );
     });
   });
 });
@@ -106,16 +128,24 @@ test('flm-upload: done() only once the reading is on disk, and a redeploy sends 
       let up = helper.getNode('up');
       for (let i = 0; i < 10; i++) await receiveDone(up, reading(sid(4), 'counter', NOW - 60 + i, 100 + i, 'L'));
       const files = readdirSync(join(dir, 'upload', sid(4)));
-      assert.ok(files.some((f) => f.endsWith('.seg')), 'queued on disk when done() was called');
+      assert.ok(
+        files.some((f) => f.endsWith('.seg')),
+        'queued on disk when done() was called',
+      );
       const st = statuses('up');
-      await waitFor('yellow: retrying with the error', () => st.find((s) => s.fill === 'yellow' && /^10 queued · retrying: .*ECONNREFUSED/.test(s.text ?? '')));
+      await waitFor('yellow: retrying with the error', () =>
+        st.find((s) => s.fill === 'yellow' && /^10 queued · retrying: .*ECONNREFUSED/.test(s.text ?? '')),
+      );
       await helper.unload();
 
       await server.up();
       await helper.load(flmNodes, flow(dir, { serverUrl: server.url }), creds());
       up = helper.getNode('up');
       await waitFor('the queue drained after the redeploy', () => server.count(sid(4)) === 10, 15_000);
-      assert.deepEqual(server.readings(sid(4)).map((r) => r[1]), Array.from({ length: 10 }, (_, i) => 100 + i));
+      assert.deepEqual(
+        server.readings(sid(4)).map((r) => r[1]),
+        Array.from({ length: 10 }, (_, i) => 100 + i),
+      );
     });
   });
 });
@@ -156,8 +186,13 @@ test('flm-upload: close is bounded even with a request the server never answers'
       await helper.unload();
       const ms = Date.now() - t0;
       assert.ok(ms < 5000, `closed in ${ms} ms`);
-      assert.deepEqual(warnings.filter((w) => /close took longer/.test(w)), []);
-      await waitFor('the readings still queued on disk', () => readdirSync(join(dir, 'upload', sid(1))).some((f) => f.endsWith('.seg')));
+      assert.deepEqual(
+        warnings.filter((w) => /close took longer/.test(w)),
+        [],
+      );
+      await waitFor('the readings still queued on disk', () =>
+        readdirSync(join(dir, 'upload', sid(1))).some((f) => f.endsWith('.seg')),
+      );
     });
   });
 });

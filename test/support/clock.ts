@@ -77,7 +77,11 @@ export class ManualClock implements Clock {
  */
 export class VirtualClock extends ManualClock {
   /** Move time forward by `ms`, firing the timers due on the way (at most `limit` of them). */
-  override async advance(ms: number, settle: () => Promise<void> = async () => undefined, limit = 100_000): Promise<void> {
+  override async advance(
+    ms: number,
+    settle: () => Promise<void> = async () => undefined,
+    limit = 100_000,
+  ): Promise<void> {
     const end = this.now() + ms;
     await settle();
     for (let n = 0; n < limit && this.fireNext(end); n++) await settle();

@@ -73,7 +73,10 @@ export class FluksoBridgeBroker {
   port = 0;
   readonly connects: ConnectRecord[] = [];
   readonly received: ReceivedRecord[] = [];
-  readonly replies: Array<{ deviceId: string; entries: Array<{ sid: string; rid: number; lvl: number; bid: number }> }> = [];
+  readonly replies: Array<{
+    deviceId: string;
+    entries: Array<{ sid: string; rid: number; lvl: number; bid: number }>;
+  }> = [];
   readonly refused: Array<{ topic: string; reason: string }> = [];
   /** the newest config per topic (JSON) */
   readonly configs = new Map<string, unknown>();
@@ -82,7 +85,11 @@ export class FluksoBridgeBroker {
   /** how often each block topic arrived */
   readonly arrivals = new Map<string, number>();
 
-  private constructor(private readonly aedes: Aedes, private readonly server: Server, private readonly opts: BridgeBrokerOptions) {}
+  private constructor(
+    private readonly aedes: Aedes,
+    private readonly server: Server,
+    private readonly opts: BridgeBrokerOptions,
+  ) {}
 
   static async start(opts: BridgeBrokerOptions, port = 0): Promise<FluksoBridgeBroker> {
     const aedes = await Aedes.createBroker({ heartbeatInterval: 60_000 });
@@ -101,9 +108,13 @@ export class FluksoBridgeBroker {
     const a = this.aedes;
     a.preConnect = (client, packet, done) => {
       const record: ConnectRecord = {
-        clientId: packet.clientId, protocolId: String(packet.protocolId), protocolVersion: packet.protocolVersion ?? 0,
+        clientId: packet.clientId,
+        protocolId: String(packet.protocolId),
+        protocolVersion: packet.protocolVersion ?? 0,
         ...(packet.username !== undefined ? { username: packet.username } : {}),
-        keepalive: packet.keepalive ?? 0, clean: packet.clean !== false, returnCode: 0,
+        keepalive: packet.keepalive ?? 0,
+        clean: packet.clean !== false,
+        returnCode: 0,
       };
       this.connects.push(record);
       this.connectOf.set(client, record);
@@ -169,7 +180,11 @@ export class FluksoBridgeBroker {
   }
 
   /** flmqtt_tmpo's check (docs/protocols/tmpo.md#topics), and the sensor must be the device's. */
-  private blockProblem(deviceId: string, t: { sid: string; lvl: number; bid: number; ext: string }, payload: Buffer): string | undefined {
+  private blockProblem(
+    deviceId: string,
+    t: { sid: string; lvl: number; bid: number; ext: string },
+    payload: Buffer,
+  ): string | undefined {
     if (!this.opts.devices(deviceId)?.sensors.includes(t.sid)) return `sensor ${t.sid} is not the device's`;
     if (payload.length > MAX_BLOCK) return 'block larger than 16 MiB';
     if (!isLevel(t.lvl) || !isBlockId(t.lvl, t.bid)) return 'bid is not a multiple of 2^lvl';
@@ -210,7 +225,17 @@ export class FluksoBridgeBroker {
     if (!deviceId) return;
     const entries = this.lastBlocks(deviceId);
     this.replies.push({ deviceId, entries });
-    client.publish({ cmd: 'publish', topic: tmpoSyncReplyTopic(deviceId), payload: Buffer.from(JSON.stringify(entries)), qos: 0, retain: false, dup: false } as never, () => undefined);
+    client.publish(
+      {
+        cmd: 'publish',
+        topic: tmpoSyncReplyTopic(deviceId),
+        payload: Buffer.from(JSON.stringify(entries)),
+        qos: 0,
+        retain: false,
+        dup: false,
+      } as never,
+      () => undefined,
+    );
   }
 
   /** Blocks held for a sensor, as `sid/rid/lvl/bid` -> bytes. */

@@ -211,7 +211,8 @@ export class FluksoTestServer {
 
   async close(): Promise<void> {
     await this.bridge?.close();
-    const closed = this.mode === 'refuse' ? Promise.resolve() : new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed =
+      this.mode === 'refuse' ? Promise.resolve() : new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.mode = 'refuse';
     for (const s of this.sockets) s.destroy();
     await closed;
@@ -259,7 +260,12 @@ export class FluksoTestServer {
       });
   }
 
-  private fault(req: http.IncomingMessage, res: http.ServerResponse, base: { method: string; path: string }, reset: boolean): void {
+  private fault(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    base: { method: string; path: string },
+    reset: boolean,
+  ): void {
     if (reset) {
       this.record({ ...base, status: 0, fault: 'reset' });
       req.socket.resetAndDestroy();
@@ -277,18 +283,25 @@ export class FluksoTestServer {
     else fn();
   }
 
-  private route(req: http.IncomingMessage, path: string, body: Buffer): { status: number; body: string; headers?: Record<string, string> } {
+  private route(
+    req: http.IncomingMessage,
+    path: string,
+    body: Buffer,
+  ): { status: number; body: string; headers?: Record<string, string> } {
     const m = /^\/(sensor|device)\/([^/]+)$/.exec(path);
     if (!m) return { status: 404, body: '{"error":"no such resource"}' };
     if (req.method !== 'POST') return { status: 405, body: '{"error":"POST only"}' };
     if (req.headers['x-version'] !== '1.0') return { status: 400, body: '{"error":"X-Version must be 1.0"}' };
     const digest = req.headers['x-digest'];
-    if (typeof digest !== 'string' || !/^[0-9a-f]{40}$/.test(digest)) return { status: 400, body: '{"error":"X-Digest must be 40 hex digits"}' };
+    if (typeof digest !== 'string' || !/^[0-9a-f]{40}$/.test(digest))
+      return { status: 400, body: '{"error":"X-Digest must be 40 hex digits"}' };
     const id = decodeURIComponent(m[2]!);
     const device = this.devices.get(m[1] === 'sensor' ? (this.sensorDevice.get(id) ?? '') : id);
     if (!device) return { status: 404, body: `{"error":"unknown ${m[1]}"}` };
-    if (hmac(device.key, body) !== digest) return { status: 401, body: '{"error":"digest mismatch"}', headers: { 'WWW-Authenticate': 'X-Digest' } };
-    if (this.denied.has(device.key)) return { status: 401, body: '{"error":"key refused"}', headers: { 'WWW-Authenticate': 'X-Digest' } };
+    if (hmac(device.key, body) !== digest)
+      return { status: 401, body: '{"error":"digest mismatch"}', headers: { 'WWW-Authenticate': 'X-Digest' } };
+    if (this.denied.has(device.key))
+      return { status: 401, body: '{"error":"key refused"}', headers: { 'WWW-Authenticate': 'X-Digest' } };
     let json: unknown;
     try {
       json = JSON.parse(body.toString('utf8'));
@@ -301,10 +314,12 @@ export class FluksoTestServer {
   private measurements(sid: string, json: unknown): { status: number; body: string } {
     const o = json as { measurements?: unknown; config?: unknown };
     if (typeof o !== 'object' || o === null) return { status: 400, body: '{"error":"not an object"}' };
-    if (o.measurements !== undefined && o.config !== undefined) return { status: 400, body: '{"error":"measurements and config together"}' };
+    if (o.measurements !== undefined && o.config !== undefined)
+      return { status: 400, body: '{"error":"measurements and config together"}' };
     if (!Array.isArray(o.measurements)) return { status: 400, body: '{"error":"no measurements"}' };
     for (const p of o.measurements) {
-      if (!Array.isArray(p) || p.length !== 2 || !Number.isInteger(p[0]) || typeof p[1] !== 'number') return { status: 400, body: '{"error":"a measurement is not [ts,counter]"}' };
+      if (!Array.isArray(p) || p.length !== 2 || !Number.isInteger(p[0]) || typeof p[1] !== 'number')
+        return { status: 400, body: '{"error":"a measurement is not [ts,counter]"}' };
     }
     let s = this.store.get(sid);
     if (!s) {
@@ -330,7 +345,10 @@ export class FluksoTestServer {
     return this.successStatus === 204 ? { status: 204, body: '' } : { status: 200, body: '{"response":"ok"}' };
   }
 
-  private heartbeat(device: TestDevice, json: unknown): { status: number; body: string; headers: Record<string, string> } {
+  private heartbeat(
+    device: TestDevice,
+    json: unknown,
+  ): { status: number; body: string; headers: Record<string, string> } {
     this.heartbeats.push({ deviceId: device.id, body: json as Record<string, unknown> });
     const r = this.heartbeatReply;
     const body = JSON.stringify({ upgrade: r.upgrade, timestamp: Math.floor(Date.now() / 1000) });
@@ -347,7 +365,12 @@ function hmac(key: string, body: Buffer): string {
 
 function send(res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { ...(status === 204 ? {} : { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) }), ...headers });
+  res.writeHead(status, {
+    ...(status === 204
+      ? {}
+      : { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) }),
+    ...headers,
+  });
   res.end(status === 204 ? undefined : body);
 }
 

@@ -50,7 +50,10 @@ const deviceSchema = {
   additionalProperties: false,
   properties: {
     identifiers: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }] },
-    connections: { type: 'array', items: { type: 'array', items: [{ type: 'string' }, { type: 'string' }], minItems: 2, maxItems: 2 } },
+    connections: {
+      type: 'array',
+      items: { type: 'array', items: [{ type: 'string' }, { type: 'string' }], minItems: 2, maxItems: 2 },
+    },
     name: { type: 'string' },
     manufacturer: { type: 'string' },
     model: { type: 'string' },
@@ -118,7 +121,12 @@ const haSensorConfigJsonSchema = {
         type: 'object',
         additionalProperties: false,
         required: ['topic'],
-        properties: { topic, payload_available: { type: 'string' }, payload_not_available: { type: 'string' }, value_template: template },
+        properties: {
+          topic,
+          payload_available: { type: 'string' },
+          payload_not_available: { type: 'string' },
+          value_template: template,
+        },
       },
     },
     payload_available: { type: 'string' },
@@ -132,7 +140,10 @@ const haSensorConfigJsonSchema = {
     // discovery docs: a device block is only accepted with a unique_id.
     { dependentRequired: { device: ['unique_id'] } },
     // last_reset only means something for a `total` sensor.
-    { if: { required: ['last_reset_value_template'] }, then: { required: ['state_class'], properties: { state_class: { const: 'total' } } } },
+    {
+      if: { required: ['last_reset_value_template'] },
+      then: { required: ['state_class'], properties: { state_class: { const: 'total' } } },
+    },
     ...perClass,
   ],
 };
@@ -157,9 +168,12 @@ export type HaCheck = { success: true; data: HaSensorConfig; errors: [] } | { su
 /** Readable lines for ajv's errors, with the rule that failed said in HA's terms. */
 function explain(e: ErrorObject): string {
   const at = e.instancePath || '(root)';
-  if (e.keyword === 'additionalProperties') return `${at}: unrecognized key "${(e.params as { additionalProperty: string }).additionalProperty}"`;
-  if (e.keyword === 'enum' && e.instancePath === '/unit_of_measurement') return `${at}: unit is not one HA accepts for this device_class: ${(e.params as { allowedValues: string[] }).allowedValues.join(', ')}`;
-  if (e.keyword === 'not' && e.instancePath === '/state_class') return `${at}: an accumulating device class cannot have state_class measurement`;
+  if (e.keyword === 'additionalProperties')
+    return `${at}: unrecognized key "${(e.params as { additionalProperty: string }).additionalProperty}"`;
+  if (e.keyword === 'enum' && e.instancePath === '/unit_of_measurement')
+    return `${at}: unit is not one HA accepts for this device_class: ${(e.params as { allowedValues: string[] }).allowedValues.join(', ')}`;
+  if (e.keyword === 'not' && e.instancePath === '/state_class')
+    return `${at}: an accumulating device class cannot have state_class measurement`;
   if (e.keyword === 'dependentRequired') return `${at}: a device block needs a unique_id`;
   if (e.keyword === 'anyOf' && e.instancePath === '/device') return `${at}: a device needs identifiers or connections`;
   if (e.keyword === 'not' && e.instancePath === '') return `${at}: availability and availability_topic are exclusive`;
@@ -176,5 +190,8 @@ export function checkHaSensorConfig(payload: unknown): HaCheck {
 
 /** Device classes the Energy dashboard offers for grid, gas and water, with the state classes it takes. */
 export function energyDashboardReady(c: HaSensorConfig): boolean {
-  return ['energy', 'gas', 'water'].includes(c.device_class ?? '') && (c.state_class === 'total' || c.state_class === 'total_increasing');
+  return (
+    ['energy', 'gas', 'water'].includes(c.device_class ?? '') &&
+    (c.state_class === 'total' || c.state_class === 'total_increasing')
+  );
 }

@@ -28,7 +28,11 @@ export interface HomieCheck {
  * retained by a broker, so an attribute whose value is "" (the convention's `$extensions`
  * when there are none) is absent, and that is accepted.
  */
-export function checkHomie(messages: Map<string, Retained>, base = 'homie', opts: { requireValues?: boolean } = {}): HomieCheck {
+export function checkHomie(
+  messages: Map<string, Retained>,
+  base = 'homie',
+  opts: { requireValues?: boolean } = {},
+): HomieCheck {
   const problems: string[] = [];
   const get = (t: string) => messages.get(t)?.payload;
   const explained = new Set<string>();
@@ -48,10 +52,12 @@ export function checkHomie(messages: Map<string, Retained>, base = 'homie', opts
     };
     if (!ID.test(dev)) problems.push(`${d}: "${dev}" is not a valid device id`);
     const version = need(`${d}/$homie`, 'device attribute $homie');
-    if (version !== undefined && !/^4(\.\d+){1,2}$/.test(version)) problems.push(`${d}/$homie: "${version}" is not a 4.x version`);
+    if (version !== undefined && !/^4(\.\d+){1,2}$/.test(version))
+      problems.push(`${d}/$homie: "${version}" is not a 4.x version`);
     need(`${d}/$name`, 'device attribute $name');
     const state = need(`${d}/$state`, 'device attribute $state');
-    if (state !== undefined && !STATES.includes(state)) problems.push(`${d}/$state: "${state}" is not one of ${STATES.join(', ')}`);
+    if (state !== undefined && !STATES.includes(state))
+      problems.push(`${d}/$state: "${state}" is not one of ${STATES.join(', ')}`);
     explained.add(`${d}/$extensions`);
     explained.add(`${d}/$implementation`);
     for (const t of messages.keys()) if (t.startsWith(`${d}/$implementation/`)) explained.add(t);
@@ -77,13 +83,16 @@ export function checkHomie(messages: Map<string, Retained>, base = 'homie', opts
         }
         need(`${pt}/$name`, 'property attribute $name');
         const datatype = need(`${pt}/$datatype`, 'property attribute $datatype');
-        if (datatype !== undefined && !DATATYPES.includes(datatype)) problems.push(`${pt}/$datatype: "${datatype}" is not one of ${DATATYPES.join(', ')}`);
+        if (datatype !== undefined && !DATATYPES.includes(datatype))
+          problems.push(`${pt}/$datatype: "${datatype}" is not one of ${DATATYPES.join(', ')}`);
         for (const a of ['$unit', '$format', '$settable', '$retained']) explained.add(`${pt}/${a}`);
         const format = get(`${pt}/$format`);
-        if ((datatype === 'enum' || datatype === 'color') && !format) problems.push(`${pt}/$format: required for ${datatype}`);
+        if ((datatype === 'enum' || datatype === 'color') && !format)
+          problems.push(`${pt}/$format: required for ${datatype}`);
         for (const a of ['$settable', '$retained']) {
           const v = get(`${pt}/${a}`);
-          if (v !== undefined && v !== 'true' && v !== 'false') problems.push(`${pt}/${a}: "${v}" is not true or false`);
+          if (v !== undefined && v !== 'true' && v !== 'false')
+            problems.push(`${pt}/${a}: "${v}" is not true or false`);
         }
         explained.add(pt);
         explained.add(`${pt}/set`);
@@ -93,13 +102,16 @@ export function checkHomie(messages: Map<string, Retained>, base = 'homie', opts
           continue;
         }
         if (datatype === 'float' && !FLOAT.test(value)) problems.push(`${pt}: "${value}" is not a float payload`);
-        if (datatype === 'integer' && !INTEGER.test(value)) problems.push(`${pt}: "${value}" is not an integer payload`);
-        if (datatype === 'boolean' && value !== 'true' && value !== 'false') problems.push(`${pt}: "${value}" is not a boolean payload`);
+        if (datatype === 'integer' && !INTEGER.test(value))
+          problems.push(`${pt}: "${value}" is not an integer payload`);
+        if (datatype === 'boolean' && value !== 'true' && value !== 'false')
+          problems.push(`${pt}: "${value}" is not a boolean payload`);
       }
     }
   }
   for (const t of messages.keys()) {
-    if (t.startsWith(`${base}/`) && !explained.has(t)) problems.push(`${t}: not part of any described device, node or property`);
+    if (t.startsWith(`${base}/`) && !explained.has(t))
+      problems.push(`${t}: not part of any described device, node or property`);
   }
   return { devices: [...devices], problems };
 }

@@ -45,7 +45,12 @@ const asRoot = process.getuid?.() === 0;
 function exec(cmd: string, args: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.filter((a) => !a.startsWith('--password')).join(' ')} failed: ${err.message}\n${stderr}`));
+      if (err)
+        reject(
+          new Error(
+            `${cmd} ${args.filter((a) => !a.startsWith('--password')).join(' ')} failed: ${err.message}\n${stderr}`,
+          ),
+        );
       else resolve(stdout);
     });
   });
@@ -90,21 +95,26 @@ export class MariaDb {
 
   /** Install a data dir, start the server, create the database and the users. */
   static async start(opts: MariaDbOptions = {}): Promise<MariaDb> {
-    if (!MariaDb.available()) throw new Error(`MariaDB is not installed (${MARIADBD}); install the Debian package mariadb-server`);
+    if (!MariaDb.available())
+      throw new Error(`MariaDB is not installed (${MARIADBD}); install the Debian package mariadb-server`);
     const dir = await mkdtemp(join(tmpdir(), 'flm-mariadb-'));
     const db = new MariaDb(dir, await freePort(), opts);
     try {
-      await exec(INSTALL_DB, [
-        '--no-defaults',
-        `--datadir=${join(dir, 'data')}`,
-        ...(asRoot ? ['--user=root'] : []),
-        '--auth-root-authentication-method=socket',
-        `--auth-root-socket-user=${userInfo().username}`,
-        '--skip-test-db',
-        '--skip-name-resolve',
-        // A small redo log: the default 96 MB file would be written for every test file.
-        '--innodb-log-file-size=16M',
-      ], 60_000);
+      await exec(
+        INSTALL_DB,
+        [
+          '--no-defaults',
+          `--datadir=${join(dir, 'data')}`,
+          ...(asRoot ? ['--user=root'] : []),
+          '--auth-root-authentication-method=socket',
+          `--auth-root-socket-user=${userInfo().username}`,
+          '--skip-test-db',
+          '--skip-name-resolve',
+          // A small redo log: the default 96 MB file would be written for every test file.
+          '--innodb-log-file-size=16M',
+        ],
+        60_000,
+      );
       // The port was free a moment ago; should something take it meanwhile, take another.
       for (let attempt = 1; ; attempt++) {
         try {
@@ -116,12 +126,14 @@ export class MariaDb {
         }
       }
       const u = USERS;
-      await db.rootSql([
-        `CREATE DATABASE ${DATABASE}`,
-        ...Object.values(u).map((x) => `CREATE USER '${x.user}'@'127.0.0.1' IDENTIFIED BY '${x.password}'`),
-        `GRANT ALL PRIVILEGES ON ${DATABASE}.* TO '${u.full.user}'@'127.0.0.1'`,
-        `GRANT SELECT ON ${DATABASE}.* TO '${u.reader.user}'@'127.0.0.1'`,
-      ].join(';\n'));
+      await db.rootSql(
+        [
+          `CREATE DATABASE ${DATABASE}`,
+          ...Object.values(u).map((x) => `CREATE USER '${x.user}'@'127.0.0.1' IDENTIFIED BY '${x.password}'`),
+          `GRANT ALL PRIVILEGES ON ${DATABASE}.* TO '${u.full.user}'@'127.0.0.1'`,
+          `GRANT SELECT ON ${DATABASE}.* TO '${u.reader.user}'@'127.0.0.1'`,
+        ].join(';\n'),
+      );
       return db;
     } catch (err) {
       await db.remove();
@@ -170,11 +182,16 @@ export class MariaDb {
     process.once('exit', this.killOnExit);
     const until = Date.now() + (this.opts.startTimeoutMs ?? 60_000);
     for (;;) {
-      if (!this.running) throw new Error(`mariadbd exited at start (${proc.exitCode ?? proc.signalCode}): ${stderr}\n${await this.log()}`);
+      if (!this.running)
+        throw new Error(
+          `mariadbd exited at start (${proc.exitCode ?? proc.signalCode}): ${stderr}\n${await this.log()}`,
+        );
       if (await greets(this.socket)) return;
       if (Date.now() > until) {
         await this.stop();
-        throw new Error(`mariadbd did not take connections on 127.0.0.1:${this.port} within ${this.opts.startTimeoutMs ?? 60_000} ms\n${await this.log()}`);
+        throw new Error(
+          `mariadbd did not take connections on 127.0.0.1:${this.port} within ${this.opts.startTimeoutMs ?? 60_000} ms\n${await this.log()}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -207,7 +224,19 @@ export class MariaDb {
 
   /** Run SQL as root through the socket; tab-separated rows without the header. */
   async rootSql(sql: string, database = ''): Promise<string> {
-    return exec(CLIENT, ['--no-defaults', `--socket=${this.socket}`, '--user=root', '--batch', '--skip-column-names', ...(database ? [`--database=${database}`] : []), `--execute=${sql}`], 30_000);
+    return exec(
+      CLIENT,
+      [
+        '--no-defaults',
+        `--socket=${this.socket}`,
+        '--user=root',
+        '--batch',
+        '--skip-column-names',
+        ...(database ? [`--database=${database}`] : []),
+        `--execute=${sql}`,
+      ],
+      30_000,
+    );
   }
 
   /** The first value of the first row of a query as root, in the test database. */

@@ -12,7 +12,21 @@ export const nodeRedPath = require.resolve('node-red', { paths: [helperPath] });
 helper.init(nodeRedPath);
 
 const load = (name: string) => require(`../../nodes/${name}`).default;
-export const flmNodes = ['flm-device', 'flm-simulator', 'flm-sensor', 'flm-broker', 'flm-tmpo', 'flm-p1', 'flm-homeassistant', 'flm-upload', 'flm-openhab', 'flm-in', 'flm-mysql', 'flm-board', 'flm-pulse'].map(load);
+export const flmNodes = [
+  'flm-device',
+  'flm-simulator',
+  'flm-sensor',
+  'flm-broker',
+  'flm-tmpo',
+  'flm-p1',
+  'flm-homeassistant',
+  'flm-upload',
+  'flm-openhab',
+  'flm-in',
+  'flm-mysql',
+  'flm-board',
+  'flm-pulse',
+].map(load);
 
 const TAB = 'tab1';
 /**
@@ -26,7 +40,12 @@ export function onTab(nodes: Array<Record<string, unknown>>): Array<Record<strin
   ];
 }
 
-export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000, stepMs = 20): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false,
+  timeoutMs = 10_000,
+  stepMs = 20,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = probe();

@@ -105,9 +105,11 @@ export class OpenHabServer {
           req.socket.destroy();
           return;
         }
-        if (failure !== undefined) return reply(failure, `{"error":{"message":"failing on purpose","http-code":${failure}}}`);
+        if (failure !== undefined)
+          return reply(failure, `{"error":{"message":"failing on purpose","http-code":${failure}}}`);
         if (!m) return reply(404, '{"error":{"message":"not found","http-code":404}}');
-        if (req.headers.authorization !== `Bearer ${this.opts.token}`) return reply(401, '{"error":{"message":"Authentication required","http-code":401}}');
+        if (req.headers.authorization !== `Bearer ${this.opts.token}`)
+          return reply(401, '{"error":{"message":"Authentication required","http-code":401}}');
         const type = this.opts.items[item];
         if (!type) return reply(404, `{"error":{"message":"Item ${item} does not exist!","http-code":404}}`);
         if (req.method === 'GET') return reply(200, this.states.get(item) ?? 'NULL');
@@ -115,7 +117,8 @@ export class OpenHabServer {
         const contentType = String(req.headers['content-type'] ?? '');
         if (!contentType.startsWith('text/plain')) return reply(415);
         const state = Buffer.concat(chunks).toString('utf8');
-        if (type.startsWith('Number') && !NUMBER_STATE.test(state)) return reply(400, `{"error":{"message":"State could not be parsed: ${state}","http-code":400}}`);
+        if (type.startsWith('Number') && !NUMBER_STATE.test(state))
+          return reply(400, `{"error":{"message":"State could not be parsed: ${state}","http-code":400}}`);
         this.records.push({ item, state, contentType });
         this.states.set(item, state);
         reply(202);

@@ -5,10 +5,26 @@ import { fixture, telegramOf, withCrc } from '../unit/p1/fixtures';
 function brusselsStamp(ms: number): string {
   const parts = Object.fromEntries(
     new Intl.DateTimeFormat('en-GB', {
-      timeZone: 'Europe/Brussels', hourCycle: 'h23', year: '2-digit', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
-    }).formatToParts(ms).map((p) => [p.type, p.value]),
+      timeZone: 'Europe/Brussels',
+      hourCycle: 'h23',
+      year: '2-digit',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    })
+      .formatToParts(ms)
+      .map((p) => [p.type, p.value]),
   );
-  const local = Date.UTC(2000 + Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+  const local = Date.UTC(
+    2000 + Number(parts.year),
+    Number(parts.month) - 1,
+    Number(parts.day),
+    Number(parts.hour),
+    Number(parts.minute),
+    Number(parts.second),
+  );
   const summer = Math.round((local - Math.floor(ms / 1000) * 1000) / 3_600_000) === 2;
   return `${parts.year}${parts.month}${parts.day}${parts.hour}${parts.minute}${parts.second}${summer ? 'S' : 'W'}`;
 }
@@ -33,7 +49,8 @@ const kwh = (v: number, width = 10) => v.toFixed(3).padStart(width, '0');
  */
 function belgianBody(t: BelgianTelegram): string {
   const text = telegramOf(fixture('dsmr5-be-fluvius.txt'));
-  return text.slice(0, text.indexOf('!') + 1)
+  return text
+    .slice(0, text.indexOf('!') + 1)
     .replace(/^0-0:1\.0\.0\(\d{12}[SW]\)/m, `0-0:1.0.0(${brusselsStamp(t.at)})`)
     .replace(/^1-0:1\.8\.1\([^*]*/m, `1-0:1.8.1(${kwh(t.registers[0])}`)
     .replace(/^1-0:1\.8\.2\([^*]*/m, `1-0:1.8.2(${kwh(t.registers[1])}`)
@@ -50,8 +67,13 @@ export const belgianTelegram = (t: BelgianTelegram): string => withCrc(belgianBo
 export interface Meter {
   /** Unix seconds */
   t: number;
-  imp1: number; imp2: number; exp1: number; exp2: number;
-  gas: number; gasAt: number; water: number;
+  imp1: number;
+  imp2: number;
+  exp1: number;
+  exp2: number;
+  gas: number;
+  gasAt: number;
+  water: number;
 }
 
 /** The Belgian DSMR 5 fixture with the meter's values and time, through its `!` (no CRC yet). */

@@ -27,7 +27,12 @@ export function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, 
 }
 
 /** Lines a process prints until `count` lines arrived or `timeoutMs` passed, then it is stopped. */
-export function collectLines(cmd: string, args: string[], count: number, timeoutMs: number): Promise<{ lines: string[]; ms: number[] }> {
+export function collectLines(
+  cmd: string,
+  args: string[],
+  count: number,
+  timeoutMs: number,
+): Promise<{ lines: string[]; ms: number[] }> {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
     const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });

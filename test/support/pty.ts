@@ -14,12 +14,23 @@ export interface Pty {
 
 /** A socat pty pair whose ends are the links `a` and `b`. */
 export async function socatPair(a: string, b: string): Promise<Pty> {
-  const proc = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let log = '';
   proc.stderr!.on('data', (d) => (log += d));
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   try {
-    await waitFor(`socat to create ${a} and ${b}`, () => (proc.exitCode !== null ? (() => { throw new Error(`socat exited: ${log}`); })() : existsSync(a) && existsSync(b)), 5000);
+    await waitFor(
+      `socat to create ${a} and ${b}`,
+      () =>
+        proc.exitCode !== null
+          ? (() => {
+              throw new Error(`socat exited: ${log}`);
+            })()
+          : existsSync(a) && existsSync(b),
+      5000,
+    );
   } catch (err) {
     proc.kill('SIGKILL');
     throw err;

@@ -18,7 +18,9 @@ export interface PipelinePlace {
  */
 export async function startPipeline(env: Record<string, string> = {}, again?: PipelinePlace) {
   // `again`: start once more on the dir and ports of an earlier run (a restart after a crash).
-  const [ui, mqttPort, ws, api] = again ? [again.ui, again.mqttPort, again.ws, again.api] : [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [ui, mqttPort, ws, api] = again
+    ? [again.ui, again.mqttPort, again.ws, again.api]
+    : [await freePort(), await freePort(), await freePort(), await freePort()];
   const dir = again?.dir ?? (await tempDir('flm-start-'));
   const run = start(process.execPath, [join(repoRoot, 'dist', 'scripts', 'start.js')], {
     FLM_USER_DIR: join(dir.path, 'user'),

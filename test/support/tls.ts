@@ -26,8 +26,21 @@ const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes
 
 async function makeCa(dir: string, name: string): Promise<void> {
   await run('openssl', [
-    'req', '-x509', ...EC, '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.crt`), '-days', '2',
-    '-subj', `/CN=flm test ${name}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    ...EC,
+    '-keyout',
+    join(dir, `${name}.key`),
+    '-out',
+    join(dir, `${name}.crt`),
+    '-days',
+    '2',
+    '-subj',
+    `/CN=flm test ${name}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
 }
 
@@ -39,11 +52,36 @@ export function testPki(): Promise<TestPki> {
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     await makeCa(dir, 'ca');
     await makeCa(dir, 'other-ca');
-    await run('openssl', ['req', ...EC, '-keyout', join(dir, 'server.key'), '-out', join(dir, 'server.csr'), '-subj', '/CN=127.0.0.1']);
-    await writeFile(join(dir, 'server.ext'), 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n');
     await run('openssl', [
-      'x509', '-req', '-in', join(dir, 'server.csr'), '-CA', join(dir, 'ca.crt'), '-CAkey', join(dir, 'ca.key'), '-CAcreateserial',
-      '-out', join(dir, 'server.crt'), '-days', '2', '-extfile', join(dir, 'server.ext'),
+      'req',
+      ...EC,
+      '-keyout',
+      join(dir, 'server.key'),
+      '-out',
+      join(dir, 'server.csr'),
+      '-subj',
+      '/CN=127.0.0.1',
+    ]);
+    await writeFile(
+      join(dir, 'server.ext'),
+      'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n',
+    );
+    await run('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      join(dir, 'server.csr'),
+      '-CA',
+      join(dir, 'ca.crt'),
+      '-CAkey',
+      join(dir, 'ca.key'),
+      '-CAcreateserial',
+      '-out',
+      join(dir, 'server.crt'),
+      '-days',
+      '2',
+      '-extfile',
+      join(dir, 'server.ext'),
     ]);
     const text = (f: string) => readFile(join(dir, f), 'utf8');
     return {

@@ -40,7 +40,10 @@ export class TmpoPyClient {
   /** every URL asked, for tests that count requests */
   readonly requests: string[] = [];
 
-  constructor(readonly baseUrl: string, opts: TmpoPyOptions = {}) {
+  constructor(
+    readonly baseUrl: string,
+    opts: TmpoPyOptions = {},
+  ) {
     this.workers = opts.workers ?? 16;
     this.now = opts.now ?? (() => Date.now() / 1000);
     this.auth = opts.auth ?? 'headers';
@@ -66,9 +69,23 @@ export class TmpoPyClient {
       const last = this.lastBlock(sid);
       if (last && this.now() < last.bid + 256) return;
       const from = last ?? { rid: 0, lvl: 0, bid: 0 };
-      const list = (await this.get(sid, token, `/sensor/${sid}/tmpo/sync`, { rid: from.rid, lvl: from.lvl, bid: from.bid }, 'application/json').then((r) => r.json())) as Array<{ rid: number; lvl: number; bid: number; ext: string }>;
+      const list = (await this.get(
+        sid,
+        token,
+        `/sensor/${sid}/tmpo/sync`,
+        { rid: from.rid, lvl: from.lvl, bid: from.bid },
+        'application/json',
+      ).then((r) => r.json())) as Array<{ rid: number; lvl: number; bid: number; ext: string }>;
       // requests_futures: all block requests go out at once on the pool, then are written in list order
-      const futures = limitAll(list.map((t) => () => this.get(sid, token, `/sensor/${sid}/tmpo/${t.rid}/${t.lvl}/${t.bid}`, {}, 'application/gzip').then(async (r) => Buffer.from(await r.arrayBuffer()))), this.workers);
+      const futures = limitAll(
+        list.map(
+          (t) => () =>
+            this.get(sid, token, `/sensor/${sid}/tmpo/${t.rid}/${t.lvl}/${t.bid}`, {}, 'application/gzip').then(
+              async (r) => Buffer.from(await r.arrayBuffer()),
+            ),
+        ),
+        this.workers,
+      );
       for (const f of futures) f.catch(() => undefined); // the first failure is thrown below, in order
       for (let i = 0; i < list.length; i++) {
         const t = list[i]!;
@@ -77,7 +94,13 @@ export class TmpoPyClient {
     }
   }
 
-  private async get(sid: string, token: string, path: string, params: Record<string, number>, accept: string): Promise<Response> {
+  private async get(
+    sid: string,
+    token: string,
+    path: string,
+    params: Record<string, number>,
+    accept: string,
+  ): Promise<Response> {
     const url = new URL(this.baseUrl + path);
     for (const [k, v] of Object.entries(params)) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { Accept: accept };
@@ -125,7 +148,10 @@ export class TmpoPyClient {
   }
 
   /** `series(sid, recycle_id, head, tail, datetime=False)` as plain arrays. */
-  series(sid: string, opts: { rid?: number; head?: number; tail?: number } = {}): { times: number[]; values: number[] } {
+  series(
+    sid: string,
+    opts: { rid?: number; head?: number; tail?: number } = {},
+  ): { times: number[]; values: number[] } {
     const mine = this.rows.filter((r) => r.sid === sid);
     const rid = opts.rid ?? Math.max(...mine.map((r) => r.rid));
     const head = opts.head ?? 0;
@@ -151,7 +177,7 @@ export class TmpoPyClient {
 export function blk2series(ext: string, data: Buffer): { times: number[]; values: number[] } {
   if (ext !== 'gz') throw new Error('Compression type not supported in tmpo');
   const m = RE_JSON_BLK.exec(gunzipSync(data).toString('utf8'));
-  if (!m) throw new Error('block does not match tmpo-py\'s pattern');
+  if (!m) throw new Error("block does not match tmpo-py's pattern");
   const h = JSON.parse(m[1]!) as { head: [number, number] };
   const t = JSON.parse(m[2]!) as number[];
   const v = JSON.parse(m[3]!) as number[];
@@ -175,14 +201,19 @@ function limitAll<T>(tasks: Array<() => Promise<T>>, limit: number): Array<Promi
   const next = (): void => {
     if (running < limit && queue.length > 0) queue.shift()!();
   };
-  return tasks.map((task) => new Promise<T>((resolve, reject) => {
-    queue.push(() => {
-      running++;
-      task().then(resolve, reject).finally(() => {
-        running--;
+  return tasks.map(
+    (task) =>
+      new Promise<T>((resolve, reject) => {
+        queue.push(() => {
+          running++;
+          task()
+            .then(resolve, reject)
+            .finally(() => {
+              running--;
+              next();
+            });
+        });
         next();
-      });
-    });
-    next();
-  }));
+      }),
+  );
 }

@@ -16,7 +16,12 @@ import { endings } from './board';
 const POLL_MS = 1000;
 const REPLY_TIMEOUT_MS = 500;
 
-export async function sniffFlm02(io: CliIo, path: string, settings: SerialSettings, seconds: number | undefined): Promise<number> {
+export async function sniffFlm02(
+  io: CliIo,
+  path: string,
+  settings: SerialSettings,
+  seconds: number | undefined,
+): Promise<number> {
   const what = `${path} ${describeSerial(settings)}`;
   const t0 = Date.now();
   const run = endings(seconds);
@@ -32,7 +37,10 @@ export async function sniffFlm02(io: CliIo, path: string, settings: SerialSettin
     const read = overflowed ? null : parseFlm02Read(text);
     if (!read) {
       stats.malformed++;
-      return line({ request, error: overflowed ? 'read too long' : `not a board read: ${JSON.stringify(text.slice(0, 60))}` });
+      return line({
+        request,
+        error: overflowed ? 'read too long' : `not a board read: ${JSON.stringify(text.slice(0, 60))}`,
+      });
     }
     const out: Record<string, unknown> = { request };
     if (read.control) {
@@ -50,19 +58,30 @@ export async function sniffFlm02(io: CliIo, path: string, settings: SerialSettin
       out.uart = Buffer.from(read.uart).toString('hex');
       const k = parseKubePacket(read.uart);
       if (k.ok) stats.kubePackets++;
-      out.kube = k.ok ? { group: k.packet.group, nid: k.packet.header.nid, kind: k.packet.kind, ack: k.packet.header.ack, payload: Buffer.from(k.packet.payload).toString('hex') } : { error: k.reason };
+      out.kube = k.ok
+        ? {
+            group: k.packet.group,
+            nid: k.packet.header.nid,
+            kind: k.packet.kind,
+            ack: k.packet.header.ack,
+            payload: Buffer.from(k.packet.payload).toString('hex'),
+          }
+        : { error: k.reason };
     }
     line(out);
   };
 
   let conn: Connection;
   try {
-    conn = await serialPortConnector({ path, settings })({
-      data: (chunk) => {
-        for (const r of framer.push(chunk)) onRead(r.text, r.overflowed);
+    conn = await serialPortConnector({ path, settings })(
+      {
+        data: (chunk) => {
+          for (const r of framer.push(chunk)) onRead(r.text, r.overflowed);
+        },
+        closed: (err) => run.end(err ? `connection lost: ${err.message}` : 'connection closed'),
       },
-      closed: (err) => run.end(err ? `connection lost: ${err.message}` : 'connection closed'),
-    }, { attempt: 1, previous: 'first' });
+      { attempt: 1, previous: 'first' },
+    );
   } catch (err) {
     run.dispose();
     throw new Error(`cannot open ${what}: ${(err as Error).message}`);
@@ -79,7 +98,9 @@ export async function sniffFlm02(io: CliIo, path: string, settings: SerialSettin
         asked = undefined;
       }, REPLY_TIMEOUT_MS),
     };
-    conn.write?.(Buffer.from(encodeFlm02Request(cmd), 'latin1')).catch((err: unknown) => run.end(`write failed: ${(err as Error).message}`));
+    conn
+      .write?.(Buffer.from(encodeFlm02Request(cmd), 'latin1'))
+      .catch((err: unknown) => run.end(`write failed: ${(err as Error).message}`));
   };
   io.stderr.write(`polling the FLM02 board on ${conn.label}${seconds ? ` for ${seconds} s` : ' (Ctrl-C to stop)'}\n`);
   ask('gh');
@@ -89,9 +110,13 @@ export async function sniffFlm02(io: CliIo, path: string, settings: SerialSettin
   clearInterval(poll);
   if (asked) clearTimeout(asked.timer);
   await conn.close();
-  io.stdout.write(JSON.stringify({ stats: { seconds: Math.round((Date.now() - t0) / 100) / 10, ...stats }, end: why }) + '\n');
+  io.stdout.write(
+    JSON.stringify({ stats: { seconds: Math.round((Date.now() - t0) / 100) / 10, ...stats }, end: why }) + '\n',
+  );
   if (stats.replies === 0) {
-    io.stderr.write(`flm board sniff: no reply from ${what}: check the port and the baud rate (the bridge's; 115200 by default)\n`);
+    io.stderr.write(
+      `flm board sniff: no reply from ${what}: check the port and the baud rate (the bridge's; 115200 by default)\n`,
+    );
     return 1;
   }
   return 0;

@@ -17,14 +17,23 @@ const serialFlags = {
   port: z.string().min(1),
   /** default: the protocol's (FLM03 460800, FLM02 115200) */
   baud: z.coerce.number().int().min(300).max(4_000_000).optional(),
-  seconds: z.coerce.number().positive().max(31 * 86400).optional(),
+  seconds: z.coerce
+    .number()
+    .positive()
+    .max(31 * 86400)
+    .optional(),
 };
-const baudOf = (flags: { protocol: BoardProtocol; baud?: number | undefined }): number => flags.baud ?? DEFAULT_BAUD[flags.protocol];
+const baudOf = (flags: { protocol: BoardProtocol; baud?: number | undefined }): number =>
+  flags.baud ?? DEFAULT_BAUD[flags.protocol];
 
 const settingsFor = (baud: number): SerialSettings => ({ baudRate: baud, dataBits: 8, parity: 'none', stopBits: 1 });
 
 /** Resolves with why a run should end: the time is up, a signal, or what the caller reports. */
-export function endings(seconds: number | undefined): { ended: Promise<string>; end: (why: string) => void; dispose: () => void } {
+export function endings(seconds: number | undefined): {
+  ended: Promise<string>;
+  end: (why: string) => void;
+  dispose: () => void;
+} {
   let end!: (why: string) => void;
   const ended = new Promise<string>((resolve) => (end = resolve));
   const timer = seconds ? setTimeout(() => end('time is up'), seconds * 1000) : undefined;
@@ -44,10 +53,15 @@ export function endings(seconds: number | undefined): { ended: Promise<string>; 
 
 export const boardSniffCommand: Command = {
   path: ['board', 'sniff'],
-  summary: 'read an FLM sensor board port: a JSON line per decoded frame (FLM02: per polled reply), statistics at the end',
+  summary:
+    'read an FLM sensor board port: a JSON line per decoded frame (FLM02: per polled reply), statistics at the end',
   usage: 'flm board sniff --port DEV [--protocol flm03|flm02] [--baud 460800|115200] [--seconds N]',
   async run(args, io) {
-    const { flags, positionals } = parseFlags(args, { protocol: { type: 'string' }, port: { type: 'string' }, baud: { type: 'string' }, seconds: { type: 'string' } }, z.object(serialFlags));
+    const { flags, positionals } = parseFlags(
+      args,
+      { protocol: { type: 'string' }, port: { type: 'string' }, baud: { type: 'string' }, seconds: { type: 'string' } },
+      z.object(serialFlags),
+    );
     if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const settings = settingsFor(baudOf(flags));
     if (flags.protocol === 'flm02') return sniffFlm02(io, flags.port, settings, flags.seconds);
@@ -55,18 +69,30 @@ export const boardSniffCommand: Command = {
     const t0 = Date.now();
     const run = endings(flags.seconds);
     const decoder = new Flm03Decoder({
-      onMalformed: (typeId, reason) => io.stdout.write(JSON.stringify({ seen: new Date().toISOString(), type: 'malformed', typeId, name: flm03TypeName(typeId) ?? null, reason }) + '\n'),
+      onMalformed: (typeId, reason) =>
+        io.stdout.write(
+          JSON.stringify({
+            seen: new Date().toISOString(),
+            type: 'malformed',
+            typeId,
+            name: flm03TypeName(typeId) ?? null,
+            reason,
+          }) + '\n',
+        ),
     });
     let conn: Connection;
     try {
-      conn = await serialPortConnector({ path: flags.port, settings })({
-        data: (chunk) => {
-          // `seen`: host time of arrival; a message's own `time` is the board's clock.
-          const seen = new Date().toISOString();
-          for (const m of decoder.push(chunk)) io.stdout.write(JSON.stringify({ seen, ...flm03ToJson(m) }) + '\n');
+      conn = await serialPortConnector({ path: flags.port, settings })(
+        {
+          data: (chunk) => {
+            // `seen`: host time of arrival; a message's own `time` is the board's clock.
+            const seen = new Date().toISOString();
+            for (const m of decoder.push(chunk)) io.stdout.write(JSON.stringify({ seen, ...flm03ToJson(m) }) + '\n');
+          },
+          closed: (err) => run.end(err ? `connection lost: ${err.message}` : 'connection closed'),
         },
-        closed: (err) => run.end(err ? `connection lost: ${err.message}` : 'connection closed'),
-      }, { attempt: 1, previous: 'first' });
+        { attempt: 1, previous: 'first' },
+      );
     } catch (err) {
       run.dispose();
       throw new Error(`cannot open ${what}: ${(err as Error).message}`);
@@ -79,7 +105,9 @@ export const boardSniffCommand: Command = {
     const stats = { seconds: Math.round((Date.now() - t0) / 100) / 10, ...s, pending: decoder.bufferedBytes };
     io.stdout.write(JSON.stringify({ stats, end: why }) + '\n');
     if (s.frames === 0) {
-      io.stderr.write(`flm board sniff: no frame from ${what}: check the port and the baud rate (the FLM03 board talks at 460800)\n`);
+      io.stderr.write(
+        `flm board sniff: no frame from ${what}: check the port and the baud rate (the FLM03 board talks at 460800)\n`,
+      );
       return 1;
     }
     return 0;
@@ -88,8 +116,13 @@ export const boardSniffCommand: Command = {
 
 /** `1:2300` (constant W, negative for export) or `1:200-5200@900` (between 200 and 5200 W over 900 s); `,pf=0.9` after either. */
 export function parseClamp(spec: string): ClampLoad {
-  const m = /^([1-3]):(-?\d+(?:\.\d+)?)(?:-(-?\d+(?:\.\d+)?)@(\d+(?:\.\d+)?))?(?:,pf=(0?\.\d+|1(?:\.0+)?))?$/.exec(spec.trim());
-  if (!m) throw new UsageError(`--clamp "${spec}": use PORT:WATTS or PORT:MIN-MAX@PERIOD_S, e.g. 1:2300 or 1:200-5200@900 (ports 1-3), optionally ,pf=0.9`);
+  const m = /^([1-3]):(-?\d+(?:\.\d+)?)(?:-(-?\d+(?:\.\d+)?)@(\d+(?:\.\d+)?))?(?:,pf=(0?\.\d+|1(?:\.0+)?))?$/.exec(
+    spec.trim(),
+  );
+  if (!m)
+    throw new UsageError(
+      `--clamp "${spec}": use PORT:WATTS or PORT:MIN-MAX@PERIOD_S, e.g. 1:2300 or 1:200-5200@900 (ports 1-3), optionally ,pf=0.9`,
+    );
   const pf = m[5] === undefined ? {} : { pf: Number(m[5]) };
   if (m[3] === undefined) return { port: Number(m[1]), watts: Number(m[2]), ...pf };
   if (Number(m[4]) <= 0) throw new UsageError(`--clamp "${spec}": the period must be above 0 s`);
@@ -100,9 +133,16 @@ export function parseClamp(spec: string): ClampLoad {
 export function parsePulses(spec: string, jitterMs = 0): PulseTrain {
   const m = /^([4-6]):(\d+(?:\.\d+)?)(?:x(\d+))?$/.exec(spec.trim());
   if (!m || !(Number(m[2]) > 0 && Number(m[2]) <= 1000)) {
-    throw new UsageError(`--pulses "${spec}": use PORT:RATE or PORT:RATExCOUNT, e.g. 4:2.5 or 4:3x10000 (ports 4-6, up to 1000 a second)`);
+    throw new UsageError(
+      `--pulses "${spec}": use PORT:RATE or PORT:RATExCOUNT, e.g. 4:2.5 or 4:3x10000 (ports 4-6, up to 1000 a second)`,
+    );
   }
-  return { port: Number(m[1]), rate: Number(m[2]), ...(m[3] !== undefined ? { count: Number(m[3]) } : {}), ...(jitterMs ? { jitterMs } : {}) };
+  return {
+    port: Number(m[1]),
+    rate: Number(m[2]),
+    ...(m[3] !== undefined ? { count: Number(m[3]) } : {}),
+    ...(jitterMs ? { jitterMs } : {}),
+  };
 }
 
 const KUBE_KEYS = ['every', 'temperature', 'humidity', 'battery', 'pressure', 'light', 'motion'] as const;
@@ -121,23 +161,34 @@ export function parseKube(spec: string): KubeNode {
     }
     const [key, value] = part.split('=');
     const n = Number(value);
-    if (!KUBE_KEYS.includes(key as never) || value === undefined || value === '' || !Number.isFinite(n)) throw new UsageError(usage);
+    if (!KUBE_KEYS.includes(key as never) || value === undefined || value === '' || !Number.isFinite(n))
+      throw new UsageError(usage);
     if (key === 'every') node.everyS = n;
     else node[key as Exclude<(typeof KUBE_KEYS)[number], 'every'>] = n;
   }
-  if (!((node.everyS ?? 60) > 0) || (node.motion !== undefined && !(Number.isInteger(node.motion) && node.motion >= 0))) throw new UsageError(usage);
+  if (!((node.everyS ?? 60) > 0) || (node.motion !== undefined && !(Number.isInteger(node.motion) && node.motion >= 0)))
+    throw new UsageError(usage);
   return node;
 }
 
 const emulateFlags = z.object({
   ...serialFlags,
-  'avr-ms': z.coerce.number().int().min(0).max(2 ** 32 - 1).default(0),
+  'avr-ms': z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .default(0),
   speed: z.coerce.number().positive().max(100_000).default(1),
   clamp: z.array(z.string()).default([]),
   pulses: z.array(z.string()).default([]),
   kube: z.array(z.string()).default([]),
   jitter: z.coerce.number().int().min(0).max(10_000).default(0),
-  for: z.coerce.number().positive().max(366 * 86400).optional(),
+  for: z.coerce
+    .number()
+    .positive()
+    .max(366 * 86400)
+    .optional(),
   start: z.string().optional(),
   'stamp-every': z.coerce.number().min(0).max(86400).default(0),
   voltage: z.coerce.number().positive().max(1000).default(230),
@@ -148,19 +199,39 @@ const emulateFlags = z.object({
 
 export const boardEmulateCommand: Command = {
   path: ['board', 'emulate'],
-  summary: 'play an FLM03 (or FLM02) sensor board on a serial device: clamp loads and pulse trains, in real or accelerated time; prints the truth at the end',
-  usage: 'flm board emulate --port DEV [--protocol flm03|flm02] [--speed 1] [--clamp 1:2300] [--pulses 4:2.5x1000] [--kube 3:flk01b,every=60] [--for S] ' +
+  summary:
+    'play an FLM03 (or FLM02) sensor board on a serial device: clamp loads and pulse trains, in real or accelerated time; prints the truth at the end',
+  usage:
+    'flm board emulate --port DEV [--protocol flm03|flm02] [--speed 1] [--clamp 1:2300] [--pulses 4:2.5x1000] [--kube 3:flk01b,every=60] [--for S] ' +
     '[--configured] [FLM03: --start ISO --history --stamp-every S --voltage V] [FLM02: --avr-ms MS]',
   async run(args, io) {
-    const { flags, positionals } = parseFlags(args, {
-      protocol: { type: 'string' }, 'avr-ms': { type: 'string' }, port: { type: 'string' }, baud: { type: 'string' }, seconds: { type: 'string' }, speed: { type: 'string' },
-      clamp: { type: 'string', multiple: true }, pulses: { type: 'string', multiple: true }, kube: { type: 'string', multiple: true }, jitter: { type: 'string' },
-      for: { type: 'string' }, start: { type: 'string' }, 'stamp-every': { type: 'string' }, voltage: { type: 'string' },
-      seed: { type: 'string' }, history: { type: 'boolean' }, configured: { type: 'boolean' },
-    }, emulateFlags);
+    const { flags, positionals } = parseFlags(
+      args,
+      {
+        protocol: { type: 'string' },
+        'avr-ms': { type: 'string' },
+        port: { type: 'string' },
+        baud: { type: 'string' },
+        seconds: { type: 'string' },
+        speed: { type: 'string' },
+        clamp: { type: 'string', multiple: true },
+        pulses: { type: 'string', multiple: true },
+        kube: { type: 'string', multiple: true },
+        jitter: { type: 'string' },
+        for: { type: 'string' },
+        start: { type: 'string' },
+        'stamp-every': { type: 'string' },
+        voltage: { type: 'string' },
+        seed: { type: 'string' },
+        history: { type: 'boolean' },
+        configured: { type: 'boolean' },
+      },
+      emulateFlags,
+    );
     if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const start = flags.start === undefined ? Date.now() : Date.parse(flags.start);
-    if (!Number.isFinite(start)) throw new UsageError(`--start: "${flags.start}" is not a date (ISO 8601, e.g. 2026-06-21T12:00:00Z)`);
+    if (!Number.isFinite(start))
+      throw new UsageError(`--start: "${flags.start}" is not a date (ISO 8601, e.g. 2026-06-21T12:00:00Z)`);
     const clamps = flags.clamp.map(parseClamp);
     const pulses = flags.pulses.map((p) => parsePulses(p, flags.jitter));
     for (const list of [clamps, pulses] as const) {
@@ -175,24 +246,47 @@ export const boardEmulateCommand: Command = {
     const durationS = flags.for !== undefined ? { durationS: flags.for } : {};
     let emulator: BoardEmulator | Flm02Emulator;
     try {
-      emulator = flags.protocol === 'flm02'
-        ? new Flm02Emulator({ clamps, pulses, kubes, seed: flags.seed, avrMsStart: flags['avr-ms'], ...durationS })
-        : new BoardEmulator({
-          start, clamps, pulses, kubes, voltage: flags.voltage, seed: flags.seed, history: flags.history, stampEveryS: flags['stamp-every'], ...durationS,
-        });
+      emulator =
+        flags.protocol === 'flm02'
+          ? new Flm02Emulator({ clamps, pulses, kubes, seed: flags.seed, avrMsStart: flags['avr-ms'], ...durationS })
+          : new BoardEmulator({
+              start,
+              clamps,
+              pulses,
+              kubes,
+              voltage: flags.voltage,
+              seed: flags.seed,
+              history: flags.history,
+              stampEveryS: flags['stamp-every'],
+              ...durationS,
+            });
     } catch (err) {
       throw err instanceof RangeError ? new UsageError(err.message) : err;
     }
     const baudRate = baudOf(flags);
     const where = `${flags.port} ${describeSerial(settingsFor(baudRate))}`;
-    const port = new EmulatorPort<AnyEmulator>(emulator, { path: flags.port, baudRate, speed: flags.speed, selfConfigure: flags.configured });
+    const port = new EmulatorPort<AnyEmulator>(emulator, {
+      path: flags.port,
+      baudRate,
+      speed: flags.speed,
+      selfConfigure: flags.configured,
+    });
     return emulate(io, port, flags.protocol, where, flags.seconds);
   },
 };
 
-type AnyEmulator = EmulatedBoard & { options: { clamps?: readonly unknown[]; pulses?: readonly unknown[]; kubes?: readonly unknown[] }; truth(): unknown };
+type AnyEmulator = EmulatedBoard & {
+  options: { clamps?: readonly unknown[]; pulses?: readonly unknown[]; kubes?: readonly unknown[] };
+  truth(): unknown;
+};
 
-async function emulate(io: CliIo, port: EmulatorPort<AnyEmulator>, protocol: BoardProtocol, where: string, seconds: number | undefined): Promise<number> {
+async function emulate(
+  io: CliIo,
+  port: EmulatorPort<AnyEmulator>,
+  protocol: BoardProtocol,
+  where: string,
+  seconds: number | undefined,
+): Promise<number> {
   const o = port.emulator.options;
   const what = `${o.clamps?.length ?? 0} clamp(s), ${o.pulses?.length ?? 0} pulse train(s)${o.kubes?.length ? `, ${o.kubes.length} Kube(s)` : ''}`;
   try {
@@ -200,16 +294,20 @@ async function emulate(io: CliIo, port: EmulatorPort<AnyEmulator>, protocol: Boa
   } catch (err) {
     throw new Error(`cannot open ${where}: ${(err as Error).message}`);
   }
-  io.stderr.write(`emulating an ${protocol.toUpperCase()} board on ${where}, ${what}, ×${port.speed}${seconds ? ` for ${seconds} s` : ' (Ctrl-C to stop)'}\n`);
+  io.stderr.write(
+    `emulating an ${protocol.toUpperCase()} board on ${where}, ${what}, ×${port.speed}${seconds ? ` for ${seconds} s` : ' (Ctrl-C to stop)'}\n`,
+  );
   const run = endings(seconds);
   const why = await Promise.race([port.done, run.ended]);
   run.dispose();
   await port.stop();
   io.stdout.write(JSON.stringify({ truth: port.emulator.truth(), stats: port.stats, end: why }) + '\n');
   if (!port.emulator.configured) {
-    io.stderr.write(protocol === 'flm02'
-      ? 'flm board emulate: no host configured the board (no ct committed a sensor table)\n'
-      : 'flm board emulate: no host configured the board (nothing answered its pings with a port_config)\n');
+    io.stderr.write(
+      protocol === 'flm02'
+        ? 'flm board emulate: no host configured the board (no ct committed a sensor table)\n'
+        : 'flm board emulate: no host configured the board (nothing answered its pings with a port_config)\n',
+    );
     return 1;
   }
   return /^(connection lost|write failed)/.test(why) ? 1 : 0;

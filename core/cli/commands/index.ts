@@ -5,4 +5,11 @@ import { p1DecodeCommand, p1SniffCommand } from './p1';
 import { boardEmulateCommand, boardSniffCommand } from './board';
 
 /** Every command of `flm`; a new one is added here. */
-export const COMMANDS: Command[] = [simCommand, ...tmpoCommands, p1DecodeCommand, p1SniffCommand, boardSniffCommand, boardEmulateCommand];
+export const COMMANDS: Command[] = [
+  simCommand,
+  ...tmpoCommands,
+  p1DecodeCommand,
+  p1SniffCommand,
+  boardSniffCommand,
+  boardEmulateCommand,
+];

@@ -15,23 +15,45 @@ import type { P1Telegram, Quantity } from '../../p1/types';
 const checkFlags = {
   mode: z.enum(['strict', 'warn', 'off']).default('strict'),
   variant: z.enum(['arc', 'x25', 'auto']).default('arc'),
-  key: z.string().regex(/^[0-9A-Fa-f]{32}$/, 'a Smarty key is 32 hex characters').optional(),
-  'auth-key': z.string().regex(/^([0-9A-Fa-f]{32}|none)$/, 'an authentication key is 32 hex characters, or "none"').optional(),
+  key: z
+    .string()
+    .regex(/^[0-9A-Fa-f]{32}$/, 'a Smarty key is 32 hex characters')
+    .optional(),
+  'auth-key': z
+    .string()
+    .regex(/^([0-9A-Fa-f]{32}|none)$/, 'an authentication key is 32 hex characters, or "none"')
+    .optional(),
   zone: z.string().min(1).optional(),
 };
 const checkOptions = {
-  mode: { type: 'string' }, variant: { type: 'string' }, key: { type: 'string' }, 'auth-key': { type: 'string' }, zone: { type: 'string' },
+  mode: { type: 'string' },
+  variant: { type: 'string' },
+  key: { type: 'string' },
+  'auth-key': { type: 'string' },
+  zone: { type: 'string' },
 } as const;
 
 /** The P1Stream a command reads with: CRC mode and variant, Smarty keys, the meter's time zone. */
-function streamOf(flags: { mode: CrcMode; variant: CrcVariant; key?: string; 'auth-key'?: string; zone?: string }): P1Stream {
+function streamOf(flags: {
+  mode: CrcMode;
+  variant: CrcVariant;
+  key?: string;
+  'auth-key'?: string;
+  zone?: string;
+}): P1Stream {
   let zone: MeterZone | undefined;
   try {
     zone = flags.zone === undefined ? undefined : meterZone(flags.zone);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  return new P1Stream({ mode: flags.mode, variant: flags.variant, smarty: smartyKeys(flags), ...(zone ? { zone } : {}), latestOnly: false });
+  return new P1Stream({
+    mode: flags.mode,
+    variant: flags.variant,
+    smarty: smartyKeys(flags),
+    ...(zone ? { zone } : {}),
+    latestOnly: false,
+  });
 }
 
 function smartyKeys(flags: { key?: string; 'auth-key'?: string }): SmartyKeys | undefined {
@@ -52,7 +74,8 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
 export const p1DecodeCommand: Command = {
   path: ['p1', 'decode'],
   summary: 'check and parse P1 telegrams in a file (- for stdin) as JSON lines; Smarty frames with --key [--auth-key]',
-  usage: 'flm p1 decode FILE|- [--mode strict|warn|off] [--variant arc|x25|auto] [--key HEX32] [--zone Europe/Brussels]',
+  usage:
+    'flm p1 decode FILE|- [--mode strict|warn|off] [--variant arc|x25|auto] [--key HEX32] [--zone Europe/Brussels]',
   async run(args, io) {
     const { flags, positionals } = parseFlags(args, checkOptions, z.object(checkFlags));
     if (positionals.length !== 1) throw new UsageError('give one FILE, or - to read stdin');
@@ -74,7 +97,9 @@ export const p1DecodeCommand: Command = {
       failures++;
       const where = events.length > 1 ? ` telegram ${i + 1} of ${events.length}` : '';
       const hint = e.kind === 'crc' ? ' (--mode warn decodes it anyway; --variant x25 for Holley meters)' : '';
-      io.stderr.write(`flm p1 decode: ${name === '-' ? 'stdin' : name}${where}: ${e.message.replace(/^telegram rejected: /, '')}${hint}\n`);
+      io.stderr.write(
+        `flm p1 decode: ${name === '-' ? 'stdin' : name}${where}: ${e.message.replace(/^telegram rejected: /, '')}${hint}\n`,
+      );
     });
     return failures ? 1 : 0;
   },
@@ -85,7 +110,11 @@ const sniffFlags = z.object({
   tcp: z.string().min(1).optional(),
   baud: z.coerce.number().int().min(300).max(4_000_000).default(115200),
   parity: z.enum(['none', 'even']).default('none'),
-  seconds: z.coerce.number().positive().max(31 * 86400).optional(),
+  seconds: z.coerce
+    .number()
+    .positive()
+    .max(31 * 86400)
+    .optional(),
   json: z.boolean().default(false),
   ...checkFlags,
 });
@@ -105,20 +134,35 @@ function netPowerW(t: P1Telegram): number | null {
 
 export const p1SniffCommand: Command = {
   path: ['p1', 'sniff'],
-  summary: 'read a P1 port (or --tcp HOST:PORT) live: a line per telegram, statistics at the end; --mode, --key as decode',
+  summary:
+    'read a P1 port (or --tcp HOST:PORT) live: a line per telegram, statistics at the end; --mode, --key as decode',
   usage: 'flm p1 sniff --port DEV [--baud 115200] [--parity none|even] [--seconds N] [--json]',
   async run(args, io) {
-    const { flags, positionals } = parseFlags(args, {
-      port: { type: 'string' }, tcp: { type: 'string' }, baud: { type: 'string' }, parity: { type: 'string' },
-      seconds: { type: 'string' }, json: { type: 'boolean' }, ...checkOptions,
-    }, sniffFlags);
+    const { flags, positionals } = parseFlags(
+      args,
+      {
+        port: { type: 'string' },
+        tcp: { type: 'string' },
+        baud: { type: 'string' },
+        parity: { type: 'string' },
+        seconds: { type: 'string' },
+        json: { type: 'boolean' },
+        ...checkOptions,
+      },
+      sniffFlags,
+    );
     if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     if (!flags.port === !flags.tcp) throw new UsageError('give --port DEV or --tcp HOST:PORT');
     const stream = streamOf(flags);
     let connector: Connector;
     let what: string;
     if (flags.port) {
-      const settings: SerialSettings = { baudRate: flags.baud, dataBits: flags.parity === 'even' ? 7 : 8, parity: flags.parity, stopBits: 1 };
+      const settings: SerialSettings = {
+        baudRate: flags.baud,
+        dataBits: flags.parity === 'even' ? 7 : 8,
+        parity: flags.parity,
+        stopBits: 1,
+      };
       connector = serialConnector({ path: flags.port, mode: settings });
       what = `${flags.port} ${describeSerial(settings)}`;
     } else {
@@ -129,7 +173,14 @@ export const p1SniffCommand: Command = {
   },
 };
 
-async function sniff(io: CliIo, stream: P1Stream, connector: Connector, what: string, seconds: number | undefined, json: boolean): Promise<number> {
+async function sniff(
+  io: CliIo,
+  stream: P1Stream,
+  connector: Connector,
+  what: string,
+  seconds: number | undefined,
+  json: boolean,
+): Promise<number> {
   const t0 = Date.now();
   let finish!: (why: string) => void;
   const finished = new Promise<string>((resolve) => (finish = resolve));
@@ -137,20 +188,40 @@ async function sniff(io: CliIo, stream: P1Stream, connector: Connector, what: st
     const time = new Date().toISOString();
     for (const e of events) {
       if (e.type === 'telegram') {
-        const line = { time, meterId: meterIdOf(e.telegram), netPowerW: netPowerW(e.telegram), crc: e.check.status, accepted: true };
-        io.stdout.write(json ? JSON.stringify(line) + '\n' : `${time}  ${line.meterId}  net ${line.netPowerW ?? '?'} W  crc ${line.crc}\n`);
+        const line = {
+          time,
+          meterId: meterIdOf(e.telegram),
+          netPowerW: netPowerW(e.telegram),
+          crc: e.check.status,
+          accepted: true,
+        };
+        io.stdout.write(
+          json
+            ? JSON.stringify(line) + '\n'
+            : `${time}  ${line.meterId}  net ${line.netPowerW ?? '?'} W  crc ${line.crc}\n`,
+        );
       } else {
-        const line = { time, meterId: null, netPowerW: null, crc: e.check?.status ?? e.kind, accepted: false, error: e.message };
+        const line = {
+          time,
+          meterId: null,
+          netPowerW: null,
+          crc: e.check?.status ?? e.kind,
+          accepted: false,
+          error: e.message,
+        };
         io.stdout.write(json ? JSON.stringify(line) + '\n' : `${time}  -  -  ${e.message}\n`);
       }
     }
   };
   let conn: Connection;
   try {
-    conn = await connector({
-      data: (chunk) => print(stream.push(chunk)),
-      closed: (err) => finish(err ? `connection lost: ${err.message}` : 'connection closed'),
-    }, { attempt: 1, previous: 'first' });
+    conn = await connector(
+      {
+        data: (chunk) => print(stream.push(chunk)),
+        closed: (err) => finish(err ? `connection lost: ${err.message}` : 'connection closed'),
+      },
+      { attempt: 1, previous: 'first' },
+    );
   } catch (err) {
     throw new Error(`cannot open ${what}: ${(err as Error).message}`);
   }
@@ -170,11 +241,15 @@ async function sniff(io: CliIo, stream: P1Stream, connector: Connector, what: st
   const stats = { seconds: elapsed, telegrams: s.frames, ...s };
   if (json) io.stdout.write(JSON.stringify({ stats, end: why }) + '\n');
   else {
-    io.stdout.write(`stats: ${s.frames} telegrams in ${elapsed} s: ${s.good} ok, ${s.badCrc} bad CRC, ${s.unparsable} unreadable, ` +
-      `${s.decryptFailed} not decrypted, ${s.garbageBytes} garbage bytes (${why})\n`);
+    io.stdout.write(
+      `stats: ${s.frames} telegrams in ${elapsed} s: ${s.good} ok, ${s.badCrc} bad CRC, ${s.unparsable} unreadable, ` +
+        `${s.decryptFailed} not decrypted, ${s.garbageBytes} garbage bytes (${why})\n`,
+    );
   }
   if (s.good === 0) {
-    io.stderr.write(`flm p1 sniff: no good telegram from ${what}: check the port, and the baud rate and parity (DSMR 2.2/3: --baud 9600 --parity even)\n`);
+    io.stderr.write(
+      `flm p1 sniff: no good telegram from ${what}: check the port, and the baud rate and parity (DSMR 2.2/3: --baud 9600 --parity even)\n`,
+    );
     return 1;
   }
   return 0;

@@ -9,7 +9,12 @@ import { sensorTopic } from '../../mqtt/topics';
 
 const flagsSchema = z.object({
   seed: z.coerce.number().int().default(1),
-  seconds: z.coerce.number().int().min(1).max(31 * 86400).default(60),
+  seconds: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(31 * 86400)
+    .default(60),
   start: z.string().default(''),
   phase: z.enum(['1', '3']).default('1'),
   readings: z.boolean().default(false),
@@ -26,24 +31,48 @@ export const simCommand: Command = {
   summary: 'print a simulated household: board batches, or FLM readings with --readings',
   usage: 'flm sim [--seconds 60] [--seed 1] [--start ISO-8601] [--phase 1|3] [--readings]',
   async run(args, io) {
-    const { flags } = parseFlags(args, {
-      seed: { type: 'string' }, seconds: { type: 'string' }, start: { type: 'string' },
-      phase: { type: 'string' }, readings: { type: 'boolean' },
-    }, flagsSchema);
+    const { flags } = parseFlags(
+      args,
+      {
+        seed: { type: 'string' },
+        seconds: { type: 'string' },
+        start: { type: 'string' },
+        phase: { type: 'string' },
+        readings: { type: 'boolean' },
+      },
+      flagsSchema,
+    );
     const start = flags.start ? Date.parse(flags.start) : Date.now();
-    if (!Number.isFinite(start)) throw new Error(`--start: "${flags.start}" is not a date (use ISO 8601, e.g. 2026-06-21T12:00:00Z)`);
+    if (!Number.isFinite(start))
+      throw new Error(`--start: "${flags.start}" is not a date (use ISO 8601, e.g. 2026-06-21T12:00:00Z)`);
     const phase = Number(flags.phase) as 1 | 3;
     const house = new Household({ ...DEFAULT_HOUSEHOLD, seed: flags.seed, phase }, start);
     const computer = flags.readings
-      ? new ReadingComputer(parseDevice({
-          ...SIM_DEVICE,
-          sensors: [
-            { n: 1, name: 'main', type: 'electricity', class: 'analog', port: phase === 3 ? [1, 2, 3] : [1] },
-            { n: 2, name: 'solar', type: 'electricity', class: 'pulse', port: [4], constant: DEFAULT_HOUSEHOLD.solarConstant },
-            { n: 3, name: 'gas', type: 'gas', class: 'pulse', port: [5], constant: DEFAULT_HOUSEHOLD.gasConstant },
-            { n: 4, name: 'water', type: 'water', class: 'pulse', port: [6], constant: DEFAULT_HOUSEHOLD.waterConstant },
-          ],
-        }))
+      ? new ReadingComputer(
+          parseDevice({
+            ...SIM_DEVICE,
+            sensors: [
+              { n: 1, name: 'main', type: 'electricity', class: 'analog', port: phase === 3 ? [1, 2, 3] : [1] },
+              {
+                n: 2,
+                name: 'solar',
+                type: 'electricity',
+                class: 'pulse',
+                port: [4],
+                constant: DEFAULT_HOUSEHOLD.solarConstant,
+              },
+              { n: 3, name: 'gas', type: 'gas', class: 'pulse', port: [5], constant: DEFAULT_HOUSEHOLD.gasConstant },
+              {
+                n: 4,
+                name: 'water',
+                type: 'water',
+                class: 'pulse',
+                port: [6],
+                constant: DEFAULT_HOUSEHOLD.waterConstant,
+              },
+            ],
+          }),
+        )
       : undefined;
     for (let i = 0; i < flags.seconds; i++) {
       const batch = house.step();

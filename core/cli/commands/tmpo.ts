@@ -80,7 +80,12 @@ async function withOutput(io: CliIo, fn: (out: Output) => Promise<number>): Prom
  * Samples as JSON pairs or CSV lines, in chunks; `keep` picks the samples wanted. `list.empty`
  * says whether a JSON pair was written before (then the next needs a comma) and is kept up to date.
  */
-function* sampleChunks(series: Series, format: 'json' | 'csv', list: { empty: boolean }, keep: (t: number) => boolean = () => true): Generator<string> {
+function* sampleChunks(
+  series: Series,
+  format: 'json' | 'csv',
+  list: { empty: boolean },
+  keep: (t: number) => boolean = () => true,
+): Generator<string> {
   const { times, values } = series;
   let parts: string[] = [];
   const flush = (): string => {
@@ -122,7 +127,11 @@ const tmpoDecodeCommand: Command = {
   summary: 'print a TMPO block file (- for stdin) as JSON, or its samples as CSV',
   usage: 'flm tmpo decode BLOCK|- [--csv]',
   async run(args, io) {
-    const { flags, positionals } = parseFlags(args, { csv: { type: 'boolean' } }, z.object({ csv: z.boolean().default(false) }));
+    const { flags, positionals } = parseFlags(
+      args,
+      { csv: { type: 'boolean' } },
+      z.object({ csv: z.boolean().default(false) }),
+    );
     if (positionals.length !== 1) throw new UsageError('give exactly one block file, or - to read it from stdin');
     const file = positionals[0]!;
     const bytes = await readInput(file, io);
@@ -140,8 +149,10 @@ const tmpoDecodeCommand: Command = {
         return 0;
       }
       const h = block.h;
-      await out.write(`{"head":${pair(h.head)},"tail":${pair(h.tail)},"vsn":${h.vsn === undefined ? 'null' : num(h.vsn)},` +
-        `"cfg":${h.cfg === undefined ? 'null' : JSON.stringify(h.cfg)},"samples":${series.times.length},"series":[`);
+      await out.write(
+        `{"head":${pair(h.head)},"tail":${pair(h.tail)},"vsn":${h.vsn === undefined ? 'null' : num(h.vsn)},` +
+          `"cfg":${h.cfg === undefined ? 'null' : JSON.stringify(h.cfg)},"samples":${series.times.length},"series":[`,
+      );
       for (const chunk of sampleChunks(series, 'json', { empty: true })) await out.write(chunk);
       await out.write(']}\n');
       return 0;
@@ -160,10 +171,14 @@ interface LsRow {
 
 const tmpoLsCommand: Command = {
   path: ['tmpo', 'ls'],
-  summary: 'list every block of a TMPO store (data dir, or a copy of an FLM\'s tmpo folder)',
+  summary: "list every block of a TMPO store (data dir, or a copy of an FLM's tmpo folder)",
   usage: 'flm tmpo ls DIR [--json]',
   async run(args, io) {
-    const { flags, positionals } = parseFlags(args, { json: { type: 'boolean' } }, z.object({ json: z.boolean().default(false) }));
+    const { flags, positionals } = parseFlags(
+      args,
+      { json: { type: 'boolean' } },
+      z.object({ json: z.boolean().default(false) }),
+    );
     if (positionals.length !== 1) throw new UsageError('give exactly one data dir');
     const reader = await TmpoDirReader.open(positionals[0]!);
     const rows: LsRow[] = [];
@@ -183,7 +198,19 @@ const tmpoLsCommand: Command = {
       if (flags.json) {
         for (const r of rows) {
           const { sid, rid, lvl, bid } = r.key;
-          await out.write(JSON.stringify({ sid, rid, lvl, bid, samples: r.samples, bytes: r.bytes, first: r.first, last: r.last, ...(r.error ? { error: r.error } : {}) }) + '\n');
+          await out.write(
+            JSON.stringify({
+              sid,
+              rid,
+              lvl,
+              bid,
+              samples: r.samples,
+              bytes: r.bytes,
+              first: r.first,
+              last: r.last,
+              ...(r.error ? { error: r.error } : {}),
+            }) + '\n',
+          );
         }
       } else {
         await out.write(table(rows));
@@ -196,22 +223,36 @@ const tmpoLsCommand: Command = {
 function table(rows: LsRow[]): string {
   const header = ['SID', 'RID', 'LVL', 'BID', 'SAMPLES', 'BYTES', 'FIRST', 'LAST'];
   const lines = rows.map((r) => [
-    r.key.sid, String(r.key.rid), String(r.key.lvl), String(r.key.bid),
-    r.samples === null ? 'damaged' : String(r.samples), String(r.bytes),
-    r.first === null ? '-' : isoSeconds(r.first), r.last === null ? '-' : isoSeconds(r.last),
+    r.key.sid,
+    String(r.key.rid),
+    String(r.key.lvl),
+    String(r.key.bid),
+    r.samples === null ? 'damaged' : String(r.samples),
+    String(r.bytes),
+    r.first === null ? '-' : isoSeconds(r.first),
+    r.last === null ? '-' : isoSeconds(r.last),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const right = new Set([1, 2, 3, 4, 5]);
-  const fmt = (cells: string[]): string => cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const fmt = (cells: string[]): string =>
+    cells
+      .map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const samples = rows.reduce((n, r) => n + (r.samples ?? 0), 0);
   const bytes = rows.reduce((n, r) => n + r.bytes, 0);
-  return [fmt(header), ...lines.map(fmt), `${rows.length} blocks, ${samples} samples, ${bytes} bytes`].join('\n') + '\n';
+  return (
+    [fmt(header), ...lines.map(fmt), `${rows.length} blocks, ${samples} samples, ${bytes} bytes`].join('\n') + '\n'
+  );
 }
 
 const timeFlag = z.string().transform((s, ctx) => {
   const t = parseTime(s);
   if (t === undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${s}" is not a time (Unix seconds or ISO 8601, e.g. 2016-07-08T20:00:00Z)` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${s}" is not a time (Unix seconds or ISO 8601, e.g. 2016-07-08T20:00:00Z)`,
+    });
     return z.NEVER;
   }
   return t;
@@ -220,7 +261,11 @@ const timeFlag = z.string().transform((s, ctx) => {
 const exportSchema = z.object({
   dir: z.string({ error: 'the data dir is required' }).min(1, 'the data dir is required'),
   sid: z.string({ error: 'the sensor id is required' }).refine(isSid, 'a sensor id is lowercase hex'),
-  rid: z.string().regex(/^\d{1,9}$/, 'must be a whole number').transform(Number).optional(),
+  rid: z
+    .string()
+    .regex(/^\d{1,9}$/, 'must be a whole number')
+    .transform(Number)
+    .optional(),
   from: timeFlag.optional(),
   to: timeFlag.optional(),
   csv: z.boolean().default(false),
@@ -228,14 +273,23 @@ const exportSchema = z.object({
 
 const tmpoExportCommand: Command = {
   path: ['tmpo', 'export'],
-  summary: 'print a sensor\'s samples from --from to --to (T: Unix seconds or ISO 8601), JSON or CSV',
+  summary: "print a sensor's samples from --from to --to (T: Unix seconds or ISO 8601), JSON or CSV",
   usage: 'flm tmpo export --dir DIR --sid SID [--from T] [--to T] [--rid N] [--csv]',
   async run(args, io) {
-    const { flags, positionals } = parseFlags(args, {
-      dir: { type: 'string' }, sid: { type: 'string' }, rid: { type: 'string' },
-      from: { type: 'string' }, to: { type: 'string' }, csv: { type: 'boolean' },
-    }, exportSchema);
-    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (the data dir goes after --dir)`);
+    const { flags, positionals } = parseFlags(
+      args,
+      {
+        dir: { type: 'string' },
+        sid: { type: 'string' },
+        rid: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        csv: { type: 'boolean' },
+      },
+      exportSchema,
+    );
+    if (positionals.length > 0)
+      throw new UsageError(`unexpected argument "${positionals[0]}" (the data dir goes after --dir)`);
     const from = flags.from ?? 0;
     const to = flags.to ?? 2147483647;
     if (to < from) throw new UsageError(`--to (${to}) is before --from (${from})`);
@@ -247,11 +301,16 @@ const tmpoExportCommand: Command = {
     const keep = (t: number): boolean => t >= from && t <= to;
     const format = flags.csv ? 'csv' : 'json';
     return withOutput(io, async (out) => {
-      await out.write(flags.csv ? 'ts,value\n' : `{"sid":"${flags.sid}","rid":${rid},"from":${from},"to":${to},"series":[`);
+      await out.write(
+        flags.csv ? 'ts,value\n' : `{"sid":"${flags.sid}","rid":${rid},"from":${from},"to":${to},"series":[`,
+      );
       const list = { empty: true };
       for (const key of blocks) {
         const bytes = await reader.read(key);
-        if (!bytes) throw new Error(`block ${keyText(key)} went away while reading (is a running flm-tmpo compacting this store?); run again`);
+        if (!bytes)
+          throw new Error(
+            `block ${keyText(key)} went away while reading (is a running flm-tmpo compacting this store?); run again`,
+          );
         let series: Series;
         try {
           series = blockToSeries(decodeBlock(bytes));

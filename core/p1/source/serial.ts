@@ -36,7 +36,9 @@ export class SerialSettingsChooser {
 
   constructor(readonly mode: SerialMode | SerialSettings) {
     if (typeof mode === 'object') this.order = [mode];
-    else this.order = mode === 'auto' ? [SERIAL_PRESETS['115200-8N1'], SERIAL_PRESETS['9600-7E1']] : [SERIAL_PRESETS[mode]];
+    else
+      this.order =
+        mode === 'auto' ? [SERIAL_PRESETS['115200-8N1'], SERIAL_PRESETS['9600-7E1']] : [SERIAL_PRESETS[mode]];
   }
 
   next(context: Pick<ConnectContext, 'previous'>): SerialSettings {

@@ -105,8 +105,10 @@ export class P1Stream {
     if (options.zone) this.zone = options.zone;
     if (options.smarty) {
       const { key, authKey } = options.smarty;
-      if (!HEX32.test(key.trim())) throw new Error('Smarty key must be 32 hex characters (16 bytes), as the grid operator gives it');
-      if (typeof authKey === 'string' && !HEX32.test(authKey.trim())) throw new Error('Smarty authentication key must be 32 hex characters (16 bytes)');
+      if (!HEX32.test(key.trim()))
+        throw new Error('Smarty key must be 32 hex characters (16 bytes), as the grid operator gives it');
+      if (typeof authKey === 'string' && !HEX32.test(authKey.trim()))
+        throw new Error('Smarty authentication key must be 32 hex characters (16 bytes)');
       this.smarty = options.smarty;
     }
     this.framer = this.newFramer();
@@ -164,16 +166,21 @@ export class P1Stream {
       if (typeof payload !== 'string') bytes = payload;
       else {
         const hex = payload.replace(/\s+/g, '');
-        bytes = hex.length % 2 === 0 && /^[0-9A-Fa-f]+$/.test(hex) ? Buffer.from(hex, 'hex') : Buffer.from(payload, 'latin1');
+        bytes =
+          hex.length % 2 === 0 && /^[0-9A-Fa-f]+$/.test(hex) ? Buffer.from(hex, 'hex') : Buffer.from(payload, 'latin1');
       }
       const framer = new SmartyFramer(this.maxTelegramBytes + 64);
       const frames = framer.push(bytes);
       this.past.frames += framer.stats.frames;
       this.past.garbageBytes += framer.stats.garbageBytes + framer.bufferedBytes;
-      if (frames.length === 0) return [this.fail('unparsable', 'no Smarty frame in the message (a frame starts with byte 0xDB)')];
+      if (frames.length === 0)
+        return [this.fail('unparsable', 'no Smarty frame in the message (a frame starts with byte 0xDB)')];
       return this.frames(frames);
     }
-    let text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('latin1');
+    let text =
+      typeof payload === 'string'
+        ? payload
+        : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('latin1');
     if (!text.includes('\r')) text = text.replace(/\n/g, '\r\n');
     const framer = this.newFramer();
     const found = framer.push(text);
@@ -236,7 +243,10 @@ export class P1Stream {
     const event: P1TelegramEvent = { type: 'telegram', telegram, check, raw };
     if (check.message) {
       if (crcProblem) this.counts.badCrc++;
-      event.warning = this.limiter.take(crcProblem ? 'warn:crc' : 'warn:malformed', `telegram passed on (CRC mode warn): ${describeCheck(check)}`);
+      event.warning = this.limiter.take(
+        crcProblem ? 'warn:crc' : 'warn:malformed',
+        `telegram passed on (CRC mode warn): ${describeCheck(check)}`,
+      );
     }
     return event;
   }
@@ -261,7 +271,16 @@ function describeCheck(check: CheckResult): string {
 function isEmptyTelegram(t: P1Telegram): boolean {
   const e = t.electricity;
   const empty = (o: object | undefined) => !o || Object.keys(o).length === 0;
-  return t.timestamp === null && !t.p1Version && !t.equipmentId && t.mbus.length === 0 && empty(t.unknown) &&
-    empty(e.delivered) && empty(e.returned) && empty(e.power) && empty(e.phases) &&
-    Object.keys(e).every((k) => ['delivered', 'returned', 'power', 'phases'].includes(k));
+  return (
+    t.timestamp === null &&
+    !t.p1Version &&
+    !t.equipmentId &&
+    t.mbus.length === 0 &&
+    empty(t.unknown) &&
+    empty(e.delivered) &&
+    empty(e.returned) &&
+    empty(e.power) &&
+    empty(e.phases) &&
+    Object.keys(e).every((k) => ['delivered', 'returned', 'power', 'phases'].includes(k))
+  );
 }

@@ -91,7 +91,9 @@ const PREFIX = /^[^#+\s]+$/;
 export function checkPrefix(prefix: string): string {
   const p = prefix.trim();
   if (!PREFIX.test(p) || p.startsWith('/') || p.endsWith('/')) {
-    throw new Error(`discovery prefix "${prefix}" is not a valid MQTT topic prefix (no wildcards, spaces, or leading/trailing /)`);
+    throw new Error(
+      `discovery prefix "${prefix}" is not a valid MQTT topic prefix (no wildcards, spaces, or leading/trailing /)`,
+    );
   }
   return p;
 }
@@ -149,10 +151,23 @@ function isMeterRegister(s: HaSensorSource): boolean {
 }
 
 /** One entity's config. */
-export function sensorConfig(deviceId: string, s: HaSensorSource, kind: ReadingKind, opts: DiscoveryOptions = {}): DiscoveryConfig {
+export function sensorConfig(
+  deviceId: string,
+  s: HaSensorSource,
+  kind: ReadingKind,
+  opts: DiscoveryOptions = {},
+): DiscoveryConfig {
   const prefix = checkPrefix(opts.prefix ?? DEFAULT_PREFIX);
-  const unit = s.units?.[kind] ?? flmUnit({ type: s.type as Sensor['type'], ...(s.subtype ? { subtype: s.subtype } : {}) }, kind);
-  const c = haClass({ type: s.type, kind, unit, ...(s.subtype ? { subtype: s.subtype } : {}), net: isNet(s), kwh: isMeterRegister(s) });
+  const unit =
+    s.units?.[kind] ?? flmUnit({ type: s.type as Sensor['type'], ...(s.subtype ? { subtype: s.subtype } : {}) }, kind);
+  const c = haClass({
+    type: s.type,
+    kind,
+    unit,
+    ...(s.subtype ? { subtype: s.subtype } : {}),
+    net: isNet(s),
+    kwh: isMeterRegister(s),
+  });
   const payload: HaSensorConfig = {
     name: `${s.name} ${c.label}`,
     unique_id: uniqueId(deviceId, s.id, kind),
@@ -161,7 +176,9 @@ export function sensorConfig(deviceId: string, s: HaSensorSource, kind: ReadingK
     ...(c.device_class ? { device_class: c.device_class } : {}),
     ...(c.state_class ? { state_class: c.state_class } : {}),
     ...(c.unit ? { unit_of_measurement: c.unit } : {}),
-    ...(c.suggested_display_precision !== undefined ? { suggested_display_precision: c.suggested_display_precision } : {}),
+    ...(c.suggested_display_precision !== undefined
+      ? { suggested_display_precision: c.suggested_display_precision }
+      : {}),
     ...(c.entity_category ? { entity_category: c.entity_category } : {}),
     availability_topic: availabilityTopic(deviceId),
     payload_available: ONLINE,
@@ -173,11 +190,22 @@ export function sensorConfig(deviceId: string, s: HaSensorSource, kind: ReadingK
 }
 
 /** Every entity of every enabled sensor, in table order, counter before gauge. */
-export function discoveryConfigs(device: { id: string }, sensors: readonly HaSensorSource[], opts: DiscoveryOptions = {}): DiscoveryConfig[] {
+export function discoveryConfigs(
+  device: { id: string },
+  sensors: readonly HaSensorSource[],
+  opts: DiscoveryOptions = {},
+): DiscoveryConfig[] {
   const out: DiscoveryConfig[] = [];
   for (const s of sensors) {
     if (s.enable === false) continue;
-    const kinds = s.kinds ?? readingKinds({ type: s.type as Sensor['type'], class: s.class ?? 'virtual', ...(s.subtype ? { subtype: s.subtype } : {}), ...(s.p1 ? { p1: s.p1 } : {}) });
+    const kinds =
+      s.kinds ??
+      readingKinds({
+        type: s.type as Sensor['type'],
+        class: s.class ?? 'virtual',
+        ...(s.subtype ? { subtype: s.subtype } : {}),
+        ...(s.p1 ? { p1: s.p1 } : {}),
+      });
     for (const kind of kinds) out.push(sensorConfig(device.id, s, kind, opts));
   }
   return out;

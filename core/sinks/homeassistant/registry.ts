@@ -24,7 +24,8 @@ export type AnnouncedFile = Record<string, AnnouncedEntry>;
 export const loadAnnounced = (path: string): Promise<AnnouncedFile> => readKeyedJson<AnnouncedEntry>(path);
 
 /** Replace one device's entry in the file, keeping the others (several devices may share a data dir). */
-export const saveAnnounced = (path: string, deviceId: string, entry: AnnouncedEntry): Promise<void> => writeKeyedEntry(path, deviceId, entry);
+export const saveAnnounced = (path: string, deviceId: string, entry: AnnouncedEntry): Promise<void> =>
+  writeKeyedEntry(path, deviceId, entry);
 
 /** The unit of a `[ts,value,"unit"]` payload, as an array or JSON text. */
 export function readingUnit(payload: unknown): string | undefined {
@@ -54,7 +55,11 @@ export class DiscoveryRegistry {
    * `live` tells the table sensors a running source feeds (the device's sensor set): only those
    * are announced; a sensor of a source that left the flow is removed from HA.
    */
-  constructor(private readonly device: Device, stored?: AnnouncedEntry, live?: (s: Pick<Sensor, 'id' | 'class' | 'enable'>) => boolean) {
+  constructor(
+    private readonly device: Device,
+    stored?: AnnouncedEntry,
+    live?: (s: Pick<Sensor, 'id' | 'class' | 'enable'>) => boolean,
+  ) {
     this.live = live ?? ((s) => s.enable);
     this.table = new Map(device.sensors.map((s) => [s.id, s]));
     // Learnt sensors are announced again at start, so a restart does not remove and re-create
@@ -73,15 +78,17 @@ export class DiscoveryRegistry {
   }
 
   sources(): HaSensorSource[] {
-    const rows: HaSensorSource[] = [...this.table.values()].filter((s) => this.live(s)).map((s) => {
-      const x = this.extra.get(s.id);
-      const src: HaSensorSource = { id: s.id, name: s.name, type: s.type, class: s.class, enable: true };
-      if (s.subtype) src.subtype = s.subtype;
-      if (s.p1) src.p1 = s.p1;
-      if (x?.kinds) src.kinds = x.kinds;
-      if (x?.units) src.units = x.units;
-      return src;
-    });
+    const rows: HaSensorSource[] = [...this.table.values()]
+      .filter((s) => this.live(s))
+      .map((s) => {
+        const x = this.extra.get(s.id);
+        const src: HaSensorSource = { id: s.id, name: s.name, type: s.type, class: s.class, enable: true };
+        if (s.subtype) src.subtype = s.subtype;
+        if (s.p1) src.p1 = s.p1;
+        if (x?.kinds) src.kinds = x.kinds;
+        if (x?.units) src.units = x.units;
+        return src;
+      });
     return [...rows, ...this.seen.values()];
   }
 
@@ -94,7 +101,12 @@ export class DiscoveryRegistry {
    * what its config did not expect; throws, once per sensor, for an unknown sensor that
    * cannot be described (no msg.flm).
    */
-  learn(sid: string, kind: ReadingKind, unit: string | undefined, flm: Partial<ReadingInfo> | undefined): HaSensorSource | undefined {
+  learn(
+    sid: string,
+    kind: ReadingKind,
+    unit: string | undefined,
+    flm: Partial<ReadingInfo> | undefined,
+  ): HaSensorSource | undefined {
     const row = this.table.get(sid);
     if (row) {
       if (!this.live(row)) return undefined;
@@ -121,7 +133,9 @@ export class DiscoveryRegistry {
     if (!src) {
       if (this.warned.has(sid)) return undefined;
       this.warned.add(sid);
-      throw new Error(`sensor ${sid} is not in the table of device ${this.device.id} and the reading has no msg.flm (name, type): it cannot be announced`);
+      throw new Error(
+        `sensor ${sid} is not in the table of device ${this.device.id} and the reading has no msg.flm (name, type): it cannot be announced`,
+      );
     }
     this.seen.set(sid, src);
     return src;

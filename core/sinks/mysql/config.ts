@@ -33,7 +33,7 @@ const targetSchema = z.object({
   host: z.string().min(1, 'no host'),
   port: z.number().int().min(1).max(65535),
   database: identifier,
-  user: z.string().min(1, 'no user: put it in the URL or in the node\'s credentials').max(80),
+  user: z.string().min(1, "no user: put it in the URL or in the node's credentials").max(80),
   password: z.string(),
 });
 
@@ -58,16 +58,20 @@ export interface MysqlSettings {
  * The URL's parts; user and password given apart (the node's credentials) take precedence over
  * the URL's. Throws a message that says what is wrong, never echoing the password.
  */
-export function parseMysqlUrl(url: string): Omit<MysqlTarget, 'user' | 'password'> & { user: string; password: string } {
+export function parseMysqlUrl(
+  url: string,
+): Omit<MysqlTarget, 'user' | 'password'> & { user: string; password: string } {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
     throw new Error('database URL: not a URL; expected mysql://user:password@host:port/database');
   }
-  if (u.protocol !== 'mysql:' && u.protocol !== 'mariadb:') throw new Error(`database URL: scheme must be mysql:// (got ${u.protocol}//)`);
+  if (u.protocol !== 'mysql:' && u.protocol !== 'mariadb:')
+    throw new Error(`database URL: scheme must be mysql:// (got ${u.protocol}//)`);
   const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
-  if (!database || database.includes('/')) throw new Error('database URL: no database name; expected mysql://user:password@host:port/database');
+  if (!database || database.includes('/'))
+    throw new Error('database URL: no database name; expected mysql://user:password@host:port/database');
   return {
     host: u.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: u.port ? Number(u.port) : DEFAULT_PORT,

@@ -55,7 +55,10 @@ export function openPool(t: MysqlTarget, opts: PoolOptions = {}): SqlRunner {
         const [rows] = await conn.query(sql, values);
         return rows as T;
       } catch (err) {
-        if (timedOut) throw Object.assign(new Error(`no answer to a statement within ${timeoutMs} ms`), { code: 'PROTOCOL_SEQUENCE_TIMEOUT' });
+        if (timedOut)
+          throw Object.assign(new Error(`no answer to a statement within ${timeoutMs} ms`), {
+            code: 'PROTOCOL_SEQUENCE_TIMEOUT',
+          });
         throw err;
       } finally {
         clearTimeout(timer);

@@ -22,13 +22,44 @@ export class SchemaConflictError extends Error {
 }
 
 const UNREACHABLE = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED',
-  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR', 'POOL_CLOSED',
-  'ER_SERVER_SHUTDOWN', 'ER_CON_COUNT_ERROR', 'ER_CONNECTION_KILLED', 'ER_QUERY_INTERRUPTED', 'ER_LOCK_WAIT_TIMEOUT',
-  'ER_LOCK_DEADLOCK', 'ER_OPTION_PREVENTS_STATEMENT', 'ER_CANT_LOCK', 'ER_HOST_IS_BLOCKED', 'ER_TOO_MANY_USER_CONNECTIONS',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'ECONNABORTED',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR',
+  'POOL_CLOSED',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CON_COUNT_ERROR',
+  'ER_CONNECTION_KILLED',
+  'ER_QUERY_INTERRUPTED',
+  'ER_LOCK_WAIT_TIMEOUT',
+  'ER_LOCK_DEADLOCK',
+  'ER_OPTION_PREVENTS_STATEMENT',
+  'ER_CANT_LOCK',
+  'ER_HOST_IS_BLOCKED',
+  'ER_TOO_MANY_USER_CONNECTIONS',
 ]);
-const AUTH = new Set(['ER_ACCESS_DENIED_ERROR', 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR', 'ER_NOT_SUPPORTED_AUTH_MODE', 'ER_PASSWORD_NO_MATCH', 'AUTH_SWITCH_PLUGIN_ERROR']);
-const PRIVILEGES = new Set(['ER_DBACCESS_DENIED_ERROR', 'ER_TABLEACCESS_DENIED_ERROR', 'ER_COLUMNACCESS_DENIED_ERROR', 'ER_SPECIFIC_ACCESS_DENIED_ERROR', 'ER_PROCACCESS_DENIED_ERROR']);
+const AUTH = new Set([
+  'ER_ACCESS_DENIED_ERROR',
+  'ER_ACCESS_DENIED_NO_PASSWORD_ERROR',
+  'ER_NOT_SUPPORTED_AUTH_MODE',
+  'ER_PASSWORD_NO_MATCH',
+  'AUTH_SWITCH_PLUGIN_ERROR',
+]);
+const PRIVILEGES = new Set([
+  'ER_DBACCESS_DENIED_ERROR',
+  'ER_TABLEACCESS_DENIED_ERROR',
+  'ER_COLUMNACCESS_DENIED_ERROR',
+  'ER_SPECIFIC_ACCESS_DENIED_ERROR',
+  'ER_PROCACCESS_DENIED_ERROR',
+]);
 const SCHEMA = new Set(['ER_NO_SUCH_TABLE', 'ER_BAD_FIELD_ERROR', 'ER_WRONG_VALUE_COUNT_ON_ROW']);
 /** the server's numbers for the same, when a driver gives only those */
 const BY_ERRNO: Record<number, string> = {
@@ -56,14 +87,24 @@ interface DriverError {
 export function classifyDbError(err: unknown, database = ''): DbError {
   if (err instanceof SchemaConflictError) return { kind: 'schema', message: err.message };
   const e = (err && typeof err === 'object' ? err : { message: String(err) }) as DriverError;
-  const code = typeof e.code === 'string' && e.code !== '' ? e.code : e.errno !== undefined ? BY_ERRNO[e.errno] : undefined;
+  const code =
+    typeof e.code === 'string' && e.code !== '' ? e.code : e.errno !== undefined ? BY_ERRNO[e.errno] : undefined;
   const said = (e.sqlMessage ?? e.message ?? String(err)).trim();
   const withCode = code ? { code } : {};
-  if (code && AUTH.has(code)) return { kind: 'auth', message: `authentication failed: check user and password (${said})`, ...withCode };
-  if (code && PRIVILEGES.has(code)) return { kind: 'privileges', message: `missing privileges: ${missing(code, said, database)}`, ...withCode };
-  if (code === 'ER_BAD_DB_ERROR') return { kind: 'no-database', message: `database ${database ? `"${database}" ` : ''}does not exist: create it or fix the URL (${said})`, ...withCode };
-  if (code && SCHEMA.has(code)) return { kind: 'schema', message: `table changed under the node: ${said}`, ...withCode };
-  if ((code && UNREACHABLE.has(code)) || e.fatal) return { kind: 'unreachable', message: `database unreachable: ${said}`, ...withCode };
+  if (code && AUTH.has(code))
+    return { kind: 'auth', message: `authentication failed: check user and password (${said})`, ...withCode };
+  if (code && PRIVILEGES.has(code))
+    return { kind: 'privileges', message: `missing privileges: ${missing(code, said, database)}`, ...withCode };
+  if (code === 'ER_BAD_DB_ERROR')
+    return {
+      kind: 'no-database',
+      message: `database ${database ? `"${database}" ` : ''}does not exist: create it or fix the URL (${said})`,
+      ...withCode,
+    };
+  if (code && SCHEMA.has(code))
+    return { kind: 'schema', message: `table changed under the node: ${said}`, ...withCode };
+  if ((code && UNREACHABLE.has(code)) || e.fatal)
+    return { kind: 'unreachable', message: `database unreachable: ${said}`, ...withCode };
   return { kind: 'other', message: said, ...withCode };
 }
 

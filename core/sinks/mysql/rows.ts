@@ -35,8 +35,10 @@ export function readingRow(topic: string, payload: unknown): ReadingRow | { erro
   if (!t) return { error: `not a reading topic: "${topic.slice(0, 80)}"` };
   if (!Array.isArray(payload) || payload.length < 2) return { error: 'payload must be [ts,value,"unit"]' };
   const [ts, value] = payload as unknown[];
-  if (typeof ts !== 'number' || !Number.isInteger(ts) || ts <= 0 || ts > MAX_TS) return { error: `payload ts must be whole Unix seconds, got ${String(ts).slice(0, 20)}` };
-  if (typeof value !== 'number' || !Number.isFinite(value)) return { error: `payload value must be a finite number, got ${String(value).slice(0, 20)}` };
+  if (typeof ts !== 'number' || !Number.isInteger(ts) || ts <= 0 || ts > MAX_TS)
+    return { error: `payload ts must be whole Unix seconds, got ${String(ts).slice(0, 20)}` };
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    return { error: `payload value must be a finite number, got ${String(value).slice(0, 20)}` };
   return { sid: t.sid, kind: t.kind, ts, value };
 }
 
@@ -116,7 +118,8 @@ export function sensorsOfConfig(deviceId: string, payload: unknown): SensorRow[]
 export function mergeSensor(a: SensorRow | undefined, b: SensorRow): SensorRow {
   if (!a) return b;
   const out = { ...a };
-  for (const k of Object.keys(b) as Array<keyof SensorRow>) if (b[k] !== null) (out as Record<string, unknown>)[k] = b[k];
+  for (const k of Object.keys(b) as Array<keyof SensorRow>)
+    if (b[k] !== null) (out as Record<string, unknown>)[k] = b[k];
   return out;
 }
 

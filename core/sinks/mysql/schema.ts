@@ -12,7 +12,10 @@ export interface TableNames {
   readings: string;
 }
 
-export const tableNames = (prefix: string): TableNames => ({ sensors: `${prefix}sensors`, readings: `${prefix}readings` });
+export const tableNames = (prefix: string): TableNames => ({
+  sensors: `${prefix}sensors`,
+  readings: `${prefix}readings`,
+});
 
 /** Prefixes are [A-Za-z0-9_] only (checked with the config), so backquotes are all the quoting needed. */
 const q = (name: string): string => `\`${name}\``;
@@ -46,14 +49,18 @@ export function createTableSql(t: TableNames): { sensors: string; readings: stri
 }
 
 /** Many rows in one statement (mysql2 expands the nested array); a row already there is left as it is. */
-export const insertReadingsSql = (t: TableNames): string => `INSERT IGNORE INTO ${q(t.readings)} (${READING_COLUMNS.join(', ')}) VALUES ?`;
+export const insertReadingsSql = (t: TableNames): string =>
+  `INSERT IGNORE INTO ${q(t.readings)} (${READING_COLUMNS.join(', ')}) VALUES ?`;
 
-export const readingValues = (rows: readonly ReadingRow[]): unknown[][] => rows.map((r) => [r.sid, r.kind, r.ts, r.value]);
+export const readingValues = (rows: readonly ReadingRow[]): unknown[][] =>
+  rows.map((r) => [r.sid, r.kind, r.ts, r.value]);
 
 /** Known fields replace the stored ones; a field this source does not know keeps what another source wrote. */
 export const upsertSensorsSql = (t: TableNames): string =>
   `INSERT INTO ${q(t.sensors)} (${SENSOR_COLUMNS.join(', ')}) VALUES ? ON DUPLICATE KEY UPDATE ` +
-  SENSOR_COLUMNS.filter((c) => c !== 'sid').map((c) => `${c} = COALESCE(VALUES(${c}), ${c})`).join(', ');
+  SENSOR_COLUMNS.filter((c) => c !== 'sid')
+    .map((c) => `${c} = COALESCE(VALUES(${c}), ${c})`)
+    .join(', ');
 
 export const sensorValues = (rows: readonly SensorRow[]): unknown[][] =>
   rows.map((s) => [s.sid, s.deviceId, s.name, s.type, s.subtype, s.class, s.counterUnit, s.gaugeUnit]);
@@ -83,7 +90,9 @@ export async function ensureSchema(db: SqlRunner, t: TableNames): Promise<'creat
     }
     const absent = needed.filter((c) => !cols.has(c));
     if (absent.length) {
-      throw new SchemaConflictError(`table ${table} exists without column(s) ${absent.join(', ')}: it is not this node's; pick another table prefix`);
+      throw new SchemaConflictError(
+        `table ${table} exists without column(s) ${absent.join(', ')}: it is not this node's; pick another table prefix`,
+      );
     }
   }
   const key = await db.query<Array<{ c: string }>>(
@@ -92,7 +101,9 @@ export async function ensureSchema(db: SqlRunner, t: TableNames): Promise<'creat
   );
   const got = key.map((r) => r.c.toLowerCase());
   if (got.join() !== READING_KEY.join()) {
-    throw new SchemaConflictError(`table ${t.readings} has primary key (${got.join(', ') || 'none'}), not (${READING_KEY.join(', ')}): replayed readings could be stored twice; pick another table prefix`);
+    throw new SchemaConflictError(
+      `table ${t.readings} has primary key (${got.join(', ') || 'none'}), not (${READING_KEY.join(', ')}): replayed readings could be stored twice; pick another table prefix`,
+    );
   }
   return created ? 'created' : 'found';
 }

@@ -70,7 +70,13 @@ export class MysqlSpool {
 
   private constructor(private readonly opts: SpoolOptions) {
     const segmentBytes = Math.max(SPOOL_RECORD_BYTES, opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES);
-    this.log = new SegmentLog({ dir: opts.dir, suffix: SEGMENT_SUFFIX, recordBytes: SPOOL_RECORD_BYTES, segmentBytes, dirDurable: true });
+    this.log = new SegmentLog({
+      dir: opts.dir,
+      suffix: SEGMENT_SUFFIX,
+      recordBytes: SPOOL_RECORD_BYTES,
+      segmentBytes,
+      dirDurable: true,
+    });
   }
 
   static async open(opts: SpoolOptions): Promise<MysqlSpool> {
@@ -78,7 +84,8 @@ export class MysqlSpool {
     const made = await fs.mkdir(opts.dir, { recursive: true });
     if (made !== undefined) await fsyncDir(dirname(opts.dir));
     for (const { seq, size, whole } of await SegmentLog.scan(opts.dir, SEGMENT_SUFFIX, SPOOL_RECORD_BYTES)) {
-      if (whole !== size) s.warn(`MySQL spool: ${size - whole} bytes of a torn record at the end of ${s.log.path(seq)} ignored`);
+      if (whole !== size)
+        s.warn(`MySQL spool: ${size - whole} bytes of a torn record at the end of ${s.log.path(seq)} ignored`);
       // Begun and never written to before a crash (or only a torn record): nothing to keep.
       if (whole === 0) await fs.rm(s.log.path(seq), { force: true });
       else s.log.adopt(seq, whole);
@@ -178,7 +185,11 @@ export class MysqlSpool {
       this.warn(`MySQL spool: ${skipped} damaged record(s) skipped in ${this.log.path(pos.seg)}`);
     };
     // Each turn returns, or moves past a segment or past a chunk of one.
-    for (let turns = this.log.segments.length * 2 + 2 + Math.ceil((this.depth() * SPOOL_RECORD_BYTES) / chunk.length); turns > 0; turns--) {
+    for (
+      let turns = this.log.segments.length * 2 + 2 + Math.ceil((this.depth() * SPOOL_RECORD_BYTES) / chunk.length);
+      turns > 0;
+      turns--
+    ) {
       const idx = this.log.segments.findIndex((q) => q >= pos.seg);
       if (idx < 0) break;
       const seq = this.log.segments[idx]!;
@@ -215,14 +226,20 @@ export class MysqlSpool {
     const log = this.log;
     // Decided all at once, before any file goes: the removals change the log at once.
     const gone: Promise<void>[] = [];
-    while (log.segments.length && log.segments[0]! < this.read.seg && log.segments[0] !== log.activeSeq) gone.push(log.removeFirst());
+    while (log.segments.length && log.segments[0]! < this.read.seg && log.segments[0] !== log.activeSeq)
+      gone.push(log.removeFirst());
     // The last segment, read to its end with nothing on the way: the spool is empty again.
     const last = log.segments.at(-1);
     if (last !== undefined && this.read.seg === last && this.read.offset >= log.end(last) && this.pendingRows === 0) {
       // pendingRows 0: no write is under way either, a write's rows count until it is fsynced.
       gone.push(log.removeLast());
       this.read = { seg: last, offset: 0 };
-    } else if (log.segments.length && this.read.offset >= log.end(this.read.seg) && this.read.seg !== log.activeSeq && log.segments[0] === this.read.seg) {
+    } else if (
+      log.segments.length &&
+      this.read.offset >= log.end(this.read.seg) &&
+      this.read.seg !== log.activeSeq &&
+      log.segments[0] === this.read.seg
+    ) {
       // A sealed segment read to its end: nothing more comes into it.
       gone.push(log.removeFirst());
       this.read = { seg: log.segments[0] ?? this.read.seg, offset: 0 };

@@ -1,7 +1,14 @@
 import { backgroundClock, type Clock } from '../../util/clock';
 import { classifyDbError, type DbError } from './errors';
 import { mergeSensor, sameSensor, type ReadingRow, type SensorRow } from './rows';
-import { ensureSchema, insertReadingsSql, readingValues, sensorValues, upsertSensorsSql, type TableNames } from './schema';
+import {
+  ensureSchema,
+  insertReadingsSql,
+  readingValues,
+  sensorValues,
+  upsertSensorsSql,
+  type TableNames,
+} from './schema';
 import type { SqlRunner } from './db';
 import { backoffDelay } from '../../link/backoff';
 import type { MysqlSpool } from './spool';
@@ -292,7 +299,11 @@ export class MysqlWriter {
     this.mode = 'spooling';
     this.spool([...(job ? [job] : []), ...this.queue.splice(0)]);
     this.queuedRows = 0;
-    const retryInMs = backoffDelay(this.attempt, { initialMs: this.backoff.minMs, maxMs: this.backoff.maxMs, jitter: 0 });
+    const retryInMs = backoffDelay(this.attempt, {
+      initialMs: this.backoff.minMs,
+      maxMs: this.backoff.maxMs,
+      jitter: 0,
+    });
     this.attempt++;
     const changed = this.lastError?.message !== error.message;
     this.lastError = error;

@@ -115,7 +115,7 @@ export class StateCoalescer {
   }
 
   private isSettled(): boolean {
-    return this.closed || this.inFlight.size === 0 && (this.pending.size === 0 || this.mode !== 'ok');
+    return this.closed || (this.inFlight.size === 0 && (this.pending.size === 0 || this.mode !== 'ok'));
   }
 
   private wakeIdle(): void {
@@ -138,7 +138,8 @@ export class StateCoalescer {
     this.inFlight.add(item);
     const ctl = new AbortController();
     this.controllers.add(ctl);
-    this.opts.put(item, state, ctl.signal)
+    this.opts
+      .put(item, state, ctl.signal)
       .catch((err: unknown): PutOutcome => ({ kind: 'retry', error: err instanceof Error ? err.message : String(err) }))
       .then((outcome) => {
         this.controllers.delete(ctl);

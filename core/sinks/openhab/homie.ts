@@ -27,7 +27,10 @@ export interface HomieMessage {
 const HOMIE_ID = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 
 export function homieId(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
 }
 
 /** A sensor as the device describes it: from the table, or learnt from a reading's msg.flm. */
@@ -84,7 +87,11 @@ export class HomieDevice {
   private readonly sensors = new Map<string, HomieSensor>();
   private nodes: HomieNode[] = [];
 
-  constructor(deviceId: string, sensors: HomieSensor[], private readonly opts: HomieDeviceOptions = {}) {
+  constructor(
+    deviceId: string,
+    sensors: HomieSensor[],
+    private readonly opts: HomieDeviceOptions = {},
+  ) {
     this.id = homieId(deviceId);
     if (!HOMIE_ID.test(this.id)) throw new Error(`device id "${deviceId}" makes no Homie id`);
     this.base = `${HOMIE_BASE}/${this.id}`;
@@ -154,7 +161,11 @@ export class HomieDevice {
 
   private describeNode(n: HomieNode): HomieMessage[] {
     const t = `${this.base}/${n.id}`;
-    const out = [msg(`${t}/$name`, n.name), msg(`${t}/$type`, n.type), msg(`${t}/$properties`, n.properties.map((p) => p.id).join(','))];
+    const out = [
+      msg(`${t}/$name`, n.name),
+      msg(`${t}/$type`, n.type),
+      msg(`${t}/$properties`, n.properties.map((p) => p.id).join(',')),
+    ];
     for (const p of n.properties) {
       out.push(msg(`${t}/${p.id}/$name`, p.name), msg(`${t}/${p.id}/$datatype`, 'float'));
       // An empty retained payload would delete the topic: a unitless value has no $unit (default "").
@@ -168,7 +179,8 @@ export class HomieDevice {
     const now = this.structure();
     const out: HomieMessage[] = [];
     const clearProperty = (nodeId: string, pid: string) => {
-      for (const a of ['', '/$name', '/$datatype', '/$unit', '/$format', '/$settable', '/$retained']) out.push(msg(`${this.base}/${nodeId}/${pid}${a}`, ''));
+      for (const a of ['', '/$name', '/$datatype', '/$unit', '/$format', '/$settable', '/$retained'])
+        out.push(msg(`${this.base}/${nodeId}/${pid}${a}`, ''));
     };
     for (const [nodeId, props] of Object.entries(previous)) {
       if (!HOMIE_ID.test(nodeId)) continue;
@@ -203,4 +215,5 @@ export type HomieAnnouncedFile = Record<string, HomieStructure>;
 export const loadHomieAnnounced = (path: string): Promise<HomieAnnouncedFile> => readKeyedJson<HomieStructure>(path);
 
 /** Replace one device's structure in the file, keeping the others (devices may share a data dir). */
-export const saveHomieAnnounced = (path: string, deviceId: string, s: HomieStructure): Promise<void> => writeKeyedEntry(path, deviceId, s);
+export const saveHomieAnnounced = (path: string, deviceId: string, s: HomieStructure): Promise<void> =>
+  writeKeyedEntry(path, deviceId, s);

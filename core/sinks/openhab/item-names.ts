@@ -28,7 +28,10 @@ export interface ItemSubject {
 
 /** "Main meter" → "main_meter"; what an item name may carry of a sensor name. */
 function itemSlug(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '');
 }
 
 /**
@@ -42,11 +45,18 @@ export function quantityWord(type: string | undefined, kind: ReadingKind, subtyp
 }
 
 /** `flm_<sensor name>_<quantity>`: flm_main_power, flm_main_energy, flm_gas_volume. */
-export function defaultItemName(sensorName: string, type: string | undefined, kind: ReadingKind, subtype?: string): string {
+export function defaultItemName(
+  sensorName: string,
+  type: string | undefined,
+  kind: ReadingKind,
+  subtype?: string,
+): string {
   return `flm_${itemSlug(sensorName) || 'sensor'}_${quantityWord(type, kind, subtype)}`;
 }
 
-const overrideRows = z.array(z.object({ sensor: z.string(), kind: z.enum(['gauge', 'counter']), item: z.string().trim() }).strip());
+const overrideRows = z.array(
+  z.object({ sensor: z.string(), kind: z.enum(['gauge', 'counter']), item: z.string().trim() }).strip(),
+);
 
 /** The node's item table as the editor stores it; throws with the first problems. */
 export function parseOverrides(v: unknown): ItemOverride[] {
@@ -61,7 +71,9 @@ function checkOverrides(rows: ItemOverride[]): ItemOverride[] {
   for (const r of rows) {
     if (!r.sensor.trim()) throw new Error('an item mapping needs a sensor name or id');
     if (r.item !== SKIP_ITEM && !ITEM_NAME.test(r.item)) {
-      throw new Error(`"${r.item}" is not an openHAB item name (letters, digits and _, not starting with a digit), nor "-" to skip`);
+      throw new Error(
+        `"${r.item}" is not an openHAB item name (letters, digits and _, not starting with a digit), nor "-" to skip`,
+      );
     }
     const key = `${r.sensor.trim()}/${r.kind}`;
     if (seen.has(key)) throw new Error(`sensor ${r.sensor} ${r.kind} is mapped twice`);
@@ -80,10 +92,14 @@ export class ItemNames {
 
   /** The item, undefined for a reading mapped to "-"; throws when the sensor has no name to build one from. */
   item(s: ItemSubject): string | undefined {
-    const o = this.overrides.get(`${s.sid}/${s.kind}`) ?? (s.name !== undefined ? this.overrides.get(`${s.name}/${s.kind}`) : undefined);
+    const o =
+      this.overrides.get(`${s.sid}/${s.kind}`) ??
+      (s.name !== undefined ? this.overrides.get(`${s.name}/${s.kind}`) : undefined);
     if (o !== undefined) return o === SKIP_ITEM ? undefined : o;
     if (s.name === undefined) {
-      throw new Error(`sensor ${s.sid} has no name (not in the device's table, no msg.flm.name): map it to an item in the node's item table`);
+      throw new Error(
+        `sensor ${s.sid} has no name (not in the device's table, no msg.flm.name): map it to an item in the node's item table`,
+      );
     }
     return defaultItemName(s.name, s.type, s.kind, s.subtype);
   }

@@ -39,13 +39,17 @@ export class OpenHabClient {
     } catch {
       throw new Error(`openHAB URL "${opts.baseUrl}" is not a URL (expected http://host:8080)`);
     }
-    if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new Error(`openHAB URL must be http(s): ${opts.baseUrl}`);
+    if (base.protocol !== 'http:' && base.protocol !== 'https:')
+      throw new Error(`openHAB URL must be http(s): ${opts.baseUrl}`);
     base.pathname = base.pathname.replace(/\/+$/, '').replace(/\/rest$/, '') + '/';
     this.base = base;
     this.token = opts.token ?? '';
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const agentOpts = { keepAlive: true, maxSockets: 4 };
-    this.agent = base.protocol === 'https:' ? new https.Agent({ ...agentOpts, ...(opts.ca ? { ca: opts.ca } : {}) }) : new http.Agent(agentOpts);
+    this.agent =
+      base.protocol === 'https:'
+        ? new https.Agent({ ...agentOpts, ...(opts.ca ? { ca: opts.ca } : {}) })
+        : new http.Agent(agentOpts);
   }
 
   stateUrl(item: string): URL {

@@ -26,7 +26,14 @@ async function main(): Promise<void> {
     onWarning: (w) => process.stderr.write(`warning: ${w}\n`),
   });
   const client = new UploadClient({ baseUrl: args.url, deviceKey: args.key, timeoutMs: 5000 });
-  const up = new Uploader({ queue, client, filters: false, intervalMs: 20, batchSize: args.batchSize, backoff: { initialMs: 10, maxMs: 100 } });
+  const up = new Uploader({
+    queue,
+    client,
+    filters: false,
+    intervalMs: 20,
+    batchSize: args.batchSize,
+    backoff: { initialMs: 10, maxMs: 100 },
+  });
   up.start();
   process.stdout.write('ready\n');
   // Runs until killed; the timer keeps the process alive between rounds.

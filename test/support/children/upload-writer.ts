@@ -25,15 +25,27 @@ export function writerCounter(sensor: number, ts: number): number {
 
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2]!) as WriterArgs;
-  const queue = await UploadQueue.open({ dir: args.dataDir, onWarning: (w) => process.stderr.write(`warning: ${w}\n`) });
+  const queue = await UploadQueue.open({
+    dir: args.dataDir,
+    onWarning: (w) => process.stderr.write(`warning: ${w}\n`),
+  });
   const client = new UploadClient({ baseUrl: args.url, deviceKey: args.key, timeoutMs: 2000 });
-  const up = new Uploader({ queue, client, filters: false, intervalMs: 25, batchSize: 40, backoff: { initialMs: 10, maxMs: 100 } });
+  const up = new Uploader({
+    queue,
+    client,
+    filters: false,
+    intervalMs: 25,
+    batchSize: 40,
+    backoff: { initialMs: 10, maxMs: 100 },
+  });
   up.start();
   const next = args.sids.map((sid) => (queue.lastTs(sid) ?? WRITER_T0) + 1);
   process.stdout.write('ready\n');
   // Runs until killed; the bound is only there so no loop is unbounded.
   for (let round = 0; round < 10_000_000; round++) {
-    const results = await Promise.all(args.sids.map((sid, i) => queue.append(sid, [next[i]!, writerCounter(i, next[i]!)])));
+    const results = await Promise.all(
+      args.sids.map((sid, i) => queue.append(sid, [next[i]!, writerCounter(i, next[i]!)])),
+    );
     let out = '';
     results.forEach((r, i) => {
       if (r !== 'queued') throw new Error(`append ${args.sids[i]} ${next[i]}: ${r}`);

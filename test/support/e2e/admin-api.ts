@@ -24,8 +24,15 @@ export async function login(baseUrl: string, username: string, password: string,
 
 const bearer = (token?: string): Record<string, string> => (token ? { Authorization: `Bearer ${token}` } : {});
 
-export async function httpGet(url: string, accept = 'application/json', opts: { token?: string; timeoutMs?: number } = {}): Promise<HttpResult> {
-  const res = await fetch(url, { headers: { Accept: accept, ...bearer(opts.token) }, signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000) });
+export async function httpGet(
+  url: string,
+  accept = 'application/json',
+  opts: { token?: string; timeoutMs?: number } = {},
+): Promise<HttpResult> {
+  const res = await fetch(url, {
+    headers: { Accept: accept, ...bearer(opts.token) },
+    signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
+  });
   return { status: res.status, contentType: res.headers.get('content-type') ?? '', text: await res.text() };
 }
 
@@ -36,10 +43,19 @@ export async function getJson<T>(url: string, opts: { token?: string; timeoutMs?
 }
 
 /** A full deploy, as the editor's Deploy button does it; returns the new revision. */
-export async function deployFlows(baseUrl: string, flows: unknown[], opts: { token?: string; timeoutMs?: number } = {}): Promise<string> {
+export async function deployFlows(
+  baseUrl: string,
+  flows: unknown[],
+  opts: { token?: string; timeoutMs?: number } = {},
+): Promise<string> {
   const res = await fetch(`${baseUrl}/flows`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', 'Node-RED-API-Version': 'v2', 'Node-RED-Deployment-Type': 'full', ...bearer(opts.token) },
+    headers: {
+      'Content-Type': 'application/json',
+      'Node-RED-API-Version': 'v2',
+      'Node-RED-Deployment-Type': 'full',
+      ...bearer(opts.token),
+    },
     body: JSON.stringify({ flows }),
     signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),
   });

@@ -31,7 +31,9 @@ function decodeEntities(s: string): string {
 }
 
 function plainText(html: string): string {
-  return decodeEntities(html.replace(/<[^>]*>/g, '')).replace(/\s+/g, ' ').trim();
+  return decodeEntities(html.replace(/<[^>]*>/g, ''))
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** The inner HTML of every `<script ... data-<attr>="<name>">` block, keyed by name. */
@@ -46,7 +48,10 @@ function scriptBlocks(html: string, attr: string): Map<string, string> {
 function registrations(html: string): Array<{ type: string; body: string }> {
   const re = /RED\.nodes\.registerType\(\s*['"]([^'"]+)['"]\s*,/g;
   const hits = [...html.matchAll(re)];
-  return hits.map((m, i) => ({ type: m[1]!, body: html.slice(m.index! + m[0].length, i + 1 < hits.length ? hits[i + 1]!.index : html.length) }));
+  return hits.map((m, i) => ({
+    type: m[1]!,
+    body: html.slice(m.index! + m[0].length, i + 1 < hits.length ? hits[i + 1]!.index : html.length),
+  }));
 }
 
 function firstString(body: string, key: string): string | undefined {
@@ -65,7 +70,10 @@ export function describeNodeTypes(pkgDir: string, pkg: PackageJson): NodeTypeInf
     const htmlPath = join(pkgDir, jsPath.replace(/\.c?js$/, '.html'));
     const html = readFileSync(htmlPath, 'utf8');
     const localeHelp = join(pkgDir, dirname(jsPath), 'locales', 'en-US', basename(jsPath).replace(/\.c?js$/, '.html'));
-    const help = new Map([...scriptBlocks(html, 'help-name'), ...(existsSync(localeHelp) ? scriptBlocks(readFileSync(localeHelp, 'utf8'), 'help-name') : [])]);
+    const help = new Map([
+      ...scriptBlocks(html, 'help-name'),
+      ...(existsSync(localeHelp) ? scriptBlocks(readFileSync(localeHelp, 'utf8'), 'help-name') : []),
+    ]);
     const templates = scriptBlocks(html, 'template-name');
     for (const { type, body } of registrations(html)) {
       const category = firstString(body, 'category') ?? '';

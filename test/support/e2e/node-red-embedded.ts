@@ -67,13 +67,27 @@ function letGoOfLongTimers(): void {
  * login and Host check as `npm start` (the password generated into `dataDir`, default the user
  * dir). Node-RED keeps module-level state, so this can run only once per process.
  */
-export async function startEmbeddedNodeRed(opts: { userDir: string; port: number; host?: string; logLevel?: string; dataDir?: string }): Promise<EmbeddedNodeRed> {
+export async function startEmbeddedNodeRed(opts: {
+  userDir: string;
+  port: number;
+  host?: string;
+  logLevel?: string;
+  dataDir?: string;
+}): Promise<EmbeddedNodeRed> {
   const host = opts.host ?? '127.0.0.1';
   const nodeRedPath = require.resolve('node-red');
   letGoOfLongTimers();
-  const lock = await editorLock({ user: 'admin', dataDir: opts.dataDir ?? opts.userDir, uiBind: host, allowedHosts: '', nodeRedPath });
+  const lock = await editorLock({
+    user: 'admin',
+    dataDir: opts.dataDir ?? opts.userDir,
+    uiBind: host,
+    allowedHosts: '',
+    nodeRedPath,
+  });
   // express comes with node-red; resolve it from there (as scripts/start.ts does).
-  const express = require(require.resolve('express', { paths: [nodeRedPath] })) as () => ((...args: unknown[]) => void) & { use(...args: unknown[]): unknown };
+  const express = require(require.resolve('express', { paths: [nodeRedPath] })) as () => ((
+    ...args: unknown[]
+  ) => void) & { use(...args: unknown[]): unknown };
   const RED = require(nodeRedPath) as NodeRedRuntime;
   const logs: LogEntry[] = [];
   const app = express();
@@ -97,7 +111,12 @@ export async function startEmbeddedNodeRed(opts: { userDir: string; port: number
         metrics: false,
         audit: false,
         handler: () => (m: { level: number; type?: string; id?: string; msg?: unknown }) => {
-          logs.push({ level: m.level, type: m.type, id: m.id, msg: m.msg instanceof Error ? m.msg.message : String(m.msg) });
+          logs.push({
+            level: m.level,
+            type: m.type,
+            id: m.id,
+            msg: m.msg instanceof Error ? m.msg.message : String(m.msg),
+          });
         },
       },
     },
@@ -117,7 +136,11 @@ export async function startEmbeddedNodeRed(opts: { userDir: string; port: number
       if (started) await withTimeout(RED.stop(), 30_000, 'RED.stop()');
     } finally {
       server.closeAllConnections();
-      await withTimeout(new Promise<void>((resolve) => server.close(() => resolve())), 5_000, 'closing the editor server').catch(() => undefined);
+      await withTimeout(
+        new Promise<void>((resolve) => server.close(() => resolve())),
+        5_000,
+        'closing the editor server',
+      ).catch(() => undefined);
     }
   };
   try {

@@ -41,7 +41,10 @@ export async function packRepo(root: string, dest: string): Promise<string> {
 /** A fresh Node-RED user dir with the tarball installed as a user would (`npm install <tgz>`). */
 export async function installIntoUserDir(userDir: string, tgz: string): Promise<void> {
   mkdirSync(userDir, { recursive: true });
-  writeFileSync(join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', private: true }, null, 2) + '\n');
+  writeFileSync(
+    join(userDir, 'package.json'),
+    JSON.stringify({ name: 'node-red-project', private: true }, null, 2) + '\n',
+  );
   await run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--prefix', userDir, tgz], {
     cwd: userDir,
     timeoutMs: 120_000,

@@ -24,7 +24,12 @@ export function childNpmEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (/^npm_(lifecycle|package)_/i.test(k)) continue;
-    if (/^npm_config_(local_prefix|prefix|global|global_prefix|location|workspaces?|include_workspace_root|dry_run|pack_destination|omit|include|save.*)$/i.test(k)) continue;
+    if (
+      /^npm_config_(local_prefix|prefix|global|global_prefix|location|workspaces?|include_workspace_root|dry_run|pack_destination|omit|include|save.*)$/i.test(
+        k,
+      )
+    )
+      continue;
     env[k] = v;
   }
   env.npm_config_update_notifier = 'false';
@@ -39,7 +44,11 @@ export interface RunResult {
 }
 
 /** Run a command to completion within `timeoutMs`; reject with its output on failure. */
-export function run(cmd: string, args: string[], opts: { cwd: string; timeoutMs: number; env?: NodeJS.ProcessEnv }): Promise<RunResult> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; timeoutMs: number; env?: NodeJS.ProcessEnv },
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -57,7 +66,12 @@ export function run(cmd: string, args: string[], opts: { cwd: string; timeoutMs:
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve({ stdout, stderr });
-      else reject(new Error(`${cmd} ${args.join(' ')} exited with ${code ?? signal} in ${opts.cwd}\n${stderr.slice(-4000)}${stdout.slice(-2000)}`));
+      else
+        reject(
+          new Error(
+            `${cmd} ${args.join(' ')} exited with ${code ?? signal} in ${opts.cwd}\n${stderr.slice(-4000)}${stdout.slice(-2000)}`,
+          ),
+        );
     });
   });
 }

@@ -19,7 +19,15 @@ function gaugesWith(sid: string, value: number): RecentGauges {
 
 test('router: 404 for other paths, 405 for other methods on ours, HEAD like GET without a body', async () => {
   await withServer({ gauges: gaugesWith(SID_A, 5), now: () => NOW }, async (base) => {
-    for (const path of ['/', '/nope', '/sensor', `/sensor/${SID_A}/`, `/sensor/${SID_A}/tmpo`, '/sensor/XYZ', `/sensor/${SID_A}/tmpo/sync/x`]) {
+    for (const path of [
+      '/',
+      '/nope',
+      '/sensor',
+      `/sensor/${SID_A}/`,
+      `/sensor/${SID_A}/tmpo`,
+      '/sensor/XYZ',
+      `/sensor/${SID_A}/tmpo/sync/x`,
+    ]) {
       const r = await fetch(base + path + LOCAL);
       assert.equal(r.status, 404, path);
       assert.equal(await r.text(), 'Not Found', path);
@@ -50,34 +58,55 @@ test('router: an endpoint that throws answers 500 with a short text, is reported
     list: () => (mode === 'reject' ? Promise.reject(new Error('disk gone')) : Promise.resolve([])),
     read: () => Promise.resolve(undefined),
   };
-  await withServer({ gauges, store, tokens: { [SID_A]: TOKEN_A }, now: () => NOW, onError: (err) => errors.push(err) }, async (base) => {
-    const r = await fetch(`${base}/sensor/${SID_A}${LOCAL}`);
-    assert.equal(r.status, 500);
-    assert.equal(await r.text(), 'Internal Server Error');
-    mode = 'reject';
-    const sync = await fetch(`${base}/sensor/${SID_A}/tmpo/sync?rid=0&lvl=0&bid=0`, { headers: { 'X-Version': '1.0', 'X-Token': TOKEN_A } });
-    assert.equal(sync.status, 500);
-    assert.deepEqual(errors.map((e) => (e as Error).message), ['ring on fire', 'disk gone']);
-    mode = 'ok';
-    assert.equal((await fetch(`${base}/sensor/${SID_A}${LOCAL}`)).status, 200);
-  });
+  await withServer(
+    { gauges, store, tokens: { [SID_A]: TOKEN_A }, now: () => NOW, onError: (err) => errors.push(err) },
+    async (base) => {
+      const r = await fetch(`${base}/sensor/${SID_A}${LOCAL}`);
+      assert.equal(r.status, 500);
+      assert.equal(await r.text(), 'Internal Server Error');
+      mode = 'reject';
+      const sync = await fetch(`${base}/sensor/${SID_A}/tmpo/sync?rid=0&lvl=0&bid=0`, {
+        headers: { 'X-Version': '1.0', 'X-Token': TOKEN_A },
+      });
+      assert.equal(sync.status, 500);
+      assert.deepEqual(
+        errors.map((e) => (e as Error).message),
+        ['ring on fire', 'disk gone'],
+      );
+      mode = 'ok';
+      assert.equal((await fetch(`${base}/sensor/${SID_A}${LOCAL}`)).status, 200);
+    },
+  );
 });
 
 test('router: a reporter that throws changes nothing; a store still opening answers 503', async () => {
   let opened: TmpoReader | undefined;
-  await withServer({
-    store: () => opened, tokens: { [SID_A]: TOKEN_A },
-    gauges: { series: () => { throw new Error('x'); } },
-    onError: () => { throw new Error('reporter broke'); },
-  }, async (base) => {
-    assert.equal((await fetch(`${base}/sensor/${SID_A}${LOCAL}`)).status, 500);
-    const h = { 'X-Version': '1.0', 'X-Token': TOKEN_A };
-    const r = await fetch(`${base}/sensor/${SID_A}/tmpo/sync?rid=0&lvl=0&bid=0`, { headers: h });
-    assert.equal(r.status, 503);
-    assert.equal(r.headers.get('retry-after'), '5');
-    opened = { list: async () => [], read: async () => undefined };
-    assert.equal(await (await fetch(`${base}/sensor/${SID_A}/tmpo/sync?rid=0&lvl=0&bid=0`, { headers: h })).text(), '[]');
-  });
+  await withServer(
+    {
+      store: () => opened,
+      tokens: { [SID_A]: TOKEN_A },
+      gauges: {
+        series: () => {
+          throw new Error('x');
+        },
+      },
+      onError: () => {
+        throw new Error('reporter broke');
+      },
+    },
+    async (base) => {
+      assert.equal((await fetch(`${base}/sensor/${SID_A}${LOCAL}`)).status, 500);
+      const h = { 'X-Version': '1.0', 'X-Token': TOKEN_A };
+      const r = await fetch(`${base}/sensor/${SID_A}/tmpo/sync?rid=0&lvl=0&bid=0`, { headers: h });
+      assert.equal(r.status, 503);
+      assert.equal(r.headers.get('retry-after'), '5');
+      opened = { list: async () => [], read: async () => undefined };
+      assert.equal(
+        await (await fetch(`${base}/sensor/${SID_A}/tmpo/sync?rid=0&lvl=0&bid=0`, { headers: h })).text(),
+        '[]',
+      );
+    },
+  );
 });
 
 test('as express-style middleware: unknown paths go to next(), a base path is stripped', async () => {

@@ -16,7 +16,15 @@ export const TOKEN_NOBODY = 'ffffffffffffffffffffffffffffffff';
 /** A multiple of 2^20 (and of 10): 2016-07-08T19:33:20Z. */
 export const T20 = 2 ** 20 * 1400;
 
-export const CFG = { id: SID_A, type: 'electricity', class: 'analog', port: [1], function: 'main', rid: 0, data_type: 'counter' };
+export const CFG = {
+  id: SID_A,
+  type: 'electricity',
+  class: 'analog',
+  port: [1],
+  function: 'main',
+  rid: 0,
+  data_type: 'counter',
+};
 
 export { withTempDir } from '../../support/temp-dir';
 
@@ -36,7 +44,13 @@ export async function withServer<T>(opts: ApiServerOptions, fn: (base: string) =
  * the times it picks get that, elsewhere gaps run up to 16000 s (a history that spans level-20
  * windows in a few hundred blocks: every stored block costs an fsync, so tests stay quick).
  */
-export function counterSeries(seed: number, start: number, end: number, maxGap = 60, dense?: (t: number) => boolean): Series {
+export function counterSeries(
+  seed: number,
+  start: number,
+  end: number,
+  maxGap = 60,
+  dense?: (t: number) => boolean,
+): Series {
   const rnd = prng(seed);
   const times: number[] = [];
   const values: number[] = [];
@@ -60,7 +74,12 @@ export function slice(s: Series, from: number, to: number): Series {
  * storing each block as its window closes (the builder holds only a few open), then everything
  * before `closeAt`'s window, then compact with that horizon.
  */
-export async function record(store: TmpoStore, builder: Block8Builder, samples: Series, closeAt: number): Promise<void> {
+export async function record(
+  store: TmpoStore,
+  builder: Block8Builder,
+  samples: Series,
+  closeAt: number,
+): Promise<void> {
   const horizon = blockId(closeAt, 8);
   const flush = async (before: number): Promise<void> => {
     for (const b of builder.takeBefore(before)) await store.put(b.key, b.bytes);
@@ -75,13 +94,20 @@ export async function record(store: TmpoStore, builder: Block8Builder, samples: 
   await compact(store, horizon);
 }
 
-export const newBuilder = (sid = SID_A, rid = 0): Block8Builder => new Block8Builder(sid, rid, { ...CFG, id: sid, rid });
+export const newBuilder = (sid = SID_A, rid = 0): Block8Builder =>
+  new Block8Builder(sid, rid, { ...CFG, id: sid, rid });
 
 /** Store one block of the given samples directly (for hand-made, even odd, store states). */
-export async function putSeries(store: TmpoStore, key: BlockKey, s: Series, cfg: Record<string, unknown> = CFG): Promise<void> {
+export async function putSeries(
+  store: TmpoStore,
+  key: BlockKey,
+  s: Series,
+  cfg: Record<string, unknown> = CFG,
+): Promise<void> {
   await store.put(key, encodeSeries(s, cfg));
 }
 
 export const key = (lvl: Level, bid: number, sid = SID_A, rid = 0): BlockKey => ({ sid, rid, lvl, bid });
 
-export const levelsOf = (keys: Array<{ lvl: number }>): number[] => [...new Set(keys.map((k) => k.lvl))].sort((a, b) => b - a);
+export const levelsOf = (keys: Array<{ lvl: number }>): number[] =>
+  [...new Set(keys.map((k) => k.lvl))].sort((a, b) => b - a);

@@ -33,7 +33,12 @@ test('authenticated: no login, no connection; needs a configured user', () => {
 
 test('the pipeline topics: readings, sensor table, HA discovery configs and availability; HA birth stays free', () => {
   const p = new AccessPolicy({ mode: 'read-only-anonymous' });
-  for (const t of ['/sensor/abc/counter', '/device/abc/config/sensor', 'homeassistant/sensor/abc/x_gauge/config', 'flm/abc/availability']) {
+  for (const t of [
+    '/sensor/abc/counter',
+    '/device/abc/config/sensor',
+    'homeassistant/sensor/abc/x_gauge/config',
+    'flm/abc/availability',
+  ]) {
     assert.equal(p.isPipelineTopic(t), true, t);
     assert.equal(p.mayPublish(false, t), false, t);
   }
@@ -54,8 +59,14 @@ test('logged-in clients may publish on the pipeline topics unless the setting sa
 });
 
 test('a user with an empty password is refused in every mode', () => {
-  assert.throws(() => new AccessPolicy({ mode: 'authenticated', username: 'flm', password: '' }), /needs a username and password/);
-  assert.throws(() => new AccessPolicy({ mode: 'read-only-anonymous', username: 'flm', password: '' }), /needs a password/);
+  assert.throws(
+    () => new AccessPolicy({ mode: 'authenticated', username: 'flm', password: '' }),
+    /needs a username and password/,
+  );
+  assert.throws(
+    () => new AccessPolicy({ mode: 'read-only-anonymous', username: 'flm', password: '' }),
+    /needs a password/,
+  );
   assert.throws(() => new AccessPolicy({ mode: 'open', username: 'flm' }), /needs a password/);
 });
 

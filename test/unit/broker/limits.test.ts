@@ -22,7 +22,8 @@ test('packet boundaries: packets within the limit pass in any chunking; a larger
   const stream = Buffer.concat([publish(10), publish(200), publish(0), PINGREQ, publish(1000)]);
   for (const size of [1, 2, 7, 64, stream.length]) {
     const b = new PacketBoundaries(1005);
-    for (let i = 0; i < stream.length; i += size) assert.equal(b.scan(stream.subarray(i, i + size)), null, `chunks of ${size}`);
+    for (let i = 0; i < stream.length; i += size)
+      assert.equal(b.scan(stream.subarray(i, i + size)), null, `chunks of ${size}`);
   }
   const b = new PacketBoundaries(1005);
   assert.equal(b.scan(publish(1000)), null);
@@ -31,7 +32,10 @@ test('packet boundaries: packets within the limit pass in any chunking; a larger
   assert.ok(err instanceof PacketTooLargeError);
   assert.equal(err.max, 1005);
   assert.ok(err.declaredAtLeast > 1005);
-  assert.match(String(new PacketBoundaries(10).scan(Buffer.from([0x30, 0x80, 0x80, 0x80, 0x80, 0x01]))), /too large|malformed/);
+  assert.match(
+    String(new PacketBoundaries(10).scan(Buffer.from([0x30, 0x80, 0x80, 0x80, 0x80, 0x01]))),
+    /too large|malformed/,
+  );
 });
 
 test('retained budget: a new topic past the count or bytes does not fit; replacing and clearing do', () => {
@@ -74,7 +78,10 @@ test('topic filters as MQTT matches them', () => {
   assert.equal(topicMatches('p1/+/telegram', 'p1/123/telegram'), true);
   assert.equal(topicMatches('a/#', 'a'), true);
   assert.equal(topicMatches('#', '$SYS/x'), false);
-  assert.deepEqual(parseTopicFilters('homeassistant/status, p1/+/telegram\n'), ['homeassistant/status', 'p1/+/telegram']);
+  assert.deepEqual(parseTopicFilters('homeassistant/status, p1/+/telegram\n'), [
+    'homeassistant/status',
+    'p1/+/telegram',
+  ]);
   assert.throws(() => parseTopicFilters('a/#/b'), /not a valid MQTT topic filter/);
   assert.throws(() => parseTopicFilters('a/b+'), /not a valid MQTT topic filter/);
 });

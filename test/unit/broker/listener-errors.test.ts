@@ -6,7 +6,12 @@ import { EmbeddedBroker } from '../../../core/broker/embedded-broker';
 import { freePort } from '../../support/nodered';
 
 test('a listener error after start (out of file descriptors on accept) is an event, not an exception; the broker keeps serving', async () => {
-  const b = await EmbeddedBroker.start({ host: '127.0.0.1', port: 0, wsPort: await freePort(), access: { mode: 'open' } });
+  const b = await EmbeddedBroker.start({
+    host: '127.0.0.1',
+    port: 0,
+    wsPort: await freePort(),
+    access: { mode: 'open' },
+  });
   try {
     const reported: string[] = [];
     b.on('listenerError', (err: Error) => reported.push(err.message));

@@ -11,12 +11,21 @@ test('flm board emulate: clamp loads and pulse trains from their short forms', (
   assert.deepEqual(parsePulses('6:3x10000', 20), { port: 6, rate: 3, count: 10000, jitterMs: 20 });
   assert.deepEqual(parseKube('3:flk01b'), { nid: 3, model: 'flk01b' });
   assert.deepEqual(parseKube('30:FLK01A,every=300,temperature=-5.5,humidity=80,motion=2,ack'), {
-    nid: 30, model: 'flk01a', everyS: 300, temperature: -5.5, humidity: 80, motion: 2, ack: true,
+    nid: 30,
+    model: 'flk01a',
+    everyS: 300,
+    temperature: -5.5,
+    humidity: 80,
+    motion: 2,
+    ack: true,
   });
 });
 
 const usage: Array<[string[], RegExp]> = [
-  [['board', 'emulate', '--port', '/dev/null', '--clamp', '4:100'], /--clamp "4:100": use PORT:WATTS or PORT:MIN-MAX@PERIOD_S/],
+  [
+    ['board', 'emulate', '--port', '/dev/null', '--clamp', '4:100'],
+    /--clamp "4:100": use PORT:WATTS or PORT:MIN-MAX@PERIOD_S/,
+  ],
   [['board', 'emulate', '--port', '/dev/null', '--clamp', '1:1-2@0'], /the period must be above 0 s/],
   [['board', 'emulate', '--port', '/dev/null', '--pulses', '2:1'], /--pulses "2:1": use PORT:RATE or PORT:RATExCOUNT/],
   [['board', 'emulate', '--port', '/dev/null', '--pulses', '4:5000'], /up to 1000 a second/],
@@ -31,9 +40,15 @@ const usage: Array<[string[], RegExp]> = [
   [['board', 'sniff', '--port', '/dev/null', '--baud', 'fast'], /^flm board sniff: --baud: /],
   [['board', 'sniff', '--port', '/dev/null', 'extra'], /unexpected argument "extra"/],
   [['board', 'sniff', '--port', '/dev/null', '--protocol', 'flm04'], /^flm board sniff: --protocol: /],
-  [['board', 'emulate', '--port', '/dev/null', '--protocol', 'flm02', '--clamp', '1:-500'], /an FLM02 clamp cannot see the direction of power/],
+  [
+    ['board', 'emulate', '--port', '/dev/null', '--protocol', 'flm02', '--clamp', '1:-500'],
+    /an FLM02 clamp cannot see the direction of power/,
+  ],
   [['board', 'emulate', '--port', '/dev/null', '--protocol', 'FLM02', '--pulses', '6:1'], /pulse port 6 is not 4 or 5/],
-  [['board', 'emulate', '--port', '/dev/null', '--protocol', 'flm02', '--avr-ms', 'soon'], /^flm board emulate: (--)?avr-ms: /],
+  [
+    ['board', 'emulate', '--port', '/dev/null', '--protocol', 'flm02', '--avr-ms', 'soon'],
+    /^flm board emulate: (--)?avr-ms: /,
+  ],
 ];
 for (const [args, re] of usage) {
   test(`flm ${args.join(' ')}: a usage error (exit 2)`, async () => {

@@ -12,7 +12,10 @@ test('flm sim prints one board batch per second as JSON lines, reproducibly', as
   const b = await run('sim', '--seconds', '30', '--seed', '4', '--start', '2026-06-21T12:00:00Z');
   assert.equal(a.code, 0);
   assert.equal(a.out, b.out);
-  const lines = a.out.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = a.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(lines.length, 30);
   assert.equal(lines[0].time, Date.UTC(2026, 5, 21, 12, 0, 1));
 });
@@ -21,7 +24,8 @@ test('flm sim --readings prints FLM readings as mosquitto_sub -v would', async (
   const r = await run('sim', '--seconds', '5', '--readings', '--start', '2026-06-21T12:00:00Z');
   assert.equal(r.code, 0);
   const lines = r.out.trim().split('\n');
-  for (const l of lines) assert.match(l, /^\/sensor\/[0-9a-f]{32}\/(gauge|counter) \[\d+,-?\d+(\.\d+)?,"(W|Wh|L|L\/day)"\]$/);
+  for (const l of lines)
+    assert.match(l, /^\/sensor\/[0-9a-f]{32}\/(gauge|counter) \[\d+,-?\d+(\.\d+)?,"(W|Wh|L|L\/day)"\]$/);
   assert.ok(lines.filter((l) => l.includes('/gauge ')).length >= 5);
 });
 

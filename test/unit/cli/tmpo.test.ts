@@ -9,7 +9,6 @@ import { TmpoStore } from '../../../core/tmpo/store';
 import { CFG, SID_A, SID_B, T20, counterSeries, key, newBuilder, record, slice, withTempDir } from '../api/support';
 import { runFlm } from '../../support/cli';
 
-
 const SERIES = { times: [T20 + 1, T20 + 2, T20 + 30, T20 + 255], values: [3054225, 3054225.5, 3054226.125, 3054230] };
 
 test('flm tmpo decode: a block as JSON (head, tail, vsn, cfg, samples, series) and as CSV; - reads stdin', async () => {
@@ -29,7 +28,10 @@ test('flm tmpo decode: a block as JSON (head, tail, vsn, cfg, samples, series) a
 
     const csv = await runFlm(['tmpo', 'decode', file, '--csv']);
     assert.equal(csv.code, 0);
-    assert.equal(csv.out, `ts,value\n${T20 + 1},3054225\n${T20 + 2},3054225.5\n${T20 + 30},3054226.125\n${T20 + 255},3054230\n`);
+    assert.equal(
+      csv.out,
+      `ts,value\n${T20 + 1},3054225\n${T20 + 2},3054225.5\n${T20 + 30},3054226.125\n${T20 + 255},3054230\n`,
+    );
 
     const piped = await runFlm(['tmpo', 'decode', '-', '--csv'], bytes);
     assert.equal(piped.out, csv.out);
@@ -70,10 +72,19 @@ test('flm tmpo ls: every block of a store as a table or JSON lines; damaged bloc
 
     const json = await runFlm(['tmpo', 'ls', dir, '--json']);
     assert.equal(json.code, 0, json.err);
-    const rows = json.out.trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(rows.map(({ sid, rid, lvl, bid }) => ({ sid, rid, lvl, bid })), keys);
+    const rows = json.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      rows.map(({ sid, rid, lvl, bid }) => ({ sid, rid, lvl, bid })),
+      keys,
+    );
     assert.deepEqual(Object.keys(rows[0]), ['sid', 'rid', 'lvl', 'bid', 'samples', 'bytes', 'first', 'last']);
-    assert.equal(rows.filter((r) => r.sid === SID_A).reduce((n, r) => n + r.samples, 0), s.times.length);
+    assert.equal(
+      rows.filter((r) => r.sid === SID_A).reduce((n, r) => n + r.samples, 0),
+      s.times.length,
+    );
     for (const r of rows) assert.equal(r.bytes, (await store.read(r))!.length);
     assert.deepEqual([rows[0].first, rows[0].last], [s.times[0], slice(s, T20, T20 + 2 ** 16).times.at(-1)]);
 
@@ -91,7 +102,11 @@ test('flm tmpo ls: every block of a store as a table or JSON lines; damaged bloc
     const damaged = await runFlm(['tmpo', 'ls', dir, '--json']);
     assert.equal(damaged.code, 1);
     assert.match(damaged.err, /not a TMPO block: .*: not a gzip stream/);
-    const row = damaged.out.trim().split('\n').map((l) => JSON.parse(l)).find((r) => r.bid === T20 + 2 ** 20);
+    const row = damaged.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .find((r) => r.bid === T20 + 2 ** 20);
     assert.deepEqual([row.samples, row.bytes, typeof row.error], [null, 7, 'string']);
     assert.equal(await fs.readFile(bad, 'utf8'), 'garbage', 'ls only looks');
 
@@ -112,18 +127,46 @@ test('flm tmpo export: samples between two times across blocks and levels, as JS
     const from = T20 + 2 ** 16 - 5000;
     const to = T20 + 2 ** 16 + 4096 + 300;
     const inRange = slice(s, from, to + 1);
-    const json = await runFlm(['tmpo', 'export', '--dir', dir, '--sid', SID_A, '--from', new Date(from * 1000).toISOString(), '--to', String(to)]);
+    const json = await runFlm([
+      'tmpo',
+      'export',
+      '--dir',
+      dir,
+      '--sid',
+      SID_A,
+      '--from',
+      new Date(from * 1000).toISOString(),
+      '--to',
+      String(to),
+    ]);
     assert.equal(json.code, 0, json.err);
     const got = JSON.parse(json.out);
     assert.deepEqual([got.sid, got.rid, got.from, got.to], [SID_A, 0, from, to]);
-    assert.deepEqual(got.series, inRange.times.map((t, i) => [t, inRange.values[i]]));
+    assert.deepEqual(
+      got.series,
+      inRange.times.map((t, i) => [t, inRange.values[i]]),
+    );
 
-    const csv = await runFlm(['tmpo', 'export', '--dir', dir, '--sid', SID_A, '--from', String(from), '--to', String(to), '--csv']);
+    const csv = await runFlm([
+      'tmpo',
+      'export',
+      '--dir',
+      dir,
+      '--sid',
+      SID_A,
+      '--from',
+      String(from),
+      '--to',
+      String(to),
+      '--csv',
+    ]);
     assert.equal(csv.out, 'ts,value\n' + inRange.times.map((t, i) => `${t},${inRange.values[i]}\n`).join(''));
 
     const whole = JSON.parse((await runFlm(['tmpo', 'export', '--dir', dir, '--sid', SID_A])).out);
     assert.equal(whole.series.length, s.times.length);
-    const nothing = JSON.parse((await runFlm(['tmpo', 'export', '--dir', dir, '--sid', SID_A, '--from', String(end + 10)])).out);
+    const nothing = JSON.parse(
+      (await runFlm(['tmpo', 'export', '--dir', dir, '--sid', SID_A, '--from', String(end + 10)])).out,
+    );
     assert.deepEqual(nothing.series, []);
 
     const unknown = await runFlm(['tmpo', 'export', '--dir', dir, '--sid', SID_B]);

@@ -19,7 +19,7 @@ function derive(set: DeviceSensors) {
   return r;
 }
 
-test('a P1 meter\'s derived sensors join the table: known, published after it, kept on disk, the same after a restart', async () => {
+test("a P1 meter's derived sensors join the table: known, published after it, kept on disk, the same after a restart", async () => {
   const dir = await tempDir();
   try {
     const d = device();
@@ -31,14 +31,34 @@ test('a P1 meter\'s derived sensors join the table: known, published after it, k
     assert.equal(changes, 1, 'one change event for the telegram');
     const names = set.all().map((s) => `${s.n} ${s.name}`);
     assert.deepEqual(names, [
-      '1 main', '2 solar', '3 gas', '4 water', '5 grid', '6 grid import', '7 grid export', '8 grid import t1', '9 grid export t1',
-      '10 grid import t2', '11 grid export t2', '12 gas', '13 water',
+      '1 main',
+      '2 solar',
+      '3 gas',
+      '4 water',
+      '5 grid',
+      '6 grid import',
+      '7 grid export',
+      '8 grid import t1',
+      '9 grid export t1',
+      '10 grid import t2',
+      '11 grid export t2',
+      '12 gas',
+      '13 water',
     ]);
     // Every reading's sensor is one the device now answers for.
     for (const x of r.readings) assert.equal(set.get(x.sid)?.id, x.sid);
     // The published table lists them, with the FLM's option names.
     const table = buildDeviceConfig(set.published());
-    assert.deepEqual(table['5'], { id: r.derived[0]!.id, type: 'electricity', function: 'grid', class: 'cosem', enable: 1, p1: 'net', data_type: 'counter', rid: 0 });
+    assert.deepEqual(table['5'], {
+      id: r.derived[0]!.id,
+      type: 'electricity',
+      function: 'grid',
+      class: 'cosem',
+      enable: 1,
+      p1: 'net',
+      data_type: 'counter',
+      rid: 0,
+    });
     assert.equal(table['12']!.function, 'gas');
     assert.equal(table.main!.max_provisioned_sensors, 13);
 
@@ -50,7 +70,10 @@ test('a P1 meter\'s derived sensors join the table: known, published after it, k
     const onDisk = JSON.parse(await readFile(join(dir.path, DERIVED_SENSORS_FILE), 'utf8'));
     assert.equal(onDisk[DEVICE_ID].sensors.length, 9);
     // Another device sharing the data dir has its own.
-    assert.equal((await DeviceSensors.load(device([], { id: 'ffffffffffffffffffffffffffffffff' }), dir.path)).all().length, 0);
+    assert.equal(
+      (await DeviceSensors.load(device([], { id: 'ffffffffffffffffffffffffffffffff' }), dir.path)).all().length,
+      0,
+    );
 
     // A damaged entry costs only itself, with a warning.
     onDisk[DEVICE_ID].sensors[0].type = 'plutonium';
@@ -66,36 +89,67 @@ test('a P1 meter\'s derived sensors join the table: known, published after it, k
   }
 });
 
-test('the running source decides what is alive: the simulator\'s table under P1, P1 sensors under the simulator', () => {
+test("the running source decides what is alive: the simulator's table under P1, P1 sensors under the simulator", () => {
   const d = device();
   const derivedFrom = new DeviceSensors(d);
   const r = derive(derivedFrom);
   const stored = r.derived.map((s) => ({ ...s, origin: 'p1' as const }));
 
   const p1 = new DeviceSensors(d, { live: ['p1'], stored });
-  assert.deepEqual(p1.live().map((s) => s.name), ['grid', 'grid import', 'grid export', 'grid import t1', 'grid export t1', 'grid import t2', 'grid export t2', 'gas', 'water']);
+  assert.deepEqual(
+    p1.live().map((s) => s.name),
+    [
+      'grid',
+      'grid import',
+      'grid export',
+      'grid import t1',
+      'grid export t1',
+      'grid import t2',
+      'grid export t2',
+      'gas',
+      'water',
+    ],
+  );
   const published = buildDeviceConfig(p1.published());
-  assert.deepEqual(['1', '2', '3', '4'].map((n) => published[n]!.enable), [0, 0, 0, 0], 'the simulator\'s sensors show disabled');
+  assert.deepEqual(
+    ['1', '2', '3', '4'].map((n) => published[n]!.enable),
+    [0, 0, 0, 0],
+    "the simulator's sensors show disabled",
+  );
   assert.equal(published['5']!.enable, 1);
   // Still known: their history is served.
   assert.ok(p1.get(sid(1)));
 
   const sim = new DeviceSensors(d, { live: ['board'], stored });
-  assert.deepEqual(sim.live().map((s) => s.name), ['main', 'solar', 'gas', 'water']);
+  assert.deepEqual(
+    sim.live().map((s) => s.name),
+    ['main', 'solar', 'gas', 'water'],
+  );
   assert.ok(sim.get(r.derived[0]!.id), 'P1 history stays attached');
 
   const any = new DeviceSensors(d, { stored });
   assert.equal(any.live().length, 13, 'a flow that runs every source feeds every sensor');
 
   // A table that takes the meter with cosem sensors replaces the derived ones.
-  const cosem = new DeviceSensors(device([{ n: 1, id: sid(1), name: 'smart', type: 'electricity', class: 'cosem', p1: 'net' }]), { live: ['p1'], stored });
-  assert.deepEqual(cosem.live().map((s) => s.name), ['smart']);
+  const cosem = new DeviceSensors(
+    device([{ n: 1, id: sid(1), name: 'smart', type: 'electricity', class: 'cosem', p1: 'net' }]),
+    { live: ['p1'], stored },
+  );
+  assert.deepEqual(
+    cosem.live().map((s) => s.name),
+    ['smart'],
+  );
 });
 
 test('readings that describe themselves (flm-in) become sensors; made-up ones and floods do not', () => {
   const set = new DeviceSensors(device([]));
   const remote = '1234567890abcdef1234567890abcdef';
-  const s = set.sensorOf(remote, { name: 'their main', type: 'electricity', class: 'analog', deviceId: 'ffffffffffffffffffffffffffffffff' });
+  const s = set.sensorOf(remote, {
+    name: 'their main',
+    type: 'electricity',
+    class: 'analog',
+    deviceId: 'ffffffffffffffffffffffffffffffff',
+  });
   assert.deepEqual([s?.name, s?.type, s?.class], ['their main', 'electricity', 'virtual']);
   assert.equal(set.isLive(s!), true);
   assert.equal(set.sensorOf(remote, {}), s, 'known now');

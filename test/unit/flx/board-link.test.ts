@@ -5,7 +5,9 @@ import { device, sid } from '../../support/device';
 import { ctDataPayload, goldenFrame, T_BOARD } from './support';
 
 test('the FLM03 status counts reports the checksum passed but the plausibility checks dropped', () => {
-  const dev = device([{ n: 1, id: sid(1), name: 'main', type: 'electricity', class: 'analog', port: [2], current: 100 }]);
+  const dev = device([
+    { n: 1, id: sid(1), name: 'main', type: 'electricity', class: 'analog', port: [2], current: 100 },
+  ]);
   const link = createBoardLink('flm03', { sensors: dev.sensors, phase: dev.phase, validAfter: dev.validAfter });
   const host = T_BOARD * 1000 + 300;
   link.push(goldenFrame(8, ctDataPayload(1, T_BOARD)), host);

@@ -20,7 +20,16 @@ import { concat } from './support';
 
 const SENSORS: SensorInput[] = [
   { n: 1, id: sid(1), name: 'main', type: 'electricity', class: 'analog', port: [1], current: 100 },
-  { n: 2, id: sid(2), name: 'main vrms', type: 'electricity', class: 'analog', port: [1], subtype: 'vrms', current: 100 },
+  {
+    n: 2,
+    id: sid(2),
+    name: 'main vrms',
+    type: 'electricity',
+    class: 'analog',
+    port: [1],
+    subtype: 'vrms',
+    current: 100,
+  },
   { n: 3, id: sid(3), name: 'solar', type: 'electricity', class: 'pulse', port: [4], constant: 1 },
   { n: 4, id: sid(4), name: 'gas', type: 'gas', class: 'pulse', port: [5], constant: 2.5 },
 ];
@@ -43,16 +52,32 @@ function pair(options: EmulatorOptions, sensors = SENSORS, extra: { validAfter?:
 }
 
 test('an unconfigured board pings and counts nothing; the host answers with the port config of its sensor table', () => {
-  const { emulator, session, deliver, events } = pair({ start: T0, clamps: [{ port: 1, watts: 1000 }], pulses: [{ port: 4, rate: 2 }] });
+  const { emulator, session, deliver, events } = pair({
+    start: T0,
+    clamps: [{ port: 1, watts: 1000 }],
+    pulses: [{ port: 4, rate: 2 }],
+  });
   assert.deepEqual(emulator.advance(5000), [], 'nothing to report without a config');
   assert.equal(emulator.configured, false);
   deliver([emulator.pingFrame()], T0 + 5000);
   assert.equal(emulator.configured, true);
   const cfg = emulator.portConfig!;
-  assert.deepEqual(cfg.ports.map((p) => [p.enable, p.constant, p.fraction, p.current]), [
-    [true, 0, 0, 1], [false, 0, 0, 0], [false, 0, 0, 0], [true, 1, 0, 0], [true, 2, 500, 0], [false, 0, 0, 0], [false, 0, 0, 0],
-  ]);
-  assert.deepEqual(events.map((e) => e.type), ['configured', 'time']);
+  assert.deepEqual(
+    cfg.ports.map((p) => [p.enable, p.constant, p.fraction, p.current]),
+    [
+      [true, 0, 0, 1],
+      [false, 0, 0, 0],
+      [false, 0, 0, 0],
+      [true, 1, 0, 0],
+      [true, 2, 500, 0],
+      [false, 0, 0, 0],
+      [false, 0, 0, 0],
+    ],
+  );
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ['configured', 'time'],
+  );
   const time = events[1]!;
   assert.ok(time.type === 'time' && time.decision.action === 'none' && time.decision.reason === 'in-step');
   assert.equal(session.stats.configsSent, 1);
@@ -64,28 +89,56 @@ test('a configured board answers a ping with a pong, and a repeated config chang
   const { emulator, deliver } = pair({ start: T0 });
   deliver([emulator.pingFrame()], T0);
   const pong = new Flm03Decoder().push(concat(...emulator.input(emulator.pingFrame())));
-  assert.deepEqual(pong.map((m) => m.type), ['pong']);
+  assert.deepEqual(
+    pong.map((m) => m.type),
+    ['pong'],
+  );
   assert.equal(emulator.truth().pongs, 1);
 });
 
 test('one board second is one batch: clamp totals and gauges stamped time − 1, pulse totals at their pulse time', () => {
-  const { emulator, session, deliver, batches } = pair({ start: T0, clamps: [{ port: 1, watts: 3600 }], pulses: [{ port: 4, rate: 4 }, { port: 5, rate: 1 }] });
+  const { emulator, session, deliver, batches } = pair({
+    start: T0,
+    clamps: [{ port: 1, watts: 3600 }],
+    pulses: [
+      { port: 4, rate: 4 },
+      { port: 5, rate: 1 },
+    ],
+  });
   deliver([emulator.pingFrame()], T0);
   deliver(emulator.advance(3000), T0 + 3000);
   batches.push(...session.flush());
-  assert.deepEqual(batches.map((b) => b.time), [T0 + 999, T0 + 1999, T0 + 2999]);
+  assert.deepEqual(
+    batches.map((b) => b.time),
+    [T0 + 999, T0 + 1999, T0 + 2999],
+  );
   const second = batches[1]!.records;
   const clamp = second.filter((r) => r.port === 1);
   assert.equal(clamp.length, 18, '6 counters and 12 gauges');
-  assert.deepEqual(clamp.find((r) => r.kind === 'counter' && r.subtype === 'pplus'), { kind: 'counter', port: 1, subtype: 'pplus', value: 2 });
-  assert.deepEqual(clamp.find((r) => r.kind === 'gauge' && r.subtype === 'pplus'), { kind: 'gauge', port: 1, subtype: 'pplus', value: 3600 });
-  assert.deepEqual(clamp.find((r) => r.kind === 'gauge' && r.subtype === 'vrms'), { kind: 'gauge', port: 1, subtype: 'vrms', value: 230 });
+  assert.deepEqual(
+    clamp.find((r) => r.kind === 'counter' && r.subtype === 'pplus'),
+    { kind: 'counter', port: 1, subtype: 'pplus', value: 2 },
+  );
+  assert.deepEqual(
+    clamp.find((r) => r.kind === 'gauge' && r.subtype === 'pplus'),
+    { kind: 'gauge', port: 1, subtype: 'pplus', value: 3600 },
+  );
+  assert.deepEqual(
+    clamp.find((r) => r.kind === 'gauge' && r.subtype === 'vrms'),
+    { kind: 'gauge', port: 1, subtype: 'vrms', value: 230 },
+  );
   // 4 pulses a second at 250 ms steps: the last one of second 2 is at 1.750 s after configuration
-  assert.deepEqual(second.filter((r) => r.port === 4), [{ kind: 'counter', port: 4, value: 7, time: T0 + 1750 }]);
-  assert.deepEqual(second.filter((r) => r.port === 5), [{ kind: 'counter', port: 5, value: 2.5, time: T0 + 1000 }]);
+  assert.deepEqual(
+    second.filter((r) => r.port === 4),
+    [{ kind: 'counter', port: 4, value: 7, time: T0 + 1750 }],
+  );
+  assert.deepEqual(
+    second.filter((r) => r.port === 5),
+    [{ kind: 'counter', port: 5, value: 2.5, time: T0 + 1000 }],
+  );
 });
 
-test('a board clock an hour off is stepped to the host\'s; an invalid host clock takes the board\'s', () => {
+test("a board clock an hour off is stepped to the host's; an invalid host clock takes the board's", () => {
   const off = pair({ start: T0 - 3_600_000 });
   off.deliver([off.emulator.pingFrame()], T0);
   const step = off.events.find((e) => e.type === 'time')!;
@@ -103,11 +156,14 @@ test('a board clock an hour off is stepped to the host\'s; an invalid host clock
   assert.equal(unset.emulator.truth().timeSteps, 0);
 });
 
-test('an hour of a varying clamp load and 10,000 pulses: counters equal the board\'s truth exactly, gauges within 1 %', () => {
+test("an hour of a varying clamp load and 10,000 pulses: counters equal the board's truth exactly, gauges within 1 %", () => {
   const { dev, emulator, session, deliver, batches } = pair({
     start: T0 + 123,
     clamps: [{ port: 1, min: 200, max: 5200, periodS: 900 }],
-    pulses: [{ port: 4, rate: 3, count: 10_000 }, { port: 5, rate: 0.37, jitterMs: 40 }],
+    pulses: [
+      { port: 4, rate: 3, count: 10_000 },
+      { port: 5, rate: 0.37, jitterMs: 40 },
+    ],
     durationS: 3600,
     history: true,
     seed: 7,
@@ -143,7 +199,10 @@ test('an hour of a varying clamp load and 10,000 pulses: counters equal the boar
   const solar = readings.filter((r) => r.sid === sid(3) && r.kind === 'gauge' && r.ts < trainEnd);
   assert.ok(solar.length > 3000);
   for (const g of solar) assert.ok(Math.abs(g.value - 10_800) <= 108, `solar gauge ${g.value} W at ${g.ts}`);
-  assert.deepEqual(readings.filter((r) => r.sid === sid(2)).every((r) => r.kind === 'gauge' && r.value === 230 && r.unit === 'V'), true);
+  assert.deepEqual(
+    readings.filter((r) => r.sid === sid(2)).every((r) => r.kind === 'gauge' && r.value === 230 && r.unit === 'V'),
+    true,
+  );
 });
 
 test('bytes in any chunking, with noise and a damaged frame between: the same batches, the damage counted', () => {
@@ -158,7 +217,8 @@ test('bytes in any chunking, with noise and a damaged frame between: the same ba
     const bytes = concat(...noisy.emulator.advance(1000));
     const damaged = encodeFlm03Frame(8, new Uint8Array(92));
     damaged[10]! ^= 0xff;
-    const stream = i % 10 === 5 ? concat(Uint8Array.of(0xaa, 0x13, 0xaa), bytes, damaged, Uint8Array.of(0, 0xaa)) : bytes;
+    const stream =
+      i % 10 === 5 ? concat(Uint8Array.of(0xaa, 0x13, 0xaa), bytes, damaged, Uint8Array.of(0, 0xaa)) : bytes;
     for (let at = 0; at < stream.length;) {
       const n = 1 + Math.floor(rnd() * 40);
       const out = noisy.session.push(stream.subarray(at, at + n), T0);
@@ -176,8 +236,20 @@ test('bytes in any chunking, with noise and a damaged frame between: the same ba
 });
 
 test('a three-phase sum: the three clamps of a second meet in one batch and their powers add up', () => {
-  const three: SensorInput[] = [{ n: 1, id: sid(1), name: 'main', type: 'electricity', class: 'analog', port: [1, 2, 3] }];
-  const { dev, emulator, session, deliver, batches } = pair({ start: T0, clamps: [{ port: 1, watts: 100 }, { port: 2, watts: 200 }, { port: 3, watts: 300 }] }, three);
+  const three: SensorInput[] = [
+    { n: 1, id: sid(1), name: 'main', type: 'electricity', class: 'analog', port: [1, 2, 3] },
+  ];
+  const { dev, emulator, session, deliver, batches } = pair(
+    {
+      start: T0,
+      clamps: [
+        { port: 1, watts: 100 },
+        { port: 2, watts: 200 },
+        { port: 3, watts: 300 },
+      ],
+    },
+    three,
+  );
   deliver([emulator.pingFrame()], T0);
   deliver(emulator.advance(10_000), T0);
   batches.push(...session.flush());
@@ -194,16 +266,25 @@ test('Kube packets from the board come out checked; one with a bad CRC is report
   const packet = encodeKubePacket(212, { ctl: false, dst: false, ack: false, nid: 3 }, Uint8Array.of(1, 2, 3, 4));
   const bad = packet.slice();
   bad[4]! ^= 1;
-  const out = session.push(concat(
-    encodeFlm03Message({ type: 'kube_packet', payload: packet }),
-    encodeFlm03Message({ type: 'kube_packet', payload: bad }),
-    encodeFlm03Message({ type: 'ping', payload: new Uint8Array(0) }),
-  ), T0);
-  assert.deepEqual(out.events.map((e) => e.type), ['kube', 'kube-error', 'configured']);
+  const out = session.push(
+    concat(
+      encodeFlm03Message({ type: 'kube_packet', payload: packet }),
+      encodeFlm03Message({ type: 'kube_packet', payload: bad }),
+      encodeFlm03Message({ type: 'ping', payload: new Uint8Array(0) }),
+    ),
+    T0,
+  );
+  assert.deepEqual(
+    out.events.map((e) => e.type),
+    ['kube', 'kube-error', 'configured'],
+  );
   const kube = out.events[0]!;
   assert.ok(kube.type === 'kube' && kube.packet.header.nid === 3 && kube.packet.kind === 'data');
   // the config, then the radio group
-  assert.deepEqual(new Flm03Decoder().push(concat(...out.writes)).map((m) => m.type), ['port_config', 'kube_ctrl']);
+  assert.deepEqual(
+    new Flm03Decoder().push(concat(...out.writes)).map((m) => m.type),
+    ['port_config', 'kube_ctrl'],
+  );
 });
 
 test('a sensor the board cannot serve is reported once, and the rest of the config holds', () => {
@@ -213,13 +294,19 @@ test('a sensor the board cannot serve is reported once, and the rest of the conf
       { n: 2, id: sid(2), name: 'water', type: 'water', class: 'pulse', port: [6], constant: 1 },
     ]).sensors,
   });
-  assert.deepEqual(session.configProblems, ['sensor "clamp on a pulse port": port 5 is not an FLM03 analog port (1, 2, 3)']);
+  assert.deepEqual(session.configProblems, [
+    'sensor "clamp on a pulse port": port 5 is not an FLM03 analog port (1, 2, 3)',
+  ]);
   const [cfg] = new Flm03Decoder().push(concat(...session.connected().writes));
   assert.ok(cfg?.type === 'port_config' && cfg.ports[5]!.enable && !cfg.ports[4]!.enable);
 });
 
 test('the board clock stepped back an hour mid-stream: the stream follows it, nothing counted is lost', () => {
-  const { dev, emulator, session, deliver, batches } = pair({ start: T0, clamps: [{ port: 1, watts: 3600 }], pulses: [{ port: 4, rate: 2 }] });
+  const { dev, emulator, session, deliver, batches } = pair({
+    start: T0,
+    clamps: [{ port: 1, watts: 3600 }],
+    pulses: [{ port: 4, rate: 2 }],
+  });
   deliver([emulator.pingFrame()], T0);
   for (let i = 0; i < 10; i++) deliver(emulator.advance(1000), emulator.boardTime);
   emulator.input(timeStepFrame(T0 / 1000 - 3600 + 10));
@@ -234,6 +321,9 @@ test('the board clock stepped back an hour mid-stream: the stream follows it, no
   // What is counted (published readings wait for the clock to pass the last one: one reading per second)
   const counted = computer.snapshot().sensors;
   const truth = emulator.truth();
-  assert.equal(Math.floor(counted[sid(1)]!.joules! / 3600 + 1e-9), Math.floor(truth.ports.find((p) => p.port === 1)!.pplusWh!));
+  assert.equal(
+    Math.floor(counted[sid(1)]!.joules! / 3600 + 1e-9),
+    Math.floor(truth.ports.find((p) => p.port === 1)!.pplusWh!),
+  );
   assert.equal(counted[sid(3)]!.milli! / 1000, truth.ports.find((p) => p.port === 4)!.total);
 });

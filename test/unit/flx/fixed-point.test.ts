@@ -1,7 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  counterToDecimal, fraction16Thousandths, numberToQ2011, q2011Thousandths, q2011ToDecimal, q2011ToNumber,
+  counterToDecimal,
+  fraction16Thousandths,
+  numberToQ2011,
+  q2011Thousandths,
+  q2011ToDecimal,
+  q2011ToNumber,
 } from '../../../core/flx/fixed-point';
 
 test('Q20.11: exact values, sign included', () => {

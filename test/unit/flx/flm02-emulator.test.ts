@@ -13,14 +13,32 @@ import { device, sid } from '../../support/device';
 import { crc8 } from './support';
 
 const req = (body: string) => Buffer.from(`l${body}${crc8(body)}.`, 'latin1');
-const ask = (e: Flm02Emulator, body: string): string => e.input(req(body)).map((b) => Buffer.from(b).toString('latin1')).join('');
+const ask = (e: Flm02Emulator, body: string): string =>
+  e
+    .input(req(body))
+    .map((b) => Buffer.from(b).toString('latin1'))
+    .join('');
 const reply = (body: string, uHex = '') => `l${body}${crc8(body)}.u${uHex}\0`;
 
 test('emulator: honest CRCs, zz to a bad CRC, zy to a short request, set commands echoed and kept', () => {
   const e = new Flm02Emulator();
   assert.equal(ask(e, 'gh'), reply('gh000202'));
-  assert.equal(e.input(Buffer.from('lgh94.', 'latin1')).map((b) => Buffer.from(b).toString('latin1')).join(''), reply('zz'), 'bad CRC');
-  assert.equal(e.input(Buffer.from('lg.', 'latin1')).map((b) => Buffer.from(b).toString('latin1')).join(''), reply('zy'), 'too short');
+  assert.equal(
+    e
+      .input(Buffer.from('lgh94.', 'latin1'))
+      .map((b) => Buffer.from(b).toString('latin1'))
+      .join(''),
+    reply('zz'),
+    'bad CRC',
+  );
+  assert.equal(
+    e
+      .input(Buffer.from('lg.', 'latin1'))
+      .map((b) => Buffer.from(b).toString('latin1'))
+      .join(''),
+    reply('zy'),
+    'too short',
+  );
   assert.equal(ask(e, 'qq'), reply('zz'), 'unknown command');
   assert.equal(ask(e, 'se0901'), reply('zz'), 'no sensor 9');
   assert.equal(ask(e, 'sm031234'), reply('sm031234'));
@@ -30,7 +48,10 @@ test('emulator: honest CRCs, zz to a bad CRC, zy to a short request, set command
   assert.equal(ask(e, 'gd'), reply('gd'), 'nothing changed yet');
   // noise before a request is skipped; a request split over chunks is one request
   const parts = [Buffer.from('\x00\x01junk', 'latin1'), req('gs').subarray(0, 2), req('gs').subarray(2)];
-  assert.deepEqual(parts.flatMap((p) => e.input(p)).map((b) => Buffer.from(b).toString('latin1')), [reply('gs0100')]);
+  assert.deepEqual(
+    parts.flatMap((p) => e.input(p)).map((b) => Buffer.from(b).toString('latin1')),
+    [reply('gs0100')],
+  );
 });
 
 test('emulator: ct keeps the set values; reset() falls back to them, with the ms clock at 0 and milli lost', () => {
@@ -49,13 +70,17 @@ test('emulator: ct keeps the set values; reset() falls back to them, with the ms
   assert.equal(e.truth().resets, 1);
 });
 
-test('session against emulator, in memory: through the AVR ms wrap and a reset, the totals passed on equal the board\'s count', () => {
+test("session against emulator, in memory: through the AVR ms wrap and a reset, the totals passed on equal the board's count", () => {
   const sensors = device([
     { n: 1, id: sid(1), name: 'main', type: 'electricity', class: 'analog', port: [1] },
     { n: 4, id: sid(4), name: 'solar', type: 'electricity', class: 'pulse', port: [4], constant: 1.25 },
   ]);
   const U32 = 2 ** 32;
-  const board = new Flm02Emulator({ clamps: [{ port: 1, watts: 1800 }], pulses: [{ port: 4, rate: 3 }], avrMsStart: U32 - 20_000 });
+  const board = new Flm02Emulator({
+    clamps: [{ port: 1, watts: 1800 }],
+    pulses: [{ port: 4, rate: 3 }],
+    avrMsStart: U32 - 20_000,
+  });
   const session = new Flm02Session({ sensors: sensors.sensors });
   const computer = new ReadingComputer(sensors);
   let host = Date.UTC(2026, 0, 1);
@@ -77,7 +102,7 @@ test('session against emulator, in memory: through the AVR ms wrap and a reset, 
   }
   assert.ok(sawWrap, 'the AVR clock wrapped during the run');
   const truth = board.truth();
-  assert.equal(truth.commits, 2, 'the sync\'s ct and the restore\'s');
+  assert.equal(truth.commits, 2, "the sync's ct and the restore's");
   // the published counters are the board's own totals, exactly
   const board4 = truth.sensors[3]!;
   assert.equal(counters.get(sid(4)), board4.counter + board4.milli / 1000);

@@ -20,7 +20,8 @@ import { crc8 } from './support';
 const read = (body: string, uHex = ''): Buffer => Buffer.from(`l${body}${crc8(body)}.u${uHex}\0`, 'latin1');
 const sent = (out: LinkOutput): string[] => out.writes.map((w) => Buffer.from(w).toString('latin1'));
 const hex = (n: number, w: number) => n.toString(16).padStart(w, '0');
-const rec = (sensor: number, counter: number, milli: number, extra: number) => hex(sensor, 2) + hex(counter, 8) + hex(milli, 4) + hex(extra, 8);
+const rec = (sensor: number, counter: number, milli: number, extra: number) =>
+  hex(sensor, 2) + hex(counter, 8) + hex(milli, 4) + hex(extra, 8);
 
 const SENSORS = device([
   { n: 1, id: sid(1), name: 'main', type: 'electricity', class: 'analog', port: [1], current: 50 },
@@ -49,7 +50,7 @@ test('the documented check values: gd, gh, ct', () => {
   assert.equal(crc8('ct'), '96');
 });
 
-test('on connect: fsync\'s sequence, each set echoed, then the first gd poll', () => {
+test("on connect: fsync's sequence, each set echoed, then the first gd poll", () => {
   const s = new Flm02Session({ sensors: SENSORS, kubeGroup: 212 });
   let out = s.connected(T);
   assert.deepEqual(out.events, [{ type: 'configured', reason: 'connect' }]);
@@ -69,14 +70,31 @@ test('on connect: fsync\'s sequence, each set echoed, then the first gd poll', (
   const bodies = requests.map((r) => r.slice(1, -3));
   assert.deepEqual(bodies, [
     'gh',
-    'se0000', 'se0100', 'se0200', 'se0300', 'se0400', 'se0500',
+    'se0000',
+    'se0100',
+    'se0200',
+    'se0300',
+    'se0400',
+    'se0500',
     // port 1 → sensor 0, port 4 → sensor 3, port 5 → sensor 4
     'sp' + '00ffff0304ff',
     // 0.449 × 230 V × 50 A = 5163.5 → 5163; 1.001 → 1 + 1/1000 (not fsync's 1 + 0); 2.5 → 2 + 500/1000
-    'sm00' + hex(5163, 4), 'sf000000', 'sm010000', 'sf010000', 'sm020000', 'sf020000',
-    'sm030001', 'sf030001', 'sm040002', 'sf0401f4', 'sm050000', 'sf050000',
+    'sm00' + hex(5163, 4),
+    'sf000000',
+    'sm010000',
+    'sf010000',
+    'sm020000',
+    'sf020000',
+    'sm030001',
+    'sf030001',
+    'sm040002',
+    'sf0401f4',
+    'sm050000',
+    'sf050000',
     'sgd4',
-    'se0001', 'se0301', 'se0401',
+    'se0001',
+    'se0301',
+    'se0401',
     'ct',
     'gd',
   ]);
@@ -87,17 +105,29 @@ test('on connect: fsync\'s sequence, each set echoed, then the first gd poll', (
 });
 
 test('the sync plan names sensors an FLM02 board cannot serve, and never writes counters', () => {
-  const plan = flm02SyncPlan(device([
-    { n: 1, id: sid(1), name: 'main', type: 'electricity', class: 'analog', port: [1, 2, 3] },
-    { n: 2, id: sid(2), name: 'solar', type: 'electricity', class: 'pulse', port: [4], constant: 1 },
-    { n: 4, id: sid(4), name: 'water', type: 'water', class: 'pulse', port: [7], constant: 1 },
-    { n: 5, id: sid(5), name: 'heat', type: 'electricity', class: 'analog', port: [5] },
-    { n: 9, id: sid(9), name: 'far', type: 'water', class: 'pulse', port: [6], constant: 1 },
-  ]).sensors);
+  const plan = flm02SyncPlan(
+    device([
+      { n: 1, id: sid(1), name: 'main', type: 'electricity', class: 'analog', port: [1, 2, 3] },
+      { n: 2, id: sid(2), name: 'solar', type: 'electricity', class: 'pulse', port: [4], constant: 1 },
+      { n: 4, id: sid(4), name: 'water', type: 'water', class: 'pulse', port: [7], constant: 1 },
+      { n: 5, id: sid(5), name: 'heat', type: 'electricity', class: 'analog', port: [5] },
+      { n: 9, id: sid(9), name: 'far', type: 'water', class: 'pulse', port: [6], constant: 1 },
+    ]).sensors,
+  );
   assert.equal(plan.problems.length, 4);
-  assert.match(plan.problems.join('\n'), /"solar" is number 2[\s\S]*port 7 is not an FLM02 port[\s\S]*an analog sensor cannot be number 5[\s\S]*sensors 1-6/);
-  assert.deepEqual(plan.steps.find((x) => x.cmd === 'sp')!.args, [0, 0, 0, 0xff, 0xff, 0xff], 'three phases on sensor 1');
-  assert.equal(plan.steps.some((x) => x.cmd === 'sc'), false);
+  assert.match(
+    plan.problems.join('\n'),
+    /"solar" is number 2[\s\S]*port 7 is not an FLM02 port[\s\S]*an analog sensor cannot be number 5[\s\S]*sensors 1-6/,
+  );
+  assert.deepEqual(
+    plan.steps.find((x) => x.cmd === 'sp')!.args,
+    [0, 0, 0, 0xff, 0xff, 0xff],
+    'three phases on sensor 1',
+  );
+  assert.equal(
+    plan.steps.some((x) => x.cmd === 'sc'),
+    false,
+  );
 });
 
 test('a set whose echo is damaged or refused is retried; one that never succeeds ends the sync with one clear warning, and polling starts', () => {
@@ -110,11 +140,23 @@ test('a set whose echo is damaged or refused is retried; one that never succeeds
   out = s.push(badCrc, T);
   assert.deepEqual(sent(out), ['lse0000' + crc8('se0000') + '.'], 'retried after a bad CRC');
   out = s.push(read('zz'), T);
-  assert.deepEqual(sent(out).map((r) => r.slice(1, 7)), ['se0000'], 'retried after zz');
+  assert.deepEqual(
+    sent(out).map((r) => r.slice(1, 7)),
+    ['se0000'],
+    'retried after zz',
+  );
   out = s.push(read('se0001'), T);
-  assert.deepEqual(sent(out).map((r) => r.slice(1, 7)), ['se0000'], 'retried after a wrong echo');
+  assert.deepEqual(
+    sent(out).map((r) => r.slice(1, 7)),
+    ['se0000'],
+    'retried after a wrong echo',
+  );
   out = s.push(read('se0000'), T);
-  assert.deepEqual(sent(out).map((r) => r.slice(1, 7)), ['se0100'], 'on to the next step');
+  assert.deepEqual(
+    sent(out).map((r) => r.slice(1, 7)),
+    ['se0100'],
+    'on to the next step',
+  );
   assert.deepEqual([s.stats.badCrc, s.stats.refused, s.stats.mismatched], [1, 1, 1]);
 
   // se 1 0 never gets an answer: five attempts, then the sync ends and gd polls go out
@@ -130,12 +172,18 @@ test('a set whose echo is damaged or refused is retried; one that never succeeds
   assert.equal(attempts, 5);
   assert.deepEqual(sent(out), ['lgd30.']);
   assert.equal(warnings.length, 1);
-  assert.match(warnings[0]!, /sensor table not sent to the FLM02 board: "se 1 0" failed: no reply within 500 ms \(5 attempts\); sent again when the board answers; 21 step\(s\) left out/);
+  assert.match(
+    warnings[0]!,
+    /sensor table not sent to the FLM02 board: "se 1 0" failed: no reply within 500 ms \(5 attempts\); sent again when the board answers; 21 step\(s\) left out/,
+  );
   assert.equal(s.stats.timeouts, 5);
   // the board answers a poll: the whole table goes again, from gh
   out = s.push(read('gd'), t + 10);
   assert.deepEqual(sent(out), ['lgh93.']);
-  assert.match((out.events.find((e) => e.type === 'note') as { text: string }).text, /answers now: sending it the sensor table/);
+  assert.match(
+    (out.events.find((e) => e.type === 'note') as { text: string }).text,
+    /answers now: sending it the sensor table/,
+  );
   assert.equal(s.stats.syncs, 2);
 });
 
@@ -159,18 +207,20 @@ test('a board that is not hardware 2.x is not synced', () => {
   assert.match((out.events[0] as { text: string }).text, /hardware version 3.0 is not an FLM02 board/);
 });
 
-test('gd: the board\'s totals as counter records, clamp power as a gauge, pulse times on the AVR clock', () => {
+test("gd: the board's totals as counter records, clamp power as a gauge, pulse times on the AVR clock", () => {
   const { s, poll } = synced();
   assert.deepEqual(poll, ['lgd30.']);
   let out = s.push(read('gd' + rec(0, 123456, 0, 742) + rec(3, 5012, 500, 86_400_123)), T + 20);
-  assert.deepEqual(out.batches, [{
-    time: T + 20,
-    records: [
-      { kind: 'gauge', port: 1, value: 742 },
-      { kind: 'counter', port: 1, value: 123456 },
-      { kind: 'counter', port: 4, value: 5012.5, time: T + 20 },
-    ],
-  }]);
+  assert.deepEqual(out.batches, [
+    {
+      time: T + 20,
+      records: [
+        { kind: 'gauge', port: 1, value: 742 },
+        { kind: 'counter', port: 1, value: 123456 },
+        { kind: 'counter', port: 4, value: 5012.5, time: T + 20 },
+      ],
+    },
+  ]);
   boardBatchSchema.parse(out.batches[0]);
   assert.deepEqual(sent(out), [], 'the next poll waits for its second');
   out = s.tick(T + 999);
@@ -195,7 +245,10 @@ test('a reply with a bad CRC is dropped and counted, and the next poll works', (
   out = s.tick(T + 1000);
   assert.deepEqual(sent(out), ['lgd30.']);
   out = s.push(Buffer.from(good, 'latin1'), T + 1010);
-  assert.deepEqual(out.batches[0]!.records, [{ kind: 'gauge', port: 1, value: 500 }, { kind: 'counter', port: 1, value: 10 }]);
+  assert.deepEqual(out.batches[0]!.records, [
+    { kind: 'gauge', port: 1, value: 500 },
+    { kind: 'counter', port: 1, value: 10 },
+  ]);
 });
 
 test('a reply split across chunks, byte by byte, is one reply; noise before it is dropped with it', () => {
@@ -244,19 +297,32 @@ test('the AVR ms clock wraps after 49.7 days: pulse times keep following the hos
     times.push(r.time);
     t += 1000;
   }
-  assert.ok(times.every((x, i) => i === 0 || x > times[i - 1]!), `pulse times rise through the wrap: ${times.map((x) => x - T)}`);
-  assert.deepEqual(times.slice(0, 3).map((x, i) => (i ? x - times[i - 1]! : 0)), [0, 1000, 1000], 'AVR differences kept exactly before the wrap');
+  assert.ok(
+    times.every((x, i) => i === 0 || x > times[i - 1]!),
+    `pulse times rise through the wrap: ${times.map((x) => x - T)}`,
+  );
+  assert.deepEqual(
+    times.slice(0, 3).map((x, i) => (i ? x - times[i - 1]! : 0)),
+    [0, 1000, 1000],
+    'AVR differences kept exactly before the wrap',
+  );
 });
 
 test('a counter that goes back (AVR reset to its EEPROM copy) is held, written back with sc and committed, and counting goes on', () => {
   const { s } = synced();
   let out = s.push(read('gd' + rec(3, 1000, 500, 50_000)), T + 10);
-  assert.deepEqual(out.batches[0]!.records.map((r) => (r as { value: number }).value), [1000.5]);
+  assert.deepEqual(
+    out.batches[0]!.records.map((r) => (r as { value: number }).value),
+    [1000.5],
+  );
   s.tick(T + 1000);
   // reset: counter back to the last ct, milli lost, ms clock near 0
   out = s.push(read('gd' + rec(3, 990, 1, 300)), T + 1010);
   assert.deepEqual(out.batches, [], 'a lower total is not passed on');
-  assert.match((out.events.find((e) => e.type === 'warning') as { text: string }).text, /counter went back from 1000.5 to 990.001/);
+  assert.match(
+    (out.events.find((e) => e.type === 'warning') as { text: string }).text,
+    /counter went back from 1000.5 to 990.001/,
+  );
   assert.deepEqual(sent(out), [`lsc03${hex(1000, 8)}${crc8('sc03' + hex(1000, 8))}.`]);
   out = s.push(read('sc03' + hex(1000, 8)), T + 1020);
   assert.deepEqual(sent(out), ['lct96.']);
@@ -268,7 +334,10 @@ test('a counter that goes back (AVR reset to its EEPROM copy) is held, written b
   assert.deepEqual(s.push(read('gd' + rec(3, 1000, 1, 900)), T + 2010).batches, []);
   s.tick(T + 3000);
   out = s.push(read('gd' + rec(3, 1001, 2, 1900)), T + 3010);
-  assert.deepEqual(out.batches[0]!.records.map((r) => (r as { value: number }).value), [1001.002]);
+  assert.deepEqual(
+    out.batches[0]!.records.map((r) => (r as { value: number }).value),
+    [1001.002],
+  );
 });
 
 test('u bytes are Kube packets: each becomes a kube event, a damaged one a kube-error', () => {
@@ -283,7 +352,10 @@ test('u bytes are Kube packets: each becomes a kube event, a damaged one a kube-
   bad[4]! ^= 0xff;
   s.tick(T + 1000);
   out = s.push(read('gd', bad.toString('hex')), T + 1010);
-  assert.deepEqual(out.events.map((e) => e.type), ['kube-error']);
+  assert.deepEqual(
+    out.events.map((e) => e.type),
+    ['kube-error'],
+  );
   assert.equal(s.stats.kubePackets, 2);
 });
 
@@ -307,18 +379,29 @@ test('an FLM02A (hardware 2.1) has RS-485 on u, not the Kube radio: its bytes ar
     out = s.push(read(body === 'gh' ? 'gh000201' : body), T);
   }
   out = s.push(read('gd', '0102030405'), T + 10);
-  assert.deepEqual(out.events.map((e) => e.type), ['note']);
+  assert.deepEqual(
+    out.events.map((e) => e.type),
+    ['note'],
+  );
   assert.deepEqual([s.stats.uartBytes, s.stats.kubePackets], [5, 0]);
 });
 
-test('the delta decoder\'s totals mode: a u32 wrap passes through, a fallback is reported once per lost whole unit', () => {
+test("the delta decoder's totals mode: a u32 wrap passes through, a fallback is reported once per lost whole unit", () => {
   const d = new Flm02DeltaDecoder({ sensors: SENSORS, output: 'totals' });
   const r = (counter: number, milli: number, extra: number) => ({ sensor: 3, counter, milli, extra });
-  assert.deepEqual(d.toBatch([r(2 ** 32 - 1, 0, 100)], T).batch.records, [{ kind: 'counter', port: 4, value: 2 ** 32 - 1, time: T }]);
+  assert.deepEqual(d.toBatch([r(2 ** 32 - 1, 0, 100)], T).batch.records, [
+    { kind: 'counter', port: 4, value: 2 ** 32 - 1, time: T },
+  ]);
   // past the top: flm-sensor takes the small total as a restart from 0 and adds it
-  assert.deepEqual(d.toBatch([r(2, 0, 1100)], T + 1000).batch.records, [{ kind: 'counter', port: 4, value: 2, time: T + 1000 }]);
+  assert.deepEqual(d.toBatch([r(2, 0, 1100)], T + 1000).batch.records, [
+    { kind: 'counter', port: 4, value: 2, time: T + 1000 },
+  ]);
   const back = d.toBatch([r(1, 0, 50)], T + 2000);
   assert.deepEqual([back.batch.records, back.fellBack], [[], [{ sensor: 3, restore: 2 }]]);
   const same = d.toBatch([r(2, 0, 60)], T + 3000);
-  assert.deepEqual([same.batch.records.length, same.fellBack], [1, undefined], 'back at the last total: passed on (it grew by 0)');
+  assert.deepEqual(
+    [same.batch.records.length, same.fellBack],
+    [1, undefined],
+    'back at the last total: passed on (it grew by 0)',
+  );
 });

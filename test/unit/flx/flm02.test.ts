@@ -1,8 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  FLM02_COMMANDS, decodeFlm02Reply, decodeFlm02Request, encodeFlm02Read, encodeFlm02Reply, encodeFlm02Request,
-  encodeFlm02Uart, formatFlm02, parseFlm02Read, type Flm02Command,
+  FLM02_COMMANDS,
+  decodeFlm02Reply,
+  decodeFlm02Request,
+  encodeFlm02Read,
+  encodeFlm02Reply,
+  encodeFlm02Request,
+  encodeFlm02Uart,
+  formatFlm02,
+  parseFlm02Read,
+  type Flm02Command,
 } from '../../../core/flx/flm02';
 import { Flm02DeltaDecoder, formatDeltaLine } from '../../../core/flx/flm02-delta';
 import { boardBatchSchema } from '../../../core/mqtt/board-batch';
@@ -21,7 +29,7 @@ test('request frames: lgd30., lgh93., lct96. as the docs give them', () => {
 
 /** Arguments that use each field's full width at least once. */
 function sample(widths: readonly number[], seed: number): number[] {
-  return widths.map((w, i) => (i + seed) % 3 === 0 ? 16 ** w - 1 : ((seed * 7919 + i * 104729) % 16 ** w));
+  return widths.map((w, i) => ((i + seed) % 3 === 0 ? 16 ** w - 1 : (seed * 7919 + i * 104729) % 16 ** w));
 }
 
 test('every command: request and reply round-trip through encode and decode, and read as spid prints them', () => {
@@ -71,7 +79,11 @@ test('decoding refuses bad CRCs, bad hex, wrong lengths and unknown commands, an
   // the CRC is over the characters as sent
   const upper = handFrame('gc01DEADBEEF');
   assert.deepEqual(decodeFlm02Reply(upper), { ok: true, message: { cmd: 'gc', values: [1, 0xdeadbeef] } });
-  assert.deepEqual(decodeFlm02Reply(handFrame('gh000202').toUpperCase().replace(/^L/, 'l')).ok, false, 'command letters are lower case');
+  assert.deepEqual(
+    decodeFlm02Reply(handFrame('gh000202').toUpperCase().replace(/^L/, 'l')).ok,
+    false,
+    'command letters are lower case',
+  );
   // the board's own complaints
   assert.deepEqual(decodeFlm02Reply(handFrame('zz')), { ok: true, message: { cmd: 'zz', values: [] } });
   assert.deepEqual(decodeFlm02Reply(handFrame('zy')), { ok: true, message: { cmd: 'zy', values: [] } });
@@ -90,7 +102,7 @@ test('encoders refuse arguments that do not fit', () => {
 /** gd reply by hand: sensor 0 (clamp) 123456 Wh at 742 W; sensor 3 (pulse) 5012.500 at AVR ms 86400123. */
 const GD_BODY = 'gd' + '00' + '0001e240' + '0000' + '000002e6' + '03' + '00001394' + '01f4' + '05265c7b';
 
-test('gd: a hand-built reply decodes to its records and to spid\'s delta line', () => {
+test("gd: a hand-built reply decodes to its records and to spid's delta line", () => {
   const r = decodeFlm02Reply(handFrame(GD_BODY));
   assert.ok(r.ok);
   assert.deepEqual(r.message.records, [
@@ -123,7 +135,11 @@ const rec = (sensor: number, counter: number, milli: number, extra: number) => (
 test('gd → BoardBatch: power as is, pulses from counter differences, pulse times on the AVR clock', () => {
   const d = new Flm02DeltaDecoder({ sensors: FLM02_TABLE });
   let r = d.toBatch([rec(0, 100, 0, 500), rec(3, 1000, 0, 10_000), rec(4, 10, 0, 10_000)], P);
-  assert.deepEqual(r, { batch: { time: P, records: [{ kind: 'analog', port: 1, power: 500 }] }, warnings: [] }, 'first pulse reports are baselines');
+  assert.deepEqual(
+    r,
+    { batch: { time: P, records: [{ kind: 'analog', port: 1, power: 500 }] }, warnings: [] },
+    'first pulse reports are baselines',
+  );
 
   r = d.toBatch([rec(0, 100, 0, 510), rec(3, 1003, 0, 10_900), rec(4, 17, 500, 10_950)], P + 1000);
   assert.deepEqual(r.warnings, []);
@@ -153,7 +169,11 @@ test('gd → BoardBatch: AVR reset, counter wrap, constant mismatch and nonsense
   assert.deepEqual(r.batch.records, []);
   assert.match(r.warnings[0]!, /counter went back from 1001 to 990/);
   r = d.toBatch([rec(3, 992, 0, 1_200)], P + 3000);
-  assert.deepEqual(r.batch.records, [{ kind: 'pulse', port: 4, pulses: 2, time: P + 3000 }], 'the clock offset is taken afresh');
+  assert.deepEqual(
+    r.batch.records,
+    [{ kind: 'pulse', port: 4, pulses: 2, time: P + 3000 }],
+    'the clock offset is taken afresh',
+  );
 
   // a u32 wrap is counted through
   const w = new Flm02DeltaDecoder({ sensors: FLM02_TABLE });

@@ -5,7 +5,15 @@ import { Flm03Decoder } from '../../../core/flx/flm03-decoder';
 import { encodeFlm03Message, type Flm03Message } from '../../../core/flx/flm03-messages';
 import { prng } from '../../../core/util/prng';
 import {
-  CT_COUNTERS_GOLDEN, CT_GAUGES_GOLDEN, T_BOARD, concat, ctDataPayload, goldenFrame, le, pulseDataPayload, referenceFletcher,
+  CT_COUNTERS_GOLDEN,
+  CT_GAUGES_GOLDEN,
+  T_BOARD,
+  concat,
+  ctDataPayload,
+  goldenFrame,
+  le,
+  pulseDataPayload,
+  referenceFletcher,
 } from './support';
 
 const range = (n: number, f: (i: number) => number): number[] => Array.from({ length: n }, (_, i) => f(i));
@@ -19,8 +27,16 @@ const GOLDEN: { name: string; frame: Uint8Array; message: Flm03Message }[] = [
     frame: goldenFrame(3, le(T_BOARD, 4)),
     message: { type: 'time_stamp', time: T_BOARD },
   },
-  { name: 'time_step', frame: goldenFrame(4, [0xd2, 0x02, 0x96, 0x49]), message: { type: 'time_step', time: 1234567890 } },
-  { name: 'time_slew', frame: goldenFrame(5, [0xfe, 0xff]), message: { type: 'time_slew', payload: Uint8Array.of(0xfe, 0xff) } },
+  {
+    name: 'time_step',
+    frame: goldenFrame(4, [0xd2, 0x02, 0x96, 0x49]),
+    message: { type: 'time_step', time: 1234567890 },
+  },
+  {
+    name: 'time_slew',
+    frame: goldenFrame(5, [0xfe, 0xff]),
+    message: { type: 'time_slew', payload: Uint8Array.of(0xfe, 0xff) },
+  },
   {
     name: 'ct_data',
     frame: goldenFrame(8, ctDataPayload()),
@@ -36,7 +52,15 @@ const GOLDEN: { name: string; frame: Uint8Array; message: Flm03Message }[] = [
   {
     name: 'pulse_data (20 bytes, as the C struct is padded)',
     frame: goldenFrame(9, pulseDataPayload(3, 1024, 98765, 432)),
-    message: { type: 'pulse_data', time: T_BOARD, millis: 10, port: 3, gauge: 1024, counter: 98765, counterMillis: 432 },
+    message: {
+      type: 'pulse_data',
+      time: T_BOARD,
+      millis: 10,
+      port: 3,
+      gauge: 1024,
+      counter: 98765,
+      counterMillis: 432,
+    },
   },
   {
     name: 'pulse_data (18 bytes, packed)',
@@ -45,17 +69,45 @@ const GOLDEN: { name: string; frame: Uint8Array; message: Flm03Message }[] = [
   },
   {
     name: 'voltage',
-    frame: goldenFrame(6, [...le(T_BOARD, 4), ...le(500, 2), 0, 0, ...le(230_000, 4), ...range(32, (i) => i * 20_000 - 320_000).flatMap((s) => le(s, 4))]),
-    message: { type: 'voltage', time: T_BOARD, millis: 500, rms: 230_000, samples: range(32, (i) => i * 20_000 - 320_000) },
+    frame: goldenFrame(6, [
+      ...le(T_BOARD, 4),
+      ...le(500, 2),
+      0,
+      0,
+      ...le(230_000, 4),
+      ...range(32, (i) => i * 20_000 - 320_000).flatMap((s) => le(s, 4)),
+    ]),
+    message: {
+      type: 'voltage',
+      time: T_BOARD,
+      millis: 500,
+      rms: 230_000,
+      samples: range(32, (i) => i * 20_000 - 320_000),
+    },
   },
   {
     name: 'current',
-    frame: goldenFrame(7, [...le(T_BOARD, 4), ...le(501, 2), 2, 0, ...le(-1, 4), ...range(32, (i) => 1 - i).flatMap((s) => le(s, 4))]),
+    frame: goldenFrame(7, [
+      ...le(T_BOARD, 4),
+      ...le(501, 2),
+      2,
+      0,
+      ...le(-1, 4),
+      ...range(32, (i) => 1 - i).flatMap((s) => le(s, 4)),
+    ]),
     message: { type: 'current', time: T_BOARD, millis: 501, index: 2, rms: -1, samples: range(32, (i) => 1 - i) },
   },
-  { name: 'kube_packet', frame: goldenFrame(10, [212, 0x05, 0]), message: { type: 'kube_packet', payload: Uint8Array.of(212, 5, 0) } },
+  {
+    name: 'kube_packet',
+    frame: goldenFrame(10, [212, 0x05, 0]),
+    message: { type: 'kube_packet', payload: Uint8Array.of(212, 5, 0) },
+  },
   { name: 'kube_ctrl', frame: goldenFrame(11, [212]), message: { type: 'kube_ctrl', group: 212 } },
-  { name: 'debug', frame: goldenFrame(12, [...Buffer.from('hi')]), message: { type: 'debug', payload: Uint8Array.from(Buffer.from('hi')) } },
+  {
+    name: 'debug',
+    frame: goldenFrame(12, [...Buffer.from('hi')]),
+    message: { type: 'debug', payload: Uint8Array.from(Buffer.from('hi')) },
+  },
   {
     name: 'sar (70 bytes)',
     frame: goldenFrame(13, [...le(T_BOARD, 4), ...le(7, 2), ...range(32, (i) => 4095 - i).flatMap((s) => le(s, 2))]),
@@ -68,28 +120,37 @@ const GOLDEN: { name: string; frame: Uint8Array; message: Flm03Message }[] = [
   },
   {
     name: 'sdadc',
-    frame: goldenFrame(14, [...le(T_BOARD, 4), ...le(8, 2), 1, 0, ...range(32, (i) => (i % 2 ? -32768 : 32767)).flatMap((s) => le(s, 2))]),
+    frame: goldenFrame(14, [
+      ...le(T_BOARD, 4),
+      ...le(8, 2),
+      1,
+      0,
+      ...range(32, (i) => (i % 2 ? -32768 : 32767)).flatMap((s) => le(s, 2)),
+    ]),
     message: { type: 'sdadc', time: T_BOARD, millis: 8, index: 1, samples: range(32, (i) => (i % 2 ? -32768 : 32767)) },
   },
   { name: 'rfm', frame: goldenFrame(15, [9]), message: { type: 'rfm', payload: Uint8Array.of(9) } },
   { name: 'exit', frame: goldenFrame(16, []), message: { type: 'exit', payload: new Uint8Array(0) } },
-  { name: 'type 99 (unknown)', frame: goldenFrame(99, [1]), message: { type: 'unknown', typeId: 99, payload: Uint8Array.of(1) } },
+  {
+    name: 'type 99 (unknown)',
+    frame: goldenFrame(99, [1]),
+    message: { type: 'unknown', typeId: 99, payload: Uint8Array.of(1) },
+  },
   {
     name: 'port_config',
-    frame: goldenFrame(2, [
-      // ports 1–3: clamps of 50, 100 and 500 A, shifts 0, 3, 255; enabled
-      0, 0, 0, 0, 0, 0, 1, 0,
-      0, 0, 0, 0, 1, 3, 1, 0,
-      0, 0, 0, 0, 3, 255, 1, 0,
-      // port 4: 1 Wh/pulse; port 5: 10.01 L/pulse, level trigger; port 6: 0.5, disabled
-      1, 0, 0, 0, 0, 0, 1, 0,
-      10, 0, 10, 0, 0, 0, 1, 1,
-      0, 0, 0xf4, 0x01, 0, 0, 0, 0,
-      // port 7 unused
-      0, 0, 0, 0, 0, 0, 0, 0,
-      // phase 3p+n, LED heartbeat, batch 16, math p1+p2+p3
-      1, 255, 16, 2,
-    ]),
+    frame: goldenFrame(
+      2,
+      [
+        // ports 1–3: clamps of 50, 100 and 500 A, shifts 0, 3, 255; enabled
+        0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 3, 1, 0, 0, 0, 0, 0, 3, 255, 1, 0,
+        // port 4: 1 Wh/pulse; port 5: 10.01 L/pulse, level trigger; port 6: 0.5, disabled
+        1, 0, 0, 0, 0, 0, 1, 0, 10, 0, 10, 0, 0, 0, 1, 1, 0, 0, 0xf4, 0x01, 0, 0, 0, 0,
+        // port 7 unused
+        0, 0, 0, 0, 0, 0, 0, 0,
+        // phase 3p+n, LED heartbeat, batch 16, math p1+p2+p3
+        1, 255, 16, 2,
+      ],
+    ),
     message: {
       type: 'port_config',
       ports: [
@@ -129,7 +190,10 @@ test('the encoder produces the golden frames byte for byte', () => {
     if (/18 bytes|70 bytes/.test(g.name)) continue;
     assert.deepEqual(encodeFlm03Message(g.message), g.frame, g.name);
   }
-  assert.deepEqual(encodeFlm03Frame(4, Uint8Array.of(0xd2, 0x02, 0x96, 0x49)), Uint8Array.of(0xaa, 0xaa, 4, 4, 0xd2, 0x02, 0x96, 0x49, 0xf3, 0xbc));
+  assert.deepEqual(
+    encodeFlm03Frame(4, Uint8Array.of(0xd2, 0x02, 0x96, 0x49)),
+    Uint8Array.of(0xaa, 0xaa, 4, 4, 0xd2, 0x02, 0x96, 0x49, 0xf3, 0xbc),
+  );
 });
 
 test('all golden frames in one stream, then fed byte by byte and in random chunks: the same records', () => {
@@ -146,7 +210,7 @@ test('all golden frames in one stream, then fed byte by byte and in random chunk
   for (let run = 0; run < 50; run++) {
     const dd = new Flm03Decoder();
     const out: Flm03Message[] = [];
-    for (let i = 0; i < stream.length; ) {
+    for (let i = 0; i < stream.length;) {
       const n = 1 + Math.floor(rnd() * 40);
       out.push(...dd.push(stream.subarray(i, i + n)));
       i += n;
@@ -176,7 +240,11 @@ test('every single-byte corruption of a frame is rejected, and the next frame st
         const swap = (g.frame[i] === 0 && v === 0xff) || (g.frame[i] === 0xff && v === 0);
         if (inChecksummed && swap && i !== 3) {
           const body = Array.from(bad.subarray(2, bad.length - 2));
-          assert.deepEqual(referenceFletcher(body), [bad[bad.length - 2], bad[bad.length - 1]], 'a 0x00/0xFF swap is invisible to Fletcher-16');
+          assert.deepEqual(
+            referenceFletcher(body),
+            [bad[bad.length - 2], bad[bad.length - 1]],
+            'a 0x00/0xFF swap is invisible to Fletcher-16',
+          );
           blind++;
           continue;
         }
@@ -209,11 +277,17 @@ test('resync: garbage before, between and inside frames, an extra sync byte, a t
   const noise = Uint8Array.of(0x00, 0x13, 0xaa, 0x55, 0xaa, 0xaa, 0x08, 0xaa, 0xff, 0xaa);
   const cut = ct.frame.slice(0, 40);
   const stream = concat(
-    noise, ct.frame, // garbage before
-    noise, ts.frame, // garbage between
-    ct.frame.slice(0, 30), noise, ct.frame.slice(30), // garbage inside: that frame is lost
-    Uint8Array.of(0xaa), ts.frame, // a stray sync byte right before a frame
-    cut, ts.frame, // a frame cut short, the next one starts inside its announced length
+    noise,
+    ct.frame, // garbage before
+    noise,
+    ts.frame, // garbage between
+    ct.frame.slice(0, 30),
+    noise,
+    ct.frame.slice(30), // garbage inside: that frame is lost
+    Uint8Array.of(0xaa),
+    ts.frame, // a stray sync byte right before a frame
+    cut,
+    ts.frame, // a frame cut short, the next one starts inside its announced length
     ct.frame,
   );
   const d = new Flm03Decoder();
@@ -273,13 +347,19 @@ test('bounded memory: a megabyte of noise and a stalled 255-byte header never ho
   assert.ok(f.bufferedBytes <= 261);
   f.reset();
   assert.equal(f.bufferedBytes, 0);
-  assert.deepEqual(f.push(ping).map((x) => x.type), [0]);
+  assert.deepEqual(
+    f.push(ping).map((x) => x.type),
+    [0],
+  );
 });
 
 test('frames carry their stream offset', () => {
   const f = new Flm03Framer();
   const out = [...f.push(concat(Uint8Array.of(1, 2, 3), ping)), ...f.push(concat(Uint8Array.of(0xaa), ping))];
-  assert.deepEqual(out.map((x) => x.offset), [3, 10]);
+  assert.deepEqual(
+    out.map((x) => x.offset),
+    [3, 10],
+  );
 });
 
 test('encoder limits: type and payload length must fit their bytes', () => {

@@ -35,12 +35,25 @@ function damage(rnd: () => number, frame: Uint8Array): Uint8Array {
     const i = int(s.length + 1);
     const byte = rnd() < 0.3 ? 0xaa : int(256);
     switch (int(6)) {
-      case 0: s[Math.min(i, s.length - 1)] = byte; break;
-      case 1: s.splice(i, 0, byte); break;
-      case 2: s.splice(i, 1 + int(8)); break;
-      case 3: s = s.slice(0, i); break;
-      case 4: { const o = originals[int(originals.length)]!; s = [...s.slice(0, i), ...Array.from(o.subarray(int(o.length)))]; break; }
-      default: s[Math.min(i, s.length - 1)]! ^= 1 << int(8);
+      case 0:
+        s[Math.min(i, s.length - 1)] = byte;
+        break;
+      case 1:
+        s.splice(i, 0, byte);
+        break;
+      case 2:
+        s.splice(i, 1 + int(8));
+        break;
+      case 3:
+        s = s.slice(0, i);
+        break;
+      case 4: {
+        const o = originals[int(originals.length)]!;
+        s = [...s.slice(0, i), ...Array.from(o.subarray(int(o.length)))];
+        break;
+      }
+      default:
+        s[Math.min(i, s.length - 1)]! ^= 1 << int(8);
     }
   }
   return Uint8Array.from(s);
@@ -78,7 +91,7 @@ test(`fuzz: ${CASES} seeded streams never throw, hang, hold more than a frame, l
     const maxPayload = rnd() < 0.3 ? 140 : 255;
     const framer = new Flm03Framer({ maxPayload });
     const frames: Flm03Frame[] = [];
-    for (let i = 0; i < input.length; ) {
+    for (let i = 0; i < input.length;) {
       const size = 1 + Math.floor(rnd() * 64);
       frames.push(...framer.push(input.subarray(i, i + size)));
       assert.ok(framer.bufferedBytes <= 261, `case ${n}: ${framer.bufferedBytes} bytes held`);

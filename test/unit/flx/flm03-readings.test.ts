@@ -15,7 +15,14 @@ const decodeOne = <T>(frame: Uint8Array): T => {
 };
 
 const sensor = (n: number, s: Partial<Sensor> & Pick<Sensor, 'class' | 'port'>): Sensor => ({
-  n, id: sid(n), name: `s${n}`, type: 'electricity', enable: true, data_type: 'counter', rid: 0, ...s,
+  n,
+  id: sid(n),
+  name: `s${n}`,
+  type: 'electricity',
+  enable: true,
+  data_type: 'counter',
+  rid: 0,
+  ...s,
 });
 
 test('ct_data golden frame → 6 counters and 12 gauges of clamp port 2, stamped time − 1, three decimals', () => {
@@ -86,10 +93,16 @@ test('pulse_data units follow the sensor type; the gauge is left out when zero',
   const p = decodeOne<PulseData>(goldenFrame(9, pulseDataPayload(5, 1024, 5, 0)));
   assert.deepEqual(
     pulseDataReadings(p, { sensors: water }).map((r) => [r.sid, r.index, r.kind, r.value, r.unit]),
-    [[sid(7), 38, 'counter', 5, 'L'], [sid(7), 38, 'gauge', 0.5, 'L/s']],
+    [
+      [sid(7), 38, 'counter', 5, 'L'],
+      [sid(7), 38, 'gauge', 0.5, 'L/s'],
+    ],
   );
   const still = decodeOne<PulseData>(goldenFrame(9, pulseDataPayload(4, 0, 5, 1)));
-  assert.deepEqual(pulseDataReadings(still, { type: 'gas' }).map((r) => [r.index, r.kind, r.value, r.unit]), [[37, 'counter', 5.001, 'L']]);
+  assert.deepEqual(
+    pulseDataReadings(still, { type: 'gas' }).map((r) => [r.index, r.kind, r.value, r.unit]),
+    [[37, 'counter', 5.001, 'L']],
+  );
   // −7/2048 Wh/s × 3600 = −12.3046875 W, cut toward zero
   const back = decodeOne<PulseData>(goldenFrame(9, pulseDataPayload(3, -7, 0, 0)));
   assert.equal(pulseDataReadings(back)[1]!.value, -12.304);
@@ -138,15 +151,18 @@ test('board time: less than a second apart, or no valid clock at all, leaves bot
 test('port config from the household sensor table: clamp on 1, pulse constants on 4–6', () => {
   const { config, problems } = portConfigFromSensors(device().sensors, { phase: 3, batch: 16 });
   assert.deepEqual(problems, []);
-  assert.deepEqual(config.ports.map((p) => [p.enable, p.current, p.constant, p.fraction]), [
-    [true, 0, 0, 0],
-    [false, 0, 0, 0],
-    [false, 0, 0, 0],
-    [true, 0, 1, 0],
-    [true, 0, 10, 0],
-    [true, 0, 1, 0],
-    [false, 0, 0, 0],
-  ]);
+  assert.deepEqual(
+    config.ports.map((p) => [p.enable, p.current, p.constant, p.fraction]),
+    [
+      [true, 0, 0, 0],
+      [false, 0, 0, 0],
+      [false, 0, 0, 0],
+      [true, 0, 1, 0],
+      [true, 0, 10, 0],
+      [true, 0, 1, 0],
+      [false, 0, 0, 0],
+    ],
+  );
   assert.deepEqual([config.phase, config.led, config.batch, config.math], [1, 255, 16, 0]);
   const { frame } = portConfigFrame(device().sensors, { phase: 3, batch: 16 });
   const back = new Flm03Decoder().push(frame);
@@ -166,15 +182,23 @@ test('port config: ratings, rounded fractional constants, triggers and shifts; p
     sensor(9, { class: 'pulse', port: [3], constant: 1, enable: false }),
     sensor(10, { class: 'kube', port: [] }),
   ];
-  const { config, problems } = portConfigFromSensors(sensors, { phase: '3p-n', math: 'p2+p1', trigger: ['edge', 'edge', 'edge', 'edge', 'level'], shift: [0, 7] });
-  assert.deepEqual(config.ports.slice(0, 6).map((p) => [p.enable, p.current, p.constant, p.fraction, p.trigger, p.shift]), [
-    [true, 2, 0, 0, 0, 0],
-    [true, 3, 0, 0, 0, 7],
-    [false, 0, 0, 0, 0, 0],
-    [true, 0, 1, 1, 0, 0],
-    [true, 0, 10, 10, 1, 0],
-    [false, 0, 0, 0, 0, 0],
-  ]);
+  const { config, problems } = portConfigFromSensors(sensors, {
+    phase: '3p-n',
+    math: 'p2+p1',
+    trigger: ['edge', 'edge', 'edge', 'edge', 'level'],
+    shift: [0, 7],
+  });
+  assert.deepEqual(
+    config.ports.slice(0, 6).map((p) => [p.enable, p.current, p.constant, p.fraction, p.trigger, p.shift]),
+    [
+      [true, 2, 0, 0, 0, 0],
+      [true, 3, 0, 0, 0, 7],
+      [false, 0, 0, 0, 0, 0],
+      [true, 0, 1, 1, 0, 0],
+      [true, 0, 10, 10, 1, 0],
+      [false, 0, 0, 0, 0, 0],
+    ],
+  );
   assert.deepEqual([config.phase, config.math], [2, 1]);
   assert.equal(problems.length, 3);
   assert.match(problems[0]!, /"s4" disagrees with sensor "s3" on port 2/);

@@ -1,7 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  decodeKubeControl, decodeKubeData, encodeKubePacket, flk01bErrors, parseKubePacket, roundHalfUp,
+  decodeKubeControl,
+  decodeKubeData,
+  encodeKubePacket,
+  flk01bErrors,
+  parseKubePacket,
+  roundHalfUp,
 } from '../../../core/flx/kube';
 
 /** CRC-16/MODBUS bit by bit, for packets built by hand here. */
@@ -56,7 +61,14 @@ test('FLK01A, by hand: −46.85 + 175.72·26214/65536 = 23.437 → 23.44 °C; 56
   // a raw battery of 0 would be an infinite voltage: left out
   const zero = decodeKubeData('flk01a', Uint8Array.of(0, 0, 0, 0, 0, 3));
   assert.ok(zero.ok);
-  assert.deepEqual(zero.fields.map((f) => [f.field, f.value]), [['temperature', -46.85], ['humidity', -6], ['error', 3]]);
+  assert.deepEqual(
+    zero.fields.map((f) => [f.field, f.value]),
+    [
+      ['temperature', -46.85],
+      ['humidity', -6],
+      ['error', 3],
+    ],
+  );
 });
 
 test('FLK01B, by hand: 21.50 °C, 50.0 %, 26.93·13.5^−0.985 = 2.074 → 2.1 V, 101325 Pa, 400 lx, error 33', () => {
@@ -80,17 +92,20 @@ test('FLK01B, by hand: 21.50 °C, 50.0 %, 26.93·13.5^−0.985 = 2.074 → 2.1 V
   // all bits set: 20-bit pressure, 12-bit humidity, 14-bit temperature at their tops
   const top = decodeKubeData('flk01b', new Uint8Array(9).fill(0xff));
   assert.ok(top.ok);
-  assert.deepEqual(top.fields.map((f) => [f.field, f.value]), [
-    ['temperature', 128.86], // −46.85 + 175.72·16383/16384 = 128.8593
-    ['humidity', 119], // −6 + 125·4095/4096 = 118.97
-    ['battery', 1.8], // 26.93·15.5^−0.985 = 1.810
-    ['pressure', 262143.75],
-    ['light', 16383.75],
-    ['error', 127],
-  ]);
+  assert.deepEqual(
+    top.fields.map((f) => [f.field, f.value]),
+    [
+      ['temperature', 128.86], // −46.85 + 175.72·16383/16384 = 128.8593
+      ['humidity', 119], // −6 + 125·4095/4096 = 118.97
+      ['battery', 1.8], // 26.93·15.5^−0.985 = 1.810
+      ['pressure', 262143.75],
+      ['light', 16383.75],
+      ['error', 127],
+    ],
+  );
 });
 
-test('roundN is half-up, as the registry\'s floor(v·10^N + 0.5)', () => {
+test("roundN is half-up, as the registry's floor(v·10^N + 0.5)", () => {
   assert.equal(roundHalfUp(2.25, 1), 2.3);
   assert.equal(roundHalfUp(-2.25, 1), -2.2);
   assert.equal(roundHalfUp(23.4369, 2), 23.44);
@@ -129,10 +144,19 @@ test('control packets: pair, upgrade and download requests by length; CTL withou
   assert.ok(pair.ok);
   assert.equal(pair.packet.kind, 'control');
   assert.deepEqual(decodeKubeControl(pair.packet.payload), {
-    request: 'pair', hwType: 19218, group: 212, nid: 0, check: 0xbeef, hwId: '000102030405060708090a0b0c0d0e0f',
+    request: 'pair',
+    hwType: 19218,
+    group: 212,
+    nid: 0,
+    check: 0xbeef,
+    hwId: '000102030405060708090a0b0c0d0e0f',
   });
   assert.deepEqual(decodeKubeControl(Uint8Array.of(0x11, 0x4b, 3, 0, 0x40, 0, 0x34, 0x12)), {
-    request: 'upgrade', hwType: 19217, swVersion: 3, swSize: 64, swCrc: 0x1234,
+    request: 'upgrade',
+    hwType: 19217,
+    swVersion: 3,
+    swSize: 64,
+    swCrc: 0x1234,
   });
   assert.deepEqual(decodeKubeControl(Uint8Array.of(3, 0, 7, 0)), { request: 'download', swVersion: 3, swIndex: 7 });
   assert.equal(decodeKubeControl(Uint8Array.of(1)), null);
@@ -140,5 +164,8 @@ test('control packets: pair, upgrade and download requests by length; CTL withou
   assert.ok(ack.ok);
   assert.equal(ack.packet.kind, 'ack');
   assert.deepEqual(ack.packet.header, { ctl: true, dst: true, ack: false, nid: 7 });
-  assert.throws(() => encodeKubePacket(212, { ctl: false, dst: false, ack: false, nid: 32 }, new Uint8Array(0)), RangeError);
+  assert.throws(
+    () => encodeKubePacket(212, { ctl: false, dst: false, ack: false, nid: 32 }, new Uint8Array(0)),
+    RangeError,
+  );
 });

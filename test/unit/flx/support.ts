@@ -105,7 +105,13 @@ export function ctDataPayload(port = 1, time = T_BOARD, millis = 250): number[] 
   ];
 }
 
-export function pulseDataPayload(port: number, gauge: number, counter: number, counterMillis: number, time = T_BOARD): number[] {
+export function pulseDataPayload(
+  port: number,
+  gauge: number,
+  counter: number,
+  counterMillis: number,
+  time = T_BOARD,
+): number[] {
   return [...le(time, 4), ...le(10, 2), port, 0, ...le(gauge, 4), ...le(counter, 4), ...le(counterMillis, 2), 0, 0];
 }
 

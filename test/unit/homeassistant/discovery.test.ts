@@ -2,8 +2,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SensorInput } from '../../../core/config/schema';
 import {
-  discoveryConfigs, sensorConfig, removalMessages, availabilityMessage, configMessage, staleTopics, sensorFromReading,
-  isBirthTopic, checkPrefix, mbusDevice, type DiscoveryConfig,
+  discoveryConfigs,
+  sensorConfig,
+  removalMessages,
+  availabilityMessage,
+  configMessage,
+  staleTopics,
+  sensorFromReading,
+  isBirthTopic,
+  checkPrefix,
+  mbusDevice,
+  type DiscoveryConfig,
 } from '../../../core/sinks/homeassistant';
 import { encodeReading } from '../../../core/mqtt/payload';
 import { device, sid, DEVICE_ID, HOUSEHOLD_SENSORS } from '../../support/device';
@@ -74,7 +83,8 @@ test('the household: two entities per meter, Energy-dashboard classes, FLM topic
   assert.equal(flow.unit_of_measurement, 'L/min');
   assert.equal(render(flow.value_template, '[1750000000,1440,"L/day"]'), 1, '1440 L/day is 1 L/min');
 
-  for (const s of [sid(1), sid(2), sid(3), sid(4)]) assert.ok(energyDashboardReady(valid({ topic: '', payload: byTopic(list, s, 'counter') })));
+  for (const s of [sid(1), sid(2), sid(3), sid(4)])
+    assert.ok(energyDashboardReady(valid({ topic: '', payload: byTopic(list, s, 'counter') })));
 });
 
 test('discovery topics: <prefix>/sensor/<deviceid>/<sid>_<kind>/config with ids HA accepts', () => {
@@ -86,7 +96,8 @@ test('discovery topics: <prefix>/sensor/<deviceid>/<sid>_<kind>/config with ids 
     assert.equal(`${m[1]}_${m[2]}`, c.payload.unique_id);
   }
   assert.equal(checkPrefix(' homeassistant '), 'homeassistant');
-  for (const bad of ['', 'ha/#', 'a+b', '/ha', 'ha/', 'h a']) assert.throws(() => checkPrefix(bad), /not a valid MQTT topic prefix/);
+  for (const bad of ['', 'ha/#', 'a+b', '/ha', 'ha/', 'h a'])
+    assert.throws(() => checkPrefix(bad), /not a valid MQTT topic prefix/);
   assert.ok(isBirthTopic('homeassistant/status', 'ha'));
   assert.ok(isBirthTopic('ha/status', 'ha'));
   assert.ok(!isBirthTopic('ha/other', 'ha'));
@@ -95,11 +106,21 @@ test('discovery topics: <prefix>/sensor/<deviceid>/<sid>_<kind>/config with ids 
 test('disabled sensors are not announced; the device block takes the name, model and version given', () => {
   const sensors: SensorInput[] = HOUSEHOLD_SENSORS.map((s, i) => (i === 1 ? { ...s, enable: false } : s));
   const d = device(sensors);
-  const list = discoveryConfigs(d, d.sensors, { deviceName: 'House', swVersion: '0.1.0', origin: { name: 'node-red-contrib-fluksometer', sw_version: '0.1.0' } });
+  const list = discoveryConfigs(d, d.sensors, {
+    deviceName: 'House',
+    swVersion: '0.1.0',
+    origin: { name: 'node-red-contrib-fluksometer', sw_version: '0.1.0' },
+  });
   assert.equal(list.length, 6);
   assert.ok(!list.some((c) => c.payload.unique_id.includes(sid(2))));
   const p = valid(list[0]!);
-  assert.deepEqual(p.device, { identifiers: [DEVICE_ID], name: 'House', manufacturer: 'Flukso', model: 'Fluksometer', sw_version: '0.1.0' });
+  assert.deepEqual(p.device, {
+    identifiers: [DEVICE_ID],
+    name: 'House',
+    manufacturer: 'Flukso',
+    model: 'Fluksometer',
+    sw_version: '0.1.0',
+  });
   assert.deepEqual(p.origin, { name: 'node-red-contrib-fluksometer', sw_version: '0.1.0' });
 });
 
@@ -114,9 +135,19 @@ test('P1 cosem sensors: net counter is total, directions and tariffs total_incre
   ]);
   const list = discoveryConfigs(d, d.sensors);
   list.forEach(valid);
-  assert.deepEqual(list.map((c) => c.payload.unique_id.slice(33)), [
-    `${sid(1)}_counter`, `${sid(1)}_gauge`, `${sid(2)}_counter`, `${sid(2)}_gauge`, `${sid(3)}_counter`, `${sid(4)}_gauge`, `${sid(5)}_counter`, `${sid(6)}_counter`,
-  ]);
+  assert.deepEqual(
+    list.map((c) => c.payload.unique_id.slice(33)),
+    [
+      `${sid(1)}_counter`,
+      `${sid(1)}_gauge`,
+      `${sid(2)}_counter`,
+      `${sid(2)}_gauge`,
+      `${sid(3)}_counter`,
+      `${sid(4)}_gauge`,
+      `${sid(5)}_counter`,
+      `${sid(6)}_counter`,
+    ],
+  );
   assert.equal(byTopic(list, sid(1), 'counter').state_class, 'total');
   assert.equal(byTopic(list, sid(1), 'counter').device_class, 'energy');
   assert.equal(byTopic(list, sid(1), 'gauge').device_class, 'power');
@@ -125,7 +156,12 @@ test('P1 cosem sensors: net counter is total, directions and tariffs total_incre
   assert.equal(byTopic(list, sid(4), 'gauge').state_class, 'measurement');
   const gas = byTopic(list, sid(5), 'counter');
   assert.equal(gas.unit_of_measurement, 'm³');
-  assert.deepEqual(gas.device, { identifiers: [`${DEVICE_ID}_gas_g123`], name: 'Gas meter g123', model: 'M-Bus gas meter', via_device: DEVICE_ID });
+  assert.deepEqual(gas.device, {
+    identifiers: [`${DEVICE_ID}_gas_g123`],
+    name: 'Gas meter g123',
+    model: 'M-Bus gas meter',
+    via_device: DEVICE_ID,
+  });
   assert.deepEqual(byTopic(list, sid(6), 'counter').device.identifiers, [`${DEVICE_ID}_water`]);
   assert.deepEqual(byTopic(list, sid(1), 'counter').device.identifiers, [DEVICE_ID]);
   assert.equal(mbusDevice(DEVICE_ID, 'net'), undefined);
@@ -134,14 +170,30 @@ test('P1 cosem sensors: net counter is total, directions and tariffs total_incre
 test('FLM03 clamp subtypes: W/Wh, var/varh, V, A, power factor and diagnostics in units HA accepts', () => {
   const subs = ['pplus', 'pminus', 'q1', 'q2', 'q3', 'q4', 'vrms', 'irms', 'pf', 'vthd', 'ithd', 'alpha'] as const;
   // one sensor per FLM03 parameter, all on clamp port 1
-  const d = device(subs.map((subtype, i) => ({ n: i + 1, id: sid(i + 1), name: `clamp1 ${subtype}`, type: 'electricity' as const, class: 'analog' as const, port: [1], subtype })));
+  const d = device(
+    subs.map((subtype, i) => ({
+      n: i + 1,
+      id: sid(i + 1),
+      name: `clamp1 ${subtype}`,
+      type: 'electricity' as const,
+      class: 'analog' as const,
+      port: [1],
+      subtype,
+    })),
+  );
   const list = discoveryConfigs({ id: DEVICE_ID }, d.sensors);
   list.forEach(valid);
   const get = (i: number, kind: string) => byTopic(list, sid(i + 1), kind);
   assert.equal(list.length, 6 * 2 + 6);
-  assert.deepEqual([get(0, 'counter').device_class, get(0, 'counter').unit_of_measurement, get(0, 'counter').state_class], ['energy', 'Wh', 'total_increasing']);
+  assert.deepEqual(
+    [get(0, 'counter').device_class, get(0, 'counter').unit_of_measurement, get(0, 'counter').state_class],
+    ['energy', 'Wh', 'total_increasing'],
+  );
   assert.deepEqual([get(1, 'gauge').device_class, get(1, 'gauge').unit_of_measurement], ['power', 'W']);
-  assert.deepEqual([get(2, 'counter').device_class, get(2, 'counter').unit_of_measurement, get(2, 'counter').state_class], ['reactive_energy', 'varh', 'total_increasing']);
+  assert.deepEqual(
+    [get(2, 'counter').device_class, get(2, 'counter').unit_of_measurement, get(2, 'counter').state_class],
+    ['reactive_energy', 'varh', 'total_increasing'],
+  );
   assert.deepEqual([get(5, 'gauge').device_class, get(5, 'gauge').unit_of_measurement], ['reactive_power', 'var']);
   assert.equal(get(2, 'gauge').name, 'clamp1 q1 reactive power');
   assert.deepEqual([get(6, 'gauge').device_class, get(6, 'gauge').unit_of_measurement], ['voltage', 'V']);
@@ -154,27 +206,57 @@ test('FLM03 clamp subtypes: W/Wh, var/varh, V, A, power factor and diagnostics i
   }
   assert.equal(get(11, 'gauge').unit_of_measurement, '°');
   // flxd's capitals become HA's units when a reading shows them
-  const q = sensorConfig(DEVICE_ID, { id: sid(3), name: 'q', type: 'electricity', subtype: 'q1', units: { counter: 'VARh' } }, 'counter');
+  const q = sensorConfig(
+    DEVICE_ID,
+    { id: sid(3), name: 'q', type: 'electricity', subtype: 'q1', units: { counter: 'VARh' } },
+    'counter',
+  );
   assert.equal(valid(q).unit_of_measurement, 'varh');
 });
 
 test('Kube fields: temperature, humidity, pressure, light, battery voltage, error, movement and vibration counts', () => {
   const kube = (n: number, type: string) => ({ n, id: sid(n), name: `kube ${type}`, type, class: 'kube' as const });
-  const types = ['temperature', 'humidity', 'pressure', 'light', 'battery', 'error', 'movement', 'vibration', 'proximity'];
-  const list = discoveryConfigs({ id: DEVICE_ID }, types.map((t, i) => kube(i + 1, t)));
+  const types = [
+    'temperature',
+    'humidity',
+    'pressure',
+    'light',
+    'battery',
+    'error',
+    'movement',
+    'vibration',
+    'proximity',
+  ];
+  const list = discoveryConfigs(
+    { id: DEVICE_ID },
+    types.map((t, i) => kube(i + 1, t)),
+  );
   list.forEach(valid);
   const g = (i: number) => byTopic(list, sid(i + 1), i === 6 || i === 7 ? 'counter' : 'gauge');
   assert.equal(list.length, types.length);
-  assert.deepEqual([g(0).device_class, g(0).unit_of_measurement, g(0).state_class], ['temperature', '°C', 'measurement']);
+  assert.deepEqual(
+    [g(0).device_class, g(0).unit_of_measurement, g(0).state_class],
+    ['temperature', '°C', 'measurement'],
+  );
   assert.deepEqual([g(1).device_class, g(1).unit_of_measurement], ['humidity', '%']);
   assert.deepEqual([g(2).device_class, g(2).unit_of_measurement], ['pressure', 'Pa']);
   assert.deepEqual([g(3).device_class, g(3).unit_of_measurement], ['illuminance', 'lx']);
-  assert.deepEqual([g(4).device_class, g(4).unit_of_measurement, g(4).name], ['voltage', 'V', 'kube battery battery voltage']);
+  assert.deepEqual(
+    [g(4).device_class, g(4).unit_of_measurement, g(4).name],
+    ['voltage', 'V', 'kube battery battery voltage'],
+  );
   assert.deepEqual([g(5).device_class, g(5).state_class, g(5).entity_category], [undefined, undefined, 'diagnostic']);
-  assert.deepEqual([g(6).device_class, g(6).state_class, g(6).unit_of_measurement], [undefined, 'total_increasing', undefined]);
+  assert.deepEqual(
+    [g(6).device_class, g(6).state_class, g(6).unit_of_measurement],
+    [undefined, 'total_increasing', undefined],
+  );
   assert.deepEqual([g(8).device_class, g(8).state_class], [undefined, 'measurement']);
   // a battery reported in % is HA's battery class
-  assert.equal(valid(sensorConfig(DEVICE_ID, { id: sid(5), name: 'b', type: 'battery', units: { gauge: '%' } }, 'gauge')).device_class, 'battery');
+  assert.equal(
+    valid(sensorConfig(DEVICE_ID, { id: sid(5), name: 'b', type: 'battery', units: { gauge: '%' } }, 'gauge'))
+      .device_class,
+    'battery',
+  );
 });
 
 test('heat meters: energy in Wh, power in W; FLM03 pulse gauges in L/s', () => {
@@ -183,37 +265,99 @@ test('heat meters: energy in Wh, power in W; FLM03 pulse gauges in L/s', () => {
     { id: sid(2), name: 'rain', type: 'water', class: 'pulse', units: { gauge: 'L/s' } },
   ]);
   list.forEach(valid);
-  assert.deepEqual([byTopic(list, sid(1), 'counter').device_class, byTopic(list, sid(1), 'counter').unit_of_measurement], ['energy', 'Wh']);
-  assert.deepEqual([byTopic(list, sid(1), 'gauge').device_class, byTopic(list, sid(1), 'gauge').unit_of_measurement], ['power', 'W']);
-  assert.deepEqual([byTopic(list, sid(2), 'gauge').unit_of_measurement, byTopic(list, sid(2), 'gauge').value_template], ['L/s', '{{ value_json[1] }}']);
+  assert.deepEqual(
+    [byTopic(list, sid(1), 'counter').device_class, byTopic(list, sid(1), 'counter').unit_of_measurement],
+    ['energy', 'Wh'],
+  );
+  assert.deepEqual(
+    [byTopic(list, sid(1), 'gauge').device_class, byTopic(list, sid(1), 'gauge').unit_of_measurement],
+    ['power', 'W'],
+  );
+  assert.deepEqual(
+    [byTopic(list, sid(2), 'gauge').unit_of_measurement, byTopic(list, sid(2), 'gauge').value_template],
+    ['L/s', '{{ value_json[1] }}'],
+  );
 });
 
 test('sensors learnt from P1 readings (no cosem table): net is total, M-Bus meters by equipment id', () => {
-  const net = sensorFromReading({ sid: sid(7), kind: 'counter', name: 'p1', type: 'electricity', unit: 'Wh', deviceId: DEVICE_ID })!;
-  assert.deepEqual(net, { id: sid(7), name: 'p1', type: 'electricity', class: 'cosem', kinds: ['counter'], units: { counter: 'Wh' }, net: true, p1: 'net' });
+  const net = sensorFromReading({
+    sid: sid(7),
+    kind: 'counter',
+    name: 'p1',
+    type: 'electricity',
+    unit: 'Wh',
+    deviceId: DEVICE_ID,
+  })!;
+  assert.deepEqual(net, {
+    id: sid(7),
+    name: 'p1',
+    type: 'electricity',
+    class: 'cosem',
+    kinds: ['counter'],
+    units: { counter: 'Wh' },
+    net: true,
+    p1: 'net',
+  });
   const c = valid(sensorConfig(DEVICE_ID, net, 'counter'));
   assert.equal(c.state_class, 'total');
-  const gas = sensorFromReading({ sid: sid(8), kind: 'counter', name: 'gas-4730303332353631', type: 'gas', unit: 'L' })!;
+  const gas = sensorFromReading({
+    sid: sid(8),
+    kind: 'counter',
+    name: 'gas-4730303332353631',
+    type: 'gas',
+    unit: 'L',
+  })!;
   assert.equal(gas.p1, 'gas:4730303332353631');
   const g = valid(sensorConfig(DEVICE_ID, gas, 'counter'));
-  assert.deepEqual([g.device_class, g.unit_of_measurement, g.state_class, g.value_template], ['gas', 'm³', 'total_increasing', '{{ value_json[1] / 1000 }}']);
+  assert.deepEqual(
+    [g.device_class, g.unit_of_measurement, g.state_class, g.value_template],
+    ['gas', 'm³', 'total_increasing', '{{ value_json[1] / 1000 }}'],
+  );
   assert.equal(g.device!.name, 'Gas meter 4730303332353631');
   assert.equal(sensorFromReading({ sid: sid(9), kind: 'gauge' }), undefined, 'no name or type: nothing to announce');
-  assert.deepEqual(discoveryConfigs({ id: DEVICE_ID }, [net]).map((x) => x.payload.unique_id), [`${DEVICE_ID}_${sid(7)}_counter`]);
+  assert.deepEqual(
+    discoveryConfigs({ id: DEVICE_ID }, [net]).map((x) => x.payload.unique_id),
+    [`${DEVICE_ID}_${sid(7)}_counter`],
+  );
 });
 
 test('a reading that names its class: a clamp or pulse counter only rises (total_increasing); cosem stays net', () => {
   for (const cls of ['analog', 'pulse']) {
-    const s = sensorFromReading({ sid: sid(7), kind: 'counter', name: 'main', type: 'electricity', unit: 'Wh', class: cls })!;
+    const s = sensorFromReading({
+      sid: sid(7),
+      kind: 'counter',
+      name: 'main',
+      type: 'electricity',
+      unit: 'Wh',
+      class: cls,
+    })!;
     assert.deepEqual([s.class, s.net, s.p1], [cls, undefined, undefined]);
     assert.equal(valid(sensorConfig(DEVICE_ID, s, 'counter')).state_class, 'total_increasing', cls);
   }
-  const p1 = sensorFromReading({ sid: sid(7), kind: 'counter', name: 'p1', type: 'electricity', unit: 'Wh', class: 'cosem' })!;
+  const p1 = sensorFromReading({
+    sid: sid(7),
+    kind: 'counter',
+    name: 'p1',
+    type: 'electricity',
+    unit: 'Wh',
+    class: 'cosem',
+  })!;
   assert.equal(valid(sensorConfig(DEVICE_ID, p1, 'counter')).state_class, 'total');
-  const kube = sensorFromReading({ sid: sid(8), kind: 'gauge', name: 'hall', type: 'temperature', unit: '°C', class: 'kube' })!;
+  const kube = sensorFromReading({
+    sid: sid(8),
+    kind: 'gauge',
+    name: 'hall',
+    type: 'temperature',
+    unit: '°C',
+    class: 'kube',
+  })!;
   assert.deepEqual([valid(sensorConfig(DEVICE_ID, kube, 'gauge')).device_class, kube.p1], ['temperature', undefined]);
   // an unknown class is not trusted: the cautious P1 reading
-  assert.equal(sensorFromReading({ sid: sid(7), kind: 'counter', name: 'x', type: 'electricity', unit: 'Wh', class: 'lamp' })!.class, 'cosem');
+  assert.equal(
+    sensorFromReading({ sid: sid(7), kind: 'counter', name: 'x', type: 'electricity', unit: 'Wh', class: 'lamp' })!
+      .class,
+    'cosem',
+  );
 });
 
 test('removal, availability and the messages as they go on the wire', () => {
@@ -223,10 +367,20 @@ test('removal, availability and the messages as they go on the wire', () => {
   assert.equal(m.qos, 1);
   assert.deepEqual(JSON.parse(m.payload), list[0]!.payload);
   const old = [...list.map((c) => c.topic), 'homeassistant/sensor/x/y_counter/config'];
-  const stale = staleTopics(old, list.map((c) => c.topic));
+  const stale = staleTopics(
+    old,
+    list.map((c) => c.topic),
+  );
   assert.deepEqual(stale, ['homeassistant/sensor/x/y_counter/config']);
-  assert.deepEqual(removalMessages(stale), [{ topic: 'homeassistant/sensor/x/y_counter/config', payload: '', retain: true, qos: 1 }]);
-  assert.deepEqual(availabilityMessage(DEVICE_ID, true), { topic: `flm/${DEVICE_ID}/availability`, payload: 'online', retain: true, qos: 1 });
+  assert.deepEqual(removalMessages(stale), [
+    { topic: 'homeassistant/sensor/x/y_counter/config', payload: '', retain: true, qos: 1 },
+  ]);
+  assert.deepEqual(availabilityMessage(DEVICE_ID, true), {
+    topic: `flm/${DEVICE_ID}/availability`,
+    payload: 'online',
+    retain: true,
+    qos: 1,
+  });
   assert.deepEqual(availabilityMessage(DEVICE_ID, false).payload, 'offline');
 });
 

@@ -47,20 +47,47 @@ test('topics are built and parsed in one place', () => {
 
 test('the sensor table is published in the FLM config shape, ids kept as strings', () => {
   const digits = '12345678901234567890123456789012';
-  const d = device([
-    { n: 1, id: digits, name: 'main', type: 'electricity', class: 'analog', port: [1, 2, 3], voltage: 230, current: 100 },
-    { n: 4, name: 'water', type: 'water', class: 'pulse', port: [4], constant: 0.5, enable: false },
-  ], { phase: 3 });
+  const d = device(
+    [
+      {
+        n: 1,
+        id: digits,
+        name: 'main',
+        type: 'electricity',
+        class: 'analog',
+        port: [1, 2, 3],
+        voltage: 230,
+        current: 100,
+      },
+      { n: 4, name: 'water', type: 'water', class: 'pulse', port: [4], constant: 0.5, enable: false },
+    ],
+    { phase: 3 },
+  );
   const cfg = buildDeviceConfig(d);
   assert.deepEqual(Object.keys(cfg).sort(), ['1', '4', 'main']);
   assert.deepEqual(cfg.main, { phase: 3, max_provisioned_sensors: 2 });
   assert.deepEqual(cfg['1'], {
-    id: digits, type: 'electricity', function: 'main', class: 'analog', enable: 1,
-    port: [1, 2, 3], voltage: 230, current: 100, data_type: 'counter', rid: 0,
+    id: digits,
+    type: 'electricity',
+    function: 'main',
+    class: 'analog',
+    enable: 1,
+    port: [1, 2, 3],
+    voltage: 230,
+    current: 100,
+    data_type: 'counter',
+    rid: 0,
   });
   assert.equal(typeof cfg['1']!.id, 'string');
   assert.deepEqual(cfg['4'], {
-    id: d.sensors[1]!.id, type: 'water', function: 'water', class: 'pulse', enable: 0,
-    port: [4], constant: 0.5, data_type: 'counter', rid: 0,
+    id: d.sensors[1]!.id,
+    type: 'water',
+    function: 'water',
+    class: 'pulse',
+    enable: 0,
+    port: [4],
+    constant: 0.5,
+    data_type: 'counter',
+    rid: 0,
   });
 });

@@ -8,7 +8,10 @@ test('a batch goes out when it is full, and at the latest the interval after its
   const out: number[][] = [];
   const b = new Batcher<number>({ maxItems: 3, maxDelayMs: 1000, onBatch: (x) => out.push(x), clock });
   for (let i = 1; i <= 7; i++) b.add(i);
-  assert.deepEqual(out, [[1, 2, 3], [4, 5, 6]]);
+  assert.deepEqual(out, [
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
   clock.advance(999);
   assert.equal(out.length, 2);
   clock.advance(1);

@@ -1,10 +1,30 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mysqlSinkConfig, parseMysqlUrl, describeTarget, tableNames, createTableSql, insertReadingsSql, upsertSensorsSql } from '../../../core/sinks/mysql';
+import {
+  mysqlSinkConfig,
+  parseMysqlUrl,
+  describeTarget,
+  tableNames,
+  createTableSql,
+  insertReadingsSql,
+  upsertSensorsSql,
+} from '../../../core/sinks/mysql';
 
 test('a mysql:// URL gives host, port, database, user and password (percent-decoded); the port defaults to 3306', () => {
-  assert.deepEqual(parseMysqlUrl('mysql://flm:p%40ss%3Aw0rd@db.example:3307/energy'), { host: 'db.example', port: 3307, database: 'energy', user: 'flm', password: 'p@ss:w0rd' });
-  assert.deepEqual(parseMysqlUrl('mysql://u@10.0.0.5/flm'), { host: '10.0.0.5', port: 3306, database: 'flm', user: 'u', password: '' });
+  assert.deepEqual(parseMysqlUrl('mysql://flm:p%40ss%3Aw0rd@db.example:3307/energy'), {
+    host: 'db.example',
+    port: 3307,
+    database: 'energy',
+    user: 'flm',
+    password: 'p@ss:w0rd',
+  });
+  assert.deepEqual(parseMysqlUrl('mysql://u@10.0.0.5/flm'), {
+    host: '10.0.0.5',
+    port: 3306,
+    database: 'flm',
+    user: 'u',
+    password: '',
+  });
   assert.equal(parseMysqlUrl('mariadb://u:p@[::1]:3306/flm').host, '::1');
 });
 
@@ -15,18 +35,25 @@ test('bad URLs are refused with a message that says what is wrong and never show
     ['mysql://u:secret@h/', /no database name/],
     ['not a url secret', /not a URL/],
   ] as const) {
-    assert.throws(() => parseMysqlUrl(url), (err: Error) => why.test(err.message) && !err.message.includes('secret'), url);
+    assert.throws(
+      () => parseMysqlUrl(url),
+      (err: Error) => why.test(err.message) && !err.message.includes('secret'),
+      url,
+    );
   }
 });
 
-test('credentials given apart replace the URL\'s; settings are checked and defaulted', () => {
+test("credentials given apart replace the URL's; settings are checked and defaulted", () => {
   const c = mysqlSinkConfig({ url: 'mysql://urluser:urlpass@h:3306/flm', user: 'cred', password: 'credpass' });
   assert.equal(c.target.user, 'cred');
   assert.equal(c.target.password, 'credpass');
   assert.equal(c.prefix, 'flm_');
   assert.equal(c.batchSize, 500);
   assert.equal(c.batchIntervalMs, 1000);
-  assert.equal(mysqlSinkConfig({ url: 'mysql://urluser:urlpass@h/flm', user: '', password: '' }).target.password, 'urlpass');
+  assert.equal(
+    mysqlSinkConfig({ url: 'mysql://urluser:urlpass@h/flm', user: '', password: '' }).target.password,
+    'urlpass',
+  );
   assert.equal(describeTarget(c.target), 'cred@h:3306/flm');
   assert.throws(() => mysqlSinkConfig({ url: 'mysql://h/flm' }), /no user/);
   assert.throws(() => mysqlSinkConfig({ url: 'mysql://u@h/flm', prefix: 'x`; DROP TABLE y; --' }), /table prefix/);

@@ -10,7 +10,12 @@ const SID_B = '0123456789abcdef0123456789abcdef';
 const T0 = 1_750_000_000;
 
 function rows(n: number, from = 0, sid = SID_A): ReadingRow[] {
-  return Array.from({ length: n }, (_, i) => ({ sid, kind: (from + i) % 2 ? 'counter' : 'gauge', ts: T0 + from + i, value: (from + i) * 1.25 - 3 }));
+  return Array.from({ length: n }, (_, i) => ({
+    sid,
+    kind: (from + i) % 2 ? 'counter' : 'gauge',
+    ts: T0 + from + i,
+    value: (from + i) * 1.25 - 3,
+  }));
 }
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -94,8 +99,14 @@ test('a torn record at the end and a damaged record in the middle are skipped an
     want.splice(3, 1);
     assert.deepEqual(await drain(again), want);
     assert.equal(again.counters.skipped, 1);
-    assert.ok(warnings.some((w) => /17 bytes of a torn record/.test(w)), warnings.join('\n'));
-    assert.ok(warnings.some((w) => /1 damaged record/.test(w)), warnings.join('\n'));
+    assert.ok(
+      warnings.some((w) => /17 bytes of a torn record/.test(w)),
+      warnings.join('\n'),
+    );
+    assert.ok(
+      warnings.some((w) => /1 damaged record/.test(w)),
+      warnings.join('\n'),
+    );
     await again.close();
   });
 });

@@ -15,7 +15,14 @@ function retained(msgs: HomieMessage[], into = new Map<string, Retained>()): Map
   return into;
 }
 
-const household = () => new HomieDevice(DEVICE_ID, device().sensors.filter((s) => s.enable).map(tableSensor), { implementation: 'node-red-contrib-fluksometer' });
+const household = () =>
+  new HomieDevice(
+    DEVICE_ID,
+    device()
+      .sensors.filter((s) => s.enable)
+      .map(tableSensor),
+    { implementation: 'node-red-contrib-fluksometer' },
+  );
 
 test('the FLM as a Homie 4 device: init, attributes, nodes, properties, ready', () => {
   const d = household();
@@ -64,9 +71,17 @@ test('sensors gone since the last announce are cleared; names that collide get u
   const broker = retained(before.announce());
   retained([before.value(sid(4), 'counter', 5)!], broker);
   const sensors = HOUSEHOLD_SENSORS.map((s) => (s.name === 'water' ? { ...s, enable: false } : s));
-  const after = new HomieDevice(DEVICE_ID, device(sensors).sensors.filter((s) => s.enable).map(tableSensor));
+  const after = new HomieDevice(
+    DEVICE_ID,
+    device(sensors)
+      .sensors.filter((s) => s.enable)
+      .map(tableSensor),
+  );
   retained(after.announce(before.structure()), broker);
-  assert.deepEqual([...broker.keys()].filter((t) => t.includes('/water')), []);
+  assert.deepEqual(
+    [...broker.keys()].filter((t) => t.includes('/water')),
+    [],
+  );
   assert.deepEqual(checkHomie(broker).problems, []);
 
   const twins = new HomieDevice(DEVICE_ID, [
@@ -74,7 +89,10 @@ test('sensors gone since the last announce are cleared; names that collide get u
     { sid: sid(2), name: 'main', type: 'electricity', kinds: ['gauge'], units: { gauge: 'W' } },
     { sid: sid(3), name: '!!', type: 'error', kinds: ['gauge'], units: { gauge: '' } },
   ]);
-  assert.deepEqual(twins.nodeList.map((n) => n.id), ['main', `main-${sid(2).slice(0, 8)}`, `sensor-${sid(3).slice(0, 8)}`]);
+  assert.deepEqual(
+    twins.nodeList.map((n) => n.id),
+    ['main', `main-${sid(2).slice(0, 8)}`, `sensor-${sid(3).slice(0, 8)}`],
+  );
   const b = retained([...twins.announce(), twins.value(sid(3), 'gauge', 1)!]);
   assert.deepEqual(checkHomie(b).problems, []);
   assert.equal(b.has(`homie/${DEVICE_ID}/sensor-${sid(3).slice(0, 8)}/error/$unit`), false, 'no empty $unit');
@@ -90,16 +108,56 @@ test('the Homie checker finds what breaks the convention', () => {
     return checkHomie(m).problems.join('\n');
   };
   const base = `homie/${DEVICE_ID}`;
-  assert.match(broken((m) => m.delete(`${base}/$homie`)), /\$homie: missing/);
-  assert.match(broken((m) => m.set(`${base}/$homie`, { payload: '3.0.1', retain: true })), /not a 4.x version/);
-  assert.match(broken((m) => m.set(`${base}/$state`, { payload: 'online', retain: true })), /\$state: "online"/);
-  assert.match(broken((m) => m.delete(`${base}/main/power/$datatype`)), /main\/power\/\$datatype: missing/);
-  assert.match(broken((m) => m.set(`${base}/main/power/$datatype`, { payload: 'number', retain: true })), /not one of integer/);
-  assert.match(broken((m) => m.set(`${base}/main/power`, { payload: '1,5', retain: true })), /not a float payload/);
-  assert.match(broken((m) => m.set(`${base}/main/power`, { payload: '15', retain: false })), /not retained/);
-  assert.match(broken((m) => m.set(`${base}/$nodes`, { payload: 'main,Solar', retain: true })), /"Solar" is not a valid node id/);
-  assert.match(broken((m) => m.set(`${base}/$nodes`, { payload: 'main,-x', retain: true })), /"-x" is not a valid node id/);
-  assert.match(broken((m) => m.set(`${base}/old/$name`, { payload: 'x', retain: true })), /old\/\$name: not part of any described/);
-  assert.match(broken((m) => m.set(`homie/Bad_Id/$homie`, { payload: '4.0.0', retain: true })), /"Bad_Id" is not a valid device id/);
-  assert.match(broken((m) => m.set(`${base}/main/power/$format`, { payload: '', retain: true }) && m.set(`${base}/main/power/$datatype`, { payload: 'enum', retain: true })), /\$format: required for enum/);
+  assert.match(
+    broken((m) => m.delete(`${base}/$homie`)),
+    /\$homie: missing/,
+  );
+  assert.match(
+    broken((m) => m.set(`${base}/$homie`, { payload: '3.0.1', retain: true })),
+    /not a 4.x version/,
+  );
+  assert.match(
+    broken((m) => m.set(`${base}/$state`, { payload: 'online', retain: true })),
+    /\$state: "online"/,
+  );
+  assert.match(
+    broken((m) => m.delete(`${base}/main/power/$datatype`)),
+    /main\/power\/\$datatype: missing/,
+  );
+  assert.match(
+    broken((m) => m.set(`${base}/main/power/$datatype`, { payload: 'number', retain: true })),
+    /not one of integer/,
+  );
+  assert.match(
+    broken((m) => m.set(`${base}/main/power`, { payload: '1,5', retain: true })),
+    /not a float payload/,
+  );
+  assert.match(
+    broken((m) => m.set(`${base}/main/power`, { payload: '15', retain: false })),
+    /not retained/,
+  );
+  assert.match(
+    broken((m) => m.set(`${base}/$nodes`, { payload: 'main,Solar', retain: true })),
+    /"Solar" is not a valid node id/,
+  );
+  assert.match(
+    broken((m) => m.set(`${base}/$nodes`, { payload: 'main,-x', retain: true })),
+    /"-x" is not a valid node id/,
+  );
+  assert.match(
+    broken((m) => m.set(`${base}/old/$name`, { payload: 'x', retain: true })),
+    /old\/\$name: not part of any described/,
+  );
+  assert.match(
+    broken((m) => m.set(`homie/Bad_Id/$homie`, { payload: '4.0.0', retain: true })),
+    /"Bad_Id" is not a valid device id/,
+  );
+  assert.match(
+    broken(
+      (m) =>
+        m.set(`${base}/main/power/$format`, { payload: '', retain: true }) &&
+        m.set(`${base}/main/power/$datatype`, { payload: 'enum', retain: true }),
+    ),
+    /\$format: required for enum/,
+  );
 });

@@ -1,8 +1,15 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ItemNames, defaultItemName, parseOverrides, stateText, OpenHabClient, StateCoalescer, ITEM_NAME,
-  type PutOutcome, type CoalescerEvent,
+  ItemNames,
+  defaultItemName,
+  parseOverrides,
+  stateText,
+  OpenHabClient,
+  StateCoalescer,
+  ITEM_NAME,
+  type PutOutcome,
+  type CoalescerEvent,
 } from '../../../core/sinks/openhab';
 import { ManualClock } from '../../support/clock';
 import { OpenHabServer } from '../../support/openhab-server';
@@ -17,20 +24,34 @@ test('item names: flm_<sensor>_<quantity>, always a valid openHAB name; override
   assert.equal(defaultItemName('phase 1', 'electricity', 'counter', 'q1'), 'flm_phase_1_reactive_energy');
   assert.equal(defaultItemName('1st-floor.heat', 'heat', 'gauge'), 'flm_1st_floor_heat_power');
   assert.equal(defaultItemName('---', 'error', 'gauge'), 'flm_sensor_error');
-  for (const n of ['main', 'Living room', '1st-floor.heat', 'ü', '123']) assert.match(defaultItemName(n, 'water', 'counter'), ITEM_NAME);
-  const names = new ItemNames(parseOverrides([
-    { sensor: 'main', kind: 'gauge', item: 'Home_Power' },
-    { sensor: sid(2), kind: 'counter', item: 'Solar_Yield' },
-    { sensor: 'main', kind: 'counter', item: '-' },
-  ]));
+  for (const n of ['main', 'Living room', '1st-floor.heat', 'ü', '123'])
+    assert.match(defaultItemName(n, 'water', 'counter'), ITEM_NAME);
+  const names = new ItemNames(
+    parseOverrides([
+      { sensor: 'main', kind: 'gauge', item: 'Home_Power' },
+      { sensor: sid(2), kind: 'counter', item: 'Solar_Yield' },
+      { sensor: 'main', kind: 'counter', item: '-' },
+    ]),
+  );
   assert.equal(names.item({ sid: sid(1), kind: 'gauge', name: 'main', type: 'electricity' }), 'Home_Power');
-  assert.equal(names.item({ sid: sid(1), kind: 'counter', name: 'main', type: 'electricity' }), undefined, '"-": nothing sent');
+  assert.equal(
+    names.item({ sid: sid(1), kind: 'counter', name: 'main', type: 'electricity' }),
+    undefined,
+    '"-": nothing sent',
+  );
   assert.equal(names.item({ sid: sid(2), kind: 'counter', name: 'solar', type: 'electricity' }), 'Solar_Yield');
   assert.equal(names.item({ sid: sid(2), kind: 'gauge', name: 'solar', type: 'electricity' }), 'flm_solar_power');
   assert.throws(() => names.item({ sid: sid(9), kind: 'gauge' }), /has no name .* item table/);
   assert.throws(() => parseOverrides([{ sensor: 'main', kind: 'gauge', item: '1abc' }]), /not an openHAB item name/);
   assert.throws(() => parseOverrides([{ sensor: 'main', kind: 'gauge', item: 'a-b' }]), /not an openHAB item name/);
-  assert.throws(() => parseOverrides([{ sensor: 'main', kind: 'gauge', item: 'A' }, { sensor: 'main', kind: 'gauge', item: 'B' }]), /mapped twice/);
+  assert.throws(
+    () =>
+      parseOverrides([
+        { sensor: 'main', kind: 'gauge', item: 'A' },
+        { sensor: 'main', kind: 'gauge', item: 'B' },
+      ]),
+    /mapped twice/,
+  );
   assert.throws(() => parseOverrides([{ sensor: 'main', kind: 'power', item: 'A' }]), /item table: 0.kind/);
   assert.deepEqual(parseOverrides(undefined), []);
 });
@@ -50,7 +71,8 @@ test('state text: with openHAB units or plain', () => {
 /** A put whose replies the test gives, one by one. */
 function scripted() {
   const calls: Array<{ item: string; state: string; reply: (o: PutOutcome) => void; signal: AbortSignal }> = [];
-  const put = (item: string, state: string, signal: AbortSignal) => new Promise<PutOutcome>((resolve) => calls.push({ item, state, reply: resolve, signal }));
+  const put = (item: string, state: string, signal: AbortSignal) =>
+    new Promise<PutOutcome>((resolve) => calls.push({ item, state, reply: resolve, signal }));
   const tick = () => new Promise((r) => setImmediate(r));
   return { calls, put, tick };
 }
@@ -63,26 +85,48 @@ test('coalescer: one request per item under way, the newest value wins, bounded 
   for (let i = 2; i <= 50; i++) c.offer('a', String(i));
   c.offer('b', 'x');
   c.offer('c', 'y');
-  assert.deepEqual(calls.map((x) => [x.item, x.state]), [['a', '1'], ['b', 'x']], 'c waits: two under way at most');
+  assert.deepEqual(
+    calls.map((x) => [x.item, x.state]),
+    [
+      ['a', '1'],
+      ['b', 'x'],
+    ],
+    'c waits: two under way at most',
+  );
   assert.equal(c.stats.superseded, 48);
   calls[0]!.reply({ kind: 'ok', status: 202 });
   await tick();
-  assert.deepEqual(calls.slice(2).map((x) => [x.item, x.state]), [['a', '50']], 'a gets its newest value, before c (it was pending first)');
+  assert.deepEqual(
+    calls.slice(2).map((x) => [x.item, x.state]),
+    [['a', '50']],
+    'a gets its newest value, before c (it was pending first)',
+  );
   calls[1]!.reply({ kind: 'ok', status: 202 });
   await tick();
-  assert.deepEqual(calls.slice(3).map((x) => [x.item, x.state]), [['c', 'y']]);
+  assert.deepEqual(
+    calls.slice(3).map((x) => [x.item, x.state]),
+    [['c', 'y']],
+  );
   calls[2]!.reply({ kind: 'ok', status: 202 });
   calls[3]!.reply({ kind: 'ok', status: 202 });
   await c.settled();
   assert.equal(c.stats.sent, 4);
-  assert.deepEqual(events.filter((e) => e.kind === 'sent').map((e) => (e as { state: string }).state), ['1', 'x', '50', 'y']);
+  assert.deepEqual(
+    events.filter((e) => e.kind === 'sent').map((e) => (e as { state: string }).state),
+    ['1', 'x', '50', 'y'],
+  );
 });
 
 test('coalescer: network errors pause every item with a growing, capped, jittered delay; the newest value goes when back', async () => {
   const { calls, put, tick } = scripted();
   const clock = new ManualClock(0);
   const events: CoalescerEvent[] = [];
-  const c = new StateCoalescer({ put, clock, backoff: { initialMs: 1000, maxMs: 8000, jitter: 0.5, random: () => 0 }, onEvent: (e) => events.push(e) });
+  const c = new StateCoalescer({
+    put,
+    clock,
+    backoff: { initialMs: 1000, maxMs: 8000, jitter: 0.5, random: () => 0 },
+    onEvent: (e) => events.push(e),
+  });
   c.offer('a', '1');
   c.offer('b', '1');
   calls[0]!.reply({ kind: 'retry', error: 'connect ECONNREFUSED' });
@@ -102,7 +146,12 @@ test('coalescer: network errors pause every item with a growing, capped, jittere
   }
   assert.deepEqual(delays(), [1000, 2000, 4000, 8000, 8000]);
   // Jitter takes up to half off each delay.
-  const j = new StateCoalescer({ put: async () => ({ kind: 'retry', error: 'x' }), clock: new ManualClock(0), backoff: { initialMs: 1000, jitter: 0.5, random: () => 0.999 }, onEvent: (e) => events.push(e) });
+  const j = new StateCoalescer({
+    put: async () => ({ kind: 'retry', error: 'x' }),
+    clock: new ManualClock(0),
+    backoff: { initialMs: 1000, jitter: 0.5, random: () => 0.999 },
+    onEvent: (e) => events.push(e),
+  });
   j.offer('z', '1');
   await tick();
   assert.equal(delays().at(-1), 500);
@@ -115,7 +164,14 @@ test('coalescer: network errors pause every item with a growing, capped, jittere
   assert.ok(events.some((e) => e.kind === 'recovered'));
   const last = calls.slice(-1)[0]!;
   assert.deepEqual([last.item, last.state], ['b', '1']);
-  assert.deepEqual(calls.filter((x) => x.item === 'a').map((x) => x.state).at(-1), '2', 'a went with its newest value');
+  assert.deepEqual(
+    calls
+      .filter((x) => x.item === 'a')
+      .map((x) => x.state)
+      .at(-1),
+    '2',
+    'a went with its newest value',
+  );
   c.close();
 });
 
@@ -123,7 +179,13 @@ test('coalescer: 401 stops sending (one probe every few minutes); 404 reported o
   const { calls, put, tick } = scripted();
   const clock = new ManualClock(0);
   const events: CoalescerEvent[] = [];
-  const c = new StateCoalescer({ put, clock, authRetryMs: 300_000, missingRecheckMs: 60_000, onEvent: (e) => events.push(e) });
+  const c = new StateCoalescer({
+    put,
+    clock,
+    authRetryMs: 300_000,
+    missingRecheckMs: 60_000,
+    onEvent: (e) => events.push(e),
+  });
   c.offer('a', '1');
   calls[0]!.reply({ kind: 'auth-failed', status: 401 });
   await tick();
@@ -182,7 +244,10 @@ test('coalescer: close aborts what is under way', async () => {
   await c.settled();
 });
 
-const server = new OpenHabServer({ token: 'oh.test.secret', items: { flm_main_power: 'Number:Power', Text: 'String' } });
+const server = new OpenHabServer({
+  token: 'oh.test.secret',
+  items: { flm_main_power: 'Number:Power', Text: 'String' },
+});
 after(() => server.close());
 
 test('REST client against an HTTP server with openHAB semantics', async () => {
@@ -190,7 +255,9 @@ test('REST client against an HTTP server with openHAB semantics', async () => {
   const ok = new OpenHabClient({ baseUrl: `${server.url}/rest/`, token: 'oh.test.secret', timeoutMs: 2000 });
   assert.equal(ok.stateUrl('flm_main_power').pathname, '/rest/items/flm_main_power/state');
   assert.deepEqual(await ok.putState('flm_main_power', '157 W'), { kind: 'ok', status: 202 });
-  assert.deepEqual(server.records, [{ item: 'flm_main_power', state: '157 W', contentType: 'text/plain; charset=utf-8' }]);
+  assert.deepEqual(server.records, [
+    { item: 'flm_main_power', state: '157 W', contentType: 'text/plain; charset=utf-8' },
+  ]);
   assert.deepEqual(await ok.putState('flm_nope', '1'), { kind: 'not-found', status: 404 });
   const refused = await ok.putState('flm_main_power', 'ON');
   assert.equal(refused.kind, 'refused');

@@ -2,7 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { SerialPortMock } from 'serialport';
-import { ReconnectingSource, type ConnectContext, type ConnectionHandlers, type SourceState } from '../../../core/link/reconnecting';
+import {
+  ReconnectingSource,
+  type ConnectContext,
+  type ConnectionHandlers,
+  type SourceState,
+} from '../../../core/link/reconnecting';
 import { ManualClock } from '../../support/clock';
 import { Watchdog } from '../../../core/link/watchdog';
 import { parseHostPort, tcpConnector } from '../../../core/p1/source/tcp';
@@ -84,7 +89,10 @@ test('a connection that opens but frames nothing does not reset the backoff', as
     clock.advance(expected);
     await flush();
   }
-  assert.deepEqual(t.attempts.map((a) => a.previous), ['first', 'silent', 'silent']);
+  assert.deepEqual(
+    t.attempts.map((a) => a.previous),
+    ['first', 'silent', 'silent'],
+  );
   await src.stop();
 });
 
@@ -116,7 +124,8 @@ test('stop() during a connect that is still pending closes what it opens', async
   let finish!: () => void;
   let closed = false;
   const src = new ReconnectingSource({
-    connect: () => new Promise((resolve) => (finish = () => resolve({ label: 'slow', close: async () => void (closed = true) }))),
+    connect: () =>
+      new Promise((resolve) => (finish = () => resolve({ label: 'slow', close: async () => void (closed = true) }))),
     onData: () => undefined,
     clock: new ManualClock(),
   });
@@ -163,7 +172,10 @@ test('idle limit: a connection that keeps framing stays; one that goes quiet for
   assert.deepEqual(states.at(-1), { state: 'waiting', delayMs: 1000, reason: 'no data for 10 s' });
   clock.advance(1000);
   await flush();
-  assert.deepEqual(t.attempts.map((a) => a.previous), ['first', 'productive']);
+  assert.deepEqual(
+    t.attempts.map((a) => a.previous),
+    ['first', 'productive'],
+  );
   await src.stop();
 });
 
@@ -237,7 +249,12 @@ test('serial connector: opens without a lock at the chosen settings, passes byte
     assert.equal(second.label, `${path} 9600 7E1`);
     assert.deepEqual([ports[1]!.settings.dataBits, ports[1]!.settings.parity], [7, 'even']);
     await second.close();
-    await assert.rejects(serialConnector({ path: '/dev/FLMP1NONE', mode: '115200-8N1', SerialPort: Capturing as never })(handlers, { attempt: 1, previous: 'first' }));
+    await assert.rejects(
+      serialConnector({ path: '/dev/FLMP1NONE', mode: '115200-8N1', SerialPort: Capturing as never })(handlers, {
+        attempt: 1,
+        previous: 'first',
+      }),
+    );
   } finally {
     SerialPortMock.binding.reset();
   }
@@ -264,7 +281,10 @@ test('tcp connector: data flows, the peer closing is reported, a refused connect
   try {
     const got: string[] = [];
     let ended = false;
-    const conn = await tcpConnector({ host: '127.0.0.1', port })({ data: (c) => got.push(c.toString()), closed: () => void (ended = true) }, { attempt: 1, previous: 'first' });
+    const conn = await tcpConnector({ host: '127.0.0.1', port })(
+      { data: (c) => got.push(c.toString()), closed: () => void (ended = true) },
+      { attempt: 1, previous: 'first' },
+    );
     assert.equal(conn.label, `127.0.0.1:${port}`);
     for (let i = 0; i < 100 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(got.join(''), '/KFM5 part one');
@@ -276,7 +296,10 @@ test('tcp connector: data flows, the peer closing is reported, a refused connect
     await new Promise((r) => server.close(r));
   }
   await assert.rejects(
-    tcpConnector({ host: '127.0.0.1', port })({ data: () => undefined, closed: () => undefined }, { attempt: 1, previous: 'first' }),
+    tcpConnector({ host: '127.0.0.1', port })(
+      { data: () => undefined, closed: () => undefined },
+      { attempt: 1, previous: 'first' },
+    ),
     /ECONNREFUSED/,
   );
 });

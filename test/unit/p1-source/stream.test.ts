@@ -13,7 +13,7 @@ const errors = (events: P1StreamEvent[]) => events.filter((e): e is P1ErrorEvent
 /** A deterministic generator, so a failure can be replayed. */
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 /** Split bytes into chunks of 1..max bytes. */
@@ -34,22 +34,35 @@ test('every valid and CRC-less fixture comes through, in order, fed in random ch
   for (const name of names) {
     parts.push(Buffer.from(telegramOf(fixture(name)), 'latin1'));
     // Garbage that holds neither "/" nor "!" can never make or break a telegram.
-    parts.push(Buffer.from(Array.from({ length: 1 + Math.floor(rnd() * 40) }, () => [0x00, 0x20, 0x41, 0x7a, 0xff, 0x0d, 0x0a][Math.floor(rnd() * 7)]!)));
+    parts.push(
+      Buffer.from(
+        Array.from(
+          { length: 1 + Math.floor(rnd() * 40) },
+          () => [0x00, 0x20, 0x41, 0x7a, 0xff, 0x0d, 0x0a][Math.floor(rnd() * 7)]!,
+        ),
+      ),
+    );
   }
   const stream = new P1Stream({ latestOnly: false });
   const events: P1StreamEvent[] = [];
   for (const c of chunks(Buffer.concat(parts), rnd)) events.push(...stream.push(c));
   assert.deepEqual(errors(events), []);
   const got = telegrams(events);
-  assert.deepEqual(got.map((e) => e.raw), names.map((n) => telegramOf(fixture(n))));
-  assert.deepEqual(got.map((e) => e.check.status), names.map((n) => (NO_CRC.includes(n) ? 'no-crc' : 'valid')));
+  assert.deepEqual(
+    got.map((e) => e.raw),
+    names.map((n) => telegramOf(fixture(n))),
+  );
+  assert.deepEqual(
+    got.map((e) => e.check.status),
+    names.map((n) => (NO_CRC.includes(n) ? 'no-crc' : 'valid')),
+  );
   const s = stream.stats;
   assert.equal(s.good, names.length);
   assert.equal(s.badCrc + s.unparsable + s.decryptFailed, 0);
   assert.ok(s.garbageBytes > names.length, `garbage counted: ${s.garbageBytes}`);
 });
 
-test('the parsed telegram is the core parser\'s: values read by hand from dsmr5-nl.txt', () => {
+test("the parsed telegram is the core parser's: values read by hand from dsmr5-nl.txt", () => {
   const [e] = telegrams(new P1Stream().push(fixture('dsmr5-nl.txt')));
   assert.ok(e);
   assert.equal(e.telegram.equipmentId, 'K8EG004046395507');
@@ -66,7 +79,10 @@ test('latestOnly: of a backlog arriving in one chunk only the newest telegram is
   const c = telegramOf(fixture('dsmr5-be-fluvius.txt'));
   const stream = new P1Stream();
   const events = stream.push(a + b + c);
-  assert.deepEqual(events.map((e) => (e as P1TelegramEvent).raw), [c]);
+  assert.deepEqual(
+    events.map((e) => (e as P1TelegramEvent).raw),
+    [c],
+  );
   assert.equal(stream.stats.backlogDropped, 2);
   assert.equal(stream.stats.good, 1);
   // One at a time, nothing is dropped.
@@ -233,7 +249,10 @@ test('Smarty: a wrong key is "decryption failed: check the key", counted, never 
 
 test('a key that is not 32 hex characters is refused up front', () => {
   assert.throws(() => new P1Stream({ smarty: { key: 'abc' } }), /Smarty key must be 32 hex/);
-  assert.throws(() => new P1Stream({ smarty: { key: SMARTY_KEY, authKey: 'xyz' } }), /authentication key must be 32 hex/);
+  assert.throws(
+    () => new P1Stream({ smarty: { key: SMARTY_KEY, authKey: 'xyz' } }),
+    /authentication key must be 32 hex/,
+  );
   assert.doesNotThrow(() => new P1Stream({ smarty: { key: SMARTY_KEY, authKey: null } }));
 });
 

@@ -25,7 +25,7 @@ test('backoff is bounded for any attempt and any random number, also after a ver
 
 test('backoff jitter spreads the delays of many readers, each within [(1 − j)·d, d]', () => {
   let seed = 42;
-  const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const firsts = new Set<number>();
   for (let reader = 0; reader < 50; reader++) {
     const b = new Backoff({ initialMs: 1000, maxMs: 8000, jitter: 0.25, random });
@@ -77,13 +77,20 @@ test('rate limiter: a burst that stops is summarised once its interval is over, 
   assert.equal(r.holding, false);
   assert.equal(r.take('unknown', 'c'), 'c', 'the next one is reported at once');
   assert.equal(r.take('unknown', 'd'), null);
-  assert.deepEqual(r.due(true).map((d) => d.text), ['1 more like this in the last 1 s: d'], 'all of it when closing');
+  assert.deepEqual(
+    r.due(true).map((d) => d.text),
+    ['1 more like this in the last 1 s: d'],
+    'all of it when closing',
+  );
 });
 
 test('similar errors are one kind: numbers, sensor ids and quoted values left out', () => {
   const a = similarKey(`unknown sensor ${'a'.repeat(32)}: not an enabled sensor of device ${'0'.repeat(32)}`);
   assert.equal(a, similarKey(`unknown sensor ${'b'.repeat(32)}: not an enabled sensor of device ${'0'.repeat(32)}`));
-  assert.equal(similarKey('reading 1700000000 for main not stored: late'), similarKey('reading 1700000001 for main not stored: late'));
+  assert.equal(
+    similarKey('reading 1700000000 for main not stored: late'),
+    similarKey('reading 1700000001 for main not stored: late'),
+  );
   assert.equal(similarKey('topic "hello"'), similarKey('topic "x"'));
   assert.notEqual(similarKey('payload must be [ts,value,"unit"]'), similarKey('not a reading topic: "hello"'));
 });
@@ -100,7 +107,11 @@ test('watchdog fires after the silence, again each period while it lasts, and a 
   assert.deepEqual(fired, [[30_000, 1]]);
   assert.equal(w.stale, true);
   clock.advance(60_000);
-  assert.deepEqual(fired, [[30_000, 1], [60_000, 2], [90_000, 3]]);
+  assert.deepEqual(fired, [
+    [30_000, 1],
+    [60_000, 2],
+    [90_000, 3],
+  ]);
   w.kick();
   assert.equal(w.stale, false);
   clock.advance(29_000);

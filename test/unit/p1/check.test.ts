@@ -69,7 +69,13 @@ test('CRC-16/X-25 (Holley): only with variant x25 or auto', () => {
   const t = withCrc(body, x25);
   assert.equal(checkTelegram(t).status, 'mismatch');
   assert.equal(checkTelegram(t, { variant: 'arc' }).accepted, false);
-  assert.deepEqual(checkTelegram(t, { variant: 'x25' }), { accepted: true, status: 'valid', variant: 'x25', expected: x25, computed: x25 });
+  assert.deepEqual(checkTelegram(t, { variant: 'x25' }), {
+    accepted: true,
+    status: 'valid',
+    variant: 'x25',
+    expected: x25,
+    computed: x25,
+  });
   const auto = checkTelegram(t, { variant: 'auto' });
   assert.equal(auto.status, 'valid');
   assert.equal(auto.variant, 'x25');
@@ -122,7 +128,11 @@ test('any single changed byte of a CRC-carrying fixture is rejected in strict mo
         const frames = [...framer.push(m), ...framer.end()];
         for (const f of frames) {
           const c = checkTelegram(f);
-          assert.equal(c.accepted, false, `${name}: byte ${i} 0x${original[i]!.toString(16)} -> 0x${r.toString(16)} accepted as ${c.status}`);
+          assert.equal(
+            c.accepted,
+            false,
+            `${name}: byte ${i} 0x${original[i]!.toString(16)} -> 0x${r.toString(16)} accepted as ${c.status}`,
+          );
         }
         tried++;
       }

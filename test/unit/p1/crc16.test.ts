@@ -42,7 +42,10 @@ test('every valid fixture: CRC-16/ARC from "/" through "!" is the CRC it carries
     assert.equal(crc16Arc(t, 0, bang + 1), carried, name);
   }
   // Spot check against the value printed in the file itself.
-  assert.equal(formatCrc(crc16Arc(fixture('dsmr42-nl-kaifa.txt'), 0, fixture('dsmr42-nl-kaifa.txt').indexOf('!') + 1)), '6796');
+  assert.equal(
+    formatCrc(crc16Arc(fixture('dsmr42-nl-kaifa.txt'), 0, fixture('dsmr42-nl-kaifa.txt').indexOf('!') + 1)),
+    '6796',
+  );
 });
 
 test('formatCrc pads to four upper-case digits', () => {

@@ -24,8 +24,19 @@ test('decodeTelegram: parses what the check accepts and explains what it rejects
 
 test('the index exports the whole public API', () => {
   for (const name of [
-    'crc16Arc', 'crc16X25', 'P1Framer', 'extractTelegrams', 'checkTelegram', 'parseTelegram', 'decodeTelegram',
-    'parseP1Timestamp', 'decryptSmartyFrame', 'parseSmartyFrame', 'SmartyFramer', 'toFlmReadings', 'meterIdOf',
+    'crc16Arc',
+    'crc16X25',
+    'P1Framer',
+    'extractTelegrams',
+    'checkTelegram',
+    'parseTelegram',
+    'decodeTelegram',
+    'parseP1Timestamp',
+    'decryptSmartyFrame',
+    'parseSmartyFrame',
+    'SmartyFramer',
+    'toFlmReadings',
+    'meterIdOf',
     'MeterRateGauges',
   ]) {
     assert.equal(typeof (p1 as Record<string, unknown>)[name], 'function', name);

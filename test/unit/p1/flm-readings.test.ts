@@ -9,7 +9,8 @@ import { fixture, unixOf } from './fixtures';
 const DEVICE = '0123456789abcdef0123456789abcdef';
 const byKey = (rs: FlmP1Reading[], key: string, kind: 'counter' | 'gauge' = 'counter'): FlmP1Reading | undefined =>
   rs.find((r) => r.key === key && r.kind === kind);
-const readings = (text: string, extra: object = {}) => toFlmReadings(parseTelegram(text), { deviceId: DEVICE, ...extra });
+const readings = (text: string, extra: object = {}) =>
+  toFlmReadings(parseTelegram(text), { deviceId: DEVICE, ...extra });
 
 test('DSMR 4.2: net counter 1.8.1+1.8.2-2.8.1-2.8.2 in whole Wh, power in W, gas in L at its capture time', () => {
   const rs = readings(fixture('dsmr42-nl-kaifa.txt'));
@@ -19,8 +20,12 @@ test('DSMR 4.2: net counter 1.8.1+1.8.2-2.8.1-2.8.2 in whole Wh, power in W, gas
     { key: 'net', type: 'electricity', kind: 'counter', ts, value: 1581123 + 1435706, unit: 'Wh', sid },
     { key: 'net', type: 'electricity', kind: 'gauge', ts, value: 2027, unit: 'W', sid },
     {
-      key: 'gas:4819243993373755377509728609491464', type: 'gas', kind: 'counter',
-      ts: unixOf('2016-11-29T19:00:00Z'), value: 981443, unit: 'L',
+      key: 'gas:4819243993373755377509728609491464',
+      type: 'gas',
+      kind: 'counter',
+      ts: unixOf('2016-11-29T19:00:00Z'),
+      value: 981443,
+      unit: 'L',
       sid: deriveSensorId(DEVICE, '3960221976967177082151037881335713:gas:4819243993373755377509728609491464'),
     },
   ]);
@@ -70,7 +75,12 @@ test('units are honoured: Wh/W (Sagemcom), W and long kWh decimals (Q3D), totals
 test('Belgium: gas from 24.2.3 and water from 24.2.1, each at its own capture time', () => {
   const rs = readings(fixture('dsmr5-be-fluvius-alt.txt'));
   assert.deepEqual(byKey(rs, 'gas:7FLO2123088027'), {
-    key: 'gas:7FLO2123088027', type: 'gas', kind: 'counter', ts: unixOf('2023-11-02T11:10:02Z'), value: 92287, unit: 'L',
+    key: 'gas:7FLO2123088027',
+    type: 'gas',
+    kind: 'counter',
+    ts: unixOf('2023-11-02T11:10:02Z'),
+    value: 92287,
+    unit: 'L',
     sid: deriveSensorId(DEVICE, '1SAG3100721326:gas:7FLO2123088027'),
   });
   const water = byKey(rs, 'water:8SET0000961173')!;
@@ -82,11 +92,15 @@ test('Belgium: gas from 24.2.3 and water from 24.2.1, each at its own capture ti
 
 test('dead M-Bus slots give no reading; DSMR 2.2 gas comes from the profile', () => {
   const two = readings(fixture('dsmr5-nl-two-mbus.txt'));
-  assert.deepEqual(two.filter((r) => r.type === 'gas').map((r) => [r.key, r.value, r.ts]), [
-    ['gas:G0039001936990619', 246138, unixOf('2020-04-26T20:30:01Z')],
-  ]);
+  assert.deepEqual(
+    two.filter((r) => r.type === 'gas').map((r) => [r.key, r.value, r.ts]),
+    [['gas:G0039001936990619', 246138, unixOf('2020-04-26T20:30:01Z')]],
+  );
   const spec = readings(fixture('smarty-lu-spec-example.txt'));
-  assert.deepEqual(spec.filter((r) => r.type !== 'electricity').map((r) => r.key), ['gas:FLO189900060355', 'gas:ELS353589980300']);
+  assert.deepEqual(
+    spec.filter((r) => r.type !== 'electricity').map((r) => r.key),
+    ['gas:FLO189900060355', 'gas:ELS353589980300'],
+  );
   const v22 = readings(fixture('dsmr22-nl.txt'), { receivedAt: 1_600_000_000 });
   const gas = v22.find((r) => r.type === 'gas')!;
   assert.equal(gas.value, 1001);
@@ -95,9 +109,10 @@ test('dead M-Bus slots give no reading; DSMR 2.2 gas comes from the profile', ()
 
 test('heat meters count Wh', () => {
   const rs = readings(fixture('dsmr5-nl-heat-unpadded-crc.txt'));
-  assert.deepEqual(rs.map((r) => [r.key, r.type, r.value, r.unit]), [
-    ['heat:621848012D2C0B0C', 'heat', Math.round((240.86 * 1e9) / 3600), 'Wh'],
-  ]);
+  assert.deepEqual(
+    rs.map((r) => [r.key, r.type, r.value, r.unit]),
+    [['heat:621848012D2C0B0C', 'heat', Math.round((240.86 * 1e9) / 3600), 'Wh']],
+  );
 });
 
 test('opt-in sensors: directions, tariffs, phases, capacity', () => {
@@ -118,14 +133,20 @@ test('opt-in sensors: directions, tariffs, phases, capacity', () => {
   const ids = new Set(rs.map((r) => `${r.sid}/${r.kind}`));
   assert.equal(ids.size, rs.length, 'one counter and one gauge per sensor at most');
   const kaifa = toFlmReadings(parseTelegram(fixture('dsmr42-nl-kaifa.txt')), { deviceId: DEVICE, phases: true });
-  assert.deepEqual(['l1', 'l2', 'l3'].map((k) => byKey(kaifa, k, 'gauge')!.value), [170, 1247, 209]);
+  assert.deepEqual(
+    ['l1', 'l2', 'l3'].map((k) => byKey(kaifa, k, 'gauge')!.value),
+    [170, 1247, 209],
+  );
 });
 
 test('sensor ids are stable and per device', () => {
   const text = fixture('dsmr5-nl.txt');
   const a = readings(text);
   const b = readings(text);
-  assert.deepEqual(a.map((r) => r.sid), b.map((r) => r.sid));
+  assert.deepEqual(
+    a.map((r) => r.sid),
+    b.map((r) => r.sid),
+  );
   const other = toFlmReadings(parseTelegram(text), { deviceId: 'f'.repeat(32) });
   assert.notEqual(other[0]!.sid, a[0]!.sid);
   assert.equal(meterIdOf(parseTelegram(text)), 'K8EG004046395507');
@@ -140,7 +161,12 @@ test('MeterRateGauges: L/day from gas counter deltas between captures', () => {
   assert.deepEqual(gauges.update(first), [], 'the same capture repeated gives none either');
   const hourLater = readings(kaifa.replace('(161129200000W)(00981.443*m3)', '(161129210000W)(00981.943*m3)'));
   const [g] = gauges.update(hourLater);
-  assert.deepEqual(g, { ...byKey(hourLater, 'gas:4819243993373755377509728609491464')!, kind: 'gauge', value: 12000, unit: 'L/day' });
+  assert.deepEqual(g, {
+    ...byKey(hourLater, 'gas:4819243993373755377509728609491464')!,
+    kind: 'gauge',
+    value: 12000,
+    unit: 'L/day',
+  });
   const idle = readings(kaifa.replace('(161129200000W)(00981.443*m3)', '(161129220000W)(00981.943*m3)'));
   assert.equal(gauges.update(idle)[0]!.value, 0);
   const replaced = readings(kaifa.replace('(161129200000W)(00981.443*m3)', '(161129230000W)(00000.010*m3)'));

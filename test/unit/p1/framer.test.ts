@@ -62,7 +62,7 @@ test('random chunk sizes over a stream of every fixture, several seeds', () => {
     const rnd = prng(seed);
     const framer = new P1Framer();
     const out: string[] = [];
-    for (let i = 0; i < stream.length; ) {
+    for (let i = 0; i < stream.length;) {
       const n = 1 + Math.floor(rnd() * 700);
       out.push(...framer.push(Buffer.from(stream.slice(i, i + n), 'latin1')));
       i += n;

@@ -29,14 +29,36 @@ function mutate(rnd: () => number): string {
   for (let k = 0; k < ops; k++) {
     const i = int(s.length + 1);
     switch (int(8)) {
-      case 0: s = s.slice(0, i) + randomChar() + s.slice(i + 1); break;
-      case 1: s = s.slice(0, i) + randomChar() + s.slice(i); break;
-      case 2: s = s.slice(0, i) + s.slice(i + 1 + int(20)); break;
-      case 3: s = s.slice(0, i); break;
-      case 4: { const o = pick(originals); s = s.slice(0, i) + o.slice(int(o.length)); break; }
-      case 5: { const j = int(s.length + 1); s = s.slice(0, i) + s.slice(Math.min(i, j), Math.max(i, j)) + s.slice(i); break; }
-      case 6: { let g = ''; for (let n = int(200); n > 0; n--) g += randomChar(); s = s.slice(0, i) + g + s.slice(i); break; }
-      default: s = s.slice(0, i) + String.fromCharCode(s.charCodeAt(i) ^ (1 << int(8))) + s.slice(i + 1);
+      case 0:
+        s = s.slice(0, i) + randomChar() + s.slice(i + 1);
+        break;
+      case 1:
+        s = s.slice(0, i) + randomChar() + s.slice(i);
+        break;
+      case 2:
+        s = s.slice(0, i) + s.slice(i + 1 + int(20));
+        break;
+      case 3:
+        s = s.slice(0, i);
+        break;
+      case 4: {
+        const o = pick(originals);
+        s = s.slice(0, i) + o.slice(int(o.length));
+        break;
+      }
+      case 5: {
+        const j = int(s.length + 1);
+        s = s.slice(0, i) + s.slice(Math.min(i, j), Math.max(i, j)) + s.slice(i);
+        break;
+      }
+      case 6: {
+        let g = '';
+        for (let n = int(200); n > 0; n--) g += randomChar();
+        s = s.slice(0, i) + g + s.slice(i);
+        break;
+      }
+      default:
+        s = s.slice(0, i) + String.fromCharCode(s.charCodeAt(i) ^ (1 << int(8))) + s.slice(i + 1);
     }
   }
   return s;
@@ -50,7 +72,7 @@ test(`fuzz: ${CASES} damaged streams never throw, hang or get a corrupted telegr
     const input = mutate(rnd);
     const framer = new P1Framer({ maxTelegramBytes: rnd() < 0.25 ? 1024 : 16 * 1024 });
     const out: string[] = [];
-    for (let i = 0; i < input.length; ) {
+    for (let i = 0; i < input.length;) {
       const size = 1 + Math.floor(rnd() * 600);
       out.push(...framer.push(input.slice(i, i + size)));
       i += size;
@@ -62,7 +84,14 @@ test(`fuzz: ${CASES} damaged streams never throw, hang or get a corrupted telegr
       const warn = checkTelegram(t, { mode: 'warn', variant: 'auto' });
       assert.equal(typeof warn.accepted, 'boolean');
       const parsed = parseTelegram(t);
-      toFlmReadings(parsed, { deviceId: '0'.repeat(32), receivedAt: 0, tariffs: true, phases: true, capacity: true, directions: true });
+      toFlmReadings(parsed, {
+        deviceId: '0'.repeat(32),
+        receivedAt: 0,
+        tariffs: true,
+        phases: true,
+        capacity: true,
+        directions: true,
+      });
       if (!strict.accepted) continue;
       accepted++;
       if (strict.status === 'valid') {
@@ -81,7 +110,8 @@ test('fuzz: pure garbage streams give no telegram that passes strict mode', () =
   const rnd = prng(SEED + 1);
   for (let n = 0; n < 2000; n++) {
     const bytes = Buffer.alloc(Math.floor(rnd() * 4000));
-    for (let i = 0; i < bytes.length; i++) bytes[i] = rnd() < 0.2 ? SPECIAL.charCodeAt(Math.floor(rnd() * SPECIAL.length)) : Math.floor(rnd() * 256);
+    for (let i = 0; i < bytes.length; i++)
+      bytes[i] = rnd() < 0.2 ? SPECIAL.charCodeAt(Math.floor(rnd() * SPECIAL.length)) : Math.floor(rnd() * 256);
     const framer = new P1Framer();
     for (const t of [...framer.push(bytes), ...framer.end()]) {
       assert.equal(checkTelegram(t).accepted, false, JSON.stringify(t));

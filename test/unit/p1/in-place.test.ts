@@ -19,9 +19,33 @@ const telegramWith = (line: string): string => `/ABC5\\TEST\r\n\r\n${line}\r\n!\
 
 test('quantities read in place agree with parseQuantity, odd shapes included', () => {
   const groups = [
-    '00.244*kW', '-0.000*kW', '+1.5*kW', '.5*kW', '5.*kW', '5*', '12', '1234567890123456*W', '9007199254740993*W',
-    '12345678901234567890*W', '0.1234567890123456789012345*kW', '0.30000000000000004*kW', ' 5*kW', '5 *kW', '5* kW ',
-    '*kW', '-*kW', '1.2.3*kW', '1e3*kW', '0x10*kW', '5*m3', '5*m\xb3', '5*kvarh', '5*k\u0128W', '5\u2000*kW', '', '.',
+    '00.244*kW',
+    '-0.000*kW',
+    '+1.5*kW',
+    '.5*kW',
+    '5.*kW',
+    '5*',
+    '12',
+    '1234567890123456*W',
+    '9007199254740993*W',
+    '12345678901234567890*W',
+    '0.1234567890123456789012345*kW',
+    '0.30000000000000004*kW',
+    ' 5*kW',
+    '5 *kW',
+    '5* kW ',
+    '*kW',
+    '-*kW',
+    '1.2.3*kW',
+    '1e3*kW',
+    '0x10*kW',
+    '5*m3',
+    '5*m\xb3',
+    '5*kvarh',
+    '5*k\u0128W',
+    '5\u2000*kW',
+    '',
+    '.',
   ];
   for (const g of groups) {
     const t = parseTelegram(telegramWith(`1-0:1.7.0(${g})`));
@@ -43,7 +67,17 @@ test('counts, timestamps and hex-encoded ids read in place agree with the string
     if (expected === null) assert.deepEqual(t.unknown['0-0:96.14.0'], [g], JSON.stringify(g));
     else assert.equal(t.electricity.activeTariff, expected, JSON.stringify(g));
   }
-  for (const g of ['200512135409S', '200512135409', ' 200512135409S', '200512135409X', '2005121354S', '000101000000W', '200229235959S', '', '20051213540\u0661S']) {
+  for (const g of [
+    '200512135409S',
+    '200512135409',
+    ' 200512135409S',
+    '200512135409X',
+    '2005121354S',
+    '000101000000W',
+    '200229235959S',
+    '',
+    '20051213540\u0661S',
+  ]) {
     assert.deepEqual(parseTelegram(telegramWith(`0-0:1.0.0(${g})`)).timestamp, parseP1Timestamp(g), JSON.stringify(g));
   }
   for (const g of ['3153414733313031303231363035', '48690A', 'abc', ' 4142 ', '3q']) {
@@ -107,15 +141,38 @@ test('the framer drops a NUL before CR LF in its own buffer: the chunk it was gi
 });
 
 test('codes are matched as written: leading zeros and billing periods other than 255 are other codes', () => {
-  const t = parseTelegram(telegramWith([
-    '1-0:1.8.1*255(000001.000*kWh)', '01-0:1.8.2(000002.000*kWh)', '1-0:01.8.2(000003.000*kWh)', '1-0:2.8.1*25(000004.000*kWh)',
-    '1-0:2.8.1*0255(000005.000*kWh)', '0-01:24.1.0(003)', '0-01:24.2.1(200512134558S)(00112.384*m3)', '0-2:024.2.1(200512134558S)(1*m3)',
-    '0-10:24.1.0(007)', '0-3:24.2.1*1(200512134558S)(1*m3)',
-  ].join('\r\n')));
+  const t = parseTelegram(
+    telegramWith(
+      [
+        '1-0:1.8.1*255(000001.000*kWh)',
+        '01-0:1.8.2(000002.000*kWh)',
+        '1-0:01.8.2(000003.000*kWh)',
+        '1-0:2.8.1*25(000004.000*kWh)',
+        '1-0:2.8.1*0255(000005.000*kWh)',
+        '0-01:24.1.0(003)',
+        '0-01:24.2.1(200512134558S)(00112.384*m3)',
+        '0-2:024.2.1(200512134558S)(1*m3)',
+        '0-10:24.1.0(007)',
+        '0-3:24.2.1*1(200512134558S)(1*m3)',
+      ].join('\r\n'),
+    ),
+  );
   assert.deepEqual(t.electricity.delivered, { tariff1: { value: 1, unit: 'kWh' } });
   assert.deepEqual(t.electricity.returned, {});
-  assert.deepEqual(Object.keys(t.unknown).sort(), ['0-2:024.2.1', '0-3:24.2.1*1', '01-0:1.8.2', '1-0:01.8.2', '1-0:2.8.1*25']);
-  assert.deepEqual(t.mbus.map((d) => [d.channel, d.medium, d.reading?.value]), [[1, 'gas', 112.384], [10, 'water', undefined]]);
+  assert.deepEqual(Object.keys(t.unknown).sort(), [
+    '0-2:024.2.1',
+    '0-3:24.2.1*1',
+    '01-0:1.8.2',
+    '1-0:01.8.2',
+    '1-0:2.8.1*25',
+  ]);
+  assert.deepEqual(
+    t.mbus.map((d) => [d.channel, d.medium, d.reading?.value]),
+    [
+      [1, 'gas', 112.384],
+      [10, 'water', undefined],
+    ],
+  );
   assert.deepEqual(t.warnings, [
     'unreadable line "1-0:2.8.1*0255(000005.000*kWh)"',
     '0-2:024.2.1: cannot read (200512134558S)(1*m3)',

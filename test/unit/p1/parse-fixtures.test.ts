@@ -27,11 +27,17 @@ test('dsmr22-nl: DSMR 2.2, no timestamp, gas in the two-line 24.3.0 profile', ()
   assert.deepEqual(t.electricity.threshold, q(999, 'kW'));
   assert.equal(t.electricity.switchPosition, 1);
   assert.equal(t.messages, undefined, 'empty messages are not reported');
-  assert.deepEqual(t.mbus, [{
-    channel: 1, medium: 'gas', deviceType: 3, equipmentId: '000000000000', valvePosition: 1,
-    // 2016-11-07 19:00 local, no flag: November is winter time, UTC+1.
-    reading: { obis: '24.3.0', capturedAt: at('2016-11-07T18:00:00Z', null), value: 1.001, unit: 'm³' },
-  }]);
+  assert.deepEqual(t.mbus, [
+    {
+      channel: 1,
+      medium: 'gas',
+      deviceType: 3,
+      equipmentId: '000000000000',
+      valvePosition: 1,
+      // 2016-11-07 19:00 local, no flag: November is winter time, UTC+1.
+      reading: { obis: '24.3.0', capturedAt: at('2016-11-07T18:00:00Z', null), value: 1.001, unit: 'm³' },
+    },
+  ]);
   assert.deepEqual(t.unknown, {});
   assert.deepEqual(t.warnings, []);
 });
@@ -50,7 +56,12 @@ test('dsmr3-nl: hex ids and messages decoded, threshold in A', () => {
   assert.equal(gas.equipmentId, '2222ABCD123456789');
   assert.equal(gas.deviceType, 3);
   assert.equal(gas.medium, 'gas');
-  assert.deepEqual(gas.reading, { obis: '24.3.0', capturedAt: at('2009-02-12T15:00:00Z', null), value: 1.001, unit: 'm³' });
+  assert.deepEqual(gas.reading, {
+    obis: '24.3.0',
+    capturedAt: at('2009-02-12T15:00:00Z', null),
+    value: 1.001,
+    unit: 'm³',
+  });
 });
 
 test('dsmr42-nl-kaifa: DSMR 4.2 registers, failure log, per-phase values, hourly gas', () => {
@@ -65,7 +76,11 @@ test('dsmr42-nl-kaifa: DSMR 4.2 registers, failure log, per-phase values, hourly
   assert.equal(t.electricity.activeTariff, 2);
   assert.deepEqual(t.electricity.power, { delivered: q(2.027, 'kW'), returned: q(0, 'kW') });
   assert.deepEqual(t.electricity.phases.l1, {
-    voltageSags: 0, voltageSwells: 0, current: q(0, 'A'), powerDelivered: q(0.17, 'kW'), powerReturned: q(0, 'kW'),
+    voltageSags: 0,
+    voltageSwells: 0,
+    current: q(0, 'A'),
+    powerDelivered: q(0.17, 'kW'),
+    powerReturned: q(0, 'kW'),
   });
   assert.deepEqual(t.electricity.phases.l2?.current, q(6, 'A'));
   assert.deepEqual(t.electricity.phases.l2?.powerDelivered, q(1.247, 'kW'));
@@ -80,10 +95,15 @@ test('dsmr42-nl-kaifa: DSMR 4.2 registers, failure log, per-phase values, hourly
       { end: at('2000-01-01T23:00:03Z', false), duration: q(2317482647, 's') },
     ],
   });
-  assert.deepEqual(t.mbus, [{
-    channel: 1, medium: 'gas', deviceType: 3, equipmentId: '4819243993373755377509728609491464',
-    reading: { obis: '24.2.1', capturedAt: at('2016-11-29T19:00:00Z', false), value: 981.443, unit: 'm³' },
-  }]);
+  assert.deepEqual(t.mbus, [
+    {
+      channel: 1,
+      medium: 'gas',
+      deviceType: 3,
+      equipmentId: '4819243993373755377509728609491464',
+      reading: { obis: '24.2.1', capturedAt: at('2016-11-29T19:00:00Z', false), value: 981.443, unit: 'm³' },
+    },
+  ]);
   assert.deepEqual(t.unknown, {});
   assert.deepEqual(t.warnings, []);
 });
@@ -103,7 +123,10 @@ test('dsmr5-nl: voltages, currents with decimals, empty failure log, empty secon
   assert.deepEqual(t.powerFailures, { short: 13, long: 0, log: [] });
   assert.deepEqual(t.mbus, [
     {
-      channel: 1, medium: 'gas', deviceType: 3, equipmentId: '2222ABCD123456789',
+      channel: 1,
+      medium: 'gas',
+      deviceType: 3,
+      equipmentId: '2222ABCD123456789',
       reading: { obis: '24.2.1', capturedAt: at('2017-01-02T15:10:05Z', false), value: 0.107, unit: 'm³' },
     },
     { channel: 2, medium: 'gas', deviceType: 3 },
@@ -122,12 +145,17 @@ test('dsmr5-nl-two-mbus: a dead slot on channel 1 (no unit) and the real gas met
   assert.deepEqual(t.powerFailures?.log, [{ end: at('2019-03-26T08:50:15Z', false), duration: q(2014, 's') }]);
   assert.deepEqual(t.mbus, [
     {
-      channel: 1, medium: 'gas', deviceType: 3,
+      channel: 1,
+      medium: 'gas',
+      deviceType: 3,
       // The dead slot's 700101010000W is the epoch as local time: no capture time (not 2070).
       reading: { obis: '24.2.1', capturedAt: null, value: 0, unit: null },
     },
     {
-      channel: 2, medium: 'gas', deviceType: 3, equipmentId: 'G0039001936990619',
+      channel: 2,
+      medium: 'gas',
+      deviceType: 3,
+      equipmentId: 'G0039001936990619',
       reading: { obis: '24.2.1', capturedAt: at('2020-04-26T20:30:01Z', true), value: 246.138, unit: 'm³' },
     },
   ]);
@@ -141,10 +169,15 @@ test('dsmr5-nl-heat-unpadded-crc: a heat meter in GJ, header without baud digit'
   assert.deepEqual(t.timestamp, at('2026-02-15T19:05:23Z', false));
   assert.equal(t.equipmentId, 'ADC3100000158491');
   assert.deepEqual(t.electricity, { delivered: {}, returned: {}, power: {}, phases: {} });
-  assert.deepEqual(t.mbus, [{
-    channel: 1, medium: 'heat', deviceType: 4, equipmentId: '621848012D2C0B0C',
-    reading: { obis: '24.2.1', capturedAt: at('2026-02-15T19:05:23Z', false), value: 240.86, unit: 'GJ' },
-  }]);
+  assert.deepEqual(t.mbus, [
+    {
+      channel: 1,
+      medium: 'heat',
+      deviceType: 4,
+      equipmentId: '621848012D2C0B0C',
+      reading: { obis: '24.2.1', capturedAt: at('2026-02-15T19:05:23Z', false), value: 240.86, unit: 'GJ' },
+    },
+  ]);
 });
 
 test('dsmr5-be-fluvius: e-MUCS version, capacity tariff, gas on 24.2.3, water on 24.2.1', () => {
@@ -171,11 +204,18 @@ test('dsmr5-be-fluvius: e-MUCS version, capacity tariff, gas on 24.2.3, water on
   });
   assert.deepEqual(t.mbus, [
     {
-      channel: 1, medium: 'gas', deviceType: 3, equipmentId: '7FLO2119033733', valvePosition: 1,
+      channel: 1,
+      medium: 'gas',
+      deviceType: 3,
+      equipmentId: '7FLO2119033733',
+      valvePosition: 1,
       reading: { obis: '24.2.3', capturedAt: at('2020-05-12T11:45:58Z', true), value: 112.384, unit: 'm³' },
     },
     {
-      channel: 2, medium: 'water', deviceType: 7, equipmentId: '8SAG1234567890',
+      channel: 2,
+      medium: 'water',
+      deviceType: 7,
+      equipmentId: '8SAG1234567890',
       reading: { obis: '24.2.1', capturedAt: at('2020-05-12T11:45:58Z', true), value: 872.234, unit: 'm³' },
     },
   ]);
@@ -191,20 +231,34 @@ test('dsmr5-be-fluvius-alt: an invalid timestamp inside the 13-month history giv
   const h = t.capacity?.history ?? [];
   assert.equal(h.length, 4);
   assert.deepEqual(h[0], { month: at('2023-07-31T22:00:00Z', true), at: null, value: 0, unit: 'kW' });
-  assert.deepEqual(h[3], { month: at('2023-10-31T23:00:00Z', false), at: at('2023-10-16T11:00:00Z', true), value: 4.927, unit: 'kW' });
+  assert.deepEqual(h[3], {
+    month: at('2023-10-31T23:00:00Z', false),
+    at: at('2023-10-16T11:00:00Z', true),
+    value: 4.927,
+    unit: 'kW',
+  });
   assert.deepEqual(t.electricity.returned.tariff1, q(0.005, 'kWh'));
   assert.deepEqual(t.electricity.phases.l2?.current, q(0.88, 'A'));
   assert.equal(t.mbus[0]!.equipmentId, '7FLO2123088027');
   assert.deepEqual(t.mbus[0]!.reading?.capturedAt, at('2023-11-02T11:10:02Z', false));
   assert.equal(t.mbus[1]!.medium, 'water');
-  assert.deepEqual(t.mbus[1]!.reading, { obis: '24.2.1', capturedAt: at('2023-11-02T11:15:32Z', false), value: 8.579, unit: 'm³' });
+  assert.deepEqual(t.mbus[1]!.reading, {
+    obis: '24.2.1',
+    capturedAt: at('2023-11-02T11:15:32Z', false),
+    value: 8.579,
+    unit: 'm³',
+  });
 });
 
 test('dsmr5-at-sagemcom-t210dr: Wh and W units kept as sent, totals and reactive registers', () => {
   const t = parse('dsmr5-at-sagemcom-t210dr.txt');
   assert.equal(t.header.manufacturer, 'EST');
   assert.deepEqual(t.timestamp, at('2022-10-06T13:50:14Z', true));
-  assert.deepEqual(t.electricity.delivered, { total: q(6545766, 'Wh'), tariff1: q(5017120, 'Wh'), tariff2: q(1528646, 'Wh') });
+  assert.deepEqual(t.electricity.delivered, {
+    total: q(6545766, 'Wh'),
+    tariff1: q(5017120, 'Wh'),
+    tariff2: q(1528646, 'Wh'),
+  });
   assert.deepEqual(t.electricity.returned, { total: q(58, 'Wh'), tariff1: q(0, 'Wh'), tariff2: q(58, 'Wh') });
   assert.deepEqual(t.electricity.power, { delivered: q(286, 'W'), returned: q(0, 'W') });
   assert.deepEqual(t.electricity.reactiveEnergy, {
@@ -221,7 +275,11 @@ test('dsmr5-hu-eon: four tariffs, quadrants, power factor, frequency; 98.1.0 of 
   assert.equal(t.logicalDeviceName, 'SAG3082200002160');
   assert.equal(t.equipmentId, '890082200002160');
   assert.deepEqual(t.electricity.delivered, {
-    total: q(173.64, 'kWh'), tariff1: q(47.719, 'kWh'), tariff2: q(125.921, 'kWh'), tariff3: q(0, 'kWh'), tariff4: q(0, 'kWh'),
+    total: q(173.64, 'kWh'),
+    tariff1: q(47.719, 'kWh'),
+    tariff2: q(125.921, 'kWh'),
+    tariff3: q(0, 'kWh'),
+    tariff4: q(0, 'kWh'),
   });
   assert.deepEqual(t.electricity.returned.total, q(627.177, 'kWh'));
   assert.deepEqual(t.electricity.power, { delivered: q(0, 'kW'), returned: q(2.601, 'kW') });
@@ -249,7 +307,10 @@ test('iskra-ie: control character in the header, odd-length id kept, an empty M-
   assert.deepEqual(t.timestamp, at('2023-02-02T13:27:47Z', true));
   assert.deepEqual(t.electricity.power, { delivered: q(0.17, 'kW'), returned: q(0.27, 'kW') });
   assert.deepEqual(t.electricity.phases.l2, {
-    powerDelivered: q(0.417, 'kW'), powerReturned: q(0.427, 'kW'), voltage: q(241.7, 'V'), current: q(0, 'A'),
+    powerDelivered: q(0.417, 'kW'),
+    powerReturned: q(0.427, 'kW'),
+    voltage: q(241.7, 'V'),
+    current: q(0, 'A'),
   });
   assert.deepEqual(t.mbus, [{ channel: 1, medium: 'unknown' }]);
   assert.deepEqual(t.unknown, { '1-0:0.0.0': ['00000000'] });
@@ -264,7 +325,9 @@ test('q3d-easymeter: *255 suffixes, values in W, long decimals', () => {
   assert.deepEqual(t.electricity.returned, { total: q(19949.3221493, 'kWh') });
   assert.deepEqual(t.electricity.power, { delivered: q(2124.86, 'W') });
   assert.deepEqual(t.electricity.phases, {
-    l1: { powerDelivered: q(747.85, 'W') }, l2: { powerDelivered: q(737.28, 'W') }, l3: { powerDelivered: q(639.73, 'W') },
+    l1: { powerDelivered: q(747.85, 'W') },
+    l2: { powerDelivered: q(737.28, 'W') },
+    l3: { powerDelivered: q(639.73, 'W') },
   });
   assert.deepEqual(t.unknown, { '1-0:0.0.0': ['0272031312565'], '1-0:96.5.5': ['80'] });
 });
@@ -276,7 +339,10 @@ test('smarty-lu: Luxembourg plaintext, logical device name, values without a uni
   assert.equal(t.logicalDeviceName, 'SAG1030700114004');
   assert.deepEqual(t.electricity.delivered, { total: q(6.695, 'kWh') });
   assert.deepEqual(t.electricity.returned, { total: q(0.025, 'kWh') });
-  assert.deepEqual(t.electricity.reactiveEnergy, { delivered: { total: q(0.818, 'kvarh') }, returned: { total: q(2.745, 'kvarh') } });
+  assert.deepEqual(t.electricity.reactiveEnergy, {
+    delivered: { total: q(0.818, 'kvarh') },
+    returned: { total: q(2.745, 'kvarh') },
+  });
   assert.deepEqual(t.electricity.reactivePower, { delivered: q(0, null), returned: q(0.007, null) });
   assert.deepEqual(t.electricity.threshold, q(77.376, null));
   assert.deepEqual(t.powerFailures, { short: 69 });
@@ -301,13 +367,35 @@ test('smarty-lu-spec-example: four M-Bus channels with dead water slots, kVA, a 
   assert.deepEqual(t.unknown['1-1:31.4.0'], ['100*A', '-063*A']);
   assert.deepEqual(t.mbus, [
     {
-      channel: 1, medium: 'gas', switchPosition: 0, deviceType: 3, equipmentId: 'FLO189900060355', valvePosition: 0,
+      channel: 1,
+      medium: 'gas',
+      switchPosition: 0,
+      deviceType: 3,
+      equipmentId: 'FLO189900060355',
+      valvePosition: 0,
       reading: { obis: '24.2.1', capturedAt: at('2020-07-06T08:31:40Z', true), value: 0.006, unit: 'm³' },
     },
-    { channel: 2, medium: 'water', switchPosition: 0, deviceType: 7, valvePosition: 1, reading: { obis: '24.2.1', capturedAt: null, value: 0, unit: null } },
-    { channel: 3, medium: 'water', deviceType: 7, valvePosition: 1, reading: { obis: '24.2.1', capturedAt: null, value: 0, unit: null } },
     {
-      channel: 4, medium: 'gas', deviceType: 3, equipmentId: 'ELS353589980300', valvePosition: 1,
+      channel: 2,
+      medium: 'water',
+      switchPosition: 0,
+      deviceType: 7,
+      valvePosition: 1,
+      reading: { obis: '24.2.1', capturedAt: null, value: 0, unit: null },
+    },
+    {
+      channel: 3,
+      medium: 'water',
+      deviceType: 7,
+      valvePosition: 1,
+      reading: { obis: '24.2.1', capturedAt: null, value: 0, unit: null },
+    },
+    {
+      channel: 4,
+      medium: 'gas',
+      deviceType: 3,
+      equipmentId: 'ELS353589980300',
+      valvePosition: 1,
       reading: { obis: '24.2.1', capturedAt: at('2020-07-06T08:29:00Z', true), value: 28.103, unit: 'm³' },
     },
   ]);
@@ -322,12 +410,23 @@ test('be-emucs-2.1.1-spec-example: serial numbers, per-channel switches, gas and
   assert.deepEqual(t.unknown, { '1-0:94.32.1': ['400'] });
   assert.deepEqual(t.electricity.phases.l1?.fuseThreshold, q(999.99, 'A'));
   assert.deepEqual(t.electricity.threshold, q(99.999, 'kW'));
-  assert.deepEqual(t.mbus.map((d) => [d.channel, d.medium, d.switchPosition]), [
-    [1, 'gas', 0], [2, 'water', 0], [3, 'unknown', 0], [4, 'unknown', 0],
-  ]);
+  assert.deepEqual(
+    t.mbus.map((d) => [d.channel, d.medium, d.switchPosition]),
+    [
+      [1, 'gas', 0],
+      [2, 'water', 0],
+      [3, 'unknown', 0],
+      [4, 'unknown', 0],
+    ],
+  );
   assert.equal(t.mbus[0]!.serialNumber, '541440012345678900');
   assert.equal(t.mbus[1]!.serialNumber, '541440012345678903');
-  assert.deepEqual(t.mbus[1]!.reading, { obis: '24.2.3', capturedAt: at('2020-05-12T11:45:58Z', true), value: 872.234, unit: 'm³' });
+  assert.deepEqual(t.mbus[1]!.reading, {
+    obis: '24.2.3',
+    capturedAt: at('2020-05-12T11:45:58Z', true),
+    value: 872.234,
+    unit: 'm³',
+  });
 });
 
 test('the payload is plain JSON: it survives a round trip unchanged', () => {

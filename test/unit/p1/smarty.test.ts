@@ -51,11 +51,14 @@ test('the specification example decrypts with its key and authentication key', (
 function encrypt(plain: string, key: string, aad: Buffer, lengthForm: 'short' | 'long'): Buffer {
   const title = Buffer.from('TESTTITL', 'latin1');
   const counter = Buffer.from([0, 0, 0, 42]);
-  const cipher = createCipheriv('aes-128-gcm', Buffer.from(key, 'hex'), Buffer.concat([title, counter]), { authTagLength: 12 });
+  const cipher = createCipheriv('aes-128-gcm', Buffer.from(key, 'hex'), Buffer.concat([title, counter]), {
+    authTagLength: 12,
+  });
   cipher.setAAD(aad);
   const body = Buffer.concat([cipher.update(Buffer.from(plain, 'latin1')), cipher.final()]);
   const rest = Buffer.concat([Buffer.from([0x30]), counter, body, cipher.getAuthTag()]);
-  const length = lengthForm === 'short' ? Buffer.from([rest.length]) : Buffer.from([0x82, rest.length >> 8, rest.length & 0xff]);
+  const length =
+    lengthForm === 'short' ? Buffer.from([rest.length]) : Buffer.from([0x82, rest.length >> 8, rest.length & 0xff]);
   return Buffer.concat([Buffer.from([0xdb, 0x08]), title, length, rest]);
 }
 
@@ -67,7 +70,12 @@ test('frames without AAD (authKey null), with another AK, and with a short lengt
   const ak = 'A1A2A3A4A5A6A7A8A9AAABACADAEAFB0';
   const custom = encrypt(plain, SPEC_KEY, Buffer.concat([Buffer.from([0x30]), Buffer.from(ak, 'hex')]), 'long');
   assert.equal(decryptSmartyFrame(custom, { key: SPEC_KEY, authKey: ak }), plain);
-  const short = encrypt('/ABC5\\x\r\n!\r\n', SPEC_KEY, Buffer.concat([Buffer.from([0x30]), Buffer.from('00112233445566778899AABBCCDDEEFF', 'hex')]), 'short');
+  const short = encrypt(
+    '/ABC5\\x\r\n!\r\n',
+    SPEC_KEY,
+    Buffer.concat([Buffer.from([0x30]), Buffer.from('00112233445566778899AABBCCDDEEFF', 'hex')]),
+    'short',
+  );
   assert.equal(short[10], 5 + 12 + 12);
   assert.equal(decryptSmartyFrame(short, { key: SPEC_KEY }), '/ABC5\\x\r\n!\r\n');
 });
@@ -94,13 +102,18 @@ test('bad keys and frames are reported plainly', () => {
 
 test('SmartyFramer: frames from a noisy stream in random chunks', () => {
   const stream = Buffer.concat([
-    Buffer.from('7EA0xx', 'latin1'), FRAME, Buffer.from([0xdb, 0x08, 0x01]), SPEC_FRAME, Buffer.from([0x7e]), FRAME,
+    Buffer.from('7EA0xx', 'latin1'),
+    FRAME,
+    Buffer.from([0xdb, 0x08, 0x01]),
+    SPEC_FRAME,
+    Buffer.from([0x7e]),
+    FRAME,
   ]);
   for (let seed = 1; seed <= 10; seed++) {
     const rnd = prng(seed);
     const framer = new SmartyFramer();
     const out: Buffer[] = [];
-    for (let i = 0; i < stream.length; ) {
+    for (let i = 0; i < stream.length;) {
       const n = seed === 1 ? 1 : 1 + Math.floor(rnd() * 400);
       out.push(...framer.push(stream.subarray(i, i + n)));
       i += n;

@@ -9,7 +9,14 @@ const iso = (raw: string, zone: string) => parseP1Timestamp(raw, meterZone(zone)
 
 test('meter zones are IANA names checked against Intl; the EU summer-time rule is recognised', () => {
   assert.equal(meterZone('Europe/Brussels'), DEFAULT_METER_ZONE);
-  for (const [zone, standard] of [['Europe/Amsterdam', 3600], ['Europe/Luxembourg', 3600], ['Europe/Vienna', 3600], ['Europe/Budapest', 3600], ['Europe/Dublin', 0], ['Europe/Helsinki', 7200]] as const) {
+  for (const [zone, standard] of [
+    ['Europe/Amsterdam', 3600],
+    ['Europe/Luxembourg', 3600],
+    ['Europe/Vienna', 3600],
+    ['Europe/Budapest', 3600],
+    ['Europe/Dublin', 0],
+    ['Europe/Helsinki', 7200],
+  ] as const) {
     assert.deepEqual(meterZone(zone), { name: zone, standard, eu: true }, zone);
   }
   assert.equal(meterZone('America/New_York').eu, false, 'US rules are not the EU rule');
@@ -67,6 +74,12 @@ test('a dead M-Bus slot (700101010000W) has no capture time and gives no reading
   const t = parseTelegram(telegramOf(fixture('dsmr5-nl-two-mbus.txt')));
   assert.equal(t.mbus[0]!.reading!.capturedAt, null);
   const readings = toFlmReadings(t, { deviceId: '00112233445566778899aabbccddeeff' });
-  assert.ok(readings.every((r) => r.ts < Date.UTC(2030, 0, 1) / 1000), JSON.stringify(readings.map((r) => [r.key, r.ts])));
-  assert.deepEqual(readings.filter((r) => r.type === 'gas').map((r) => r.ts), [Date.UTC(2020, 3, 26, 20, 30, 1) / 1000]);
+  assert.ok(
+    readings.every((r) => r.ts < Date.UTC(2030, 0, 1) / 1000),
+    JSON.stringify(readings.map((r) => [r.key, r.ts])),
+  );
+  assert.deepEqual(
+    readings.filter((r) => r.type === 'gas').map((r) => r.ts),
+    [Date.UTC(2020, 3, 26, 20, 30, 1) / 1000],
+  );
 });

@@ -4,8 +4,16 @@ import { parseP1Timestamp } from '../../../core/p1/time';
 import { unixOf } from './fixtures';
 
 test('in the default zone (Europe/Brussels) W is UTC+1 and S is UTC+2', () => {
-  assert.deepEqual(parseP1Timestamp('161113205757W'), { unix: unixOf('2016-11-13T19:57:57Z'), iso: '2016-11-13T19:57:57Z', dst: false });
-  assert.deepEqual(parseP1Timestamp('200426223325S'), { unix: unixOf('2020-04-26T20:33:25Z'), iso: '2020-04-26T20:33:25Z', dst: true });
+  assert.deepEqual(parseP1Timestamp('161113205757W'), {
+    unix: unixOf('2016-11-13T19:57:57Z'),
+    iso: '2016-11-13T19:57:57Z',
+    dst: false,
+  });
+  assert.deepEqual(parseP1Timestamp('200426223325S'), {
+    unix: unixOf('2020-04-26T20:33:25Z'),
+    iso: '2020-04-26T20:33:25Z',
+    dst: true,
+  });
   // The flag decides the repeated autumn hour: 02:30 on 2020-10-25 happened twice.
   assert.equal(parseP1Timestamp('201025023000S')!.iso, '2020-10-25T00:30:00Z');
   assert.equal(parseP1Timestamp('201025023000W')!.iso, '2020-10-25T01:30:00Z');
@@ -27,9 +35,22 @@ test('without a flag, EU summer time rules decide (DSMR 2.2/3 gas profile)', () 
 
 test('invalid timestamps give null, never an exception', () => {
   for (const raw of [
-    '632525252525W', '632525252525S', '000000000000W', '200230120000W', '210229120000W', '200101240000W',
-    '200101126000W', '200101120060W', '20010112000W', '2001011200000W', '200101120000X', 'abc', '', '  ',
-    '20O101120000W', '-00101120000W',
+    '632525252525W',
+    '632525252525S',
+    '000000000000W',
+    '200230120000W',
+    '210229120000W',
+    '200101240000W',
+    '200101126000W',
+    '200101120060W',
+    '20010112000W',
+    '2001011200000W',
+    '200101120000X',
+    'abc',
+    '',
+    '  ',
+    '20O101120000W',
+    '-00101120000W',
   ]) {
     assert.equal(parseP1Timestamp(raw), null, JSON.stringify(raw));
   }

@@ -5,9 +5,22 @@ import { splitGroups, splitTelegram } from '../../../core/p1/cosem';
 
 test('numbers: DSMR decimals only, never hex, exponents or empty text', () => {
   const cases: Array<[string, number | null]> = [
-    ['000123.456', 123.456], ['-063', -63], ['+1.5', 1.5], ['.5', 0.5], ['5.', 5], [' 7 ', 7],
-    ['00052185.7825309', 52185.7825309], ['', null], ['.', null], ['-', null], ['1e3', null], ['0x10', null],
-    ['1.2.3', null], ['1 2', null], ['Infinity', null], ['NaN', null],
+    ['000123.456', 123.456],
+    ['-063', -63],
+    ['+1.5', 1.5],
+    ['.5', 0.5],
+    ['5.', 5],
+    [' 7 ', 7],
+    ['00052185.7825309', 52185.7825309],
+    ['', null],
+    ['.', null],
+    ['-', null],
+    ['1e3', null],
+    ['0x10', null],
+    ['1.2.3', null],
+    ['1 2', null],
+    ['Infinity', null],
+    ['NaN', null],
   ];
   for (const [text, expected] of cases) assert.equal(parseNumber(text), expected, JSON.stringify(text));
 });

@@ -12,8 +12,12 @@ import type { PortRecord } from '../../../core/mqtt/board-batch';
 import type { SensorInput } from '../../../core/config/schema';
 import { device, sid, T0 } from '../../support/device';
 
-const CLAMP: SensorInput[] = [{ n: 1, id: sid(1), name: 'main', type: 'electricity', class: 'analog', port: [1], current: 50 }];
-const SOLAR: SensorInput[] = [{ n: 1, id: sid(1), name: 'solar', type: 'electricity', class: 'pulse', port: [4], constant: 1 }];
+const CLAMP: SensorInput[] = [
+  { n: 1, id: sid(1), name: 'main', type: 'electricity', class: 'analog', port: [1], current: 50 },
+];
+const SOLAR: SensorInput[] = [
+  { n: 1, id: sid(1), name: 'solar', type: 'electricity', class: 'pulse', port: [4], constant: 1 },
+];
 
 /** A computer whose host clock the test moves; `feed` sends one total per call, `t` ms after T0 on both clocks. */
 function rig(sensors: SensorInput[], state = { sensors: {} }) {
@@ -30,7 +34,10 @@ function rig(sensors: SensorInput[], state = { sensors: {} }) {
 }
 
 test('limits: a 50 A clamp at 230 V counts at most 23 kW (6.39 Wh a second); a 1 Wh pulse meter 50 Wh a second', () => {
-  const dev = device([...CLAMP, { n: 2, id: sid(2), name: 'gas', type: 'gas', class: 'pulse', port: [5], constant: 2.5 }]);
+  const dev = device([
+    ...CLAMP,
+    { n: 2, id: sid(2), name: 'gas', type: 'gas', class: 'pulse', port: [5], constant: 2.5 },
+  ]);
   assert.equal(totalLimit(dev.sensors[0]!, 1).perSecond, (50 * 230 * 2) / 3600);
   assert.equal(totalLimit(dev.sensors[0]!, 3).perSecond, (50 * 230 * 2 * 3) / 3600);
   assert.deepEqual(totalLimit(dev.sensors[1]!, 1), { perSecond: 125, pulseMilli: 2500, what: '50 pulses/s of 2.5' });
@@ -106,7 +113,10 @@ test('a jump above the limit is rejected with a reason naming the sensor; the ne
   feed(1000, 1001);
   const r = feed(2000, 1002 + 65280);
   assert.equal(last(), 1001);
-  assert.match(r.errors[0]!, /sensor "main" \(port 1\): total 66282 jumped by 65281 in 1 s, more than 23 kW \(50 A × 230 V × 2\) can count: not counted/);
+  assert.match(
+    r.errors[0]!,
+    /sensor "main" \(port 1\): total 66282 jumped by 65281 in 1 s, more than 23 kW \(50 A × 230 V × 2\) can count: not counted/,
+  );
   feed(3000, 1003);
   assert.equal(last(), 1003);
   assert.equal(c.guardStats.jumps, 1);
@@ -128,7 +138,10 @@ test('a glitch: a total a little too high passes, the next lower one is waited o
   assert.equal(last(), 1001);
   const r1 = feed(2000, 1001.5);
   const r2 = feed(3000, 1001.8);
-  assert.match(r1.errors[0]!, /went down from 1001\.996 to 1001\.5.*counting resumes once the board's total passes 1001\.996/);
+  assert.match(
+    r1.errors[0]!,
+    /went down from 1001\.996 to 1001\.5.*counting resumes once the board's total passes 1001\.996/,
+  );
   assert.deepEqual(r2.errors, [], 'reported once');
   feed(4000, 1002.5);
   assert.equal(last(), 1002);

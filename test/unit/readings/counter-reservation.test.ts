@@ -78,7 +78,10 @@ test('crashes at random moments: the first counter after each restart is at or a
     for (const x of r.readings) {
       if (x.kind !== 'counter') continue;
       const before = last.get(x.sid);
-      assert.ok(before === undefined || x.value >= before, `seed ${seed}: ${x.sensor.name} ${before} -> ${x.value} (batch ${i}, crash ${crashes})`);
+      assert.ok(
+        before === undefined || x.value >= before,
+        `seed ${seed}: ${x.sensor.name} ${before} -> ${x.value} (batch ${i}, crash ${crashes})`,
+      );
       if (firstAfterCrash.delete(x.sid) && before !== undefined) restartLead = Math.max(restartLead, x.value - before);
       last.set(x.sid, x.value);
     }
@@ -113,12 +116,21 @@ test('a clean stop releases the reservations: the next start resumes at the exac
   assert.deepEqual(snap.sensors[sid(2)], { milli: 60_000 });
   const next = new ReadingComputer(d, snap, { now: () => host });
   const r = next.process({ time: host + 1000, records: [] });
-  assert.deepEqual(r.readings.filter((x) => x.sid === sid(2)).map((x) => x.value), [60]);
+  assert.deepEqual(
+    r.readings.filter((x) => x.sid === sid(2)).map((x) => x.value),
+    [60],
+  );
 });
 
 test('a start after a crash resumes at the reservation when it is above the saved count', () => {
   const d = device();
-  const state: CounterState = { sensors: { [sid(1)]: { joules: 3600 * 10, reserved: 14 }, [sid(2)]: { milli: 5000, reserved: 7.5 }, [sid(3)]: { milli: 9000, reserved: 2 } } };
+  const state: CounterState = {
+    sensors: {
+      [sid(1)]: { joules: 3600 * 10, reserved: 14 },
+      [sid(2)]: { milli: 5000, reserved: 7.5 },
+      [sid(3)]: { milli: 9000, reserved: 2 },
+    },
+  };
   const c = new ReadingComputer(d, state, { now: () => T0 });
   const r = c.process({ time: T0, records: [] });
   const value = (n: number) => r.readings.find((x) => x.sid === sid(n) && x.kind === 'counter')?.value;

@@ -43,11 +43,17 @@ test('a damaged counter file is moved aside with a warning, not deleted', () =>
 test('a damaged entry resets only its own sensor; the file is copied aside and the others keep their counts', () =>
   inTempDir(async (dir) => {
     const path = join(dir, 'counters.json');
-    const text = '{"version":1,"sensors":{"a":{"milli":-5},"b":{"joules":7200,"reserved":3},"c":{"milli":"12"},"d":{"milli":42000,"refs":{"4":42}}}}';
+    const text =
+      '{"version":1,"sensors":{"a":{"milli":-5},"b":{"joules":7200,"reserved":3},"c":{"milli":"12"},"d":{"milli":42000,"refs":{"4":42}}}}';
     await writeFile(path, text);
     const r = await new CounterStateFile(path).load();
-    assert.deepEqual(r.state, { sensors: { b: { joules: 7200, reserved: 3 }, d: { milli: 42000, refs: { '4': 42 } } } });
-    assert.match(r.warning!, /the entry of sensor "a", "c" was unreadable; copied to .*damaged-\d+; only those sensors start at 0/);
+    assert.deepEqual(r.state, {
+      sensors: { b: { joules: 7200, reserved: 3 }, d: { milli: 42000, refs: { '4': 42 } } },
+    });
+    assert.match(
+      r.warning!,
+      /the entry of sensor "a", "c" was unreadable; copied to .*damaged-\d+; only those sensors start at 0/,
+    );
     const aside = (await readdir(dir)).filter((f) => f.includes('damaged'));
     assert.equal(aside.length, 1);
     assert.equal(await readFile(join(dir, aside[0]!), 'utf8'), text, 'the copy keeps every byte');
@@ -56,7 +62,13 @@ test('a damaged entry resets only its own sensor; the file is copied aside and t
 
 test('entries of sensors the computation does not count (disabled, removed, P1 registers) are kept as saved', () => {
   const d = device(HOUSEHOLD_SENSORS.map((s) => (s.n === 2 ? { ...s, enable: false } : s)));
-  const saved = { sensors: { [sid(2)]: { milli: 66_000, reserved: 67 }, p1reg: { p1: { value: 1234, ms: 5 } }, [sid(4)]: { milli: 3000 } } };
+  const saved = {
+    sensors: {
+      [sid(2)]: { milli: 66_000, reserved: 67 },
+      p1reg: { p1: { value: 1234, ms: 5 } },
+      [sid(4)]: { milli: 3000 },
+    },
+  };
   const c = new ReadingComputer(d, saved);
   const snap = c.snapshot().sensors;
   assert.deepEqual(snap[sid(2)], { milli: 66_000, reserved: 67 });

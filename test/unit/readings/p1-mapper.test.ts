@@ -19,12 +19,15 @@ test('cosem sensors take the P1 readings their key names: net counter and power,
   const m = new P1ReadingMapper(d);
   const r = m.process(twoMbus(), 0);
   const got = r.readings.map((x) => [x.sensor.name, x.kind, x.ts, x.value, x.unit]);
-  assert.deepEqual(got.sort(), [
-    ['gas', 'counter', GAS_TS, 246138, 'L'],
-    ['l1', 'gauge', TS, 56, 'W'],
-    ['smart-main', 'counter', TS, 2130115 + 245467, 'Wh'],
-    ['smart-main', 'gauge', TS, 111, 'W'],
-  ].sort());
+  assert.deepEqual(
+    got.sort(),
+    [
+      ['gas', 'counter', GAS_TS, 246138, 'L'],
+      ['l1', 'gauge', TS, 56, 'W'],
+      ['smart-main', 'counter', TS, 2130115 + 245467, 'Wh'],
+      ['smart-main', 'gauge', TS, 111, 'W'],
+    ].sort(),
+  );
   assert.ok(r.readings.every((x) => [sid(1), sid(2), sid(3)].includes(x.sid)));
   // the same telegram again: nothing new (one per second, counters only on change)
   assert.deepEqual(m.process(twoMbus(), 0).readings, []);
@@ -35,16 +38,39 @@ test('without cosem sensors, net electricity, import and export (total and per t
   const r = a.process(twoMbus(), 0);
   const names = r.readings.map((x) => `${x.sensor.name}/${x.kind}`).sort();
   assert.deepEqual(names, [
-    'gas/counter', 'grid export t1/counter', 'grid export t2/counter', 'grid export/counter', 'grid export/gauge',
-    'grid import t1/counter', 'grid import t2/counter', 'grid import/counter', 'grid import/gauge', 'grid/counter', 'grid/gauge',
+    'gas/counter',
+    'grid export t1/counter',
+    'grid export t2/counter',
+    'grid export/counter',
+    'grid export/gauge',
+    'grid import t1/counter',
+    'grid import t2/counter',
+    'grid import/counter',
+    'grid import/gauge',
+    'grid/counter',
+    'grid/gauge',
   ]);
-  assert.deepEqual(r.derived.map((s) => `${s.name}=${s.p1}`), [
-    'grid=net', 'grid import=delivered', 'grid export=returned', 'grid import t1=delivered:t1', 'grid export t1=returned:t1',
-    'grid import t2=delivered:t2', 'grid export t2=returned:t2', 'gas=gas:G0039001936990619',
-  ], 'each sensor is derived once, for the device to register');
+  assert.deepEqual(
+    r.derived.map((s) => `${s.name}=${s.p1}`),
+    [
+      'grid=net',
+      'grid import=delivered',
+      'grid export=returned',
+      'grid import t1=delivered:t1',
+      'grid export t1=returned:t1',
+      'grid import t2=delivered:t2',
+      'grid export t2=returned:t2',
+      'gas=gas:G0039001936990619',
+    ],
+    'each sensor is derived once, for the device to register',
+  );
   assert.deepEqual(a.process(twoMbus(), 0).derived, [], 'and not again');
   const b = new P1ReadingMapper(device([]));
-  assert.deepEqual(b.process(twoMbus(), 0).readings.map((x) => x.sid), r.readings.map((x) => x.sid), 'stable across restarts');
+  assert.deepEqual(
+    b.process(twoMbus(), 0).readings.map((x) => x.sid),
+    r.readings.map((x) => x.sid),
+    'stable across restarts',
+  );
   assert.ok(r.readings.every((x) => /^[0-9a-f]{32}$/.test(x.sid)));
 });
 

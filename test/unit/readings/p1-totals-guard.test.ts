@@ -24,7 +24,16 @@ function runStream(kind: 'dsmr5' | 'dsmr3', seed: number) {
   const step = kind === 'dsmr5' ? 1 : 10;
   let host = Date.UTC(2026, 0, 15, 11, 0, 0);
   const mapper = new P1ReadingMapper(device([]), { now: () => host });
-  const m: Meter = { t: host / 1000, imp1: 1_234_567, imp2: 987_654, exp1: 12_345, exp2: 67_890, gas: 4_321_000, gasAt: host / 1000 - 60, water: 98_765 };
+  const m: Meter = {
+    t: host / 1000,
+    imp1: 1_234_567,
+    imp2: 987_654,
+    exp1: 12_345,
+    exp2: 67_890,
+    gas: 4_321_000,
+    gasAt: host / 1000 - 60,
+    water: 98_765,
+  };
   const published = new Map<string, Array<{ ts: number; host: number; value: number; key: string; i: number }>>();
   const keyOf = new Map<string, FlmP1Reading['key']>();
   const corrupted: string[] = [];
@@ -34,7 +43,8 @@ function runStream(kind: 'dsmr5' | 'dsmr3', seed: number) {
     m.t += step;
     // A household: import on tariff 1 or 2, some export; gas and water captured every 5 minutes.
     const w = Math.floor(rnd() * 4000);
-    if (Math.floor(i / 200) % 2 === 0) m.imp1 += Math.round((w * step) / 3600); else m.imp2 += Math.round((w * step) / 3600);
+    if (Math.floor(i / 200) % 2 === 0) m.imp1 += Math.round((w * step) / 3600);
+    else m.imp2 += Math.round((w * step) / 3600);
     if (rnd() < 0.3) m.exp2 += Math.round((1500 * step) / 3600);
     if (m.t - m.gasAt >= 300) {
       m.gasAt += 300;
@@ -80,7 +90,10 @@ for (const kind of ['dsmr5', 'dsmr3'] as const) {
         const step = b.value - a.value;
         if (key !== 'net') assert.ok(step >= 0, `${key} went from ${a.value} to ${b.value}; ${context}`);
         const near = corrupted.filter((c) => Math.abs(Number(c.split(':')[0]) - b.i) <= 3).join(', ');
-        assert.ok(Math.abs(step) <= rate * seconds + 1e-6, `${key} jumped from ${a.value} to ${b.value} in ${seconds} s (telegram ${b.i}; wrong digits near it: ${near}); ${context}`);
+        assert.ok(
+          Math.abs(step) <= rate * seconds + 1e-6,
+          `${key} jumped from ${a.value} to ${b.value} in ${seconds} s (telegram ${b.i}; wrong digits near it: ${near}); ${context}`,
+        );
       }
       counters++;
       if (key === 'net') {
@@ -94,7 +107,15 @@ for (const kind of ['dsmr5', 'dsmr3'] as const) {
 test('a real jump or drop (a replaced meter) is published once the telegrams after it agree with it', () => {
   let host = 0;
   const g = new P1TotalsGuard(DEFAULT_P1_LIMITS, () => host);
-  const gas = (ts: number, value: number): FlmP1Reading => ({ key: 'gas:x', type: 'gas', kind: 'counter', ts, value, unit: 'L', sid: 'g' });
+  const gas = (ts: number, value: number): FlmP1Reading => ({
+    key: 'gas:x',
+    type: 'gas',
+    kind: 'counter',
+    ts,
+    value,
+    unit: 'L',
+    sid: 'g',
+  });
   const offer = (t: number, value: number) => {
     host = t * 1000;
     return g.screen([gas(t, value)]);
@@ -103,8 +124,15 @@ test('a real jump or drop (a replaced meter) is published once the telegrams aft
   assert.equal(offer(1, 1001).pass.length, 1);
   const held = offer(2, 1_000_000);
   assert.equal(held.pass.length, 0);
-  assert.match(held.reasons[0]!, /P1 gas:x 1000000 L jumped from 1001 in 1 s, more than a gas meter \(10 m³\/h × 1\.5\) can pass: held until 2 more telegrams confirm it/);
-  assert.equal(offer(3, 1002).pass.length, 1, 'the next telegram carries on from the last published: the jump was a wrong digit');
+  assert.match(
+    held.reasons[0]!,
+    /P1 gas:x 1000000 L jumped from 1001 in 1 s, more than a gas meter \(10 m³\/h × 1\.5\) can pass: held until 2 more telegrams confirm it/,
+  );
+  assert.equal(
+    offer(3, 1002).pass.length,
+    1,
+    'the next telegram carries on from the last published: the jump was a wrong digit',
+  );
   for (let k = 0; k < CONFIRMATIONS - 1; k++) assert.equal(offer(4 + k, 10).pass.length, 0, 'a drop waits');
   const r = offer(4 + CONFIRMATIONS - 1, 11);
   assert.equal(r.pass.length, 1, `${CONFIRMATIONS} telegrams in a row agree: a new meter`);
@@ -115,15 +143,35 @@ test('a real jump or drop (a replaced meter) is published once the telegrams aft
 test('a dip below the last published value (a wrong last digit that passed) is held until the meter passes it again', () => {
   let host = 0;
   const g = new P1TotalsGuard(DEFAULT_P1_LIMITS, () => host);
-  const imp = (value: number): FlmP1Reading => ({ key: 'delivered:t1', type: 'electricity', kind: 'counter', ts: host / 1000, value, unit: 'Wh', sid: 'e' });
-  const net = (value: number): FlmP1Reading => ({ key: 'net', type: 'electricity', kind: 'counter', ts: host / 1000, value, unit: 'Wh', sid: 'n' });
+  const imp = (value: number): FlmP1Reading => ({
+    key: 'delivered:t1',
+    type: 'electricity',
+    kind: 'counter',
+    ts: host / 1000,
+    value,
+    unit: 'Wh',
+    sid: 'e',
+  });
+  const net = (value: number): FlmP1Reading => ({
+    key: 'net',
+    type: 'electricity',
+    kind: 'counter',
+    ts: host / 1000,
+    value,
+    unit: 'Wh',
+    sid: 'n',
+  });
   const offer = (t: number, value: number) => {
     host = t * 1000;
     return g.screen([imp(value), net(value)]).pass.map((r) => r.key);
   };
   offer(0, 500);
   assert.deepEqual(offer(1, 509), ['delivered:t1', 'net'], '9 Wh in a second is within the connection');
-  assert.deepEqual(offer(2, 502), ['net'], 'below what went out: the 509 was a wrong digit; the register waits, the net counter goes on');
+  assert.deepEqual(
+    offer(2, 502),
+    ['net'],
+    'below what went out: the 509 was a wrong digit; the register waits, the net counter goes on',
+  );
   assert.deepEqual(offer(3, 505), ['net']);
   assert.deepEqual(offer(4, 510), ['delivered:t1', 'net'], 'passed again');
 });
@@ -131,7 +179,15 @@ test('a dip below the last published value (a wrong last digit that passed) is h
 test('a wrong digit that passes while a dip is waited out does not make the real value a drop: a register that stands still never goes back', () => {
   let host = 0;
   const g = new P1TotalsGuard(DEFAULT_P1_LIMITS, () => host);
-  const exp = (value: number): FlmP1Reading => ({ key: 'returned', type: 'electricity', kind: 'counter', ts: host / 1000, value, unit: 'Wh', sid: 'x' });
+  const exp = (value: number): FlmP1Reading => ({
+    key: 'returned',
+    type: 'electricity',
+    kind: 'counter',
+    ts: host / 1000,
+    value,
+    unit: 'Wh',
+    sid: 'x',
+  });
   const published: number[] = [];
   const offer = (t: number, value: number) => {
     host = t * 1000;
@@ -148,7 +204,15 @@ test('a wrong digit that passes while a dip is waited out does not make the real
 
 test('after a restart the first telegram is checked against the saved registers: a wrong digit in it is held too', () => {
   let host = 1_000_000;
-  const imp = (value: number): FlmP1Reading => ({ key: 'delivered', type: 'electricity', kind: 'counter', ts: host / 1000, value, unit: 'Wh', sid: 'e' });
+  const imp = (value: number): FlmP1Reading => ({
+    key: 'delivered',
+    type: 'electricity',
+    kind: 'counter',
+    ts: host / 1000,
+    value,
+    unit: 'Wh',
+    sid: 'e',
+  });
   const a = new P1TotalsGuard(DEFAULT_P1_LIMITS, () => host);
   a.screen([imp(5000)]);
   host += 1000;

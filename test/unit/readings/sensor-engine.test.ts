@@ -11,8 +11,13 @@ import { device, sid, T0, DEVICE_ID } from '../../support/device';
 async function engineIn(dir: string, logs: string[] = []) {
   const d = device();
   return SensorEngine.open({
-    device: d, sensors: await DeviceSensors.load(d, dir), dataDir: dir, p1Limits: DEFAULT_P1_LIMITS,
-    log: (level, text) => logs.push(`${level}: ${text}`), rejects: () => 0, nowS: () => Math.floor(T0 / 1000),
+    device: d,
+    sensors: await DeviceSensors.load(d, dir),
+    dataDir: dir,
+    p1Limits: DEFAULT_P1_LIMITS,
+    log: (level, text) => logs.push(`${level}: ${text}`),
+    rejects: () => 0,
+    nowS: () => Math.floor(T0 / 1000),
   });
 }
 
@@ -21,19 +26,33 @@ test('sensor engine: batches become readings, one message after the other; count
   try {
     const e = await engineIn(dir);
     const out: SensorOut[] = [];
-    const views = await Promise.all([1, 2, 3].map((i) =>
-      e.process('board/batch', { time: T0 + i * 1000, records: [{ kind: 'pulse', port: 4, pulses: 5 }] }, (o) => out.push(...o))));
+    const views = await Promise.all(
+      [1, 2, 3].map((i) =>
+        e.process('board/batch', { time: T0 + i * 1000, records: [{ kind: 'pulse', port: 4, pulses: 5 }] }, (o) =>
+          out.push(...o),
+        ),
+      ),
+    );
     const counters = out.filter((o) => o.topic === `/sensor/${sid(2)}/counter`).map((o) => (o.payload as number[])[1]!);
-    assert.deepEqual(counters, [...counters].sort((a, b) => a - b), 'in order');
+    assert.deepEqual(
+      counters,
+      [...counters].sort((a, b) => a - b),
+      'in order',
+    );
     assert.equal(counters.at(-1), 15);
     assert.deepEqual(views.at(-1), { level: 'ok', text: `4 sensors · ${out.length} out` });
-    await assert.rejects(e.process('board/batch', { nope: 1 }, () => undefined), /not a board batch/);
+    await assert.rejects(
+      e.process('board/batch', { nope: 1 }, () => undefined),
+      /not a board batch/,
+    );
     assert.equal(await e.process('p1/availability', 'online', () => assert.fail('news is no input')), undefined);
     await e.close();
     assert.match(await readFile(join(dir, `counters-${DEVICE_ID}.json`), 'utf8'), new RegExp(sid(2)));
     const again = await engineIn(dir);
     const next: SensorOut[] = [];
-    await again.process('board/batch', { time: T0 + 5000, records: [{ kind: 'pulse', port: 4, pulses: 1 }] }, (o) => next.push(...o));
+    await again.process('board/batch', { time: T0 + 5000, records: [{ kind: 'pulse', port: 4, pulses: 1 }] }, (o) =>
+      next.push(...o),
+    );
     assert.equal((next.find((o) => o.topic === `/sensor/${sid(2)}/counter`)?.payload as number[])[1], 16);
     await again.close();
   } finally {
@@ -48,7 +67,9 @@ test('sensor engine: the sensor table message and a clock that is not valid', as
     const cfg = e.configMessage();
     assert.equal(cfg.topic, `/device/${DEVICE_ID}/config/sensor`);
     assert.equal(cfg.retain, true);
-    const err = await e.process('board/batch', { time: 1000, records: [{ kind: 'pulse', port: 4, pulses: 1 }] }, () => undefined).catch((x: Error) => x);
+    const err = await e
+      .process('board/batch', { time: 1000, records: [{ kind: 'pulse', port: 4, pulses: 1 }] }, () => undefined)
+      .catch((x: Error) => x);
     assert.match(String(err), /clock not valid/);
     assert.deepEqual(e.errorView(err), { level: 'error', text: 'clock invalid · 1 held' });
     await e.close();

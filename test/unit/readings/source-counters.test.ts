@@ -14,9 +14,12 @@ import type { SensorInput } from '../../../core/config/schema';
 import { device, sid, T0 } from '../../support/device';
 
 const batch = (time: number, records: PortRecord[] = []): BoardBatch => ({ time, records });
-const counter = (port: number, value: number, extra: Partial<PortRecord> = {}): PortRecord => ({ kind: 'counter', port, value, ...extra }) as PortRecord;
-const gauge = (port: number, value: number, extra: Partial<PortRecord> = {}): PortRecord => ({ kind: 'gauge', port, value, ...extra }) as PortRecord;
-const pick = (rs: Reading[], s: string, kind: 'gauge' | 'counter') => rs.filter((r) => r.sid === s && r.kind === kind).map((r) => [r.value, r.unit]);
+const counter = (port: number, value: number, extra: Partial<PortRecord> = {}): PortRecord =>
+  ({ kind: 'counter', port, value, ...extra }) as PortRecord;
+const gauge = (port: number, value: number, extra: Partial<PortRecord> = {}): PortRecord =>
+  ({ kind: 'gauge', port, value, ...extra }) as PortRecord;
+const pick = (rs: Reading[], s: string, kind: 'gauge' | 'counter') =>
+  rs.filter((r) => r.sid === s && r.kind === kind).map((r) => [r.value, r.unit]);
 
 const CLAMP_PARAMETERS: SensorInput[] = [
   { n: 1, id: sid(1), name: 'grid', type: 'electricity', class: 'analog', port: [1] },
@@ -37,11 +40,19 @@ test('a counting source: the published counter follows its total from the first 
 
 test('clamp parameters reach the sensor with that subtype, in its units; gauge-only parameters publish no counter', () => {
   const c = new ReadingComputer(device(CLAMP_PARAMETERS));
-  const r = c.process(batch(T0, [
-    counter(1, 10), counter(1, 3, { subtype: 'pminus' }), counter(1, 7.5, { subtype: 'q1' }),
-    gauge(1, 100), gauge(1, 0, { subtype: 'pminus' }), gauge(1, -12.25, { subtype: 'q1' }), gauge(1, 230.123, { subtype: 'vrms' }), gauge(1, 0.999, { subtype: 'pf' }),
-    gauge(1, 3, { subtype: 'irms' }), // no irms sensor: unmapped, not an error
-  ]));
+  const r = c.process(
+    batch(T0, [
+      counter(1, 10),
+      counter(1, 3, { subtype: 'pminus' }),
+      counter(1, 7.5, { subtype: 'q1' }),
+      gauge(1, 100),
+      gauge(1, 0, { subtype: 'pminus' }),
+      gauge(1, -12.25, { subtype: 'q1' }),
+      gauge(1, 230.123, { subtype: 'vrms' }),
+      gauge(1, 0.999, { subtype: 'pf' }),
+      gauge(1, 3, { subtype: 'irms' }), // no irms sensor: unmapped, not an error
+    ]),
+  );
   assert.deepEqual(pick(r.readings, sid(2), 'counter'), [[3, 'Wh']]);
   assert.deepEqual(pick(r.readings, sid(3), 'counter'), [[7, 'varh']]);
   assert.deepEqual(pick(r.readings, sid(3), 'gauge'), [[-12.25, 'var']]);
@@ -60,7 +71,9 @@ test('a counter record for a parameter without a counter is an error that names 
 });
 
 test('a pulse meter fed by its running total: exact thousandths, gauge from the pulse times, nothing counted twice', () => {
-  const c = new ReadingComputer(device([{ n: 1, id: sid(1), name: 'gas', type: 'gas', class: 'pulse', port: [5], constant: 10.01 }]));
+  const c = new ReadingComputer(
+    device([{ n: 1, id: sid(1), name: 'gas', type: 'gas', class: 'pulse', port: [5], constant: 10.01 }]),
+  );
   let r = c.process(batch(T0 + 999, [counter(5, 100.1, { time: T0 + 500 } as Partial<PortRecord>)]));
   assert.deepEqual(pick(r.readings, sid(1), 'counter'), [[100.1, 'L']]);
   assert.deepEqual(pick(r.readings, sid(1), 'gauge'), [], 'one point in time: no rate yet');
@@ -74,7 +87,9 @@ test('a pulse meter fed by its running total: exact thousandths, gauge from the 
 });
 
 test('a source that restarts at 0 loses nothing already counted; the total is kept across a restart of the computer', () => {
-  const dev = device([{ n: 1, id: sid(1), name: 'solar', type: 'electricity', class: 'pulse', port: [4], constant: 1 }]);
+  const dev = device([
+    { n: 1, id: sid(1), name: 'solar', type: 'electricity', class: 'pulse', port: [4], constant: 1 },
+  ]);
   const c = new ReadingComputer(dev);
   c.process(batch(T0, [counter(4, 500)]));
   c.process(batch(T0 + 1000, [counter(4, 510)]));
@@ -89,9 +104,13 @@ test('a source that restarts at 0 loses nothing already counted; the total is ke
   assert.deepEqual(pick(r.readings, sid(1), 'counter'), [[515, 'Wh']]);
 });
 
-test('a three-phase sensor sums its clamps: each port\'s total counts for itself, gauges of one batch add up', () => {
-  const c = new ReadingComputer(device([{ n: 1, id: sid(1), name: 'main', type: 'electricity', class: 'analog', port: [1, 2, 3] }]));
-  let r = c.process(batch(T0, [counter(1, 100), counter(2, 200), counter(3, 300.5), gauge(1, 10), gauge(2, 20), gauge(3, 30.25)]));
+test("a three-phase sensor sums its clamps: each port's total counts for itself, gauges of one batch add up", () => {
+  const c = new ReadingComputer(
+    device([{ n: 1, id: sid(1), name: 'main', type: 'electricity', class: 'analog', port: [1, 2, 3] }]),
+  );
+  let r = c.process(
+    batch(T0, [counter(1, 100), counter(2, 200), counter(3, 300.5), gauge(1, 10), gauge(2, 20), gauge(3, 30.25)]),
+  );
   assert.deepEqual(pick(r.readings, sid(1), 'counter'), [[600, 'Wh']]);
   assert.deepEqual(pick(r.readings, sid(1), 'gauge'), [[60.25, 'W']]);
   // 600.5 + 1 + 0 + 0.5
@@ -100,7 +119,9 @@ test('a three-phase sensor sums its clamps: each port\'s total counts for itself
 });
 
 test('clamp energy from binary fractions adds up exactly: 65 536 steps of 1/65536 Wh are 1 Wh, not 0', () => {
-  const c = new ReadingComputer(device([{ n: 1, id: sid(1), name: 'main', type: 'electricity', class: 'analog', port: [1] }]));
+  const c = new ReadingComputer(
+    device([{ n: 1, id: sid(1), name: 'main', type: 'electricity', class: 'analog', port: [1] }]),
+  );
   let last: number | undefined;
   for (let i = 1; i <= 65_536; i++) {
     const r = c.process(batch(T0 + i * 1000, [counter(1, i / 65536)]));
@@ -110,13 +131,27 @@ test('clamp energy from binary fractions adds up exactly: 65 536 steps of 1/6553
 });
 
 test('new pulse types: pellets in g and g/s, a time counter in s with a unitless duty gauge', () => {
-  const c = new ReadingComputer(device([
-    { n: 1, id: sid(1), name: 'stove', type: 'pellet', class: 'pulse', port: [4], constant: 5 },
-    { n: 2, id: sid(2), name: 'pump', type: 'time', class: 'pulse', port: [5], constant: 1 },
-    { n: 3, id: sid(3), name: 'oil', type: 'fuel', class: 'pulse', port: [6], constant: 0.1 },
-  ]));
-  c.process(batch(T0, [{ kind: 'pulse', port: 4, pulses: 1, time: T0 }, { kind: 'pulse', port: 5, pulses: 1, time: T0 }, { kind: 'pulse', port: 6, pulses: 1, time: T0 }]));
-  const r = c.process(batch(T0 + 4000, [{ kind: 'pulse', port: 4, pulses: 1, time: T0 + 4000 }, { kind: 'pulse', port: 5, pulses: 2, time: T0 + 4000 }, { kind: 'pulse', port: 6, pulses: 1, time: T0 + 4000 }]));
+  const c = new ReadingComputer(
+    device([
+      { n: 1, id: sid(1), name: 'stove', type: 'pellet', class: 'pulse', port: [4], constant: 5 },
+      { n: 2, id: sid(2), name: 'pump', type: 'time', class: 'pulse', port: [5], constant: 1 },
+      { n: 3, id: sid(3), name: 'oil', type: 'fuel', class: 'pulse', port: [6], constant: 0.1 },
+    ]),
+  );
+  c.process(
+    batch(T0, [
+      { kind: 'pulse', port: 4, pulses: 1, time: T0 },
+      { kind: 'pulse', port: 5, pulses: 1, time: T0 },
+      { kind: 'pulse', port: 6, pulses: 1, time: T0 },
+    ]),
+  );
+  const r = c.process(
+    batch(T0 + 4000, [
+      { kind: 'pulse', port: 4, pulses: 1, time: T0 + 4000 },
+      { kind: 'pulse', port: 5, pulses: 2, time: T0 + 4000 },
+      { kind: 'pulse', port: 6, pulses: 1, time: T0 + 4000 },
+    ]),
+  );
   assert.deepEqual(pick(r.readings, sid(1), 'counter'), [[10, 'g']]);
   assert.deepEqual(pick(r.readings, sid(1), 'gauge'), [[1.25, 'g/s']]);
   assert.deepEqual(pick(r.readings, sid(2), 'counter'), [[3, 's']]);
@@ -126,17 +161,26 @@ test('new pulse types: pellets in g and g/s, a time counter in s with a unitless
 });
 
 test('the batch schema checks counter and gauge records like the others', () => {
-  assert.ok(boardBatchSchema.safeParse({ time: T0, records: [{ kind: 'counter', port: 1, subtype: 'q2', value: 1.5 }, { kind: 'gauge', sid: sid(1), value: -3 }] }).success);
+  assert.ok(
+    boardBatchSchema.safeParse({
+      time: T0,
+      records: [
+        { kind: 'counter', port: 1, subtype: 'q2', value: 1.5 },
+        { kind: 'gauge', sid: sid(1), value: -3 },
+      ],
+    }).success,
+  );
   const bad = [
     { kind: 'counter', port: 1, value: -1 },
     { kind: 'counter', port: 1, subtype: 'q9', value: 1 },
     { kind: 'gauge', port: 1, sid: sid(1), value: 1 },
     { kind: 'gauge', port: 1, value: Number.NaN },
   ];
-  for (const rec of bad) assert.equal(boardBatchSchema.safeParse({ time: T0, records: [rec] }).success, false, JSON.stringify(rec));
+  for (const rec of bad)
+    assert.equal(boardBatchSchema.safeParse({ time: T0, records: [rec] }).success, false, JSON.stringify(rec));
 });
 
-test('the source\'s last totals survive the state file', async () => {
+test("the source's last totals survive the state file", async () => {
   const dir = await mkdtemp(join(tmpdir(), 'flm-refs-'));
   try {
     const file = new CounterStateFile(join(dir, 'counters.json'));

@@ -33,8 +33,11 @@ test('solar follows the sun: pulses at noon, none at night', () => {
 
 test('pulses carry the energy: total pulses × constant equals what the meters accumulated within one constant', () => {
   const { h, batches } = run(3, 7200, Date.UTC(2026, 5, 21, 7, 0, 0));
-  const sum = (port: number) => batches.flatMap((b) => b.records).filter((r) => r.kind === 'pulse' && r.port === port)
-    .reduce((a, r) => a + (r.kind === 'pulse' ? r.pulses : 0), 0);
+  const sum = (port: number) =>
+    batches
+      .flatMap((b) => b.records)
+      .filter((r) => r.kind === 'pulse' && r.port === port)
+      .reduce((a, r) => a + (r.kind === 'pulse' ? r.pulses : 0), 0);
   assert.equal(sum(4), h.solar.total);
   assert.equal(sum(5), h.gas.total);
   assert.equal(sum(6), h.water.total);
@@ -43,11 +46,16 @@ test('pulses carry the energy: total pulses × constant equals what the meters a
 
 test('mains power is a plausible household load; 3 phases report three clamps', () => {
   const { h, batches } = run(5, 3600 * 6, Date.UTC(2026, 5, 21, 6, 0, 0));
-  const powers = batches.map((b) => b.records.filter((r) => r.kind === 'analog').reduce((a, r) => a + (r.kind === 'analog' ? r.power : 0), 0));
+  const powers = batches.map((b) =>
+    b.records.filter((r) => r.kind === 'analog').reduce((a, r) => a + (r.kind === 'analog' ? r.power : 0), 0),
+  );
   assert.ok(Math.min(...powers) >= 100, `min ${Math.min(...powers)} W`);
   assert.ok(Math.max(...powers) > 1500, 'some appliance ran in six busy hours');
   assert.ok(Math.max(...powers) < 12_000);
   assert.ok(h.mainsWh > 600 && h.mainsWh < 20_000, `${h.mainsWh} Wh in 6 h`);
   const three = run(5, 10, T0, 3).batches;
-  assert.deepEqual(three[0]!.records.filter((r) => r.kind === 'analog').map((r) => r.port), [1, 2, 3]);
+  assert.deepEqual(
+    three[0]!.records.filter((r) => r.kind === 'analog').map((r) => r.port),
+    [1, 2, 3],
+  );
 });

@@ -51,7 +51,13 @@ test('P1 reader: connecting, a telegram (online, counted), then silence (offline
   assert.deepEqual(r.last(), { level: 'idle', text: 'connected · waiting' });
   assert.deepEqual(r.logs, [['log', 'reading P1 from fake#1']]);
   r.t.open[0]!.data(Buffer.from(fixture('dsmr5-be-fluvius.txt'), 'latin1'));
-  assert.deepEqual(r.sent.map((m) => [m.topic, typeof m.payload === 'string' ? m.payload : 'telegram']), [['p1/availability', 'online'], ['p1/telegram', 'telegram']]);
+  assert.deepEqual(
+    r.sent.map((m) => [m.topic, typeof m.payload === 'string' ? m.payload : 'telegram']),
+    [
+      ['p1/availability', 'online'],
+      ['p1/telegram', 'telegram'],
+    ],
+  );
   assert.deepEqual(r.last(), { level: 'ok', text: '1 ok' });
   r.clock.advance(30_000);
   await flush();
@@ -59,10 +65,13 @@ test('P1 reader: connecting, a telegram (online, counted), then silence (offline
   assert.match(r.last()!.text, /^no data for 30 s/);
   assert.equal(r.last()!.level, 'warn');
   // The silent connection is dropped and opened again; the watchdog says why.
-  assert.deepEqual(r.logs.filter(([l]) => l === 'warn').map(([, t]) => t.replace(/\d+ s$/, 'N s')).sort(), [
-    '/dev/ttyFAKE: no data for 30 s; retrying in N s',
-    'no telegram for 30 s from /dev/ttyFAKE; reconnecting',
-  ]);
+  assert.deepEqual(
+    r.logs
+      .filter(([l]) => l === 'warn')
+      .map(([, t]) => t.replace(/\d+ s$/, 'N s'))
+      .sort(),
+    ['/dev/ttyFAKE: no data for 30 s; retrying in N s', 'no telegram for 30 s from /dev/ttyFAKE; reconnecting'],
+  );
   r.clock.advance(30_000);
   await flush();
   assert.equal(r.sent.filter((m) => m.payload === 'offline').length, 1, 'offline is said once per silence');
@@ -80,24 +89,36 @@ test('P1 reader: a port that cannot open says so in the status and once a minute
   }
   assert.ok(r.t.attempts() >= 5, `retried (${r.t.attempts()} attempts)`);
   const warnings = r.logs.filter(([l]) => l === 'warn');
-  assert.ok(warnings.length >= 1 && warnings.length <= 3, `rate-limited: ${warnings.length} lines for ${r.t.attempts()} failures`);
+  assert.ok(
+    warnings.length >= 1 && warnings.length <= 3,
+    `rate-limited: ${warnings.length} lines for ${r.t.attempts()} failures`,
+  );
   assert.match(warnings[0]![1], /^\/dev\/ttyFAKE: cannot connect: no such device; retrying in \d+ s$/);
   await r.reader.stop();
 });
 
-test('P1 reader (messages): a bad telegram is the message\'s error and turns the counts red', () => {
+test("P1 reader (messages): a bad telegram is the message's error and turns the counts red", () => {
   const sent: P1Out[] = [];
   const statuses: StatusView[] = [];
   const reader = new P1Reader({
-    stream: {}, label: 'msg.payload', watchdogMs: 0, clock: new ManualClock(),
-    send: (o) => sent.push(o), reject: () => assert.fail('messages are refused through their own error'), log: () => undefined,
-    status: (v) => statuses.push(v), unexpected: (err) => assert.fail(String(err)),
+    stream: {},
+    label: 'msg.payload',
+    watchdogMs: 0,
+    clock: new ManualClock(),
+    send: (o) => sent.push(o),
+    reject: () => assert.fail('messages are refused through their own error'),
+    log: () => undefined,
+    status: (v) => statuses.push(v),
+    unexpected: (err) => assert.fail(String(err)),
   });
   reader.start();
   assert.deepEqual(statuses.at(-1), { level: 'idle', text: 'waiting for telegrams' });
   const good = fixture('dsmr5-be-fluvius.txt');
   const emitted: P1Out[] = [];
-  assert.equal(reader.message(good, (o) => emitted.push(o)), undefined);
+  assert.equal(
+    reader.message(good, (o) => emitted.push(o)),
+    undefined,
+  );
   assert.equal(emitted[0]?.topic, 'p1/telegram');
   const bad = good.replace(/!([0-9A-F]{4})/, (_m, crc: string) => `!${crc === '0000' ? '0001' : '0000'}`);
   const failure = reader.message(bad, () => assert.fail('a bad telegram does not leave'));
@@ -122,7 +143,11 @@ test('board reader: an emulated FLM03 board is configured, its seconds leave as 
     ]),
     connect: async (handlers) => {
       host = handlers;
-      return { label: 'fake-board', close: async () => undefined, write: async (bytes) => void toHost(emulator.input(bytes)) };
+      return {
+        label: 'fake-board',
+        close: async () => undefined,
+        write: async (bytes) => void toHost(emulator.input(bytes)),
+      };
     },
     label: '/dev/ttyBOARD',
     watchdogMs: 15_000,
@@ -147,12 +172,21 @@ test('board reader: an emulated FLM03 board is configured, its seconds leave as 
   await flush();
   const batches = sent.filter(([t]) => t === 'board/batch');
   assert.ok(batches.length >= 4, `${batches.length} batches`);
-  assert.deepEqual(sent.filter(([t]) => t === 'board/availability').map(([, p]) => p), ['online']);
+  assert.deepEqual(
+    sent.filter(([t]) => t === 'board/availability').map(([, p]) => p),
+    ['online'],
+  );
   assert.equal(statuses.at(-1)!.level, 'ok');
   clock.advance(15_000);
   await flush();
-  assert.deepEqual(sent.filter(([t]) => t === 'board/availability').map(([, p]) => p), ['online', 'offline']);
+  assert.deepEqual(
+    sent.filter(([t]) => t === 'board/availability').map(([, p]) => p),
+    ['online', 'offline'],
+  );
   assert.match(statuses.at(-1)!.text, /^no data for 1\d s/);
-  assert.ok(logs.some((l) => l === 'warn: no frame for 15 s from /dev/ttyBOARD; reconnecting'), logs.join('\n'));
+  assert.ok(
+    logs.some((l) => l === 'warn: no frame for 15 s from /dev/ttyBOARD; reconnecting'),
+    logs.join('\n'),
+  );
   await reader.stop();
 });

@@ -21,7 +21,8 @@ test('allowedHosts: loopback names and the bind address; every interface address
   assert.ok(!local.has('rebind.attacker.example'));
   assert.ok(allowedHosts('192.0.2.7', '').has('192.0.2.7'));
   const all = allowedHosts('0.0.0.0', 'flm.home, Pi.Local:1880 10.0.0.5');
-  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) assert.ok(all.has(a.address.toLowerCase()), a.address);
+  for (const list of Object.values(networkInterfaces()))
+    for (const a of list ?? []) assert.ok(all.has(a.address.toLowerCase()), a.address);
   for (const h of ['flm.home', 'pi.local', '10.0.0.5']) assert.ok(all.has(h), h);
   assert.ok(!all.has('0.0.0.0'));
 });

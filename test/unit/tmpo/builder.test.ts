@@ -41,7 +41,10 @@ test('each sample goes to the block of its own timestamp, each block strictly in
   b.push(T0 + 260, 2); // next window
   assert.equal(b.push(T0 + 255, 3), 'accepted'); // still after the first block's tail
   const done = b.takeBefore(T0 + 512);
-  assert.deepEqual(done.map((d) => d.key.bid), [T0, T0 + 256]);
+  assert.deepEqual(
+    done.map((d) => d.key.bid),
+    [T0, T0 + 256],
+  );
   assert.deepEqual(decodeSeries(done[0]!.bytes).times, [T0 + 250, T0 + 255]);
   assert.equal(b.openBlocks, 0);
 });
@@ -78,14 +81,27 @@ test('pool: a sample for a window already written goes to the next free window; 
   pool.push(SID_A, 0, T0 + 10, 1);
   pool.flush(T0 + 1);
   const first = pool.flush(T0 + 256 + 5);
-  assert.deepEqual(first.map((d) => d.key.bid), [T0]);
+  assert.deepEqual(
+    first.map((d) => d.key.bid),
+    [T0],
+  );
   assert.equal(pool.push(SID_A, 0, T0 + 10, 1), 'out-of-order', 'already stored: never twice');
   assert.equal(pool.push(SID_A, 0, T0 + 200, 2), 'accepted', 'after the stored tail: kept');
   // a sensor seen for the first time after the flush has its own window free
   assert.equal(pool.push(SID_B, 0, T0 + 200, 2), 'accepted');
   const next = pool.flush(T0 + 512 + 5);
-  assert.deepEqual(next.map((d) => [d.key.sid, d.key.bid]), [[SID_A, T0 + 256], [SID_B, T0]]);
-  assert.deepEqual(decodeSeries(next[0]!.bytes), { times: [T0 + 200], values: [2] }, 'a block that starts before its window');
+  assert.deepEqual(
+    next.map((d) => [d.key.sid, d.key.bid]),
+    [
+      [SID_A, T0 + 256],
+      [SID_B, T0],
+    ],
+  );
+  assert.deepEqual(
+    decodeSeries(next[0]!.bytes),
+    { times: [T0 + 200], values: [2] },
+    'a block that starts before its window',
+  );
   assert.equal(pool.stats().find((s) => s.sid === SID_A)!.counters['out-of-order'], 1);
 });
 
@@ -94,7 +110,13 @@ test('pool: a forced flush writes the current window too (tmpod `flush`)', () =>
   pool.push(SID_A, 0, T0 + 10, 1);
   pool.push(SID_A, 1, T0 + 11, 1);
   const done = pool.flush(T0 + 20, { force: true });
-  assert.deepEqual(done.map((d) => [d.key.rid, d.key.bid]), [[0, T0], [1, T0]]);
+  assert.deepEqual(
+    done.map((d) => [d.key.rid, d.key.bid]),
+    [
+      [0, T0],
+      [1, T0],
+    ],
+  );
   assert.equal(pool.openBlocks, 0);
 });
 
@@ -105,7 +127,10 @@ test('the cfg is taken when a block opens; a changed cfg applies to later blocks
   pool.push(SID_A, 0, T0 + 2, 2);
   pool.push(SID_A, 0, T0 + 300, 3);
   const done = pool.flush(T0 + 1000, { force: true });
-  assert.deepEqual(done.map((d) => decodeBlock(d.bytes).h.cfg?.['function']), ['before', 'after']);
+  assert.deepEqual(
+    done.map((d) => decodeBlock(d.bytes).h.cfg?.['function']),
+    ['before', 'after'],
+  );
 });
 
 test('a builder holds at most maxOpenBlocks blocks: a source ahead has its oldest written; after its clock is set back, readings go into the windows it left free', () => {
@@ -114,13 +139,24 @@ test('a builder holds at most maxOpenBlocks blocks: a source ahead has its oldes
   assert.equal(b.push(T0 + 768, 2), 'accepted');
   assert.equal(b.push(T0 + 100 * 256, 3), 'accepted');
   assert.equal(b.openBlocks, 2);
-  assert.deepEqual(b.takeDue(undefined).map((d) => d.key.bid), [T0 + 512], 'written at once, whatever the host clock');
+  assert.deepEqual(
+    b.takeDue(undefined).map((d) => d.key.bid),
+    [T0 + 512],
+    'written at once, whatever the host clock',
+  );
   assert.equal(b.push(T0 + 512, 9), 'out-of-order', 'a stored reading is never stored twice');
   assert.equal(b.push(T0 + 10, 0), 'accepted', 'before every block: its own window is free');
-  assert.deepEqual(b.takeDue(undefined).map((d) => d.key.bid), [T0 + 100 * 256], 'the block furthest ahead made room');
+  assert.deepEqual(
+    b.takeDue(undefined).map((d) => d.key.bid),
+    [T0 + 100 * 256],
+    'the block furthest ahead made room',
+  );
   assert.equal(b.push(T0 + 600, 9), 'accepted', 'after the written block of its window: put in front of the next one');
   const rest = b.takeDue(T0 + 200 * 256, true);
-  assert.deepEqual(rest.map((d) => d.key.bid), [T0, T0 + 768]);
+  assert.deepEqual(
+    rest.map((d) => d.key.bid),
+    [T0, T0 + 768],
+  );
 });
 
 test('pool refuses bad sensor ids and rids without creating a builder', () => {

@@ -15,7 +15,17 @@ import {
 import { TmpoFormatError } from '../../../core/tmpo/block';
 import { CFG, SID_A, SID_B, T0, prng, randomSeries, round3 } from './support';
 
-const MANUAL_CFG = { id: SID_A, class: 'analog', type: 'electricity', port: [1], function: 'main', rid: 0, current: 50, data_type: 'counter', voltage: 230 };
+const MANUAL_CFG = {
+  id: SID_A,
+  class: 'analog',
+  type: 'electricity',
+  port: [1],
+  function: 'main',
+  rid: 0,
+  current: 50,
+  data_type: 'counter',
+  voltage: 230,
+};
 
 test('a small counter series encodes to exactly the FLM block text', () => {
   const series = { times: [1422801984, 1422802050, 1422802131], values: [637840, 637841, 637842] };
@@ -69,7 +79,10 @@ test('decodes the block of the FLM manual MQTT example, built by hand, with Lua 
   assert.deepEqual(block.h.tail, [1422802131, 637842]);
   assert.equal(block.h.vsn, 1);
   assert.deepEqual(block.h.cfg, MANUAL_CFG);
-  assert.deepEqual(blockToSeries(block), { times: [1422801984, 1422802050, 1422802131], values: [637840, 637841, 637842] });
+  assert.deepEqual(blockToSeries(block), {
+    times: [1422801984, 1422802050, 1422802131],
+    values: [637840, 637841, 637842],
+  });
 });
 
 test('decodes the tmpo-py README example points (Flukso HQ sensor)', () => {
@@ -83,7 +96,9 @@ test('decodes blocks of the first tmpod (no vsn, no cfg), empty Lua cfg tables, 
   assert.equal(old.h.cfg, undefined);
   assert.deepEqual(blockToSeries(old).values, [10, 12.5]);
   assert.deepEqual(parseBlockJson('{"h":{"head":[10,1],"tail":[10,1],"vsn":1,"cfg":[]},"t":[0],"v":[0]}').h.cfg, {});
-  const gap = parseBlockJson('{"h":{"head":[10,1],"tail":[20,1.2000000000002],"vsn":1},"t":[0,10],"v":[0,0.2000000000002]}');
+  const gap = parseBlockJson(
+    '{"h":{"head":[10,1],"tail":[20,1.2000000000002],"vsn":1},"t":[0,10],"v":[0,0.2000000000002]}',
+  );
   assert.equal(blockToSeries(gap).values[1], 1 + 0.2000000000002);
 });
 
@@ -134,7 +149,13 @@ test('property: 500 random series of integer and 3-decimal values round-trip', (
   for (let i = 0; i < 500; i++) {
     const decimals = i % 2 === 0 ? 0 : 3;
     const maxSamples = i % 10 === 0 ? 1 : 1 + Math.floor(rnd() * 400);
-    const series = randomSeries(rnd, { start: T0 + i * 1000, end: T0 + i * 1000 + 100000, maxSamples, decimals, maxGap: 1 + Math.floor(rnd() * 600) });
+    const series = randomSeries(rnd, {
+      start: T0 + i * 1000,
+      end: T0 + i * 1000 + 100000,
+      maxSamples,
+      decimals,
+      maxGap: 1 + Math.floor(rnd() * 600),
+    });
     const bytes = encodeSeries(series, CFG);
     const block = decodeBlock(bytes);
     const back = blockToSeries(block);
@@ -159,6 +180,11 @@ test('property: values with more than 3 decimals drift by at most 0.0005 per sam
   for (let i = 0; i < 100; i++) {
     const series = randomSeries(rnd, { start: T0, end: T0 + 5000, maxSamples: 200, decimals: 'any' });
     const back = decodeSeries(encodeSeries(series, {}));
-    series.values.forEach((v, k) => assert.ok(Math.abs(back.values[k]! - v) <= 0.0005 * k + 1e-6 * Math.max(1, Math.abs(v)), `series ${i} sample ${k}`));
+    series.values.forEach((v, k) =>
+      assert.ok(
+        Math.abs(back.values[k]! - v) <= 0.0005 * k + 1e-6 * Math.max(1, Math.abs(v)),
+        `series ${i} sample ${k}`,
+      ),
+    );
   }
 });

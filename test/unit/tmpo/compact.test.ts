@@ -4,7 +4,14 @@ import { promises as fs } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { compact, siblingGroups } from '../../../core/tmpo/compact';
 import { mergeBlocks } from '../../../core/tmpo/merge';
-import { blockJson, blockToSeries, decodeBlock, encodeSeries, parseBlockJson, seriesToBlock } from '../../../core/tmpo/codec';
+import {
+  blockJson,
+  blockToSeries,
+  decodeBlock,
+  encodeSeries,
+  parseBlockJson,
+  seriesToBlock,
+} from '../../../core/tmpo/codec';
 import { TmpoFormatError, type Series } from '../../../core/tmpo/block';
 import { TmpoStore } from '../../../core/tmpo/store';
 import { blockPath, type BlockKey, type Level } from '../../../core/tmpo/ids';
@@ -17,8 +24,12 @@ function concat(parts: Series[]): Series {
 }
 
 test('merging follows tmpod: last header with the first head, gaps between children unrounded', () => {
-  const a = parseBlockJson(`{"h":{"head":[${T0 + 10},100],"tail":[${T0 + 20},101.5],"vsn":1,"cfg":{"rid":0,"function":"old"}},"t":[0,10],"v":[0,1.5]}`);
-  const b = parseBlockJson(`{"h":{"head":[${T0 + 260},101.6],"tail":[${T0 + 270},103],"vsn":1,"cfg":{"rid":0,"function":"new"}},"t":[0,10],"v":[0,1.4]}`);
+  const a = parseBlockJson(
+    `{"h":{"head":[${T0 + 10},100],"tail":[${T0 + 20},101.5],"vsn":1,"cfg":{"rid":0,"function":"old"}},"t":[0,10],"v":[0,1.5]}`,
+  );
+  const b = parseBlockJson(
+    `{"h":{"head":[${T0 + 260},101.6],"tail":[${T0 + 270},103],"vsn":1,"cfg":{"rid":0,"function":"new"}},"t":[0,10],"v":[0,1.4]}`,
+  );
   // t gap 260 - 20 = 240; v gap 101.6 - 101.5 in doubles is 0.0999999999999943, which Lua's
   // %.14g prints as 0.099999999999994: tmpod writes the gap unrounded, and so do we.
   assert.equal(
@@ -36,7 +47,10 @@ test('merging refuses children that overlap in time', () => {
 test('sibling groups: runs sharing a parent whose window is past', () => {
   const bids = [T0, T0 + 256, T0 + 3840, T0 + 4096, T0 + 4352, T0 + 8192];
   assert.deepEqual(siblingGroups(8, bids, T0 + 4096), [{ parentBid: T0, bids: [T0, T0 + 256, T0 + 3840] }]);
-  assert.deepEqual(siblingGroups(8, bids, T0 + 8192).map((g) => g.parentBid), [T0, T0 + 4096]);
+  assert.deepEqual(
+    siblingGroups(8, bids, T0 + 8192).map((g) => g.parentBid),
+    [T0, T0 + 4096],
+  );
   assert.deepEqual(siblingGroups(8, bids, T0 + 4095), []);
 });
 
@@ -56,7 +70,10 @@ test('16 level-8 blocks become one level-12 block equal to their concatenation; 
     assert.equal((await store.list({ lvl: 8 })).length, 16);
 
     const report = await compact(store, T0 + 4096);
-    assert.deepEqual(report.events.map((e) => e.kind), ['compacted']);
+    assert.deepEqual(
+      report.events.map((e) => e.kind),
+      ['compacted'],
+    );
     assert.deepEqual(await store.list(), [key(12, T0)]);
     const parent = (await store.readBlock(key(12, T0)))!;
     assert.equal(parent.h.cfg?.['function'], 'v15', 'cfg of the last child');
@@ -132,7 +149,10 @@ test('an existing parent is never overwritten; children with samples it lacks ar
 test('children left by a crash after their parent was written are recognised and removed', async () => {
   await withTempDir(async (dir) => {
     const { store } = await TmpoStore.open(dir);
-    const child = (i: number): [BlockKey, Buffer] => [key(8, T0 + i * 256), encodeSeries({ times: [T0 + i * 256 + 1], values: [i] }, CFG)];
+    const child = (i: number): [BlockKey, Buffer] => [
+      key(8, T0 + i * 256),
+      encodeSeries({ times: [T0 + i * 256 + 1], values: [i] }, CFG),
+    ];
     const kids = [child(0), child(3), child(9)];
     for (const [k, b] of kids) await store.put(k, b);
     await compact(store, T0 + 4096);
@@ -140,7 +160,10 @@ test('children left by a crash after their parent was written are recognised and
     // the crash: parent durable, children not yet removed
     for (const [k, b] of kids) await store.put(k, b);
     const report = await compact(store, T0 + 4096);
-    assert.deepEqual(report.events.map((e) => e.kind === 'parent-exists' && e.childrenRemoved), [true]);
+    assert.deepEqual(
+      report.events.map((e) => e.kind === 'parent-exists' && e.childrenRemoved),
+      [true],
+    );
     assert.deepEqual(await store.list(), [key(12, T0)]);
     assert.deepEqual(await store.read(key(12, T0)), parentBytes);
   });
@@ -153,12 +176,18 @@ test('a child that went bad is quarantined and its group waits; nothing is lost 
     await store.put(key(8, T0 + 256), encodeSeries({ times: [T0 + 257], values: [2] }, CFG));
     await fs.writeFile(blockPath(dir, key(8, T0 + 256)), gzipSync('{"h":{"head":'));
     const report = await compact(store, T0 + 4096);
-    assert.deepEqual(report.events.map((e) => e.kind), ['quarantined']);
+    assert.deepEqual(
+      report.events.map((e) => e.kind),
+      ['quarantined'],
+    );
     assert.equal(await store.has(key(12, T0)), false);
     assert.ok(await store.has(key(8, T0)));
     // the next run compacts what is left
     const again = await compact(store, T0 + 4096);
-    assert.deepEqual(again.events.map((e) => e.kind), ['compacted']);
+    assert.deepEqual(
+      again.events.map((e) => e.kind),
+      ['compacted'],
+    );
     assert.deepEqual(blockToSeries(decodeBlock((await store.read(key(12, T0)))!)).times, [T0 + 1]);
     assert.equal((await filesBelow(dir)).filter((f) => f.startsWith('tmpo/quarantine/')).length, 1);
   });
@@ -167,7 +196,11 @@ test('a child that went bad is quarantined and its group waits; nothing is lost 
 test('sensors and rids are compacted separately', async () => {
   await withTempDir(async (dir) => {
     const { store } = await TmpoStore.open(dir);
-    for (const [sid, rid] of [[SID_A, 0], [SID_A, 1], [SID_B, 0]] as const) {
+    for (const [sid, rid] of [
+      [SID_A, 0],
+      [SID_A, 1],
+      [SID_B, 0],
+    ] as const) {
       await store.put(key(8, T0, sid, rid), encodeSeries({ times: [T0 + rid], values: [rid] }, CFG));
     }
     await compact(store, T0 + 4096);

@@ -30,7 +30,8 @@ const ROUNDING: Array<[number, string]> = [
 ];
 
 test('deltas round half-up to 3 decimals exactly as tmpod does', () => {
-  for (const [delta, expected] of ROUNDING) assert.equal(formatLuaNumber(roundDelta(delta)), expected, `roundDelta(${delta})`);
+  for (const [delta, expected] of ROUNDING)
+    assert.equal(formatLuaNumber(roundDelta(delta)), expected, `roundDelta(${delta})`);
 });
 
 test('each delta is taken from the previous raw value, as tmpod push8 does', () => {
@@ -38,7 +39,10 @@ test('each delta is taken from the previous raw value, as tmpod push8 does', () 
   // from the previous rounded value would have given 0.001, 0.002, 0.001.
   const b = new OpenBlock(1000, 5012.5, {});
   for (const [i, v] of [5012.5014, 5012.5028, 5012.5042].entries()) assert.ok(b.append(1001 + i, v));
-  assert.equal(blockJson(b.toBlock()), '{"h":{"head":[1000,5012.5],"tail":[1003,5012.5042],"vsn":1,"cfg":{}},"t":[0,1,1,1],"v":[0,0.001,0.001,0.001]}');
+  assert.equal(
+    blockJson(b.toBlock()),
+    '{"h":{"head":[1000,5012.5],"tail":[1003,5012.5042],"vsn":1,"cfg":{}},"t":[0,1,1,1],"v":[0,0.001,0.001,0.001]}',
+  );
 });
 
 test('an open block refuses a sample that is not after its tail and stays unchanged', () => {

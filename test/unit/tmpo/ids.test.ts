@@ -64,8 +64,14 @@ test('a parent window is past only once now has reached the next parent window',
 });
 
 test('block paths follow the FLM layout <dataDir>/tmpo/sensor/<sid>/<rid>/<lvl>/<bid>', () => {
-  assert.equal(blockPath('/data', { sid: SID_A, rid: 0, lvl: 8, bid: 1422801920 }), join('/data', 'tmpo', 'sensor', SID_A, '0', '8', '1422801920'));
-  assert.equal(blockPath('/d', { sid: SID_A, rid: 3, lvl: 20, bid: 1048576 * 1357 }), join('/d', 'tmpo', 'sensor', SID_A, '3', '20', String(1048576 * 1357)));
+  assert.equal(
+    blockPath('/data', { sid: SID_A, rid: 0, lvl: 8, bid: 1422801920 }),
+    join('/data', 'tmpo', 'sensor', SID_A, '0', '8', '1422801920'),
+  );
+  assert.equal(
+    blockPath('/d', { sid: SID_A, rid: 3, lvl: 20, bid: 1048576 * 1357 }),
+    join('/d', 'tmpo', 'sensor', SID_A, '3', '20', String(1048576 * 1357)),
+  );
 });
 
 test('keys that could not be an FLM block or could leave the store are refused', () => {

@@ -22,7 +22,13 @@ interface Run {
   warnings: string[];
 }
 
-async function open(dir: string, clock: { now: number }, published: Map<string, Buffer>, warnings: string[], horizonSeconds?: number): Promise<Run> {
+async function open(
+  dir: string,
+  clock: { now: number },
+  published: Map<string, Buffer>,
+  warnings: string[],
+  horizonSeconds?: number,
+): Promise<Run> {
   const rec = await TmpoRecorder.open({
     dataDir: dir,
     deviceId: '0123456789abcdef0123456789abcdef',
@@ -50,7 +56,10 @@ async function runUntil(run: Run, until: number, step = 1): Promise<void> {
 }
 
 /** Every stored sample of a sensor, as tmpo-py's `series` puts them together. */
-async function tmpoPySeries(rec: TmpoRecorder, sid: string): Promise<{ times: number[]; values: number[]; keys: BlockKey[] }> {
+async function tmpoPySeries(
+  rec: TmpoRecorder,
+  sid: string,
+): Promise<{ times: number[]; values: number[]; keys: BlockKey[] }> {
   await rec.idle();
   const keys = await rec.store.list({ sid });
   const times: number[] = [];
@@ -63,10 +72,24 @@ async function tmpoPySeries(rec: TmpoRecorder, sid: string): Promise<{ times: nu
   return { times, values, keys };
 }
 
-function assertExactlyOnce(got: { times: number[]; values: number[] }, want: Array<[number, number]>, what: string): void {
-  for (let i = 1; i < got.times.length; i++) assert.ok(got.times[i]! > got.times[i - 1]!, `${what}: times increase (${got.times[i - 1]} then ${got.times[i]})`);
-  assert.deepEqual(got.times, want.map(([t]) => t), `${what}: every reading once`);
-  got.values.forEach((v, i) => assert.ok(Math.abs(v - want[i]![1]) < 1e-6, `${what}: value at ${got.times[i]}: ${v} != ${want[i]![1]} (${got.values.slice(Math.max(0, i - 3), i + 3)} / ${want.slice(Math.max(0, i - 3), i + 3).map((w) => w[1])})`));
+function assertExactlyOnce(
+  got: { times: number[]; values: number[] },
+  want: Array<[number, number]>,
+  what: string,
+): void {
+  for (let i = 1; i < got.times.length; i++)
+    assert.ok(got.times[i]! > got.times[i - 1]!, `${what}: times increase (${got.times[i - 1]} then ${got.times[i]})`);
+  assert.deepEqual(
+    got.times,
+    want.map(([t]) => t),
+    `${what}: every reading once`,
+  );
+  got.values.forEach((v, i) =>
+    assert.ok(
+      Math.abs(v - want[i]![1]) < 1e-6,
+      `${what}: value at ${got.times[i]}: ${v} != ${want[i]![1]} (${got.values.slice(Math.max(0, i - 3), i + 3)} / ${want.slice(Math.max(0, i - 3), i + 3).map((w) => w[1])})`,
+    ),
+  );
 }
 
 test('gas stamped with its capture time, 6 minutes late, and a meter 3 h 10 min behind: every capture stored once, in its own window', async () => {
@@ -103,11 +126,20 @@ test('gas stamped with its capture time, 6 minutes late, and a meter 3 h 10 min 
     assertExactlyOnce(g, gas, 'gas');
     for (const k of g.keys) {
       const s = blk2series('gz', (await run.rec.store.read(k))!);
-      assert.ok(s.times.every((t) => t >= k.bid && t < k.bid + span(k.lvl)), `gas block ${keyText(k)} holds only its own window`);
+      assert.ok(
+        s.times.every((t) => t >= k.bid && t < k.bid + span(k.lvl)),
+        `gas block ${keyText(k)} holds only its own window`,
+      );
     }
     assertExactlyOnce(await tmpoPySeries(run.rec, SID_A), elec, 'electricity');
     assertExactlyOnce(await tmpoPySeries(run.rec, SID_B), slow, 'hourly');
-    assert.deepEqual(run.rec.stats().map((s) => [s.sid, s.counters.expired, s.counters['out-of-order']]).filter(([, a, b]) => a || b), []);
+    assert.deepEqual(
+      run.rec
+        .stats()
+        .map((s) => [s.sid, s.counters.expired, s.counters['out-of-order']])
+        .filter(([, a, b]) => a || b),
+      [],
+    );
     assert.deepEqual(run.warnings, []);
     await run.rec.close();
   });
@@ -161,14 +193,18 @@ test('a meter 30 s behind, with jitter and repeats: stored once each, the blocks
         want.push([ts, (ts - T0) / 10]);
         last = ts;
       } else assert.equal(outcome, 'out-of-order');
-      if (host % 97 === 0) assert.equal(run.rec.push(SID_A, 0, last, 0), 'out-of-order', 'a repeat is never stored twice');
+      if (host % 97 === 0)
+        assert.equal(run.rec.push(SID_A, 0, last, 0), 'out-of-order', 'a repeat is never stored twice');
       await run.rec.tick();
     }
     await runUntil(run, T0 + 8 * 3600, 16);
     await run.rec.tick({ force: true });
     const got = await tmpoPySeries(run.rec, SID_A);
     assertExactlyOnce(got, want, 'meter');
-    assert.ok(got.keys.some((k) => k.lvl > 8), 'compaction ran');
+    assert.ok(
+      got.keys.some((k) => k.lvl > 8),
+      'compaction ran',
+    );
     assert.deepEqual(run.warnings, []);
     await run.rec.close();
   });
@@ -208,7 +244,10 @@ test('a crash after a block was written but before the journal was saved again: 
     }
     await next.rec.tick({ force: true });
     assertExactlyOnce(await tmpoPySeries(next.rec, SID_A), want, 'after the crash');
-    assert.deepEqual(warnings.filter((w) => /already on disk/.test(w)), []);
+    assert.deepEqual(
+      warnings.filter((w) => /already on disk/.test(w)),
+      [],
+    );
     await next.rec.close();
   });
 });
@@ -217,12 +256,18 @@ test('random clocks, jitter, repeats, restarts and crashes: every accepted readi
   for (const seed of [1, 2, 3, 4]) {
     await withTempDir(async (dir) => {
       let r = seed * 2654435761;
-      const rnd = () => ((r = (Math.imul(r ^ (r >>> 15), 2246822507) + 0x6d2b79f5) >>> 0) / 2 ** 32);
+      const rnd = () => (r = (Math.imul(r ^ (r >>> 15), 2246822507) + 0x6d2b79f5) >>> 0) / 2 ** 32;
       const published = new Map<string, Buffer>();
       const warnings: string[] = [];
       const clock = { now: T0 };
       let run = await open(dir, clock, published, warnings, 3600);
-      const sensors = [SID_A, SID_B, SID_GAS].map((sid) => ({ sid, offset: 0, last: -1, value: 0, accepted: [] as Array<[number, number]> }));
+      const sensors = [SID_A, SID_B, SID_GAS].map((sid) => ({
+        sid,
+        offset: 0,
+        last: -1,
+        value: 0,
+        accepted: [] as Array<[number, number]>,
+      }));
       const outcomes: Record<string, number> = {};
       for (let step = 0; step < 4000; step++) {
         clock.now += 1 + Math.floor(rnd() * 12);
@@ -301,7 +346,11 @@ test('a meter clock 2 h ahead, set right after a restart: the readings go into t
     }
     await runUntil(again, T0 + 4 * 3600, 60);
     await again.rec.tick({ force: true });
-    assertExactlyOnce(await tmpoPySeries(again.rec, SID_A), want.sort((a, b) => a[0] - b[0]), 'before and after the clock was set');
+    assertExactlyOnce(
+      await tmpoPySeries(again.rec, SID_A),
+      want.sort((a, b) => a[0] - b[0]),
+      'before and after the clock was set',
+    );
     assert.deepEqual(run.warnings, []);
     await again.rec.close();
   });

@@ -32,7 +32,10 @@ test('readings become a level-8 block once its window and the grace have passed'
     assert.equal(blocks.length, 0, 'not before the grace');
     clock.now = T0 + 256 + 20;
     await rec.tick();
-    assert.deepEqual(blocks.map(([k]) => keyText(k)), [`${SID_A}/0/8/${T0}`]);
+    assert.deepEqual(
+      blocks.map(([k]) => keyText(k)),
+      [`${SID_A}/0/8/${T0}`],
+    );
     const series = decodeSeries(blocks[0]![1]);
     assert.equal(series.times.length, 256);
     assert.equal(series.values.at(-1), 1255);
@@ -40,7 +43,11 @@ test('readings become a level-8 block once its window and the grace have passed'
     assert.equal(rec.push(SID_A, 0, T0 + 10, 5), 'out-of-order', 'a stored reading is never stored twice');
     assert.equal(rec.push(SID_A, 0, T0 + 300, 5), 'accepted');
     await rec.tick({ force: true });
-    assert.deepEqual(blocks.map(([k]) => k.bid), [T0, T0 + 256], 'a written window is never rewritten');
+    assert.deepEqual(
+      blocks.map(([k]) => k.bid),
+      [T0, T0 + 256],
+      'a written window is never rewritten',
+    );
     await rec.close();
   });
 });
@@ -60,7 +67,10 @@ test('open blocks survive a restart through the journal and go on filling', asyn
     await b.tick({ force: true });
     const s = decodeSeries(blocks[0]![1]);
     assert.equal(s.times.length, 200);
-    assert.deepEqual(s.times, Array.from({ length: 200 }, (_, i) => T0 + i));
+    assert.deepEqual(
+      s.times,
+      Array.from({ length: 200 }, (_, i) => T0 + i),
+    );
     assert.ok(s.values.every((v, i) => Math.abs(v - i * 1.5) < 1e-6));
     await b.close();
   });
@@ -111,14 +121,23 @@ test('blocks are compacted into level 12 once the parent window and the late-rea
 
 test('sync plan: re-send what the other side lacks, levels 20 to 8, everything on lvl 0', () => {
   const k = (sid: string, rid: number, lvl: 8 | 12 | 16 | 20, bid: number): BlockKey => ({ sid, rid, lvl, bid });
-  const blocks = [k(SID_A, 0, 8, T0), k(SID_A, 0, 8, T0 + 256), k(SID_A, 0, 12, T0 - 4096), k(SID_A, 1, 8, T0), k(SID_B, 0, 8, T0)];
+  const blocks = [
+    k(SID_A, 0, 8, T0),
+    k(SID_A, 0, 8, T0 + 256),
+    k(SID_A, 0, 12, T0 - 4096),
+    k(SID_A, 1, 8, T0),
+    k(SID_B, 0, 8, T0),
+  ];
   const plan = planResend([{ sid: SID_A, rid: 0, lvl: 8, bid: T0 }], blocks);
   // as tmpod: the tail rule applies to every rid >= the entry's, so rid 1's block at T0 is not newer
   assert.deepEqual(plan.map(keyText), [`${SID_A}/0/8/${T0 + 256}`]);
   const all = planResend([{ sid: SID_B, rid: 0, lvl: 0, bid: 0 }], blocks);
   assert.deepEqual(all.map(keyText), [`${SID_B}/0/8/${T0}`]);
   const levels = planResend([{ sid: SID_A, rid: 0, lvl: 0, bid: 0 }], blocks);
-  assert.deepEqual(levels.map((x) => `${x.rid}/${x.lvl}`), ['0/12', '0/8', '0/8', '1/8']);
+  assert.deepEqual(
+    levels.map((x) => `${x.rid}/${x.lvl}`),
+    ['0/12', '0/8', '0/8', '1/8'],
+  );
 });
 
 test('journal blocks of a sensor no longer configured are written with their own cfg; an entry naming no valid sensor is set aside, never dropped', async () => {

@@ -11,13 +11,22 @@ import { CFG, SID_A, SID_B, T0, filesBelow, prng, withTempDir } from './support'
 
 const key = (lvl: Level, bid: number, sid = SID_A, rid = 0): BlockKey => ({ sid, rid, lvl, bid });
 const blockFor = (k: BlockKey, n = 3): Buffer =>
-  encodeSeries({ times: Array.from({ length: n }, (_, i) => k.bid + i), values: Array.from({ length: n }, (_, i) => 1000 + i) }, CFG);
+  encodeSeries(
+    { times: Array.from({ length: n }, (_, i) => k.bid + i), values: Array.from({ length: n }, (_, i) => 1000 + i) },
+    CFG,
+  );
 
 /** A block whose values do not compress away, so its size dwarfs a one-sample block. */
 function noisyBlockFor(k: BlockKey, n: number): Buffer {
   const rnd = prng(k.bid + k.sid.length);
   let v = 1000;
-  return encodeSeries({ times: Array.from({ length: n }, (_, i) => k.bid + i), values: Array.from({ length: n }, () => (v += Math.floor(rnd() * 5000))) }, CFG);
+  return encodeSeries(
+    {
+      times: Array.from({ length: n }, (_, i) => k.bid + i),
+      values: Array.from({ length: n }, () => (v += Math.floor(rnd() * 5000))),
+    },
+    CFG,
+  );
 }
 
 async function writeRaw(dataDir: string, k: BlockKey, bytes: Uint8Array): Promise<string> {
@@ -51,10 +60,15 @@ test('put, read, has and list blocks; nothing is kept but the files', async () =
 test('atomic writes leave no temp files behind', async () => {
   await withTempDir(async (dir) => {
     const { store } = await TmpoStore.open(dir);
-    await Promise.all(Array.from({ length: 20 }, (_, i) => store.put(key(8, T0 + i * 256), blockFor(key(8, T0 + i * 256)))));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store.put(key(8, T0 + i * 256), blockFor(key(8, T0 + i * 256)))),
+    );
     const files = await filesBelow(dir);
     assert.equal(files.length, 20);
-    assert.ok(files.every((f) => /^tmpo\/sensor\/[0-9a-f]+\/0\/8\/\d+$/.test(f)), files.join('\n'));
+    assert.ok(
+      files.every((f) => /^tmpo\/sensor\/[0-9a-f]+\/0\/8\/\d+$/.test(f)),
+      files.join('\n'),
+    );
   });
 });
 
@@ -120,7 +134,10 @@ test('at open, temp files of interrupted writes are removed and reported', async
     const temp = join(dirname(path), `.${T0 + 256}.0123abcd.tmp`);
     await fs.writeFile(temp, 'half a block');
     const { store, warnings } = await TmpoStore.open(dir);
-    assert.deepEqual(warnings.map((w) => [w.kind, w.path]), [['temp-removed', temp]]);
+    assert.deepEqual(
+      warnings.map((w) => [w.kind, w.path]),
+      [['temp-removed', temp]],
+    );
     assert.deepEqual(await filesBelow(join(dir, 'tmpo', 'sensor')), [`${SID_A}/0/8/${T0}`]);
     assert.deepEqual(await store.list(), [k]);
   });

@@ -9,7 +9,15 @@ export const SID_B = 'fed676021dacaaf6a12a8dda7685be34';
 /** A multiple of 2^12 (and so of 2^8): 2015-12-13T06:00:00Z. */
 export const T0 = 4096 * 354000;
 
-export const CFG = { id: SID_A, type: 'electricity', class: 'analog', port: [1], function: 'main', rid: 0, data_type: 'counter' };
+export const CFG = {
+  id: SID_A,
+  type: 'electricity',
+  class: 'analog',
+  port: [1],
+  function: 'main',
+  rid: 0,
+  data_type: 'counter',
+};
 
 export { withTempDir } from '../../support/temp-dir';
 

@@ -41,7 +41,13 @@ test('routing: what the FLM bridges and nothing else', () => {
   assert.equal(coveredBySync('tmpo-block'), true);
   assert.equal(coveredBySync('tmpo-sync'), true);
   assert.equal(coveredBySync('config'), false);
-  assert.deepEqual(parseTmpoBlockTopic(`/sensor/${SID_A}/tmpo/2/12/1449984000/gz`), { sid: SID_A, rid: 2, lvl: 12, bid: 1449984000, ext: 'gz' });
+  assert.deepEqual(parseTmpoBlockTopic(`/sensor/${SID_A}/tmpo/2/12/1449984000/gz`), {
+    sid: SID_A,
+    rid: 2,
+    lvl: 12,
+    bid: 1449984000,
+    ext: 'gz',
+  });
 });
 
 test('outbox: retained kept per topic and repeated on every drain; the rest bounded, oldest dropped and counted', () => {
@@ -52,14 +58,24 @@ test('outbox: retained kept per topic and repeated on every drain; the rest boun
   for (let i = 0; i < 5; i++) o.hold(m('/x', String(i)));
   assert.equal(o.held, 3);
   assert.equal(o.dropped, 2);
-  assert.deepEqual(o.drain().map((x) => x.payload), ['2', '2', '3', '4']);
-  assert.deepEqual(o.drain().map((x) => x.payload), ['2'], 'retained again on the next connect, the queue is empty');
+  assert.deepEqual(
+    o.drain().map((x) => x.payload),
+    ['2', '2', '3', '4'],
+  );
+  assert.deepEqual(
+    o.drain().map((x) => x.payload),
+    ['2'],
+    'retained again on the next connect, the queue is empty',
+  );
   o.remember(m('/a', '', true));
   assert.deepEqual(o.drain(), [], 'an empty retained payload clears the topic');
   o.remember(m('/b', 'b', true));
   o.remember(m('/c', 'c', true));
   o.remember(m('/d', 'd', true));
-  assert.deepEqual(o.drain().map((x) => x.topic), ['/c', '/d']);
+  assert.deepEqual(
+    o.drain().map((x) => x.topic),
+    ['/c', '/d'],
+  );
   assert.equal(o.dropped, 3);
 });
 
@@ -69,7 +85,10 @@ test('CA: PEM text, a file, blank for the public CAs; clear errors otherwise', a
   assert.equal((await loadCa(pki.caPem))!.toString(), pki.caPem.trim());
   assert.equal((await loadCa(`  ${pki.caFile}  `))!.toString(), pki.caPem);
   await assert.rejects(loadCa('-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----'), /not a PEM certificate/);
-  await assert.rejects(loadCa('/nonexistent/flukso.ca.crt'), /cannot read the CA file \/nonexistent\/flukso\.ca\.crt: ENOENT/);
+  await assert.rejects(
+    loadCa('/nonexistent/flukso.ca.crt'),
+    /cannot read the CA file \/nonexistent\/flukso\.ca\.crt: ENOENT/,
+  );
   await withTempDir(async (dir) => {
     await writeFile(join(dir, 'junk.crt'), 'not a cert');
     await assert.rejects(loadCa(join(dir, 'junk.crt')), /holds no PEM certificate/);
@@ -77,40 +96,82 @@ test('CA: PEM text, a file, blank for the public CAs; clear errors otherwise', a
 });
 
 test('failures: CONNACK codes, TLS and network errors', () => {
-  const err = (message: string, code?: string | number) => Object.assign(new Error(message), code === undefined ? {} : { code });
+  const err = (message: string, code?: string | number) =>
+    Object.assign(new Error(message), code === undefined ? {} : { code });
   assert.equal(classify(err('Connection refused: Unacceptable protocol version', 1)), 'protocol');
   assert.equal(classify(err('Connection refused: Bad username or password', 4)), 'auth');
   assert.equal(classify(err('Connection refused: Not authorized', 5)), 'auth');
   assert.equal(classify(err('Connection refused: Server unavailable', 3)), 'network');
   assert.equal(classify(err('self-signed certificate in certificate chain', 'SELF_SIGNED_CERT_IN_CHAIN')), 'tls');
   assert.equal(classify(err('unable to verify the first certificate', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE')), 'tls');
-  assert.equal(classify(err("Hostname/IP does not match certificate's altnames", 'ERR_TLS_CERT_ALTNAME_INVALID')), 'tls');
+  assert.equal(
+    classify(err("Hostname/IP does not match certificate's altnames", 'ERR_TLS_CERT_ALTNAME_INVALID')),
+    'tls',
+  );
   assert.equal(classify(err('connect ECONNREFUSED 127.0.0.1:8883', 'ECONNREFUSED')), 'network');
   assert.equal(classify(err('connack timeout')), 'network');
 });
 
 const hhmm = () => '13:05';
 const bridge = (over: Partial<BridgeState>): BridgeState => ({
-  phase: 'connected', url: 'mqtts://x:8883', refused: false, held: 0, dropped: 0, leftToSync: 0, sent: 0, received: 0, connects: 1, ...over,
+  phase: 'connected',
+  url: 'mqtts://x:8883',
+  refused: false,
+  held: 0,
+  dropped: 0,
+  leftToSync: 0,
+  sent: 0,
+  received: 0,
+  connects: 1,
+  ...over,
 });
 
 test('status: HTTP as before, the bridge beside it, the worst colour wins', () => {
   const http = { depth: 12, authFailed: false, retrying: false, extra: '' };
   assert.deepEqual(httpStatus({ ...http, lastSuccess: 1 }, hhmm), { level: 'ok', text: '12 queued · ok 13:05' });
-  assert.deepEqual(httpStatus({ ...http, retrying: true, lastError: 'connect ECONNREFUSED 127.0.0.1:443' }, hhmm), { level: 'warn', text: '12 queued · retrying: connect ECONNREFUSED 127.0.0.1:443' });
-  assert.deepEqual(httpStatus({ ...http, authFailed: true, extra: ' · 2 fractional' }, hhmm), { level: 'error', text: '12 queued · authentication failed · 2 fractional' });
+  assert.deepEqual(httpStatus({ ...http, retrying: true, lastError: 'connect ECONNREFUSED 127.0.0.1:443' }, hhmm), {
+    level: 'warn',
+    text: '12 queued · retrying: connect ECONNREFUSED 127.0.0.1:443',
+  });
+  assert.deepEqual(httpStatus({ ...http, authFailed: true, extra: ' · 2 fractional' }, hhmm), {
+    level: 'error',
+    text: '12 queued · authentication failed · 2 fractional',
+  });
 
   assert.deepEqual(bridgeStatus(bridge({ lastSent: 1 }), hhmm, true), { level: 'ok', text: 'bridge up · ok 13:05' });
   assert.deepEqual(bridgeStatus(bridge({ lastSent: 1 }), hhmm, false), { level: 'ok', text: 'bridge up' });
-  assert.deepEqual(bridgeStatus(bridge({ phase: 'connecting' }), hhmm, true), { level: 'busy', text: 'bridge connecting' });
-  const down = bridge({ phase: 'down', held: 2, dropped: 5, lastError: { message: 'connect ECONNREFUSED 127.0.0.1:8883', failure: 'network', at: 1 } });
-  assert.deepEqual(bridgeStatus(down, hhmm, true), { level: 'warn', text: 'bridge down: connect ECONNREFUSED 127.0.0.1:8883 · 2 held · 5 dropped' });
-  const refused = bridge({ phase: 'down', refused: true, lastError: { message: 'the server refused the device id and key (bad user name or password)', failure: 'auth', at: 1 } });
+  assert.deepEqual(bridgeStatus(bridge({ phase: 'connecting' }), hhmm, true), {
+    level: 'busy',
+    text: 'bridge connecting',
+  });
+  const down = bridge({
+    phase: 'down',
+    held: 2,
+    dropped: 5,
+    lastError: { message: 'connect ECONNREFUSED 127.0.0.1:8883', failure: 'network', at: 1 },
+  });
+  assert.deepEqual(bridgeStatus(down, hhmm, true), {
+    level: 'warn',
+    text: 'bridge down: connect ECONNREFUSED 127.0.0.1:8883 · 2 held · 5 dropped',
+  });
+  const refused = bridge({
+    phase: 'down',
+    refused: true,
+    lastError: {
+      message: 'the server refused the device id and key (bad user name or password)',
+      failure: 'auth',
+      at: 1,
+    },
+  });
   assert.equal(bridgeStatus(refused, hhmm, true).level, 'error');
   assert.match(bridgeStatus(refused, hhmm, true).text, /^bridge refused: the server refused the device id and key/);
 
   assert.deepEqual(joinStatus([httpStatus({ ...http, lastSuccess: 1 }, hhmm), bridgeStatus(down, hhmm, false)]), {
-    level: 'warn', text: '12 queued · ok 13:05 · bridge down: connect ECONNREFUSED 127.0.0.1:8883 · 2 held · 5 dropped',
+    level: 'warn',
+    text: '12 queued · ok 13:05 · bridge down: connect ECONNREFUSED 127.0.0.1:8883 · 2 held · 5 dropped',
   });
-  assert.equal(joinStatus([httpStatus({ ...http, authFailed: true }, hhmm), bridgeStatus(bridge({}), hhmm, false)]).level, 'error');
+  assert.equal(
+    joinStatus([httpStatus({ ...http, authFailed: true }, hhmm), bridgeStatus(bridge({}), hhmm, false)]).level,
+    'error',
+  );
 });

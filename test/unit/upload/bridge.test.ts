@@ -9,7 +9,9 @@ import { testPki } from '../../support/tls';
 import { waitFor } from '../../support/nodered';
 import { DEVICE, KEY, WRONG_KEY, SID_A, SID_B } from './support';
 
-const BLOCK = gzipSync(Buffer.from('{"h":{"head":[1449986560,1000],"tail":[1449986560,1000],"vsn":1,"cfg":{}},"t":[0],"v":[0]}'));
+const BLOCK = gzipSync(
+  Buffer.from('{"h":{"head":[1449986560,1000],"tail":[1449986560,1000],"vsn":1,"cfg":{}},"t":[0],"v":[0]}'),
+);
 const blockTopic = (sid: string, bid = 1449986560) => `/sensor/${sid}/tmpo/0/8/${bid}/gz`;
 
 interface Rig {
@@ -19,10 +21,18 @@ interface Rig {
   bridge: (o?: Partial<BridgeOptions>) => MqttBridge;
 }
 
-async function withBroker(opts: { requireMqtt31?: boolean; syncOnConnect?: boolean }, fn: (r: Rig) => Promise<void>): Promise<void> {
+async function withBroker(
+  opts: { requireMqtt31?: boolean; syncOnConnect?: boolean },
+  fn: (r: Rig) => Promise<void>,
+): Promise<void> {
   const pki = await testPki();
   const server = await FluksoTestServer.start({ devices: [{ id: DEVICE, key: KEY, sensors: [SID_A, SID_B] }] });
-  const broker = await server.startBridge({ cert: pki.serverCert, key: pki.serverKey, requireMqtt31: opts.requireMqtt31 ?? true, syncOnConnect: opts.syncOnConnect ?? true });
+  const broker = await server.startBridge({
+    cert: pki.serverCert,
+    key: pki.serverKey,
+    requireMqtt31: opts.requireMqtt31 ?? true,
+    syncOnConnect: opts.syncOnConnect ?? true,
+  });
   const events: BridgeEvent[] = [];
   const bridges: MqttBridge[] = [];
   try {
@@ -32,8 +42,15 @@ async function withBroker(opts: { requireMqtt31?: boolean; syncOnConnect?: boole
       events,
       bridge: (o = {}) => {
         const b = new MqttBridge({
-          host: '127.0.0.1', port: broker.port, ca: pki.caPem, deviceId: DEVICE, deviceKey: KEY,
-          backoff: { initialMs: 50, maxMs: 400 }, syncWaitMs: 300, onEvent: (e) => events.push(e), ...o,
+          host: '127.0.0.1',
+          port: broker.port,
+          ca: pki.caPem,
+          deviceId: DEVICE,
+          deviceKey: KEY,
+          backoff: { initialMs: 50, maxMs: 400 },
+          syncWaitMs: 300,
+          onEvent: (e) => events.push(e),
+          ...o,
         });
         bridges.push(b);
         b.start();
@@ -52,9 +69,17 @@ test('bridge: TLS, MQTT 3.1 (MQIsdp/3), device id and key, clean session, keepal
   await withBroker({}, async ({ broker, events, bridge }) => {
     const b = bridge({ syncWaitMs: 1000 });
     const reply = await waitFor('the pushed sync reply', () => events.find((e) => e.kind === 'sync-reply'));
-    assert.deepEqual(broker.connects, [{
-      clientId: `flukso-${DEVICE.slice(0, 6)}.flukso`, protocolId: 'MQIsdp', protocolVersion: 3, username: DEVICE, keepalive: 60, clean: true, returnCode: 0,
-    }]);
+    assert.deepEqual(broker.connects, [
+      {
+        clientId: `flukso-${DEVICE.slice(0, 6)}.flukso`,
+        protocolId: 'MQIsdp',
+        protocolVersion: 3,
+        username: DEVICE,
+        keepalive: 60,
+        clean: true,
+        returnCode: 0,
+      },
+    ]);
     assert.deepEqual(JSON.parse(reply.kind === 'sync-reply' ? reply.payload.toString() : ''), [
       { sid: SID_A, rid: 0, lvl: 0, bid: 0 },
       { sid: SID_B, rid: 0, lvl: 0, bid: 0 },
@@ -67,7 +92,7 @@ test('bridge: TLS, MQTT 3.1 (MQIsdp/3), device id and key, clean session, keepal
   });
 });
 
-test('bridge: the FLM\'s bridged topics go out with their QoS and retain, byte for byte; other topics are not bridged', async () => {
+test("bridge: the FLM's bridged topics go out with their QoS and retain, byte for byte; other topics are not bridged", async () => {
   await withBroker({}, async ({ broker, events, bridge }) => {
     const b = bridge();
     await waitFor('connected', () => b.state().phase === 'connected');
@@ -76,23 +101,39 @@ test('bridge: the FLM\'s bridged topics go out with their QoS and retain, byte f
     assert.equal(b.publish(`/device/${DEVICE}/config/kube`, '{}', { retain: true }), 'sent');
     assert.equal(b.publish(blockTopic(SID_A), BLOCK, { qos: 0, retain: false }), 'sent');
     assert.equal(b.publish(`/device/${DEVICE}/tmpo/sync`, ''), 'sent');
-    for (const topic of [`/sensor/${SID_A}/gauge`, `/sensor/${SID_A}/counter`, `/device/${'f'.repeat(32)}/config/sensor`, `/sensor/${SID_A}/tmpo/0/9/1449986560/gz`, `/sensor/${SID_A}/tmpo/0/8/1449986561/gz`, `/sensor/${SID_A}/tmpo/0/8/1449986560/json`, 'hello']) {
+    for (const topic of [
+      `/sensor/${SID_A}/gauge`,
+      `/sensor/${SID_A}/counter`,
+      `/device/${'f'.repeat(32)}/config/sensor`,
+      `/sensor/${SID_A}/tmpo/0/9/1449986560/gz`,
+      `/sensor/${SID_A}/tmpo/0/8/1449986561/gz`,
+      `/sensor/${SID_A}/tmpo/0/8/1449986560/json`,
+      'hello',
+    ]) {
       assert.equal(b.publish(topic, 'x'), 'not-bridged', topic);
     }
     await waitFor('four messages at the server', () => broker.received.length === 4);
     // aedes stores a retained message before it reports it, so arrival order is not wire order here.
-    assert.deepEqual(broker.received.map((r) => [r.topic, r.retain, r.qos]).sort(), [
-      [`/device/${DEVICE}/config/sensor`, true, 0],
-      [`/device/${DEVICE}/config/kube`, true, 0],
-      [blockTopic(SID_A), false, 0],
-      [`/device/${DEVICE}/tmpo/sync`, false, 0],
-    ].sort());
+    assert.deepEqual(
+      broker.received.map((r) => [r.topic, r.retain, r.qos]).sort(),
+      [
+        [`/device/${DEVICE}/config/sensor`, true, 0],
+        [`/device/${DEVICE}/config/kube`, true, 0],
+        [blockTopic(SID_A), false, 0],
+        [`/device/${DEVICE}/tmpo/sync`, false, 0],
+      ].sort(),
+    );
     assert.deepEqual(broker.configs.get(`/device/${DEVICE}/config/sensor`), JSON.parse(config));
     assert.ok(broker.blocks.get(`${SID_A}/0/8/1449986560`)!.bytes.equals(BLOCK));
     // The sync request is answered with what the server now has.
     await waitFor('the second reply', () => events.filter((e) => e.kind === 'sync-reply').length === 2);
     const second = events.filter((e) => e.kind === 'sync-reply')[1]!;
-    assert.deepEqual(JSON.parse(second.kind === 'sync-reply' ? second.payload.toString() : '')[0], { sid: SID_A, rid: 0, lvl: 8, bid: 1449986560 });
+    assert.deepEqual(JSON.parse(second.kind === 'sync-reply' ? second.payload.toString() : '')[0], {
+      sid: SID_A,
+      rid: 0,
+      lvl: 8,
+      bid: 1449986560,
+    });
     assert.equal(b.state().sent, 4);
     assert.deepEqual(broker.refused, []);
   });
@@ -141,7 +182,10 @@ test('bridge: a certificate from another CA, or for another name, is refused bef
     assert.equal(b.state().refused, true);
     await b.close();
     const named = bridge({ servername: 'api.flukso.net' });
-    await waitFor('a second TLS refusal', () => events.filter((e) => e.kind === 'failed').length >= 2 && named.state().lastError);
+    await waitFor(
+      'a second TLS refusal',
+      () => events.filter((e) => e.kind === 'failed').length >= 2 && named.state().lastError,
+    );
     assert.equal(named.state().lastError!.failure, 'tls', named.state().lastError!.message);
     assert.match(named.state().lastError!.message, /api\.flukso\.net/);
     assert.deepEqual(broker.connects, [], 'the server never saw a CONNECT');
@@ -168,13 +212,22 @@ test('bridge: while down, TMPO is left to the sync, other messages wait (oldest 
     await broker.up();
     await waitFor('connected again', () => b.state().phase === 'connected' && b.state().connects === 2, 15_000);
     await waitFor('what waited arrives', () => broker.received.length === 4);
-    assert.deepEqual(broker.received.slice(1).map((r) => [r.topic, r.payload.toString(), r.retain]).sort(), [
-      [`/device/${DEVICE}/config/flx`, '{"n":2}', false],
-      [`/device/${DEVICE}/config/flx`, '{"n":3}', false],
-      [`/device/${DEVICE}/config/sensor`, '{"v":2}', true],
-    ]);
+    assert.deepEqual(
+      broker.received
+        .slice(1)
+        .map((r) => [r.topic, r.payload.toString(), r.retain])
+        .sort(),
+      [
+        [`/device/${DEVICE}/config/flx`, '{"n":2}', false],
+        [`/device/${DEVICE}/config/flx`, '{"n":3}', false],
+        [`/device/${DEVICE}/config/sensor`, '{"v":2}', true],
+      ],
+    );
     assert.equal(b.state().held, 0);
-    await waitFor('sync-needed after the reconnect', () => kinds(events).filter((k) => k === 'sync-needed').length === 2);
+    await waitFor(
+      'sync-needed after the reconnect',
+      () => kinds(events).filter((k) => k === 'sync-needed').length === 2,
+    );
     assert.equal(broker.blocks.size, 0, 'the block made while down was not buffered: the sync brings it');
   });
 });
@@ -188,7 +241,14 @@ test('bridge: close is bounded while the server never finishes the handshake', a
   const port = (server.address() as AddressInfo).port;
   try {
     const events: BridgeEvent[] = [];
-    const b = new MqttBridge({ host: '127.0.0.1', port, deviceId: DEVICE, deviceKey: KEY, connectTimeoutMs: 60_000, onEvent: (e) => events.push(e) });
+    const b = new MqttBridge({
+      host: '127.0.0.1',
+      port,
+      deviceId: DEVICE,
+      deviceKey: KEY,
+      connectTimeoutMs: 60_000,
+      onEvent: (e) => events.push(e),
+    });
     b.start();
     await waitFor('the TCP connection', () => held.size > 0);
     const t0 = Date.now();

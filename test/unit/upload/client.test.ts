@@ -5,8 +5,15 @@ import { UploadClient } from '../../../core/upload/client';
 import { FluksoTestServer } from '../../support/flukso-server';
 import { DEVICE, KEY, SID_A, SID_B, WRONG_KEY, series, T0 } from './support';
 
-async function withServer(fn: (s: FluksoTestServer, client: (opts?: { key?: string; timeoutMs?: number }) => UploadClient) => Promise<void>, opts: { successStatus?: 200 | 204 } = {}) {
-  const server = await FluksoTestServer.start({ devices: [{ id: DEVICE, key: KEY, sensors: [SID_A, SID_B] }], seed: 7, ...opts });
+async function withServer(
+  fn: (s: FluksoTestServer, client: (opts?: { key?: string; timeoutMs?: number }) => UploadClient) => Promise<void>,
+  opts: { successStatus?: 200 | 204 } = {},
+) {
+  const server = await FluksoTestServer.start({
+    devices: [{ id: DEVICE, key: KEY, sensors: [SID_A, SID_B] }],
+    seed: 7,
+    ...opts,
+  });
   const clients: UploadClient[] = [];
   try {
     await fn(server, (o = {}) => {
@@ -85,7 +92,11 @@ test('server errors, resets, refused connections and timeouts are "retry", never
     await server.down('refuse');
     const refused = await c.postMeasurements(SID_A, series(T0 + 10, 2));
     assert.equal(refused.kind, 'retry');
-    assert.match(refused.kind === 'retry' ? refused.error : '', /ECONNREFUSED|ECONNRESET/, 'refused, or the dropped kept-alive socket');
+    assert.match(
+      refused.kind === 'retry' ? refused.error : '',
+      /ECONNREFUSED|ECONNRESET/,
+      'refused, or the dropped kept-alive socket',
+    );
     await server.up();
     assert.equal((await c.postMeasurements(SID_A, series(T0 + 10, 2))).kind, 'ok', 'back up on the same port');
 
@@ -108,16 +119,20 @@ test('a long-lived signal given with every POST cuts the one under way, and keep
   await withServer(async (server, client) => {
     const c = client({ timeoutMs: 5000 });
     const ac = new AbortController();
-    for (let i = 0; i < 200; i++) assert.equal((await c.postMeasurements(SID_A, series(T0 + 2 * i, 2), ac.signal)).kind, 'ok');
+    for (let i = 0; i < 200; i++)
+      assert.equal((await c.postMeasurements(SID_A, series(T0 + 2 * i, 2), ac.signal)).kind, 'ok');
     assert.equal(getEventListeners(ac.signal, 'abort').length, 0, 'no listener left behind');
     // AbortSignal.any() would leave one entry per POST in the long-lived signal (nodejs/node#55351).
     const dependants = Object.getOwnPropertySymbols(ac.signal).find((s) => s.description === 'kDependantSignals');
-    const held = dependants ? ((ac.signal as unknown as Record<symbol, { size?: number } | undefined>)[dependants]?.size ?? 0) : 0;
+    const held = dependants
+      ? ((ac.signal as unknown as Record<symbol, { size?: number } | undefined>)[dependants]?.size ?? 0)
+      : 0;
     assert.equal(held, 0, 'nothing held per POST');
 
     server.setFaults({ hangRate: 1 });
     const hanging = c.postMeasurements(SID_A, series(T0 + 1000, 2), ac.signal);
-    for (let i = 0; i < 200 && !server.log.some((r) => r.fault === 'hang'); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 200 && !server.log.some((r) => r.fault === 'hang'); i++)
+      await new Promise((r) => setTimeout(r, 10));
     ac.abort();
     const out = await hanging;
     assert.equal(out.kind === 'retry' && out.error, 'aborted');

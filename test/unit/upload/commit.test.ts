@@ -8,7 +8,10 @@ import type { Reading } from '../../../core/upload/reading';
 import { SID_A, T0, series, withTempDir } from './support';
 
 /** The commit pointer as the file holds it (written atomically, so never half of one). */
-async function pointerOnDisk(dir: string, sid = SID_A): Promise<{ seg: number; offset: number; ts: number | null } | undefined> {
+async function pointerOnDisk(
+  dir: string,
+  sid = SID_A,
+): Promise<{ seg: number; offset: number; ts: number | null } | undefined> {
   const text = await fs.readFile(join(dir, sid, 'commit.json'), 'utf8').catch(() => undefined);
   return text === undefined ? undefined : (JSON.parse(text) as { seg: number; offset: number; ts: number | null });
 }
@@ -38,7 +41,10 @@ async function afterCrash(dir: string, sid = SID_A): Promise<Reading[]> {
 
 const settleIo = () => new Promise((r) => setImmediate(r));
 
-async function withQueue(opts: Partial<UploadQueueOptions>, fn: (q: UploadQueue, dir: string, clock: ManualClock) => Promise<void>): Promise<void> {
+async function withQueue(
+  opts: Partial<UploadQueueOptions>,
+  fn: (q: UploadQueue, dir: string, clock: ManualClock) => Promise<void>,
+): Promise<void> {
   await withTempDir(async (root) => {
     const dir = join(root, 'q');
     const clock = new ManualClock(0);
@@ -57,7 +63,11 @@ test('deferred acknowledgements share one pointer write, commitIntervalMs after 
     const acks: Array<Promise<void>> = [];
     for (let i = 0; i < 5; i++) acks.push(q.ack((await q.peek(SID_A, 10))!, undefined, { defer: true }));
     assert.equal(q.depth(SID_A), 50, 'the pointer moved in memory at once');
-    assert.deepEqual((await q.peek(SID_A, 3))?.readings, series(T0, 100).slice(50, 53), 'and reading goes on from there');
+    assert.deepEqual(
+      (await q.peek(SID_A, 3))?.readings,
+      series(T0, 100).slice(50, 53),
+      'and reading goes on from there',
+    );
     let settled = 0;
     for (const a of acks) void a.then(() => settled++);
     clock.advance(999);
@@ -104,7 +114,10 @@ test('commitMaxRecords: a write once that many wait, and peek holds the reader w
     }
     assert.equal(acked, all.length);
     assert.ok(worst > LIMIT, `the pointer was written behind the reader (at most ${worst} behind)`);
-    assert.ok(q.counters.commitWrites <= Math.ceil(all.length / LIMIT) + 1, `${q.counters.commitWrites} writes for ${all.length / BATCH} batches`);
+    assert.ok(
+      q.counters.commitWrites <= Math.ceil(all.length / LIMIT) + 1,
+      `${q.counters.commitWrites} writes for ${all.length / BATCH} batches`,
+    );
     await q.commit(SID_A);
     await Promise.all(pending);
     assert.deepEqual(await afterCrash(dir), [], 'committed: nothing sent again');
@@ -140,7 +153,11 @@ test('a pointer write that fails: its acknowledgements reject, peek stops at the
     await assert.rejects(q.commit(SID_A));
 
     await fs.rm(blocker, { recursive: true });
-    assert.deepEqual((await q.peek(SID_A, 10))?.readings, series(T0, 100).slice(25, 35), 'the disk takes it again: reading goes on where it was');
+    assert.deepEqual(
+      (await q.peek(SID_A, 10))?.readings,
+      series(T0, 100).slice(25, 35),
+      'the disk takes it again: reading goes on where it was',
+    );
     assert.deepEqual(await pointerOnDisk(dir), { version: 1, seg: 0, offset: 25 * RECORD_BYTES, ts: T0 + 24 });
     assert.deepEqual(await afterCrash(dir), series(T0, 100).slice(25));
   });
@@ -154,7 +171,10 @@ test('a crash during a pointer write (temp file left, never renamed) keeps the p
     await q.ack((await q.peek(SID_A, 10))!);
     await q.close();
     const sensorDir = join(dir, SID_A);
-    await fs.writeFile(join(sensorDir, '.commit.json.0badf00d.tmp'), JSON.stringify({ version: 1, seg: 0, offset: 25 * RECORD_BYTES, ts: T0 + 24 }).slice(0, 17));
+    await fs.writeFile(
+      join(sensorDir, '.commit.json.0badf00d.tmp'),
+      JSON.stringify({ version: 1, seg: 0, offset: 25 * RECORD_BYTES, ts: T0 + 24 }).slice(0, 17),
+    );
     const q2 = await UploadQueue.open({ dir });
     assert.deepEqual((await q2.peek(SID_A, 100))?.readings, series(T0, 30).slice(10));
     assert.ok(!(await fs.readdir(sensorDir)).some((n) => n.endsWith('.tmp')), 'the torn temp file is removed');
@@ -174,7 +194,11 @@ test('a crash after the pointer went past a segment, before the segment was dele
     const first = await fs.readFile(join(sensorDir, segs[0]!));
     await q.ack((await q.peek(SID_A, 100))!);
     await q.close();
-    assert.deepEqual((await fs.readdir(sensorDir)).filter((n) => n.endsWith('.seg')), [segs[1]], 'gone behind the pointer');
+    assert.deepEqual(
+      (await fs.readdir(sensorDir)).filter((n) => n.endsWith('.seg')),
+      [segs[1]],
+      'gone behind the pointer',
+    );
     await fs.writeFile(join(sensorDir, segs[0]!), first); // as if the delete never happened
     const q2 = await UploadQueue.open({ dir, segmentBytes: 10 * RECORD_BYTES });
     assert.deepEqual((await q2.peek(SID_A, 100))?.readings, series(T0 + 10, 10, 1, 2000));

@@ -15,7 +15,10 @@ test('X-Digest is HMAC-SHA1 of the exact body keyed with the ASCII of the hex ke
   // Worked out beforehand with Python's hmac module over the same bytes.
   assert.equal(xDigest(KEY, BODY), '80534a4454aafe4fedb238937fe3b29f3a641a1e');
   // Not the 16 bytes the hex spells: that would be a different digest.
-  assert.equal(createHmac('sha1', Buffer.from(KEY, 'hex')).update(BODY).digest('hex'), '68e362d485384ae326a4e888b1a0001973a6e65f');
+  assert.equal(
+    createHmac('sha1', Buffer.from(KEY, 'hex')).update(BODY).digest('hex'),
+    '68e362d485384ae326a4e888b1a0001973a6e65f',
+  );
   assert.notEqual(xDigest(KEY, BODY), '68e362d485384ae326a4e888b1a0001973a6e65f');
   assert.match(xDigest(KEY, BODY), /^[0-9a-f]{40}$/);
   assert.equal(xDigest(KEY, Buffer.from(BODY)), xDigest(KEY, BODY));
@@ -33,9 +36,21 @@ test('digestMatches takes the right digest (any case) and refuses others', () =>
 });
 
 test('the body is compact JSON, ascending pairs; negative and large whole counters print exactly', () => {
-  assert.equal(measurementsBody([[1449999999, 123456], [1450000059, 123457]]), BODY);
+  assert.equal(
+    measurementsBody([
+      [1449999999, 123456],
+      [1450000059, 123457],
+    ]),
+    BODY,
+  );
   assert.equal(measurementsBody([]), '{"measurements":[]}');
-  assert.equal(measurementsBody([[1449999999, -42], [1450000000, 9007199254740991]]), '{"measurements":[[1449999999,-42],[1450000000,9007199254740991]]}');
+  assert.equal(
+    measurementsBody([
+      [1449999999, -42],
+      [1450000000, 9007199254740991],
+    ]),
+    '{"measurements":[[1449999999,-42],[1450000000,9007199254740991]]}',
+  );
   assert.deepEqual(JSON.parse(measurementsBody([[1449999999, 5]])), { measurements: [[1449999999, 5]] });
 });
 
@@ -50,9 +65,16 @@ test('the client sends the FLM headers and signs exactly the bytes that arrive',
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const client = new UploadClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`, deviceKey: KEY, userAgent: 'Fluksometer test' });
+  const client = new UploadClient({
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`,
+    deviceKey: KEY,
+    userAgent: 'Fluksometer test',
+  });
   try {
-    const out = await client.postMeasurements(SID_A, [[1449999999, 123456], [1450000059, 123457]]);
+    const out = await client.postMeasurements(SID_A, [
+      [1449999999, 123456],
+      [1450000059, 123457],
+    ]);
     assert.equal(out.kind, 'ok');
     const [r] = seen;
     assert.ok(r);

@@ -37,9 +37,18 @@ test('span 60: only the first and last point of each minute survive', () => {
 test('only points at or before now - offset are thinned (inclusive, as fluksod walks)', () => {
   const pts = series(T0, 6, 10); // one minute, 0..50
   // now - 0 = T0 + 30: points up to 30 may go, later ones stay
-  assert.deepEqual(downsample(pts, T0 + 30, ONLY_MINUTE).map((r) => r[0] - T0), [0, 40, 50]);
-  assert.deepEqual(downsample(pts, T0 + 29, ONLY_MINUTE).map((r) => r[0] - T0), [0, 30, 40, 50]);
-  assert.deepEqual(downsample(pts, T0, ONLY_MINUTE).map((r) => r[0] - T0), [0, 10, 20, 30, 40, 50]);
+  assert.deepEqual(
+    downsample(pts, T0 + 30, ONLY_MINUTE).map((r) => r[0] - T0),
+    [0, 40, 50],
+  );
+  assert.deepEqual(
+    downsample(pts, T0 + 29, ONLY_MINUTE).map((r) => r[0] - T0),
+    [0, 30, 40, 50],
+  );
+  assert.deepEqual(
+    downsample(pts, T0, ONLY_MINUTE).map((r) => r[0] - T0),
+    [0, 10, 20, 30, 40, 50],
+  );
 });
 
 test('the first and the last point are always kept', () => {
@@ -73,7 +82,7 @@ test('the three filters in order: per minute now, per 15 min past 2 h, per day p
   assert.deepEqual(kept.at(-1), pts.at(-1));
 });
 
-test('matches fluksod\'s in-place walk on random series', () => {
+test("matches fluksod's in-place walk on random series", () => {
   const rnd = prng(515);
   for (let round = 0; round < 200; round++) {
     const pts: Array<[number, number]> = [];

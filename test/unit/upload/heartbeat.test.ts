@@ -4,7 +4,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { UploadClient } from '../../../core/upload/client';
-import { BAD_DIGEST_MESSAGE, sendHeartbeat, startHeartbeat, type HeartbeatResult } from '../../../core/upload/heartbeat';
+import {
+  BAD_DIGEST_MESSAGE,
+  sendHeartbeat,
+  startHeartbeat,
+  type HeartbeatResult,
+} from '../../../core/upload/heartbeat';
 import { FluksoTestServer } from '../../support/flukso-server';
 import { VirtualClock } from '../../support/clock';
 import { DEVICE, KEY, SID_A, WRONG_KEY } from './support';
@@ -22,14 +27,34 @@ async function withServer(fn: (s: FluksoTestServer, c: UploadClient) => Promise<
 
 test('a heartbeat sends the FLM heartbeat fields and takes a reply whose digest is right', async () => {
   await withServer(async (server, client) => {
-    const r = await sendHeartbeat({ client, deviceId: DEVICE, reset: true, version: 250, port: 8080, now: () => 1450000000, syslog: 'hello' });
+    const r = await sendHeartbeat({
+      client,
+      deviceId: DEVICE,
+      reset: true,
+      version: 250,
+      port: 8080,
+      now: () => 1450000000,
+      syslog: 'hello',
+    });
     assert.equal(r.kind, 'ok');
     assert.equal(r.kind === 'ok' && r.upgrade, 0);
     assert.equal(r.kind === 'ok' && r.offer, undefined);
     const [hb] = server.heartbeats;
     assert.ok(hb);
     assert.equal(hb.deviceId, DEVICE);
-    assert.deepEqual(Object.keys(hb.body), ['reset', 'version', 'time', 'uptime', 'memtotal', 'memcached', 'membuffers', 'memfree', 'syslog', 'ip', 'port']);
+    assert.deepEqual(Object.keys(hb.body), [
+      'reset',
+      'version',
+      'time',
+      'uptime',
+      'memtotal',
+      'memcached',
+      'membuffers',
+      'memfree',
+      'syslog',
+      'ip',
+      'port',
+    ]);
     assert.equal(hb.body.reset, 1);
     assert.equal(hb.body.version, 250);
     assert.equal(hb.body.time, 1450000000);
@@ -51,7 +76,11 @@ test('a reply with a wrong or missing digest is rejected', async () => {
     const refused = await sendHeartbeat({ client: other, deviceId: DEVICE, reset: false });
     assert.equal(refused.kind === 'http-error' && refused.status, 401);
     other.close();
-    assert.equal((await sendHeartbeat({ client, deviceId: DEVICE, reset: false })).kind, 'ok', 'and the right key with a good digest is taken');
+    assert.equal(
+      (await sendHeartbeat({ client, deviceId: DEVICE, reset: false })).kind,
+      'ok',
+      'and the right key with a good digest is taken',
+    );
   });
 });
 
@@ -104,7 +133,10 @@ test('startHeartbeat: reset=1 first, then hourly reset=0, until stopped', async 
     }
     loop.stop();
     await clock.advance(10 * 3600_000);
-    assert.deepEqual(server.heartbeats.map((h) => h.body.reset), [1, 0, 0]);
+    assert.deepEqual(
+      server.heartbeats.map((h) => h.body.reset),
+      [1, 0, 0],
+    );
     assert.ok(results.every((r) => r.kind === 'ok'));
   });
 });

@@ -56,7 +56,11 @@ test('only the acknowledged part leaves; a batch not acknowledged comes again, a
     await q.close();
 
     const q2 = await UploadQueue.open({ dir });
-    assert.deepEqual((await q2.peek(SID_A, 100))?.readings, series(T0, 10).slice(3), 'unacknowledged: sent again after a restart');
+    assert.deepEqual(
+      (await q2.peek(SID_A, 100))?.readings,
+      series(T0, 10).slice(3),
+      'unacknowledged: sent again after a restart',
+    );
     await q2.ack((await q2.peek(SID_A, 100))!);
     assert.equal(q2.depth(SID_A), 0);
     assert.equal(await q2.peek(SID_A, 100), undefined);
@@ -82,9 +86,18 @@ test('readings that cannot be uploaded are refused at once and never stored', as
     assert.equal(await q.append('../etc', [T0, 1]), 'invalid-sid');
     assert.equal(await q.append(SID_A, [T0, -5]), 'queued', 'a net counter may be negative');
     assert.equal(await q.append(SID_A, [T0, 6]), 'not-after-last');
-    const many = await q.appendMany(SID_A, [[T0 + 1, 1], [T0 + 1, 2], [T0 + 2, 2.25], [T0 + 3, 3]]);
+    const many = await q.appendMany(SID_A, [
+      [T0 + 1, 1],
+      [T0 + 1, 2],
+      [T0 + 2, 2.25],
+      [T0 + 3, 3],
+    ]);
     assert.deepEqual(many, { queued: 2, skipped: { 'not-after-last': 1, fractional: 1 } });
-    assert.deepEqual(await drainAll(q, SID_A), [[T0, -5], [T0 + 1, 1], [T0 + 3, 3]]);
+    assert.deepEqual(await drainAll(q, SID_A), [
+      [T0, -5],
+      [T0 + 1, 1],
+      [T0 + 3, 3],
+    ]);
     await q.close();
   });
 });

@@ -1,4 +1,3 @@
-
 export const KEY = 'c1411c6b4f9910bbbab09f145f8533b9';
 export const WRONG_KEY = '0123456789abcdef0123456789abcdef';
 export const DEVICE = 'fed676021dacaaf6a12a8dda7685be34';

@@ -7,7 +7,13 @@ import type { PostOutcome } from '../../../core/upload/client';
 import { downsample } from '../../../core/upload/filters';
 import { UploadQueue } from '../../../core/upload/queue';
 import type { Reading } from '../../../core/upload/reading';
-import { DEFAULT_BACKOFF, Uploader, type MeasurementPoster, type UploadEvent, type UploaderOptions } from '../../../core/upload/uploader';
+import {
+  DEFAULT_BACKOFF,
+  Uploader,
+  type MeasurementPoster,
+  type UploadEvent,
+  type UploaderOptions,
+} from '../../../core/upload/uploader';
 import { VirtualClock } from '../../support/clock';
 import { backoffDelay } from '../../../core/link/backoff';
 import { KEY, SID_A, SID_B, SID_C, T0, WRONG_KEY, series, withTempDir } from './support';
@@ -49,8 +55,14 @@ async function setup(dir: string, answer: FakeClient['answer'], opts: Partial<Up
 test('backoffDelay: doubling from the base up to the cap, with half of it jittered', () => {
   const o = { initialMs: 1000, maxMs: 60_000, factor: 2, jitter: 0.5 };
   // retry n (1 for the first failure) is the shared schedule's attempt n - 1; a jitter draw of 0 is the longest delay
-  assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 8].map((n) => backoffDelay(n - 1, o, 0)), [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000]);
-  assert.deepEqual([1, 2, 3, 7].map((n) => backoffDelay(n - 1, o, 1)), [500, 1000, 2000, 30000]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5, 6, 7, 8].map((n) => backoffDelay(n - 1, o, 0)),
+    [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000],
+  );
+  assert.deepEqual(
+    [1, 2, 3, 7].map((n) => backoffDelay(n - 1, o, 1)),
+    [500, 1000, 2000, 30000],
+  );
   assert.equal(backoffDelay(99, DEFAULT_BACKOFF, 0), DEFAULT_BACKOFF.maxMs);
 });
 
@@ -83,7 +95,11 @@ test('a failing sensor retries on the backoff schedule, and a success resets it'
     const n = client.calls.length;
     await advance(300_000);
     assert.equal(client.calls[n]!.at - client.calls[n - 1]!.at <= 300_000, true);
-    assert.equal(client.calls[n + 1]!.at - client.calls[n]!.at, 1000, 'after a success the schedule starts again at the base');
+    assert.equal(
+      client.calls[n + 1]!.at - client.calls[n]!.at,
+      1000,
+      'after a success the schedule starts again at the base',
+    );
     await up.stop();
     await queue.close();
   });
@@ -92,7 +108,10 @@ test('a failing sensor retries on the backoff schedule, and a success resets it'
 test('jitter spreads sensors that failed together', async () => {
   await withTempDir(async (dir) => {
     let r = 0;
-    const { queue, client, up, advance } = await setup(dir, () => 'retry', { backoff: { initialMs: 10_000, maxMs: 10_000, factor: 2 }, random: () => (r = (r + 0.37) % 1) });
+    const { queue, client, up, advance } = await setup(dir, () => 'retry', {
+      backoff: { initialMs: 10_000, maxMs: 10_000, factor: 2 },
+      random: () => (r = (r + 0.37) % 1),
+    });
     for (const sid of [SID_A, SID_B, SID_C]) await queue.appendMany(sid, series(T0, 3));
     up.start();
     await advance(9_000);
@@ -130,7 +149,9 @@ test('the interval drains new readings every round; batches respect the size lim
 
 test('401 parks the sensor with its data until setKey; then it drains at once', async () => {
   await withTempDir(async (dir) => {
-    const { queue, client, up, advance, events } = await setup(dir, (_sid, key) => (key === KEY ? 'ok' : 'auth-failed'));
+    const { queue, client, up, advance, events } = await setup(dir, (_sid, key) =>
+      key === KEY ? 'ok' : 'auth-failed',
+    );
     client.setKey(WRONG_KEY);
     await queue.appendMany(SID_A, series(T0, 30));
     up.start();
@@ -157,7 +178,10 @@ test('401 parks the sensor with its data until setKey; then it drains at once', 
 test('when one sensor gets through after an outage, the others in backoff go at once', async () => {
   await withTempDir(async (dir) => {
     let down = true;
-    const { queue, client, up, advance } = await setup(dir, () => (down ? 'retry' : 'ok'), { backoff: { initialMs: 60_000, maxMs: 3600_000, factor: 2 }, random: () => 0.5 });
+    const { queue, client, up, advance } = await setup(dir, () => (down ? 'retry' : 'ok'), {
+      backoff: { initialMs: 60_000, maxMs: 3600_000, factor: 2 },
+      random: () => 0.5,
+    });
     const t0 = T0 * 1000;
     await queue.appendMany(SID_A, series(T0, 5));
     up.start(); // A fails at 0 s, again at 45 s; its next try would be at 45 + 90 = 135 s
@@ -193,7 +217,11 @@ test('with the filters on, a POST carries the thinned readings and the dropped o
     await advance(0);
     const now = Math.floor(clock.now() / 1000);
     const sent = client.sent(SID_A);
-    assert.deepEqual(sent, downsample(pts.slice(0, 20_000), now), 'one scan of 20 × batch, thinned as fluksod thins its buffer');
+    assert.deepEqual(
+      sent,
+      downsample(pts.slice(0, 20_000), now),
+      'one scan of 20 × batch, thinned as fluksod thins its buffer',
+    );
     assert.equal(queue.depth(SID_A), 0, 'dropped readings are acknowledged with their batch');
     await advance(600_000);
     assert.equal(client.sent(SID_A).length, sent.length, 'and never sent');
@@ -204,7 +232,11 @@ test('with the filters on, a POST carries the thinned readings and the dropped o
 
 test('filters with more survivors than a POST holds: only up to the last one sent is acknowledged', async () => {
   await withTempDir(async (dir) => {
-    const { queue, client, up, advance } = await setup(dir, () => 'ok', { filters: true, batchSize: 50, scanSize: 500 });
+    const { queue, client, up, advance } = await setup(dir, () => 'ok', {
+      filters: true,
+      batchSize: 50,
+      scanSize: 500,
+    });
     // Two readings a minute (the first and last of each), within 2 h: the filters keep all.
     const pts = series(T0 - 3600, 120, 30);
     await queue.appendMany(SID_A, pts);
@@ -245,7 +277,9 @@ test('a 401 to a request signed before setKey does not park the sensor: it is se
         keys.push(signedWith);
         if (keys.length === 1) await new Promise<void>((r) => (release = r));
         const url = `http://127.0.0.1/sensor/${sid}`;
-        return signedWith === KEY ? { kind: 'ok', url, status: 200 } : { kind: 'auth-failed', url, status: 401, excerpt: '' };
+        return signedWith === KEY
+          ? { kind: 'ok', url, status: 200 }
+          : { kind: 'auth-failed', url, status: 401, excerpt: '' };
       },
       setKey(k) {
         key = k;
@@ -278,7 +312,10 @@ test('acknowledgements are deferred while a sensor drains, and on disk once it i
     up.start();
     await clock.advance(0, () => up.idle());
     assert.deepEqual(client.sent(SID_A), series(T0, 995));
-    assert.ok(queue.counters.commitWrites <= 1000 / 100 + 1, `${queue.counters.commitWrites} pointer writes for 100 batches`);
+    assert.ok(
+      queue.counters.commitWrites <= 1000 / 100 + 1,
+      `${queue.counters.commitWrites} pointer writes for 100 batches`,
+    );
     // As after a SIGKILL now: a second queue on the same folder, the first never closed.
     const again = await UploadQueue.open({ dir: `${dir}` });
     assert.equal(again.depth(SID_A), 0, 'the last acknowledgement is on disk');
@@ -294,14 +331,26 @@ test('a pointer write that fails: the sensor backs off with a queue error, keeps
     const queue = await UploadQueue.open({ dir, clock: new ManualClock(0), commitMaxRecords: 30 });
     const client = new FakeClient(clock, () => 'ok');
     const events: UploadEvent[] = [];
-    const up = new Uploader({ queue, client, clock, filters: false, batchSize: 10, random: () => 1, backoff: { initialMs: 1000, maxMs: 1000 }, onEvent: (e) => events.push(e) });
+    const up = new Uploader({
+      queue,
+      client,
+      clock,
+      filters: false,
+      batchSize: 10,
+      random: () => 1,
+      backoff: { initialMs: 1000, maxMs: 1000 },
+      onEvent: (e) => events.push(e),
+    });
     await queue.appendMany(SID_A, series(T0, 200));
     const blocker = join(dir, SID_A, 'commit.json');
     await fs.mkdir(join(blocker, 'in-the-way'), { recursive: true });
     up.start();
     await clock.advance(0, () => up.idle());
     const errors = events.filter((e) => e.kind === 'queue-error');
-    assert.ok(errors.length >= 1 && errors.some((e) => e.kind === 'queue-error' && e.retryInMs === 1000), JSON.stringify(errors));
+    assert.ok(
+      errors.length >= 1 && errors.some((e) => e.kind === 'queue-error' && e.retryInMs === 1000),
+      JSON.stringify(errors),
+    );
     assert.equal(up.state().sensors[0]!.state, 'backoff');
     assert.ok(client.sent(SID_A).length < 200, 'it stopped sending');
     assert.ok(queue.depth(SID_A) > 0);

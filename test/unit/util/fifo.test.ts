@@ -11,7 +11,10 @@ test('Fifo keeps order across compactions, interleaved with pushes', () => {
     for (let i = 0; i < 250; i++) out.push(q.shift()!);
   }
   out.push(...q.drain());
-  assert.deepEqual(out, Array.from({ length: next }, (_, i) => i));
+  assert.deepEqual(
+    out,
+    Array.from({ length: next }, (_, i) => i),
+  );
   assert.equal(q.length, 0);
   assert.equal(q.shift(), undefined);
 });

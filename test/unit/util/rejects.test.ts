@@ -29,14 +29,28 @@ test('Rejects: the first error of a kind ends its message with done(err), the re
   const f = fakeNode();
   const r = new Rejects(f.node, 200);
   const dones: Array<Error | undefined> = [];
-  for (let i = 0; i < 5; i++) r.fail((e) => dones.push(e), new Error(`unknown sensor ${String(i).repeat(32)}: not enabled`));
+  for (let i = 0; i < 5; i++)
+    r.fail((e) => dones.push(e), new Error(`unknown sensor ${String(i).repeat(32)}: not enabled`));
   r.fail((e) => dones.push(e), new Error('payload must be [ts,value,"unit"]'));
-  assert.deepEqual(dones.map((e) => e?.message), [`unknown sensor ${'0'.repeat(32)}: not enabled`, undefined, undefined, undefined, undefined, 'payload must be [ts,value,"unit"]']);
+  assert.deepEqual(
+    dones.map((e) => e?.message),
+    [
+      `unknown sensor ${'0'.repeat(32)}: not enabled`,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      'payload must be [ts,value,"unit"]',
+    ],
+  );
   assert.equal(r.total, 6);
   assert.deepEqual(f.said, [], 'done(err) is what reports a message error');
   await until('the summary', () => f.said.length === 1);
   assert.equal(f.said[0]![0], 'warn');
-  assert.match(f.said[0]![1], new RegExp(`^4 more like this in the last \\d+ s: unknown sensor ${'4'.repeat(32)}: not enabled$`));
+  assert.match(
+    f.said[0]![1],
+    new RegExp(`^4 more like this in the last \\d+ s: unknown sensor ${'4'.repeat(32)}: not enabled$`),
+  );
   // After the summary the kind starts afresh: its next error is reported at once.
   r.fail((e) => dones.push(e), new Error(`unknown sensor ${'9'.repeat(32)}: not enabled`));
   assert.ok(dones.at(-1) instanceof Error);
@@ -50,7 +64,10 @@ test('Rejects: errors outside a message and drops are counted by reason and logg
   for (let i = 0; i < 4; i++) r.drop('unknown sensor', `counter of ${i} not uploaded`);
   assert.equal(r.count('unknown sensor'), 4);
   assert.equal(r.total, 7);
-  assert.deepEqual(f.said, [['error', 'tick 0 failed'], ['warn', 'counter of 0 not uploaded']]);
+  assert.deepEqual(f.said, [
+    ['error', 'tick 0 failed'],
+    ['warn', 'counter of 0 not uploaded'],
+  ]);
   f.close();
   assert.equal(f.said.length, 4);
   assert.match(f.said[2]![1], /^2 more like this in the last \d+ s: tick 2 failed$/);
@@ -60,8 +77,21 @@ test('Rejects: errors outside a message and drops are counted by reason and logg
 test('StartupQueue: after a failed start, the first message a minute gets the error, the others are refused quietly', () => {
   const q = new StartupQueue('the store');
   const dones: Array<Error | undefined> = [];
-  for (let i = 0; i < 3; i++) q.input({ _msgid: String(i) } as never, () => undefined, (e) => dones.push(e));
+  for (let i = 0; i < 3; i++)
+    q.input(
+      { _msgid: String(i) } as never,
+      () => undefined,
+      (e) => dones.push(e),
+    );
   q.fail(new Error('bad config'));
-  for (let i = 0; i < 3; i++) q.input({ _msgid: 'x' } as never, () => undefined, (e) => dones.push(e));
-  assert.deepEqual(dones.map((e) => e?.message), ['bad config', undefined, undefined, undefined, undefined, undefined]);
+  for (let i = 0; i < 3; i++)
+    q.input(
+      { _msgid: 'x' } as never,
+      () => undefined,
+      (e) => dones.push(e),
+    );
+  assert.deepEqual(
+    dones.map((e) => e?.message),
+    ['bad config', undefined, undefined, undefined, undefined, undefined],
+  );
 });

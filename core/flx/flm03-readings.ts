@@ -1,6 +1,7 @@
 import type { Sensor } from '../config/schema';
 import { counterToDecimal, q2011Thousandths } from './fixed-point';
 import { CLOCK_VALID_AFTER } from '../config/clock-valid';
+import { sensorUnits } from '../mqtt/units';
 import {
   CT_COUNTERS,
   CT_PARAMETERS,
@@ -53,23 +54,15 @@ interface Units {
   flmUnit: string;
 }
 
-const COUNTER_UNITS: readonly Units[] = [
-  { unit: 'Wh', flmUnit: 'Wh' },
-  { unit: 'Wh', flmUnit: 'Wh' },
-  ...Array.from({ length: 4 }, () => ({ unit: 'varh', flmUnit: 'VARh' })),
-];
+/** flxd's spelling of the reactive units, kept as flmUnit. */
+const FLXD_SPELLING: Readonly<Record<string, string>> = { varh: 'VARh', var: 'VAR' };
 
-const GAUGE_UNITS: readonly Units[] = [
-  { unit: 'W', flmUnit: 'W' },
-  { unit: 'W', flmUnit: 'W' },
-  ...Array.from({ length: 4 }, () => ({ unit: 'var', flmUnit: 'VAR' })),
-  { unit: 'V', flmUnit: 'V' },
-  { unit: 'A', flmUnit: 'A' },
-  { unit: '', flmUnit: '' },
-  { unit: '', flmUnit: '' },
-  { unit: '', flmUnit: '' },
-  { unit: '°', flmUnit: '°' },
-];
+/** A clamp parameter's units come from the one table of sensor units (core/mqtt/units.ts). */
+function parameterUnits(parameter: CtParameter, kind: 'counter' | 'gauge'): Units {
+  const u = sensorUnits({ type: 'electricity', subtype: parameter });
+  const unit = (kind === 'counter' ? u?.counter : u?.gauge) ?? '';
+  return { unit, flmUnit: FLXD_SPELLING[unit] ?? unit };
+}
 
 /** One clamp's second: 6 counters and 12 gauges. Nothing when the board clock is not valid. */
 export function ctDataReadings(ct: CtData, options: Flm03ReadingOptions = {}): Flm03Reading[] {
@@ -94,10 +87,10 @@ export function ctDataReadings(ct: CtData, options: Flm03ReadingOptions = {}): F
   };
   for (let i = 0; i < CT_COUNTERS; i++) {
     const c = ct.counters[i]!;
-    push(i, 'counter', counterToDecimal(c.integer, c.fraction), COUNTER_UNITS[i]!);
+    push(i, 'counter', counterToDecimal(c.integer, c.fraction), parameterUnits(CT_PARAMETERS[i]!, 'counter'));
   }
   for (let i = 0; i < CT_PARAMETERS.length; i++) {
-    push(i, 'gauge', q2011Thousandths(ct.gauges[i]!) / 1000, GAUGE_UNITS[i]!);
+    push(i, 'gauge', q2011Thousandths(ct.gauges[i]!) / 1000, parameterUnits(CT_PARAMETERS[i]!, 'gauge'));
   }
   return out;
 }

@@ -8,12 +8,9 @@ import {
   type ReadingInfo,
 } from '../core/sinks/homeassistant';
 import { systemClock } from '../core/util/clock';
-import type { FlmDeviceNode } from './flm-device';
-import { Status } from './lib/status';
-import { Resources } from './lib/resources';
+import { deviceNodeParts } from './lib/device-node-parts';
 import { onCloseBounded, errorText, statusText } from './lib/close';
-import { StartupQueue, type Send, type Done } from './lib/startup-queue';
-import { Rejects } from './lib/rejects';
+import type { Send, Done } from './lib/startup-queue';
 import { parseSettings } from './lib/settings';
 import { homeAssistantSettings } from './lib/homeassistant-settings';
 
@@ -24,11 +21,12 @@ export default function (RED: NodeAPI): void {
   function FlmHomeAssistant(this: Node, def: NodeDef & { device: string }) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const status = new Status(node);
-    const res = new Resources();
-    const rejects = new Rejects(node);
-    const deviceNode = RED.nodes.getNode(def.device) as FlmDeviceNode | null;
-    const gate = new StartupQueue('Home Assistant discovery');
+    const { status, res, rejects, deviceNode, gate } = deviceNodeParts(
+      RED,
+      node,
+      def.device,
+      'Home Assistant discovery',
+    );
     let announcer: HaAnnouncer | undefined;
     let flowsStarted = false;
     let closed = false;

@@ -1,12 +1,9 @@
 import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { describeTarget, MysqlSink, sensorsOfDevice, type WriterEvent } from '../core/sinks/mysql';
-import type { FlmDeviceNode } from './flm-device';
-import { Status } from './lib/status';
-import { Resources } from './lib/resources';
+import { deviceNodeParts } from './lib/device-node-parts';
 import { onCloseBounded, errorText } from './lib/close';
-import { StartupQueue, type Send, type Done } from './lib/startup-queue';
-import { Rejects } from './lib/rejects';
+import type { Send, Done } from './lib/startup-queue';
 import { textSetting, parseSettings } from './lib/settings';
 import { mysqlSettings } from './lib/mysql-settings';
 import { logWriterEvent } from './lib/mysql-events';
@@ -23,11 +20,7 @@ export default function (RED: NodeAPI): void {
   ) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const status = new Status(node);
-    const res = new Resources();
-    const rejects = new Rejects(node);
-    const deviceNode = RED.nodes.getNode(def.device) as FlmDeviceNode | null;
-    const gate = new StartupQueue('the MySQL sink');
+    const { status, res, rejects, deviceNode, gate } = deviceNodeParts(RED, node, def.device, 'the MySQL sink');
     let sink: MysqlSink | undefined;
 
     const showStatus = () => {

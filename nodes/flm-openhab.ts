@@ -1,12 +1,9 @@
 import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { OpenHabSink, loadHomieAnnounced, saveHomieAnnounced, type ReadingFlm } from '../core/sinks/openhab';
-import type { FlmDeviceNode } from './flm-device';
-import { Status } from './lib/status';
-import { Resources } from './lib/resources';
+import { deviceNodeParts } from './lib/device-node-parts';
 import { onCloseBounded, errorText, statusText } from './lib/close';
-import { StartupQueue, type Send, type Done } from './lib/startup-queue';
-import { Rejects } from './lib/rejects';
+import type { Send, Done } from './lib/startup-queue';
 import { parseSettings } from './lib/settings';
 import { openHabSettings } from './lib/openhab-settings';
 
@@ -17,11 +14,7 @@ export default function (RED: NodeAPI): void {
   function FlmOpenHab(this: Node<{ token?: string }>, def: NodeDef & { device: string }) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const status = new Status(node);
-    const res = new Resources();
-    const rejects = new Rejects(node);
-    const deviceNode = def.device ? (RED.nodes.getNode(def.device) as FlmDeviceNode | null) : null;
-    const gate = new StartupQueue('the openHAB sink');
+    const { status, res, rejects, deviceNode, gate } = deviceNodeParts(RED, node, def.device, 'the openHAB sink');
     let sink: OpenHabSink<NodeMessageInFlow> | undefined;
     let flowsStarted = false;
     let closed = false;

@@ -2,13 +2,10 @@ import { z } from 'zod';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { SensorEngine } from '../core/readings/sensor-engine';
 import { DEFAULT_P1_LIMITS } from '../core/readings/p1-totals-guard';
-import type { FlmDeviceNode } from './flm-device';
-import { Status } from './lib/status';
-import { Resources } from './lib/resources';
+import { deviceNodeParts } from './lib/device-node-parts';
 import { onCloseBounded } from './lib/close';
 import { setting, parseSettings } from './lib/settings';
-import { StartupQueue, type Send, type Done } from './lib/startup-queue';
-import { Rejects } from './lib/rejects';
+import type { Send, Done } from './lib/startup-queue';
 import { asMessage, logTo } from './lib/controller';
 
 export { readingMessage } from '../core/readings/sensor-engine';
@@ -29,11 +26,12 @@ export default function (RED: NodeAPI): void {
   function FlmSensor(this: Node, def: SensorDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const status = new Status(node);
-    const res = new Resources();
-    const deviceNode = RED.nodes.getNode(def.device) as FlmDeviceNode | null;
-    const rejects = new Rejects(node);
-    const gate = new StartupQueue('the reading computation');
+    const { status, res, rejects, deviceNode, gate } = deviceNodeParts(
+      RED,
+      node,
+      def.device,
+      'the reading computation',
+    );
     let engine: SensorEngine | undefined;
     let flowsStarted = false;
     let configSent = false;

@@ -3,13 +3,10 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { TMPO_FLUSH_COMMAND } from '../core/mqtt/topics';
 import { TmpoService } from '../core/api/tmpo-service';
 import { DEFAULT_HORIZON_SECONDS } from '../core/tmpo/builder';
-import type { FlmDeviceNode } from './flm-device';
-import { Status } from './lib/status';
-import { Resources } from './lib/resources';
+import { deviceNodeParts } from './lib/device-node-parts';
 import { onCloseBounded } from './lib/close';
 import { setting, parseSettings, textSetting, isPort } from './lib/settings';
-import { StartupQueue, type Send, type Done } from './lib/startup-queue';
-import { Rejects } from './lib/rejects';
+import type { Send, Done } from './lib/startup-queue';
 import { asMessage, logTo } from './lib/controller';
 
 type TmpoDef = NodeDef & Record<string, unknown> & { device: string };
@@ -45,11 +42,7 @@ export default function (RED: NodeAPI): void {
   function FlmTmpo(this: FlmTmpoNode, def: TmpoDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const status = new Status(node);
-    const res = new Resources();
-    const deviceNode = RED.nodes.getNode(def.device) as FlmDeviceNode | null;
-    const gate = new StartupQueue('the TMPO store');
-    const rejects = new Rejects(node);
+    const { status, res, rejects, deviceNode, gate } = deviceNodeParts(RED, node, def.device, 'the TMPO store');
     let service: TmpoService | undefined;
     const reportError = (err: unknown) => status.failed(err);
 

@@ -1,11 +1,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { UploadService, uploadRoute } from '../core/upload';
-import type { FlmDeviceNode } from './flm-device';
-import { Status } from './lib/status';
-import { Resources } from './lib/resources';
-import { Rejects } from './lib/rejects';
+import { deviceNodeParts } from './lib/device-node-parts';
 import { onCloseBounded, errorText } from './lib/close';
-import { StartupQueue, type Send, type Done } from './lib/startup-queue';
+import type { Send, Done } from './lib/startup-queue';
 import { uploadSettings, type UploadDef } from './lib/upload-settings';
 import { logUploadEvent, logHeartbeat, bridgeEventHandler } from './lib/upload-events';
 import { gatheredStatus } from './lib/gathered-status';
@@ -21,11 +18,7 @@ export default function (RED: NodeAPI): void {
   function FlmUpload(this: Node, def: NodeDef & UploadDef & { device: string }) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const status = new Status(node);
-    const res = new Resources();
-    const rejects = new Rejects(node);
-    const deviceNode = RED.nodes.getNode(def.device) as FlmDeviceNode | null;
-    const gate = new StartupQueue('the upload queue');
+    const { status, res, rejects, deviceNode, gate } = deviceNodeParts(RED, node, def.device, 'the upload queue');
     let service: UploadService | undefined;
 
     const showStatus = () => {

@@ -1,4 +1,5 @@
 import { encodeFlm03Frame } from './flm03-frame';
+import { SUBTYPES } from '../config/schema';
 
 /**
  * FLM03 message payloads (docs/protocols/sensor-board.md#flm03-message-types; field layouts as in
@@ -37,21 +38,11 @@ export function flm03TypeName(type: number): Flm03TypeName | undefined {
   return TYPE_NAMES[type];
 }
 
-/** Order of the 6 counters and 12 gauges in ct_data; also the FLM03 sensor index within a clamp. */
-export const CT_PARAMETERS = [
-  'pplus',
-  'pminus',
-  'q1',
-  'q2',
-  'q3',
-  'q4',
-  'vrms',
-  'irms',
-  'pf',
-  'vthd',
-  'ithd',
-  'alpha',
-] as const;
+/**
+ * Order of the 6 counters and 12 gauges in ct_data; also the FLM03 sensor index within a clamp.
+ * The sensor table's subtypes are these parameters, in this order.
+ */
+export const CT_PARAMETERS = SUBTYPES;
 export type CtParameter = (typeof CT_PARAMETERS)[number];
 export const CT_COUNTERS = 6;
 export const CT_GAUGES = 12;

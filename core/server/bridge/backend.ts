@@ -1,0 +1,32 @@
+/**
+ * What the server's MQTT bridge endpoint needs from the rest of the server: the device registry
+ * for logins, the last stored block per sensor for the sync reply, and a place to put what a
+ * device publishes. The endpoint speaks MQTT; the store behind it is another module's concern,
+ * so the same endpoint runs on the file store or a shared database (docs/protocols/upload.md).
+ */
+export interface BridgeBackend {
+  /** True when `did` is a known device whose key is `key` (both 32 lowercase hex). */
+  authenticate(did: string, key: string): Promise<boolean>;
+  /**
+   * One entry per enabled sensor of the device: the last block stored (by creation, then highest
+   * level), or rid 0, lvl 0, bid 0 when none, which makes the device send everything again.
+   */
+  syncList(did: string): Promise<BridgeSyncEntry[]>;
+  /** A TMPO block from `/sensor/<sid>/tmpo/<rid>/<lvl>/<bid>/<ext>`; storing one twice is a no-op. */
+  storeBlock(did: string, block: BridgeBlock): Promise<void>;
+  /** A retained `/device/<did>/config/{sensor,kube,flx}` document, as published. */
+  storeConfig(did: string, kind: 'sensor' | 'kube' | 'flx', payload: Buffer): Promise<void>;
+}
+
+export interface BridgeSyncEntry {
+  sid: string;
+  rid: number;
+  lvl: number;
+  bid: number;
+}
+
+export interface BridgeBlock extends BridgeSyncEntry {
+  /** "gz" for every block the FLM writes */
+  ext: string;
+  data: Buffer;
+}

@@ -41,6 +41,28 @@ export function polishGauges(gauges: readonly Sample[], now: number, window = LO
 }
 
 /**
+ * The answer to `/sensor/<sid>` without any parameter, what a person tries first: the FLM's
+ * "malformed query string" would send them looking for a mistake they did not make, so this
+ * says which parameters the API wants, with a request to copy. Still a 400: no data was asked for.
+ */
+function firstVisitHelp(req: ApiRequest, sid: string): string {
+  const hostHeader = req.headers.host;
+  const host = typeof hostHeader === 'string' && /^[\w.:[\]-]{1,100}$/.test(hostHeader) ? hostHeader : '127.0.0.1:8080';
+  const path = req.url.pathname;
+  return [
+    `${path} answers the last minute of sensor ${sid}'s gauges, one [ts,value] a second, when asked with`,
+    'three query parameters: version=1.0, interval=minute and unit=watt (electricity) or unit=lperday',
+    '(water, gas). For example:',
+    '',
+    `  curl 'http://${host}${path}?version=1.0&interval=minute&unit=watt'`,
+    '',
+    `Its history: ${path}/series?version=1.0&token=<API token>&start=2026-12-01&resolution=hour`,
+    `(and ${path}/tmpo/sync for tmpo-py). The package's README lists every URL it serves.`,
+    '',
+  ].join('\n');
+}
+
+/**
  * One request to `/sensor/<sid>`. An unserved sensor is 404 before the query is looked at, as on
  * the FLM, where uhttpd finds no CGI link for it; `unit` is only checked, never converted.
  */
@@ -48,6 +70,7 @@ export function localSensorReply(req: ApiRequest, sid: string, gauges: GaugeSour
   const series = gauges.series(sid);
   if (series === undefined) return textReply(404, `Not Found: no sensor ${sid} here`);
   const q = req.url.searchParams;
+  if ([...q.keys()].length === 0) return textReply(400, firstVisitHelp(req, sid));
   if (q.get('version') !== '1.0' || q.get('interval') !== 'minute' || !UNITS.has(q.get('unit') ?? '')) {
     return textReply(400, MALFORMED_QUERY);
   }

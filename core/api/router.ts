@@ -6,6 +6,7 @@ import { localSensorReply } from './local-api';
 import type { GaugeSource } from './recent-gauges';
 import { textReply, type ApiReply, type ApiRequest } from './reply';
 import { seriesReply } from './series-api';
+import { lookupSensor, type NamedSensor } from './sensor-names';
 import { tmpoBlockReply, tmpoSyncReply, withApiHeaders } from './tmpo-api';
 
 export interface ApiOptions {
@@ -17,6 +18,11 @@ export interface ApiOptions {
   tokens?: TokenSource;
   /** one more token valid for every served sensor (the Flukso account's master token) */
   masterToken?: string;
+  /**
+   * the sensors' names, so a URL may name a sensor (`/sensor/main/series`, `/sensor/grid%20import`)
+   * where the FLM takes only its id; the answer is the same as by id
+   */
+  sensors?: () => readonly NamedSensor[];
   /** a path prefix to strip, e.g. `/flm` when mounted where the prefix is not stripped */
   basePath?: string;
   /** Unix seconds; tests pin it */
@@ -30,6 +36,7 @@ export type ApiHandler = (req: IncomingMessage, res: ServerResponse, next?: (err
 
 interface Context {
   reader: () => TmpoReader | undefined;
+  sensors: () => readonly NamedSensor[];
   gauges: GaugeSource | undefined;
   tokens: Tokens;
   now: () => number;
@@ -67,6 +74,23 @@ const ROUTES: Route[] = [
 
 const notFound = (): ApiReply => textReply(404, 'Not Found');
 
+/**
+ * The id a path's sensor segment means: an id as the FLM takes it, or a sensor's name
+ * (URL-encoded). A name that is no sensor's is 404 (the names known are not listed: the local API
+ * answers anyone); one two sensors share is 409 with their ids.
+ */
+function sidOf(segment: string, ctx: Context): string | ApiReply {
+  let ref: string;
+  try {
+    ref = decodeURIComponent(segment);
+  } catch {
+    return notFound();
+  }
+  const found = lookupSensor(ref, ctx.sensors());
+  if (found.ok) return isSid(found.sid) ? found.sid : notFound();
+  return found.why === 'ambiguous' ? textReply(409, `Conflict: ${found.message}`) : notFound();
+}
+
 function withStore(ctx: Context, fn: (reader: TmpoReader) => Promise<ApiReply>): ApiReply | Promise<ApiReply> {
   const reader = ctx.reader();
   if (!reader)
@@ -86,6 +110,7 @@ export function createApiHandler(options: ApiOptions = {}): ApiHandler {
   const ctx: Context = {
     reader: typeof store === 'function' ? store : () => store,
     gauges: options.gauges,
+    sensors: options.sensors ?? (() => []),
     tokens: new Tokens(options.tokens ?? {}, options.masterToken),
     now: options.now ?? (() => Date.now() / 1000),
   };
@@ -125,8 +150,12 @@ export function createApiHandler(options: ApiOptions = {}): ApiHandler {
     void (async () => {
       let reply: ApiReply;
       try {
-        if (!isSid(m[1])) reply = notFound();
-        else reply = await route.handle(apiReq, m, ctx);
+        const sid = sidOf(m[1]!, ctx);
+        if (typeof sid !== 'string') reply = sid;
+        else {
+          m[1] = sid;
+          reply = await route.handle(apiReq, m, ctx);
+        }
       } catch (err) {
         reportError(err, req);
         reply = textReply(500, 'Internal Server Error');

@@ -97,6 +97,7 @@ export class TmpoService {
       store: () => this.recorder.store,
       gauges: this.gauges,
       tokens: () => new Map(this.enabled().map((sid) => [sid, token])),
+      sensors: () => this.o.sensors.all(),
       onError: (err) => this.o.log('warn', `HTTP API: ${errorText(err)}`),
       onServerError: (err) => this.apiFailed(new Error(`HTTP API: ${err.message}`)),
     });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { CliIo, Command } from '../command';
+import type { CliIo, Command, Options } from '../command';
 import { parseFlags, UsageError } from '../command';
 import { serialPortConnector, describeSerial, type SerialSettings } from '../../link/serial-port';
 import type { Connection } from '../../link/reconnecting';
@@ -51,17 +51,29 @@ export function endings(seconds: number | undefined): {
   };
 }
 
+const serialOptions: Options = {
+  port: { type: 'string', value: 'DEV', help: 'the serial device, e.g. /dev/serial0 (required)' },
+  protocol: { type: 'string', value: 'flm03|flm02', help: 'the board (default flm03)' },
+  baud: { type: 'string', value: 'N', help: 'baud rate (default: FLM03 460800, FLM02 115200)' },
+  seconds: { type: 'string', value: 'N', help: 'stop after N seconds (default: Ctrl-C)' },
+};
+
 export const boardSniffCommand: Command = {
   path: ['board', 'sniff'],
-  summary:
-    'read an FLM sensor board port: a JSON line per decoded frame (FLM02: per polled reply), statistics at the end',
-  usage: 'flm board sniff --port DEV [--protocol flm03|flm02] [--baud 460800|115200] [--seconds N]',
+  summary: 'read an FLM sensor board port: a JSON line per decoded frame',
+  args: '--port DEV',
+  options: serialOptions,
+  details: [
+    'FLM03: a JSON line per frame (seen: the host time). FLM02: the board speaks when asked, so this ' +
+      'polls it read only (gh, then gd once a second), a line per reply. Statistics at the end; exit code 1 ' +
+      'when nothing was decoded.',
+  ],
+  examples: [
+    'flm board sniff --port /dev/serial0 --seconds 10',
+    'flm board sniff --port /dev/ttyUSB0 --protocol flm02',
+  ],
   async run(args, io) {
-    const { flags, positionals } = parseFlags(
-      args,
-      { protocol: { type: 'string' }, port: { type: 'string' }, baud: { type: 'string' }, seconds: { type: 'string' } },
-      z.object(serialFlags),
-    );
+    const { flags, positionals } = parseFlags(args, serialOptions, z.object(serialFlags));
     if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const settings = settingsFor(baudOf(flags));
     if (flags.protocol === 'flm02') return sniffFlm02(io, flags.port, settings, flags.seconds);
@@ -197,37 +209,57 @@ const emulateFlags = z.object({
   configured: z.boolean().default(false),
 });
 
+const emulateOptions: Options = {
+  ...serialOptions,
+  seconds: { type: 'string', value: 'N', help: 'stop after N seconds of wall time (default: Ctrl-C)' },
+  speed: { type: 'string', value: 'X', help: 'clock speed: 10 plays ten seconds a second (default 1)' },
+  clamp: {
+    type: 'string',
+    value: 'SPEC',
+    multiple: true,
+    help: 'a clamp load: PORT:WATTS or PORT:MIN-MAX@PERIOD_S (ports 1-3, negative W for export), ,pf=0.9 after either',
+  },
+  pulses: {
+    type: 'string',
+    value: 'SPEC',
+    multiple: true,
+    help: 'a pulse train: PORT:RATE or PORT:RATExCOUNT, pulses a second (ports 4-6)',
+  },
+  kube: {
+    type: 'string',
+    value: 'SPEC',
+    multiple: true,
+    help:
+      'a FluksoKube on the radio: NID:flk01a|flk01b with ,every=S ,temperature=C ,humidity=% ,battery=V ' +
+      ',pressure=Pa ,light=lx ,motion=N ,ack',
+  },
+  jitter: { type: 'string', value: 'MS', help: 'random jitter of each pulse (default 0)' },
+  for: { type: 'string', value: 'S', help: "end after S seconds of the board's time (default: never)" },
+  configured: { type: 'boolean', help: 'configure itself instead of waiting for a host to send the port config' },
+  seed: { type: 'string', value: 'N', help: 'the seed of the random parts (default 1)' },
+  start: { type: 'string', value: 'TIME', help: "FLM03: the board clock's start, ISO 8601 (default now)" },
+  history: { type: 'boolean', help: 'FLM03: send history frames as a board with a backlog does' },
+  'stamp-every': { type: 'string', value: 'S', help: 'FLM03: a time stamp frame every S seconds (default 0: none)' },
+  voltage: { type: 'string', value: 'V', help: 'FLM03: the mains voltage (default 230)' },
+  'avr-ms': { type: 'string', value: 'MS', help: "FLM02: the board's ms clock at the start (default 0)" },
+};
+
 export const boardEmulateCommand: Command = {
   path: ['board', 'emulate'],
-  summary:
-    'play an FLM03 (or FLM02) sensor board on a serial device: clamp loads and pulse trains, in real or accelerated time; prints the truth at the end',
-  usage:
-    'flm board emulate --port DEV [--protocol flm03|flm02] [--speed 1] [--clamp 1:2300] [--pulses 4:2.5x1000] [--kube 3:flk01b,every=60] [--for S] ' +
-    '[--configured] [FLM03: --start ISO --history --stamp-every S --voltage V] [FLM02: --avr-ms MS]',
+  summary: 'play an FLM03 (or FLM02) sensor board on a serial device',
+  args: '--port DEV',
+  options: emulateOptions,
+  details: [
+    'Clamp loads, pulse trains and Kubes, in real or accelerated time. It pings until a host sends ' +
+      'its port config (or configures itself with --configured), and prints its truth (energy, pulses, ' +
+      'totals) as JSON when it ends; exit code 1 when no host configured it.',
+  ],
+  examples: [
+    'socat pty,raw,echo=0,link=/tmp/flmA pty,raw,echo=0,link=/tmp/flmB &',
+    'flm board emulate --port /tmp/flmB --clamp 1:200-3000@600 --pulses 4:0.5',
+  ],
   async run(args, io) {
-    const { flags, positionals } = parseFlags(
-      args,
-      {
-        protocol: { type: 'string' },
-        'avr-ms': { type: 'string' },
-        port: { type: 'string' },
-        baud: { type: 'string' },
-        seconds: { type: 'string' },
-        speed: { type: 'string' },
-        clamp: { type: 'string', multiple: true },
-        pulses: { type: 'string', multiple: true },
-        kube: { type: 'string', multiple: true },
-        jitter: { type: 'string' },
-        for: { type: 'string' },
-        start: { type: 'string' },
-        'stamp-every': { type: 'string' },
-        voltage: { type: 'string' },
-        seed: { type: 'string' },
-        history: { type: 'boolean' },
-        configured: { type: 'boolean' },
-      },
-      emulateFlags,
-    );
+    const { flags, positionals } = parseFlags(args, emulateOptions, emulateFlags);
     if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const start = flags.start === undefined ? Date.now() : Date.parse(flags.start);
     if (!Number.isFinite(start))

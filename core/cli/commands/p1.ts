@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { CliIo, Command } from '../command';
+import type { CliIo, Command, Options } from '../command';
 import { parseFlags, UsageError } from '../command';
 import { P1Stream, type P1StreamEvent } from '../../p1/source/stream';
 import { serialConnector, describeSerial, type SerialSettings } from '../../p1/source/serial';
@@ -25,13 +25,17 @@ const checkFlags = {
     .optional(),
   zone: z.string().min(1).optional(),
 };
-const checkOptions = {
-  mode: { type: 'string' },
-  variant: { type: 'string' },
-  key: { type: 'string' },
-  'auth-key': { type: 'string' },
-  zone: { type: 'string' },
-} as const;
+const checkOptions: Options = {
+  mode: {
+    type: 'string',
+    value: 'strict|warn|off',
+    help: 'CRC check: strict drops a bad telegram, warn decodes it and says so, off skips it (default strict)',
+  },
+  variant: { type: 'string', value: 'arc|x25|auto', help: 'the CRC-16 variant: x25 for Holley meters (default arc)' },
+  key: { type: 'string', value: 'HEX32', help: "a Luxembourg Smarty meter's decryption key" },
+  'auth-key': { type: 'string', value: 'HEX32|none', help: "the Smarty meter's authentication key (with --key)" },
+  zone: { type: 'string', value: 'ZONE', help: "the meter's time zone, an IANA name (default Europe/Brussels)" },
+};
 
 /** The P1Stream a command reads with: CRC mode and variant, Smarty keys, the meter's time zone. */
 function streamOf(flags: {
@@ -73,9 +77,14 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
 
 export const p1DecodeCommand: Command = {
   path: ['p1', 'decode'],
-  summary: 'check and parse P1 telegrams in a file (- for stdin) as JSON lines; Smarty frames with --key [--auth-key]',
-  usage:
-    'flm p1 decode FILE|- [--mode strict|warn|off] [--variant arc|x25|auto] [--key HEX32] [--zone Europe/Brussels]',
+  summary: 'check and parse P1 telegrams in a file (- for stdin) as JSON lines',
+  args: 'FILE|-',
+  options: checkOptions,
+  details: [
+    'One JSON line per telegram (its registers and the CRC check); each telegram that fails is said on stderr ' +
+      'and makes the exit code 1. Luxembourg Smarty frames are decrypted with --key.',
+  ],
+  examples: ['flm p1 decode telegram.txt', 'cat capture.bin | flm p1 decode - --mode warn'],
   async run(args, io) {
     const { flags, positionals } = parseFlags(args, checkOptions, z.object(checkFlags));
     if (positionals.length !== 1) throw new UsageError('give one FILE, or - to read stdin');
@@ -132,25 +141,28 @@ function netPowerW(t: P1Telegram): number | null {
   return Math.round((d ?? 0) - (r ?? 0));
 }
 
+const sniffOptions: Options = {
+  port: { type: 'string', value: 'DEV', help: 'the serial device of the P1 cable, e.g. /dev/ttyUSB0' },
+  tcp: { type: 'string', value: 'HOST:PORT', help: 'a P1 Wi-Fi dongle or ser2net instead of --port' },
+  baud: { type: 'string', value: 'N', help: 'baud rate (default 115200)' },
+  parity: { type: 'string', value: 'none|even', help: 'parity; even means 7 data bits (default none)' },
+  seconds: { type: 'string', value: 'N', help: 'stop after N seconds (default: Ctrl-C)' },
+  json: { type: 'boolean', help: 'one JSON object a line, and the statistics as JSON' },
+  ...checkOptions,
+};
+
 export const p1SniffCommand: Command = {
   path: ['p1', 'sniff'],
-  summary:
-    'read a P1 port (or --tcp HOST:PORT) live: a line per telegram, statistics at the end; --mode, --key as decode',
-  usage: 'flm p1 sniff --port DEV [--baud 115200] [--parity none|even] [--seconds N] [--json]',
+  summary: 'read a P1 port (or a P1 dongle over TCP) live: a line per telegram',
+  args: '--port DEV|--tcp HOST:PORT',
+  options: sniffOptions,
+  details: [
+    'A line per telegram (meter id, net power, CRC), statistics at the end; exit code 1 when no good telegram came. ' +
+      'DSMR 2.2 and 3 meters talk 9600 7E1: --baud 9600 --parity even.',
+  ],
+  examples: ['flm p1 sniff --port /dev/ttyUSB0 --seconds 30', 'flm p1 sniff --tcp 192.168.1.20:2001 --json'],
   async run(args, io) {
-    const { flags, positionals } = parseFlags(
-      args,
-      {
-        port: { type: 'string' },
-        tcp: { type: 'string' },
-        baud: { type: 'string' },
-        parity: { type: 'string' },
-        seconds: { type: 'string' },
-        json: { type: 'boolean' },
-        ...checkOptions,
-      },
-      sniffFlags,
-    );
+    const { flags, positionals } = parseFlags(args, sniffOptions, sniffFlags);
     if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     if (!flags.port === !flags.tcp) throw new UsageError('give --port DEV or --tcp HOST:PORT');
     const stream = streamOf(flags);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Command } from '../command';
+import type { Command, Options } from '../command';
 import { parseFlags } from '../command';
 import { Household, DEFAULT_HOUSEHOLD } from '../../sim/household';
 import { ReadingComputer } from '../../readings/computer';
@@ -26,22 +26,28 @@ const SIM_DEVICE = {
   key: '00000000000000000000000000000000',
 };
 
+const options: Options = {
+  seconds: { type: 'string', value: 'N', help: 'how many seconds to simulate (default 60)' },
+  seed: { type: 'string', value: 'N', help: 'the seed: the same seed gives the same household (default 1)' },
+  start: { type: 'string', value: 'TIME', help: 'the first second, ISO 8601, e.g. 2026-06-21T12:00:00Z (default now)' },
+  phase: { type: 'string', value: '1|3', help: 'a single-phase or a three-phase mains clamp (default 1)' },
+  readings: {
+    type: 'boolean',
+    help: 'print FLM readings (topic and payload, as mosquitto_sub -v shows them) instead of board batches',
+  },
+};
+
 export const simCommand: Command = {
   path: ['sim'],
   summary: 'print a simulated household: board batches, or FLM readings with --readings',
-  usage: 'flm sim [--seconds 60] [--seed 1] [--start ISO-8601] [--phase 1|3] [--readings]',
+  options,
+  details: [
+    'The household of the default flow: a mains clamp, solar on a pulse input, gas and water. ' +
+      'One JSON line per simulated second, printed as fast as it is computed.',
+  ],
+  examples: ['flm sim --seconds 5 --readings', 'flm sim --seconds 3600 --seed 7 --phase 3 > hour.jsonl'],
   async run(args, io) {
-    const { flags } = parseFlags(
-      args,
-      {
-        seed: { type: 'string' },
-        seconds: { type: 'string' },
-        start: { type: 'string' },
-        phase: { type: 'string' },
-        readings: { type: 'boolean' },
-      },
-      flagsSchema,
-    );
+    const { flags } = parseFlags(args, options, flagsSchema);
     const start = flags.start ? Date.parse(flags.start) : Date.now();
     if (!Number.isFinite(start))
       throw new Error(`--start: "${flags.start}" is not a date (use ISO 8601, e.g. 2026-06-21T12:00:00Z)`);

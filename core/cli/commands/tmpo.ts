@@ -1,15 +1,16 @@
 import { promises as fs } from 'node:fs';
 import { z } from 'zod';
-import type { CliIo, Command } from '../command';
+import type { CliIo, Command, Options } from '../command';
 import { parseFlags, UsageError } from '../command';
 import { TmpoFormatError, type Series, type TmpoBlock } from '../../tmpo/block';
 import { blockToSeries, decodeBlock } from '../../tmpo/codec';
-import { isSid, keyText, type BlockKey } from '../../tmpo/ids';
+import { keyText, type BlockKey } from '../../tmpo/ids';
 import { formatLuaNumber } from '../../tmpo/lua-number';
 import { verifyBlock } from '../../tmpo/verify';
 import { latestRid, overlapping, timeline } from '../../api/blocks';
 import { TmpoDirReader } from '../../api/store-reader';
 import { isoSeconds, parseTime } from '../../api/time';
+import { sidOption, storeSensors } from '../store-sensors';
 
 /**
  * `flm tmpo decode|ls|export`: look at TMPO blocks and stores without Node-RED. Output shapes
@@ -17,8 +18,9 @@ import { isoSeconds, parseTime } from '../../api/time';
  *
  * - decode, JSON: `{"head":[t,v],"tail":[t,v],"vsn":1|null,"cfg":{...}|null,"samples":n,"series":[[t,v],...]}`
  * - decode/export, --csv: a `ts,value` header, then one `t,v` line per sample
- * - ls, --json: one line per block, `{"sid","rid","lvl","bid","samples","bytes","first","last"}`
- *   (first/last: sample times); a damaged block has samples/first/last null and an `error`
+ * - ls, --json: one line per block, `{"sid","name","rid","lvl","bid","samples","bytes","first","last"}`
+ *   (name: the sensor's name, null when the store does not know it; first/last: sample times);
+ *   a damaged block has samples/first/last null and an `error`
  * - ls: the same as a table, with ISO times
  * - export, JSON: `{"sid":"…","rid":0,"from":F,"to":T,"series":[[t,v],...]}` (samples with
  *   from <= t <= to, inclusive as tmpo-py's series())
@@ -122,16 +124,19 @@ function notABlock(where: string, err: unknown): Error {
 
 const pair = (s: readonly number[]): string => `[${num(s[0]!)},${num(s[1]!)}]`;
 
+const csvOption = { type: 'boolean', help: 'print the samples as CSV (ts,value) instead of JSON' } as const;
+
 const tmpoDecodeCommand: Command = {
   path: ['tmpo', 'decode'],
   summary: 'print a TMPO block file (- for stdin) as JSON, or its samples as CSV',
-  usage: 'flm tmpo decode BLOCK|- [--csv]',
+  args: 'BLOCK|-',
+  options: { csv: csvOption },
+  details: [
+    'JSON: {"head","tail","vsn","cfg","samples","series":[[t,v],...]}, numbers printed as the FLM prints them.',
+  ],
+  examples: ['flm tmpo decode .flm/data/tmpo/sensor/<sid>/0/8/1467985920 --csv'],
   async run(args, io) {
-    const { flags, positionals } = parseFlags(
-      args,
-      { csv: { type: 'boolean' } },
-      z.object({ csv: z.boolean().default(false) }),
-    );
+    const { flags, positionals } = parseFlags(args, { csv: csvOption }, z.object({ csv: z.boolean().default(false) }));
     if (positionals.length !== 1) throw new UsageError('give exactly one block file, or - to read it from stdin');
     const file = positionals[0]!;
     const bytes = await readInput(file, io);
@@ -169,18 +174,26 @@ interface LsRow {
   error?: string;
 }
 
+const lsOptions: Options = {
+  json: { type: 'boolean', help: 'one JSON object a line instead of a table' },
+};
+
 const tmpoLsCommand: Command = {
   path: ['tmpo', 'ls'],
   summary: "list every block of a TMPO store (data dir, or a copy of an FLM's tmpo folder)",
-  usage: 'flm tmpo ls DIR [--json]',
+  args: 'DIR',
+  options: lsOptions,
+  details: [
+    "DIR is a data dir (FLM_DATA_DIR, .flm/data under npm start) or a copy of an FLM's /usr/share/tmpo. " +
+      "NAME is the sensor's name: from its newest block, or from the data dir's derived-sensors.json. " +
+      'A damaged block is listed as such and makes the exit code 1.',
+  ],
+  examples: ['flm tmpo ls .flm/data', 'flm tmpo ls .flm/data --json | head'],
   async run(args, io) {
-    const { flags, positionals } = parseFlags(
-      args,
-      { json: { type: 'boolean' } },
-      z.object({ json: z.boolean().default(false) }),
-    );
+    const { flags, positionals } = parseFlags(args, lsOptions, z.object({ json: z.boolean().default(false) }));
     if (positionals.length !== 1) throw new UsageError('give exactly one data dir');
     const reader = await TmpoDirReader.open(positionals[0]!);
+    const names = new Map((await storeSensors(reader)).map((s) => [s.id, s.name]));
     const rows: LsRow[] = [];
     for (const key of await reader.list()) {
       const bytes = await reader.read(key);
@@ -201,6 +214,7 @@ const tmpoLsCommand: Command = {
           await out.write(
             JSON.stringify({
               sid,
+              name: names.get(sid) ?? null,
               rid,
               lvl,
               bid,
@@ -213,17 +227,18 @@ const tmpoLsCommand: Command = {
           );
         }
       } else {
-        await out.write(table(rows));
+        await out.write(table(rows, names));
       }
       return rows.some((r) => r.error) ? 1 : 0;
     });
   },
 };
 
-function table(rows: LsRow[]): string {
-  const header = ['SID', 'RID', 'LVL', 'BID', 'SAMPLES', 'BYTES', 'FIRST', 'LAST'];
+function table(rows: LsRow[], names: ReadonlyMap<string, string>): string {
+  const header = ['SID', 'NAME', 'RID', 'LVL', 'BID', 'SAMPLES', 'BYTES', 'FIRST', 'LAST'];
   const lines = rows.map((r) => [
     r.key.sid,
+    names.get(r.key.sid) ?? '-',
     String(r.key.rid),
     String(r.key.lvl),
     String(r.key.bid),
@@ -233,7 +248,7 @@ function table(rows: LsRow[]): string {
     r.last === null ? '-' : isoSeconds(r.last),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const right = new Set([1, 2, 3, 4, 5]);
+  const right = new Set([2, 3, 4, 5, 6]);
   const fmt = (cells: string[]): string =>
     cells
       .map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
@@ -260,7 +275,7 @@ const timeFlag = z.string().transform((s, ctx) => {
 
 const exportSchema = z.object({
   dir: z.string({ error: 'the data dir is required' }).min(1, 'the data dir is required'),
-  sid: z.string({ error: 'the sensor id is required' }).refine(isSid, 'a sensor id is lowercase hex'),
+  sid: z.string({ error: 'the sensor (its id or name) is required' }).min(1, 'the sensor (its id or name) is required'),
   rid: z
     .string()
     .regex(/^\d{1,9}$/, 'must be a whole number')
@@ -271,38 +286,46 @@ const exportSchema = z.object({
   csv: z.boolean().default(false),
 });
 
+const exportOptions: Options = {
+  dir: { type: 'string', value: 'DIR', help: "the data dir, or a copy of an FLM's tmpo folder (required)" },
+  sid: { type: 'string', value: 'SID', help: 'the sensor: its 32-hex id or its name, e.g. main (required)' },
+  from: { type: 'string', value: 'T', help: 'first time: Unix seconds or ISO 8601 (default: the first sample)' },
+  to: { type: 'string', value: 'T', help: 'last time, included (default: the last sample)' },
+  rid: { type: 'string', value: 'N', help: "the sensor's recycle id (default: its latest)" },
+  csv: csvOption,
+};
+
 const tmpoExportCommand: Command = {
   path: ['tmpo', 'export'],
-  summary: "print a sensor's samples from --from to --to (T: Unix seconds or ISO 8601), JSON or CSV",
-  usage: 'flm tmpo export --dir DIR --sid SID [--from T] [--to T] [--rid N] [--csv]',
+  summary: "print a sensor's samples between two times, as JSON or CSV",
+  args: '--dir DIR --sid SID',
+  options: exportOptions,
+  details: [
+    'JSON: {"sid","rid","from","to","series":[[t,v],...]}, samples with from <= t <= to. ' +
+      'The sensor is its 32-hex id or its name (flm tmpo ls shows both).',
+  ],
+  examples: [
+    'flm tmpo export --dir .flm/data --sid main --from 2026-12-01 --csv',
+    'flm tmpo export --dir .flm/data --sid 0123456789abcdef0123456789abcdef',
+  ],
   async run(args, io) {
-    const { flags, positionals } = parseFlags(
-      args,
-      {
-        dir: { type: 'string' },
-        sid: { type: 'string' },
-        rid: { type: 'string' },
-        from: { type: 'string' },
-        to: { type: 'string' },
-        csv: { type: 'boolean' },
-      },
-      exportSchema,
-    );
+    const { flags, positionals } = parseFlags(args, exportOptions, exportSchema);
     if (positionals.length > 0)
       throw new UsageError(`unexpected argument "${positionals[0]}" (the data dir goes after --dir)`);
     const from = flags.from ?? 0;
     const to = flags.to ?? 2147483647;
     if (to < from) throw new UsageError(`--to (${to}) is before --from (${from})`);
     const reader = await TmpoDirReader.open(flags.dir);
-    const keys = await reader.list({ sid: flags.sid });
-    if (keys.length === 0) throw new Error(`no TMPO blocks of sensor ${flags.sid} in ${flags.dir}`);
+    const sid = sidOption(flags.sid, await storeSensors(reader));
+    const keys = await reader.list({ sid });
+    if (keys.length === 0) throw new Error(`no TMPO blocks of sensor ${sid} in ${flags.dir}`);
     const rid = flags.rid ?? latestRid(keys)!;
     const blocks = overlapping(timeline(keys.filter((k) => k.rid === rid)), from, to);
     const keep = (t: number): boolean => t >= from && t <= to;
     const format = flags.csv ? 'csv' : 'json';
     return withOutput(io, async (out) => {
       await out.write(
-        flags.csv ? 'ts,value\n' : `{"sid":"${flags.sid}","rid":${rid},"from":${from},"to":${to},"series":[`,
+        flags.csv ? 'ts,value\n' : `{"sid":${JSON.stringify(sid)},"rid":${rid},"from":${from},"to":${to},"series":[`,
       );
       const list = { empty: true };
       for (const key of blocks) {

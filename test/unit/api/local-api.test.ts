@@ -130,8 +130,18 @@ test('GET /sensor/<sid>: FLM local API over HTTP, with its 400 text, nan padding
     assert.equal(empty.status, 200);
     assert.equal(await empty.text(), '[]');
 
+    // Without any parameter (what a person tries first) the answer says what to ask, with an example.
+    const first = await fetch(`${base}/sensor/${SID_A}`);
+    assert.equal(first.status, 400);
+    const help = await first.text();
+    assert.match(help, /version=1\.0, interval=minute and unit=watt/);
+    const example = /curl '(http:\/\/[^']+)'/.exec(help)?.[1];
+    assert.ok(example, help);
+    const followed = await fetch(example.replace(/^http:\/\/[^/]+/, base));
+    assert.equal(followed.status, 200, 'the example given works');
+    assert.match(await followed.text(), /^\[\[\d+,230\]/);
+
     for (const q of [
-      '',
       '?version=1.0&interval=minute',
       '?version=1.0&unit=watt',
       '?interval=minute&unit=watt',

@@ -124,7 +124,7 @@ test('flm p1 decode --key: a Smarty .bin decrypts; a wrong key says so; the Smar
 test('flm p1 decode: usage errors are exit 2, unreadable input exit 1', async () => {
   const none = await runFlm(['p1', 'decode']);
   assert.equal(none.code, 2);
-  assert.match(none.err, /give one FILE, or - to read stdin\nusage: flm p1 decode/);
+  assert.match(none.err, /^flm p1 decode: give one FILE, or - to read stdin \(see flm p1 decode --help\)\n$/);
   const mode = await runFlm(['p1', 'decode', '--mode', 'lenient', 'x']);
   assert.equal(mode.code, 2);
   assert.match(mode.err, /--mode/);

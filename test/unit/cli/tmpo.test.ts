@@ -80,7 +80,8 @@ test('flm tmpo ls: every block of a store as a table or JSON lines; damaged bloc
       rows.map(({ sid, rid, lvl, bid }) => ({ sid, rid, lvl, bid })),
       keys,
     );
-    assert.deepEqual(Object.keys(rows[0]), ['sid', 'rid', 'lvl', 'bid', 'samples', 'bytes', 'first', 'last']);
+    assert.deepEqual(Object.keys(rows[0]), ['sid', 'name', 'rid', 'lvl', 'bid', 'samples', 'bytes', 'first', 'last']);
+    assert.equal(rows[0].name, 'main', "the name the newest block's cfg gives");
     assert.equal(
       rows.filter((r) => r.sid === SID_A).reduce((n, r) => n + r.samples, 0),
       s.times.length,
@@ -91,9 +92,12 @@ test('flm tmpo ls: every block of a store as a table or JSON lines; damaged bloc
     const table = await runFlm(['tmpo', 'ls', join(dir, 'tmpo')]);
     assert.equal(table.code, 0);
     const lines = table.out.trim().split('\n');
-    assert.match(lines[0]!, /^SID +RID +LVL +BID +SAMPLES +BYTES +FIRST +LAST$/);
+    assert.match(lines[0]!, /^SID +NAME +RID +LVL +BID +SAMPLES +BYTES +FIRST +LAST$/);
     assert.equal(lines.length, keys.length + 2);
-    assert.match(lines[1]!, new RegExp(`^${SID_A} +0 +16 +${T20} +\\d+ +\\d+ +2016-07-08T19:33:\\d\\dZ +2016-07-09T`));
+    assert.match(
+      lines[1]!,
+      new RegExp(`^${SID_A} +main +0 +16 +${T20} +\\d+ +\\d+ +2016-07-08T19:33:\\d\\dZ +2016-07-09T`),
+    );
     assert.match(lines.at(-1)!, new RegExp(`^${keys.length} blocks, ${s.times.length + 1} samples, \\d+ bytes$`));
 
     const bad = blockPath(dir, key(8, T20 + 2 ** 20));

@@ -13,7 +13,7 @@ export type SensorLookup =
   { ok: true; sid: string } | { ok: false; why: 'unknown' | 'ambiguous'; message: string; matches: NamedSensor[] };
 
 /** The names people may type, sorted, each once: for an error that says what would have worked. */
-export function knownNames(sensors: readonly NamedSensor[]): string[] {
+function knownNames(sensors: readonly NamedSensor[]): string[] {
   return [...new Set(sensors.map((s) => s.name).filter(Boolean))].sort((a, b) => a.localeCompare(b));
 }
 

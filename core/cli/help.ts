@@ -4,7 +4,7 @@ import { EXIT_CODE_LINES, type Command, type OptionSpec } from './command';
 export const HELP_WIDTH = 80;
 
 /** `text` in lines of at most `width`, each but the first after `indent` spaces; a word too long stays whole. */
-export function wrap(text: string, width: number, indent = 0): string[] {
+function wrap(text: string, width: number, indent = 0): string[] {
   const lines: string[] = [];
   let line = '';
   for (const word of text.split(/\s+/).filter(Boolean)) {
@@ -41,7 +41,7 @@ const optionTerm = (name: string, o: OptionSpec): string =>
   `--${name}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`;
 
 /** `flm tmpo export --dir DIR --sid SID [options]` */
-export function usageLine(c: Command): string {
+function usageLine(c: Command): string {
   return ['flm', ...c.path, ...(c.args ? [c.args] : []), '[options]'].join(' ');
 }
 

@@ -189,3 +189,62 @@ test('flm tmpo export: samples between two times across blocks and levels, as JS
     assert.match(broken.err, /^flm tmpo export: not a TMPO block: .*\/12\/\d+: /);
   });
 });
+
+test('flm tmpo ls and export know sensors by name: from their blocks and derived-sensors.json; unknown and shared names refused', async () => {
+  await withTempDir(async (dir) => {
+    const { store } = await TmpoStore.open(dir);
+    const SID_C = '0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c';
+    const SID_D = 'dddddddddddddddddddddddddddddddd';
+    const SID_P1 = '9191919191919191919191919191919a';
+    const put = (sid: string, name: string) =>
+      store.put(key(8, T20, sid), encodeSeries(SERIES, { ...CFG, id: sid, function: name }));
+    await put(SID_A, 'main');
+    await put(SID_C, 'solar');
+    await put(SID_D, 'solar');
+    // a P1 meter's sensor renamed since its block was written: the data dir's file says its name now
+    await put(SID_P1, 'p1 old name');
+    await fs.writeFile(
+      join(dir, 'derived-sensors.json'),
+      JSON.stringify({ ['e'.repeat(32)]: { sensors: [{ id: SID_P1, name: 'grid import', origin: 'p1' }] } }),
+    );
+
+    const table = await runFlm(['tmpo', 'ls', dir]);
+    assert.equal(table.code, 0, table.err);
+    assert.match(table.out, new RegExp(`^${SID_A} +main +0 +8 `, 'm'));
+    assert.match(table.out, new RegExp(`^${SID_P1} +grid import +0 +8 `, 'm'));
+    const json = (await runFlm(['tmpo', 'ls', dir, '--json'])).out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      json.map((r) => [r.sid, r.name]),
+      [SID_C, SID_P1, SID_A, SID_D]
+        .sort()
+        .map((sid) => [sid, { [SID_A]: 'main', [SID_C]: 'solar', [SID_D]: 'solar', [SID_P1]: 'grid import' }[sid]]),
+    );
+
+    const byId = await runFlm(['tmpo', 'export', '--dir', dir, '--sid', SID_A]);
+    assert.equal(byId.code, 0, byId.err);
+    for (const ref of ['main', 'MAIN']) {
+      const byName = await runFlm(['tmpo', 'export', '--dir', dir, '--sid', ref]);
+      assert.equal(byName.code, 0, byName.err);
+      assert.equal(byName.out, byId.out, ref);
+    }
+    const p1 = await runFlm(['tmpo', 'export', '--dir', dir, '--sid', 'grid import', '--csv']);
+    assert.equal(p1.code, 0, p1.err);
+    assert.equal(p1.out.split('\n').length, SERIES.times.length + 2);
+
+    const unknown = await runFlm(['tmpo', 'export', '--dir', dir, '--sid', 'mian']);
+    assert.equal(unknown.code, 2);
+    assert.equal(
+      unknown.err,
+      'flm tmpo export: --sid: no sensor is named "mian"; known names: grid import, main, solar (see flm tmpo export --help)\n',
+    );
+    const shared = await runFlm(['tmpo', 'export', '--dir', dir, '--sid', 'solar']);
+    assert.equal(shared.code, 2);
+    assert.match(
+      shared.err,
+      new RegExp(`"solar" names 2 sensors: ${SID_C} \\(solar\\), ${SID_D} \\(solar\\); give the id`),
+    );
+  });
+});

@@ -138,7 +138,7 @@ export function createApiHandler(options: ApiOptions = {}): ApiHandler {
         } catch (err) {
           reportError(err, req);
         }
-      } else send(res, notFound(), reportError, req);
+      } else send(res, isIndex(req, base) ? indexReply() : notFound(), reportError, req);
       return;
     }
     const { route, m, url } = matched;
@@ -163,6 +163,34 @@ export function createApiHandler(options: ApiOptions = {}): ApiHandler {
       send(res, reply, reportError, req);
     })();
   };
+}
+
+/** `GET /` of the API's own server: what a person tries first, so it says what is here. */
+function isIndex(req: IncomingMessage, base: string): boolean {
+  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  return (req.method === 'GET' || req.method === 'HEAD') && (path === '/' || (base !== '' && path === `${base}/`));
+}
+
+function indexReply(): ApiReply {
+  return textReply(
+    200,
+    [
+      'The FLM local API and the TMPO HTTP API (node-red-contrib-fluksometer).',
+      '',
+      'GET /sensor/<sid>?version=1.0&interval=minute&unit=watt|lperday',
+      '    the last minute of gauges, a [ts,value] a second; no token, as on an FLM',
+      'GET /sensor/<sid>/series?version=1.0&token=<API token>&start=<time>[&end=&resolution=&unit=&rid=]',
+      '    history in equal buckets',
+      'GET /sensor/<sid>/tmpo/sync?version=1.0&token=<API token>&rid=0&lvl=0&bid=0',
+      '    the TMPO blocks after the one given, as tmpo-py asks the Flukso server',
+      'GET /sensor/<sid>/tmpo/<rid>/<lvl>/<bid>?version=1.0&token=<API token>',
+      '    one TMPO block (gzip)',
+      '',
+      "<sid> is a sensor's 32-hex id or its name, URL-encoded (grid%20import). The API token is",
+      "shown in flm-tmpo's dialog; the package's README lists every URL with an example.",
+      '',
+    ].join('\n'),
+  );
 }
 
 function match(req: IncomingMessage, base: string): { route: Route; m: RegExpExecArray; url: URL } | undefined {

@@ -19,8 +19,10 @@ function gaugesWith(sid: string, value: number): RecentGauges {
 
 test('router: 404 for other paths, 405 for other methods on ours, HEAD like GET without a body', async () => {
   await withServer({ gauges: gaugesWith(SID_A, 5), now: () => NOW }, async (base) => {
+    const index = await fetch(`${base}/`);
+    assert.equal(index.status, 200, 'the root says what is served');
+    assert.match(await index.text(), /^GET \/sensor\/<sid>\?version=1\.0&interval=minute/m);
     for (const path of [
-      '/',
       '/nope',
       '/sensor',
       `/sensor/${SID_A}/`,

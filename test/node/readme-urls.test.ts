@@ -115,6 +115,11 @@ test('README: every URL the package serves is in the section, and every example 
       const out = (part: string): string => outs.find(([c]) => c.includes(part))![1];
       assert.ok(Array.isArray(JSON.parse(out('/flm/serialports'))));
       assert.match(out('unit=watt'), /^\[\[\d+,420\]/);
+      assert.match(
+        outs.find(([c]) => c.endsWith(':8080/'))![1],
+        /^GET \/sensor\/<sid>/m,
+        'the API port says what it serves',
+      );
       assert.equal(JSON.parse(out('/series?')).sid, sid(1), 'by name, answered by id');
       assert.deepEqual(JSON.parse(out('/tmpo/sync?')), [{ rid: 0, lvl: 8, bid: T, ext: 'gz' }]);
       assert.equal(JSON.parse(out('gunzip')).h.head[0], T + 1, 'the block, unzipped');

@@ -233,13 +233,21 @@ const emulateOptions: Options = {
       'a FluksoKube on the radio: NID:flk01a|flk01b with ,every=S ,temperature=C ,humidity=% ,battery=V ' +
       ',pressure=Pa ,light=lx ,motion=N ,ack',
   },
-  jitter: { type: 'string', value: 'MS', help: 'random jitter of each pulse (default 0)' },
-  for: { type: 'string', value: 'S', help: "end after S seconds of the board's time (default: never)" },
+  jitter: { type: 'string', value: 'MS', help: 'each pulse moves by up to ± MS ms, seeded (default 0)' },
+  for: {
+    type: 'string',
+    value: 'S',
+    help: "loads stop and pulse trains end S seconds of the board's time after it is configured (default: never)",
+  },
   configured: { type: 'boolean', help: 'configure itself instead of waiting for a host to send the port config' },
   seed: { type: 'string', value: 'N', help: 'the seed of the random parts (default 1)' },
   start: { type: 'string', value: 'TIME', help: "FLM03: the board clock's start, ISO 8601 (default now)" },
-  history: { type: 'boolean', help: 'FLM03: send history frames as a board with a backlog does' },
-  'stamp-every': { type: 'string', value: 'S', help: 'FLM03: a time stamp frame every S seconds (default 0: none)' },
+  history: { type: 'boolean', help: "FLM03: the truth keeps each second's average power per clamp" },
+  'stamp-every': {
+    type: 'string',
+    value: 'S',
+    help: 'FLM03: a time_stamp every S seconds (default 0: only when configured)',
+  },
   voltage: { type: 'string', value: 'V', help: 'FLM03: the mains voltage (default 230)' },
   'avr-ms': { type: 'string', value: 'MS', help: "FLM02: the board's ms clock at the start (default 0)" },
 };

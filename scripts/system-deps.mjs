@@ -6,6 +6,8 @@ import { existsSync } from 'node:fs';
 
 export const SYSTEM_PACKAGES = [
   { pkg: 'mosquitto-clients', probe: '/usr/bin/mosquitto_sub' },
+  // the broker itself, run as an FLM's bridge against the server's bridge endpoint (test/integration/server-bridge-mosquitto.test.ts)
+  { pkg: 'mosquitto', probe: '/usr/sbin/mosquitto' },
   { pkg: 'socat', probe: '/usr/bin/socat' },
   { pkg: 'chromium', probe: '/usr/bin/chromium' },
   { pkg: 'mariadb-server', probe: '/usr/sbin/mariadbd' },

@@ -48,6 +48,13 @@ export const DEFAULT_BRIDGE_LIMITS: BridgeLimits = {
   connectTimeoutMs: 10_000,
 };
 
+/** A device logged in: what it spoke and the keepalive it is held to. */
+export interface BridgeLogin {
+  did: string;
+  mqttVersion: '3.1' | '3.1.1';
+  keepaliveS: number;
+}
+
 /** Something the endpoint turned away or could not do, for the log; every one is also counted. */
 export interface BridgeRefusal {
   reason: BridgeCount;
@@ -72,11 +79,12 @@ const HEX32 = /^[0-9a-f]{32}$/;
  * The server end of an FLM's MQTT bridge, as the Flukso server's flmqtt behaved
  * (docs/protocols/server-bridge.md): TLS, MQTT 3.1 and 3.1.1, device id and key as login,
  * the sync list pushed right after CONNACK, blocks and configs handed to the backend.
- * Events: 'refused' (BridgeRefusal), 'clients' (count).
+ * Events: 'login' (BridgeLogin), 'refused' (BridgeRefusal), 'clients' (count).
  */
 export class BridgeEndpoint extends EventEmitter {
   private readonly sockets = new Set<TLSSocket>();
   private readonly devices = new WeakMap<Client, Device>();
+  private readonly keepalives = new WeakMap<Client, number>();
   private readonly gate: BackendGate;
   private closing?: Promise<void>;
   readonly counts = new BridgeCounts();
@@ -122,7 +130,7 @@ export class BridgeEndpoint extends EventEmitter {
 
   private wire(): void {
     const a = this.aedes;
-    a.preConnect = (_client, packet, done) => {
+    a.preConnect = (client, packet, done) => {
       const v31 = packet.protocolId === 'MQIsdp' && packet.protocolVersion === 3;
       const v311 = packet.protocolId === 'MQTT' && packet.protocolVersion === 4;
       if (!v31 && !v311) {
@@ -137,6 +145,7 @@ export class BridgeEndpoint extends EventEmitter {
       const keepalive = clampKeepalive(packet.keepalive);
       if (keepalive !== packet.keepalive) this.counts.add('keepalive-clamped');
       packet.keepalive = keepalive;
+      this.keepalives.set(client, keepalive);
       // Nothing subscribes here, so a will would reach nobody (mosquitto's bridge sets one for its notifications).
       delete packet.will;
       // mosquitto names its bridge `<hostname>.<connection>`, the same on many FLMs: one id per
@@ -160,6 +169,11 @@ export class BridgeEndpoint extends EventEmitter {
           (ok) => {
             if (!ok) return refuse(4, 'login-refused', 'unknown device or wrong key');
             this.counts.add('login');
+            this.emit('login', {
+              did,
+              mqttVersion: client.version === 3 ? '3.1' : '3.1.1',
+              keepaliveS: this.keepalives.get(client) ?? 0,
+            } satisfies BridgeLogin);
             this.devices.set(client, {
               did,
               lane: new DeviceLane(this.limits.publishesPerSecond),

@@ -31,4 +31,7 @@ export function ensureSystemPackages(list = SYSTEM_PACKAGES) {
     console.error(`apt-get install ${missing.join(' ')} failed`);
     process.exit(1);
   }
+  // Debian starts the mosquitto service on install; on port 1883 it would stand in flm-broker's way.
+  if (missing.includes('mosquitto') && existsSync('/usr/bin/systemctl'))
+    spawnSync('systemctl', ['disable', '--now', 'mosquitto'], { stdio: 'ignore' });
 }

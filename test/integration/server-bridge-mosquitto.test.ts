@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { BridgeEndpoint, type BridgeLogin, type BridgeRefusal } from '../../core/server/bridge/endpoint';
 import { MemoryBridgeBackend } from '../support/memory-bridge-backend';
-import { testPki } from '../support/tls';
+import { serverTls } from '../../core/server/bridge/server-tls';
 import { waitFor } from '../support/nodered';
 import { withTempDir } from '../support/temp-dir';
 import { start } from '../support/processes';
@@ -63,9 +63,10 @@ function flmConfig(sock: string, port: number, cafile: string): string {
   ].join('\n');
 }
 
-test("mosquitto's bridge with the FLM's settings: refused while the key is unknown, then logged in; the pushed sync list reaches the local broker; retained configs and blocks reach the backend", async () => {
-  const pki = await testPki();
+test("mosquitto's bridge with the FLM's settings and the server's generated CA: refused while the key is unknown, then logged in; the pushed sync list reaches the local broker; retained configs and blocks reach the backend", async () => {
   await withTempDir(async (dir) => {
+    // The CA and certificate the server makes for itself when given none: what an FLM gets as bridge_cafile.
+    const tls = await serverTls({ dir: join(dir, 'server-tls') });
     // No device yet: the bridge's logins are refused until it is added.
     const backend = new MemoryBridgeBackend();
     backend.blocks.push({ did: DID, block: { sid: SID, rid: 0, lvl: 8, bid: BID0, ext: 'gz', data: gzipSync('{}') } });
@@ -73,14 +74,14 @@ test("mosquitto's bridge with the FLM's settings: refused while the key is unkno
       host: '127.0.0.1',
       port: 0,
       backend,
-      tls: { cert: pki.serverCert, key: pki.serverKey },
+      tls: { cert: tls.cert, key: tls.key },
     });
     const logins: BridgeLogin[] = [];
     const refusals: BridgeRefusal[] = [];
     endpoint.on('login', (l: BridgeLogin) => logins.push(l));
     endpoint.on('refused', (r: BridgeRefusal) => refusals.push(r));
     const sock = join(dir, 'mosq.sock');
-    await writeFile(join(dir, 'mosquitto.conf'), flmConfig(sock, endpoint.port, pki.caFile));
+    await writeFile(join(dir, 'mosquitto.conf'), flmConfig(sock, endpoint.port, tls.caFile!));
     const mosq = start('/usr/sbin/mosquitto', ['-c', join(dir, 'mosquitto.conf')]);
     const sub = { stop: async (_graceMs?: number) => null as number | null, output: () => '' };
     try {

@@ -19,8 +19,9 @@ export interface BridgeEndpointOptions {
   tls: Pick<SecureContextOptions, 'cert' | 'key' | 'ca'>;
   limits?: Partial<BridgeLimits>;
   /**
-   * aedes's emitter and persistence, for several instances sharing one namespace (Redis, issue
-   * #18); in memory when not given. Nothing a device publishes passes through them.
+   * aedes's emitter and persistence, for several instances sharing one namespace (Redis,
+   * docs/protocols/server-bridge.md#several-instances); in memory when not given. Nothing a
+   * device publishes passes through them.
    */
   aedes?: Pick<AedesOptions, 'mq' | 'persistence' | 'id'>;
 }

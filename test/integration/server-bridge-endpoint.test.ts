@@ -358,6 +358,23 @@ test('a block the backend refuses for good (BridgeRefused) is counted and droppe
   });
 });
 
+test('a store that never answers counts as failed after the backend timeout: the connection closes and later devices are still served', async () => {
+  await withEndpoint(
+    { limits: { backendTimeoutMs: 300, maxBackendCalls: 1 } },
+    async ({ endpoint, backend, connect }) => {
+      const d = await connect();
+      await waitFor('the sync reply', () => syncReply(d));
+      backend.hold = new Promise<void>(() => undefined);
+      d.client.publish(blockTopic(SID, BID0), block(0));
+      await d.closed;
+      assert.equal(endpoint.counts.get('store-failed'), 1);
+      backend.hold = undefined;
+      const other = await connect({ username: OTHER_DID, password: OTHER_KEY });
+      await waitFor('its sync reply', () => other.got.length === 1);
+    },
+  );
+});
+
 test('closing while a device waits on a store that never finishes ends within its bound and frees the port', async () => {
   const pki = await testPki();
   const backend = new MemoryBridgeBackend().addDevice(DID, KEY, [SID]);

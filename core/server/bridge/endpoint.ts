@@ -35,6 +35,8 @@ export interface BridgeLimits {
   publishesPerSecond: number;
   /** backend calls running at once over all devices; more wait */
   maxBackendCalls: number;
+  /** a backend call that takes longer counts as failed (a login gets CONNACK 3, a store closes the connection) */
+  backendTimeoutMs: number;
   /** ms from TCP connect to a finished TLS handshake, and from there to CONNECT */
   handshakeTimeoutMs: number;
   connectTimeoutMs: number;
@@ -45,6 +47,7 @@ export const DEFAULT_BRIDGE_LIMITS: BridgeLimits = {
   maxConnections: 10_000,
   publishesPerSecond: 200,
   maxBackendCalls: 64,
+  backendTimeoutMs: 30_000,
   handshakeTimeoutMs: 10_000,
   connectTimeoutMs: 10_000,
 };
@@ -99,7 +102,7 @@ export class BridgeEndpoint extends EventEmitter {
     readonly limits: BridgeLimits,
   ) {
     super();
-    this.gate = new BackendGate(limits.maxBackendCalls);
+    this.gate = new BackendGate(limits.maxBackendCalls, limits.backendTimeoutMs);
   }
 
   static async start(opts: BridgeEndpointOptions): Promise<BridgeEndpoint> {

@@ -133,6 +133,13 @@ export class BridgeEndpoint extends EventEmitter {
   }
 
   private wire(): void {
+    this.wireConnect();
+    this.wirePublish();
+    this.wireListener();
+  }
+
+  /** CONNECT: protocol, keepalive, client id, login, and the sync list after CONNACK. */
+  private wireConnect(): void {
     const a = this.aedes;
     a.preConnect = (client, packet, done) => {
       const v31 = packet.protocolId === 'MQIsdp' && packet.protocolVersion === 3;
@@ -194,6 +201,11 @@ export class BridgeEndpoint extends EventEmitter {
       if (connack.returnCode !== 0 || !d) return;
       void d.lane.run(() => this.sendSync(client, d)).catch((err: unknown) => this.failed(client, d, undefined, err));
     });
+  }
+
+  /** What a logged-in device publishes and subscribes to. */
+  private wirePublish(): void {
+    const a = this.aedes;
     a.authorizePublish = (client, packet, done) => {
       const d = client ? this.devices.get(client) : undefined;
       if (!client || !d) return done(null);
@@ -234,6 +246,11 @@ export class BridgeEndpoint extends EventEmitter {
       });
       done(null, null);
     };
+  }
+
+  /** Connections: counts, aedes's own errors, the TLS listener and its limits. */
+  private wireListener(): void {
+    const a = this.aedes;
     a.on('client', () => this.setClients(+1));
     a.on('clientDisconnect', (client) => {
       this.devices.get(client)?.lane.stop();

@@ -36,6 +36,20 @@ export interface BridgeBackendProvider {
   bridgeBackend(): BridgeBackend | Promise<BridgeBackend>;
 }
 
-export function isBridgeBackendProvider(n: unknown): n is BridgeBackendProvider {
+function isBridgeBackendProvider(n: unknown): n is BridgeBackendProvider {
   return typeof (n as Partial<BridgeBackendProvider> | null)?.bridgeBackend === 'function';
+}
+
+/**
+ * The provider node `find` returns, waiting up to `boundMs` for it: a flow node listed after
+ * this one in the flow is created after it.
+ */
+export async function bridgeBackendProvider(find: () => unknown, boundMs = 5000): Promise<BridgeBackendProvider> {
+  const until = Date.now() + boundMs;
+  for (;;) {
+    const n = find();
+    if (isBridgeBackendProvider(n)) return n;
+    if (Date.now() >= until) throw new Error('choose the Flukso server node whose store takes the data');
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -27,10 +27,11 @@ function fakeServer(RED: any) {
   });
 }
 
+// The server node after the bridge: it is created later, and the bridge waits for it.
 const flow = (dataDir: string, bridge: Record<string, unknown> = {}) =>
   onTab([
-    { id: 'srv', type: 'flm-server-fake' },
     { id: 'br', type: 'flm-server-bridge', server: 'srv', port: '0', dataDir, ...bridge },
+    { id: 'srv', type: 'flm-server-fake' },
   ]);
 
 test('flm-server-bridge makes its CA and certificate in <data>/server-tls, names the CA file in the log, and takes an FLM logging in with MQTT 3.1; closing frees the port', async () => {

@@ -27,8 +27,10 @@ export default function (RED: NodeAPI): void {
       if (closed) return;
       status.idle('starting');
       const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
+      const cluster = await provider.bridgeCluster?.();
       const started = await startBridgeService({
         backend: await provider.bridgeBackend(),
+        ...(cluster ? { aedes: cluster } : {}),
         host: s.host,
         port: s.port,
         dataDir: s.dataDir || join(userDir, 'flukso'),

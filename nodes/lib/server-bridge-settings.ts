@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AedesOptions } from 'aedes';
 import type { BridgeBackend } from '../../core/server/bridge/backend';
 import { DEFAULT_BRIDGE_LIMITS } from '../../core/server/bridge/endpoint';
 import { setting, textSetting, isPort } from './settings';
@@ -34,7 +35,14 @@ export const serverBridgeSettings = z.object({
  */
 export interface BridgeBackendProvider {
   bridgeBackend(): BridgeBackend | Promise<BridgeBackend>;
+  /**
+   * aedes's emitter and persistence when the server runs as one of several instances (Redis);
+   * absent or undefined: in memory (docs/protocols/server-bridge.md#several-instances).
+   */
+  bridgeCluster?(): BridgeClusterOptions | undefined | Promise<BridgeClusterOptions | undefined>;
 }
+
+export type BridgeClusterOptions = Pick<AedesOptions, 'mq' | 'persistence'>;
 
 function isBridgeBackendProvider(n: unknown): n is BridgeBackendProvider {
   return typeof (n as Partial<BridgeBackendProvider> | null)?.bridgeBackend === 'function';

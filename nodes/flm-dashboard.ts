@@ -1,0 +1,108 @@
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { TmpoDirReader } from '../core/api/store-reader';
+import { EventStream } from '../core/dashboard/event-stream';
+import { serveApi, servePageFile, type DashboardView } from '../core/dashboard/http';
+import { LiveState } from '../core/dashboard/live-state';
+import { deviceNodeParts } from './lib/device-node-parts';
+import { onCloseBounded } from './lib/close';
+import type { Send, Done } from './lib/startup-queue';
+
+type DashboardDef = NodeDef & { device: string };
+
+/** Where the page lives on the editor's server (under httpAdminRoot). */
+const BASE = '/flm/dashboard';
+const KEEP_ALIVE_MS = 15_000;
+
+export default function (RED: NodeAPI): void {
+  // Routes are mounted once per runtime; deploys add and remove the dashboards they reach.
+  const dashboards = new Map<string, DashboardView>();
+  const registry = { list: () => [...dashboards.values()], get: (id: string) => dashboards.get(id) };
+
+  function FlmDashboard(this: Node, def: DashboardDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const { status, res, rejects, deviceNode, gate } = deviceNodeParts(RED, node, def.device, 'the dashboard');
+    const state = new LiveState();
+    const stream = new EventStream({ hello: () => ({ event: 'state', data: state.snapshot() }) });
+    let readings = 0;
+
+    node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => gate.input(msg, send, done));
+
+    const starting = (async () => {
+      if (!deviceNode) throw new Error('no flm-device configured: pick or add one in the node settings');
+      const { device, dataDir, sensors } = await deviceNode.ready;
+      if (res.isDisposed) return;
+      const describe = () => state.setSensors(sensors.all().filter((s) => sensors.isLive(s)));
+      describe();
+      res.on(sensors, 'change', () => {
+        const c = describe();
+        stream.send(c.event, c.data);
+      });
+      dashboards.set(node.id, {
+        id: node.id,
+        name: def.name || 'dashboard',
+        deviceId: device.id,
+        deviceName: deviceNode.name || device.id,
+        state,
+        stream,
+        reader: () => TmpoDirReader.open(dataDir).catch(() => undefined),
+      });
+      gate.ready((msg, _send, done) => {
+        try {
+          const changes = state.handle(String(msg.topic ?? ''), msg.payload, (msg as { flm?: unknown }).flm);
+          for (const c of changes) stream.send(c.event, c.data);
+          if (changes.some((c) => c.event === 'reading')) readings++;
+          done();
+        } catch (err) {
+          rejects.fail(done, err);
+        }
+      });
+      res.interval(
+        KEEP_ALIVE_MS,
+        () => stream.keepAlive(),
+        (err) => status.failed(err),
+      );
+      res.interval(
+        1000,
+        () => status.ok(`${readings} readings, ${stream.size} page${stream.size === 1 ? '' : 's'} open`),
+        (err) => status.failed(err),
+      );
+      status.ok(`on ${BASE}`);
+    })().catch((err: unknown) => {
+      gate.fail(err instanceof Error ? err : new Error(String(err)));
+      status.failed(err);
+    });
+
+    onCloseBounded(node, async () => {
+      res.dispose();
+      await starting;
+      dashboards.delete(node.id);
+      stream.close();
+    });
+  }
+
+  RED.nodes.registerType('flm-dashboard', FlmDashboard as never);
+
+  const fail = (res: ServerResponse, err: unknown) => {
+    RED.log.warn(`flm-dashboard: ${err instanceof Error ? err.message : String(err)}`);
+    if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' }).end('dashboard error\n');
+    else res.end();
+  };
+  // The data: only with the editor's login (401 without a valid token when adminAuth is set).
+  RED.httpAdmin.get(`${BASE}/api/*`, RED.auth.needsPermission('flm-dashboard.read'), (req, res) => {
+    const path = String((req.params as Record<string, string>)[0] ?? '');
+    serveApi(path, req as IncomingMessage, res as ServerResponse, registry).catch((err: unknown) =>
+      fail(res as ServerResponse, err),
+    );
+  });
+  // The page, its script, style and uPlot: no data in them, so no login (the page logs in itself).
+  RED.httpAdmin.get([BASE, `${BASE}/:file`], (req, res, next) => {
+    const file = String((req.params as Record<string, string>).file ?? '');
+    if (req.path === BASE) return void res.redirect(`${req.baseUrl}${BASE}/`);
+    servePageFile(file, res as ServerResponse).then(
+      (served) => served || next(),
+      (err: unknown) => fail(res as ServerResponse, err),
+    );
+  });
+}

@@ -24,6 +24,8 @@ export interface LiveSensor {
   role: SensorRole;
   gauge?: LiveReading;
   counter?: LiveReading;
+  /** the first counter this dashboard saw: what today's use counts from while the store has no history yet */
+  firstCounter?: LiveReading;
 }
 
 /** One clamp port of an FLM03 board: its latest gauges by clamp parameter (pplus, vrms, irms, pf, …). */
@@ -104,6 +106,7 @@ export class LiveState {
     sensor ??= this.describe(sid, { name: sid.slice(0, 8), type: unit === 'W' || unit === 'Wh' ? 'electricity' : '' });
     if (!sensor) return out;
     sensor[kind] = { ts, value, unit };
+    if (kind === 'counter') sensor.firstCounter ??= { ts, value, unit };
     out.push({ event: 'reading', data: { sid, kind, ts, value, unit } });
     return out;
   }

@@ -130,7 +130,7 @@
       el.appendChild(head);
       var p = document.createElement('div');
       p.className = 'power';
-      var b = baselines[s.sid];
+      var b = baselines[s.sid] || sinceStart(s);
       var extra = b ? liveExtra(s, b) : 0;
       if (!s.gauge && b && (s.role === 'gas' || s.role === 'water')) {
         // a meter without a rate: its use today is the number that matters
@@ -172,6 +172,7 @@
     var s = sensors[r.sid];
     if (!s) return;
     s[r.kind] = { ts: r.ts, value: r.value, unit: r.unit };
+    if (r.kind === 'counter' && !s.firstCounter) s.firstCounter = s.counter;
     var seen = probe.seen[r.sid + '/' + r.kind] = probe.seen[r.sid + '/' + r.kind] || [];
     seen.push({ ts: r.ts, value: r.value, at: Date.now() });
     if (seen.length > 100) seen.shift();
@@ -265,6 +266,14 @@
       });
     });
     Promise.all(jobs).then(renderTiles);
+  }
+  /**
+   * Before the store holds any of this sensor's history (a fresh start: the first block is
+   * written after some minutes), use is counted from the first counter the dashboard saw.
+   */
+  function sinceStart(s) {
+    if (!s.firstCounter || !s.counter) return undefined;
+    return { today: 0, month: 0, stored: s.firstCounter.value };
   }
   /** what the live counter added since the last stored one (nothing after a reset) */
   function liveExtra(s, b) {

@@ -1,6 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TmpoDirReader } from '../core/api/store-reader';
+import { CachedBlockReader } from '../core/dashboard/cached-reader';
 import { EventStream } from '../core/dashboard/event-stream';
 import { serveApi, servePageFile, type DashboardView } from '../core/dashboard/http';
 import { LiveState } from '../core/dashboard/live-state';
@@ -26,6 +27,7 @@ export default function (RED: NodeAPI): void {
     const state = new LiveState();
     const stream = new EventStream({ hello: () => ({ event: 'state', data: state.snapshot() }) });
     let readings = 0;
+    let cached: CachedBlockReader | undefined;
 
     node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => gate.input(msg, send, done));
 
@@ -46,7 +48,12 @@ export default function (RED: NodeAPI): void {
         deviceName: deviceNode.name || device.id,
         state,
         stream,
-        reader: () => TmpoDirReader.open(dataDir).catch(() => undefined),
+        // One reader for the node's life, so decoded blocks are kept between requests; none until the store exists.
+        reader: async () =>
+          (cached ??= await TmpoDirReader.open(dataDir).then(
+            (dir) => new CachedBlockReader(dir),
+            () => undefined,
+          )),
       });
       gate.ready((msg, _send, done) => {
         try {

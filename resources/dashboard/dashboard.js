@@ -401,6 +401,8 @@
     setRange(view.range, dir < 0 ? view.start - 1 : view.end);
   }
 
+  var chartDrawn;
+  var chartDone = new Promise(function (resolve) { chartDrawn = resolve; });
   var loadSeq = 0;
   function load() {
     if (!dash) return;
@@ -417,7 +419,8 @@
       if (seq !== loadSeq) return;
       var tFetched = performance.now();
       draw(answers, t0, tFetched);
-    });
+      chartDrawn();
+    }, chartDrawn);
   }
 
   var UNIT_LABEL = { watt: 'W', lperday: 'L/day', mean: '', kwhperyear: 'kWh/year', lpermin: 'L/min', m3peryear: 'm³/year' };
@@ -579,10 +582,13 @@
       st.ports.forEach(function (p) { ports[p.port] = p; });
       renderPorts();
       connect();
-      refreshBaselines();
-      setInterval(refreshBaselines, 60000);
       var h = new URLSearchParams(location.hash.slice(1));
       setRange(range, Number(h.get('at')) || Math.floor(Date.now() / 1000));
+      // The chart's requests first; today's and this month's totals right after.
+      chartDone.then(function () {
+        refreshBaselines();
+        setInterval(refreshBaselines, 60000);
+      });
     });
   }).catch(function (err) { if (err.message !== 'login needed') $('chart-note').textContent = String(err.message); });
 })();

@@ -7,7 +7,7 @@
   'use strict';
 
   var STRINGS = {
-    en: { login: 'Log in', loginWhy: "The dashboard uses the editor's login.", user: 'Username', password: 'Password',
+    en: { time: 'time', login: 'Log in', loginWhy: "The dashboard uses the editor's login.", user: 'Username', password: 'Password',
       now: 'Now', ports: 'Sensor board ports', history: 'History', hour: 'hour', day: 'day', month: 'month',
       year: 'year', custom: 'custom', show: 'show', hint: 'Wheel to zoom, drag to pan, double-click to reset.',
       today: 'today', thisMonth: 'this month', consumption: 'consumption', production: 'production',
@@ -15,7 +15,7 @@
       live: 'live', down: 'reconnecting…', noDash: 'No dashboard deployed: add an flm-dashboard node to a flow.',
       noData: 'No history for this period.', badLogin: 'Login refused', power: 'power', voltage: 'voltage',
       current: 'current', pf: 'power factor', port: 'Port', waiting: 'waiting for readings…' },
-    nl: { login: 'Aanmelden', loginWhy: 'Het dashboard gebruikt de aanmelding van de editor.', user: 'Gebruikersnaam',
+    nl: { time: 'tijd', login: 'Aanmelden', loginWhy: 'Het dashboard gebruikt de aanmelding van de editor.', user: 'Gebruikersnaam',
       password: 'Wachtwoord', now: 'Nu', ports: 'Poorten van de sensorkaart', history: 'Geschiedenis', hour: 'uur',
       day: 'dag', month: 'maand', year: 'jaar', custom: 'vrij', show: 'toon',
       hint: 'Scrollen om te zoomen, slepen om te verschuiven, dubbelklikken om terug te zetten.', today: 'vandaag',
@@ -24,7 +24,7 @@
       noDash: 'Geen dashboard: voeg een flm-dashboard-node toe aan een flow.', noData: 'Geen geschiedenis voor deze periode.',
       badLogin: 'Aanmelden geweigerd', power: 'vermogen', voltage: 'spanning', current: 'stroom', pf: 'arbeidsfactor',
       port: 'Poort', waiting: 'wachten op metingen…' },
-    fr: { login: 'Connexion', loginWhy: "Le tableau de bord utilise la connexion de l'éditeur.", user: 'Utilisateur',
+    fr: { time: 'heure', login: 'Connexion', loginWhy: "Le tableau de bord utilise la connexion de l'éditeur.", user: 'Utilisateur',
       password: 'Mot de passe', now: 'Maintenant', ports: 'Ports de la carte capteurs', history: 'Historique',
       hour: 'heure', day: 'jour', month: 'mois', year: 'année', custom: 'libre', show: 'afficher',
       hint: 'Molette pour zoomer, glisser pour déplacer, double-clic pour revenir.', today: "aujourd'hui",
@@ -33,7 +33,7 @@
       down: 'reconnexion…', noDash: 'Aucun tableau de bord : ajoutez un nœud flm-dashboard à un flux.',
       noData: 'Pas d\u2019historique pour cette période.', badLogin: 'Connexion refusée', power: 'puissance',
       voltage: 'tension', current: 'courant', pf: 'facteur de puissance', port: 'Port', waiting: 'en attente de mesures…' },
-    de: { login: 'Anmelden', loginWhy: 'Das Dashboard nutzt die Anmeldung des Editors.', user: 'Benutzer',
+    de: { time: 'Zeit', login: 'Anmelden', loginWhy: 'Das Dashboard nutzt die Anmeldung des Editors.', user: 'Benutzer',
       password: 'Passwort', now: 'Jetzt', ports: 'Anschlüsse der Sensorplatine', history: 'Verlauf', hour: 'Stunde',
       day: 'Tag', month: 'Monat', year: 'Jahr', custom: 'frei', show: 'zeigen',
       hint: 'Mausrad zum Zoomen, ziehen zum Verschieben, Doppelklick zum Zurücksetzen.', today: 'heute',
@@ -46,6 +46,9 @@
   var lang = (navigator.language || 'en').slice(0, 2).toLowerCase();
   var S = STRINGS[lang] || STRINGS.en;
   var COLORS = ['#2c6fbb', '#e6a700', '#c0392b', '#27ae60', '#8e44ad', '#1a9fb5', '#d35400', '#7f8c8d'];
+  // as the tiles' borders (dashboard.css)
+  var ROLE_COLORS = { consumption: '#2c6fbb', net: '#2c6fbb', production: '#e6a700', import: '#c0392b',
+    export: '#27ae60', gas: '#8e44ad', water: '#1a9fb5' };
   var $ = function (id) { return document.getElementById(id); };
 
   // What tests and the benchmark read: the last chart drawn and when.
@@ -346,14 +349,18 @@
       view.picked = {};
       list.forEach(function (s) { view.picked[s.sid] = s.type === 'electricity'; });
     }
+    var used = {};
     list.forEach(function (s, i) {
+      // The first sensor of a role gets the role's colour (as its tile), others the palette's.
+      var color = ROLE_COLORS[s.role] && !used[s.role] ? ROLE_COLORS[s.role] : COLORS[i % COLORS.length];
+      used[s.role] = true;
       var l = document.createElement('label');
       l.innerHTML = '<input type="checkbox"> <span class="sw"></span><span class="n"></span>';
       l.querySelector('input').checked = !!view.picked[s.sid];
       l.querySelector('input').addEventListener('change', function (e) { view.picked[s.sid] = e.target.checked; load(); });
-      l.querySelector('.sw').style.background = COLORS[i % COLORS.length];
+      l.querySelector('.sw').style.background = color;
       l.querySelector('.n').textContent = s.name;
-      s.color = COLORS[i % COLORS.length];
+      s.color = color;
       box.appendChild(l);
     });
   }
@@ -430,9 +437,17 @@
     var xs = new Array(n);
     for (var k = 0; k < n; k++) xs[k] = view.start + (k + 1) * view.res;
     var data = [xs];
-    var series = [{}];
+    // Times in the browser's language: 14:00 or 2 PM, 7 dec. or Dec 7, as people there write them.
+    var series = [{ label: S.time, value: function (u, t) { return t == null ? '–' : new Date(t * 1000).toLocaleString(lang, { dateStyle: 'medium', timeStyle: 'short' }); } }];
     var scales = { x: { time: true } };
-    var axes = [{}];
+    var axes = [{ values: function (u, splits, ax, space, incr) {
+      return splits.map(function (t) {
+        var d = new Date(t * 1000);
+        if (incr >= 28 * 86400) return d.toLocaleDateString(lang, { month: 'short', year: 'numeric' });
+        if (incr >= 86400) return d.toLocaleDateString(lang, { day: 'numeric', month: 'short' });
+        return d.toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' });
+      });
+    } }];
     var units = [];
     var points = 0;
     answers.forEach(function (a) {

@@ -70,9 +70,13 @@ export default function (RED: NodeAPI): void {
         () => stream.keepAlive(),
         (err) => status.failed(err),
       );
+      let shown = '';
       res.interval(
         1000,
-        () => status.ok(`${readings} readings, ${stream.size} page${stream.size === 1 ? '' : 's'} open`),
+        () => {
+          const text = `${readings} readings, ${stream.size} page${stream.size === 1 ? '' : 's'} open`;
+          if (text !== shown) status.ok((shown = text));
+        },
         (err) => status.failed(err),
       );
       status.ok(`on ${BASE}`);

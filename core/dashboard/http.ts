@@ -133,12 +133,13 @@ async function series(d: DashboardView, sid: string, req: IncomingMessage, res: 
 
 /** The doubles' bytes in little-endian order, whatever this machine's order is. */
 function littleEndian(values: Float64Array): Buffer {
+  if (LITTLE_ENDIAN) return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
   const out = Buffer.allocUnsafe(values.length * 8);
-  const le = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
-  if (le) return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
   for (let i = 0; i < values.length; i++) out.writeDoubleLE(values[i]!, i * 8);
   return out;
 }
+
+const LITTLE_ENDIAN = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
 
 function json(res: ServerResponse, body: unknown): void {
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });

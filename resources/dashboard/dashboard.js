@@ -411,12 +411,14 @@
   var chartDrawn;
   var chartDone = new Promise(function (resolve) { chartDrawn = resolve; });
   var loadSeq = 0;
-  function load() {
+  /** fetch and draw the period, or `win` (a zoomed part of it, at a finer resolution) */
+  function load(win) {
     if (!dash) return;
+    win = win || { start: view.start, end: view.end, res: view.res };
     var seq = ++loadSeq;
     var picked = Object.keys(sensors).filter(function (sid) { return view.picked && view.picked[sid] && chartable(sensors[sid]); });
     var t0 = performance.now();
-    var q = 'start=' + view.start + '&end=' + view.end + '&resolution=' + view.res + '&format=f64';
+    var q = 'start=' + win.start + '&end=' + win.end + '&resolution=' + win.res + '&format=f64';
     Promise.all(picked.map(function (sid) {
       return api(dash.id + '/series/' + sid + '?' + q).then(function (r) {
         var head = JSON.parse(r.headers.get('X-Series') || '{}');
@@ -425,22 +427,24 @@
     })).then(function (answers) {
       if (seq !== loadSeq) return;
       var tFetched = performance.now();
-      draw(answers, t0, tFetched);
+      draw(answers, t0, tFetched, win);
       chartDrawn();
     }, chartDrawn);
   }
 
   var UNIT_LABEL = { watt: 'W', lperday: 'L/day', mean: '', kwhperyear: 'kWh/year', lpermin: 'L/min', m3peryear: 'm³/year' };
 
-  function draw(answers, t0, tFetched) {
-    var n = Math.round((view.end - view.start) / view.res);
+  var shown = null; // the window the chart holds: the period, or a zoomed part of it
+  function draw(answers, t0, tFetched, win) {
+    shown = win;
+    var n = Math.round((win.end - win.start) / win.res);
     var xs = new Array(n);
-    for (var k = 0; k < n; k++) xs[k] = view.start + (k + 1) * view.res;
+    for (var k = 0; k < n; k++) xs[k] = win.start + (k + 1) * win.res;
     var data = [xs];
     // Times in the browser's language: 14:00 or 2 PM, 7 dec. or Dec 7, as people there write them.
     var series = [{ label: S.time, value: function (u, t) { return t == null ? '–' : new Date(t * 1000).toLocaleString(lang, { dateStyle: 'medium', timeStyle: 'short' }); } }];
     var scales = { x: { time: true } };
-    var axes = [{ values: function (u, splits, ax, space, incr) {
+    var axes = [{ space: 90, values: function (u, splits, ax, space, incr) {
       return splits.map(function (t) {
         var d = new Date(t * 1000);
         if (incr >= 28 * 86400) return d.toLocaleDateString(lang, { month: 'short', year: 'numeric' });
@@ -486,7 +490,7 @@
           if (probe.pending) {
             var done = performance.now();
             probe.drawn = { ms: done - probe.pending.t0, fetchMs: probe.pending.tFetched - probe.pending.t0,
-              buckets: n, points: probe.pending.points, series: answers.length, start: view.start, end: view.end, res: view.res };
+              buckets: n, points: probe.pending.points, series: answers.length, start: win.start, end: win.end, res: win.res };
             probe.pending = null;
           }
         }],
@@ -496,6 +500,7 @@
     if (plot) plot.destroy();
     box.textContent = '';
     plot = new uPlot(opts, data, box);
+    if (win.view) plot.setScale('x', { min: win.view[0], max: win.view[1] });
     probe.chart = function () { return { xs: plot.data[0], ys: plot.data.slice(1), sids: answers.map(function (a) { return a.sid; }) }; };
   }
   function hexAlpha(hex, a) {
@@ -503,8 +508,25 @@
     return 'rgba(' + (n >> 16) + ',' + ((n >> 8) & 255) + ',' + (n & 255) + ',' + a + ')';
   }
 
-  /** wheel zooms around the cursor, dragging pans, double-click resets (uPlot's own) */
+  /**
+   * Wheel zooms around the cursor, dragging pans, double-click shows the whole period again. Zoom
+   * and pan move the drawn data at once (smooth); once they rest, the part in view is asked for
+   * again at a finer resolution when one fits, so a year zoomed to a day shows minutes.
+   */
   function wheelZoomAndPan() {
+    var settle = null;
+    function refineSoon(u) {
+      clearTimeout(settle);
+      settle = setTimeout(function () { refine(u.scales.x.min, u.scales.x.max); }, 400);
+    }
+    function setX(u, min, max) {
+      var w = max - min;
+      if (w > view.end - view.start) { min = view.start; max = view.end; }
+      else if (min < view.start) { min = view.start; max = min + w; }
+      else if (max > view.end) { max = view.end; min = max - w; }
+      u.setScale('x', { min: min, max: max });
+      refineSoon(u);
+    }
     return {
       hooks: {
         ready: function (u) {
@@ -514,11 +536,7 @@
             var x = u.scales.x;
             var at = u.posToVal(e.offsetX, 'x');
             var f = e.deltaY < 0 ? 0.8 : 1.25;
-            var min = at - (at - x.min) * f;
-            var max = at + (x.max - at) * f;
-            var lo = u.data[0][0];
-            var hi = u.data[0][u.data[0].length - 1];
-            u.setScale('x', { min: Math.max(lo, min), max: Math.min(hi, max) });
+            setX(u, at - (at - x.min) * f, at + (x.max - at) * f);
           }, { passive: false });
           over.addEventListener('mousedown', function (e) {
             if (e.button !== 0) return;
@@ -527,15 +545,32 @@
             var perPx = (s0.max - s0.min) / over.clientWidth;
             function move(ev) {
               var d = (ev.clientX - x0) * perPx;
-              u.setScale('x', { min: s0.min - d, max: s0.max - d });
+              setX(u, s0.min - d, s0.max - d);
             }
             function up() { document.removeEventListener('mousemove', move); document.removeEventListener('mouseup', up); }
             document.addEventListener('mousemove', move);
             document.addEventListener('mouseup', up);
           });
+          over.addEventListener('dblclick', function () {
+            clearTimeout(settle);
+            if (shown && (shown.start !== view.start || shown.end !== view.end)) load();
+          });
         },
       },
     };
+  }
+  var STEPS = [10, 60, 300, 900, 3600, 86400];
+  /** the part [min, max] in view: fetch it finer if a finer resolution fits, or go back to the period */
+  function refine(min, max) {
+    if (!shown) return;
+    var res = STEPS.filter(function (r) { return (max - min) / r <= 3000; })[0] || shown.res;
+    if (res >= shown.res && min >= shown.start && max <= shown.end) return;
+    if (res >= view.res) { if (shown.res !== view.res || shown.start !== view.start) load(); return; }
+    // a margin either side, so a little panning needs no new request
+    var w = max - min;
+    var start = Math.max(view.start, Math.floor((min - w / 2) / res) * res);
+    var end = Math.min(view.end, Math.ceil((max + w / 2) / res) * res);
+    load({ start: start, end: end, res: res, view: [min, max] });
   }
 
   // ---- controls, start ----

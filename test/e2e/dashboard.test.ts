@@ -36,7 +36,7 @@ let mainSid = '';
 
 interface Probe {
   seen: Record<string, Array<{ ts: number; value: number; at: number }>>;
-  drawn: { points: number; buckets: number } | null;
+  drawn: { points: number; buckets: number; res: number; start: number; end: number } | null;
   chart?: () => { xs: number[]; ys: Array<Array<number | null>>; sids: string[] };
 }
 
@@ -249,4 +249,22 @@ test('the day chart of a store with days of history draws the series API answer,
     true,
   );
   await pg.screenshot({ path: join(OUT, 'dashboard-day.png'), fullPage: true });
+
+  // Zoom in with the wheel around 15:00: once it rests, the part in view comes again, finer.
+  const over = pg.locator('#chart .u-over');
+  const box = (await over.boundingBox())!;
+  await pg.mouse.move(box.x + box.width * (15 / 24), box.y + box.height / 2);
+  for (let i = 0; i < 12; i++) await pg.mouse.wheel(0, -100);
+  await pg.waitForFunction(() => ((globalThis as unknown as { flmDash: Probe }).flmDash.drawn?.res ?? 60) < 60, null, {
+    timeout: 10_000,
+  });
+  const fine = await pg.evaluate(() => (globalThis as unknown as { flmDash: Probe }).flmDash.drawn!);
+  assert.ok(fine.start >= day && fine.end <= day + DAY, `the finer window ${fine.start}..${fine.end} lies in the day`);
+  assert.ok(fine.start < day + 15 * 3600 && fine.end > day + 15 * 3600, 'around where the wheel turned');
+  await pg.screenshot({ path: join(OUT, 'dashboard-day-zoomed.png'), fullPage: true });
+  // Double-click: the whole day again.
+  await over.dblclick();
+  await pg.waitForFunction(() => (globalThis as unknown as { flmDash: Probe }).flmDash.drawn?.res === 60, null, {
+    timeout: 10_000,
+  });
 });

@@ -2,9 +2,8 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TmpoDirReader } from '../core/api/store-reader';
 import { CachedBlockReader } from '../core/dashboard/cached-reader';
-import { EventStream } from '../core/dashboard/event-stream';
 import { serveApi, servePageFile, type DashboardView } from '../core/dashboard/http';
-import { LiveState } from '../core/dashboard/live-state';
+import { DashboardHub } from '../core/dashboard/hub';
 import { deviceNodeParts } from './lib/device-node-parts';
 import { onCloseBounded } from './lib/close';
 import type { Send, Done } from './lib/startup-queue';
@@ -24,10 +23,10 @@ export default function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const { status, res, rejects, deviceNode, gate } = deviceNodeParts(RED, node, def.device, 'the dashboard');
-    const state = new LiveState();
-    const stream = new EventStream({ hello: () => ({ event: 'state', data: state.snapshot() }) });
-    let readings = 0;
+    const hub = new DashboardHub();
     let cached: CachedBlockReader | undefined;
+    let view: DashboardView | undefined;
+    const failed = (err: unknown) => status.failed(err);
 
     node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => gate.input(msg, send, done));
 
@@ -35,61 +34,46 @@ export default function (RED: NodeAPI): void {
       if (!deviceNode) throw new Error('no flm-device configured: pick or add one in the node settings');
       const { device, dataDir, sensors } = await deviceNode.ready;
       if (res.isDisposed) return;
-      const describe = () => state.setSensors(sensors.all().filter((s) => sensors.isLive(s)));
+      const describe = () => hub.setSensors(sensors.all().filter((s) => sensors.isLive(s)));
       describe();
-      res.on(sensors, 'change', () => {
-        const c = describe();
-        stream.send(c.event, c.data);
-      });
-      dashboards.set(node.id, {
+      res.on(sensors, 'change', describe);
+      view = {
         id: node.id,
         name: def.name || 'dashboard',
         deviceId: device.id,
         deviceName: deviceNode.name || device.id,
-        state,
-        stream,
+        state: hub.state,
+        stream: hub.stream,
         // One reader for the node's life, so decoded blocks are kept between requests; none until the store exists.
         reader: async () =>
           (cached ??= await TmpoDirReader.open(dataDir).then(
             (dir) => new CachedBlockReader(dir),
             () => undefined,
           )),
-      });
+      };
+      dashboards.set(node.id, view);
       gate.ready((msg, _send, done) => {
         try {
-          const changes = state.handle(String(msg.topic ?? ''), msg.payload, (msg as { flm?: unknown }).flm);
-          for (const c of changes) stream.send(c.event, c.data);
-          if (changes.some((c) => c.event === 'reading')) readings++;
+          hub.take(String(msg.topic ?? ''), msg.payload, (msg as { flm?: unknown }).flm);
           done();
         } catch (err) {
           rejects.fail(done, err);
         }
       });
-      res.interval(
-        KEEP_ALIVE_MS,
-        () => stream.keepAlive(),
-        (err) => status.failed(err),
-      );
+      res.interval(KEEP_ALIVE_MS, () => hub.stream.keepAlive(), failed);
       let shown = '';
-      res.interval(
-        1000,
-        () => {
-          const text = `${readings} readings, ${stream.size} page${stream.size === 1 ? '' : 's'} open`;
-          if (text !== shown) status.ok((shown = text));
-        },
-        (err) => status.failed(err),
-      );
-      status.ok(`on ${BASE}`);
+      res.interval(1000, () => void (hub.statusText() !== shown && status.ok((shown = hub.statusText()))), failed);
     })().catch((err: unknown) => {
       gate.fail(err instanceof Error ? err : new Error(String(err)));
-      status.failed(err);
+      failed(err);
     });
 
     onCloseBounded(node, async () => {
       res.dispose();
       await starting;
-      dashboards.delete(node.id);
-      stream.close();
+      // Only our own entry: a redeployed node of the same id may have registered already.
+      if (view && dashboards.get(node.id) === view) dashboards.delete(node.id);
+      hub.close();
     });
   }
 

@@ -14,10 +14,12 @@ type DashboardDef = NodeDef & { device: string };
 const BASE = '/flm/dashboard';
 const KEEP_ALIVE_MS = 15_000;
 
+// The deployed dashboards, for the routes; module-wide so that routes mounted again (a test
+// helper loads the module per flow) all see the same ones.
+const dashboards = new Map<string, DashboardView>();
+const registry = { list: () => [...dashboards.values()], get: (id: string) => dashboards.get(id) };
+
 export default function (RED: NodeAPI): void {
-  // Routes are mounted once per runtime; deploys add and remove the dashboards they reach.
-  const dashboards = new Map<string, DashboardView>();
-  const registry = { list: () => [...dashboards.values()], get: (id: string) => dashboards.get(id) };
 
   function FlmDashboard(this: Node, def: DashboardDef) {
     RED.nodes.createNode(this, def);

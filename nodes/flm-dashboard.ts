@@ -20,7 +20,6 @@ const dashboards = new Map<string, DashboardView>();
 const registry = { list: () => [...dashboards.values()], get: (id: string) => dashboards.get(id) };
 
 export default function (RED: NodeAPI): void {
-
   function FlmDashboard(this: Node, def: DashboardDef) {
     RED.nodes.createNode(this, def);
     const node = this;

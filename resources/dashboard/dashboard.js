@@ -180,6 +180,7 @@
     seen.push({ ts: r.ts, value: r.value, at: Date.now() });
     if (seen.length > 100) seen.shift();
     renderTilesSoon();
+    if (r.kind === 'gauge') liveIntoChart(r);
   }
   var tilesTimer = null;
   function renderTilesSoon() {
@@ -472,6 +473,7 @@
       series.push({ label: s.name + (UNIT_LABEL[unit] ? ' (' + UNIT_LABEL[unit] + ')' : ''), scale: unit,
         stroke: s.color || COLORS[0], width: 1.5, spanGaps: false,
         fill: s.role === 'production' || s.role === 'export' ? hexAlpha(s.color, 0.12) : undefined,
+        points: { filter: livePointsAlone },
         value: function (u, v) { return v == null ? '–' : fmt(v, unit === 'watt' ? 0 : 1); } });
     });
     $('chart-note').textContent = points ? '' : S.noData;
@@ -501,7 +503,50 @@
     box.textContent = '';
     plot = new uPlot(opts, data, box);
     if (win.view) plot.setScale('x', { min: win.view[0], max: win.view[1] });
+    live = { sids: answers.map(function (a) { return a.sid; }), units: answers.map(function (a) { return a.head.unit || 'watt'; }),
+      sums: {}, pending: false };
     probe.chart = function () { return { xs: plot.data[0], ys: plot.data.slice(1), sids: answers.map(function (a) { return a.sid; }) }; };
+  }
+  /**
+   * A chart that reaches now goes on with the live gauges: history stops at the last stored TMPO
+   * block (minutes ago), so each bucket after it shows the mean of the readings that fall in it.
+   */
+  var live = null;
+  function liveIntoChart(r) {
+    if (!plot || !live || !shown || r.unit !== 'W') return;
+    var i = live.sids.indexOf(r.sid);
+    if (i < 0 || live.units[i] !== 'watt' || r.ts <= shown.start || r.ts > shown.end) return;
+    var k = Math.ceil((r.ts - shown.start) / shown.res) - 1;
+    var ys = plot.data[i + 1];
+    var key = i + '/' + k;
+    var sum = live.sums[key];
+    if (!sum && ys[k] != null) return; // stored history has this bucket
+    sum = live.sums[key] = sum || { total: 0, n: 0 };
+    sum.total += r.value;
+    sum.n++;
+    ys[k] = Math.round((sum.total / sum.n) * 1000) / 1000;
+    if (live.pending) return;
+    live.pending = true;
+    requestAnimationFrame(function () {
+      live.pending = false;
+      // Keep the part in view; setting it again re-ranges the value axes over the new points.
+      var x = { min: plot.scales.x.min, max: plot.scales.x.max };
+      plot.setData(plot.data, false);
+      plot.setScale('x', x);
+      $('chart-note').textContent = '';
+    });
+  }
+  /** live buckets with no neighbour draw no line: show them as dots */
+  function livePointsAlone(u, si, show) {
+    if (show || !live) return null;
+    var ys = u.data[si];
+    var out = [];
+    Object.keys(live.sums).forEach(function (key) {
+      var p = key.split('/');
+      var k = Number(p[1]);
+      if (Number(p[0]) === si - 1 && ys[k] != null && ys[k - 1] == null && ys[k + 1] == null) out.push(k);
+    });
+    return out.length ? out : null;
   }
   function hexAlpha(hex, a) {
     var n = parseInt((hex || '#2c6fbb').slice(1), 16);

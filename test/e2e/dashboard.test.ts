@@ -174,6 +174,18 @@ test('log in on the dashboard; the live value of a sensor follows mosquitto_sub 
     mainSid,
     { timeout: 3000 },
   );
+  // Today's chart goes on with the live readings where the stored history ends.
+  const last = got[got.length - 1]!;
+  const liveChart = await pg.evaluate(
+    ([sid, ts]) => {
+      const c = (globalThis as unknown as { flmDash: Probe }).flmDash.chart!();
+      const k = c.xs.findIndex((x) => x >= ts);
+      return { k, y: c.ys[c.sids.indexOf(sid)]![k] };
+    },
+    [mainSid, last.ts] as const,
+  );
+  assert.ok(liveChart.k >= 0, "today's chart holds now");
+  assert.equal(typeof liveChart.y, 'number', 'the bucket of the last reading has a value');
   await pg.screenshot({ path: join(OUT, 'dashboard-live.png'), fullPage: true });
 });
 

@@ -71,6 +71,7 @@ async function main(): Promise<void> {
   await RED.start();
   const editorUrl = `http://${env.FLM_UI_BIND.includes(':') ? `[${env.FLM_UI_BIND}]` : env.FLM_UI_BIND}:${env.FLM_UI_PORT}/`;
   console.log(`flm: editor on ${editorUrl}  MQTT on ${env.FLM_BIND}:${env.FLM_MQTT_PORT}  data in ${env.FLM_DATA_DIR}`);
+  console.log(`flm: dashboard on ${editorUrl}flm/dashboard/ (same login as the editor)`);
   for (const line of loginNotice(lock.login)) console.log(line);
 
   let stopping = false;

@@ -13,6 +13,8 @@ export interface TmpoReader {
   list(filter?: { sid?: string; rid?: number }): Promise<BlockKey[]>;
   /** the gzip bytes, or undefined when the block is not (or no longer) stored */
   read(key: BlockKey): Promise<Buffer | undefined>;
+  /** the decoded block, for a reader that keeps decoded blocks (the dashboard's); else read() is decoded */
+  readBlock?(key: BlockKey): Promise<TmpoBlock | undefined>;
 }
 
 /** A listed block was gone when read: compaction moved it into its parent meanwhile. */
@@ -87,12 +89,15 @@ export function latestRid(keys: readonly BlockKey[]): number | undefined {
 
 /** Read and decode one block; a damaged block is reported with its key. */
 export async function readBlockAt(reader: TmpoReader, key: BlockKey): Promise<TmpoBlock> {
-  const bytes = await reader.read(key);
-  if (!bytes) throw new BlockVanishedError(`block ${keyText(key)} is no longer stored`);
   try {
-    return decodeBlock(bytes);
+    const block = reader.readBlock ? await reader.readBlock(key) : await reader.read(key).then(decodeOrUndefined);
+    if (!block) throw new BlockVanishedError(`block ${keyText(key)} is no longer stored`);
+    return block;
   } catch (err) {
     if (err instanceof TmpoFormatError) throw new TmpoFormatError(`block ${keyText(key)}: ${err.message}`);
     throw err;
   }
 }
+
+const decodeOrUndefined = (bytes: Buffer | undefined): TmpoBlock | undefined =>
+  bytes ? decodeBlock(bytes) : undefined;

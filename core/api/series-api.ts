@@ -98,8 +98,11 @@ export interface SeriesQuery {
   callback: string | undefined;
 }
 
-/** The validated query, or the text of the 400. */
-export function parseSeriesQuery(q: URLSearchParams, now: number): SeriesQuery | string {
+/**
+ * The validated query, or the text of the 400. `maxBuckets` is raised only by callers that answer
+ * in a compact form (the dashboard's binary series), where a year of minutes stays small.
+ */
+export function parseSeriesQuery(q: URLSearchParams, now: number, maxBuckets = MAX_BUCKETS): SeriesQuery | string {
   const raw: Record<string, string> = {};
   for (const [k, v] of q) if (!(k in raw)) raw[k] = v;
   const r = querySchema.safeParse(raw);
@@ -108,8 +111,8 @@ export function parseSeriesQuery(q: URLSearchParams, now: number): SeriesQuery |
   const end = r.data.end ?? Math.floor(now);
   if (end <= start) return `Malformed query string: end (${end}) must be after start (${start})`;
   const buckets = Math.ceil((end - start) / res);
-  if (buckets > MAX_BUCKETS) {
-    return `Malformed query string: ${buckets} buckets of ${res} s from start to end; at most ${MAX_BUCKETS}, use a coarser resolution`;
+  if (buckets > maxBuckets) {
+    return `Malformed query string: ${buckets} buckets of ${res} s from start to end; at most ${maxBuckets}, use a coarser resolution`;
   }
   return {
     start,
@@ -144,20 +147,42 @@ export async function seriesReply(req: ApiRequest, sid: string, ctx: SeriesApiCo
   );
 }
 
-/** The answer's JSON text for one sensor and a validated query. */
-export async function seriesJson(reader: TmpoReader, sid: string, query: SeriesQuery): Promise<string> {
+/** A series as numbers: one value per bucket (NaN where there is none), with what was read. */
+export interface SeriesValues {
+  rid: number;
+  unit: SeriesUnit;
+  /** TMPO levels read, highest first */
+  levels: number[];
+  blocks: number;
+  /** bucket k ends at start + (k + 1)·resolution; rounded to 3 decimals as the JSON answer is */
+  values: Float64Array;
+}
+
+/** The buckets' values for one sensor and a validated query. */
+export async function seriesValues(reader: TmpoReader, sid: string, query: SeriesQuery): Promise<SeriesValues> {
   const keys = await reader.list({ sid });
   const rid = query.rid ?? latestRid(keys) ?? 0;
   const line = timeline(keys.filter((k) => k.rid === rid));
   const buckets = new Buckets(query.start, query.resolution, query.buckets);
   const read = await feedRange(reader, line, buckets);
   const unit = query.unit ?? defaultUnit(read.cfg);
-  const series = new Array<[number, number | 'nan']>(query.buckets);
+  const values = new Float64Array(query.buckets);
   for (let k = 0; k < query.buckets; k++) {
     const v = bucketValue(buckets, k, unit);
-    series[k] = [query.start + (k + 1) * query.resolution, Number.isFinite(v) ? Math.round(v * 1000) / 1000 : 'nan'];
+    values[k] = Number.isFinite(v) ? Math.round(v * 1000) / 1000 : NaN;
   }
   const levels = [...new Set(read.keys.map((k) => k.lvl))].sort((a, b) => b - a);
+  return { rid, unit, levels, blocks: read.keys.length, values };
+}
+
+/** The answer's JSON text for one sensor and a validated query. */
+export async function seriesJson(reader: TmpoReader, sid: string, query: SeriesQuery): Promise<string> {
+  const { rid, unit, levels, blocks, values } = await seriesValues(reader, sid, query);
+  const series = new Array<[number, number | 'nan']>(query.buckets);
+  for (let k = 0; k < query.buckets; k++) {
+    const v = values[k]!;
+    series[k] = [query.start + (k + 1) * query.resolution, Number.isNaN(v) ? 'nan' : v];
+  }
   return JSON.stringify({
     sid,
     rid,
@@ -166,7 +191,7 @@ export async function seriesJson(reader: TmpoReader, sid: string, query: SeriesQ
     resolution: query.resolution,
     unit,
     levels,
-    blocks: read.keys.length,
+    blocks,
     series,
   });
 }

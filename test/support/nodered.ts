@@ -26,6 +26,7 @@ export const flmNodes = [
   'flm-mysql',
   'flm-board',
   'flm-pulse',
+  'flm-dashboard',
 ].map(load);
 
 const TAB = 'tab1';

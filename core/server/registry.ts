@@ -68,7 +68,7 @@ const HEX32 = /^[0-9a-f]{32}$/;
 const USER = /^[A-Za-z0-9._-]{1,64}$/;
 const empty = (): RegistryFile => ({ version: 1, users: {}, devices: {}, sensors: {}, shares: {} });
 
-export const newToken = (): string => randomBytes(16).toString('hex');
+const newToken = (): string => randomBytes(16).toString('hex');
 
 export class FileRegistry implements Registry {
   private data: RegistryFile = empty();

@@ -48,24 +48,6 @@ export function mergeInto(stored: Series, fresh: Series): { merged: Series; adde
   return { merged: { times, values }, added };
 }
 
-/** The samples with from <= t <= to. */
-export function slice(series: Series, from: number, to: number): Series {
-  const lo = lowerBound(series.times, from);
-  const hi = lowerBound(series.times, to + 1);
-  return { times: series.times.slice(lo, hi), values: series.values.slice(lo, hi) };
-}
-
-function lowerBound(xs: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = xs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (xs[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /** Readings waiting for the next checkpoint, by level-8 window, in arrival order. */
 export class PendingWindows {
   /** `sid/rid` -> window bid -> samples */

@@ -1,14 +1,17 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { runServer, type RunningServer } from '../core/server/run';
+import type { BridgeBackend } from '../core/server/bridge/backend';
 import { Status } from './lib/status';
 import { onCloseBounded } from './lib/close';
 import { parseSettings } from './lib/settings';
 import { serverSettings } from './lib/server-settings';
-import { bridgeStarter } from '../core/server/bridge-starter';
 
-/** A Flukso-compatible server: HTTP ingestion and read APIs, and the MQTT bridge endpoint. */
+/**
+ * A Flukso-compatible server: the store, HTTP ingestion and the read APIs. An flm-server-bridge
+ * node naming this one takes the FLMs' MQTT bridge and stores through `bridgeBackend()`.
+ */
 export default function (RED: NodeAPI): void {
-  function FlmServer(this: Node, def: NodeDef) {
+  function FlmServer(this: Node & { bridgeBackend?: () => Promise<BridgeBackend> }, def: NodeDef) {
     RED.nodes.createNode(this, def);
     const node = this;
     const status = new Status(node);
@@ -23,29 +26,33 @@ export default function (RED: NodeAPI): void {
         dataDir: s.dataDir,
         host: s.host,
         port: s.apiPort,
-        bridgePort: s.bridgePort,
-        tlsCertFile: s.tlsCert || undefined,
-        tlsKeyFile: s.tlsKey || undefined,
-        https: s.https,
-        tlsNames: s.names,
+        ...(s.tlsCert ? { tlsCertFile: s.tlsCert } : {}),
+        ...(s.tlsKey ? { tlsKeyFile: s.tlsKey } : {}),
         maxConnections: s.maxConnections,
-        startBridge: bridgeStarter,
         onError: (err) => node.error(err instanceof Error ? err.message : String(err)),
       });
       if (closed) return void (await r.close());
       running = r;
       node.log(`Flukso API on ${r.server.url}`);
-      if (r.bridge) node.log(`MQTT bridge endpoint on ${s.host}:${r.bridge.port}`);
-      if (r.tls?.caFile) node.log(`CA for the FLMs (bridge_cafile): ${r.tls.caFile}`);
       const show = () => status.ok(r.status());
       show();
       timer = setInterval(show, 5000);
-    })().catch((err: unknown) => status.failed(err));
+      return r;
+    })().catch((err: unknown) => {
+      status.failed(err);
+      throw err;
+    });
+    starting.catch(() => undefined);
+    node.bridgeBackend = async () => {
+      const r = await starting;
+      if (!r) throw new Error('the Flukso server node stopped');
+      return r.server.bridgeBackend;
+    };
 
     onCloseBounded(node, async () => {
       closed = true;
       clearInterval(timer);
-      await starting;
+      await starting.catch(() => undefined);
       await running?.close();
       status.idle('stopped');
     });

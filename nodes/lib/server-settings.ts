@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isPort, numberSetting, setting, textSetting } from './settings';
+import { isPort, setting, textSetting } from './settings';
 
 const positive = (n: number) => Number.isInteger(n) && n > 0;
 
@@ -13,20 +13,8 @@ export const serverSettings = z.object({
   }),
   host: setting.text('127.0.0.1'),
   apiPort: setting.number(8080, 'API port', isPort),
-  /** blank or 'off': no MQTT bridge endpoint */
-  bridgePort: setting.read((v) =>
-    ['', 'off'].includes(textSetting(v)) ? undefined : numberSetting(v, 8883, 'bridge port', isPort),
-  ),
+  /** PEM files; both given: HTTPS */
   tlsCert: setting.text(),
   tlsKey: setting.text(),
-  /** 'on': HTTPS with the generated certificate too */
-  https: setting.read((v) => textSetting(v, 'off') === 'on'),
-  /** comma-separated host names and addresses FLMs use to reach this server (generated certificate) */
-  names: setting.read((v) =>
-    textSetting(v)
-      .split(',')
-      .map((n) => n.trim())
-      .filter(Boolean),
-  ),
   maxConnections: setting.number(10_000, 'maximum connections', positive),
 });

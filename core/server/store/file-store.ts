@@ -87,6 +87,8 @@ export class FileReadingStore implements ReadingStore {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private failed: Error | undefined;
+  /** a heartbeat or a block's name arrived since the last checkpoint */
+  private stateChanged = false;
   private readonly counters = { received: 0, stored: 0, duplicates: 0, checkpoints: 0, compactions: 0 };
   private readonly now: () => number;
 
@@ -151,6 +153,7 @@ export class FileReadingStore implements ReadingStore {
   }
 
   private apply(rec: WalRecord, live: boolean): void {
+    this.stateChanged = true;
     if (rec.k === 'h') {
       const d = this.devices.get(rec.d) ?? { heartbeats: 0, resets: 0, lastHeartbeat: 0 };
       this.devices.set(rec.d, {
@@ -194,6 +197,9 @@ export class FileReadingStore implements ReadingStore {
   }
 
   private async checkpoint(): Promise<void> {
+    // Idle: nothing to put into blocks and no counter changed since the last checkpoint.
+    if (this.pending.samples === 0 && !this.stateChanged) return;
+    this.stateChanged = false;
     await this.wal.prepare();
     // One tick: the log's new segment and the new pending set begin together.
     const seq = this.wal.switchSegment();
@@ -207,6 +213,7 @@ export class FileReadingStore implements ReadingStore {
       await this.wal.dropBefore(seq);
       this.counters.checkpoints++;
     } catch (err) {
+      this.stateChanged = true;
       // Nothing is lost: the records stay in the log; keep them readable and retry next time.
       for (const [key, windows] of flushing.sensors) {
         const [sid, rid] = splitKey(key);

@@ -27,6 +27,8 @@ export const flmNodes = [
   'flm-board',
   'flm-pulse',
   'flm-dashboard',
+  'flm-server',
+  'flm-server-bridge',
 ].map(load);
 
 const TAB = 'tab1';

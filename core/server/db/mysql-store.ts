@@ -34,6 +34,20 @@ export interface MysqlStoreOptions {
 
 /** Rows per INSERT: far below max_allowed_packet (16 MiB on MariaDB) at ~40 bytes a row. */
 const CHUNK = 5000;
+/** Transactions of queued writes at once (each on a connection of its own). */
+const WRITERS = 4;
+
+type Row = [sid: string, rid: number, ts: number, v: number];
+interface QueuedWrite {
+  rows: Row[];
+  windows: Array<[sid: string, rid: number, w12: number]>;
+  block: [sid: string, rid: number, lvl: number, bid: number] | undefined;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+const byKey = (a: [string, number, number, ...unknown[]], b: [string, number, number, ...unknown[]]): number =>
+  (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0) || a[1] - b[1] || a[2] - b[2];
 /** Rows per SELECT page of a long read. */
 const PAGE = 50_000;
 const MAX_RID = 0xffffffff;
@@ -66,6 +80,8 @@ export class MysqlReadingStore implements ReadingStore {
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
   private checking: Promise<void> | undefined;
+  private readonly queue: QueuedWrite[] = [];
+  private writers = 0;
 
   private constructor(private readonly opts: MysqlStoreOptions) {
     this.db = opts.db;
@@ -113,7 +129,6 @@ export class MysqlReadingStore implements ReadingStore {
   private async write<T>(
     fn: (q: <R = unknown>(sql: string, values?: unknown) => Promise<R>) => Promise<T>,
   ): Promise<T> {
-    if (this.closed) throw new Error('the store is closed');
     for (let attempt = 1; ; attempt++) {
       try {
         const out = await this.db.transaction(fn);
@@ -131,7 +146,7 @@ export class MysqlReadingStore implements ReadingStore {
   async addReadings(sid: string, rid: number, series: Series, block?: { lvl: number; bid: number }): Promise<void> {
     if (!isSid(sid)) throw new RangeError(`invalid sensor id ${JSON.stringify(sid)}`);
     if (!Number.isSafeInteger(rid) || rid < 0 || rid > MAX_RID) throw new RangeError(`invalid rid ${rid}`);
-    const rows: Array<[string, number, number, number]> = [];
+    const rows: Row[] = [];
     const windows = new Set<number>();
     for (let i = 0; i < series.times.length; i++) {
       const t = series.times[i]!;
@@ -141,34 +156,79 @@ export class MysqlReadingStore implements ReadingStore {
       rows.push([sid, rid, t, v]);
       windows.add(blockId(t, 12));
     }
-    // In time order, so two instances storing the same upload take row locks in the same order.
-    rows.sort((a, b) => a[2] - b[2]);
-    const added = await this.write(async (q) => {
-      let n = 0;
+    await this.batched({
+      rows,
+      windows: [...windows].map((w) => [sid, rid, w]),
+      block: block && [sid, rid, block.lvl, block.bid],
+    });
+  }
+
+  /**
+   * Writes that arrive while others are being committed go out together: one transaction, one
+   * multi-row INSERT, one redo log flush for many uploads. Each caller's promise settles with the
+   * transaction that carried its rows, so nothing resolves before its COMMIT.
+   */
+  private batched(w: Omit<QueuedWrite, 'resolve' | 'reject'>): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the store is closed'));
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ ...w, resolve, reject });
+      if (this.writers < WRITERS) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.writers++;
+    try {
+      while (this.queue.length > 0) {
+        const batch: QueuedWrite[] = [];
+        let n = 0;
+        while (this.queue.length > 0 && (batch.length === 0 || n + this.queue[0]!.rows.length <= CHUNK)) {
+          const next = this.queue.shift()!;
+          batch.push(next);
+          n += next.rows.length;
+        }
+        try {
+          const added = await this.commit(batch);
+          this.counters.received += n;
+          this.counters.stored += added;
+          this.counters.duplicates += n - added;
+          for (const b of batch) b.resolve();
+        } catch (err) {
+          for (const b of batch) b.reject(err);
+        }
+      }
+    } finally {
+      this.writers--;
+    }
+  }
+
+  private commit(batch: QueuedWrite[]): Promise<number> {
+    // In key order, so two instances storing the same upload take row locks in the same order.
+    const rows = batch.flatMap((b) => b.rows).sort(byKey);
+    const windows = batch.flatMap((b) => b.windows).sort(byKey);
+    const blocks = batch.flatMap((b) => (b.block ? [b.block] : []));
+    return this.write(async (q) => {
+      let added = 0;
       for (let i = 0; i < rows.length; i += CHUNK) {
         const r = await q<ResultSetHeader>('INSERT IGNORE INTO flm_srv_readings (sid, rid, ts, v) VALUES ?', [
           rows.slice(i, i + CHUNK),
         ]);
-        n += r.affectedRows;
+        added += r.affectedRows;
       }
-      if (windows.size > 0)
-        await q('INSERT IGNORE INTO flm_srv_windows (sid, rid, w12) VALUES ?', [
-          [...windows].sort((a, b) => a - b).map((w) => [sid, rid, w]),
-        ]);
-      if (block)
+      if (windows.length > 0) await q('INSERT IGNORE INTO flm_srv_windows (sid, rid, w12) VALUES ?', [windows]);
+      // In arrival order: of two blocks of one sensor in a batch, the later one is the last.
+      if (blocks.length > 0)
         await q(
-          `INSERT INTO flm_srv_last_blocks (sid, rid, lvl, bid) VALUES (?, ?, ?, ?)
+          `INSERT INTO flm_srv_last_blocks (sid, rid, lvl, bid) VALUES ?
            ON DUPLICATE KEY UPDATE rid = VALUES(rid), lvl = VALUES(lvl), bid = VALUES(bid)`,
-          [sid, rid, block.lvl, block.bid],
+          [blocks],
         );
-      return n;
+      return added;
     });
-    this.counters.received += rows.length;
-    this.counters.stored += added;
-    this.counters.duplicates += rows.length - added;
   }
 
   async addHeartbeat(did: string, reset: boolean, at: number): Promise<void> {
+    if (this.closed) throw new Error('the store is closed');
     await this.write((q) =>
       q(
         `INSERT INTO flm_srv_heartbeats (did, heartbeats, resets, last_heartbeat) VALUES (?, 1, ?, ?)
@@ -303,6 +363,8 @@ export class MysqlReadingStore implements ReadingStore {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    // Writes already taken finish (or fail) before the pool goes.
+    while (this.writers > 0) await new Promise((r) => setTimeout(r, 10));
     await this.checking;
     await this.db.end().catch(() => undefined);
   }

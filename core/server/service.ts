@@ -67,7 +67,12 @@ export class FluksoServer {
       tokens: new RegistryTokens(registry),
       ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: opts.maxBodyBytes } : {}),
       ...(opts.tmpoGrace !== undefined ? { tmpoGrace: opts.tmpoGrace } : {}),
-      health: () => ({ ok: store.healthy(), store: store.stats(), ingest: this.counters }),
+      health: () => ({
+        ok: store.healthy(),
+        store: store.stats(),
+        ingest: this.counters,
+        bridge: this.bridgeBackend.counters,
+      }),
       ...(opts.onError ? { onError: opts.onError } : {}),
     });
     this.http = opts.tls

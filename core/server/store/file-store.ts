@@ -1,6 +1,5 @@
 import { promises as fs } from 'node:fs';
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { gzipSync, constants as zc } from 'node:zlib';
 import { readStateFile, writeStateFile } from '../../util/state-file';
@@ -46,6 +45,7 @@ export interface FileStoreOptions {
 }
 
 const STATE_VERSION = 1;
+const FLUSH_CONCURRENCY = 16;
 const STATE_FILE = 'store-state.json';
 
 type WalRecord =
@@ -87,6 +87,9 @@ export class FileReadingStore implements ReadingStore {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private failed: Error | undefined;
+  /** a heartbeat or a block's name arrived since the last checkpoint */
+  private stateChanged = false;
+  private writes = 0;
   private readonly counters = { received: 0, stored: 0, duplicates: 0, checkpoints: 0, compactions: 0 };
   private readonly now: () => number;
 
@@ -151,6 +154,7 @@ export class FileReadingStore implements ReadingStore {
   }
 
   private apply(rec: WalRecord, live: boolean): void {
+    this.stateChanged = true;
     if (rec.k === 'h') {
       const d = this.devices.get(rec.d) ?? { heartbeats: 0, resets: 0, lastHeartbeat: 0 };
       this.devices.set(rec.d, {
@@ -194,6 +198,9 @@ export class FileReadingStore implements ReadingStore {
   }
 
   private async checkpoint(): Promise<void> {
+    // Idle: nothing to put into blocks and no counter changed since the last checkpoint.
+    if (this.pending.samples === 0 && !this.stateChanged) return;
+    this.stateChanged = false;
     await this.wal.prepare();
     // One tick: the log's new segment and the new pending set begin together.
     const seq = this.wal.switchSegment();
@@ -201,12 +208,16 @@ export class FileReadingStore implements ReadingStore {
     this.pending = new PendingWindows();
     const state = this.stateBody(seq);
     try {
-      for (const [key, windows] of flushing.sensors) await this.flushSensor(key, windows);
+      // Sensors are independent files: several at once overlap the file system's latency.
+      await forEachLimited([...flushing.sensors], FLUSH_CONCURRENCY, ([key, windows]) =>
+        this.flushSensor(key, windows),
+      );
       await syncFs(this.opts.dir);
       await writeStateFile(join(this.opts.dir, STATE_FILE), STATE_VERSION, state);
       await this.wal.dropBefore(seq);
       this.counters.checkpoints++;
     } catch (err) {
+      this.stateChanged = true;
       // Nothing is lost: the records stay in the log; keep them readable and retry next time.
       for (const [key, windows] of flushing.sensors) {
         const [sid, rid] = splitKey(key);
@@ -344,9 +355,14 @@ export class FileReadingStore implements ReadingStore {
       strategy: zc.Z_FILTERED,
     });
     const path = blockPath(this.opts.dir, key);
-    await fs.mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-    await fs.writeFile(tmp, bytes, { mode: 0o600 });
+    const tmp = `${path}.${process.pid}-${++this.writes}.tmp`;
+    try {
+      await fs.writeFile(tmp, bytes, { mode: 0o600 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await fs.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      await fs.writeFile(tmp, bytes, { mode: 0o600 });
+    }
     await fs.rename(tmp, path);
   }
 
@@ -462,6 +478,14 @@ export class FileReadingStore implements ReadingStore {
     // Readings still waiting are in the log; the next open puts them into blocks.
     await this.wal.close();
   }
+}
+
+async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
 function splitKey(key: string): [string, number] {

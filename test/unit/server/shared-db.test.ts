@@ -8,6 +8,7 @@ import { encodeSeries } from '../../../core/tmpo/codec';
 import { MariaDb, USERS } from '../../support/mariadb';
 import { TmpoPyClient } from '../../support/tmpo-py-client';
 import { withTempDir } from '../../support/temp-dir';
+import { runFlm } from '../../support/cli';
 
 // Two server instances on one MariaDB database (issue #18 item 2): any instance answers any
 // device, a retried upload is stored once whichever instance takes it, and while the database is
@@ -218,4 +219,41 @@ test('a wrong password or a missing database stops the start with words that say
       /server database: .*(does not exist|privileges)/,
     );
   });
+});
+
+test('flm server --db: users, devices, shares and ls in the database, the same rules as the file registry', async () => {
+  const name = 'cli';
+  await db.rootSql(`CREATE DATABASE ${name}; GRANT ALL PRIVILEGES ON ${name}.* TO '${USERS.full.user}'@'127.0.0.1'`);
+  const url = db.url(USERS.full, name);
+  const alice = await runFlm(['server', 'user', 'add', 'alice', '--db', url]);
+  assert.equal(alice.code, 0, alice.err);
+  assert.match(alice.out, /^[0-9a-f]{32}\n$/);
+  assert.equal((await runFlm(['server', 'user', 'add', 'bob', '--db', url])).code, 0);
+  const again = await runFlm(['server', 'user', 'add', 'alice', '--db', url]);
+  assert.equal(again.code, 1);
+  assert.match(again.err, /exists already/);
+  const dev = await runFlm(['server', 'device', 'add', DID, KEY, '--user', 'alice', '--sensor', S1, '--db', url]);
+  assert.equal(dev.code, 0, dev.err);
+  assert.match(dev.out, new RegExp(`^${S1} [0-9a-f]{32}\\n$`));
+  const stolen = await runFlm(['server', 'device', 'add', DID, KEY, '--user', 'bob', '--db', url]);
+  assert.equal(stolen.code, 1);
+  assert.match(stolen.err, /belongs to alice/);
+  assert.equal((await runFlm(['server', 'share', S1, '--with', 'bob', '--db', url])).code, 0);
+  const ls = await runFlm(['server', 'ls', '--db', url]);
+  assert.match(ls.out, new RegExp(`sensor ${S1}.*shared with bob`));
+  assert.doesNotMatch(ls.out, new RegExp(alice.out.trim()));
+  const reg = await openDbRegistry(url);
+  try {
+    assert.equal(reg.access(S1, alice.out.trim()), 'ok');
+    const bob = reg.snapshot().users['bob']!.token;
+    assert.equal(reg.access(S1, bob), 'ok');
+    assert.equal(reg.access(S2, bob), 'forbidden');
+    assert.equal(reg.access(S1, 'f'.repeat(32)), 'unknown-token');
+  } finally {
+    await reg.close();
+  }
+  const bad = await runFlm(['server', 'ls', '--db', db.url({ user: USERS.full.user, password: 'nope' }, name)]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /authentication failed/);
+  assert.doesNotMatch(bad.err, /nope/);
 });

@@ -86,7 +86,7 @@ export class FileReadingStore implements ReadingStore {
   private worker: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  private failed: Error | undefined;
+  private writeFailed = false;
   /** a heartbeat or a block's name arrived since the last checkpoint */
   private stateChanged = false;
   private writes = 0;
@@ -141,7 +141,6 @@ export class FileReadingStore implements ReadingStore {
 
   private async write(rec: WalRecord): Promise<void> {
     if (this.closed) throw new Error('the store is closed');
-    if (this.failed) throw this.failed;
     // Beyond four times the checkpoint threshold writers wait for the checkpoint: memory stays flat
     // when the disk cannot keep up.
     while (this.pending.samples > 4 * this.maxPending && this.worker) await this.worker;
@@ -149,7 +148,14 @@ export class FileReadingStore implements ReadingStore {
     // that switches log segments sees exactly the records of the segments it may drop.
     const done = this.wal.append(Buffer.from(JSON.stringify(rec)));
     this.apply(rec, true);
-    await done;
+    try {
+      await done;
+      this.writeFailed = false;
+    } catch (err) {
+      // Not healthy until a write succeeds again (a full disk, say): /health answers 503.
+      this.writeFailed = true;
+      throw err;
+    }
     if (this.pending.samples >= this.maxPending) void this.kick();
   }
 
@@ -459,7 +465,7 @@ export class FileReadingStore implements ReadingStore {
   }
 
   healthy(): boolean {
-    return !this.closed && !this.failed;
+    return !this.closed && !this.writeFailed;
   }
 
   stats(): StoreStats {

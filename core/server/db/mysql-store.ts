@@ -14,8 +14,14 @@ import {
   type Level,
 } from '../../tmpo/ids';
 import type { BridgeSyncEntry } from '../bridge/backend';
-import type { CfgSource, DeviceState, ReadingStore, StoreStats } from '../store/types';
-import { isUnreachable, type ServerDb } from './pool';
+import {
+  StoreUnavailableError,
+  type CfgSource,
+  type DeviceState,
+  type ReadingStore,
+  type StoreStats,
+} from '../store/types';
+import { isUnreachable, type ServerDb, type Statement } from './pool';
 
 export interface MysqlStoreOptions {
   /** the pool; the store ends it when it closes */
@@ -241,6 +247,17 @@ export class MysqlReadingStore implements ReadingStore {
 
   // --- reading -----------------------------------------------------------------------------
 
+  /** A read; a database that is away is StoreUnavailableError (503), anything else as it is. */
+  private async ask<T>(sql: Statement, values: unknown[]): Promise<T> {
+    try {
+      return await this.db.query<T>(sql, values);
+    } catch (err) {
+      if (!isUnreachable(err)) throw err;
+      this.mark(false, err);
+      throw new StoreUnavailableError(`the database is away: ${(err as Error).message}`);
+    }
+  }
+
   async list(filter: { sid?: string; rid?: number } = {}): Promise<BlockKey[]> {
     if (filter.sid !== undefined && !isSid(filter.sid)) return [];
     const where: string[] = [];
@@ -253,7 +270,7 @@ export class MysqlReadingStore implements ReadingStore {
       where.push('rid = ?');
       values.push(filter.rid);
     }
-    const rows = await this.db.query<Array<[string, number, number]>>(
+    const rows = await this.ask<Array<[string, number, number]>>(
       {
         sql: `SELECT sid, rid, w12 FROM flm_srv_windows${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`,
         rowsAsArray: true,
@@ -266,7 +283,7 @@ export class MysqlReadingStore implements ReadingStore {
       const lvl = levelAt(Number(w12), now);
       if (lvl === 8) {
         // The one window still filling (or ahead of the clock): its level-8 blocks from the readings.
-        const bids = await this.db.query<Array<[number]>>(
+        const bids = await this.ask<Array<[number]>>(
           {
             sql: `SELECT DISTINCT ts - ts % 256 FROM flm_srv_readings WHERE sid = ? AND rid = ? AND ts >= ? AND ts < ?`,
             rowsAsArray: true,
@@ -307,7 +324,7 @@ export class MysqlReadingStore implements ReadingStore {
     if (!isSid(sid) || !Number.isSafeInteger(rid)) return;
     let after = Math.max(-1, Math.floor(from) - 1);
     for (;;) {
-      const rows = await this.db.query<Array<[number, number]>>(
+      const rows = await this.ask<Array<[number, number]>>(
         {
           sql: 'SELECT ts, v FROM flm_srv_readings WHERE sid = ? AND rid = ? AND ts > ? AND ts <= ? ORDER BY ts LIMIT ?',
           rowsAsArray: true,
@@ -322,7 +339,7 @@ export class MysqlReadingStore implements ReadingStore {
 
   async rids(sid: string): Promise<number[]> {
     if (!isSid(sid)) return [];
-    const rows = await this.db.query<Array<[number]>>(
+    const rows = await this.ask<Array<[number]>>(
       { sql: 'SELECT DISTINCT rid FROM flm_srv_windows WHERE sid = ? ORDER BY rid', rowsAsArray: true },
       [sid],
     );
@@ -330,7 +347,7 @@ export class MysqlReadingStore implements ReadingStore {
   }
 
   async lastBlock(sid: string): Promise<BridgeSyncEntry | undefined> {
-    const rows = await this.db.query<Array<{ rid: number; lvl: number; bid: number }>>(
+    const rows = await this.ask<Array<{ rid: number; lvl: number; bid: number }>>(
       'SELECT rid, lvl, bid FROM flm_srv_last_blocks WHERE sid = ?',
       [sid],
     );
@@ -339,7 +356,7 @@ export class MysqlReadingStore implements ReadingStore {
   }
 
   async deviceState(did: string): Promise<DeviceState | undefined> {
-    const rows = await this.db.query<Array<{ heartbeats: number; resets: number; last_heartbeat: number }>>(
+    const rows = await this.ask<Array<{ heartbeats: number; resets: number; last_heartbeat: number }>>(
       'SELECT heartbeats, resets, last_heartbeat FROM flm_srv_heartbeats WHERE did = ?',
       [did],
     );

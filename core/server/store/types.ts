@@ -64,3 +64,8 @@ export interface StoreStats {
 
 /** The sensor's configuration to put into the blocks the store writes (`h.cfg`). */
 export type CfgSource = (sid: string, rid: number) => SensorCfg;
+
+/** The store cannot answer now (its database is away); the API answers 503, a client tries again. */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+}

@@ -144,7 +144,7 @@ test('database away: 503 on POST and /health, the bridge takes no block; back: d
     await db.rootSql(`CREATE DATABASE ${name}; GRANT ALL PRIVILEGES ON ${name}.* TO '${USERS.full.user}'@'127.0.0.1'`);
     const url = db.url(USERS.full, name);
     const cli = await openDbRegistry(url);
-    await cli.addUser('alice');
+    const alice = await cli.addUser('alice');
     await cli.addDevice(DID, KEY, 'alice', [S1]);
     await cli.close();
     const errors: string[] = [];
@@ -165,6 +165,9 @@ test('database away: 503 on POST and /health, the bridge takes no block; back: d
       await assert.rejects(
         a.bridgeBackend.storeBlock(DID, { sid: S1, rid: 0, lvl: 8, bid: T0 + 0, ext: 'gz', data: block }),
       );
+      // Reads wait for the database too: 503, which a client or balancer tries again.
+      const read = await http(a.url, 'GET', `sensor/${S1}?interval=hour&version=1.0&token=${alice}`);
+      assert.equal(read.status, 503);
       // Logins keep working from the registry's copy; only storing waits for the database.
       assert.equal(await a.bridgeBackend.authenticate(DID, KEY), true);
       assert.ok(

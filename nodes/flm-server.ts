@@ -31,6 +31,7 @@ export default function (RED: NodeAPI): void {
         ...(s.tlsCert ? { tlsCertFile: s.tlsCert } : {}),
         ...(s.tlsKey ? { tlsKeyFile: s.tlsKey } : {}),
         maxConnections: s.maxConnections,
+        ...(s.dbUrl ? { dbUrl: s.dbUrl } : {}),
         onError: (err) => node.error(err instanceof Error ? err.message : String(err)),
       });
       if (closed) return void (await r.close());

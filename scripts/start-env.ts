@@ -32,6 +32,8 @@ export const START_DEFAULTS = {
   FLM_SERVER_TLS_CERT: '',
   FLM_SERVER_TLS_KEY: '',
   FLM_SERVER_NAMES: '',
+  /** server mode: registry and readings in this MariaDB/MySQL database, shared by several instances */
+  FLM_SERVER_DB_URL: '',
 };
 
 export type StartEnv = { [K in keyof typeof START_DEFAULTS]: string } & {

@@ -156,7 +156,16 @@ function serverNotice(env: StartEnv): string[] {
         : `flm: CA for the FLMs (bridge_cafile) ${join(env.FLM_DATA_DIR, 'server-tls', 'ca.crt')}`,
     );
   }
-  lines.push(`flm: manage devices and users with: flm server --help (data in ${env.FLM_DATA_DIR})`);
+  if (env.FLM_SERVER_DB_URL) {
+    // Where, without the password: the URL itself may carry it.
+    const u = URL.canParse(env.FLM_SERVER_DB_URL) ? new URL(env.FLM_SERVER_DB_URL) : undefined;
+    lines.push(
+      u
+        ? `flm: registry and readings in database ${u.pathname.slice(1)} on ${u.host} (FLM_SERVER_DB_URL, shared)`
+        : 'flm: FLM_SERVER_DB_URL is not a URL (mysql://user:password@host:port/database)',
+    );
+    lines.push('flm: manage devices and users with: flm server --help (FLM_SERVER_DB_URL set: --db)');
+  } else lines.push(`flm: manage devices and users with: flm server --help (data in ${env.FLM_DATA_DIR})`);
   return lines;
 }
 

@@ -6,6 +6,7 @@ import { tmpoBlockReply, tmpoSyncReply } from '../api/tmpo-api';
 import { blockEnd, type BlockKey } from '../tmpo/ids';
 import { devicePost, sensorPost, type IngestContext } from './ingest';
 import { restSensorReply } from './rest';
+import { StoreUnavailableError } from './store/types';
 
 /**
  * One handler for every path of the Flukso server API (docs/protocols/server.md#http):
@@ -101,8 +102,12 @@ export function createServerHandler(ctx: HandlerContext): (req: IncomingMessage,
         try {
           reply = await route.run(ctx, { method: req.method ?? 'GET', url, headers: req.headers }, m, body);
         } catch (err) {
-          ctx.onError?.(err);
-          reply = textReply(500, 'Internal Server Error');
+          if (err instanceof StoreUnavailableError)
+            reply = textReply(503, 'Service Unavailable: the store cannot answer now; try again');
+          else {
+            ctx.onError?.(err);
+            reply = textReply(500, 'Internal Server Error');
+          }
         }
         send(res, reply, false);
       },

@@ -52,6 +52,19 @@ export interface Registry {
   refresh(): Promise<void>;
 }
 
+/** What `flm server` edits: the file registry, or the shared database's (core/server/db/). */
+export interface RegistryAdmin extends Registry {
+  /** Add a user; returns the master token. */
+  addUser(name: string): Promise<string>;
+  addDevice(did: string, key: string, owner: string, sids: string[]): Promise<SensorRecord[]>;
+  share(sid: string, user: string): Promise<void>;
+  /** Everything, for `flm server ls`. */
+  snapshot(): RegistrySnapshot;
+  close(): Promise<void>;
+}
+
+export type RegistrySnapshot = RegistryFile;
+
 interface RegistryFile {
   version: 1;
   users: Record<string, { token: string }>;
@@ -70,7 +83,7 @@ const empty = (): RegistryFile => ({ version: 1, users: {}, devices: {}, sensors
 
 const newToken = (): string => randomBytes(16).toString('hex');
 
-export class FileRegistry implements Registry {
+export class FileRegistry implements RegistryAdmin {
   private data: RegistryFile = empty();
   private mtimeMs = -1;
   private lastCheck = 0;
@@ -233,6 +246,9 @@ export class FileRegistry implements Registry {
   snapshot(): RegistryFile {
     return structuredClone(this.data);
   }
+
+  /** Nothing to let go: every edit is written when it is made. */
+  async close(): Promise<void> {}
 }
 
 function same(a: string, b: string): boolean {

@@ -7,6 +7,7 @@ import { RegistryTokens } from './access';
 import { createServerHandler } from './http';
 import { IngestCounters } from './ingest';
 import { FileRegistry, type Registry } from './registry';
+import { openSharedStorage } from './db/open';
 import { FileReadingStore, type FileStoreOptions } from './store/file-store';
 import type { ReadingStore } from './store/types';
 
@@ -26,6 +27,12 @@ export interface FluksoServerOptions {
   /** Unix seconds; tests pin it */
   now?: () => number;
   store?: Partial<Omit<FileStoreOptions, 'dir' | 'cfg' | 'now'>>;
+  /**
+   * `mysql://user:password@host:port/database`: the registry and the readings live in that
+   * MariaDB/MySQL database, shared by every instance naming it (docs/protocols/server.md#shared-database),
+   * instead of under `<dataDir>/server`.
+   */
+  dbUrl?: string;
   /** see rest.ts */
   maxGap?: number;
   tmpoGrace?: number;
@@ -47,8 +54,8 @@ export class FluksoServer {
 
   private constructor(
     private readonly opts: FluksoServerOptions,
-    readonly registry: FileRegistry,
-    readonly store: FileReadingStore,
+    readonly registry: Registry,
+    readonly store: ReadingStore,
   ) {
     const now = opts.now ?? (() => Math.floor(Date.now() / 1000));
     this.bridgeBackend = new StoreBridgeBackend(registry, store, join(opts.dataDir, 'server', 'device-config'));
@@ -88,15 +95,7 @@ export class FluksoServer {
   }
 
   static async start(opts: FluksoServerOptions): Promise<FluksoServer> {
-    const dir = join(opts.dataDir, 'server');
-    const registry = await FileRegistry.open(dir);
-    const store = await FileReadingStore.open({
-      ...opts.store,
-      dir,
-      cfg: (sid, rid) => ({ ...(registry.sensor(sid)?.config ?? { id: sid }), data_type: 'counter', rid }),
-      ...(opts.now ? { now: opts.now } : {}),
-      ...(opts.onError ? { onError: opts.onError } : {}),
-    });
+    const { registry, store } = await FluksoServer.openStorage(opts);
     const server = new FluksoServer(opts, registry, store);
     try {
       await server.listen();
@@ -105,6 +104,23 @@ export class FluksoServer {
       throw err;
     }
     return server;
+  }
+
+  /** The file registry and store under `<dataDir>/server`, or both in the shared database. */
+  private static async openStorage(opts: FluksoServerOptions): Promise<{ registry: Registry; store: ReadingStore }> {
+    const cfg =
+      (registry: Registry) =>
+      (sid: string, rid: number): Record<string, unknown> => ({
+        ...(registry.sensor(sid)?.config ?? { id: sid }),
+        data_type: 'counter',
+        rid,
+      });
+    const common = { ...(opts.now ? { now: opts.now } : {}), ...(opts.onError ? { onError: opts.onError } : {}) };
+    if (opts.dbUrl) return openSharedStorage({ url: opts.dbUrl, cfg, ...common });
+    const dir = join(opts.dataDir, 'server');
+    const registry = await FileRegistry.open(dir);
+    const store = await FileReadingStore.open({ ...opts.store, dir, cfg: cfg(registry), ...common });
+    return { registry, store };
   }
 
   private listen(): Promise<void> {

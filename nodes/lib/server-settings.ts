@@ -13,4 +13,6 @@ export const serverSettings = z.object({
   tlsCert: setting.text(),
   tlsKey: setting.text(),
   maxConnections: setting.number(10_000, 'maximum connections', positive),
+  /** `mysql://user:password@host:port/database`: registry and readings shared by every instance; blank: files */
+  dbUrl: setting.text(),
 });

@@ -1,17 +1,34 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseFlags, UsageError, type Command } from '../command';
-import { FileRegistry } from '../../server/registry';
+import { FileRegistry, type RegistryAdmin } from '../../server/registry';
+import { openDbRegistry } from '../../server/db/open';
 
 /**
  * `flm server ...`: the Flukso server's registry (docs/protocols/server.md#accounts), edited in
  * `<data>/server/registry.json` (0600), also while the server runs. `--data` defaults to
- * FLM_DATA_DIR, else `.flm/data` as `npm start` uses.
+ * FLM_DATA_DIR, else `.flm/data` as `npm start` uses. With `--db URL` (default FLM_SERVER_DB_URL)
+ * the registry is the shared database's (docs/protocols/server.md#shared-database).
  */
 
-const dataFlag = { data: { type: 'string' } } as const;
+const dataFlag = { data: { type: 'string' }, db: { type: 'string' } } as const;
 const dataDir = (flag: string | undefined): string => resolve(flag || process.env.FLM_DATA_DIR || '.flm/data');
-const open = (flag: string | undefined) => FileRegistry.open(`${dataDir(flag)}/server`);
+
+/** The registry the flags name; closed after `fn`, whatever it does. */
+async function withRegistry<T>(
+  flags: { data?: string | undefined; db?: string | undefined },
+  fn: (r: RegistryAdmin) => Promise<T>,
+): Promise<T> {
+  const url = flags.db || process.env.FLM_SERVER_DB_URL;
+  const registry: RegistryAdmin = url
+    ? await openDbRegistry(url)
+    : await FileRegistry.open(`${dataDir(flags.data)}/server`);
+  try {
+    return await fn(registry);
+  } finally {
+    await registry.close();
+  }
+}
 
 function positionals(list: string[], names: string[]): string[] {
   if (list.length !== names.length) throw new UsageError(`expected ${names.join(' ')}`);
@@ -21,11 +38,15 @@ function positionals(list: string[], names: string[]): string[] {
 const userAdd: Command = {
   path: ['server', 'user', 'add'],
   summary: "add a Flukso server user; prints the user's master token",
-  usage: 'flm server user add <name> [--data DIR]',
+  usage: 'flm server user add <name> [--data DIR | --db URL]',
   async run(args, io) {
-    const { flags, positionals: p } = parseFlags(args, dataFlag, z.object({ data: z.string().optional() }));
+    const { flags, positionals: p } = parseFlags(
+      args,
+      dataFlag,
+      z.object({ data: z.string().optional(), db: z.string().optional() }),
+    );
     const [name] = positionals(p, ['<name>']);
-    const token = await (await open(flags.data)).addUser(name!);
+    const token = await withRegistry(flags, (r) => r.addUser(name!));
     io.stdout.write(`${token}\n`);
     return 0;
   },
@@ -34,15 +55,20 @@ const userAdd: Command = {
 const deviceAdd: Command = {
   path: ['server', 'device', 'add'],
   summary: "register an FLM (id and key as on its label) for a user, with sensors; prints each sensor's token",
-  usage: 'flm server device add <did> <key> --user NAME [--sensor SID]... [--data DIR]',
+  usage: 'flm server device add <did> <key> --user NAME [--sensor SID]... [--data DIR | --db URL]',
   async run(args, io) {
     const { flags, positionals: p } = parseFlags(
       args,
       { ...dataFlag, user: { type: 'string' }, sensor: { type: 'string', multiple: true } },
-      z.object({ data: z.string().optional(), user: z.string(), sensor: z.array(z.string()).default([]) }),
+      z.object({
+        data: z.string().optional(),
+        db: z.string().optional(),
+        user: z.string(),
+        sensor: z.array(z.string()).default([]),
+      }),
     );
     const [did, key] = positionals(p, ['<did>', '<key>']);
-    const sensors = await (await open(flags.data)).addDevice(did!, key!, flags.user, flags.sensor);
+    const sensors = await withRegistry(flags, (r) => r.addDevice(did!, key!, flags.user, flags.sensor));
     for (const s of sensors) io.stdout.write(`${s.sid} ${s.token}\n`);
     return 0;
   },
@@ -51,15 +77,15 @@ const deviceAdd: Command = {
 const share: Command = {
   path: ['server', 'share'],
   summary: "let another user read a sensor with the user's master token",
-  usage: 'flm server share <sid> --with USER [--data DIR]',
+  usage: 'flm server share <sid> --with USER [--data DIR | --db URL]',
   async run(args) {
     const { flags, positionals: p } = parseFlags(
       args,
       { ...dataFlag, with: { type: 'string' } },
-      z.object({ data: z.string().optional(), with: z.string() }),
+      z.object({ data: z.string().optional(), db: z.string().optional(), with: z.string() }),
     );
     const [sid] = positionals(p, ['<sid>']);
-    await (await open(flags.data)).share(sid!, flags.with);
+    await withRegistry(flags, (r) => r.share(sid!, flags.with));
     return 0;
   },
 };
@@ -67,14 +93,19 @@ const share: Command = {
 const ls: Command = {
   path: ['server', 'ls'],
   summary: 'list the Flukso server users, devices, sensors and shares (tokens with --tokens)',
-  usage: 'flm server ls [--tokens] [--json] [--data DIR]',
+  usage: 'flm server ls [--tokens] [--json] [--data DIR | --db URL]',
   async run(args, io) {
     const { flags } = parseFlags(
       args,
       { ...dataFlag, tokens: { type: 'boolean' }, json: { type: 'boolean' } },
-      z.object({ data: z.string().optional(), tokens: z.boolean().default(false), json: z.boolean().default(false) }),
+      z.object({
+        data: z.string().optional(),
+        db: z.string().optional(),
+        tokens: z.boolean().default(false),
+        json: z.boolean().default(false),
+      }),
     );
-    const snap = (await open(flags.data)).snapshot();
+    const snap = await withRegistry(flags, async (r) => r.snapshot());
     const hide = (t: string) => (flags.tokens ? t : `${t.slice(0, 4)}…`);
     if (flags.json) {
       io.stdout.write(

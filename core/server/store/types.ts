@@ -33,6 +33,8 @@ export interface ReadingStore extends TmpoReader {
   /** The last TMPO block a device sent for the sensor (bridge sync), if any. */
   lastBlock(sid: string): Promise<BridgeSyncEntry | undefined>;
   deviceState(did: string): Promise<DeviceState | undefined>;
+  /** Wait until what was acknowledged is in blocks (tests, shutdown); the database store has nothing to wait for. */
+  flush(): Promise<void>;
   /** Whether the store takes data now. */
   healthy(): boolean;
   stats(): StoreStats;
@@ -62,3 +64,8 @@ export interface StoreStats {
 
 /** The sensor's configuration to put into the blocks the store writes (`h.cfg`). */
 export type CfgSource = (sid: string, rid: number) => SensorCfg;
+
+/** The store cannot answer now (its database is away); the API answers 503, a client tries again. */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+}

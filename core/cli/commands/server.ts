@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { parseFlags, UsageError, type Command } from '../command';
+import { parseFlags, UsageError, type Command, type Options } from '../command';
 import { FileRegistry, type RegistryAdmin } from '../../server/registry';
 import { openDbRegistry } from '../../server/db/open';
 
@@ -11,7 +11,18 @@ import { openDbRegistry } from '../../server/db/open';
  * the registry is the shared database's (docs/protocols/server.md#shared-database).
  */
 
-const dataFlag = { data: { type: 'string' }, db: { type: 'string' } } as const;
+const dataFlag: Options = {
+  data: {
+    type: 'string',
+    value: 'DIR',
+    help: 'the data folder (default FLM_DATA_DIR, else .flm/data as npm start uses)',
+  },
+  db: {
+    type: 'string',
+    value: 'URL',
+    help: 'the shared database, mysql://user:pass@host/db (default FLM_SERVER_DB_URL)',
+  },
+};
 const dataDir = (flag: string | undefined): string => resolve(flag || process.env.FLM_DATA_DIR || '.flm/data');
 
 /** The registry the flags name; closed after `fn`, whatever it does. */
@@ -38,7 +49,9 @@ function positionals(list: string[], names: string[]): string[] {
 const userAdd: Command = {
   path: ['server', 'user', 'add'],
   summary: "add a Flukso server user; prints the user's master token",
-  usage: 'flm server user add <name> [--data DIR | --db URL]',
+  args: '<name>',
+  options: dataFlag,
+  examples: ['flm server user add alice --data .flm/data'],
   async run(args, io) {
     const { flags, positionals: p } = parseFlags(
       args,
@@ -55,11 +68,20 @@ const userAdd: Command = {
 const deviceAdd: Command = {
   path: ['server', 'device', 'add'],
   summary: "register an FLM (id and key as on its label) for a user, with sensors; prints each sensor's token",
-  usage: 'flm server device add <did> <key> --user NAME [--sensor SID]... [--data DIR | --db URL]',
+  args: '<did> <key> --user NAME',
+  options: {
+    ...dataFlag,
+    user: { type: 'string', value: 'NAME', help: 'the user the device belongs to (flm server user add)' },
+    sensor: { type: 'string', multiple: true, value: 'SID', help: "one of the FLM's sensor ids; repeat for each" },
+  },
+  details: [
+    "Sensors also arrive by themselves when the FLM's bridge sends its sensor table; an FLM that only uploads over HTTP needs its sensor ids given here.",
+  ],
+  examples: ['flm server device add <32 hex id> <32 hex key> --user alice --sensor <32 hex sid>'],
   async run(args, io) {
     const { flags, positionals: p } = parseFlags(
       args,
-      { ...dataFlag, user: { type: 'string' }, sensor: { type: 'string', multiple: true } },
+      deviceAdd.options,
       z.object({
         data: z.string().optional(),
         db: z.string().optional(),
@@ -77,11 +99,13 @@ const deviceAdd: Command = {
 const share: Command = {
   path: ['server', 'share'],
   summary: "let another user read a sensor with the user's master token",
-  usage: 'flm server share <sid> --with USER [--data DIR | --db URL]',
+  args: '<sid> --with USER',
+  options: { ...dataFlag, with: { type: 'string', value: 'USER', help: 'the user who may read the sensor' } },
+  examples: ['flm server share <32 hex sid> --with bob'],
   async run(args) {
     const { flags, positionals: p } = parseFlags(
       args,
-      { ...dataFlag, with: { type: 'string' } },
+      share.options,
       z.object({ data: z.string().optional(), db: z.string().optional(), with: z.string() }),
     );
     const [sid] = positionals(p, ['<sid>']);
@@ -93,11 +117,16 @@ const share: Command = {
 const ls: Command = {
   path: ['server', 'ls'],
   summary: 'list the Flukso server users, devices, sensors and shares (tokens with --tokens)',
-  usage: 'flm server ls [--tokens] [--json] [--data DIR | --db URL]',
+  options: {
+    ...dataFlag,
+    tokens: { type: 'boolean', help: 'show the tokens in full (they are shortened otherwise)' },
+    json: { type: 'boolean', help: 'one JSON document instead of the indented list' },
+  },
+  examples: ['flm server ls --tokens'],
   async run(args, io) {
     const { flags } = parseFlags(
       args,
-      { ...dataFlag, tokens: { type: 'boolean' }, json: { type: 'boolean' } },
+      ls.options,
       z.object({
         data: z.string().optional(),
         db: z.string().optional(),

@@ -366,7 +366,8 @@ export class FileReadingStore implements ReadingStore {
     return out;
   }
 
-  private async readBlock(key: BlockKey): Promise<TmpoBlock | undefined> {
+  /** The decoded block (core/api/blocks.ts TmpoReader.readBlock), undefined when not stored. */
+  async readBlock(key: BlockKey): Promise<TmpoBlock | undefined> {
     const bytes = await this.read(key);
     return bytes && decodeBlock(bytes);
   }

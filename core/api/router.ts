@@ -4,6 +4,7 @@ import { Tokens, type TokenSource } from './auth';
 import type { TmpoReader } from './blocks';
 import { localSensorReply } from './local-api';
 import type { GaugeSource } from './recent-gauges';
+import { healthReport } from '../util/health';
 import { textReply, type ApiReply, type ApiRequest } from './reply';
 import { seriesReply } from './series-api';
 import { tmpoBlockReply, tmpoSyncReply, withApiHeaders } from './tmpo-api';
@@ -43,6 +44,19 @@ type Route = {
 const SEGMENT = '([^/]+)';
 
 const ROUTES: Route[] = [
+  // For a load balancer: can this instance take data (core/util/health.ts). Served without a
+  // token: it says only whether parts are up, which the balancer must learn unauthenticated.
+  {
+    pattern: /^\/health$/,
+    handle: () => {
+      const report = healthReport();
+      return {
+        status: report.ok ? 200 : 503,
+        headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
+        body: JSON.stringify(report),
+      };
+    },
+  },
   {
     pattern: new RegExp(`^/sensor/${SEGMENT}$`),
     handle: (req, m, ctx) => (ctx.gauges ? localSensorReply(req, m[1]!, ctx.gauges, ctx.now()) : notFound()),

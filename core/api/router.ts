@@ -38,6 +38,8 @@ interface Context {
 
 type Route = {
   pattern: RegExp;
+  /** the path names no sensor (every other route's first group is a sensor id) */
+  noSensor?: true;
   handle: (req: ApiRequest, m: RegExpExecArray, ctx: Context) => ApiReply | Promise<ApiReply>;
 };
 
@@ -48,6 +50,7 @@ const ROUTES: Route[] = [
   // token: it says only whether parts are up, which the balancer must learn unauthenticated.
   {
     pattern: /^\/health$/,
+    noSensor: true,
     handle: () => {
       const report = healthReport();
       return {
@@ -139,7 +142,7 @@ export function createApiHandler(options: ApiOptions = {}): ApiHandler {
     void (async () => {
       let reply: ApiReply;
       try {
-        if (!isSid(m[1])) reply = notFound();
+        if (!route.noSensor && !isSid(m[1])) reply = notFound();
         else reply = await route.handle(apiReq, m, ctx);
       } catch (err) {
         reportError(err, req);

@@ -17,6 +17,15 @@ async function main(): Promise<void> {
     limits: { maxConnections: 1000 },
     backend: url ? await redisBackend(url) : undefined,
   });
+  // What cut a client, for a run that lost some (FLM_BENCH_DEBUG=1).
+  if (process.env.FLM_BENCH_DEBUG) {
+    broker.on('refused', (r: { detail: string }) => console.error(`broker ${broker.tcpPort}: ${r.detail}`));
+    let was = true;
+    setInterval(() => {
+      if (broker.healthy() !== was) console.error(`broker ${broker.tcpPort}: healthy ${(was = !was)}`);
+    }, 50).unref();
+    broker.aedes.on('clientError', (c, err) => console.error(`broker ${broker.tcpPort}: ${c.id}: ${err.message}`));
+  }
   const health = createServer((req, res) => {
     res.writeHead(req.url === '/health' && broker.healthy() ? 200 : 503).end();
   });

@@ -24,7 +24,8 @@ const PUBLISHERS = 4;
 const SUBSCRIBERS = 4;
 /** messages per second, all publishers together, in the latency phase */
 const RATE = 1000;
-const LATENCY_SECONDS = 5;
+const LATENCY_SECONDS = 4;
+const ROUNDS = Number(process.env.FLM_BENCH_ROUNDS ?? 3);
 
 interface Broker {
   proc: ChildProcess;
@@ -67,18 +68,20 @@ interface Result {
   p99: number;
 }
 
-async function measure(url: string): Promise<Result> {
+async function measure(url: string, prefix: string): Promise<Result> {
   const opts = { reconnectPeriod: 0 };
   const subs = await Promise.all(Array.from({ length: SUBSCRIBERS }, () => mqtt.connectAsync(url, opts)));
   const pubs = await Promise.all(Array.from({ length: PUBLISHERS }, () => mqtt.connectAsync(url, opts)));
   let got = 0;
+  let closed = 0;
+  for (const c of [...subs, ...pubs]) c.on('close', () => closed++);
   let latencies: number[] | null = null;
   for (const s of subs) {
     s.on('message', (_t, p) => {
       got++;
       if (latencies) latencies.push(performance.now() - Number(p.toString()));
     });
-    await s.subscribeAsync('bench/#', { qos: 0 });
+    await s.subscribeAsync(`${prefix}/#`, { qos: 0 });
   }
   // Throughput: everything at once, each publisher waiting for its socket every 200 messages.
   const each = Math.floor(MESSAGES / PUBLISHERS);
@@ -87,7 +90,7 @@ async function measure(url: string): Promise<Result> {
   await Promise.all(
     pubs.map(async (c, p) => {
       for (let i = 0; i < each; i++) {
-        const sent = c.publishAsync(`bench/${p}`, '0', { qos: 0 });
+        const sent = c.publishAsync(`${prefix}/${p}`, '0', { qos: 0 });
         if (i % 200 === 199) await sent;
       }
     }),
@@ -96,6 +99,7 @@ async function measure(url: string): Promise<Result> {
   while (got < want && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
   const seconds = (performance.now() - t0) / 1000;
   const delivered = got;
+  if (closed) console.log(`${closed} clients were disconnected during the run`);
 
   // Latency at a fixed rate: one tick every 10 ms, RATE/100 messages per tick over the publishers.
   await new Promise((r) => setTimeout(r, 500));
@@ -104,7 +108,7 @@ async function measure(url: string): Promise<Result> {
   for (let tick = 0; tick < LATENCY_SECONDS * 100; tick++) {
     const due = performance.now() + 10;
     for (let i = 0; i < perTick; i++)
-      pubs[i % PUBLISHERS]!.publish(`bench/${i % PUBLISHERS}`, String(performance.now()));
+      pubs[i % PUBLISHERS]!.publish(`${prefix}/${i % PUBLISHERS}`, String(performance.now()));
     await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
   }
   await new Promise((r) => setTimeout(r, 1000));
@@ -121,26 +125,18 @@ function report(label: string, r: Result): void {
 }
 
 async function main(): Promise<void> {
-  console.log(`${PUBLISHERS} publishers, ${SUBSCRIBERS} subscribers of every message, QoS 0`);
+  console.log(
+    `${PUBLISHERS} publishers, ${SUBSCRIBERS} subscribers of every message, QoS 0, median of ${ROUNDS} rounds`,
+  );
   const redis = await startRedis();
   const dir = await tempDir('flm-bench-haproxy-');
   const brokers: Broker[] = [];
   let haproxy: ChildProcess | undefined;
   try {
     const alone = await startBroker();
-    brokers.push(alone);
-    const a = await measure(`mqtt://127.0.0.1:${alone.mqtt}`);
-    report('1 instance, no Redis', a);
-    await stopBroker(alone);
-
     const one = await startBroker(redis.url);
-    brokers.push(one);
-    const r1 = await measure(`mqtt://127.0.0.1:${one.mqtt}`);
-    report('1 instance on Redis', r1);
-    await stopBroker(one);
-
     const three = [await startBroker(redis.url), await startBroker(redis.url), await startBroker(redis.url)];
-    brokers.push(...three);
+    brokers.push(alone, one, ...three);
     const mqttPort = await freePort();
     const file = join(dir.path, 'haproxy.cfg');
     await writeFile(
@@ -154,12 +150,31 @@ async function main(): Promise<void> {
         instances: three.map((b, i) => ({ name: `b${i}`, host: '127.0.0.1', mqtt: b.mqtt, api: b.api })),
       }),
     );
-    haproxy = spawn('haproxy', ['-db', '-f', file], { stdio: 'ignore' });
+    haproxy = spawn('haproxy', ['-db', '-f', file], {
+      stdio: ['ignore', 'ignore', process.env.FLM_BENCH_DEBUG ? 'inherit' : 'ignore'],
+    });
     await untilListening(mqttPort);
     await new Promise((r) => setTimeout(r, 1500)); // two good checks per instance
-    const r3 = await measure(`mqtt://127.0.0.1:${mqttPort}`);
-    report('3 instances on Redis, HAProxy', r3);
-
+    const setups = [
+      { label: '1 instance, no Redis', url: `mqtt://127.0.0.1:${alone.mqtt}`, runs: [] as Result[] },
+      { label: '1 instance on Redis', url: `mqtt://127.0.0.1:${one.mqtt}`, runs: [] as Result[] },
+      { label: '3 instances on Redis, HAProxy', url: `mqtt://127.0.0.1:${mqttPort}`, runs: [] as Result[] },
+    ];
+    // Interleaved rounds: a neighbour's load on a shared machine hits every setup alike.
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [k, s] of setups.entries()) s.runs.push(await measure(s.url, `b${round}${k}`));
+    }
+    const med = setups.map((s) => {
+      const m: Result = {
+        perSecond: median(s.runs.map((r) => r.perSecond)),
+        delivered: Math.min(...s.runs.map((r) => r.delivered)),
+        p50: median(s.runs.map((r) => r.p50)),
+        p99: median(s.runs.map((r) => r.p99)),
+      };
+      report(s.label, m);
+      return m;
+    });
+    const [a, r1, r3] = med as [Result, Result, Result];
     const ratio = r1.perSecond / a.perSecond;
     console.log(
       `clustered/alone: throughput ${fmt(ratio)}, p99 ${fmt(r1.p99 / a.p99)}x; 3 behind HAProxy/alone: throughput ${fmt(r3.perSecond / a.perSecond)}`,
@@ -175,6 +190,11 @@ async function main(): Promise<void> {
     await redis.remove();
     await dir.remove();
   }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  return s[Math.floor(s.length / 2)] ?? NaN;
 }
 
 main().then(

@@ -40,10 +40,13 @@ defaults
   # MQTT connections stay open for hours; keepalive (60 s by default) must fit well inside.
   timeout client 10m
   timeout server 10m
-  timeout check 3s
-  # an instance is asked GET /health on its API port; 503 (Redis unreachable) or no answer takes
-  # it out, and its clients are cut so that they reconnect to an instance that can take data
-  default-server inter ${inter} fall 2 rise 2 on-marked-down shutdown-sessions
+  # A busy instance answers late, not never: a check waits 10 s and an instance is taken out
+  # after three failures. Its open connections are left alone (no on-marked-down
+  # shutdown-sessions): under a burst every instance lags, and cutting all their clients at once
+  # turns a burst into a reconnect storm. A dead instance's connections close by themselves.
+  timeout check 10s
+  # GET /health on the instance's API port: 503 (Redis unreachable) or no answer takes it out
+  default-server inter ${inter} fall 3 rise 2
 
 frontend mqtt
   mode tcp

@@ -85,6 +85,9 @@ const MAX_IN_FLIGHT = 32;
  */
 const PUBLISH_TIMEOUT_MS = 10_000;
 
+/** A clustered broker that lost its store this long cuts its clients, which then go elsewhere. */
+const STORE_GRACE_MS = 5_000;
+
 /** How often a clustered broker re-reads the retained messages every instance wrote, for its budget. */
 const RETAINED_RESYNC_MS = 10_000;
 
@@ -120,6 +123,9 @@ export class EmbeddedBroker extends EventEmitter {
   /** ids held by logged-in clients (connected, or persistent sessions), which anonymous clients may not take */
   private readonly logins: LoginHolders;
   private resync?: NodeJS.Timeout;
+  private watch?: NodeJS.Timeout;
+  /** when the shared store became unreachable */
+  private downSince?: number;
   private closing?: Promise<void>;
   private readonly queue = new Fifo<Pending>();
   private inFlight = 0;
@@ -230,6 +236,29 @@ export class EmbeddedBroker extends EventEmitter {
     await read();
     this.resync = setInterval(() => void read(), RETAINED_RESYNC_MS);
     this.resync.unref();
+    this.watch = setInterval(() => this.watchStore(), 500);
+    this.watch.unref();
+  }
+
+  /**
+   * Cut the clients of an instance that lost its store for longer than STORE_GRACE_MS: its
+   * subscribers would otherwise stay connected and get nothing published elsewhere. They
+   * reconnect through the balancer to an instance that has its store (or are refused here).
+   */
+  private watchStore(): void {
+    if (!this.storeDown()) {
+      this.downSince = undefined;
+      return;
+    }
+    const now = Date.now();
+    this.downSince ??= now;
+    if (now - this.downSince < STORE_GRACE_MS || this.sockets.size === 0) return;
+    this.refuse({
+      reason: 'store',
+      detail: `${this.backend!.label} unreachable for ${Math.round((now - this.downSince) / 1000)} s: ${this.sockets.size} connections cut so that their clients go elsewhere`,
+    });
+    for (const ws of this.wss?.clients ?? []) ws.terminate();
+    for (const sock of this.sockets) sock.destroy();
   }
 
   private storeFailed(err: unknown): void {
@@ -495,6 +524,7 @@ export class EmbeddedBroker extends EventEmitter {
       await Promise.race([graceful, timeout]);
       clearTimeout(timer);
       clearInterval(this.resync);
+      clearInterval(this.watch);
       for (const s of this.sockets) s.destroy();
       // After aedes: clients leaving still write their sessions to the store.
       await this.backend?.close(storeShare);

@@ -156,3 +156,23 @@ test('server: binds the host given, reports a busy port clearly, and closes with
   });
   stuck.destroy();
 });
+
+test('/health: 503 with nothing registered or a part down, 200 when every part can take data', async () => {
+  const { registerHealth } = await import('../../../core/util/health');
+  await withServer({ now: () => NOW }, async (base) => {
+    const none = await fetch(`${base}/health`);
+    assert.equal(none.status, 503);
+    assert.equal(none.headers.get('cache-control'), 'no-store');
+    let up = true;
+    const off = registerHealth({ name: 'broker', ok: () => up, detail: () => 'alone' });
+    try {
+      const ok = await fetch(`${base}/health`);
+      assert.equal(ok.status, 200);
+      assert.deepEqual(await ok.json(), { ok: true, parts: [{ name: 'broker', ok: true, detail: 'alone' }] });
+      up = false;
+      assert.equal((await fetch(`${base}/health`)).status, 503);
+    } finally {
+      off();
+    }
+  });
+});

@@ -184,6 +184,10 @@ test('Redis down: logins and QoS 1 publishes are refused, nothing is acknowledge
   try {
     const pub = await connect(a, { ...LOGIN, clientId: 'pub-down' });
     await pub.publishAsync('down/before', 'x', { qos: 1 });
+    // a subscriber that only listens is cut after a few seconds, so it goes to an instance with Redis
+    const listener = await connect(a);
+    await listener.subscribeAsync('down/#');
+    const listenerCut = new Promise<void>((r) => listener.once('close', () => r()));
     assert.equal(a.healthy(), true);
     await redis.stop();
     await until('broker sees Redis gone', () => !a.healthy());
@@ -198,6 +202,8 @@ test('Redis down: logins and QoS 1 publishes are refused, nothing is acknowledge
     await assert.rejects(connect(a, LOGIN), /Server unavailable/i);
     await assert.rejects(a.publish('down/pipeline', 'x'), /unreachable/);
     assert.ok((a.refusals.get('store') ?? 0) >= 2);
+    await listenerCut;
+    listener.end(true);
     await redis.again();
     await until('broker sees Redis back', () => a.healthy(), 20_000);
     const sub = await connect(a);

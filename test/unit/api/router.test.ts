@@ -4,6 +4,7 @@ import { createServer, request } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { createApiHandler } from '../../../core/api/router';
 import { createApiServer } from '../../../core/api/server';
+import { registerHealth } from '../../../core/util/health';
 import { RecentGauges, type GaugeSource } from '../../../core/api/recent-gauges';
 import type { TmpoReader } from '../../../core/api/blocks';
 import { SID_A, TOKEN_A, withServer } from './support';
@@ -158,7 +159,6 @@ test('server: binds the host given, reports a busy port clearly, and closes with
 });
 
 test('/health: 503 with nothing registered or a part down, 200 when every part can take data', async () => {
-  const { registerHealth } = await import('../../../core/util/health');
   await withServer({ now: () => NOW }, async (base) => {
     const none = await fetch(`${base}/health`);
     assert.equal(none.status, 503);

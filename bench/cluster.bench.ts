@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import mqtt from 'mqtt';
 import { haproxyConfig } from '../scripts/haproxy-config';
@@ -61,14 +62,28 @@ async function stopBroker(b: Broker): Promise<void> {
   clearTimeout(t);
 }
 
+/** CPU seconds (user + system) a process used so far, from /proc. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return 0;
+  }
+}
+
 interface Result {
+  /** CPU time of the brokers and Redis per delivered message in the throughput phase, µs */
+  cpuPerMessage: number;
   perSecond: number;
   delivered: number;
   p50: number;
   p99: number;
 }
 
-async function measure(url: string, prefix: string): Promise<Result> {
+async function measure(url: string, prefix: string, pids: Array<number | undefined>): Promise<Result> {
+  const cpu = () => pids.reduce<number>((n, pid) => n + cpuSeconds(pid), 0);
   const opts = { reconnectPeriod: 0 };
   const subs = await Promise.all(Array.from({ length: SUBSCRIBERS }, () => mqtt.connectAsync(url, opts)));
   const pubs = await Promise.all(Array.from({ length: PUBLISHERS }, () => mqtt.connectAsync(url, opts)));
@@ -87,6 +102,7 @@ async function measure(url: string, prefix: string): Promise<Result> {
   const each = Math.floor(MESSAGES / PUBLISHERS);
   const want = each * PUBLISHERS * SUBSCRIBERS;
   const t0 = performance.now();
+  const cpu0 = cpu();
   await Promise.all(
     pubs.map(async (c, p) => {
       for (let i = 0; i < each; i++) {
@@ -99,6 +115,7 @@ async function measure(url: string, prefix: string): Promise<Result> {
   while (got < want && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
   const seconds = (performance.now() - t0) / 1000;
   const delivered = got;
+  const cpuUsed = cpu() - cpu0;
   if (closed) console.log(`${closed} clients were disconnected during the run`);
 
   // Latency at a fixed rate: one tick every 10 ms, RATE/100 messages per tick over the publishers.
@@ -115,12 +132,18 @@ async function measure(url: string, prefix: string): Promise<Result> {
   const sorted = latencies.sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
   await Promise.all([...subs, ...pubs].map((c) => c.endAsync(true)));
-  return { perSecond: delivered / seconds, delivered: delivered / want, p50: at(0.5), p99: at(0.99) };
+  return {
+    cpuPerMessage: (cpuUsed * 1e6) / Math.max(1, delivered),
+    perSecond: delivered / seconds,
+    delivered: delivered / want,
+    p50: at(0.5),
+    p99: at(0.99),
+  };
 }
 
 function report(label: string, r: Result): void {
   console.log(
-    `${label.padEnd(28)} ${fmt(r.perSecond, 0).padStart(8)} msg/s delivered (${fmt(100 * r.delivered, 1)}% of ${MESSAGES * SUBSCRIBERS})   latency at ${RATE}/s: p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms`,
+    `${label.padEnd(28)} ${fmt(r.perSecond, 0).padStart(8)} msg/s delivered (${fmt(100 * r.delivered, 1)}% of ${MESSAGES * SUBSCRIBERS}), ${fmt(r.cpuPerMessage, 1)} µs CPU each   latency at ${RATE}/s: p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms`,
   );
 }
 
@@ -156,16 +179,21 @@ async function main(): Promise<void> {
     await untilListening(mqttPort);
     await new Promise((r) => setTimeout(r, 1500)); // two good checks per instance
     const setups = [
-      { label: '1 instance, no Redis', url: `mqtt://127.0.0.1:${alone.mqtt}`, runs: [] as Result[] },
-      { label: '1 instance on Redis', url: `mqtt://127.0.0.1:${one.mqtt}`, runs: [] as Result[] },
-      { label: '3 instances on Redis, HAProxy', url: `mqtt://127.0.0.1:${mqttPort}`, runs: [] as Result[] },
-    ];
+      { label: '1 instance, no Redis', url: `mqtt://127.0.0.1:${alone.mqtt}`, pids: [alone.proc.pid] },
+      { label: '1 instance on Redis', url: `mqtt://127.0.0.1:${one.mqtt}`, pids: [one.proc.pid, redis.pid] },
+      {
+        label: '3 instances on Redis, HAProxy',
+        url: `mqtt://127.0.0.1:${mqttPort}`,
+        pids: [...three.map((b) => b.proc.pid), redis.pid, haproxy?.pid],
+      },
+    ].map((s) => ({ ...s, runs: [] as Result[] }));
     // Interleaved rounds: a neighbour's load on a shared machine hits every setup alike.
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [k, s] of setups.entries()) s.runs.push(await measure(s.url, `b${round}${k}`));
+      for (const [k, s] of setups.entries()) s.runs.push(await measure(s.url, `b${round}${k}`, s.pids));
     }
     const med = setups.map((s) => {
       const m: Result = {
+        cpuPerMessage: median(s.runs.map((r) => r.cpuPerMessage)),
         perSecond: median(s.runs.map((r) => r.perSecond)),
         delivered: Math.min(...s.runs.map((r) => r.delivered)),
         p50: median(s.runs.map((r) => r.p50)),
@@ -177,7 +205,7 @@ async function main(): Promise<void> {
     const [a, r1, r3] = med as [Result, Result, Result];
     const ratio = r1.perSecond / a.perSecond;
     console.log(
-      `clustered/alone: throughput ${fmt(ratio)}, p99 ${fmt(r1.p99 / a.p99)}x; 3 behind HAProxy/alone: throughput ${fmt(r3.perSecond / a.perSecond)}`,
+      `clustered/alone: throughput ${fmt(ratio)}, p99 ${fmt(r1.p99 / a.p99)}x, CPU per message ${fmt(r1.cpuPerMessage / a.cpuPerMessage)}x (broker + Redis); 3 behind HAProxy/alone: throughput ${fmt(r3.perSecond / a.perSecond)}`,
     );
     console.log(
       `(${cpus().length} cores for the brokers, Redis, HAProxy and the load generator together: ` +

@@ -7,6 +7,8 @@ import { tempDir } from './temp-dir';
 export interface TestRedis {
   url: string;
   port: number;
+  /** the redis-server process, for CPU accounting in benches */
+  pid: number | undefined;
   /** stop it (SIGTERM); `again()` starts it on the same port, empty */
   stop: () => Promise<void>;
   again: () => Promise<void>;
@@ -53,6 +55,9 @@ export async function startRedis(): Promise<TestRedis> {
     },
     get port() {
       return port;
+    },
+    get pid() {
+      return run?.proc.pid;
     },
     stop,
     again: () => launch(port),

@@ -41,6 +41,7 @@ export default function (RED: NodeAPI): void {
           port: s.port,
           wsPort: s.wsPort,
           outFilters: s.outTopics,
+          redisUrl: s.redis || undefined,
           limits: {
             maxPacketBytes: s.maxPacketKB * 1024,
             maxConnections: s.maxConnections,

@@ -20,6 +20,8 @@ export const START_DEFAULTS = {
   FLM_DEVICE_KEY: '',
   FLM_SERVER_URL: '',
   FLM_MYSQL_URL: '',
+  /** blank: one instance alone; a Redis URL: flm-broker shares one MQTT namespace with every instance on it */
+  FLM_REDIS_URL: '',
   FLM_API_PORT: '8080',
   FLM_UPLOAD_INTERVAL: '300',
   FLM_UPLOAD_WAYS: 'http',

@@ -13,6 +13,9 @@ export const SYSTEM_PACKAGES = [
   { pkg: 'mariadb-server', probe: '/usr/sbin/mariadbd' },
   // throwaway CA and server certificates for the MQTT bridge tests (test/support/tls.ts)
   { pkg: 'openssl', probe: '/usr/bin/openssl' },
+  // the shared store and the load balancer of the cluster test and bench (README "Several instances")
+  { pkg: 'redis-server', probe: '/usr/bin/redis-server' },
+  { pkg: 'haproxy', probe: '/usr/sbin/haproxy' },
 ];
 
 export function ensureSystemPackages(list = SYSTEM_PACKAGES) {

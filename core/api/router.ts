@@ -4,6 +4,7 @@ import { Tokens, type TokenSource } from './auth';
 import type { TmpoReader } from './blocks';
 import { localSensorReply } from './local-api';
 import type { GaugeSource } from './recent-gauges';
+import { healthReport } from '../util/health';
 import { textReply, type ApiReply, type ApiRequest } from './reply';
 import { seriesReply } from './series-api';
 import { lookupSensor, type NamedSensor } from './sensor-names';
@@ -44,12 +45,28 @@ interface Context {
 
 type Route = {
   pattern: RegExp;
+  /** the path names no sensor (every other route's first group is a sensor id) */
+  noSensor?: true;
   handle: (req: ApiRequest, m: RegExpExecArray, ctx: Context) => ApiReply | Promise<ApiReply>;
 };
 
 const SEGMENT = '([^/]+)';
 
 const ROUTES: Route[] = [
+  // For a load balancer: can this instance take data (core/util/health.ts). Served without a
+  // token: it says only whether parts are up, which the balancer must learn unauthenticated.
+  {
+    pattern: /^\/health$/,
+    noSensor: true,
+    handle: () => {
+      const report = healthReport();
+      return {
+        status: report.ok ? 200 : 503,
+        headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
+        body: JSON.stringify(report),
+      };
+    },
+  },
   {
     pattern: new RegExp(`^/sensor/${SEGMENT}$`),
     handle: (req, m, ctx) => (ctx.gauges ? localSensorReply(req, m[1]!, ctx.gauges, ctx.now()) : notFound()),
@@ -150,10 +167,10 @@ export function createApiHandler(options: ApiOptions = {}): ApiHandler {
     void (async () => {
       let reply: ApiReply;
       try {
-        const sid = sidOf(m[1]!, ctx);
-        if (typeof sid !== 'string') reply = sid;
+        const sid = route.noSensor ? undefined : sidOf(m[1]!, ctx);
+        if (sid !== undefined && typeof sid !== 'string') reply = sid;
         else {
-          m[1] = sid;
+          if (sid !== undefined) m[1] = sid;
           reply = await route.handle(apiReq, m, ctx);
         }
       } catch (err) {

@@ -9,6 +9,8 @@ import { PacketGuard } from './packet-guard';
 import { RetainedBudget, retainedSize } from './retained-budget';
 import { originCheck } from './origins';
 import { Fifo } from '../util/fifo';
+import { LocalLoginHolders, type LoginHolders } from './login-holders';
+import type { BrokerBackend } from './cluster';
 
 export interface BrokerOptions {
   host: string;
@@ -18,6 +20,11 @@ export interface BrokerOptions {
   wsPort: number | null;
   access: AccessPolicyOptions;
   limits?: Partial<BrokerLimits>;
+  /**
+   * Shared state for running as one of several instances (core/broker/cluster.ts); none: this
+   * process alone, in memory. The broker owns it from here and closes it on close.
+   */
+  backend?: BrokerBackend;
 }
 
 export interface BrokerLimits {
@@ -47,7 +54,16 @@ export const DEFAULT_LIMITS: BrokerLimits = {
 
 /** Why a client, a connection or one of its packets was turned away. */
 export type RefusalReason =
-  'login' | 'publish' | 'subscribe' | 'client-id' | 'packet-size' | 'retained' | 'connections' | 'origin';
+  | 'login'
+  | 'publish'
+  | 'subscribe'
+  | 'client-id'
+  | 'packet-size'
+  | 'retained'
+  | 'connections'
+  | 'origin'
+  /** the shared store (Redis) is unreachable or failed: logins and publishes wait for it */
+  | 'store';
 
 export interface Refusal {
   reason: RefusalReason;
@@ -62,6 +78,18 @@ export interface Refusal {
  * time; the rest wait in our queue and go on from a fresh microtask.
  */
 const MAX_IN_FLIGHT = 32;
+
+/**
+ * A publish whose store failed half-way may never call back (aedes reports the failure as an
+ * 'error' event instead); after this long it is failed, so the queue goes on.
+ */
+const PUBLISH_TIMEOUT_MS = 10_000;
+
+/** A clustered broker that lost its store this long cuts its clients, which then go elsewhere. */
+const STORE_GRACE_MS = 5_000;
+
+/** How often a clustered broker re-reads the retained messages every instance wrote, for its budget. */
+const RETAINED_RESYNC_MS = 10_000;
 
 /** Publishes still queued when the broker closes fail with this; they are not the caller's fault. */
 export class BrokerClosedError extends Error {
@@ -92,10 +120,12 @@ export interface PublishOptions {
 export class EmbeddedBroker extends EventEmitter {
   private readonly sockets = new Set<Socket>();
   private readonly authenticated = new WeakSet<Client>();
-  /** connected logged-in clients by id, whose ids anonymous clients may not take */
-  private readonly loggedIn = new Map<string, Client>();
-  /** ids of logged-in clients' persistent sessions (clean session off): their subscriptions and queue are theirs too */
-  private readonly loggedInSessions = new Set<string>();
+  /** ids held by logged-in clients (connected, or persistent sessions), which anonymous clients may not take */
+  private readonly logins: LoginHolders;
+  private resync?: NodeJS.Timeout;
+  private watch?: NodeJS.Timeout;
+  /** when the shared store became unreachable */
+  private downSince?: number;
   private closing?: Promise<void>;
   private readonly queue = new Fifo<Pending>();
   private inFlight = 0;
@@ -112,16 +142,25 @@ export class EmbeddedBroker extends EventEmitter {
     private readonly http: HttpServer | null,
     private readonly wss: WebSocketServer | null,
     readonly limits: BrokerLimits,
+    private readonly backend: BrokerBackend | undefined,
   ) {
     super();
     this.retained = new RetainedBudget(limits.maxRetainedMessages, limits.maxRetainedBytes);
+    this.logins = backend?.logins ?? new LocalLoginHolders();
   }
 
   static async start(opts: BrokerOptions): Promise<EmbeddedBroker> {
     const policy = new AccessPolicy(opts.access);
     const limits = { ...DEFAULT_LIMITS, ...opts.limits };
     const originAllowed = originCheck(limits.wsOrigins, opts.host);
-    const aedes = await Aedes.createBroker({ heartbeatInterval: 60_000, drainTimeout: 20_000 });
+    const shared = opts.backend ? { mq: opts.backend.mq, persistence: opts.backend.persistence } : {};
+    let aedes: Aedes;
+    try {
+      aedes = await Aedes.createBroker({ heartbeatInterval: 60_000, drainTimeout: 20_000, ...(shared as object) });
+    } catch (err) {
+      await opts.backend?.close(2000);
+      throw err;
+    }
     const tcp = createNetServer();
     const http =
       opts.wsPort === null
@@ -143,9 +182,10 @@ export class EmbeddedBroker extends EventEmitter {
           },
         })
       : null;
-    broker = new EmbeddedBroker(aedes, tcp, http, wss, limits);
+    broker = new EmbeddedBroker(aedes, tcp, http, wss, limits, opts.backend);
     broker.wire(policy);
     try {
+      await broker.syncRetained();
       broker.tcpPort = await listen(tcp, opts.port, opts.host, 'MQTT');
       if (http) broker.wsPort = await listen(http, opts.wsPort!, opts.host, 'MQTT websocket');
     } catch (err) {
@@ -168,6 +208,69 @@ export class EmbeddedBroker extends EventEmitter {
     return { messages: this.retained.messages, bytes: this.retained.bytes };
   }
 
+  /** Can it take data now: listening, and its shared store (if any) reachable. For /health. */
+  healthy(): boolean {
+    return !this.closing && this.tcp.listening && (this.backend?.reachable() ?? true);
+  }
+
+  /** Where the shared store is, or undefined for a broker on its own. */
+  get backendLabel(): string | undefined {
+    return this.backend?.label;
+  }
+
+  /**
+   * In a cluster every instance writes retained messages into the one store; the budget then
+   * follows the store (what all instances wrote), re-read now and then, plus what this one
+   * records in between. Instances can still each admit a few before they see the others'.
+   */
+  private async syncRetained(): Promise<void> {
+    const backend = this.backend;
+    if (!backend) return;
+    const read = async () => {
+      try {
+        this.retained.reset(await backend.retainedSizes());
+      } catch (err) {
+        this.storeFailed(err);
+      }
+    };
+    await read();
+    this.resync = setInterval(() => void read(), RETAINED_RESYNC_MS);
+    this.resync.unref();
+    this.watch = setInterval(() => this.watchStore(), 500);
+    this.watch.unref();
+  }
+
+  /**
+   * Cut the clients of an instance that lost its store for longer than STORE_GRACE_MS: its
+   * subscribers would otherwise stay connected and get nothing published elsewhere. They
+   * reconnect through the balancer to an instance that has its store (or are refused here).
+   */
+  private watchStore(): void {
+    if (!this.storeDown()) {
+      this.downSince = undefined;
+      return;
+    }
+    const now = Date.now();
+    this.downSince ??= now;
+    if (now - this.downSince < STORE_GRACE_MS || this.sockets.size === 0) return;
+    this.refuse({
+      reason: 'store',
+      detail: `${this.backend!.label} unreachable for ${Math.round((now - this.downSince) / 1000)} s: ${this.sockets.size} connections cut so that their clients go elsewhere`,
+    });
+    for (const ws of this.wss?.clients ?? []) ws.terminate();
+    for (const sock of this.sockets) sock.destroy();
+  }
+
+  private storeFailed(err: unknown): void {
+    const where = this.backend?.label ?? 'the store';
+    this.refuse({ reason: 'store', detail: `${where}: ${err instanceof Error ? err.message : String(err)}` });
+  }
+
+  private storeDown(): Error | undefined {
+    if (!this.backend || this.backend.reachable()) return undefined;
+    return new Error(`${this.backend.label} is unreachable`);
+  }
+
   private refuse(r: Refusal): void {
     this.refusals.set(r.reason, (this.refusals.get(r.reason) ?? 0) + 1);
     this.emit('refused', r);
@@ -175,11 +278,53 @@ export class EmbeddedBroker extends EventEmitter {
 
   private wire(policy: AccessPolicy): void {
     const a = this.aedes;
-    const { maxPacketBytes } = this.limits;
+    // Without the shared store nothing can be kept: say so (and let the client retry elsewhere)
+    // rather than take a session or a QoS 1 message that would be lost.
+    (a as EventEmitter).on('error', (err: unknown) => this.storeFailed(err));
     a.authenticate = (client, username, password, done) => {
+      const down = this.storeDown();
+      if (down) {
+        this.refuse({ reason: 'store', clientId: client.id, detail: `client ${client.id} refused: ${down.message}` });
+        return done(Object.assign(down, { returnCode: 3 }) as never, false); // server unavailable
+      }
+      this.logins.holds(client.id).then(
+        (held) => this.decideLogin(policy, client, username, password, held, done),
+        (err: unknown) => {
+          this.storeFailed(err);
+          done(Object.assign(new Error('login store unreachable'), { returnCode: 3 }) as never, false);
+        },
+      );
+    };
+    a.authorizePublish = (client, packet, done) => {
+      if (!client) return done(null);
+      const down = this.storeDown();
+      if (down) {
+        // aedes acknowledges a QoS 1 message before storing it: refused here, it is never acknowledged.
+        this.refuse({
+          reason: 'store',
+          clientId: client.id,
+          topic: packet.topic,
+          detail: `publish refused: ${down.message}`,
+        });
+        return done(down);
+      }
+      this.authorizeClientPublish(policy, client, packet, done);
+    };
+    keepRetainedInOrder(a);
+    this.wireClients(policy);
+  }
+
+  private decideLogin(
+    policy: AccessPolicy,
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    holderLoggedIn: boolean,
+    done: Parameters<Aedes['authenticate']>[3],
+  ): void {
+    {
       let r = policy.login(username, password);
       let code = r === 'bad-credentials' ? 4 : 5;
-      const holderLoggedIn = this.loggedIn.has(client.id) || this.loggedInSessions.has(client.id);
       if ((r === 'authenticated' || r === 'anonymous') && !policy.mayTakeOver(r === 'authenticated', holderLoggedIn)) {
         r = 'not-authorized';
         code = 2; // identifier rejected
@@ -194,9 +339,16 @@ export class EmbeddedBroker extends EventEmitter {
       if (r === 'authenticated') this.authenticated.add(client);
       if (r === 'authenticated' || r === 'anonymous') return done(null, true);
       done(Object.assign(new Error(r), { returnCode: code }) as never, false);
-    };
-    a.authorizePublish = (client, packet, done) => {
-      if (!client) return done(null);
+    }
+  }
+
+  private authorizeClientPublish(
+    policy: AccessPolicy,
+    client: Client,
+    packet: Parameters<Aedes['authorizePublish']>[1],
+    done: Parameters<Aedes['authorizePublish']>[2],
+  ): void {
+    {
       if (!policy.mayPublish(this.authenticated.has(client), packet.topic)) {
         this.refuse({
           reason: 'publish',
@@ -221,8 +373,12 @@ export class EmbeddedBroker extends EventEmitter {
         }
       }
       done(null);
-    };
-    keepRetainedInOrder(a);
+    }
+  }
+
+  private wireClients(policy: AccessPolicy): void {
+    const a = this.aedes;
+    const { maxPacketBytes } = this.limits;
     a.authorizeSubscribe = (client, sub, done) => {
       if (policy.maySubscribe(this.authenticated.has(client), sub.topic)) return done(null, sub);
       this.refuse({
@@ -234,15 +390,11 @@ export class EmbeddedBroker extends EventEmitter {
       done(null, null);
     };
     a.on('client', (client) => {
-      if (this.authenticated.has(client)) {
-        this.loggedIn.set(client.id, client);
-        if (client.clean) this.loggedInSessions.delete(client.id);
-        else this.loggedInSessions.add(client.id);
-      }
+      if (this.authenticated.has(client)) this.logins.loggedIn(client.id, client, !client.clean);
       this.setClients(+1);
     });
     a.on('clientDisconnect', (client) => {
-      if (this.loggedIn.get(client.id) === client) this.loggedIn.delete(client.id);
+      if (this.authenticated.has(client)) this.logins.disconnected(client.id, client);
       this.setClients(-1);
     });
     const tooLarge = (err: Error) => this.refuse({ reason: 'packet-size', detail: `connection cut: ${err.message}` });
@@ -319,13 +471,27 @@ export class EmbeddedBroker extends EventEmitter {
   private pump(): void {
     while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
       const p = this.queue.shift()!;
+      const down = this.storeDown();
+      if (down) {
+        p.reject(new Error(`not published: ${down.message}`));
+        continue;
+      }
       this.inFlight++;
-      this.aedes.publish(p.packet, (err) => {
+      let settled = false;
+      const settle = (err?: Error | null) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
         this.inFlight--;
         if (err) p.reject(err);
         else p.resolve();
         queueMicrotask(() => this.pump());
-      });
+      };
+      const timer = setTimeout(
+        () => settle(new Error(`not published within ${PUBLISH_TIMEOUT_MS / 1000} s: the store did not answer`)),
+        PUBLISH_TIMEOUT_MS,
+      );
+      this.aedes.publish(p.packet, settle);
     }
   }
 
@@ -335,6 +501,9 @@ export class EmbeddedBroker extends EventEmitter {
    */
   close(timeoutMs = 5000): Promise<void> {
     this.closing ??= (async () => {
+      const until = Date.now() + timeoutMs;
+      // The shared store's connections get the last part of the time.
+      const storeShare = this.backend ? Math.min(2000, timeoutMs / 4) : 0;
       // What the pipeline already handed over goes out first, for a short while.
       await this.drained(Math.min(2000, timeoutMs / 2));
       for (const p of this.queue.drain()) p.reject(new BrokerClosedError());
@@ -345,7 +514,8 @@ export class EmbeddedBroker extends EventEmitter {
         this.http ? closeServer(this.http) : null,
       ]);
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)));
+      const left = Math.max(0, until - Date.now() - storeShare);
+      const timeout = new Promise<void>((r) => (timer = setTimeout(r, left)));
       // Clients are told to go, then their sockets are cut so the servers can close.
       setImmediate(() => {
         for (const ws of this.wss?.clients ?? []) ws.terminate();
@@ -353,7 +523,11 @@ export class EmbeddedBroker extends EventEmitter {
       });
       await Promise.race([graceful, timeout]);
       clearTimeout(timer);
+      clearInterval(this.resync);
+      clearInterval(this.watch);
       for (const s of this.sockets) s.destroy();
+      // After aedes: clients leaving still write their sessions to the store.
+      await this.backend?.close(storeShare);
       this.removeAllListeners();
     })();
     return this.closing;

@@ -1,8 +1,9 @@
-import type { AedesPublishPacket, Client } from 'aedes';
+import type { AedesPublishPacket } from 'aedes';
 import { wirePayload } from '../mqtt/payload';
 import { systemClock, type Clock } from '../util/clock';
 import { EmbeddedBroker, BrokerClosedError, type BrokerOptions, type Refusal } from './embedded-broker';
-import { topicMatches } from './topic-filter';
+import { redisBackend } from './cluster';
+import { registerHealth } from '../util/health';
 
 /** A refusal of one kind is reported at most this often; the status counts them all. */
 export const WARN_EVERY_MS = 60_000;
@@ -28,6 +29,8 @@ export interface PipelineBrokerOptions extends BrokerOptions {
   /** a listener failed after start (once; the broker keeps what still works) */
   onListenerError: (err: Error) => void;
   onOut: (m: ClientMessage) => void;
+  /** run as one of several instances sharing this Redis (core/broker/cluster.ts); blank: alone */
+  redisUrl?: string;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -42,6 +45,7 @@ export class PipelineBroker {
   private droppedOnClose = 0;
   private readonly lastWarned = new Map<string, number>();
   private readonly clock: Clock;
+  private readonly unregisterHealth: () => void;
 
   private constructor(
     private readonly b: EmbeddedBroker,
@@ -55,15 +59,43 @@ export class PipelineBroker {
       this.listenerFailed = true;
       o.onListenerError(err);
     });
-    b.aedes.on('publish', (packet, client) => {
-      if (client && o.outFilters.some((f) => topicMatches(f, packet.topic))) o.onOut(clientMessage(packet, client));
+    // Through the emitter rather than aedes' 'publish' event, which fires only on the instance
+    // the client is connected to: in a cluster, HA's birth message reaches every instance.
+    for (const filter of o.outFilters) {
+      b.aedes.subscribe(
+        filter,
+        (packet: AedesPublishPacket & { clientId?: string }, cb: () => void) => {
+          if (packet.clientId !== undefined) o.onOut(clientMessage(packet, packet.clientId));
+          cb();
+        },
+        () => {},
+      );
+    }
+    this.unregisterHealth = registerHealth({
+      name: 'broker',
+      ok: () => b.healthy(),
+      detail: () => (b.backendLabel ? `clustered, ${b.healthy() ? 'store reachable' : 'store unreachable'}` : 'alone'),
     });
   }
 
   /** Starts listening; undefined (and closed again) when `cancelled()` by then. */
   static async start(o: PipelineBrokerOptions, cancelled: () => boolean): Promise<PipelineBroker | undefined> {
-    const { outFilters: _f, clock: _c, onStatus: _s, onRefusal: _r, onListenerError: _l, onOut: _o, ...opts } = o;
-    const b = await EmbeddedBroker.start(opts);
+    const {
+      outFilters: _f,
+      clock: _c,
+      onStatus: _s,
+      onRefusal: _r,
+      onListenerError: _l,
+      onOut: _o,
+      redisUrl,
+      ...opts
+    } = o;
+    const backend = redisUrl ? await redisBackend(redisUrl) : undefined;
+    if (backend && cancelled()) {
+      await backend.close(2000);
+      return undefined;
+    }
+    const b = await EmbeddedBroker.start({ ...opts, backend });
     if (cancelled()) {
       await b.close(2000);
       return undefined;
@@ -73,7 +105,8 @@ export class PipelineBroker {
 
   /** Where it listens, for the log. */
   get label(): string {
-    return `${this.o.host}:${this.b.tcpPort}${this.b.wsPort !== null ? ` ws:${this.b.wsPort}` : ''}`;
+    const shared = this.b.backendLabel ? ` (cluster on ${this.b.backendLabel})` : '';
+    return `${this.o.host}:${this.b.tcpPort}${this.b.wsPort !== null ? ` ws:${this.b.wsPort}` : ''}${shared}`;
   }
 
   /** The status line; undefined once a listener failed (its error stays shown). */
@@ -81,7 +114,8 @@ export class PipelineBroker {
     if (this.listenerFailed) return undefined;
     const n = this.b.clients;
     const refused = this.b.refused;
-    return `${n} client${n === 1 ? '' : 's'} · :${this.b.tcpPort}${refused ? ` · ${refused} refused` : ''}`;
+    const store = this.b.backendLabel ? (this.b.healthy() ? ' · Redis' : ' · Redis unreachable') : '';
+    return `${n} client${n === 1 ? '' : 's'} · :${this.b.tcpPort}${store}${refused ? ` · ${refused} refused` : ''}`;
   }
 
   /**
@@ -111,6 +145,7 @@ export class PipelineBroker {
 
   /** Closes within `boundMs`; resolves with how many messages were not published because the broker was stopping. */
   async close(boundMs: number): Promise<number> {
+    this.unregisterHealth();
     await this.b.close(boundMs);
     return this.droppedOnClose;
   }
@@ -128,7 +163,7 @@ export class PipelineBroker {
   }
 }
 
-function clientMessage(packet: AedesPublishPacket, client: Client): ClientMessage {
+function clientMessage(packet: AedesPublishPacket, clientId: string): ClientMessage {
   const bytes = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
   let payload: string | Buffer = bytes;
   try {
@@ -136,5 +171,5 @@ function clientMessage(packet: AedesPublishPacket, client: Client): ClientMessag
   } catch {
     // binary: the Buffer as it came
   }
-  return { topic: packet.topic, payload, retain: packet.retain, qos: packet.qos, clientId: client.id };
+  return { topic: packet.topic, payload, retain: packet.retain, qos: packet.qos, clientId };
 }

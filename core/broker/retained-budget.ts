@@ -28,6 +28,13 @@ export class RetainedBudget {
     return count <= this.maxMessages && this.total - (old ?? 0) + bytes <= this.maxBytes;
   }
 
+  /** Start again from what a shared store holds now: topic and bytes of each retained message. */
+  reset(entries: Iterable<[string, number]>): void {
+    this.sizes.clear();
+    this.total = 0;
+    for (const [topic, bytes] of entries) this.record(topic, bytes);
+  }
+
   /** Record a retained message stored (or cleared, with 0 bytes) on `topic`. */
   record(topic: string, bytes: number): void {
     this.total -= this.sizes.get(topic) ?? 0;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DEFAULT_LIMITS } from '../../core/broker/embedded-broker';
 import { ACCESS_MODES, DEFAULT_DISCOVERY_PREFIX, type AccessMode } from '../../core/broker/access';
 import { parseTopicFilters } from '../../core/broker/topic-filter';
+import { redisLabel } from '../../core/broker/cluster';
 import { checkPrefix } from '../../core/sinks/homeassistant/discovery';
 import { textSetting, numberSetting, isPort } from './settings';
 import { setting } from './settings';
@@ -44,5 +45,11 @@ export const brokerSettings = z.object({
   loginPublish: setting.read((v) => textSetting(v, 'on') !== 'off'),
   /** 'on': anonymous clients may subscribe to $SYS */
   anonSys: setting.read((v) => textSetting(v, 'off') === 'on'),
+  /** blank: alone; a Redis URL: one of several instances sharing it (core/broker/cluster.ts) */
+  redis: setting.read((v) => {
+    const url = textSetting(v).trim();
+    if (url) redisLabel(url); // throws a clear error for what is not a Redis URL
+    return url;
+  }),
   credentials: z.object({ username: setting.text(), password: setting.secret() }),
 });

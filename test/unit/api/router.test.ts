@@ -4,6 +4,7 @@ import { createServer, request } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { createApiHandler } from '../../../core/api/router';
 import { createApiServer } from '../../../core/api/server';
+import { registerHealth } from '../../../core/util/health';
 import { RecentGauges, type GaugeSource } from '../../../core/api/recent-gauges';
 import type { TmpoReader } from '../../../core/api/blocks';
 import { SID_A, TOKEN_A, withServer } from './support';
@@ -157,4 +158,23 @@ test('server: binds the host given, reports a busy port clearly, and closes with
     refused.once('connect', () => reject(new Error('still listening')));
   });
   stuck.destroy();
+});
+
+test('/health: 503 with nothing registered or a part down, 200 when every part can take data', async () => {
+  await withServer({ now: () => NOW }, async (base) => {
+    const none = await fetch(`${base}/health`);
+    assert.equal(none.status, 503);
+    assert.equal(none.headers.get('cache-control'), 'no-store');
+    let up = true;
+    const off = registerHealth({ name: 'broker', ok: () => up, detail: () => 'alone' });
+    try {
+      const ok = await fetch(`${base}/health`);
+      assert.equal(ok.status, 200);
+      assert.deepEqual(await ok.json(), { ok: true, parts: [{ name: 'broker', ok: true, detail: 'alone' }] });
+      up = false;
+      assert.equal((await fetch(`${base}/health`)).status, 503);
+    } finally {
+      off();
+    }
+  });
 });

@@ -77,7 +77,7 @@ const deviceAdd: Command = {
   details: [
     "Sensors also arrive by themselves when the FLM's bridge sends its sensor table; an FLM that only uploads over HTTP needs its sensor ids given here.",
   ],
-  examples: ['flm server device add <32 hex id> <32 hex key> --user alice --sensor <32 hex sid>'],
+  examples: ['flm server device add DEVICE_ID DEVICE_KEY --user alice --sensor SENSOR_ID'],
   async run(args, io) {
     const { flags, positionals: p } = parseFlags(
       args,

@@ -427,13 +427,20 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
       // The label comes from the node's en-US catalog; the palette breaks a long label over
       // lines (<br>), and must not have to break a word in the middle.
       const want = paletteLabel('en-US', x);
-      const lines = await inCategory
-        .locator('.red-ui-palette-label')
-        .evaluate((e) => (e as unknown as { innerHTML: string }).innerHTML.split(/<br\/?>/));
-      assert.equal(lines.join(' ').replace(/\s+/g, ' ').trim(), want, `${x.type} palette label`);
-      const words = new Set(want.split(/[ -]/));
+      const lines = (
+        await inCategory
+          .locator('.red-ui-palette-label')
+          .evaluate((e) => (e as unknown as { innerHTML: string }).innerHTML.split(/<br\/?>/))
+      ).map((l) =>
+        l
+          .replace(/&nbsp;/g, ' ')
+          .replace(/\s+/g, ' ')
+          .trim(),
+      );
+      assert.equal(lines.join(' '), want, `${x.type} palette label`);
+      const words = new Set(want.split(/[\s-]+/));
       for (const line of lines)
-        for (const w of line.trim().split(/[ -]/))
+        for (const w of line.split(/[\s-]+/).filter(Boolean))
           assert.ok(words.has(w), `${x.type}: the palette broke "${want}" inside a word ("${line}")`);
       if (x.icon && !x.icon.includes('/')) {
         const style = (await inCategory.locator('.red-ui-palette-icon').getAttribute('style')) ?? '';

@@ -98,6 +98,8 @@ test('palette labels are plain words: no "flm " prefix, no word a palette entry 
     for (const node of nodeFiles) {
       const label = catalog(lang, node).get(`${node}.paletteLabel`)!;
       assert.ok(!/^flm[ -]/.test(label), `${lang} ${node}: "${label}" reads as the type name`);
+      // The palette shows "a-b" as "a - b": words go apart with spaces.
+      assert.ok(!label.includes('-'), `${lang} ${node}: "${label}" has a hyphen`);
       // A palette entry is 82 px wide and breaks a longer word in the middle: about 13 characters.
       for (const word of label.split(/[ -]/)) assert.ok(word.length <= 13, `${lang} ${node}: "${word}" is too long`);
     }

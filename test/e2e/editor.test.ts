@@ -379,7 +379,7 @@ test('deploying flows/flm.json publishes FLM gauges on the embedded broker', { t
   }
 });
 
-test('the editor shows the nodes, their dialogs, help and status', { timeout: 90_000 }, async (t) => {
+test('the editor shows the nodes, their dialogs, help and status', { timeout: 300_000 }, async (t) => {
   assert.ok(deployed, 'the flow was not deployed (see the test above)');
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing (npm test installs the Debian package chromium)`);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
@@ -750,6 +750,7 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
   await t.test(
     'the readings node shows the power now, and the default flow has nothing drawn over anything',
     async () => {
+      await page.evaluate((id) => (globalThis as unknown as EditorGlobal).RED.workspaces.show(id), tabId);
       const sensor = canvasNodes.find((n) => n.type === 'flm-sensor');
       assert.ok(sensor, 'no flm-sensor on the default tab');
       const label = page.locator(

@@ -379,7 +379,7 @@ test('deploying flows/flm.json publishes FLM gauges on the embedded broker', { t
   }
 });
 
-test('the editor shows the nodes, their dialogs, help and status', { timeout: 300_000 }, async (t) => {
+test('the editor shows the nodes, their dialogs, help and status', { timeout: 480_000 }, async (t) => {
   assert.ok(deployed, 'the flow was not deployed (see the test above)');
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing (npm test installs the Debian package chromium)`);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });

@@ -73,7 +73,11 @@ test('every key the editor files use is in the en-US catalog of their node', () 
     const unknown = [...used].filter((k) => !k.endsWith('.') && !en.has(k));
     assert.deepEqual(unknown, [], `${node}.html uses keys that locales/en-US/${node}.json lacks`);
     assert.ok(en.has(`${node}.paletteLabel`), `${node}: no paletteLabel in the catalog`);
-    assert.match(html, /paletteLabel: function \(\) \{ return this\._\(/, `${node}: paletteLabel not through i18n`);
+    assert.match(
+      html,
+      /paletteLabel:\s*function\s*\(\)\s*\{\s*return this\._\(/,
+      `${node}: paletteLabel not through i18n`,
+    );
   }
 });
 

@@ -675,10 +675,15 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 48
       const select = page.locator(`#node-input-${prop}`);
       await select.waitFor({ state: 'attached' });
       assert.equal(await select.inputValue(), cfg.id, `${user.type}: #node-input-${prop} does not select ${cfg.id}`);
-      await page.locator(`#node-input-btn-${prop}-edit`).click();
       const x = info(cfg.type);
       assert.ok(x.fieldIds.length > 0, `${cfg.type} has no node-config-input-* fields in its template`);
-      await page.locator(`#${x.fieldIds[0]}`).waitFor({ state: 'attached' });
+      // The dialog binds its pencil button just after it shows: click until the config dialog opens.
+      await until(`the ${cfg.type} dialog`, 20_000, async () => {
+        if ((await page.locator(`#${x.fieldIds[0]}`).count()) > 0) return true;
+        await page.locator(`#node-input-btn-${prop}-edit`).click({ timeout: 2_000 });
+        await page.locator(`#${x.fieldIds[0]}`).waitFor({ state: 'attached', timeout: 2_000 });
+        return true;
+      });
       await checkFields(cfg, 'node-config-input-');
       await assertFieldsFit(page, '#node-config-dialog-edit-form', cfg.type);
       if (cfg.type === 'flm-device') {

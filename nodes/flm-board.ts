@@ -4,11 +4,11 @@ import { DEFAULT_BAUD, parseBoardProtocol } from '../core/flx/board-link';
 import { serialPortConnector } from '../core/link/serial-port';
 import { BoardReader } from '../core/source/board-reader';
 import type { FlmDeviceNode } from './flm-device';
-import { Status } from './lib/status';
+import { Status, statusTranslator } from './lib/status';
 import { onCloseBounded } from './lib/close';
 import { setting, parseSettings, numberSetting, textSetting } from './lib/settings';
 import { serveSerialPorts } from './lib/serial-ports';
-import { sourceStandby } from './lib/source-switch';
+import { standbyPhrase } from './lib/source-switch';
 import { Rejects } from './lib/rejects';
 import { logTo } from './lib/controller';
 
@@ -43,12 +43,12 @@ export default function (RED: NodeAPI): void {
   function FlmBoard(this: Node, def: BoardDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const status = new Status(node);
+    const status = new Status(node, statusTranslator(RED, 'flm-board'));
     const rejects = new Rejects(node);
     let s: z.output<typeof schema>;
     try {
-      const standby = sourceStandby(def.when, 'board');
-      if (standby) return status.idle(standby);
+      const standby = standbyPhrase(def.when, 'board');
+      if (standby) return status.idle(status.phrase(standby));
       s = parseSettings(schema, def);
     } catch (err) {
       status.failed(err);
@@ -57,11 +57,11 @@ export default function (RED: NodeAPI): void {
     const deviceNode = RED.nodes.getNode(def.device) as FlmDeviceNode | null;
     if (!deviceNode) return status.failed(new Error('no flm-device configured: pick or add one in the node settings'));
     // e.g. ${FLM_SERIAL_PORT} in a flow that runs without a board: nothing to do, nothing wrong.
-    if (!s.port) return status.idle('no serial port set');
+    if (!s.port) return status.idle(status.say('noPort', 'no serial port set'));
 
     let reader: BoardReader | undefined;
     let closed = false;
-    status.idle('starting');
+    status.idle(status.say('starting', 'starting'));
     deviceNode.ready.then(
       (ctx) => {
         if (closed) return;
@@ -90,7 +90,7 @@ export default function (RED: NodeAPI): void {
       async () => {
         closed = true;
         await reader?.stop();
-        status.idle('stopped');
+        status.idle(status.say('stopped', 'stopped'));
       },
       5000,
     );

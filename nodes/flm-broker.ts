@@ -1,6 +1,6 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { PipelineBroker } from '../core/broker/pipeline-broker';
-import { Status } from './lib/status';
+import { Status, statusTranslator } from './lib/status';
 import { onCloseBounded, statusText } from './lib/close';
 import { StartupQueue, type Send, type Done } from './lib/startup-queue';
 import { Rejects } from './lib/rejects';
@@ -13,7 +13,7 @@ export default function (RED: NodeAPI): void {
   function FlmBroker(this: Node<{ username?: string; password?: string }>, def: NodeDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const status = new Status(node);
+    const status = new Status(node, statusTranslator(RED, 'flm-broker'));
     const gate = new StartupQueue('the broker');
     const rejects = new Rejects(node);
     let broker: PipelineBroker | undefined;
@@ -34,7 +34,7 @@ export default function (RED: NodeAPI): void {
 
     const starting = (async () => {
       const s = parseSettings(brokerSettings, { ...def, credentials: node.credentials ?? {} });
-      status.idle('starting');
+      status.idle(status.say('starting', 'starting'));
       broker = await PipelineBroker.start(
         {
           host: s.host,
@@ -86,7 +86,7 @@ export default function (RED: NodeAPI): void {
       await starting;
       const dropped = (await broker?.close(4000)) ?? 0;
       if (dropped) node.warn(`${dropped} messages were not published: the broker was stopping`);
-      status.idle('stopped');
+      status.idle(status.say('stopped', 'stopped'));
     });
   }
 

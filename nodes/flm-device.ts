@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { loadDevice } from '../core/config/device';
-import type { Device } from '../core/config/schema';
+import type { Device, Sensor } from '../core/config/schema';
 import { DeviceSensors } from '../core/config/sensor-set';
 import { chosenSource } from './lib/source-switch';
 import { textSetting, setting, parseSettings } from './lib/settings';
@@ -70,4 +70,23 @@ export default function (RED: NodeAPI): void {
   }
 
   RED.nodes.registerType('flm-device', FlmDevice as never, { credentials: { deviceKey: { type: 'password' } } });
+
+  // The ids the deployed device gives its sensors (derived ones too), shown by name in its dialog.
+  RED.httpAdmin.get('/flm-device/:id/sensors', RED.auth.needsPermission('flm-device.read'), (req, res) => {
+    const n = RED.nodes.getNode(String(req.params.id)) as FlmDeviceNode | null;
+    if (!n?.ready) return void res.status(404).json({ error: 'not deployed' });
+    n.ready.then(
+      (ctx) =>
+        res.json({
+          deviceId: ctx.device.id,
+          table: ctx.device.sensors.map(sensorId),
+          // sensors a live source derived (a P1 meter's), which have no row in the table
+          derived: ctx.sensors.all().slice(ctx.device.sensors.length).map(sensorId),
+        }),
+      (err: unknown) => res.status(409).json({ error: errorText(err) }),
+    );
+  });
 }
+
+/** What the dialog needs of a sensor: its section number, name and id. */
+const sensorId = (s: Sensor): { n: number; name: string; id: string } => ({ n: s.n, name: s.name, id: s.id });

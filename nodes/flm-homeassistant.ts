@@ -67,7 +67,7 @@ export default function (RED: NodeAPI): void {
     const starting = (async () => {
       if (!deviceNode) throw new Error('no flm-device configured: pick or add one in the node settings');
       const s = parseSettings(homeAssistantSettings, def);
-      status.idle('starting');
+      status.idle(status.say('starting', 'starting'));
       const { device, dataDir, sensors } = await deviceNode.ready;
       if (closed) return;
       const file = join(dataDir, ANNOUNCED_FILE);

@@ -5,7 +5,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { checkBrokerUrl } from '../core/mqtt/connection';
 import { ImportClient, type ImportEvent } from '../core/mqtt/import-client';
 import { systemClock } from '../core/util/clock';
-import { Status } from './lib/status';
+import { Status, statusTranslator } from './lib/status';
 import { onCloseBounded, statusText } from './lib/close';
 import { textSetting, setting, parseSettings } from './lib/settings';
 import { Rejects } from './lib/rejects';
@@ -27,7 +27,7 @@ export default function (RED: NodeAPI): void {
   function FlmIn(this: Node<{ username?: string; password?: string }>, def: NodeDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const status = new Status(node);
+    const status = new Status(node, statusTranslator(RED, 'flm-in'));
     const rejects = new Rejects(node);
     const url = (def as { url?: string }).url;
     let client: ImportClient | undefined;
@@ -67,7 +67,7 @@ export default function (RED: NodeAPI): void {
       const s = parseSettings(settingsSchema, { ...def, credentials: node.credentials ?? {} });
       const ca = s.caFile ? await readFile(s.caFile) : undefined;
       if (closed) return;
-      status.idle(`connecting to ${s.url.host}`);
+      status.idle(status.say('connecting', `connecting to ${s.url.host}`, { target: s.url.host }));
       client = new ImportClient({
         url: s.url,
         clientId: s.clientId || `flm-in-${randomBytes(4).toString('hex')}`,

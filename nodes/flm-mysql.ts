@@ -49,12 +49,16 @@ export default function (RED: NodeAPI): void {
 
     const starting = (async () => {
       if (textSetting(def.url) === '') {
-        status.idle('off: no database URL');
+        status.idle(status.say('noUrl', 'off: no database URL'));
         return gate.ready(handle);
       }
       if (!deviceNode) throw new Error('no flm-device configured: pick or add one in the node settings');
       const config = parseSettings(mysqlSettings, { ...def, credentials: node.credentials ?? {} });
-      status.idle(`connecting to ${describeTarget(config.target)}`);
+      status.idle(
+        status.say('connecting', `connecting to ${describeTarget(config.target)}`, {
+          target: describeTarget(config.target),
+        }),
+      );
       const { dataDir, sensors } = await deviceNode.ready;
       sink = await MysqlSink.open(
         {

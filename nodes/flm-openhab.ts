@@ -52,7 +52,7 @@ export default function (RED: NodeAPI): void {
       if (!s.url && !s.homie) throw new Error('nothing to do: set the openHAB URL (REST) or switch Homie on');
       if (s.homie && !deviceNode) throw new Error('Homie needs an flm-device: pick or add one in the node settings');
       if (def.device && !deviceNode) throw new Error('the flm-device of this node is missing');
-      status.idle('starting');
+      status.idle(status.say('starting', 'starting'));
       const ctx = deviceNode ? await deviceNode.ready : undefined;
       if (closed) return;
       const file = ctx ? join(ctx.dataDir, HOMIE_FILE) : '';

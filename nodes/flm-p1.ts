@@ -1,11 +1,11 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { P1Reader, p1Transport } from '../core/source/p1-reader';
-import { Status } from './lib/status';
+import { Status, statusTranslator } from './lib/status';
 import { onCloseBounded, errorText, statusText } from './lib/close';
 import { parseSettings } from './lib/settings';
 import { p1Settings, smartyKeys, type P1Credentials } from './lib/p1-settings';
 import { serveSerialPorts } from './lib/serial-ports';
-import { sourceStandby } from './lib/source-switch';
+import { standbyPhrase } from './lib/source-switch';
 import type { Send, Done } from './lib/startup-queue';
 import { Rejects } from './lib/rejects';
 import { logTo } from './lib/controller';
@@ -18,14 +18,14 @@ export default function (RED: NodeAPI): void {
   function FlmP1(this: Node<P1Credentials>, def: P1Def) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const status = new Status(node);
+    const status = new Status(node, statusTranslator(RED, 'flm-p1'));
     const rejects = new Rejects(node);
     let reader: P1Reader;
     let source: string;
     try {
-      const standby = sourceStandby(def.when, 'p1');
+      const standby = standbyPhrase(def.when, 'p1');
       if (standby) {
-        status.idle(standby);
+        status.idle(status.phrase(standby));
         node.on('input', (_msg: NodeMessageInFlow, _send: Send, done: Done) => done());
         return;
       }
@@ -77,7 +77,7 @@ export default function (RED: NodeAPI): void {
       node,
       async () => {
         await reader.stop();
-        status.idle('stopped');
+        status.idle(status.say('stopped', 'stopped'));
       },
       5000,
     );

@@ -8,7 +8,7 @@ import {
   type PulseTrigger,
 } from '../core/readings/pulse-input';
 import { BOARD_BATCH_TOPIC } from '../core/mqtt/board-batch';
-import { Status } from './lib/status';
+import { Status, statusTranslator } from './lib/status';
 import { Resources } from './lib/resources';
 import { onCloseBounded, errorText } from './lib/close';
 import { numberSetting, textSetting, setting, parseSettings } from './lib/settings';
@@ -60,7 +60,7 @@ export default function (RED: NodeAPI): void {
   function FlmPulse(this: Node, def: PulseDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const status = new Status(node);
+    const status = new Status(node, statusTranslator(RED, 'flm-pulse'));
     const res = new Resources();
     onCloseBounded(node, () => res.dispose());
     let settings: ReturnType<typeof readSettings>;

@@ -64,9 +64,9 @@ export default function (RED: NodeAPI): void {
 
     if (!deviceNode) {
       gate.fail(new Error('no flm-device configured: pick or add one in the node settings'));
-      status.error('no device');
+      status.error(status.say('noDevice', 'no device'));
     } else {
-      status.idle('starting');
+      status.idle(status.say('starting', 'starting'));
       (async () => {
         const s = parseSettings(schema, def);
         const ctx = await deviceNode.ready;

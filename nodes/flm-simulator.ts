@@ -2,11 +2,12 @@ import { z } from 'zod';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { Household, DEFAULT_HOUSEHOLD } from '../core/sim/household';
 import { BOARD_BATCH_TOPIC } from '../core/mqtt/board-batch';
-import { Status } from './lib/status';
+import { Status, statusTranslator } from './lib/status';
+import { formatPower } from '../core/util/status-view';
 import { Resources } from './lib/resources';
 import { onCloseBounded } from './lib/close';
 import { textSetting, setting, parseSettings } from './lib/settings';
-import { sourceStandby } from './lib/source-switch';
+import { standbyPhrase } from './lib/source-switch';
 import { Rejects } from './lib/rejects';
 
 type SimulatorDef = NodeDef & Record<string, unknown>;
@@ -35,15 +36,15 @@ export default function (RED: NodeAPI): void {
   function FlmSimulator(this: Node, def: SimulatorDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const status = new Status(node);
+    const status = new Status(node, statusTranslator(RED, 'flm-simulator'));
     const res = new Resources();
     onCloseBounded(node, () => res.dispose());
 
     let household: Household;
     let speed: number;
     try {
-      const standby = sourceStandby(def.when, 'simulator');
-      if (standby) return status.idle(standby);
+      const standby = standbyPhrase(def.when, 'simulator');
+      if (standby) return status.idle(status.phrase(standby));
       const { seed, phase, solarPeakW, start, ...rest } = parseSettings(schema, def);
       speed = rest.speed;
       household = new Household({ ...DEFAULT_HOUSEHOLD, seed, phase, solarPeakW }, start);
@@ -65,15 +66,17 @@ export default function (RED: NodeAPI): void {
       if (out.length === 0) return;
       node.send([out]);
       const clock = new Date(household.time).toISOString().slice(11, 19);
-      status.ok(`${speed === 1 ? '' : `×${speed} · `}${clock} UTC`);
+      const power = formatPower(household.mainsW);
+      const at = `${speed === 1 ? '' : `×${speed} · `}${clock} UTC`;
+      status.ok(status.say('running', `mains ${power} · ${at}`, { power, at }));
     };
     // A tick that fails fails again on the next one: once a minute in the log, not each tick.
     const failures = new Rejects(node);
     res.interval(tickMs, tick, (err) => {
-      status.error('simulator failed');
+      status.error(status.say('failed', 'simulator failed'));
       failures.error(err);
     });
-    status.idle(`seed ${household.opts.seed}`);
+    status.idle(status.say('seed', `seed ${household.opts.seed}`, { seed: household.opts.seed }));
   }
 
   RED.nodes.registerType('flm-simulator', FlmSimulator as never);

@@ -61,7 +61,7 @@ export default function (RED: NodeAPI): void {
 
     const starting = (async () => {
       if (!deviceNode) throw new Error('no flm-device configured: pick or add one in the node settings');
-      status.idle('opening store');
+      status.idle(status.say('opening', 'opening store'));
       const s = parseSettings(schema, def);
       const ctx = await deviceNode.ready;
       const svc = await TmpoService.open({

@@ -45,10 +45,10 @@ export default function (RED: NodeAPI): void {
       if (!deviceNode) throw new Error('no flm-device configured: pick or add one in the node settings');
       const settings = uploadSettings(def);
       if (!settings.http && !settings.bridge) {
-        status.idle('no server configured');
+        status.idle(status.say('noServer', 'no server configured'));
         return gate.ready((m, s, d) => void handle(m, s, d));
       }
-      status.idle('starting');
+      status.idle(status.say('starting', 'starting'));
       const { device, dataDir, sensors } = await deviceNode.ready;
       service = await UploadService.open(
         {

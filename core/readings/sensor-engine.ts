@@ -10,7 +10,7 @@ import { describeZodError, type Device } from '../config/schema';
 import type { DeviceSensors } from '../config/sensor-set';
 import { sensorTopic, deviceConfigTopic, P1_TELEGRAM_TOPIC, BOARD_KUBE_TOPIC } from '../mqtt/topics';
 import { buildDeviceConfig } from '../mqtt/device-config';
-import { errorText, type StatusView } from '../util/status-view';
+import { errorText, formatPower, phrasedView, type Phrase, type StatusView } from '../util/status-view';
 
 /** A reading, or the sensor table, as a message for the flow. */
 export interface SensorOut {
@@ -73,6 +73,8 @@ export class SensorEngine {
   private readonly kubeNotes: RateLimiter;
   private readonly nowS: () => number;
   private p1Why = '';
+  /** the latest power gauge (W) of each sensor that has one, for the status line */
+  private readonly watts = new Map<string, { name: string; watts: number }>();
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -99,7 +101,7 @@ export class SensorEngine {
   }
 
   get startView(): StatusView {
-    return { level: 'ok', text: `${this.o.device.sensors.length} sensors` };
+    return phrasedView('ok', [this.sensorsPhrase()]);
   }
 
   /** The sensor table for the flow: at start, and again whenever a source derives new sensors. */
@@ -163,6 +165,8 @@ export class SensorEngine {
 
   private out(readings: Reading[], emit: (out: SensorOut[]) => void, qos: 0 | 1 = 0): void {
     this.stats.readings += readings.length;
+    for (const r of readings)
+      if (r.kind === 'gauge' && r.unit === 'W') this.watts.set(r.sid, { name: r.sensor.name, watts: r.value });
     if (readings.length) emit(readings.map((r) => readingMessage(r, this.o.device.id, qos)));
   }
 
@@ -191,11 +195,34 @@ export class SensorEngine {
     // A board that restarted, or was replaced: worth a line in the log, not an error.
     for (const n of result.notices) this.o.log('log', n);
     if (result.errors.length) throw new Error(result.errors.join('; '));
+    return phrasedView('ok', this.countPhrases([this.sensorsPhrase()]));
+  }
+
+  /** The power now (the table's first sensor with a power gauge), the readings sent and the rejects. */
+  private countPhrases(middle: Phrase[], held?: Phrase): Phrase[] {
     const rejects = this.o.rejects();
-    return {
-      level: 'ok',
-      text: `${this.o.device.sensors.length} sensors · ${this.stats.readings} out${rejects ? ` · ${rejects} rejects` : ''}`,
-    };
+    const power = this.powerPhrase();
+    return [
+      ...(power ? [power] : []),
+      ...middle,
+      { key: 'out', en: `${this.stats.readings} out`, params: { count: this.stats.readings } },
+      ...(held ? [held] : []),
+      ...(rejects ? [{ key: 'rejects', en: `${rejects} rejects`, params: { count: rejects } }] : []),
+    ];
+  }
+
+  private sensorsPhrase(): Phrase {
+    const n = this.o.device.sensors.length;
+    return { key: 'sensors', en: `${n} sensors`, params: { count: n } };
+  }
+
+  private powerPhrase(): Phrase | undefined {
+    const first =
+      this.o.device.sensors.map((s) => this.watts.get(s.id)).find((w) => w !== undefined) ??
+      this.watts.values().next().value;
+    if (!first) return undefined;
+    const power = formatPower(first.watts);
+    return { key: 'power', en: `${first.name} ${power}`, params: { name: first.name, power } };
   }
 
   private kubePacket(payload: unknown, emit: (out: SensorOut[]) => void): undefined {
@@ -224,7 +251,6 @@ export class SensorEngine {
   }
 
   private telegram(payload: unknown, emit: (out: SensorOut[]) => void): StatusView {
-    const rejects = this.o.rejects();
     if (!isP1Telegram(payload))
       throw new Error('p1/telegram payload is not a parsed P1 telegram (use flm-p1 to parse raw telegrams)');
     const r = this.p1.process(payload, this.nowS());
@@ -235,15 +261,16 @@ export class SensorEngine {
       throw new Error(`clock not valid: the telegram's time is at or before ${this.o.device.validAfter}`);
     for (const n of r.notices) this.o.log('log', n);
     const s = this.stats;
-    if (!r.held)
-      return {
-        level: 'ok',
-        text: `P1 · ${s.readings} out${s.p1Held ? ` · ${s.p1Held} held` : ''}${rejects ? ` · ${rejects} rejects` : ''}`,
-      };
+    const p1: Phrase = { key: 'p1', en: 'P1' };
+    const held = (): Phrase => ({ key: 'held', en: `${s.p1Held} held`, params: { count: s.p1Held } });
+    if (!r.held) return phrasedView('ok', this.countPhrases([p1], s.p1Held ? held() : undefined));
     s.p1Held++;
     const warning = r.reasons.length ? this.p1Warnings.take('held', r.reasons.join('; ')) : null;
     if (warning) this.o.log('warn', warning);
     if (r.reasons.length) this.p1Why = r.reasons[0]!;
-    return { level: 'warn', text: `P1 · ${s.readings} out · ${s.p1Held} held: ${this.p1Why}`.slice(0, 60) };
+    // the reason is the guard's English (as in the log); the count around it is translated
+    const why = this.p1Why.slice(0, 40);
+    const heldWhy: Phrase = { key: 'heldWhy', en: `${s.p1Held} held: ${why}`, params: { count: s.p1Held, why } };
+    return phrasedView('warn', this.countPhrases([p1], heldWhy));
   }
 }

@@ -97,6 +97,9 @@ export class Household {
     this.water = new PulseMeter(opts.waterConstant);
   }
 
+  /** the mains power of the latest step, W (all phases) */
+  mainsW = 0;
+
   get time(): number {
     return this.now;
   }
@@ -110,7 +113,8 @@ export class Household {
 
     const phases = this.mainsPower(to, hour);
     phases.forEach((w, i) => records.push({ kind: 'analog', port: i + 1, power: round1(w) }));
-    this.mainsWh += phases.reduce((a, b) => a + b, 0) / 3600;
+    this.mainsW = phases.reduce((a, b) => a + b, 0);
+    this.mainsWh += this.mainsW / 3600;
 
     const solarW = this.solarPower(hour);
     this.pushPulses(records, this.opts.solarPort, this.solar.step(solarW / 3600, from, to));

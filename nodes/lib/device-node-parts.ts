@@ -1,6 +1,6 @@
 import type { Node, NodeAPI } from 'node-red';
 import type { FlmDeviceNode } from '../flm-device';
-import { Status } from './status';
+import { Status, statusTranslator } from './status';
 import { Resources } from './resources';
 import { Rejects } from './rejects';
 import { StartupQueue } from './startup-queue';
@@ -12,7 +12,7 @@ import { StartupQueue } from './startup-queue';
  */
 export function deviceNodeParts(RED: NodeAPI, node: Node, deviceId: unknown, what: string) {
   return {
-    status: new Status(node),
+    status: new Status(node, statusTranslator(RED, node.type)),
     res: new Resources(),
     rejects: new Rejects(node),
     deviceNode: typeof deviceId === 'string' && deviceId ? (RED.nodes.getNode(deviceId) as FlmDeviceNode | null) : null,

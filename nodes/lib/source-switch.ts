@@ -1,4 +1,5 @@
 import { isUnresolved } from './settings';
+import type { Phrase } from '../../core/util/status-view';
 
 /**
  * One flow can hold every kind of source (simulator, P1 meter, sensor board) and run one of
@@ -17,8 +18,14 @@ const UNSET_MEANS: SourceKind = 'simulator';
  * variable that is not set counts as `simulator`. Anything else is a configuration error.
  */
 export function sourceStandby(setting: unknown, kind: SourceKind): string | undefined {
+  return standbyPhrase(setting, kind)?.en;
+}
+
+/** sourceStandby as a status phrase, for the node's status in the runtime's language. */
+export function standbyPhrase(setting: unknown, kind: SourceKind): Phrase | undefined {
   const chosen = chosenSource(setting, 'active when');
-  return chosen === undefined || chosen === kind ? undefined : `standby: source is ${chosen}`;
+  if (chosen === undefined || chosen === kind) return undefined;
+  return { key: 'standby', en: `standby: source is ${chosen}`, params: { source: chosen } };
 }
 
 /** The source kind a setting chooses, or undefined for every source (empty or `always`). */

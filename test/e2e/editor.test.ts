@@ -25,6 +25,7 @@ import { describeNodeTypes, type NodeTypeInfo } from '../support/e2e/node-html';
 import { startEmbeddedNodeRed, type EmbeddedNodeRed } from '../support/e2e/node-red-embedded';
 import { deployFlows, getJson, httpGet, type NodeSetInfo } from '../support/e2e/admin-api';
 import { ADMIN_PASSWORD_FILE } from '../../scripts/start-auth';
+import { deriveSensorId } from '../../core/config/identity';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -37,6 +38,7 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 const PALETTE_CATEGORY = 'flukso';
+const VIEWPORT = { width: 1280, height: 800 };
 const GAUGE_PAYLOAD = /^\[\d+,-?\d+(\.\d+)?,"W"\]$/;
 const GAUGE_TOPIC = /^\/sensor\/[0-9a-f]{32}\/gauge$/;
 
@@ -116,6 +118,93 @@ function outputFile(name: string): string {
 function ourTypes(): Set<string> {
   return new Set(types.map((t) => t.type));
 }
+/** A node type's palette label in `lang`, from the catalog Node-RED serves (nodes/locales). */
+function paletteLabel(lang: string, x: NodeTypeInfo): string {
+  const catalog = JSON.parse(readFileSync(join(repoRoot, 'nodes', 'locales', lang, `${x.set}.json`), 'utf8')) as Record<
+    string,
+    { paletteLabel?: string }
+  >;
+  const label = catalog[x.type]?.paletteLabel;
+  assert.ok(label, `nodes/locales/${lang}/${x.set}.json has no ${x.type}.paletteLabel`);
+  return label;
+}
+
+/**
+ * Every visible text field and select of the dialog shows its whole content: an input its value
+ * (or placeholder), a select its chosen option (text measured in the select's own font, plus its
+ * padding and arrow), and none reaches past the right edge of the dialog, where the tray cuts it.
+ */
+async function assertFieldsFit(page: Page, formSelector: string, what: string): Promise<void> {
+  const clipped = await page.evaluate((sel) => {
+    const doc = (globalThis as any).document;
+    const form = doc.querySelector(sel);
+    if (!form) return [`no ${sel}`];
+    const formRight = form.getBoundingClientRect().right;
+    const ctx = doc.createElement('canvas').getContext('2d');
+    const out: string[] = [];
+    for (const el of form.querySelectorAll('input, select, textarea')) {
+      if (!el.offsetParent || ['checkbox', 'radio', 'hidden', 'button', 'file'].includes(el.type)) continue;
+      const name = el.id || `.${String(el.className).split(' ')[0]}`;
+      const cs = (globalThis as any).getComputedStyle(el);
+      ctx.font = `${cs.fontStyle} ${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+      const pad = parseFloat(cs.paddingLeft) + parseFloat(cs.paddingRight);
+      const box = el.getBoundingClientRect();
+      if (box.right > formRight + 1)
+        out.push(`${name} reaches ${Math.round(box.right - formRight)} px past the dialog`);
+      if (el.tagName === 'SELECT') {
+        const text = el.options[el.selectedIndex]?.text ?? '';
+        const need = ctx.measureText(text).width + pad + 16;
+        if (need > el.clientWidth + 1)
+          out.push(`${name}: "${text}" needs ${Math.ceil(need)} px, has ${el.clientWidth}`);
+      } else if (el.tagName === 'INPUT') {
+        if (el.scrollWidth > el.clientWidth + 1) out.push(`${name}: value "${el.value}" is cut off`);
+        if (!el.value && el.placeholder) {
+          const need = ctx.measureText(el.placeholder).width + pad;
+          if (need > el.clientWidth + 1) out.push(`${name}: placeholder "${el.placeholder}" is cut off`);
+        }
+      }
+    }
+    return out;
+  }, formSelector);
+  assert.deepEqual(
+    clipped,
+    [],
+    `${what}: fields narrower than their content at ${VIEWPORT.width} x ${VIEWPORT.height}`,
+  );
+}
+
+/**
+ * The boxes of the nodes on the tab in view, and of the status lines under them, as drawn by the
+ * editor: none may overlap another (a node's own status line sits under it, so it is left out).
+ */
+async function overlappingBoxes(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const doc = (globalThis as any).document;
+    type Box = { id: string; what: string; l: number; t: number; r: number; b: number };
+    const boxes: Box[] = [];
+    for (const g of doc.querySelectorAll('#red-ui-workspace-chart g.red-ui-flow-node-group')) {
+      const rect = g.querySelector('rect.red-ui-flow-node');
+      if (!rect) continue;
+      const n = rect.getBoundingClientRect();
+      boxes.push({ id: g.id, what: 'node', l: n.left, t: n.top, r: n.right, b: n.bottom });
+      const label = g.querySelector('.red-ui-flow-node-status-group');
+      const st = label?.getBoundingClientRect();
+      if (st && st.width > 0 && label.style.display !== 'none')
+        boxes.push({ id: g.id, what: 'status', l: st.left, t: st.top, r: st.right, b: st.bottom });
+    }
+    const out: string[] = [];
+    for (let i = 0; i < boxes.length; i++)
+      for (let j = i + 1; j < boxes.length; j++) {
+        const a = boxes[i]!;
+        const b = boxes[j]!;
+        if (a.id === b.id) continue;
+        if (a.l < b.r && b.l < a.r && a.t < b.b && b.t < a.b)
+          out.push(`${a.what} of ${a.id} overlaps ${b.what} of ${b.id}`);
+      }
+    return out;
+  });
+}
+
 function info(type: string): NodeTypeInfo {
   const t = types.find((x) => x.type === type);
   assert.ok(t, `no editor definition found for ${type}`);
@@ -290,11 +379,12 @@ test('deploying flows/flm.json publishes FLM gauges on the embedded broker', { t
   }
 });
 
-test('the editor shows the nodes, their dialogs, help and status', { timeout: 90_000 }, async (t) => {
+test('the editor shows the nodes, their dialogs, help and status', { timeout: 480_000 }, async (t) => {
   assert.ok(deployed, 'the flow was not deployed (see the test above)');
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing (npm test installs the Debian package chromium)`);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
-  const page: Page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  // 1280 x 800: a common laptop screen, where every dialog must show its fields whole.
+  const page: Page = await browser.newPage({ viewport: VIEWPORT });
   page.setDefaultTimeout(10_000);
   const pageErrors: string[] = [];
   const consoleErrors: string[] = [];
@@ -334,13 +424,24 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
         `#red-ui-palette-container-${PALETTE_CATEGORY} .red-ui-palette-node[data-palette-type='${x.type}']`,
       );
       await inCategory.waitFor({ state: 'visible' });
-      if (x.paletteLabel) {
-        // The palette breaks long labels over lines with spans; compare the words.
-        const label = ((await inCategory.locator('.red-ui-palette-label').textContent()) ?? '')
+      // The label comes from the node's en-US catalog; the palette breaks a long label over
+      // lines (<br>), and must not have to break a word in the middle.
+      const want = paletteLabel('en-US', x);
+      const lines = (
+        await inCategory
+          .locator('.red-ui-palette-label')
+          .evaluate((e) => (e as unknown as { innerHTML: string }).innerHTML.split(/<br\/?>/))
+      ).map((l) =>
+        l
+          .replace(/&nbsp;/g, ' ')
           .replace(/\s+/g, ' ')
-          .trim();
-        assert.equal(label, x.paletteLabel, `${x.type} palette label`);
-      }
+          .trim(),
+      );
+      assert.equal(lines.join(' '), want, `${x.type} palette label`);
+      const words = new Set(want.split(/[\s-]+/));
+      for (const line of lines)
+        for (const w of line.split(/[\s-]+/).filter(Boolean))
+          assert.ok(words.has(w), `${x.type}: the palette broke "${want}" inside a word ("${line}")`);
       if (x.icon && !x.icon.includes('/')) {
         const style = (await inCategory.locator('.red-ui-palette-icon').getAttribute('style')) ?? '';
         assert.ok(style.includes(`icons/${moduleName}/${x.icon}`), `${x.type} palette icon is not ${x.icon}: ${style}`);
@@ -379,6 +480,7 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
       assert.ok(x.fieldIds.length > 0, `${node.type} has no node-input-* fields in its template`);
       await page.locator(`#${x.fieldIds[0]}`).waitFor({ state: 'attached' });
       await checkFields(node, 'node-input-');
+      await assertFieldsFit(page, '#dialog-form', node.type);
       await page.screenshot({ path: outputFile(`e2e-dialog-${node.type}.png`) });
       await page.locator('#node-dialog-cancel').click();
       await page.locator('#node-dialog-cancel').waitFor({ state: 'detached' });
@@ -444,19 +546,31 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
     // meet a person through Import > Examples: import each and open every node of ours.
     const dir = join(repoRoot, 'examples');
     let opened = 0;
+    const shot = new Set<string>();
     for (const f of readdirSync(dir).filter((x) => x.endsWith('.json'))) {
       const example = JSON.parse(readFileSync(join(dir, f), 'utf8')) as FlowNode[];
-      const exampleTab = example.find((n) => n.type === 'tab');
-      const ours = example.filter((n) => n.z === exampleTab?.id && ourTypes().has(n.type));
-      const importedIds = await page.evaluate((nodes) => {
+      // An example has no tab: Node-RED 4 adds an imported tab without showing it, while
+      // nodes without one land in the flow in view, or (Import to: new flow) in a new tab it shows.
+      assert.ok(!example.some((n) => n.type === 'tab'), `${f} has a tab: importing it would not show it`);
+      const ours = example.filter((n) => ourTypes().has(n.type) && !info(n.type).isConfig);
+      const { importedIds, landed } = await page.evaluate((nodes) => {
         const RED = (globalThis as unknown as { RED: any }).RED;
         const before = new Set<string>();
         RED.nodes.eachWorkspace((w: { id: string }) => before.add(w.id));
-        RED.view.importNodes(nodes, { generateIds: true });
+        RED.view.importNodes(nodes, { generateIds: true, addFlow: true });
         const tabs: string[] = [];
         RED.nodes.eachWorkspace((w: { id: string }) => (before.has(w.id) ? undefined : tabs.push(w.id)));
-        return RED.nodes.filterNodes({ z: tabs[0] }).map((n: { id: string }) => n.id) as string[];
+        return {
+          importedIds: RED.nodes.filterNodes({ z: tabs[0] }).map((n: { id: string }) => n.id) as string[],
+          landed: tabs.length === 1 && RED.workspaces.active() === tabs[0],
+        };
       }, example);
+      assert.ok(landed, `${f}: the import did not open the tab it made`);
+      // the nodes follow the mouse until dropped: drop them where they are
+      await page.mouse.click(5, 5);
+      await page.keyboard.press('Escape');
+      const overlaps = await overlappingBoxes(page);
+      assert.deepEqual(overlaps, [], `${f}: nodes drawn over each other`);
       const importedOurs = [] as string[];
       for (const id of importedIds) {
         const type = await page.evaluate((i) => (globalThis as unknown as EditorGlobal).RED.nodes.node(i).type, id);
@@ -480,6 +594,11 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
         const x = info(node.type);
         await page.locator(`#${x.fieldIds[0]}`).waitFor({ state: 'attached' });
         await checkFields(node, 'node-input-');
+        await assertFieldsFit(page, '#dialog-form', `${f}: ${node.type}`);
+        if (!shot.has(node.type)) {
+          shot.add(node.type);
+          await page.screenshot({ path: outputFile(`e2e-dialog-${node.type}-example.png`) });
+        }
         await page.locator('#node-dialog-cancel').click();
         await page.locator('#node-dialog-cancel').waitFor({ state: 'detached' });
         opened++;
@@ -556,11 +675,36 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
       const select = page.locator(`#node-input-${prop}`);
       await select.waitFor({ state: 'attached' });
       assert.equal(await select.inputValue(), cfg.id, `${user.type}: #node-input-${prop} does not select ${cfg.id}`);
-      await page.locator(`#node-input-btn-${prop}-edit`).click();
       const x = info(cfg.type);
       assert.ok(x.fieldIds.length > 0, `${cfg.type} has no node-config-input-* fields in its template`);
-      await page.locator(`#${x.fieldIds[0]}`).waitFor({ state: 'attached' });
+      // The dialog binds its pencil button just after it shows: click until the config dialog opens.
+      await until(`the ${cfg.type} dialog`, 20_000, async () => {
+        if ((await page.locator(`#${x.fieldIds[0]}`).count()) > 0) return true;
+        await page.locator(`#node-input-btn-${prop}-edit`).click({ timeout: 2_000 });
+        await page.locator(`#${x.fieldIds[0]}`).waitFor({ state: 'attached', timeout: 2_000 });
+        return true;
+      });
       await checkFields(cfg, 'node-config-input-');
+      await assertFieldsFit(page, '#node-config-dialog-edit-form', cfg.type);
+      if (cfg.type === 'flm-device') {
+        // each row shows the id its sensor has, whole and copyable: the 32 hex the device derives
+        const sids = page.locator('#node-config-input-sensor-list input.flm-sid');
+        const shown = await until('the derived sensor ids', 10_000, async () => {
+          const v = await sids.evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
+          return v.length > 0 && v.every((x) => /^[0-9a-f]{32}$/.test(x)) ? v : undefined;
+        });
+        const deviceId = (JSON.parse(readFileSync(join(dataDir, 'device.json'), 'utf8')) as { id: string }).id;
+        const table = cfg.sensors as Array<{ n: number; id?: string }>;
+        assert.deepEqual(
+          shown,
+          table.map((x) => x.id ?? deriveSensorId(deviceId, String(x.n))),
+          'the dialog shows other ids than the device gives its sensors',
+        );
+        assert.ok(
+          await sids.first().evaluate((e) => (e as unknown as { readOnly: boolean }).readOnly),
+          'the id is read-only',
+        );
+      }
       if (cfg.type === 'flm-device') {
         const sensors = (cfg.sensors as Array<{ name: string }>) ?? [];
         const rows = page.locator('#node-config-input-sensor-list > li');
@@ -608,6 +752,26 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
     }
   });
 
+  await t.test(
+    'the readings node shows the power now, and the default flow has nothing drawn over anything',
+    async () => {
+      await page.evaluate((id) => (globalThis as unknown as EditorGlobal).RED.workspaces.show(id), tabId);
+      const sensor = canvasNodes.find((n) => n.type === 'flm-sensor');
+      assert.ok(sensor, 'no flm-sensor on the default tab');
+      const label = page.locator(
+        `#red-ui-workspace-chart g.red-ui-flow-node-group[id='${sensor.id}'] .red-ui-flow-node-status-label`,
+      );
+      // e.g. "main 243 W · 4 sensors · 17 out": the first sensor of the table with a power gauge
+      const text = await until('the power under the readings node', 15_000, async () => {
+        const v = (await label.textContent()) ?? '';
+        return /^\S+ -?\d+(\.\d+)? k?W · \d+ sensors · \d+ out/.test(v) ? v : undefined;
+      });
+      t.diagnostic(`flm-sensor status: ${text}`);
+      const overlaps = await overlappingBoxes(page);
+      assert.deepEqual(overlaps, [], 'flows/flm.json: nodes or status lines drawn over each other');
+    },
+  );
+
   await t.test('the flm-broker node shows its client count under it', async () => {
     const brokers = canvasNodes.filter((n) => n.type === 'flm-broker');
     assert.ok(brokers.length > 0, 'no flm-broker on the default tab');
@@ -640,6 +804,74 @@ test('the editor shows the nodes, their dialogs, help and status', { timeout: 90
     await page.screenshot({ path: file });
     assert.ok(existsSync(file));
     t.diagnostic(`screenshot: ${file}`);
+  });
+
+  await t.test('in a Dutch browser the palette, dialogs and help speak Dutch', async () => {
+    // Node-RED takes the editor's language from the browser (or the user's setting); Dutch has
+    // no catalog in Node-RED itself, so its own words stay English while ours are Dutch.
+    const ctx = await browser!.newContext({ viewport: VIEWPORT, locale: 'nl' });
+    try {
+      const nl = await ctx.newPage();
+      nl.setDefaultTimeout(10_000);
+      nl.on('pageerror', (err) => pageErrors.push(`(nl) ${err.stack ?? err.message}`));
+      await nl.goto(`${nr!.baseUrl}/`, { waitUntil: 'domcontentloaded', timeout: 30_000 });
+      const password = readFileSync(join(dataDir, ADMIN_PASSWORD_FILE), 'utf8').trim();
+      await nl.locator('#node-dialog-login-username').fill(nr!.login.user);
+      await nl.locator('#node-dialog-login-password').fill(password);
+      await nl.locator('#node-dialog-login-submit').click();
+      await nl
+        .locator(".red-ui-palette-node[data-palette-type='inject']")
+        .waitFor({ state: 'visible', timeout: 30_000 });
+      await nl.evaluate((id) => (globalThis as unknown as EditorGlobal).RED.workspaces.show(id), tabId);
+      for (const x of types.filter((y) => !y.isConfig)) {
+        const entry = nl.locator(`.red-ui-palette-node[data-palette-type='${x.type}']`);
+        assert.equal(
+          await entry.getAttribute('data-palette-label'),
+          paletteLabel('nl', x),
+          `${x.type} Dutch palette label`,
+        );
+      }
+      const sensor = canvasNodes.find((n) => n.type === 'flm-sensor')!;
+      const group = nl.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id='${sensor.id}']`);
+      await group.locator('rect.red-ui-flow-node').dblclick();
+      await nl.locator('#node-input-p1MaxPowerKw').waitFor({ state: 'attached' });
+      assert.equal(await nl.locator("label[for='node-input-device'] span").textContent(), 'Toestel');
+      assert.equal(await nl.locator("label[for='node-input-p1MaxPowerKw'] span").textContent(), 'P1-aansluiting');
+      await assertFieldsFit(nl, '#dialog-form', 'flm-sensor (nl)');
+      await nl.screenshot({ path: outputFile('e2e-dialog-nl-flm-sensor.png') });
+      await nl.locator('#node-input-btn-device-edit').click();
+      await nl.locator('#node-config-input-sensor-list > li').first().waitFor({ state: 'visible' });
+      assert.equal(await nl.locator("label[for='node-config-input-deviceKey'] span").textContent(), 'Toestelsleutel');
+      assert.equal(
+        await nl
+          .locator(
+            '#node-config-input-sensor-list select.flm-store, #node-config-input-sensor-list select.flm-data-type',
+          )
+          .first()
+          .locator('option:checked')
+          .textContent(),
+        'teller (energie)',
+      );
+      await assertFieldsFit(nl, '#node-config-dialog-edit-form', 'flm-device (nl)');
+      await nl.screenshot({ path: outputFile('e2e-dialog-nl-flm-device.png') });
+      await nl.locator('#node-config-dialog-cancel').click();
+      await nl.locator('#node-dialog-cancel').click();
+      await nl.locator('#node-dialog-cancel').waitFor({ state: 'detached' });
+      // the help of the Dutch catalog (nodes/locales/nl/flm-sensor.html)
+      await nl.evaluate((type) => (globalThis as unknown as EditorGlobal).RED.sidebar.help.show(type), 'flm-sensor');
+      const helpNl = readFileSync(join(repoRoot, 'nodes', 'locales', 'nl', 'flm-sensor.html'), 'utf8');
+      const firstWords = /<p>([^<]{20,60})/.exec(helpNl)?.[1]?.trim();
+      assert.ok(firstWords, 'the Dutch help has a first paragraph');
+      await nl
+        .locator('.red-ui-help')
+        .filter({ hasText: firstWords, visible: true })
+        .first()
+        .waitFor({ state: 'visible' });
+      await nl.evaluate(() => (globalThis as unknown as EditorGlobal).RED.view.select({ nodes: [] }));
+      await nl.screenshot({ path: outputFile('e2e-editor-nl.png') });
+    } finally {
+      await ctx.close();
+    }
   });
 
   for (const e of consoleErrors) t.diagnostic(`browser console error: ${e}`);

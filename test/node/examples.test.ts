@@ -52,7 +52,11 @@ for (const file of examples) {
         // Only loopback here: an FLM that is not there (the node shows disconnected, not an error).
         if (n.type === 'flm-in') n.url = `mqtt://127.0.0.1:${await freePort()}`;
       }
-      const tab = flow.find((n) => n.type === 'tab')!.id;
+      // An example has no tab, so that an import lands where the user looks; the helper wants one.
+      assert.ok(!flow.some((n) => n.type === 'tab'), `${file} has a tab: its import would not show it`);
+      const tab = 'example.tab';
+      for (const n of flow) if (!configTypes.includes(n.type)) n.z = tab;
+      flow.unshift({ id: tab, type: 'tab', label: file });
       // The helper registers a core module once per node of its type, so a second Catch node
       // would fail to load: reuse the example's own Catch nodes when it has some.
       const catches = flow.filter((n) => n.type === 'catch');

@@ -40,7 +40,14 @@ test('sensor engine: batches become readings, one message after the other; count
       'in order',
     );
     assert.equal(counters.at(-1), 15);
-    assert.deepEqual(views.at(-1), { level: 'ok', text: `4 sensors · ${out.length} out` });
+    // the power now of the table's first sensor with a power gauge, then the counts
+    const last = views.at(-1)!;
+    assert.equal(last.level, 'ok');
+    assert.equal(last.text, `solar 18.00 kW · 4 sensors · ${out.length} out`);
+    assert.deepEqual(
+      last.phrases?.map((p) => p.key),
+      ['power', 'sensors', 'out'],
+    );
     await assert.rejects(
       e.process('board/batch', { nope: 1 }, () => undefined),
       /not a board batch/,

@@ -6,7 +6,7 @@
  * message; bash runs without pipefail, as a person's shell (the websocket example's curl ends at its
  * --max-time), and the outputs are checked. Left out: the editor login lines (Node-RED's own `/auth/token`, driven by
  * test/integration/npm-start-security.test.ts; the helper runs without a login, so $TOKEN is
- * anything) and the dashboard line (the dashboard's own tests open that page).
+ * anything).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -92,7 +92,7 @@ test('README: every URL the package serves is in the section, and every example 
     await new Promise<void>((resolve) => admin.listen(0, '127.0.0.1', resolve));
     const adminPort = (admin.address() as { port: number }).port;
     try {
-      const tried = commands.filter((c) => !/^(PW|TOKEN)=/.test(c) && !c.includes('/flm/dashboard'));
+      const tried = commands.filter((c) => !/^(PW|TOKEN)=/.test(c));
       assert.ok(tried.length >= 8, tried.join('\n'));
       const script = tried
         .map((c, i) =>
@@ -114,6 +114,7 @@ test('README: every URL the package serves is in the section, and every example 
       );
       const out = (part: string): string => outs.find(([c]) => c.includes(part))![1];
       assert.ok(Array.isArray(JSON.parse(out('/flm/serialports'))));
+      assert.ok(Array.isArray(JSON.parse(out('/flm/dashboard/api/list'))), 'the deployed dashboards, as JSON');
       assert.match(out('unit=watt'), /^\[\[\d+,420\]/);
       assert.match(
         outs.find(([c]) => c.endsWith(':8080/'))![1],

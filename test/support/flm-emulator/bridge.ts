@@ -1,0 +1,127 @@
+import mqtt, { type MqttClient } from 'mqtt';
+
+/**
+ * The FLM's mosquitto bridge to the Flukso server (firmware description §3.1), as the server sees
+ * it: MQTT 3.1 (MQIsdp, version 3: `try_private false`, so no bridge bit), user name = device id,
+ * password = device key, clean session, keepalive 60, TLS verified against the CA file, topics
+ * out at QoS 0 without a queue while the link is down. The server's unsubscribed
+ * `/d/device/<did>/tmpo/sync` comes back in as mosquitto forwards it to tmpod.
+ *
+ * Client id: mosquitto's remote client id for a bridge defaults to `<hostname>.<connection>`;
+ * the FLM's hostname is `flukso-<first 6 hex of the device id>` and the connection `flukso`
+ * (the FLM03's flxd watches `$SYS/broker/connection/flukso-xxxxxx.flukso/state`). The bridge
+ * address is the *local* client id, so it is not what the server sees.
+ */
+
+export interface BridgeOptions {
+  /** mqtts://host:port */
+  url: string;
+  ca: string;
+  did: string;
+  keyHex: string;
+  /** restart_timeout: 30 s on the FLM, shorter in tests */
+  restartMs?: number;
+  onSync: (entries: Array<{ sid: string; rid: number; lvl: number; bid: number }>) => void;
+  /** retained /device/<did>/config/sensor document */
+  config: string;
+}
+
+export const bridgeClientId = (did: string): string => `flukso-${did.slice(0, 6)}.flukso`;
+
+export class FlmBridge {
+  private client: MqttClient | undefined;
+  private online = true;
+  private syncRequested = false;
+  private lastWrite: Promise<void> = Promise.resolve();
+  /** CONNACK return codes seen (0 = accepted) */
+  readonly connacks: number[] = [];
+  published = 0;
+  dropped = 0;
+
+  constructor(private readonly opts: BridgeOptions) {}
+
+  get connected(): boolean {
+    return this.client?.connected === true;
+  }
+
+  start(): void {
+    if (this.client) return;
+    const o = this.opts;
+    const c = mqtt.connect(o.url, {
+      protocolId: 'MQIsdp',
+      protocolVersion: 3,
+      clientId: bridgeClientId(o.did),
+      username: o.did,
+      password: o.keyHex,
+      clean: true,
+      keepalive: 60,
+      ca: o.ca,
+      rejectUnauthorized: true,
+      servername: new URL(o.url).hostname,
+      reconnectPeriod: o.restartMs ?? 30_000,
+      connectTimeout: 5000,
+      queueQoSZero: false,
+      resubscribe: false,
+    });
+    c.on('connect', (connack) => {
+      this.connacks.push(connack.returnCode ?? 0);
+      // mosquitto hands a fresh bridge the retained messages of its out topics
+      c.publish(`/device/${o.did}/config/sensor`, o.config, { qos: 0, retain: true });
+      if (!this.syncRequested) {
+        this.syncRequested = true;
+        c.publish(`/device/${o.did}/tmpo/sync`, '', { qos: 0 });
+      }
+    });
+    c.on('error', (err) => {
+      const code = (err as { code?: number }).code;
+      if (typeof code === 'number') this.connacks.push(code);
+    });
+    c.on('message', (topic, payload) => {
+      if (topic !== `/d/device/${o.did}/tmpo/sync`) return;
+      try {
+        const list = JSON.parse(payload.toString('utf8')) as unknown;
+        if (Array.isArray(list)) o.onSync(list as Array<{ sid: string; rid: number; lvl: number; bid: number }>);
+      } catch {
+        // tmpod ignores a reply it cannot decode
+      }
+    });
+    this.client = c;
+  }
+
+  /** A block file, on `/sensor/<sid>/tmpo/<rid>/<lvl>/<bid>/gz`; dropped while the link is down. */
+  publishBlock(sid: string, rid: number, lvl: number, bid: number, bytes: Buffer): void {
+    if (!this.online || !this.client?.connected) {
+      this.dropped++;
+      return;
+    }
+    this.published++;
+    const c = this.client;
+    this.lastWrite = new Promise<void>((resolve) =>
+      c.publish(`/sensor/${sid}/tmpo/${rid}/${lvl}/${bid}/gz`, bytes, { qos: 0 }, () => resolve()),
+    );
+  }
+
+  /** Ask the server for its sync list again (tmpod does so at init). */
+  requestSync(): void {
+    if (this.client?.connected) this.client.publish(`/device/${this.opts.did}/tmpo/sync`, '', { qos: 0 });
+  }
+
+  /** The network went down or came back. */
+  async setOnline(online: boolean): Promise<void> {
+    if (online === this.online) return;
+    this.online = online;
+    if (online) this.start();
+    else await this.stop();
+  }
+
+  /** Resolves once everything published so far has been written to the socket. */
+  async drain(): Promise<void> {
+    await this.lastWrite;
+  }
+
+  async stop(): Promise<void> {
+    const c = this.client;
+    this.client = undefined;
+    if (c) await c.endAsync(true);
+  }
+}

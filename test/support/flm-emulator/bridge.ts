@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 
 /**
@@ -57,7 +58,7 @@ export class FlmBridge {
       keepalive: 60,
       ca: o.ca,
       rejectUnauthorized: true,
-      servername: new URL(o.url).hostname,
+      ...(isIP(new URL(o.url).hostname) ? {} : { servername: new URL(o.url).hostname }),
       reconnectPeriod: o.restartMs ?? 30_000,
       connectTimeout: 5000,
       queueQoSZero: false,

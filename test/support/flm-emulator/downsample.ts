@@ -4,7 +4,7 @@
  * the last one is dropped when its neighbours fall in the same floor(ts/span) bucket, so only the
  * first and last point of each bucket survive.
  */
-export const FLUKSOD_FILTERS: ReadonlyArray<{ span: number; offset: number }> = [
+const FLUKSOD_FILTERS: ReadonlyArray<{ span: number; offset: number }> = [
   { span: 60, offset: 0 },
   { span: 900, offset: 7200 },
   { span: 86400, offset: 172800 },

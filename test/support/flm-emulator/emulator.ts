@@ -44,6 +44,8 @@ export class FlmEmulator {
   private now: number;
   private bootedAt: number;
   private off = false;
+  /** heartbeat.lua runs with "reset" 1 once after each boot */
+  private resetPending = true;
   private nextHeartbeat: number;
   /** per sid: the last counter fluksod accepted, undefined = the next reading is the guard */
   private readonly guard = new Map<string, { ts: number; counter: number } | undefined>();
@@ -83,7 +85,7 @@ export class FlmEmulator {
         did: opts.did,
         keyHex: opts.keyHex,
         ...(opts.bridge.restartMs !== undefined ? { restartMs: opts.bridge.restartMs } : {}),
-        config: configSensorDocument(opts.flavour, opts.did, this.sensors, address),
+        config: configSensorDocument(opts.flavour, this.sensors, address),
         onSync: (entries) => this.disk.resync(entries),
       });
     }
@@ -138,13 +140,15 @@ export class FlmEmulator {
     this.bootedAt = ts;
     this.guard.clear();
     this.nextHeartbeat = ts;
+    this.resetPending = true;
   }
 
   private async heartbeat(ts: number): Promise<void> {
     this.nextHeartbeat = ts + 3600;
     const http = this.opts.http;
     if (!http || inWindow(this.opts.networkDown ?? [], ts)) return;
-    const reset = ts === this.bootedAt ? 1 : 0;
+    const reset = this.resetPending ? 1 : 0;
+    this.resetPending = false;
     this.heartbeats.push(
       await sendHeartbeat(
         http.endpoint,

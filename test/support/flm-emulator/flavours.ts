@@ -13,7 +13,7 @@ export type Flavour = 'FLM02' | 'FLM03';
 export type SensorKind = 'electricity' | 'solar' | 'gas' | 'water';
 
 /** The household every emulated FLM measures: mains, solar, gas and water. */
-export const KINDS: readonly SensorKind[] = ['electricity', 'solar', 'gas', 'water'];
+const KINDS: readonly SensorKind[] = ['electricity', 'solar', 'gas', 'water'];
 
 export interface EmulatedSensor {
   sid: string;
@@ -44,7 +44,7 @@ export function sensorTable(flavour: Flavour, sids: readonly string[]): Emulated
 
 type Uci = Record<string, Record<string, string | string[]>>;
 
-function flm02Uci(sensors: readonly EmulatedSensor[], did: string, bridge: string): Uci {
+function flm02Uci(sensors: readonly EmulatedSensor[], bridge: string): Uci {
   const uci: Uci = {
     main: { hw_major: '2', hw_minor: '2', sw_major: '1', sw_minor: '0', max_sensors: '6', max_analog_sensors: '3' },
     daemon: {
@@ -77,7 +77,6 @@ function flm02Uci(sensors: readonly EmulatedSensor[], did: string, bridge: strin
     sec.enable = '1';
     if (sec.class === 'pulse') sec.constant = String(s.constant);
   }
-  void did;
   return uci;
 }
 
@@ -126,11 +125,10 @@ function luaValue(v: string): string | number {
  */
 export function configSensorDocument(
   flavour: Flavour,
-  did: string,
   sensors: readonly EmulatedSensor[],
   bridgeAddress: string,
 ): string {
-  const uci = flavour === 'FLM02' ? flm02Uci(sensors, did, bridgeAddress) : flm03Uci(sensors, bridgeAddress);
+  const uci = flavour === 'FLM02' ? flm02Uci(sensors, bridgeAddress) : flm03Uci(sensors, bridgeAddress);
   const out: Record<string, Record<string, unknown>> = {};
   for (const [name, sec] of Object.entries(uci)) {
     const o: Record<string, unknown> = {};
@@ -146,7 +144,7 @@ export function configSensorDocument(
 
 /** The `cfg` tmpod puts in a block header: the section without enable and counter, with defaults. */
 export function blockCfg(flavour: Flavour, sensor: EmulatedSensor, bridgeAddress: string): Record<string, unknown> {
-  const doc = JSON.parse(configSensorDocument(flavour, '', [sensor], bridgeAddress)) as Record<
+  const doc = JSON.parse(configSensorDocument(flavour, [sensor], bridgeAddress)) as Record<
     string,
     Record<string, unknown>
   >;

@@ -1,4 +1,4 @@
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 
 /**
@@ -70,8 +70,15 @@ export class FlmHttpConnection {
       const s =
         ca === undefined
           ? netConnect({ host, port }, () => done())
-          : tlsConnect({ host, port, ca, rejectUnauthorized: this.endpoint.verify !== false, servername: host }, () =>
-              done(),
+          : tlsConnect(
+              {
+                host,
+                port,
+                ca,
+                rejectUnauthorized: this.endpoint.verify !== false,
+                ...(isIP(host) ? {} : { servername: host }),
+              },
+              () => done(),
             );
       const timer = setTimeout(() => s.destroy(new Error(`connect timed out after ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
       const done = (err?: Error) => {

@@ -32,7 +32,7 @@ export interface PostRecord {
   at: number;
 }
 
-export const WAN_INTERVAL = 300;
+const WAN_INTERVAL = 300;
 
 export class HttpUploader {
   private readonly buffers = new Map<string, Map<number, number>>();

@@ -25,7 +25,7 @@ function parse(gz: Buffer): Parsed {
 const rest = (list: string): string => list.slice(list.indexOf(',') === -1 ? list.length : list.indexOf(','));
 
 /** tmpod opens block files with gzopen "w9f". */
-export const gzipLikeTmpod = (text: string): Buffer => gzipSync(text, { level: 9, strategy: constants.Z_FILTERED });
+const gzipLikeTmpod = (text: string): Buffer => gzipSync(text, { level: 9, strategy: constants.Z_FILTERED });
 
 /** The parent block of `sources` (ascending bid, at least one). */
 export function compactBlocks(sources: readonly Buffer[]): Buffer {

@@ -12,7 +12,7 @@ import { compactBlocks } from './tmpo-compact';
  * throttled (in emulated time it would take no time) and runs after each flush.
  */
 
-export const LEVELS = [8, 12, 16, 20] as const;
+const LEVELS = [8, 12, 16, 20] as const;
 type Level = (typeof LEVELS)[number];
 
 export interface PublishedBlock {

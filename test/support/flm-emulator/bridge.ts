@@ -12,6 +12,12 @@ import mqtt, { type MqttClient } from 'mqtt';
  * the FLM's hostname is `flukso-<first 6 hex of the device id>` and the connection `flukso`
  * (the FLM03's flxd watches `$SYS/broker/connection/flukso-xxxxxx.flukso/state`). The bridge
  * address is the *local* client id, so it is not what the server sees.
+ *
+ * Bridge notifications (mosquitto's default): a will of "0", QoS 1, retained, on
+ * `$SYS/broker/connection/<client id>/state`, and "1" published there (QoS 1, retained) right
+ * after CONNACK, then an UNSUBSCRIBE per `out` topic. That is what Debian's mosquitto 2.0.11 sent
+ * with the FLM's bridge settings, captured byte for byte (test/unit/flm-emulator/
+ * bridge-connect.test.ts holds the capture); the FLM's older mosquitto may skip the UNSUBSCRIBEs.
  */
 
 export interface BridgeOptions {
@@ -25,9 +31,17 @@ export interface BridgeOptions {
   onSync: (entries: Array<{ sid: string; rid: number; lvl: number; bid: number }>) => void;
   /** retained /device/<did>/config/sensor document */
   config: string;
+  /** the FLM's hostname (default flukso-<6 hex of the device id>) */
+  hostname?: string;
+  /** the `out` topics it unsubscribes after CONNACK (default: the four of fmosq.sh) */
+  outTopics?: string[];
 }
 
-export const bridgeClientId = (did: string): string => `flukso-${did.slice(0, 6)}.flukso`;
+/** The FLM's hostname is flukso-<first 3 bytes of the device id in hex>. */
+export const bridgeClientId = (did: string, hostname = `flukso-${did.slice(0, 6)}`): string => `${hostname}.flukso`;
+
+/** The bridged topics of fmosq.sh, all `out` at QoS 0. */
+const OUT_TOPICS = ['/device/+/config/sensor', '/device/+/config/kube', '/device/+/tmpo/sync', '/sensor/+/tmpo/#'];
 
 export class FlmBridge {
   private client: MqttClient | undefined;
@@ -48,10 +62,13 @@ export class FlmBridge {
   start(): void {
     if (this.client) return;
     const o = this.opts;
+    const clientId = bridgeClientId(o.did, o.hostname);
+    const state = `$SYS/broker/connection/${clientId}/state`;
     const c = mqtt.connect(o.url, {
       protocolId: 'MQIsdp',
       protocolVersion: 3,
-      clientId: bridgeClientId(o.did),
+      clientId,
+      will: { topic: state, payload: Buffer.from('0'), qos: 1, retain: true },
       username: o.did,
       password: o.keyHex,
       clean: true,
@@ -66,6 +83,8 @@ export class FlmBridge {
     });
     c.on('connect', (connack) => {
       this.connacks.push(connack.returnCode ?? 0);
+      c.publish(state, '1', { qos: 1, retain: true });
+      for (const t of o.outTopics ?? OUT_TOPICS) c.unsubscribe(t);
       // mosquitto hands a fresh bridge the retained messages of its out topics
       c.publish(`/device/${o.did}/config/sensor`, o.config, { qos: 0, retain: true });
       if (!this.syncRequested) {

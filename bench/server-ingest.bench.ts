@@ -166,12 +166,30 @@ async function baseline(load: Load): Promise<Figures> {
   }
 }
 
-async function server(load: Load): Promise<{ f: Figures; rss0: number; rss1: number; health: string }> {
+interface ServerRun {
+  f: Figures;
+  rss0: number;
+  rss1: number;
+  health: string;
+  /** blocks the server lists for the last sensor of each load (it stored what it was sent) */
+  stored: { http: number; bridge: number };
+}
+
+/** How many blocks `GET /sensor/<sid>/tmpo/sync` lists for a sensor. */
+async function listed(port: number, sid: string, token: string): Promise<number> {
+  const r = await fetch(`http://127.0.0.1:${port}/sensor/${sid}/tmpo/sync?rid=0&lvl=0&bid=0`, {
+    headers: { 'X-Version': '1.0', 'X-Token': token, Accept: 'application/json' },
+  });
+  return r.status === 200 ? ((await r.json()) as unknown[]).length : -r.status;
+}
+
+async function server(load: Load): Promise<ServerRun> {
   const place = await serverPlace();
   const data = dataDirOf(place);
   try {
     const user = await runFlm(['server', 'user', 'add', 'bench', '--data', data]);
     if (user.code !== 0) throw new Error(`flm server user add: ${user.out}${user.err}`);
+    const token = /[0-9a-f]{32}/.exec(user.out)?.[0] ?? '';
     for (const d of [...load.httpDevices, ...load.bridgeDevices]) {
       const r = await runFlm([
         'server',
@@ -201,7 +219,11 @@ async function server(load: Load): Promise<{ f: Figures; rss0: number; rss1: num
       const f = await measure(pid, place.api, bridgeUrl, caFile, load, load.rounds, load.blocks);
       const rss1 = rssBytes(pid);
       const health = await fetch(`http://127.0.0.1:${place.api}/health`).then((r) => r.text());
-      return { f, rss0, rss1, health };
+      const stored = {
+        http: await listed(place.api, load.httpDevices.at(-1)!.sids[3]!, token),
+        bridge: await listed(place.api, load.bridgeDevices.at(-1)!.sids[3]!, token),
+      };
+      return { f, rss0, rss1, health, stored };
     } finally {
       await run.stop(10_000);
     }
@@ -229,6 +251,10 @@ async function main(): Promise<void> {
     `server memory: RSS ${mb(s.rss0)} MB after warm-up -> ${mb(s.rss1)} MB after the load; /health ${s.health}`,
   );
   const expectedPosts = load.rounds.length * 4;
+  verdict(
+    `the server lists blocks for the last sensor of each load (HTTP: ${s.stored.http}, bridge: ${s.stored.bridge})`,
+    s.stored.http > 0 && s.stored.bridge > 0,
+  );
   verdict(`every measured POST answered 200 (${s.f.posts} of ${expectedPosts})`, s.f.posts === expectedPosts);
   goal('server HTTP POSTs per CPU second (10,000 FLMs x 10)', postsPerCpu, '>=', POSTS_GOAL, { digits: 0 });
   goal('server level-8 blocks per CPU second (10,000 FLMs x 10)', blocksPerCpu, '>=', BLOCKS_GOAL, { digits: 0 });

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 
 /**
- * The FLM's mosquitto bridge to the Flukso server (firmware description §3.1), as the server sees
+ * The FLM's mosquitto bridge to the Flukso server (docs/protocols/upload.md#mqtt-bridge), as the server sees
  * it: MQTT 3.1 (MQIsdp, version 3: `try_private false`, so no bridge bit), user name = device id,
  * password = device key, clean session, keepalive 60, TLS verified against the CA file, topics
  * out at QoS 0 without a queue while the link is down. The server's unsubscribed

@@ -1,7 +1,7 @@
 /**
  * The two FLM generations the emulator can be: version number (in the User-Agent and the
  * heartbeat), and the sensor table published as `/device/<did>/config/sensor`
- * (docs/protocols/upload.md, firmware description §7.2/§7.4).
+ * (docs/protocols/upload.md, docs/protocols/flm-mqtt.md#sensor-table).
  *
  * - FLM02: package 2.5.0 -> version 250; sections 1..6 (1-3 analog clamps, 4-5 pulse, 6 uart).
  * - FLM03: its main-board firmware is not public; we assume the same version scheme with a 3.x
@@ -120,7 +120,7 @@ function luaValue(v: string): string | number {
 }
 
 /**
- * The `/device/<did>/config/sensor` document (firmware description §7.4): the whole uci keyed by
+ * The `/device/<did>/config/sensor` document (docs/protocols/flm-mqtt.md#sensor-table): the whole uci keyed by
  * section name, numbers as numbers, enabled sensor sections completed with data_type and rid.
  */
 export function configSensorDocument(

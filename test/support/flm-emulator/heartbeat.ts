@@ -3,7 +3,7 @@ import { FlmHttpConnection, type Endpoint } from './http-connection';
 import { heartbeatBody, requestBytes, type HeartbeatFields } from './http-request';
 
 /**
- * heartbeat.lua (firmware description §5.2): `POST /device/<did>` with `Connection: close`, peer
+ * heartbeat.lua (docs/protocols/upload.md#heartbeat): `POST /device/<did>` with `Connection: close`, peer
  * not verified; the reply counts only when it is a 200 whose X-Digest is the HMAC of its body with
  * the device key.
  */

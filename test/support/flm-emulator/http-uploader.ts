@@ -3,7 +3,7 @@ import { FlmHttpConnection, type Endpoint } from './http-connection';
 import { measurementsBody, requestBytes } from './http-request';
 
 /**
- * fluksod's WAN branch (firmware description §2.2, §5.1): integer counter readings collect in a
+ * fluksod's WAN branch (docs/protocols/upload.md#measurements, #downsampling): integer counter readings collect in a
  * per-sensor buffer; once a reading is past the threshold (start + 300 s, then 300 s after each
  * upload) the buffer goes through the three downsampling filters and one POST per sensor with data
  * goes out over one persistent connection, `Connection: close` on the last. A sensor's buffer is

@@ -4,7 +4,7 @@ import type { SensorKind } from './flavours';
 /**
  * What an emulated household consumes: a counter per sensor (Wh for electricity and solar, litres
  * for gas and water), sampled every `stepSec` of emulated time. As fluksod, a sample becomes a
- * reading only when the integer counter changed since the last one (firmware description §2.2),
+ * reading only when the integer counter changed since the last one (docs/protocols/flm-mqtt.md#when-a-reading-goes-out),
  * so a quiet meter (solar at night, water while nobody is home) sends nothing.
  */
 

@@ -1,6 +1,6 @@
 /**
  * What the Flukso REST API should answer for a sensor, worked out from the readings the emulator
- * delivered (docs/protocols/upload.md#rest): buckets [start + k·R, start + (k+1)·R), the counter at
+ * delivered (docs/protocols/server.md#rest, the server's own description): buckets [start + k·R, start + (k+1)·R), the counter at
  * each edge interpolated linearly between the readings either side of it when they are at most
  * `maxGap` apart (else unknown), each point `[bucket end, Δcounter / R × factor]` rounded to 3
  * decimals, "nan" when an edge is unknown. Written here on its own, not with the server's code.

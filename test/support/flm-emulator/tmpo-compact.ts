@@ -1,7 +1,7 @@
 import { constants, gunzipSync, gzipSync } from 'node:zlib';
 
 /**
- * tmpod's compaction of sibling blocks into their parent (firmware description §4.4), done on the
+ * tmpod's compaction of sibling blocks into their parent (docs/protocols/tmpo.md#compaction), done on the
  * text as tmpod does it, not through our codec: the parent's header is the last source's with the
  * first source's head; `t` and `v` are source 1's arrays, then for each further source the gap to
  * the previous source's tail followed by that source's deltas (its leading 0 replaced by the gap).

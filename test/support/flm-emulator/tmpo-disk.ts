@@ -2,7 +2,7 @@ import { encodeSeries } from '../../../core/tmpo/codec';
 import { compactBlocks } from './tmpo-compact';
 
 /**
- * tmpod's side of an FLM (firmware description §4.2-§4.6): open level-8 blocks in RAM, flushed
+ * tmpod's side of an FLM (docs/protocols/tmpo.md#flushing-level-8-blocks, #compaction, #sync): open level-8 blocks in RAM, flushed
  * once their window is past plus a per-device grace of 4-20 s, then compacted 8 -> 12 -> 16 -> 20
  * when a parent window lies wholly in the past; every block written is published, and a sync list
  * from the server makes it publish again what the server lacks.
@@ -138,7 +138,7 @@ export class TmpoDisk {
   }
 
   /**
-   * A sync list from the server (§4.6): per entry, every block on disk of that sid with rid at
+   * A sync list from the server (docs/protocols/tmpo.md#sync): per entry, every block on disk of that sid with rid at
    * least entry.rid whose tail bid + 2^lvl − 1 is past the entry's, levels 20, 16, 12, 8.
    */
   resync(entries: ReadonlyArray<{ sid: string; rid: number; lvl: number; bid: number }>): PublishedBlock[] {

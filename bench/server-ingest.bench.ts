@@ -209,7 +209,7 @@ async function server(load: Load): Promise<ServerRun> {
     try {
       await untilHealthy(place, run);
       const pid = run.proc.pid!;
-      const caFile = await bridgeCaFile(place, run.output());
+      const caFile = await bridgeCaFile(place, run.output);
       const bridgeUrl = `mqtts://127.0.0.1:${place.bridge}`;
       // warm-up, untimed: other timestamps than the measured load
       await driveHttp(place.api, load.warmRounds, CONCURRENCY);

@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, tempDir } from '../nodered';
 import { repoRoot } from '../paths';
 import { start, type Running } from '../processes';
+import { portOpen } from '../net';
+import { runFlm } from '../cli';
 
 /**
  * `FLM_MODE=server npm start` as a person runs it (dist/scripts/start.js after the build), in a
@@ -89,13 +91,34 @@ export async function flmCli(p: ServerPlace, args: string[]): Promise<string> {
   }
 }
 
-/** The CA file the server made for its bridge endpoint (`<data>/server-tls/`), as an FLM's bridge_cafile. */
-export async function bridgeCaFile(p: ServerPlace, output: string): Promise<string> {
-  const printed = /(\S*server-tls\S*\.(?:pem|crt))/.exec(output)?.[1];
-  if (printed && /ca/i.test(printed)) return printed;
-  const dir = join(dataDirOf(p), 'server-tls');
-  const files = await readdir(dir).catch(() => [] as string[]);
-  const ca = files.find((f) => /ca/i.test(f) && /\.(pem|crt)$/.test(f));
-  if (!ca) throw new Error(`no CA file in ${dir} (${files.join(', ')}) and none printed:\n${output}`);
-  return join(dir, ca);
+/** `flm <args> --data <dir>` run in this process (core/cli/main), as flmCli otherwise. */
+export async function flmCliInProcess(p: ServerPlace, args: string[]): Promise<string> {
+  const r = await runFlm([...args, '--data', dataDirOf(p)]);
+  if (r.code !== 0) throw new Error(`flm ${args.join(' ')} exited ${r.code}: ${r.out}${r.err}`);
+  return r.out + r.err;
 }
+
+/**
+ * The CA file the server made for its bridge endpoint (`<data>/server-tls/`), as an FLM's
+ * bridge_cafile, once it exists and the bridge port listens (the bridge starts after /health).
+ */
+export async function bridgeCaFile(p: ServerPlace, output: () => string, timeoutMs = 30_000): Promise<string> {
+  const end = Date.now() + timeoutMs;
+  const dir = join(dataDirOf(p), 'server-tls');
+  for (;;) {
+    const printed = /(\S*server-tls\S*ca\S*\.(?:pem|crt))/.exec(output())?.[1];
+    const files = await readdir(dir).catch(() => [] as string[]);
+    const ca = files.find((f) => /ca/i.test(f) && /\.(pem|crt)$/.test(f));
+    const file = printed && (await exists(printed)) ? printed : ca ? join(dir, ca) : undefined;
+    if (file && (await portOpen(p.bridge))) return file;
+    if (Date.now() > end)
+      throw new Error(`no CA file in ${dir} (${files.join(', ')}) or bridge port ${p.bridge} closed:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const exists = (f: string): Promise<boolean> =>
+  access(f).then(
+    () => true,
+    () => false,
+  );

@@ -72,6 +72,8 @@ test('50 emulated FLMs, a day at speed, two SIGKILLs: every reading once, wrong 
   const place = await serverPlace();
   let run: Running | undefined;
   const members: Member[] = [];
+  const t0 = Date.now();
+  const timings: string[] = [];
   try {
     // accounts and devices first: the CLI works while the server is stopped
     const userOut = await flmCli(place, ['server', 'user', 'add', 'fluksonian']);
@@ -91,6 +93,7 @@ test('50 emulated FLMs, a day at speed, two SIGKILLs: every reading once, wrong 
         ...id.sids.flatMap((s) => ['--sensor', s]),
       ]);
 
+    timings.push(`registered ${Math.round((Date.now() - t0) / 1000)} s`);
     run = startServerMode(place);
     await untilHealthy(place, run);
     const ca = await readFile(await bridgeCaFile(place, run.output), 'utf8');
@@ -151,6 +154,23 @@ test('50 emulated FLMs, a day at speed, two SIGKILLs: every reading once, wrong 
     const good = members.filter((m) => !m.wrong);
     const bad = members.filter((m) => m.wrong);
     const problems: string[] = [];
+    timings.push(`run ${Math.round((Date.now() - t0) / 1000)} s`);
+    /** a device's part in the run, for the failure text */
+    const describe = (m: Member): string =>
+      `${m.wrong ? 'wrong key ' : ''}${m.emu.opts.flavour} ${m.emu.uploader ? 'HTTP' : ''}${m.emu.uploader && m.emu.bridge ? '+' : ''}${m.emu.bridge ? 'bridge' : ''}`;
+    /** a sample's time against the kills, and which way it was sent */
+    const where = (m: Member, sid: string, ts: number): string => {
+      const ways = [
+        m.emu.uploader?.acked.get(sid)?.has(ts) ? 'acknowledged POST' : '',
+        m.emu.disk.written.get(sid)?.has(ts) ? 'block' : '',
+      ]
+        .filter(Boolean)
+        .join(' and ');
+      const post = m.emu.uploader?.posts.find(
+        (p) => p.sid === sid && p.status === 200 && p.points.some(([t]) => t === ts),
+      );
+      return `ts ${ts} (run + ${ts - FROM} s; kills at chunk ends ${kills.map((k) => k - FROM).join(', ')}) by ${ways}${post ? ` in the round at run + ${post.at - FROM} s` : ''}`;
+    };
 
     // HTTP: every reading put on the wire was acknowledged in the end, nothing is left buffered
     for (const m of good) {
@@ -176,16 +196,22 @@ test('50 emulated FLMs, a day at speed, two SIGKILLs: every reading once, wrong 
     // tmpo-py syncs every sensor; wait until the server has taken all blocks
     const sensors = members.flatMap((m) => m.id.sids.map((sid) => ({ m, sid })));
     const want = new Map(sensors.map(({ m, sid }) => [sid, m.wrong ? [] : delivered(m.emu, sid)]));
+    // fresh clients until every sensor is complete, or nothing more came for 20 s
     let py = new TmpoPyClient(`http://127.0.0.1:${place.api}`);
-    const deadline = Date.now() + 120_000;
+    let have = -1;
+    let progressAt = Date.now();
     for (;;) {
       py = new TmpoPyClient(`http://127.0.0.1:${place.api}`);
       for (const { sid } of sensors) py.add(sid, token);
       await py.sync();
-      const missing = sensors.filter(({ sid }) => py.series(sid).times.length < want.get(sid)!.length);
-      if (missing.length === 0 || Date.now() > deadline) break;
+      const counts = sensors.map(({ sid }) => (py.rows.some((r) => r.sid === sid) ? py.series(sid).times.length : 0));
+      const total = counts.reduce((a, b) => a + b, 0);
+      if (total !== have) progressAt = Date.now();
+      have = total;
+      if (sensors.every(({ sid }, i) => counts[i]! >= want.get(sid)!.length) || Date.now() - progressAt > 20_000) break;
       await new Promise((r) => setTimeout(r, 1000));
     }
+    timings.push(`synced ${Math.round((Date.now() - t0) / 1000)} s`);
     for (const { m, sid } of sensors) {
       const s = py.rows.some((r) => r.sid === sid) ? py.series(sid) : { times: [], values: [] };
       const got = s.times.map((t, i) => [t, s.values[i]!] as [number, number]);
@@ -193,9 +219,12 @@ test('50 emulated FLMs, a day at speed, two SIGKILLs: every reading once, wrong 
       if (new Set(s.times).size !== s.times.length) problems.push(`tmpo-py ${sid}: a sample twice`);
       if (JSON.stringify(got) !== JSON.stringify(w)) {
         const gotSet = new Map(got);
-        const lacking = w.filter(([t, v]) => gotSet.get(t) !== v).length;
+        const lacking = w.filter(([t, v]) => gotSet.get(t) !== v);
+        const sent = new Set(w.map(([t]) => t));
+        const extra = got.filter(([t]) => !sent.has(t)).length;
         problems.push(
-          `tmpo-py ${sid} (${m.wrong ? 'wrong key' : m.emu.opts.flavour}): ${got.length} samples, expected ${w.length}, ${lacking} missing or different`,
+          `tmpo-py ${sid} (${describe(m)}): ${got.length} samples, expected ${w.length}; ${lacking.length} missing or different, ${extra} not sent` +
+            (lacking.length ? `; first missing ${where(m, sid, lacking[0]![0])}` : ''),
         );
       }
     }
@@ -214,9 +243,13 @@ test('50 emulated FLMs, a day at speed, two SIGKILLs: every reading once, wrong 
         const expected = expectedSeries(want.get(sid)!, start, r, (end - start) / r, factor);
         const diff = seriesDiff(got, expected);
         if (diff.length)
-          problems.push(`REST ${sid} ${name}: ${diff.length} points differ, first ${diff.slice(0, 3).join('; ')}`);
+          problems.push(
+            `REST ${sid} (${describe(m)}) ${name}: ${diff.length} points differ, first ${diff.slice(0, 3).join('; ')}`,
+          );
       }
     }
+    timings.push(`checked ${Math.round((Date.now() - t0) / 1000)} s`);
+    console.log(`fleet test: ${timings.join(', ')}`);
     assert.deepEqual(problems.slice(0, 40), [], `${problems.length} problems`);
     // the run covered what it should
     assert.ok(good.some((m) => sorted(new Map(delivered(m.emu, m.id.sids[0]!))).length > 1000));

@@ -2,6 +2,8 @@ import { join, resolve } from 'node:path';
 
 /** The variables `npm start` honours (README "Environment"), with their defaults. */
 export const START_DEFAULTS = {
+  /** device: the FLM pipeline (flows/flm.json); server: a Flukso server (flows/server.json) */
+  FLM_MODE: 'device',
   FLM_SOURCE: 'simulator',
   FLM_SERIAL_PORT: '',
   FLM_P1_TCP: '',
@@ -27,6 +29,9 @@ export const START_DEFAULTS = {
   FLM_HA_PREFIX: 'homeassistant',
   FLM_SIM_SPEED: '1',
   FLM_TMPO_HORIZON: '6',
+  FLM_SERVER_TLS_CERT: '',
+  FLM_SERVER_TLS_KEY: '',
+  FLM_SERVER_NAMES: '',
 };
 
 export type StartEnv = { [K in keyof typeof START_DEFAULTS]: string } & {
@@ -42,7 +47,9 @@ export function startDefaults(env: NodeJS.ProcessEnv, root: string): StartEnv {
     out[k] = env[k] ?? v;
   out.FLM_DATA_DIR = resolve(out.FLM_DATA_DIR || join(root, '.flm', 'data'));
   out.FLM_P1_SOURCE = out.FLM_P1_TCP ? 'tcp' : 'serial';
-  checkSource(out);
+  if (out.FLM_MODE !== 'device' && out.FLM_MODE !== 'server')
+    throw new Error(`FLM_MODE="${out.FLM_MODE}" is not device or server`);
+  if (out.FLM_MODE === 'device') checkSource(out);
   return out;
 }
 

@@ -13,12 +13,19 @@ const PORTS = [
   { name: 'FLM_API_PORT', what: 'local API port', blank: null, off: true, bind: 'FLM_BIND' },
 ] as const;
 
+/** FLM_MODE=server listens on the editor, API and bridge ports only. */
+const SERVER_PORTS = [
+  PORTS[0],
+  { name: 'FLM_API_PORT', what: 'Flukso API port', blank: 8080, off: false, bind: 'FLM_BIND' },
+  { name: 'FLM_BRIDGE_PORT', what: 'MQTT bridge port', blank: null, off: true, bind: 'FLM_BIND' },
+] as const;
+
 /** The ports `npm start` will listen on, with the variable of each and the address it binds. */
 export function startPorts(
   env: StartEnv,
 ): Array<{ name: string; what: string; port: number; bind: 'FLM_UI_BIND' | 'FLM_BIND' }> {
   const out: Array<{ name: string; what: string; port: number; bind: 'FLM_UI_BIND' | 'FLM_BIND' }> = [];
-  for (const p of PORTS) {
+  for (const p of env.FLM_MODE === 'server' ? SERVER_PORTS : PORTS) {
     const text = env[p.name].trim();
     if (text === '' || (p.off && text === 'off')) {
       if (text === '' && p.blank !== null) out.push({ name: p.name, what: p.what, port: p.blank, bind: p.bind });

@@ -24,7 +24,9 @@ async function main(): Promise<void> {
   const userDir = resolve(process.env.FLM_USER_DIR || join(root, '.flm'));
   mkdirSync(join(userDir, 'node_modules'), { recursive: true });
   linkPackage(userDir);
-  installFlow(userDir);
+  const serverMode = env.FLM_MODE === 'server';
+  const flowFile = serverMode ? 'flows-server.json' : 'flows.json';
+  installFlow(userDir, serverMode ? 'server.json' : 'flm.json', flowFile);
   await seedIdentity(env);
   for (const p of await closeSecretFiles(userDir, env.FLM_DATA_DIR))
     console.log(`flm: ${p} was readable by others; now 0600`);
@@ -45,7 +47,7 @@ async function main(): Promise<void> {
   });
   const settings = {
     userDir,
-    flowFile: 'flows.json',
+    flowFile,
     ...lock.settings,
     uiHost: env.FLM_UI_BIND,
     uiPort: Number(env.FLM_UI_PORT),
@@ -70,7 +72,12 @@ async function main(): Promise<void> {
   });
   await RED.start();
   const editorUrl = `http://${env.FLM_UI_BIND.includes(':') ? `[${env.FLM_UI_BIND}]` : env.FLM_UI_BIND}:${env.FLM_UI_PORT}/`;
-  console.log(`flm: editor on ${editorUrl}  MQTT on ${env.FLM_BIND}:${env.FLM_MQTT_PORT}  data in ${env.FLM_DATA_DIR}`);
+  if (serverMode) for (const line of serverNotice(env)) console.log(line);
+  else
+    console.log(
+      `flm: editor on ${editorUrl}  MQTT on ${env.FLM_BIND}:${env.FLM_MQTT_PORT}  data in ${env.FLM_DATA_DIR}`,
+    );
+  if (serverMode) console.log(`flm: editor on ${editorUrl}  data in ${env.FLM_DATA_DIR}`);
   for (const line of loginNotice(lock.login)) console.log(line);
 
   let stopping = false;
@@ -113,23 +120,41 @@ function linkPackage(userDir: string): void {
  * Put flows/flm.json in place as the user dir's flows.json. A copy the person changed in the
  * editor is kept; a copy nobody touched follows flows/flm.json when it changes.
  */
-function installFlow(userDir: string): void {
-  const source = readFileSync(join(root, 'flows', 'flm.json'), 'utf8');
-  const target = join(userDir, 'flows.json');
-  const marker = join(userDir, '.flows-installed.sha256');
+function installFlow(userDir: string, flow: string, flowFile: string): void {
+  const source = readFileSync(join(root, 'flows', flow), 'utf8');
+  const target = join(userDir, flowFile);
+  const marker = join(userDir, flowFile === 'flows.json' ? '.flows-installed.sha256' : `.${flowFile}-installed.sha256`);
   const sha = (s: string) => createHash('sha256').update(s).digest('hex');
   if (existsSync(target)) {
     const current = readFileSync(target, 'utf8');
     const installed = existsSync(marker) ? readFileSync(marker, 'utf8').trim() : '';
     if (sha(current) !== installed) {
       if (sha(source) !== installed)
-        console.log('flm: keeping your edited .flm/flows.json (delete it to get flows/flm.json again)');
+        console.log(`flm: keeping your edited .flm/${flowFile} (delete it to get flows/${flow} again)`);
       return;
     }
     if (current === source) return;
   }
   writeFileSync(target, source);
   writeFileSync(marker, sha(source) + '\n');
+}
+
+/** Where FLM_MODE=server answers, for the person setting up FLMs (README "Run your own Flukso server"). */
+function serverNotice(env: StartEnv): string[] {
+  const host = env.FLM_BIND.includes(':') ? `[${env.FLM_BIND}]` : env.FLM_BIND;
+  const https = Boolean(env.FLM_SERVER_TLS_CERT && env.FLM_SERVER_TLS_KEY);
+  const bridge = env.FLM_BRIDGE_PORT.trim();
+  const lines = [`flm: Flukso server API on ${https ? 'https' : 'http'}://${host}:${env.FLM_API_PORT || '8080'}/`];
+  if (bridge && bridge !== 'off') {
+    lines.push(`flm: MQTT bridge endpoint (TLS) on ${host}:${bridge}`);
+    lines.push(
+      https
+        ? `flm: bridge certificate ${env.FLM_SERVER_TLS_CERT} (give the FLMs its CA as bridge_cafile)`
+        : `flm: CA for the FLMs (bridge_cafile) ${join(env.FLM_DATA_DIR, 'server-tls', 'ca.crt')}`,
+    );
+  }
+  lines.push(`flm: manage devices and users with: flm server --help (data in ${env.FLM_DATA_DIR})`);
+  return lines;
 }
 
 /** FLM_DEVICE_ID / FLM_DEVICE_KEY, when given, become the identity kept in the data dir. */

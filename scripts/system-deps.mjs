@@ -6,6 +6,8 @@ import { existsSync } from 'node:fs';
 
 export const SYSTEM_PACKAGES = [
   { pkg: 'mosquitto-clients', probe: '/usr/bin/mosquitto_sub' },
+  // the broker itself, run as an FLM's bridge against the server's bridge endpoint (test/integration/server-bridge-mosquitto.test.ts)
+  { pkg: 'mosquitto', probe: '/usr/sbin/mosquitto' },
   { pkg: 'socat', probe: '/usr/bin/socat' },
   { pkg: 'chromium', probe: '/usr/bin/chromium' },
   { pkg: 'mariadb-server', probe: '/usr/sbin/mariadbd' },
@@ -29,4 +31,7 @@ export function ensureSystemPackages(list = SYSTEM_PACKAGES) {
     console.error(`apt-get install ${missing.join(' ')} failed`);
     process.exit(1);
   }
+  // Debian starts the mosquitto service on install; on port 1883 it would stand in flm-broker's way.
+  if (missing.includes('mosquitto') && existsSync('/usr/bin/systemctl'))
+    spawnSync('systemctl', ['disable', '--now', 'mosquitto'], { stdio: 'ignore' });
 }

@@ -22,6 +22,8 @@ export class Buckets {
     readonly start: number,
     readonly resolution: number,
     readonly buckets: number,
+    /** an edge between two samples further apart than this stays unknown (a gap in the data) */
+    private readonly maxGap = Infinity,
   ) {
     if (!Number.isSafeInteger(buckets) || buckets < 0)
       throw new RangeError(`bucket count must be a whole number, got ${buckets}`);
@@ -39,7 +41,7 @@ export class Buckets {
       const e = this.start + this.nextEdge * this.resolution;
       if (e > t) break;
       if (e === t) this.edge[this.nextEdge] = v;
-      else if (this.prevT !== undefined)
+      else if (this.prevT !== undefined && t - this.prevT <= this.maxGap)
         this.edge[this.nextEdge] = this.prevV + ((v - this.prevV) * (e - this.prevT)) / (t - this.prevT);
     }
     if (t >= this.start && t < this.end) {

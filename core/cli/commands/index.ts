@@ -3,6 +3,7 @@ import { simCommand } from './sim';
 import { tmpoCommands } from './tmpo';
 import { p1DecodeCommand, p1SniffCommand } from './p1';
 import { boardEmulateCommand, boardSniffCommand } from './board';
+import { serverCommands } from './server';
 
 /** Every command of `flm`; a new one is added here. */
 export const COMMANDS: Command[] = [
@@ -12,4 +13,5 @@ export const COMMANDS: Command[] = [
   p1SniffCommand,
   boardSniffCommand,
   boardEmulateCommand,
+  ...serverCommands,
 ];

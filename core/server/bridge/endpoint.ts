@@ -1,0 +1,398 @@
+import { Aedes, type AedesOptions, type Client } from 'aedes';
+import { createServer, type Server, type TLSSocket, type SecureContextOptions } from 'node:tls';
+import { EventEmitter } from 'node:events';
+import { PacketGuard } from '../../broker/packet-guard';
+import { tmpoSyncReplyTopic } from '../../mqtt/topics';
+import type { BridgeBackend } from './backend';
+import { BridgeRefused } from './refused';
+import { bridgeRoute, blockProblem, MAX_BLOCK_BYTES, type BridgeRoute } from './routes';
+import { clampKeepalive } from './keepalive';
+import { DeviceLane, BackendGate } from './lane';
+import { BridgeCounts, type BridgeCount } from './counts';
+
+export interface BridgeEndpointOptions {
+  backend: BridgeBackend;
+  host: string;
+  /** the FLM's bridge_port is 8883; 0 picks a free port */
+  port: number;
+  /** the certificate chain and key the endpoint presents (PEM) */
+  tls: Pick<SecureContextOptions, 'cert' | 'key' | 'ca'>;
+  limits?: Partial<BridgeLimits>;
+  /**
+   * aedes's emitter and persistence, for several instances sharing one namespace (Redis,
+   * docs/protocols/server-bridge.md#several-instances); in memory when not given. Nothing a
+   * device publishes passes through them.
+   */
+  aedes?: Pick<AedesOptions, 'mq' | 'persistence' | 'id'>;
+}
+
+export interface BridgeLimits {
+  /** the largest packet a device may send: a block of the largest size the Flukso server took, and its topic */
+  maxPacketBytes: number;
+  /** open TLS connections */
+  maxConnections: number;
+  /** publishes handled per second per device; more wait (the device is slowed, not cut) */
+  publishesPerSecond: number;
+  /** backend calls running at once over all devices; more wait */
+  maxBackendCalls: number;
+  /** ms from TCP connect to a finished TLS handshake, and from there to CONNECT */
+  handshakeTimeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+export const DEFAULT_BRIDGE_LIMITS: BridgeLimits = {
+  maxPacketBytes: MAX_BLOCK_BYTES + 1024,
+  maxConnections: 10_000,
+  publishesPerSecond: 200,
+  maxBackendCalls: 64,
+  handshakeTimeoutMs: 10_000,
+  connectTimeoutMs: 10_000,
+};
+
+/** A device logged in: what it spoke and the keepalive it is held to. */
+export interface BridgeLogin {
+  did: string;
+  mqttVersion: '3.1' | '3.1.1';
+  keepaliveS: number;
+}
+
+/** Something the endpoint turned away or could not do, for the log; every one is also counted. */
+export interface BridgeRefusal {
+  reason: BridgeCount;
+  did?: string;
+  topic?: string;
+  detail: string;
+}
+
+interface Device {
+  did: string;
+  lane: DeviceLane;
+  /** the device's sensors as of the last sync list: blocks of other sensors are not its to send */
+  sids: Set<string>;
+  sidsAt: number;
+}
+
+/** How long an unknown sensor id waits before the device's sensor list is asked for again. */
+const SENSOR_LIST_REFRESH_MS = 10_000;
+const HEX32 = /^[0-9a-f]{32}$/;
+
+/**
+ * The server end of an FLM's MQTT bridge, as the Flukso server's flmqtt behaved
+ * (docs/protocols/server-bridge.md): TLS, MQTT 3.1 and 3.1.1, device id and key as login,
+ * the sync list pushed right after CONNACK, blocks and configs handed to the backend.
+ * Events: 'login' (BridgeLogin), 'refused' (BridgeRefusal), 'clients' (count).
+ */
+export class BridgeEndpoint extends EventEmitter {
+  private readonly sockets = new Set<TLSSocket>();
+  private readonly devices = new WeakMap<Client, Device>();
+  private readonly keepalives = new WeakMap<Client, number>();
+  private readonly gate: BackendGate;
+  private closing?: Promise<void>;
+  readonly counts = new BridgeCounts();
+  clients = 0;
+  port = 0;
+
+  private constructor(
+    readonly aedes: Aedes,
+    private readonly server: Server,
+    private readonly backend: BridgeBackend,
+    readonly limits: BridgeLimits,
+  ) {
+    super();
+    this.gate = new BackendGate(limits.maxBackendCalls);
+  }
+
+  static async start(opts: BridgeEndpointOptions): Promise<BridgeEndpoint> {
+    const limits = { ...DEFAULT_BRIDGE_LIMITS, ...opts.limits };
+    const aedes = await Aedes.createBroker({
+      ...opts.aedes,
+      heartbeatInterval: 60_000,
+      connectTimeout: limits.connectTimeoutMs,
+      drainTimeout: 20_000,
+      // Client ids are rewritten to `bridge/<device id>` (see preConnect), longer than 3.1's 23.
+      maxClientsIdLength: 64,
+    });
+    const server = createServer({ ...opts.tls, handshakeTimeout: limits.handshakeTimeoutMs });
+    const endpoint = new BridgeEndpoint(aedes, server, opts.backend, limits);
+    endpoint.wire();
+    try {
+      endpoint.port = await listen(server, opts.port, opts.host);
+    } catch (err) {
+      await endpoint.close(2000);
+      throw err;
+    }
+    return endpoint;
+  }
+
+  private refuse(r: BridgeRefusal): void {
+    this.counts.add(r.reason);
+    this.emit('refused', r);
+  }
+
+  private wire(): void {
+    const a = this.aedes;
+    a.preConnect = (client, packet, done) => {
+      const v31 = packet.protocolId === 'MQIsdp' && packet.protocolVersion === 3;
+      const v311 = packet.protocolId === 'MQTT' && packet.protocolVersion === 4;
+      if (!v31 && !v311) {
+        this.refuse({
+          reason: 'protocol-refused',
+          detail: `${String(packet.protocolId)} version ${packet.protocolVersion} refused: MQTT 3.1 and 3.1.1 only`,
+        });
+        // aedes answers a version outside 3..4 with CONNACK 1, "unacceptable protocol version".
+        (packet as { protocolVersion: number }).protocolVersion = 0;
+        return done(null, true);
+      }
+      const keepalive = clampKeepalive(packet.keepalive);
+      if (keepalive !== packet.keepalive) this.counts.add('keepalive-clamped');
+      packet.keepalive = keepalive;
+      this.keepalives.set(client, keepalive);
+      // Nothing subscribes here, so a will would reach nobody (mosquitto's bridge sets one for its notifications).
+      delete packet.will;
+      // mosquitto names its bridge `<hostname>.<connection>`, the same on many FLMs: one id per
+      // device instead, so two devices never take each other's session and a device coming back
+      // takes over its own half-open one (on any instance sharing the emitter).
+      if (typeof packet.username === 'string' && HEX32.test(packet.username))
+        packet.clientId = `bridge/${packet.username}`;
+      done(null, true);
+    };
+    a.authenticate = (client, username, password, done) => {
+      const did = username ?? '';
+      const key = password?.toString('latin1') ?? '';
+      const refuse = (code: 3 | 4, reason: BridgeCount, why: string) => {
+        this.refuse({ reason, did, detail: `login of ${did || '(no user name)'} refused: ${why}` });
+        done(Object.assign(new Error(why), { returnCode: code }), false);
+      };
+      if (!HEX32.test(did) || !HEX32.test(key)) return refuse(4, 'login-refused', 'not a device id and key');
+      this.gate
+        .run(() => this.backend.authenticate(did, key))
+        .then(
+          (ok) => {
+            if (!ok) return refuse(4, 'login-refused', 'unknown device or wrong key');
+            this.counts.add('login');
+            this.emit('login', {
+              did,
+              mqttVersion: client.version === 3 ? '3.1' : '3.1.1',
+              keepaliveS: this.keepalives.get(client) ?? 0,
+            } satisfies BridgeLogin);
+            this.devices.set(client, {
+              did,
+              lane: new DeviceLane(this.limits.publishesPerSecond),
+              sids: new Set(),
+              sidsAt: 0,
+            });
+            done(null, true);
+          },
+          (err: unknown) => refuse(3, 'backend-failed', `the device registry did not answer: ${String(err)}`),
+        );
+    };
+    a.on('connackSent', (connack, client) => {
+      const d = this.devices.get(client);
+      if (connack.returnCode !== 0 || !d) return;
+      void d.lane.run(() => this.sendSync(client, d)).catch((err: unknown) => this.failed(client, d, undefined, err));
+    });
+    a.authorizePublish = (client, packet, done) => {
+      const d = client ? this.devices.get(client) : undefined;
+      if (!client || !d) return done(null);
+      const route = bridgeRoute(packet.topic, d.did);
+      if (route.kind === 'foreign' || route.kind === 'unrecognised') {
+        const why = route.kind === 'foreign' ? 'another device' : 'not a topic the Flukso server takes';
+        this.refuse({
+          reason: route.kind === 'foreign' ? 'foreign-topic' : 'unrecognised',
+          did: d.did,
+          topic: packet.topic,
+          detail: `${packet.topic} from ${d.did} dropped: ${why}`,
+        });
+        return done(null);
+      }
+      const payload = Buffer.from(packet.payload as Buffer);
+      d.lane
+        .run(() => this.take(client, d, route, packet.topic, payload))
+        .then(
+          () => done(null),
+          (err: unknown) => done(this.failed(client, d, packet.topic, err)),
+        );
+    };
+    // What a device publishes was taken above; it goes to no subscriber, no retained store and
+    // no other instance (the emitter would copy every block to every instance).
+    const brokerPublish = a.publish.bind(a) as (p: unknown, c: unknown, cb?: (err?: Error) => void) => void;
+    (a as unknown as { publish: typeof brokerPublish }).publish = (packet, client, cb) => {
+      if (client && typeof client === 'object') return cb?.();
+      brokerPublish(packet, client, cb);
+    };
+    a.authorizeSubscribe = (client, sub, done) => {
+      const d = this.devices.get(client);
+      if (d && sub.topic.startsWith(`/d/device/${d.did}/`)) return done(null, sub);
+      this.refuse({
+        reason: 'subscribe-refused',
+        topic: sub.topic,
+        ...(d ? { did: d.did } : {}),
+        detail: `subscription to ${sub.topic} refused`,
+      });
+      done(null, null);
+    };
+    a.on('client', () => this.setClients(+1));
+    a.on('clientDisconnect', (client) => {
+      this.devices.get(client)?.lane.stop();
+      this.setClients(-1);
+    });
+    // aedes reports persistence and emitter trouble here; unheard, an 'error' event ends the process.
+    (a as EventEmitter).on('error', (err: Error) =>
+      this.refuse({ reason: 'backend-failed', detail: `MQTT core: ${err.message}` }),
+    );
+    this.server.maxConnections = this.limits.maxConnections;
+    this.server.on('drop', (data?: { remoteAddress?: string }) =>
+      this.refuse({
+        reason: 'connections-refused',
+        detail: `connection from ${data?.remoteAddress} refused: ${this.limits.maxConnections} open`,
+      }),
+    );
+    this.server.on('tlsClientError', () => this.counts.add('tls-failed'));
+    this.server.on('error', (err: Error) =>
+      this.refuse({ reason: 'backend-failed', detail: `listener: ${err.message}` }),
+    );
+    const tooLarge = (err: Error) =>
+      this.refuse({ reason: 'packet-too-large', detail: `connection cut: ${err.message}` });
+    this.server.on('secureConnection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+      socket.on('error', () => socket.destroy());
+      a.handle(new PacketGuard(socket, this.limits.maxPacketBytes, tooLarge) as never);
+    });
+  }
+
+  /** One publish of the device, in its turn. */
+  private async take(client: Client, d: Device, route: BridgeRoute, topic: string, payload: Buffer): Promise<void> {
+    switch (route.kind) {
+      case 'sync':
+        return this.sendSync(client, d);
+      case 'tap':
+        return void this.counts.add('tap');
+      case 'config': {
+        // An empty retained message only clears the topic on a broker; there is nothing to store.
+        if (payload.length === 0) return;
+        if (!isJsonObject(payload))
+          return this.refuse({ reason: 'config-refused', did: d.did, topic, detail: `${topic}: not a JSON object` });
+        await this.gate.run(() => this.backend.storeConfig(d.did, route.what, payload));
+        return void this.counts.add('config');
+      }
+      case 'block': {
+        const bad = blockProblem(route, payload);
+        if (bad) return this.refuse({ reason: 'block-refused', did: d.did, topic, detail: `${topic}: ${bad}` });
+        if (!(await this.isDevicesSensor(d, route.sid)))
+          return this.refuse({
+            reason: 'foreign-sensor',
+            did: d.did,
+            topic,
+            detail: `${topic}: sensor ${route.sid} is not ${d.did}'s`,
+          });
+        try {
+          await this.gate.run(() => this.backend.storeBlock(d.did, { ...route, data: payload }));
+        } catch (err) {
+          if (err instanceof BridgeRefused)
+            return this.refuse({ reason: 'block-refused', did: d.did, topic, detail: `${topic}: ${err.message}` });
+          throw err;
+        }
+        return void this.counts.add('block');
+      }
+    }
+  }
+
+  private async isDevicesSensor(d: Device, sid: string): Promise<boolean> {
+    if (d.sids.has(sid)) return true;
+    // A sensor enabled since the last sync list (its config just arrived): ask once more, not for every block.
+    if (Date.now() - d.sidsAt < SENSOR_LIST_REFRESH_MS) return false;
+    await this.syncList(d);
+    return d.sids.has(sid);
+  }
+
+  private async syncList(d: Device) {
+    const list = await this.gate.run(() => this.backend.syncList(d.did));
+    d.sids = new Set(list.map((e) => e.sid));
+    d.sidsAt = Date.now();
+    return list;
+  }
+
+  /** `/d/device/<did>/tmpo/sync` to this client alone, subscribed or not, as the Flukso server sent it. */
+  private async sendSync(client: Client, d: Device): Promise<void> {
+    const list = await this.syncList(d);
+    const payload = Buffer.from(JSON.stringify(list.map(({ sid, rid, lvl, bid }) => ({ sid, rid, lvl, bid }))));
+    await new Promise<void>((resolve) =>
+      client.publish(
+        { cmd: 'publish', topic: tmpoSyncReplyTopic(d.did), payload, qos: 0, retain: false, dup: false } as never,
+        () => resolve(),
+      ),
+    );
+    this.counts.add('sync-reply');
+  }
+
+  /**
+   * A backend call failed for a reason other than refusing the data: nothing more of this
+   * device is taken on this connection, which is closed (an error from authorizePublish does
+   * that); what was not stored comes again after the next sync.
+   */
+  private failed(client: Client, d: Device, topic: string | undefined, err: unknown): Error {
+    const e = err instanceof Error ? err : new Error(String(err));
+    if (!d.lane.isStopped) {
+      d.lane.stop();
+      this.refuse({
+        reason: 'store-failed',
+        did: d.did,
+        ...(topic ? { topic } : {}),
+        detail: `${d.did}: ${e.message}; connection closed, the device's next sync sends it again`,
+      });
+    }
+    if (!topic) client.close();
+    return e;
+  }
+
+  private setClients(delta: number): void {
+    this.clients = Math.max(0, this.clients + delta);
+    this.emit('clients', this.clients);
+  }
+
+  /** Stop listening and cut every device; resolves within `timeoutMs` whatever aedes or a device does. */
+  close(timeoutMs = 5000): Promise<void> {
+    this.closing ??= (async () => {
+      const graceful = Promise.all([
+        new Promise<void>((r) => this.aedes.close(() => r())),
+        new Promise<void>((r) => (this.server.listening ? this.server.close(() => r()) : r())),
+      ]);
+      setImmediate(() => {
+        for (const s of this.sockets) s.destroy();
+      });
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([graceful, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+      clearTimeout(timer);
+      for (const s of this.sockets) s.destroy();
+      this.removeAllListeners();
+    })();
+    return this.closing;
+  }
+}
+
+function isJsonObject(payload: Buffer): boolean {
+  try {
+    const v: unknown = JSON.parse(payload.toString('utf8'));
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+  } catch {
+    return false;
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') reject(new Error(`MQTT bridge port ${port} on ${host} is already in use`));
+      else if (err.code === 'EACCES')
+        reject(new Error(`no permission to listen on MQTT bridge port ${port} on ${host}`));
+      else reject(new Error(`cannot listen for the MQTT bridge on ${host}:${port}: ${err.message}`));
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      const addr = server.address();
+      resolve(typeof addr === 'object' && addr ? addr.port : port);
+    });
+  });
+}

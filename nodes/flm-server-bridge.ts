@@ -1,0 +1,75 @@
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { join } from 'node:path';
+import { startBridgeService, bridgeStatusLine, type BridgeService } from '../core/server/bridge/service';
+import type { BridgeRefusal, BridgeLogin } from '../core/server/bridge/endpoint';
+import { Status } from './lib/status';
+import { onCloseBounded } from './lib/close';
+import { parseSettings } from './lib/settings';
+import { serverBridgeSettings, isBridgeBackendProvider } from './lib/server-bridge-settings';
+
+/** Refusals of one kind logged in full: the first, then every 100th (all are counted in the status). */
+const LOG_EVERY = 100;
+
+export default function (RED: NodeAPI): void {
+  function FlmServerBridge(this: Node, def: NodeDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const status = new Status(node);
+    let service: BridgeService | undefined;
+    let closed = false;
+    let timer: NodeJS.Timeout | undefined;
+
+    const show = () => service && status.ok(bridgeStatusLine(service.endpoint));
+    const starting = (async () => {
+      const s = parseSettings(serverBridgeSettings, def);
+      const provider = s.server ? RED.nodes.getNode(s.server) : null;
+      if (!isBridgeBackendProvider(provider))
+        throw new Error('choose the Flukso server node whose store takes the data');
+      status.idle('starting');
+      const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
+      const started = await startBridgeService({
+        backend: await provider.bridgeBackend(),
+        host: s.host,
+        port: s.port,
+        dataDir: s.dataDir || join(userDir, 'flukso'),
+        ...(s.certFile ? { certFile: s.certFile } : {}),
+        ...(s.keyFile ? { keyFile: s.keyFile } : {}),
+        names: s.tlsNames,
+        limits: {
+          maxConnections: s.maxConnections,
+          maxPacketBytes: s.maxPacketKB * 1024,
+          publishesPerSecond: s.publishesPerSecond,
+        },
+      });
+      if (closed) return void (await started.endpoint.close(2000));
+      service = started;
+      const e = started.endpoint;
+      e.on('clients', show);
+      e.on('login', (l: BridgeLogin) =>
+        node.debug(`FLM ${l.did} logged in (MQTT ${l.mqttVersion}, keepalive ${l.keepaliveS} s)`),
+      );
+      e.on('refused', (r: BridgeRefusal) => {
+        const n = e.counts.get(r.reason);
+        if (n === 1 || n % LOG_EVERY === 0) node.warn(`${r.detail} (${n} ${r.reason} so far)`);
+        show();
+      });
+      // Block counts change without an event per block; the status follows every few seconds.
+      timer = setInterval(show, 5000);
+      show();
+      node.log(
+        `MQTT bridge endpoint for FLMs on ${started.label}` +
+          (started.caFile ? `; give FLMs ${started.caFile} as their bridge_cafile` : ''),
+      );
+    })().catch((err: unknown) => status.failed(err));
+
+    onCloseBounded(node, async () => {
+      closed = true;
+      clearInterval(timer);
+      await starting;
+      await service?.endpoint.close(4000);
+      status.idle('stopped');
+    });
+  }
+
+  RED.nodes.registerType('flm-server-bridge', FlmServerBridge as never);
+}

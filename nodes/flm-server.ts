@@ -1,0 +1,62 @@
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { runServer, type RunningServer } from '../core/server/run';
+import type { BridgeBackend } from '../core/server/bridge/backend';
+import { Status } from './lib/status';
+import { onCloseBounded } from './lib/close';
+import { parseSettings } from './lib/settings';
+import { serverSettings } from './lib/server-settings';
+
+/**
+ * A Flukso-compatible server: the store, HTTP ingestion and the read APIs. An flm-server-bridge
+ * node naming this one takes the FLMs' MQTT bridge and stores through `bridgeBackend()`.
+ */
+export default function (RED: NodeAPI): void {
+  function FlmServer(this: Node & { bridgeBackend?: () => Promise<BridgeBackend> }, def: NodeDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const status = new Status(node);
+    let running: RunningServer | undefined;
+    let closed = false;
+    let timer: NodeJS.Timeout | undefined;
+
+    const starting = (async () => {
+      const s = parseSettings(serverSettings, def);
+      status.idle('starting');
+      const r = await runServer({
+        dataDir: s.dataDir,
+        host: s.host,
+        port: s.apiPort,
+        ...(s.tlsCert ? { tlsCertFile: s.tlsCert } : {}),
+        ...(s.tlsKey ? { tlsKeyFile: s.tlsKey } : {}),
+        maxConnections: s.maxConnections,
+        onError: (err) => node.error(err instanceof Error ? err.message : String(err)),
+      });
+      if (closed) return void (await r.close());
+      running = r;
+      node.log(`Flukso API on ${r.server.url}`);
+      const show = () => status.ok(r.status());
+      show();
+      timer = setInterval(show, 5000);
+      return r;
+    })().catch((err: unknown) => {
+      status.failed(err);
+      throw err;
+    });
+    starting.catch(() => undefined);
+    node.bridgeBackend = async () => {
+      const r = await starting;
+      if (!r) throw new Error('the Flukso server node stopped');
+      return r.server.bridgeBackend;
+    };
+
+    onCloseBounded(node, async () => {
+      closed = true;
+      clearInterval(timer);
+      await starting.catch(() => undefined);
+      await running?.close();
+      status.idle('stopped');
+    });
+  }
+
+  RED.nodes.registerType('flm-server', FlmServer as never);
+}

@@ -1,0 +1,89 @@
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { helper, onTab, waitFor, withDataDir } from '../support/nodered';
+import { callsOf, lastStatusOf } from '../support/node-calls';
+import { portOpen } from '../support/net';
+import { MemoryBridgeBackend } from '../support/memory-bridge-backend';
+
+const serverBridge = require('../../nodes/flm-server-bridge').default;
+
+const DID = 'd9000000000000000000000000000001';
+const KEY = 'a9000000000000000000000000000001';
+const SID = 'c9000000000000000000000000000001';
+
+afterEach(async () => {
+  await helper.unload();
+});
+
+let backend = new MemoryBridgeBackend();
+/** Stands in for the server's node: whatever offers bridgeBackend() (nodes/lib/server-bridge-settings.ts). */
+function fakeServer(RED: any) {
+  RED.nodes.registerType('flm-server-fake', function (this: any, def: any) {
+    RED.nodes.createNode(this, def);
+    this.bridgeBackend = () => backend;
+  });
+}
+
+const flow = (dataDir: string, bridge: Record<string, unknown> = {}) =>
+  onTab([
+    { id: 'srv', type: 'flm-server-fake' },
+    { id: 'br', type: 'flm-server-bridge', server: 'srv', port: '0', dataDir, ...bridge },
+  ]);
+
+test('flm-server-bridge makes its CA and certificate in <data>/server-tls, names the CA file in the log, and takes an FLM logging in with MQTT 3.1; closing frees the port', async () => {
+  backend = new MemoryBridgeBackend().addDevice(DID, KEY, [SID]);
+  await withDataDir(async (dataDir) => {
+    await helper.load([fakeServer, serverBridge], flow(dataDir));
+    const br = helper.getNode('br');
+    const line = await waitFor('the start line', () =>
+      callsOf(br, 'log')
+        .map((a) => String(a[0]))
+        .find((l) => l.includes('bridge_cafile')),
+    );
+    const caFile = join(dataDir, 'server-tls', 'ca.crt');
+    assert.ok(line.includes(caFile), line);
+    assert.equal((await stat(join(dataDir, 'server-tls', 'server.key'))).mode & 0o777, 0o600);
+    const port = Number(/mqtts:\/\/127\.0\.0\.1:(\d+)/.exec(line)![1]);
+    const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, {
+      ca: await readFile(caFile),
+      protocolId: 'MQIsdp',
+      protocolVersion: 3,
+      username: DID,
+      password: KEY,
+      reconnectPeriod: 0,
+    });
+    const got: string[] = [];
+    client.on('message', (t, p) => got.push(`${t} ${p}`));
+    try {
+      await waitFor('the sync reply', () => got.length === 1);
+      assert.equal(got[0], `/d/device/${DID}/tmpo/sync [{"sid":"${SID}","rid":0,"lvl":0,"bid":0}]`);
+      await waitFor('the status', () => lastStatusOf(br).text.startsWith('1 FLM ·'));
+    } finally {
+      await client.endAsync(true);
+    }
+    await helper.unload();
+    assert.equal(await portOpen(port), false);
+  });
+});
+
+test('flm-server-bridge without a server node, or with a wrong setting, shows why in a red status and does not crash', async () => {
+  await withDataDir(async (dataDir) => {
+    await helper.load(
+      [fakeServer, serverBridge],
+      onTab([
+        { id: 'br', type: 'flm-server-bridge', server: '', port: '0', dataDir },
+        { id: 'br2', type: 'flm-server-bridge', server: 'srv', port: '70000', dataDir },
+        { id: 'srv', type: 'flm-server-fake' },
+      ]),
+    );
+    const br = helper.getNode('br');
+    await waitFor('the error', () => lastStatusOf(br).fill === 'red');
+    assert.match(lastStatusOf(br).text, /Flukso server node/);
+    const br2 = helper.getNode('br2');
+    await waitFor('the error', () => lastStatusOf(br2).fill === 'red');
+    assert.match(lastStatusOf(br2).text, /port/);
+  });
+});

@@ -5,7 +5,7 @@ import type { BridgeRefusal, BridgeLogin } from '../core/server/bridge/endpoint'
 import { Status } from './lib/status';
 import { onCloseBounded } from './lib/close';
 import { parseSettings } from './lib/settings';
-import { serverBridgeSettings, isBridgeBackendProvider } from './lib/server-bridge-settings';
+import { serverBridgeSettings, bridgeBackendProvider } from './lib/server-bridge-settings';
 
 /** Refusals of one kind logged in full: the first, then every 100th (all are counted in the status). */
 const LOG_EVERY = 100;
@@ -22,13 +22,15 @@ export default function (RED: NodeAPI): void {
     const show = () => service && status.ok(bridgeStatusLine(service.endpoint));
     const starting = (async () => {
       const s = parseSettings(serverBridgeSettings, def);
-      const provider = s.server ? RED.nodes.getNode(s.server) : null;
-      if (!isBridgeBackendProvider(provider))
-        throw new Error('choose the Flukso server node whose store takes the data');
+      const find = () => (s.server ? RED.nodes.getNode(s.server) : null);
+      const provider = await bridgeBackendProvider(find, s.server ? 5000 : 0);
+      if (closed) return;
       status.idle('starting');
       const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
+      const cluster = await provider.bridgeCluster?.();
       const started = await startBridgeService({
         backend: await provider.bridgeBackend(),
+        ...(cluster ? { aedes: cluster } : {}),
         host: s.host,
         port: s.port,
         dataDir: s.dataDir || join(userDir, 'flukso'),

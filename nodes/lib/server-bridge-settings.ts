@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AedesOptions } from 'aedes';
 import type { BridgeBackend } from '../../core/server/bridge/backend';
 import { DEFAULT_BRIDGE_LIMITS } from '../../core/server/bridge/endpoint';
 import { setting, textSetting, isPort } from './settings';
@@ -34,8 +35,29 @@ export const serverBridgeSettings = z.object({
  */
 export interface BridgeBackendProvider {
   bridgeBackend(): BridgeBackend | Promise<BridgeBackend>;
+  /**
+   * aedes's emitter and persistence when the server runs as one of several instances (Redis);
+   * absent or undefined: in memory (docs/protocols/server-bridge.md#several-instances).
+   */
+  bridgeCluster?(): BridgeClusterOptions | undefined | Promise<BridgeClusterOptions | undefined>;
 }
 
-export function isBridgeBackendProvider(n: unknown): n is BridgeBackendProvider {
+export type BridgeClusterOptions = Pick<AedesOptions, 'mq' | 'persistence'>;
+
+function isBridgeBackendProvider(n: unknown): n is BridgeBackendProvider {
   return typeof (n as Partial<BridgeBackendProvider> | null)?.bridgeBackend === 'function';
+}
+
+/**
+ * The provider node `find` returns, waiting up to `boundMs` for it: a flow node listed after
+ * this one in the flow is created after it.
+ */
+export async function bridgeBackendProvider(find: () => unknown, boundMs = 5000): Promise<BridgeBackendProvider> {
+  const until = Date.now() + boundMs;
+  for (;;) {
+    const n = find();
+    if (isBridgeBackendProvider(n)) return n;
+    if (Date.now() >= until) throw new Error('choose the Flukso server node whose store takes the data');
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -13,6 +13,7 @@ import { BridgeEndpoint, type BridgeEndpointOptions } from '../../core/server/br
 import { MemoryBridgeBackend } from '../support/memory-bridge-backend';
 import { testPki } from '../support/tls';
 import { waitFor } from '../support/nodered';
+import { portOpen } from '../support/net';
 
 const DID = 'd0000000000000000000000000000001';
 const KEY = 'a0000000000000000000000000000001';
@@ -340,6 +341,67 @@ test('a store that fails closes the connection and stores nothing after it; the 
     const reply = await waitFor('the sync reply', () => syncReply(again));
     assert.deepEqual(JSON.parse(reply.payload)[0], { sid: SID, rid: 0, lvl: 8, bid: BID0 });
   });
+});
+
+test('a block the backend refuses for good (BridgeRefused) is counted and dropped; the connection stays and the next block is stored', async () => {
+  await withEndpoint({}, async ({ endpoint, backend, connect }) => {
+    backend.refuse = (b) => (b.bid === BID0 ? 'overlaps a stored block' : undefined);
+    const d = await connect();
+    await waitFor('the sync reply', () => syncReply(d));
+    d.client.publish(blockTopic(SID, BID0), block(0));
+    d.client.publish(blockTopic(SID, BID0 + 256), block(1));
+    await waitFor('the second block', () => backend.blocks.length === 1);
+    assert.equal(backend.blocks[0]!.block.bid, BID0 + 256);
+    assert.equal(endpoint.counts.get('block-refused'), 1);
+    assert.equal(endpoint.counts.get('store-failed'), 0);
+    assert.equal(d.client.connected, true);
+  });
+});
+
+test('a store that never answers counts as failed after the backend timeout: the connection closes and later devices are still served', async () => {
+  await withEndpoint(
+    { limits: { backendTimeoutMs: 300, maxBackendCalls: 1 } },
+    async ({ endpoint, backend, connect }) => {
+      const d = await connect();
+      await waitFor('the sync reply', () => syncReply(d));
+      backend.hold = new Promise<void>(() => undefined);
+      d.client.publish(blockTopic(SID, BID0), block(0));
+      await d.closed;
+      assert.equal(endpoint.counts.get('store-failed'), 1);
+      backend.hold = undefined;
+      const other = await connect({ username: OTHER_DID, password: OTHER_KEY });
+      await waitFor('its sync reply', () => other.got.length === 1);
+    },
+  );
+});
+
+test('closing while a device waits on a store that never finishes ends within its bound and frees the port', async () => {
+  const pki = await testPki();
+  const backend = new MemoryBridgeBackend().addDevice(DID, KEY, [SID]);
+  const endpoint = await BridgeEndpoint.start({
+    host: '127.0.0.1',
+    port: 0,
+    backend,
+    tls: { cert: pki.serverCert, key: pki.serverKey },
+  });
+  const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${endpoint.port}`, {
+    ca: pki.caPem,
+    protocolId: 'MQIsdp',
+    protocolVersion: 3,
+    username: DID,
+    password: KEY,
+    reconnectPeriod: 0,
+  });
+  client.on('error', () => undefined);
+  try {
+    backend.hold = new Promise<void>(() => undefined);
+    for (let i = 0; i < 50; i++) client.publish(blockTopic(SID, BID0 + i * 256), block(i));
+    await waitFor('a store waiting', () => backend.calls.storeBlock === 1);
+    await endpoint.close(1000);
+    assert.equal(await portOpen(endpoint.port), false);
+  } finally {
+    client.end(true);
+  }
 });
 
 test('the same endpoint on two instances sharing an injected emitter and persistence: a device reconnecting to the other instance takes its session over', async () => {

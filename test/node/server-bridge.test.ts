@@ -7,6 +7,8 @@ import { helper, onTab, waitFor, withDataDir } from '../support/nodered';
 import { callsOf, lastStatusOf } from '../support/node-calls';
 import { portOpen } from '../support/net';
 import { MemoryBridgeBackend } from '../support/memory-bridge-backend';
+import mqemitter from 'mqemitter';
+import memoryPersistence from 'aedes-persistence';
 
 const serverBridge = require('../../nodes/flm-server-bridge').default;
 
@@ -19,18 +21,31 @@ afterEach(async () => {
 });
 
 let backend = new MemoryBridgeBackend();
+let cluster: { mq: unknown; persistence: unknown } | undefined;
 /** Stands in for the server's node: whatever offers bridgeBackend() (nodes/lib/server-bridge-settings.ts). */
 function fakeServer(RED: any) {
   RED.nodes.registerType('flm-server-fake', function (this: any, def: any) {
     RED.nodes.createNode(this, def);
     this.bridgeBackend = () => backend;
+    this.bridgeCluster = () => cluster;
   });
 }
 
+/** The port of a bridge node, from its start line. */
+async function portOf(id: string): Promise<number> {
+  const line = await waitFor(`${id}'s start line`, () =>
+    callsOf(helper.getNode(id), 'log')
+      .map((a) => String(a[0]))
+      .find((l) => l.includes('mqtts://')),
+  );
+  return Number(/mqtts:\/\/127\.0\.0\.1:(\d+)/.exec(line)![1]);
+}
+
+// The server node after the bridge: it is created later, and the bridge waits for it.
 const flow = (dataDir: string, bridge: Record<string, unknown> = {}) =>
   onTab([
-    { id: 'srv', type: 'flm-server-fake' },
     { id: 'br', type: 'flm-server-bridge', server: 'srv', port: '0', dataDir, ...bridge },
+    { id: 'srv', type: 'flm-server-fake' },
   ]);
 
 test('flm-server-bridge makes its CA and certificate in <data>/server-tls, names the CA file in the log, and takes an FLM logging in with MQTT 3.1; closing frees the port', async () => {
@@ -86,4 +101,42 @@ test('flm-server-bridge without a server node, or with a wrong setting, shows wh
     await waitFor('the error', () => lastStatusOf(br2).fill === 'red');
     assert.match(lastStatusOf(br2).text, /port/);
   });
+});
+
+test("two flm-server-bridge nodes on the server node's shared emitter and persistence act as one namespace: a device logging in on the second is let go on the first", async () => {
+  backend = new MemoryBridgeBackend().addDevice(DID, KEY, [SID]);
+  cluster = { mq: mqemitter(), persistence: memoryPersistence() };
+  try {
+    await withDataDir(async (dataDir) => {
+      await helper.load(
+        [fakeServer, serverBridge],
+        onTab([
+          { id: 'srv', type: 'flm-server-fake' },
+          { id: 'one', type: 'flm-server-bridge', server: 'srv', port: '0', dataDir },
+          { id: 'two', type: 'flm-server-bridge', server: 'srv', port: '0', dataDir },
+        ]),
+      );
+      const [p1, p2] = [await portOf('one'), await portOf('two')];
+      const opts = {
+        ca: await readFile(join(dataDir, 'server-tls', 'ca.crt')),
+        protocolId: 'MQIsdp' as const,
+        protocolVersion: 3 as const,
+        username: DID,
+        password: KEY,
+        reconnectPeriod: 0,
+      };
+      const first = await mqtt.connectAsync(`mqtts://127.0.0.1:${p1}`, opts);
+      const firstClosed = new Promise<void>((r) => first.once('close', () => r()));
+      const second = await mqtt.connectAsync(`mqtts://127.0.0.1:${p2}`, opts);
+      try {
+        await firstClosed;
+        assert.equal(second.connected, true);
+      } finally {
+        first.end(true);
+        await second.endAsync(true);
+      }
+    });
+  } finally {
+    cluster = undefined;
+  }
 });

@@ -16,7 +16,8 @@ import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import { tmpoSyncReplyTopic, tmpoSyncTopic, parseTmpoBlockTopic } from '../../core/mqtt/topics';
-import { isLevel, isBlockId, childLevel, childIds, type BlockKey } from '../../core/tmpo/ids';
+import { childLevel, childIds, type BlockKey } from '../../core/tmpo/ids';
+import { blockProblem } from '../../core/server/bridge/routes';
 
 export interface BridgeDevice {
   id: string;
@@ -60,7 +61,6 @@ export interface StoredBlock {
   seq: number;
 }
 
-const MAX_BLOCK = 16 * 1024 * 1024;
 const keyText = (k: BlockKey) => `${k.sid}/${k.rid}/${k.lvl}/${k.bid}`;
 
 export class FluksoBridgeBroker {
@@ -183,18 +183,10 @@ export class FluksoBridgeBroker {
     this.store(key, payload);
   }
 
-  /** flmqtt_tmpo's check (docs/protocols/tmpo.md#topics), and the sensor must be the device's. */
-  private blockProblem(
-    deviceId: string,
-    t: { sid: string; lvl: number; bid: number; ext: string },
-    payload: Buffer,
-  ): string | undefined {
+  /** The endpoint's block check (core/server/bridge/routes.ts), and the sensor must be the device's. */
+  private blockProblem(deviceId: string, t: { sid: string; lvl: number; bid: number; ext: string }, payload: Buffer) {
     if (!this.opts.devices(deviceId)?.sensors.includes(t.sid)) return `sensor ${t.sid} is not the device's`;
-    if (payload.length > MAX_BLOCK) return 'block larger than 16 MiB';
-    if (!isLevel(t.lvl) || !isBlockId(t.lvl, t.bid)) return 'bid is not a multiple of 2^lvl';
-    if (t.ext !== 'gz') return 'ext is not gz';
-    if (payload[0] !== 0x1f || payload[1] !== 0x8b) return 'not gzip';
-    return undefined;
+    return blockProblem(t, payload);
   }
 
   /** Store a block as the server does: it becomes the newest, and removes its children. */

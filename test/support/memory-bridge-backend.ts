@@ -20,6 +20,8 @@ export class MemoryBridgeBackend implements BridgeBackend {
   hold?: Promise<void>;
   /** set: the next store fails with it (a database away), then it is cleared */
   failNext?: Error;
+  /** set: blocks it names a reason for are refused for good (BridgeRefused) */
+  refuse?: (block: BridgeBlock) => string | undefined;
   /** set: registry lookups fail with it */
   registryDown?: Error;
   /** the most stores running at once */
@@ -53,6 +55,8 @@ export class MemoryBridgeBackend implements BridgeBackend {
     this.calls.storeBlock++;
     await this.store(() => {
       if (!this.devices.get(did)?.sensors.includes(block.sid)) throw new BridgeRefused(`not ${did}'s sensor`);
+      const why = this.refuse?.(block);
+      if (why) throw new BridgeRefused(why);
       this.blocks.push({ did, block: { ...block, data: Buffer.from(block.data) } });
     });
   }

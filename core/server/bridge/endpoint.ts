@@ -35,6 +35,8 @@ export interface BridgeLimits {
   publishesPerSecond: number;
   /** backend calls running at once over all devices; more wait */
   maxBackendCalls: number;
+  /** a backend call that takes longer counts as failed (a login gets CONNACK 3, a store closes the connection) */
+  backendTimeoutMs: number;
   /** ms from TCP connect to a finished TLS handshake, and from there to CONNECT */
   handshakeTimeoutMs: number;
   connectTimeoutMs: number;
@@ -45,6 +47,7 @@ export const DEFAULT_BRIDGE_LIMITS: BridgeLimits = {
   maxConnections: 10_000,
   publishesPerSecond: 200,
   maxBackendCalls: 64,
+  backendTimeoutMs: 30_000,
   handshakeTimeoutMs: 10_000,
   connectTimeoutMs: 10_000,
 };
@@ -99,7 +102,7 @@ export class BridgeEndpoint extends EventEmitter {
     readonly limits: BridgeLimits,
   ) {
     super();
-    this.gate = new BackendGate(limits.maxBackendCalls);
+    this.gate = new BackendGate(limits.maxBackendCalls, limits.backendTimeoutMs);
   }
 
   static async start(opts: BridgeEndpointOptions): Promise<BridgeEndpoint> {
@@ -130,6 +133,13 @@ export class BridgeEndpoint extends EventEmitter {
   }
 
   private wire(): void {
+    this.wireConnect();
+    this.wirePublish();
+    this.wireListener();
+  }
+
+  /** CONNECT: protocol, keepalive, client id, login, and the sync list after CONNACK. */
+  private wireConnect(): void {
     const a = this.aedes;
     a.preConnect = (client, packet, done) => {
       const v31 = packet.protocolId === 'MQIsdp' && packet.protocolVersion === 3;
@@ -191,6 +201,11 @@ export class BridgeEndpoint extends EventEmitter {
       if (connack.returnCode !== 0 || !d) return;
       void d.lane.run(() => this.sendSync(client, d)).catch((err: unknown) => this.failed(client, d, undefined, err));
     });
+  }
+
+  /** What a logged-in device publishes and subscribes to. */
+  private wirePublish(): void {
+    const a = this.aedes;
     a.authorizePublish = (client, packet, done) => {
       const d = client ? this.devices.get(client) : undefined;
       if (!client || !d) return done(null);
@@ -231,6 +246,11 @@ export class BridgeEndpoint extends EventEmitter {
       });
       done(null, null);
     };
+  }
+
+  /** Connections: counts, aedes's own errors, the TLS listener and its limits. */
+  private wireListener(): void {
+    const a = this.aedes;
     a.on('client', () => this.setClients(+1));
     a.on('clientDisconnect', (client) => {
       this.devices.get(client)?.lane.stop();

@@ -57,22 +57,40 @@ export class DeviceLane {
   }
 }
 
+/** A backend call that took longer than the gate allows; the device is treated as after any failure. */
+class BackendTimeout extends Error {
+  readonly code = 'EBACKENDTIMEOUT';
+}
+
 /**
  * At most `max` calls into the backend at a time, over all devices: ten thousand devices
- * reconnecting at once must not open ten thousand queries. Waiters go in arrival order.
+ * reconnecting at once must not open ten thousand queries. Waiters go in arrival order. A call
+ * that hangs gives its place up after `timeoutMs`, or a stuck database would stop every login.
  */
 export class BackendGate {
   private active = 0;
   private readonly waiting = new Fifo<() => void>();
 
-  constructor(private readonly max: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly timeoutMs = Infinity,
+  ) {}
 
   async run<T>(work: () => Promise<T>): Promise<T> {
     if (this.active >= this.max) await new Promise<void>((resolve) => this.waiting.push(resolve));
     else this.active++;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      return await work();
+      if (!Number.isFinite(this.timeoutMs)) return await work();
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new BackendTimeout(`the store did not answer within ${this.timeoutMs} ms`)),
+          this.timeoutMs,
+        );
+      });
+      return await Promise.race([work(), late]);
     } finally {
+      clearTimeout(timer);
       const next = this.waiting.shift();
       // The slot passes straight to the next waiter, so `active` never dips below the truth.
       if (next) next();

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 
@@ -39,6 +39,19 @@ const NEW_KEY = ['-newkey', 'rsa:2048', '-nodes'];
  * server certificate is issued again when the names asked for change, so FLMs keep trusting it.
  */
 export async function serverTls(o: ServerTlsOptions): Promise<ServerTls> {
+  // Two endpoints of one process on one data folder (a redeploy, two nodes) make the files once.
+  const key = resolve(o.dir);
+  const before = inProgress.get(key) ?? Promise.resolve();
+  const mine = before.catch(() => undefined).then(() => serverTlsNow(o));
+  const tail = mine.catch(() => undefined);
+  inProgress.set(key, tail);
+  void tail.then(() => inProgress.get(key) === tail && inProgress.delete(key));
+  return mine;
+}
+
+const inProgress = new Map<string, Promise<unknown>>();
+
+async function serverTlsNow(o: ServerTlsOptions): Promise<ServerTls> {
   if (o.certFile || o.keyFile) {
     if (!o.certFile || !o.keyFile) throw new Error('TLS: give both a certificate and a key file, or neither');
     const [cert, key] = await Promise.all([fs.readFile(o.certFile, 'utf8'), fs.readFile(o.keyFile, 'utf8')]);

@@ -53,3 +53,14 @@ test("the operator's certificate and key are used as given; one without the othe
     await assert.rejects(serverTls({ dir: join(data, 'x'), names: ['no spaces please'] }), /not a host name/);
   });
 });
+
+test('two endpoints of one process starting together on one data folder get the same certificate, made once', async () => {
+  await withTempDir(async (data) => {
+    const dir = join(data, 'server-tls');
+    const [a, b] = await Promise.all([serverTls({ dir }), serverTls({ dir })]);
+    assert.equal(a.cert, b.cert);
+    assert.deepEqual([a.generated, b.generated], [true, false]);
+    const ca = new X509Certificate(await readFile(a.caFile!));
+    assert.ok(new X509Certificate(a.cert).verify(ca.publicKey));
+  });
+});

@@ -1,4 +1,5 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { join } from 'node:path';
 import { runServer, type RunningServer } from '../core/server/run';
 import type { BridgeBackend } from '../core/server/bridge/backend';
 import { Status } from './lib/status';
@@ -22,8 +23,9 @@ export default function (RED: NodeAPI): void {
     const starting = (async () => {
       const s = parseSettings(serverSettings, def);
       status.idle('starting');
+      const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
       const r = await runServer({
-        dataDir: s.dataDir,
+        dataDir: s.dataDir || join(userDir, 'flukso'),
         host: s.host,
         port: s.apiPort,
         ...(s.tlsCert ? { tlsCertFile: s.tlsCert } : {}),

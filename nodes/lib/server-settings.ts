@@ -1,16 +1,12 @@
 import { z } from 'zod';
-import { isPort, setting, textSetting } from './settings';
+import { isPort, setting } from './settings';
 
 const positive = (n: number) => Number.isInteger(n) && n > 0;
 
 /** flm-server's properties as the editor or a hand-written flow gives them. */
 export const serverSettings = z.object({
-  /** the data folder; the server keeps its files in `<dataDir>/server` */
-  dataDir: setting.read((v) => {
-    const s = textSetting(v);
-    if (!s) throw new Error('data folder: required (the server keeps its registry and readings there)');
-    return s;
-  }),
+  /** the data folder, its files in `<dataDir>/server`; blank: `<Node-RED user dir>/flukso`, as flm-server-bridge */
+  dataDir: setting.text(),
   host: setting.text('127.0.0.1'),
   apiPort: setting.number(8080, 'API port', isPort),
   /** PEM files; both given: HTTPS */

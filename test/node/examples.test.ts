@@ -47,6 +47,8 @@ for (const file of examples) {
           n.wsPort = n.wsPort ? String(await freePort()) : '';
         }
         if (n.type === 'flm-simulator') n.speed = '50';
+        if (n.type === 'flm-server') Object.assign(n, { dataDir: dir.path, apiPort: String(await freePort()) });
+        if (n.type === 'flm-server-bridge') Object.assign(n, { dataDir: dir.path, port: String(await freePort()) });
         // Only loopback here: an FLM that is not there (the node shows disconnected, not an error).
         if (n.type === 'flm-in') n.url = `mqtt://127.0.0.1:${await freePort()}`;
       }

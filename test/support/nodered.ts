@@ -26,6 +26,8 @@ export const flmNodes = [
   'flm-mysql',
   'flm-board',
   'flm-pulse',
+  'flm-server',
+  'flm-server-bridge',
 ].map(load);
 
 const TAB = 'tab1';

@@ -1,6 +1,5 @@
 import { promises as fs } from 'node:fs';
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { gzipSync, constants as zc } from 'node:zlib';
 import { readStateFile, writeStateFile } from '../../util/state-file';
@@ -46,6 +45,7 @@ export interface FileStoreOptions {
 }
 
 const STATE_VERSION = 1;
+const FLUSH_CONCURRENCY = 16;
 const STATE_FILE = 'store-state.json';
 
 type WalRecord =
@@ -86,9 +86,10 @@ export class FileReadingStore implements ReadingStore {
   private worker: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  private failed: Error | undefined;
+  private writeFailed = false;
   /** a heartbeat or a block's name arrived since the last checkpoint */
   private stateChanged = false;
+  private writes = 0;
   private readonly counters = { received: 0, stored: 0, duplicates: 0, checkpoints: 0, compactions: 0 };
   private readonly now: () => number;
 
@@ -140,7 +141,6 @@ export class FileReadingStore implements ReadingStore {
 
   private async write(rec: WalRecord): Promise<void> {
     if (this.closed) throw new Error('the store is closed');
-    if (this.failed) throw this.failed;
     // Beyond four times the checkpoint threshold writers wait for the checkpoint: memory stays flat
     // when the disk cannot keep up.
     while (this.pending.samples > 4 * this.maxPending && this.worker) await this.worker;
@@ -148,7 +148,14 @@ export class FileReadingStore implements ReadingStore {
     // that switches log segments sees exactly the records of the segments it may drop.
     const done = this.wal.append(Buffer.from(JSON.stringify(rec)));
     this.apply(rec, true);
-    await done;
+    try {
+      await done;
+      this.writeFailed = false;
+    } catch (err) {
+      // Not healthy until a write succeeds again (a full disk, say): /health answers 503.
+      this.writeFailed = true;
+      throw err;
+    }
     if (this.pending.samples >= this.maxPending) void this.kick();
   }
 
@@ -207,7 +214,10 @@ export class FileReadingStore implements ReadingStore {
     this.pending = new PendingWindows();
     const state = this.stateBody(seq);
     try {
-      for (const [key, windows] of flushing.sensors) await this.flushSensor(key, windows);
+      // Sensors are independent files: several at once overlap the file system's latency.
+      await forEachLimited([...flushing.sensors], FLUSH_CONCURRENCY, ([key, windows]) =>
+        this.flushSensor(key, windows),
+      );
       await syncFs(this.opts.dir);
       await writeStateFile(join(this.opts.dir, STATE_FILE), STATE_VERSION, state);
       await this.wal.dropBefore(seq);
@@ -351,9 +361,14 @@ export class FileReadingStore implements ReadingStore {
       strategy: zc.Z_FILTERED,
     });
     const path = blockPath(this.opts.dir, key);
-    await fs.mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-    await fs.writeFile(tmp, bytes, { mode: 0o600 });
+    const tmp = `${path}.${process.pid}-${++this.writes}.tmp`;
+    try {
+      await fs.writeFile(tmp, bytes, { mode: 0o600 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await fs.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      await fs.writeFile(tmp, bytes, { mode: 0o600 });
+    }
     await fs.rename(tmp, path);
   }
 
@@ -450,7 +465,7 @@ export class FileReadingStore implements ReadingStore {
   }
 
   healthy(): boolean {
-    return !this.closed && !this.failed;
+    return !this.closed && !this.writeFailed;
   }
 
   stats(): StoreStats {
@@ -469,6 +484,14 @@ export class FileReadingStore implements ReadingStore {
     // Readings still waiting are in the log; the next open puts them into blocks.
     await this.wal.close();
   }
+}
+
+async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
 function splitKey(key: string): [string, number] {

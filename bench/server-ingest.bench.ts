@@ -68,15 +68,19 @@ function prepare(host: string): Load {
   const all = Array.from({ length: HTTP_DEVICES + BRIDGE_DEVICES }, (_, n) => fleetIdentity('bench', n));
   const httpDevices = all.slice(0, HTTP_DEVICES).map((d) => ({ did: d.did, key: d.key, sids: d.sids }));
   const bridgeDevices = all.slice(HTTP_DEVICES).map((d) => ({ did: d.did, key: d.key, sids: d.sids }));
-  // three days back, on a level-12 boundary (so every level-8 bid is a multiple of 256)
-  const t0 = Math.floor((Date.now() / 1000 - 3 * 86400) / 4096) * 4096;
+  // The load ends about now, as live FLMs' would (the HTTP rounds cover the last ~2 h, the
+  // blocks the last ~3 h): readings days old would land in windows the server has already
+  // compacted, which is the catching-up case, not the steady traffic this bench sizes.
+  const now = Math.floor(Date.now() / 1000);
+  const httpT0 = now - (HTTP_ROUNDS + 1) * 300;
+  const blockT0 = Math.floor((now - (BLOCK_WINDOWS + 1) * 256) / 256) * 256;
   return {
     httpDevices,
     bridgeDevices,
-    warmRounds: buildRounds(httpDevices.slice(0, 20), 1, t0 - 3600, host),
-    rounds: buildRounds(httpDevices, HTTP_ROUNDS, t0, host),
-    warmBlocks: buildBlocks(bridgeDevices.slice(0, 10), 1, t0 - 4096),
-    blocks: buildBlocks(bridgeDevices, BLOCK_WINDOWS, t0),
+    warmRounds: buildRounds(httpDevices.slice(0, 20), 1, httpT0 - 3600, host),
+    rounds: buildRounds(httpDevices, HTTP_ROUNDS, httpT0, host),
+    warmBlocks: buildBlocks(bridgeDevices.slice(0, 10), 1, blockT0 - 4096),
+    blocks: buildBlocks(bridgeDevices, BLOCK_WINDOWS, blockT0),
   };
 }
 

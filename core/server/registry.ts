@@ -174,7 +174,8 @@ export class FileRegistry implements Registry {
         const { enable, ...rest } = params;
         d.sensors[sid] = {
           did,
-          enabled: enable === 1 || enable === '1' || enable === true,
+          // A table without `enable` (not seen from an FLM, but cheap to allow) keeps what was there.
+          enabled: enable === undefined ? (had?.enabled ?? true) : enable === 1 || enable === '1' || enable === true,
           rid: typeof params.rid === 'number' ? params.rid : (had?.rid ?? 0),
           token: had?.token ?? newToken(),
           config: rest,

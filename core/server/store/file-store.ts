@@ -46,6 +46,8 @@ export interface FileStoreOptions {
 
 const STATE_VERSION = 1;
 const FLUSH_CONCURRENCY = 16;
+/** sensors whose stored bids the writer keeps in memory (a few hundred bytes each) */
+const LEVEL_CACHE_SENSORS = 50_000;
 const STATE_FILE = 'store-state.json';
 
 type WalRecord =
@@ -90,6 +92,7 @@ export class FileReadingStore implements ReadingStore {
   /** a heartbeat or a block's name arrived since the last checkpoint */
   private stateChanged = false;
   private writes = 0;
+  private readonly levelCache = new Map<string, Map<Level, Set<number>>>();
   private readonly counters = { received: 0, stored: 0, duplicates: 0, checkpoints: 0, compactions: 0 };
   private readonly now: () => number;
 
@@ -195,6 +198,7 @@ export class FileReadingStore implements ReadingStore {
         const due = Date.now() - this.lastCompaction >= (this.opts.compactMs ?? 60_000);
         if (compactNow || due) await this.compact();
       } catch (err) {
+        this.levelCache.clear();
         this.opts.onError?.(err as Error);
       } finally {
         this.worker = undefined;
@@ -246,7 +250,7 @@ export class FileReadingStore implements ReadingStore {
 
   private async flushSensor(key: string, windows: Map<number, Series>): Promise<void> {
     const [sid, rid] = splitKey(key);
-    const levels = await this.levelSets(sid, rid, true);
+    const levels = await this.writerLevels(sid, rid);
     const targets = new Map<string, { key: BlockKey; fresh: Series }>();
     for (const [bid8, w] of windows) {
       const target = containing(levels, sid, rid, bid8);
@@ -279,7 +283,7 @@ export class FileReadingStore implements ReadingStore {
     const doomed: BlockKey[] = [];
     for (const key of keys) {
       const [sid, rid] = splitKey(key);
-      const levels = await this.levelSets(sid, rid, true);
+      const levels = await this.writerLevels(sid, rid);
       for (const lvl of [8, 12, 16] as const) {
         const up = parentLevel(lvl)!;
         const groups = new Map<number, number[]>();
@@ -330,6 +334,21 @@ export class FileReadingStore implements ReadingStore {
       .filter((n) => /^\d{1,15}$/.test(n))
       .map(Number)
       .sort((a, b) => a - b);
+  }
+
+  /**
+   * The writer's view of a sensor's stored bids, kept for the most recently written sensors: this
+   * store is the only writer, so the copy stays exact and a checkpoint spares four folder reads
+   * per sensor. Cleared after any failure.
+   */
+  private async writerLevels(sid: string, rid: number): Promise<Map<Level, Set<number>>> {
+    const key = `${sid}/${rid}`;
+    let levels = this.levelCache.get(key);
+    if (levels) this.levelCache.delete(key);
+    else levels = await this.levelSets(sid, rid, true);
+    this.levelCache.set(key, levels);
+    if (this.levelCache.size > LEVEL_CACHE_SENSORS) this.levelCache.delete(this.levelCache.keys().next().value!);
+    return levels;
   }
 
   /** Stored bids per level; `clean` (the writer only) removes temp files a kill left behind. */

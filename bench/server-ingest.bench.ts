@@ -8,7 +8,8 @@
  * Goal: one core takes the traffic of 10,000 FLMs with 10x headroom. An FLM makes one POST per
  * sensor every 5 minutes (4 sensors: 133 POSTs/s for 10,000) and one level-8 block per sensor
  * every 256 s (156 blocks/s); with 10x: ≥ 1,333 POSTs and ≥ 1,563 blocks per CPU second. Memory
- * flat: the server's RSS after the load within 128 MB of its RSS after the warm-up.
+ * flat: the server's RSS after the load within 128 MB of its RSS after the warm-up, and growing
+ * less than 32 MB over the second half of the load (it levels off instead of growing with it).
  *
  * Load (FLM_BENCH_SCALE multiplies it): 200 FLMs x 25 rounds of 4 POSTs of 10 readings (20,000
  * POSTs) on HTTP, 100 FLMs x 40 windows x 4 sensors of level-8 blocks with 25 samples (16,000
@@ -157,6 +158,22 @@ async function measure(
   };
 }
 
+function sum(a: Figures, b: Figures): Figures {
+  const statuses = new Map(a.statuses);
+  for (const [k, n] of b.statuses) statuses.set(k, (statuses.get(k) ?? 0) + n);
+  return {
+    posts: a.posts + b.posts,
+    postCpu: a.postCpu + b.postCpu,
+    postIntakeCpu: a.postIntakeCpu + b.postIntakeCpu,
+    postWall: a.postWall + b.postWall,
+    blocks: a.blocks + b.blocks,
+    blockCpu: a.blockCpu + b.blockCpu,
+    blockIntakeCpu: a.blockIntakeCpu + b.blockIntakeCpu,
+    blockWall: a.blockWall + b.blockWall,
+    statuses,
+  };
+}
+
 function report(name: string, f: Figures): void {
   console.log(
     `${name}: ${f.posts} POSTs (${f.posts * READINGS_PER_POST} readings) in ${fmt(f.postWall)} s, ${fmt(f.postCpu)} CPU s -> ` +
@@ -210,7 +227,9 @@ async function baseline(load: Load): Promise<Figures> {
 
 interface ServerRun {
   f: Figures;
+  /** RSS after the warm-up, after the first half of the load, after the second */
   rss0: number;
+  rssHalf: number;
   rss1: number;
   health: string;
   /** blocks the server lists for the last sensor of each load (it stored what it was sent) */
@@ -258,14 +277,38 @@ async function server(load: Load): Promise<ServerRun> {
       await (await driveBridge(bridgeUrl, caFile, load.bridgeDevices.slice(0, 10), load.warmBlocks)).close();
       await settle(pid, place.api);
       const rss0 = rssBytes(pid);
-      const f = await measure(pid, place.api, bridgeUrl, caFile, load, load.rounds, load.blocks, place.api);
+      // in two halves (older data first), so memory can be seen to level off
+      const halfRounds = Math.floor(load.rounds.length / 2);
+      const halfBlocks = (b: Block[]): number => Math.floor(b.length / 2);
+      const f1 = await measure(
+        pid,
+        place.api,
+        bridgeUrl,
+        caFile,
+        load,
+        load.rounds.slice(0, halfRounds),
+        load.blocks.map((b) => b.slice(0, halfBlocks(b))),
+        place.api,
+      );
+      const rssHalf = rssBytes(pid);
+      const f2 = await measure(
+        pid,
+        place.api,
+        bridgeUrl,
+        caFile,
+        load,
+        load.rounds.slice(halfRounds),
+        load.blocks.map((b) => b.slice(halfBlocks(b))),
+        place.api,
+      );
       const rss1 = rssBytes(pid);
+      const f = sum(f1, f2);
       const health = await fetch(`http://127.0.0.1:${place.api}/health`).then((r) => r.text());
       const stored = {
         http: await listed(place.api, load.httpDevices.at(-1)!.sids[3]!, token),
         bridge: await listed(place.api, load.bridgeDevices.at(-1)!.sids[3]!, token),
       };
-      return { f, rss0, rss1, health, stored };
+      return { f, rss0, rssHalf, rss1, health, stored };
     } finally {
       await run.stop(10_000);
     }
@@ -290,7 +333,7 @@ async function main(): Promise<void> {
       `blocks ${fmt(s.f.blockCpu / s.f.blocks / (base.blockCpu / base.blocks))}x`,
   );
   console.log(
-    `server memory: RSS ${mb(s.rss0)} MB after warm-up -> ${mb(s.rss1)} MB after the load; /health ${s.health}`,
+    `server memory (RSS; the server does not report its heap): ${mb(s.rss0)} MB after warm-up -> ${mb(s.rssHalf)} MB after half the load -> ${mb(s.rss1)} MB after all of it; /health ${s.health}`,
   );
   const expectedPosts = load.rounds.length * 4;
   verdict(
@@ -300,7 +343,17 @@ async function main(): Promise<void> {
   verdict(`every measured POST answered 200 (${s.f.posts} of ${expectedPosts})`, s.f.posts === expectedPosts);
   goal('server HTTP POSTs per CPU second (10,000 FLMs x 10)', postsPerCpu, '>=', POSTS_GOAL, { digits: 0 });
   goal('server level-8 blocks per CPU second (10,000 FLMs x 10)', blocksPerCpu, '>=', BLOCKS_GOAL, { digits: 0 });
-  goal('server RSS growth over the load', (s.rss1 - s.rss0) / 1048576, '<', 128, { digits: 1, unit: ' MB' });
+  goal('server RSS growth over the whole load', (s.rss1 - s.rss0) / 1048576, '<', 128, { digits: 1, unit: ' MB' });
+  goal(
+    'server RSS growth over the second half of the load (flat: levels off)',
+    (s.rss1 - s.rssHalf) / 1048576,
+    '<',
+    32,
+    {
+      digits: 1,
+      unit: ' MB',
+    },
+  );
 }
 
 main().then(

@@ -137,6 +137,10 @@ export class FluksoBridgeBroker {
       this.deviceOf.set(client, d.id);
       done(null, true);
     };
+    // A mosquitto bridge announces itself on $SYS/broker/connection/<id>/state (its will and a
+    // retained "1" after CONNACK); aedes refuses $SYS publishes and drops the client, the Flukso
+    // server just logs the topic as unrecognised. So every publish is let through to `take`.
+    a.authorizePublish = (_client, _packet, done) => done(null);
     a.on('clientReady', (client) => {
       this.clients.add(client);
       if (this.opts.syncOnConnect !== false) this.reply(client);

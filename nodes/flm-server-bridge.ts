@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { join } from 'node:path';
 import { startBridgeService, bridgeStatusLine, type BridgeService } from '../core/server/bridge/service';
 import type { BridgeRefusal, BridgeLogin } from '../core/server/bridge/endpoint';
-import { Status } from './lib/status';
+import { Status, statusTranslator } from './lib/status';
 import { onCloseBounded } from './lib/close';
 import { parseSettings } from './lib/settings';
 import { serverBridgeSettings, bridgeBackendProvider } from './lib/server-bridge-settings';
@@ -14,18 +14,18 @@ export default function (RED: NodeAPI): void {
   function FlmServerBridge(this: Node, def: NodeDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const status = new Status(node);
+    const status = new Status(node, statusTranslator(RED, 'flm-server-bridge'));
     let service: BridgeService | undefined;
     let closed = false;
     let timer: NodeJS.Timeout | undefined;
 
-    const show = () => service && status.ok(bridgeStatusLine(service.endpoint));
+    const show = () => service && status.show(bridgeStatusLine(service.endpoint));
     const starting = (async () => {
       const s = parseSettings(serverBridgeSettings, def);
       const find = () => (s.server ? RED.nodes.getNode(s.server) : null);
       const provider = await bridgeBackendProvider(find, s.server ? 5000 : 0);
       if (closed) return;
-      status.idle('starting');
+      status.idle(status.say('starting', 'starting'));
       const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
       const cluster = await provider.bridgeCluster?.();
       const started = await startBridgeService({
@@ -69,7 +69,7 @@ export default function (RED: NodeAPI): void {
       clearInterval(timer);
       await starting;
       await service?.endpoint.close(4000);
-      status.idle('stopped');
+      status.idle(status.say('stopped', 'stopped'));
     });
   }
 

@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { join } from 'node:path';
 import { runServer, type RunningServer } from '../core/server/run';
 import type { BridgeBackend } from '../core/server/bridge/backend';
-import { Status } from './lib/status';
+import { Status, statusTranslator } from './lib/status';
 import { onCloseBounded } from './lib/close';
 import { parseSettings } from './lib/settings';
 import { serverSettings } from './lib/server-settings';
@@ -15,14 +15,14 @@ export default function (RED: NodeAPI): void {
   function FlmServer(this: Node & { bridgeBackend?: () => Promise<BridgeBackend> }, def: NodeDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const status = new Status(node);
+    const status = new Status(node, statusTranslator(RED, 'flm-server'));
     let running: RunningServer | undefined;
     let closed = false;
     let timer: NodeJS.Timeout | undefined;
 
     const starting = (async () => {
       const s = parseSettings(serverSettings, def);
-      status.idle('starting');
+      status.idle(status.say('starting', 'starting'));
       const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
       const r = await runServer({
         dataDir: s.dataDir || join(userDir, 'flukso'),
@@ -37,7 +37,7 @@ export default function (RED: NodeAPI): void {
       if (closed) return void (await r.close());
       running = r;
       node.log(`Flukso API on ${r.server.url}`);
-      const show = () => status.ok(r.status());
+      const show = () => status.show(r.status());
       show();
       timer = setInterval(show, 5000);
       return r;
@@ -57,7 +57,7 @@ export default function (RED: NodeAPI): void {
       clearInterval(timer);
       await starting.catch(() => undefined);
       await running?.close();
-      status.idle('stopped');
+      status.idle(status.say('stopped', 'stopped'));
     });
   }
 

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { FluksoServer, type FluksoServerOptions } from './service';
+import { phrasedView, type StatusView } from '../util/status-view';
 
 /**
  * The Flukso server's HTTP half as flm-server and `FLM_MODE=server npm start` run it: HTTPS when
@@ -15,8 +16,8 @@ export interface ServerRunOptions extends Omit<FluksoServerOptions, 'tls'> {
 
 export interface RunningServer {
   server: FluksoServer;
-  /** one status line: readings, posts, blocks, refusals */
-  status(): string;
+  /** readings stored · uploads taken · TMPO blocks taken · requests refused, as phrases a node translates */
+  status(): StatusView;
   close(): Promise<void>;
 }
 
@@ -34,7 +35,13 @@ export async function runServer(opts: ServerRunOptions): Promise<RunningServer> 
       const s = server.store.stats();
       const c = server.counters;
       const refused = Object.values(c.rejects).reduce((a, n) => a + (n ?? 0), 0);
-      return `${s.stored} readings · ${c.posts} posts · ${server.bridgeBackend.counters.blocks} blocks · ${refused} refused`;
+      const blocks = server.bridgeBackend.counters.blocks;
+      return phrasedView('ok', [
+        { key: 'readings', en: `${s.stored} readings`, params: { n: s.stored } },
+        { key: 'posts', en: `${c.posts} posts`, params: { n: c.posts } },
+        { key: 'blocks', en: `${blocks} blocks`, params: { n: blocks } },
+        { key: 'refused', en: `${refused} refused`, params: { n: refused } },
+      ]);
     },
     close: () => server.close(),
   };

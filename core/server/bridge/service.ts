@@ -3,6 +3,7 @@ import type { AedesOptions } from 'aedes';
 import type { BridgeBackend } from './backend';
 import { BridgeEndpoint, type BridgeLimits } from './endpoint';
 import { serverTls } from './server-tls';
+import { phrasedView, type Phrase, type StatusView } from '../../util/status-view';
 
 export interface BridgeServiceOptions {
   backend: BridgeBackend;
@@ -51,8 +52,8 @@ export async function startBridgeService(o: BridgeServiceOptions): Promise<Bridg
 
 const serverTlsDir = (dataDir: string): string => join(dataDir, 'server-tls');
 
-/** One line for a node's status: devices connected, blocks stored, what was turned away. */
-export function bridgeStatusLine(e: BridgeEndpoint): string {
+/** One line for a node's status, as phrases it translates: devices connected, blocks stored, what was turned away. */
+export function bridgeStatusLine(e: BridgeEndpoint): StatusView {
   const c = e.counts;
   const refused =
     c.get('login-refused') +
@@ -64,9 +65,13 @@ export function bridgeStatusLine(e: BridgeEndpoint): string {
     c.get('packet-too-large') +
     c.get('connections-refused');
   const failed = c.get('store-failed') + c.get('backend-failed');
-  return (
-    `${e.clients} FLM${e.clients === 1 ? '' : 's'} · ${c.get('block')} blocks` +
-    (refused ? ` · ${refused} refused` : '') +
-    (failed ? ` · ${failed} store failures` : '')
-  );
+  const n = e.clients;
+  const blocks = c.get('block');
+  const phrases: Phrase[] = [
+    n === 1 ? { key: 'oneFlm', en: '1 FLM' } : { key: 'flms', en: `${n} FLMs`, params: { n } },
+    { key: 'blocks', en: `${blocks} blocks`, params: { n: blocks } },
+  ];
+  if (refused) phrases.push({ key: 'refused', en: `${refused} refused`, params: { n: refused } });
+  if (failed) phrases.push({ key: 'storeFailed', en: `${failed} store failures`, params: { n: failed } });
+  return phrasedView('ok', phrases);
 }

@@ -22,6 +22,11 @@ export interface FleetSensor {
 export interface FleetSource {
   /** The sensors `viewer` may read, in a stable order; undefined when the token is nobody's. */
   sensors(viewer: Viewer): Promise<FleetSensor[] | undefined>;
+  /**
+   * Whether `viewer` may read sensor `sid` (asked per series request, so it need not list all):
+   * 200, 403 (a valid token, not for this sensor), 401 (nobody's token) or 404 (no such sensor).
+   */
+  access(viewer: Viewer, sid: string): Promise<200 | 401 | 403 | 404>;
   /** The server's readings as TMPO blocks, which the series route reads as it reads a device's store. */
   reader: TmpoReader;
 }
@@ -30,11 +35,4 @@ export interface FleetView {
   id: string;
   name: string;
   fleet: FleetSource;
-}
-
-/** Whether `viewer` may read sensor `sid`: 200, 403 (valid token, not theirs) or 401 (nobody's token). */
-export async function fleetAccess(fleet: FleetSource, viewer: Viewer, sid: string): Promise<200 | 401 | 403> {
-  const visible = await fleet.sensors(viewer);
-  if (!visible) return 401;
-  return visible.some((s) => s.sid === sid) ? 200 : 403;
 }

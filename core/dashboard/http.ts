@@ -5,7 +5,7 @@ import { BlockVanishedError, type TmpoReader } from '../api/blocks';
 import { parseSeriesQuery, seriesJson, seriesValues } from '../api/series-api';
 import { isSid } from '../tmpo/ids';
 import type { EventStream } from './event-stream';
-import { fleetAccess, type FleetView, type Viewer } from './fleet';
+import type { FleetView, Viewer } from './fleet';
 import type { LiveState } from './live-state';
 
 /**
@@ -136,9 +136,10 @@ async function fleetApi(
   if (what === 'events' && sid === undefined) return text(res, 404, 'a server dashboard has no live readings');
   if (what === 'series' && sid !== undefined && extra === 0) {
     if (!isSid(sid)) return text(res, 400, 'a sensor id is 32 lowercase hex characters');
-    const access = await fleetAccess(d.fleet, viewer, sid);
+    const access = await d.fleet.access(viewer, sid);
     if (access === 401) return unauthorized(res);
     if (access === 403) return text(res, 403, `this token may not read sensor ${sid}`);
+    if (access === 404) return text(res, 404, `no sensor ${sid} on this server`);
     return series(async () => d.fleet.reader, sid, req, res, now);
   }
   return text(res, 404, 'not found');

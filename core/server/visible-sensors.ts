@@ -44,6 +44,23 @@ export async function visibleSensors(
   return out.sort((a, b) => cmp(a.owner, b.owner) || cmp(a.did, b.did) || cmp(a.name, b.name) || cmp(a.sid, b.sid));
 }
 
+/**
+ * Whether a reader may read one sensor, without listing every sensor: the admin any sensor the
+ * registry has; a token as the REST API decides (docs/protocols/server.md#accounts), so a
+ * sensor's own token reads that sensor here too.
+ */
+export async function sensorAccess(
+  registry: Registry,
+  token: string | undefined,
+  sid: string,
+): Promise<200 | 401 | 403 | 404> {
+  await registry.refresh();
+  if (!registry.sensor(sid)) return token === undefined ? 404 : 403;
+  if (token === undefined) return 200;
+  const a = registry.access(sid, token);
+  return a === 'ok' ? 200 : a === 'forbidden' ? 403 : 401;
+}
+
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function same(a: string, b: string): boolean {

@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import type { Node } from 'node-red';
 import type { FleetSource, FleetView, Viewer } from '../../core/dashboard/fleet';
 import type { FluksoServer } from '../../core/server/service';
-import { visibleSensors } from '../../core/server/visible-sensors';
+import { sensorAccess, visibleSensors } from '../../core/server/visible-sensors';
 import { onCloseBounded } from './close';
 import { Status } from './status';
 import { textSetting } from './settings';
@@ -15,10 +15,13 @@ interface FleetProvider {
 const isProvider = (n: unknown): n is FleetProvider =>
   typeof (n as Partial<FleetProvider> | null)?.fluksoServer === 'function';
 
+const tokenOf = (viewer: Viewer): string | undefined => ('admin' in viewer ? undefined : viewer.token);
+
 /** The server's registry and store in the shape core/dashboard asks for (it does not know the server). */
 function fleetSource(server: FluksoServer): FleetSource {
   return {
-    sensors: (viewer: Viewer) => visibleSensors(server.registry, 'admin' in viewer ? undefined : viewer.token),
+    sensors: (viewer: Viewer) => visibleSensors(server.registry, tokenOf(viewer)),
+    access: (viewer: Viewer, sid: string) => sensorAccess(server.registry, tokenOf(viewer), sid),
     reader: server.store,
   };
 }

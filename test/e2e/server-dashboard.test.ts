@@ -17,7 +17,7 @@ import { serveApi, servePageFile } from '../../core/dashboard/http';
 import type { FleetView, Viewer } from '../../core/dashboard/fleet';
 import { FileRegistry } from '../../core/server/registry';
 import { FluksoServer } from '../../core/server/service';
-import { visibleSensors } from '../../core/server/visible-sensors';
+import { sensorAccess, visibleSensors } from '../../core/server/visible-sensors';
 import { tempDir } from '../support/temp-dir';
 import { repoRoot } from '../support/paths';
 
@@ -99,6 +99,7 @@ before(async () => {
     name: 'all devices',
     fleet: {
       sensors: (v: Viewer) => visibleSensors(registry, 'admin' in v ? undefined : v.token),
+      access: (v: Viewer, sid: string) => sensorAccess(registry, 'admin' in v ? undefined : v.token, sid),
       reader: store,
     },
   };

@@ -113,6 +113,8 @@ test('flm-dashboard on an flm-server: admin sees every device, a master token it
     await api(`dash/series/${B1}?${range}`, tokenA).expect(403);
     await api(`dash/series/${B1}?${range}`, 'ffffffffffffffffffffffffffffffff').expect(401);
     await api('dash/state', 'ffffffffffffffffffffffffffffffff').expect(401);
+    await api(`dash/series/${'c'.repeat(32)}?${range}`).expect(404); // no such sensor, for the admin
+    await api(`dash/series/${'c'.repeat(32)}?${range}`, tokenB).expect(403); // nor said to a token
     await api('list', 'ffffffffffffffffffffffffffffffff').expect(401);
     assert.deepEqual((await api('list', tokenB).expect(200)).body, [
       { id: 'dash', name: 'all devices', device: 'server' },

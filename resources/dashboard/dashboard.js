@@ -16,7 +16,7 @@
       noData: 'No history for this period.', badLogin: 'Login refused', power: 'power', voltage: 'voltage',
       current: 'current', pf: 'power factor', port: 'Port', waiting: 'waiting for readings…',
       orToken: 'Or, on a Flukso server, your master token:', token: 'Master token',
-      noLive: 'A Flukso server keeps readings, not live gauges: no live values here, the history is below.' },
+      noLive: 'A Flukso server keeps readings, not live gauges: each chart sensor\u2019s power over its last stored minute.' },
     nl: { time: 'tijd', login: 'Aanmelden', loginWhy: 'Het dashboard gebruikt de aanmelding van de editor.', user: 'Gebruikersnaam',
       password: 'Wachtwoord', now: 'Nu', ports: 'Poorten van de sensorkaart', history: 'Geschiedenis', hour: 'uur',
       day: 'dag', month: 'maand', year: 'jaar', custom: 'vrij', show: 'toon',
@@ -26,7 +26,7 @@
       noDash: 'Geen dashboard: voeg een flm-dashboard-node toe aan een flow.', noData: 'Geen geschiedenis voor deze periode.',
       badLogin: 'Aanmelden geweigerd', power: 'vermogen', voltage: 'spanning', current: 'stroom', pf: 'arbeidsfactor',
       port: 'Poort', waiting: 'wachten op metingen…', orToken: 'Of, op een Flukso-server, je mastertoken:',
-      token: 'Mastertoken', noLive: 'Een Flukso-server bewaart metingen, geen live waarden: de geschiedenis staat hieronder.' },
+      token: 'Mastertoken', noLive: 'Een Flukso-server bewaart metingen, geen live waarden: het vermogen van elke sensor in de grafiek over zijn laatst bewaarde minuut.' },
     fr: { time: 'heure', login: 'Connexion', loginWhy: "Le tableau de bord utilise la connexion de l'éditeur.", user: 'Utilisateur',
       password: 'Mot de passe', now: 'Maintenant', ports: 'Ports de la carte capteurs', history: 'Historique',
       hour: 'heure', day: 'jour', month: 'mois', year: 'année', custom: 'libre', show: 'afficher',
@@ -37,7 +37,7 @@
       noData: 'Pas d\u2019historique pour cette période.', badLogin: 'Connexion refusée', power: 'puissance',
       voltage: 'tension', current: 'courant', pf: 'facteur de puissance', port: 'Port', waiting: 'en attente de mesures…',
       orToken: 'Ou, sur un serveur Flukso, votre jeton maître :', token: 'Jeton maître',
-      noLive: 'Un serveur Flukso garde les mesures, pas de valeurs en direct : l\u2019historique est ci-dessous.' },
+      noLive: 'Un serveur Flukso garde les mesures, pas de valeurs en direct : la puissance de chaque capteur du graphique sur sa dernière minute enregistrée.' },
     de: { time: 'Zeit', login: 'Anmelden', loginWhy: 'Das Dashboard nutzt die Anmeldung des Editors.', user: 'Benutzer',
       password: 'Passwort', now: 'Jetzt', ports: 'Anschlüsse der Sensorplatine', history: 'Verlauf', hour: 'Stunde',
       day: 'Tag', month: 'Monat', year: 'Jahr', custom: 'frei', show: 'zeigen',
@@ -48,7 +48,7 @@
       noData: 'Kein Verlauf für diesen Zeitraum.', badLogin: 'Anmeldung abgelehnt', power: 'Leistung',
       voltage: 'Spannung', current: 'Strom', pf: 'Leistungsfaktor', port: 'Anschluss', waiting: 'warte auf Messwerte…',
       orToken: 'Oder, auf einem Flukso-Server, Ihr Master-Token:', token: 'Master-Token',
-      noLive: 'Ein Flukso-Server speichert Messwerte, keine Live-Werte: der Verlauf steht unten.' },
+      noLive: 'Ein Flukso-Server speichert Messwerte, keine Live-Werte: die Leistung jedes Sensors im Diagramm in seiner letzten gespeicherten Minute.' },
   };
   var lang = (navigator.language || 'en').slice(0, 2).toLowerCase();
   var S = STRINGS[lang] || STRINGS.en;
@@ -137,7 +137,8 @@
   function renderTiles() {
     var box = $('tiles');
     var list = Object.keys(sensors).map(function (k) { return sensors[k]; });
-    list.sort(function (a, b) { return order(a) - order(b) || a.name.localeCompare(b.name); });
+    if (dash && dash.server) list = list.filter(function (s) { return view.picked && view.picked[s.sid] && s.type === 'electricity'; });
+    else list.sort(function (a, b) { return order(a) - order(b) || a.name.localeCompare(b.name); });
     if (!list.length) { box.textContent = S.waiting; return; }
     box.textContent = '';
     list.forEach(function (s) {
@@ -145,9 +146,10 @@
       var el = document.createElement('div');
       el.className = 'tile ' + s.role + (s.role === 'net' ? (role === 'export' ? ' exporting' : ' importing') : '');
       el.dataset.sid = s.sid;
+      if (dash && dash.server && s.color) el.style.borderLeftColor = s.color; // as its line in the chart
       var head = document.createElement('div');
       head.innerHTML = '<span class="name"></span><span class="role"></span>';
-      head.firstChild.textContent = s.name;
+      head.firstChild.textContent = s.label || s.name;
       head.lastChild.textContent = S[role] || '';
       el.appendChild(head);
       var p = document.createElement('div');
@@ -388,7 +390,11 @@
       var l = document.createElement('label');
       l.innerHTML = '<input type="checkbox"> <span class="sw"></span><span class="n"></span>';
       l.querySelector('input').checked = !!view.picked[s.sid];
-      l.querySelector('input').addEventListener('change', function (e) { view.picked[s.sid] = e.target.checked; load(); });
+      l.querySelector('input').addEventListener('change', function (e) {
+        view.picked[s.sid] = e.target.checked;
+        load();
+        if (dash && dash.server) refreshLatest();
+      });
       l.querySelector('.sw').style.background = color;
       l.querySelector('.n').textContent = s.name;
       s.color = color;
@@ -726,7 +732,8 @@
     dash.server = true;
     $('title').textContent = 'Flukso server · ' + dash.name;
     document.title = 'Flukso server · ' + dash.name;
-    $('tiles').textContent = S.noLive;
+    $('live-note').textContent = S.noLive;
+    $('live-note').hidden = false;
     st.sensors.forEach(function (s) {
       s.role = s.type === 'electricity' ? 'consumption' : s.type === 'gas' || s.type === 'water' ? s.type : 'other';
       s.label = s.owner + ' · ' + s.did.slice(0, 8) + ' · ' + s.name;
@@ -737,5 +744,24 @@
     renderPick();
     var h = new URLSearchParams(location.hash.slice(1));
     setRange(range, Number(h.get('at')) || Math.floor(Date.now() / 1000));
+    chartDone.then(function () {
+      refreshLatest();
+      setInterval(refreshLatest, 60000);
+    });
+  }
+  /** Server mode's tiles: the chart's sensors' power over the last minute the store holds (of the last hour). */
+  function refreshLatest() {
+    var t = Math.floor(Date.now() / 1000);
+    var list = Object.keys(sensors).map(function (k) { return sensors[k]; }).filter(function (s) {
+      return view.picked && view.picked[s.sid] && s.type === 'electricity';
+    });
+    Promise.all(list.map(function (s) {
+      return f64(s.sid, 'start=' + (t - 3600) + '&end=' + t + '&resolution=60').then(function (v) {
+        delete s.gauge;
+        for (var k = v.length - 1; k >= 0; k--) {
+          if (!isNaN(v[k])) { s.gauge = { value: v[k], unit: 'W', ts: t - 3600 + (k + 1) * 60 }; break; }
+        }
+      });
+    })).then(renderTiles);
   }
 })();

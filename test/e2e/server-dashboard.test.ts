@@ -91,6 +91,10 @@ before(async () => {
     0,
     counter((i) => (i < 60 ? 5 : 15)),
   ); // 300 W, then 900 W
+  // And the last ten minutes of the flat, 900 W: the tiles show the last stored minute.
+  const R = Math.floor(Date.now() / 60000) * 60;
+  const recent = Array.from({ length: 10 }, (_, i) => R - 600 + i * 60);
+  await flukso.store.addReadings(B1, 0, { times: recent, values: recent.map((_, i) => 100_000 + 15 * i) });
   await flukso.store.flush();
   const store = flukso.store;
   const registry = flukso.registry;
@@ -165,7 +169,11 @@ test('Bob logs in with his master token: his flat and the house Alice shared, tw
   assert.deepEqual([chart.ys[1]![0], chart.ys[1]![59], chart.ys[1]![60], chart.ys[1]![119]], [300, 300, 900, 900]);
   assert.deepEqual(await page.locator('#pick .device').allTextContents(), ['alice · da000000', 'bob · db000000']);
   assert.deepEqual(await page.locator('#pick .n').allTextContents(), ['house', 'flat']);
-  assert.match((await page.locator('#tiles').textContent()) ?? '', /no live values/);
+  assert.match((await page.locator('#live-note').textContent()) ?? '', /not live gauges/);
+  // No live gauges on a server: the tiles hold each chart sensor's last stored minute.
+  await page.locator(`.tile[data-sid="${B1}"] .power .value`).filter({ hasText: '900' }).waitFor();
+  assert.equal(await page.locator(`.tile[data-sid="${A1}"] .power .value`).textContent(), '–');
+  assert.equal(await page.locator(`.tile[data-sid="${B1}"] .name`).textContent(), 'bob · db000000 · flat');
   assert.equal(await page.locator('#ports-section').isHidden(), true);
   await page.screenshot({ path: join(OUT, 'server-dashboard-bob.png'), fullPage: true });
   await page.close();

@@ -112,6 +112,7 @@ test(
       assert.deepEqual(health.ingest.rejects, {}, 'every POST was signed right');
 
       // The server dashboard on the editor's port: the editor login or Alice's master token (X-Token).
+      assert.match(server.run.output(), /flm: dashboard of every device on http:\/\/\S+\/flm\/dashboard\//);
       const dash = `http://127.0.0.1:${server.ui}/flm/dashboard/api/`;
       assert.equal((await fetch(`${dash}list`)).status, 401, 'no data without a login');
       assert.equal((await fetch(`${dash}list`, { headers: { 'X-Token': 'a'.repeat(32) } })).status, 401);

@@ -149,3 +149,11 @@ test('flm-dashboard on an flm-server: admin sees every device, a master token it
     assert.deepEqual([values[0], values[49], values[50], values[99]], [180, 180, 300, 300]);
   });
 });
+
+test('flm-dashboard naming a server node that is not there: a red status saying so, nothing served', async () => {
+  await helper.load([server, dashboard], onTab([{ id: 'dash', type: 'flm-dashboard', server: 'nowhere' }]));
+  const dash = helper.getNode('dash');
+  await waitFor('a red status', () => dash.status.called && dash.status.lastCall.args[0].fill === 'red', 8000);
+  assert.match(String(dash.status.lastCall.args[0].text), /no flm-server node nowhere/);
+  assert.deepEqual((await helper.request().get('/flm/dashboard/api/list').expect(200)).body, []);
+});

@@ -199,7 +199,11 @@ function json(res: ServerResponse, body: unknown): void {
 }
 
 function unauthorized(res: ServerResponse): void {
-  res.writeHead(401, { 'Content-Type': 'text/plain; charset=utf-8', 'WWW-Authenticate': 'X-Token realm="flukso"' });
+  res.writeHead(401, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'WWW-Authenticate': 'X-Token realm="flukso"',
+  });
   res.end("this token is nobody's\n");
 }
 

@@ -4,11 +4,14 @@ import { TmpoDirReader } from '../core/api/store-reader';
 import { CachedBlockReader } from '../core/dashboard/cached-reader';
 import { serveApi, servePageFile, type DashboardView } from '../core/dashboard/http';
 import { DashboardHub } from '../core/dashboard/hub';
+import type { FleetView } from '../core/dashboard/fleet';
+import { runFleetDashboard, tokenOrLogin } from './lib/dashboard-fleet';
+import { textSetting } from './lib/settings';
 import { deviceNodeParts } from './lib/device-node-parts';
 import { onCloseBounded } from './lib/close';
 import type { Send, Done } from './lib/startup-queue';
 
-type DashboardDef = NodeDef & { device: string };
+type DashboardDef = NodeDef & { device: string; server?: string };
 
 /** Where the page lives on the editor's server (under httpAdminRoot). */
 const BASE = '/flm/dashboard';
@@ -16,13 +19,15 @@ const KEEP_ALIVE_MS = 15_000;
 
 // The deployed dashboards, for the routes; module-wide so that routes mounted again (a test
 // helper loads the module per flow) all see the same ones.
-const dashboards = new Map<string, DashboardView>();
+const dashboards = new Map<string, DashboardView | FleetView>();
 const registry = { list: () => [...dashboards.values()], get: (id: string) => dashboards.get(id) };
 
 export default function (RED: NodeAPI): void {
   function FlmDashboard(this: Node, def: DashboardDef) {
     RED.nodes.createNode(this, def);
     const node = this;
+    // On a Flukso server: every device's history instead of one device (nodes/lib/dashboard-fleet.ts).
+    if (textSetting(def.server)) return runFleetDashboard(node, def, (id) => RED.nodes.getNode(id), dashboards);
     const { status, res, rejects, deviceNode, gate } = deviceNodeParts(RED, node, def.device, 'the dashboard');
     const hub = new DashboardHub();
     let cached: CachedBlockReader | undefined;
@@ -85,11 +90,13 @@ export default function (RED: NodeAPI): void {
     if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' }).end('dashboard error\n');
     else res.end();
   };
-  // The data: only with the editor's login (401 without a valid token when adminAuth is set).
-  RED.httpAdmin.get(`${BASE}/api/*`, RED.auth.needsPermission('flm-dashboard.read'), (req, res) => {
-    const path = String((req.params as Record<string, string>)[0] ?? '');
-    serveApi(path, req as IncomingMessage, res as ServerResponse, registry).catch((err: unknown) =>
-      fail(res as ServerResponse, err),
+  // The data: with the editor's login (401 without a valid token when adminAuth is set), or with a
+  // Flukso user's master token in X-Token, which core/dashboard/http.ts lets read server dashboards only.
+  const gate = tokenOrLogin(RED.auth.needsPermission('flm-dashboard.read'));
+  RED.httpAdmin.get(`${BASE}/api/*`, gate.check, (req, res) => {
+    const path = String((req.params as unknown as Record<string, string>)[0] ?? '');
+    serveApi(path, req as IncomingMessage, res as ServerResponse, registry, undefined, gate.viewer(req)).catch(
+      (err: unknown) => fail(res as ServerResponse, err),
     );
   });
   // The page, its script, style and uPlot: no data in them, so no login (the page logs in itself).

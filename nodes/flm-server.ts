@@ -2,6 +2,7 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { join } from 'node:path';
 import { runServer, type RunningServer } from '../core/server/run';
 import type { BridgeBackend } from '../core/server/bridge/backend';
+import type { FluksoServer } from '../core/server/service';
 import { Status, statusTranslator } from './lib/status';
 import { onCloseBounded } from './lib/close';
 import { parseSettings } from './lib/settings';
@@ -12,7 +13,10 @@ import { serverSettings } from './lib/server-settings';
  * node naming this one takes the FLMs' MQTT bridge and stores through `bridgeBackend()`.
  */
 export default function (RED: NodeAPI): void {
-  function FlmServer(this: Node & { bridgeBackend?: () => Promise<BridgeBackend> }, def: NodeDef) {
+  function FlmServer(
+    this: Node & { bridgeBackend?: () => Promise<BridgeBackend>; fluksoServer?: () => Promise<FluksoServer> },
+    def: NodeDef,
+  ) {
     RED.nodes.createNode(this, def);
     const node = this;
     const status = new Status(node, statusTranslator(RED, 'flm-server'));
@@ -50,6 +54,12 @@ export default function (RED: NodeAPI): void {
       const r = await starting;
       if (!r) throw new Error('the Flukso server node stopped');
       return r.server.bridgeBackend;
+    };
+    // For an flm-dashboard naming this node (nodes/lib/dashboard-fleet.ts).
+    node.fluksoServer = async () => {
+      const r = await starting;
+      if (!r) throw new Error('the Flukso server node stopped');
+      return r.server;
     };
 
     onCloseBounded(node, async () => {

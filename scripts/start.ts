@@ -75,6 +75,9 @@ async function main(): Promise<void> {
   if (serverMode) {
     for (const line of serverNotice(env)) console.log(line);
     console.log(`flm: editor on ${editorUrl}  data in ${env.FLM_DATA_DIR}`);
+    console.log(
+      `flm: dashboard of every device on ${editorUrl}flm/dashboard/ (the editor login, or a user's master token)`,
+    );
   } else {
     console.log(
       `flm: editor on ${editorUrl}  MQTT on ${env.FLM_BIND}:${env.FLM_MQTT_PORT}  data in ${env.FLM_DATA_DIR}`,

@@ -5,6 +5,7 @@ import { BlockVanishedError, type TmpoReader } from '../api/blocks';
 import { parseSeriesQuery, seriesJson, seriesValues } from '../api/series-api';
 import { isSid } from '../tmpo/ids';
 import type { EventStream } from './event-stream';
+import type { FleetView, Viewer } from './fleet';
 import type { LiveState } from './live-state';
 
 /**
@@ -23,6 +24,12 @@ import type { LiveState } from './live-state';
  *     as little-endian doubles (NaN for a gap) with the answer's other fields in the
  *     `X-Series` header, which allows a year of minutes (the JSON answer stops at
  *     MAX_BUCKETS) at a fraction of the bytes and no parsing in the browser.
+ *
+ * A server dashboard (a FleetView, core/dashboard/fleet.ts) answers `state` with the sensors of
+ * every device the viewer may read (device id, owner, name) and `series` over the server's store;
+ * it has no `events` (a server keeps readings, not live gauges). Its viewer is the editor's login
+ * (everything) or a Flukso user's master token (own and shared sensors: another sensor is 403,
+ * a token nobody has 401). A token opens no device dashboard.
  */
 
 export interface DashboardView {
@@ -74,32 +81,77 @@ export async function servePageFile(name: string, res: ServerResponse): Promise<
 /** Scripts and styles from this origin only: the page needs nothing else. */
 const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
 
+type AnyView = DashboardView | FleetView;
+
+const isFleet = (d: AnyView): d is FleetView => 'fleet' in d;
+
 /** Answer a data request; `path` is what follows `<base>/api/`. */
 export async function serveApi(
   path: string,
   req: IncomingMessage,
   res: ServerResponse,
-  dashboards: { list(): DashboardView[]; get(id: string): DashboardView | undefined },
+  dashboards: { list(): AnyView[]; get(id: string): AnyView | undefined },
   now: () => number = () => Date.now() / 1000,
+  viewer: Viewer = { admin: true },
 ): Promise<void> {
   const [id, what, sid, ...rest] = path.split('/');
-  if (id === 'list' && what === undefined) {
-    return json(
-      res,
-      dashboards.list().map((d) => ({ id: d.id, name: d.name, device: d.deviceName })),
-    );
-  }
+  if (id === 'list' && what === undefined) return list(res, dashboards.list(), viewer);
   const d = id ? dashboards.get(id) : undefined;
   if (!d) return text(res, 404, 'no such dashboard (deployed?)');
+  if (isFleet(d)) return fleetApi(d, what, sid, rest.length, req, res, now(), viewer);
+  if (!('admin' in viewer)) return text(res, 403, 'a device dashboard needs the editor login');
   if (what === 'state' && sid === undefined) {
     return json(res, { id: d.id, name: d.name, device: { id: d.deviceId, name: d.deviceName }, ...d.state.snapshot() });
   }
   if (what === 'events' && sid === undefined) return d.stream.open(req, res);
-  if (what === 'series' && sid !== undefined && rest.length === 0) return series(d, sid, req, res, now());
+  if (what === 'series' && sid !== undefined && rest.length === 0)
+    return series(() => d.reader(), sid, req, res, now());
   return text(res, 404, 'not found');
 }
 
-async function series(d: DashboardView, sid: string, req: IncomingMessage, res: ServerResponse, now: number) {
+async function list(res: ServerResponse, views: AnyView[], viewer: Viewer): Promise<void> {
+  const row = (d: AnyView) => ({ id: d.id, name: d.name, device: isFleet(d) ? 'server' : d.deviceName });
+  if ('admin' in viewer) return json(res, views.map(row));
+  const fleets = views.filter(isFleet);
+  const known = await Promise.all(fleets.map(async (d) => (await d.fleet.sensors(viewer)) !== undefined));
+  if (fleets.length > 0 && !known.some(Boolean)) return unauthorized(res);
+  json(res, fleets.filter((_, i) => known[i]).map(row));
+}
+
+async function fleetApi(
+  d: FleetView,
+  what: string | undefined,
+  sid: string | undefined,
+  extra: number,
+  req: IncomingMessage,
+  res: ServerResponse,
+  now: number,
+  viewer: Viewer,
+): Promise<void> {
+  if (what === 'state' && sid === undefined) {
+    const sensors = await d.fleet.sensors(viewer);
+    if (!sensors) return unauthorized(res);
+    return json(res, { id: d.id, name: d.name, server: true, sensors });
+  }
+  if (what === 'events' && sid === undefined) return text(res, 404, 'a server dashboard has no live readings');
+  if (what === 'series' && sid !== undefined && extra === 0) {
+    if (!isSid(sid)) return text(res, 400, 'a sensor id is 32 lowercase hex characters');
+    const access = await d.fleet.access(viewer, sid);
+    if (access === 401) return unauthorized(res);
+    if (access === 403) return text(res, 403, `this token may not read sensor ${sid}`);
+    if (access === 404) return text(res, 404, `no sensor ${sid} on this server`);
+    return series(async () => d.fleet.reader, sid, req, res, now);
+  }
+  return text(res, 404, 'not found');
+}
+
+async function series(
+  reader: () => Promise<TmpoReader | undefined>,
+  sid: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  now: number,
+) {
   if (!isSid(sid)) return text(res, 400, 'a sensor id is 32 lowercase hex characters');
   const params = new URL(req.url ?? '/', 'http://dashboard').searchParams;
   const format = params.get('format') ?? 'json';
@@ -107,16 +159,16 @@ async function series(d: DashboardView, sid: string, req: IncomingMessage, res: 
   if (format !== 'json' && format !== 'f64') return text(res, 400, 'format must be json or f64');
   const query = parseSeriesQuery(params, now, format === 'f64' ? MAX_COMPACT_BUCKETS : undefined);
   if (typeof query === 'string') return text(res, 400, query);
-  const reader = await d.reader();
-  if (!reader) return text(res, 404, 'no TMPO history yet');
+  const store = await reader();
+  if (!store) return text(res, 404, 'no TMPO history yet');
   // A block can go between listing and reading when compaction moves it; listing again finds the parent.
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       if (format === 'json') {
         res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-        return void res.end(await seriesJson(reader, sid, query));
+        return void res.end(await seriesJson(store, sid, query));
       }
-      const v = await seriesValues(reader, sid, query);
+      const v = await seriesValues(store, sid, query);
       const head = { sid, rid: v.rid, start: query.start, end: query.end, resolution: query.resolution, unit: v.unit };
       res.writeHead(200, {
         'Content-Type': 'application/octet-stream',
@@ -144,6 +196,15 @@ const LITTLE_ENDIAN = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
 function json(res: ServerResponse, body: unknown): void {
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
   res.end(JSON.stringify(body));
+}
+
+function unauthorized(res: ServerResponse): void {
+  res.writeHead(401, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'WWW-Authenticate': 'X-Token realm="flukso"',
+  });
+  res.end("this token is nobody's\n");
 }
 
 function text(res: ServerResponse, status: number, body: string): void {

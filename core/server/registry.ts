@@ -50,6 +50,8 @@ export interface Registry {
   applySensorConfig(did: string, config: unknown): Promise<{ updated: string[]; refused: string[] }>;
   /** Look for changes made by someone else (the CLI) if it is time to. */
   refresh(): Promise<void>;
+  /** Everything (tokens included), for `flm server ls` and the server dashboard's sensor list. */
+  snapshot(): RegistrySnapshot;
 }
 
 /** What `flm server` edits: the file registry, or the shared database's (core/server/db/). */
@@ -58,8 +60,6 @@ export interface RegistryAdmin extends Registry {
   addUser(name: string): Promise<string>;
   addDevice(did: string, key: string, owner: string, sids: string[]): Promise<SensorRecord[]>;
   share(sid: string, user: string): Promise<void>;
-  /** Everything, for `flm server ls`. */
-  snapshot(): RegistrySnapshot;
   close(): Promise<void>;
 }
 

@@ -14,7 +14,9 @@
       import: 'import', export: 'export', net: 'grid', gas: 'gas', water: 'water', other: '',
       live: 'live', down: 'reconnecting…', noDash: 'No dashboard deployed: add an flm-dashboard node to a flow.',
       noData: 'No history for this period.', badLogin: 'Login refused', power: 'power', voltage: 'voltage',
-      current: 'current', pf: 'power factor', port: 'Port', waiting: 'waiting for readings…' },
+      current: 'current', pf: 'power factor', port: 'Port', waiting: 'waiting for readings…',
+      orToken: 'Or, on a Flukso server, your master token:', token: 'Master token',
+      noLive: 'A Flukso server keeps readings, not live gauges: each chart sensor\u2019s power over its last stored minute.' },
     nl: { time: 'tijd', login: 'Aanmelden', loginWhy: 'Het dashboard gebruikt de aanmelding van de editor.', user: 'Gebruikersnaam',
       password: 'Wachtwoord', now: 'Nu', ports: 'Poorten van de sensorkaart', history: 'Geschiedenis', hour: 'uur',
       day: 'dag', month: 'maand', year: 'jaar', custom: 'vrij', show: 'toon',
@@ -23,7 +25,8 @@
       net: 'net', gas: 'gas', water: 'water', other: '', live: 'live', down: 'opnieuw verbinden…',
       noDash: 'Geen dashboard: voeg een flm-dashboard-node toe aan een flow.', noData: 'Geen geschiedenis voor deze periode.',
       badLogin: 'Aanmelden geweigerd', power: 'vermogen', voltage: 'spanning', current: 'stroom', pf: 'arbeidsfactor',
-      port: 'Poort', waiting: 'wachten op metingen…' },
+      port: 'Poort', waiting: 'wachten op metingen…', orToken: 'Of, op een Flukso-server, je mastertoken:',
+      token: 'Mastertoken', noLive: 'Een Flukso-server bewaart metingen, geen live waarden: het vermogen van elke sensor in de grafiek over zijn laatst bewaarde minuut.' },
     fr: { time: 'heure', login: 'Connexion', loginWhy: "Le tableau de bord utilise la connexion de l'éditeur.", user: 'Utilisateur',
       password: 'Mot de passe', now: 'Maintenant', ports: 'Ports de la carte capteurs', history: 'Historique',
       hour: 'heure', day: 'jour', month: 'mois', year: 'année', custom: 'libre', show: 'afficher',
@@ -32,7 +35,9 @@
       export: 'injection', net: 'réseau', gas: 'gaz', water: 'eau', other: '', live: 'en direct',
       down: 'reconnexion…', noDash: 'Aucun tableau de bord : ajoutez un nœud flm-dashboard à un flux.',
       noData: 'Pas d\u2019historique pour cette période.', badLogin: 'Connexion refusée', power: 'puissance',
-      voltage: 'tension', current: 'courant', pf: 'facteur de puissance', port: 'Port', waiting: 'en attente de mesures…' },
+      voltage: 'tension', current: 'courant', pf: 'facteur de puissance', port: 'Port', waiting: 'en attente de mesures…',
+      orToken: 'Ou, sur un serveur Flukso, votre jeton maître :', token: 'Jeton maître',
+      noLive: 'Un serveur Flukso garde les mesures, pas de valeurs en direct : la puissance de chaque capteur du graphique sur sa dernière minute enregistrée.' },
     de: { time: 'Zeit', login: 'Anmelden', loginWhy: 'Das Dashboard nutzt die Anmeldung des Editors.', user: 'Benutzer',
       password: 'Passwort', now: 'Jetzt', ports: 'Anschlüsse der Sensorplatine', history: 'Verlauf', hour: 'Stunde',
       day: 'Tag', month: 'Monat', year: 'Jahr', custom: 'frei', show: 'zeigen',
@@ -41,7 +46,9 @@
       export: 'Einspeisung', net: 'Netz', gas: 'Gas', water: 'Wasser', other: '', live: 'live',
       down: 'verbinde neu…', noDash: 'Kein Dashboard: fügen Sie einem Flow einen flm-dashboard-Knoten hinzu.',
       noData: 'Kein Verlauf für diesen Zeitraum.', badLogin: 'Anmeldung abgelehnt', power: 'Leistung',
-      voltage: 'Spannung', current: 'Strom', pf: 'Leistungsfaktor', port: 'Anschluss', waiting: 'warte auf Messwerte…' },
+      voltage: 'Spannung', current: 'Strom', pf: 'Leistungsfaktor', port: 'Anschluss', waiting: 'warte auf Messwerte…',
+      orToken: 'Oder, auf einem Flukso-Server, Ihr Master-Token:', token: 'Master-Token',
+      noLive: 'Ein Flukso-Server speichert Messwerte, keine Live-Werte: die Leistung jedes Sensors im Diagramm in seiner letzten gespeicherten Minute.' },
   };
   var lang = (navigator.language || 'en').slice(0, 2).toLowerCase();
   var S = STRINGS[lang] || STRINGS.en;
@@ -57,11 +64,17 @@
   function token() {
     try { return (JSON.parse(localStorage.getItem('auth-tokens') || 'null') || {}).access_token; } catch (e) { return undefined; }
   }
-  function authHeaders() { var t = token(); return t ? { Authorization: 'Bearer ' + t } : {}; }
+  // A Flukso user of a server dashboard logs in with their master token instead (sent as X-Token).
+  function masterToken() { try { return sessionStorage.getItem('flm-master-token') || ''; } catch (e) { return ''; } }
+  function authHeaders() {
+    if (masterToken()) return { 'X-Token': masterToken() };
+    var t = token();
+    return t ? { Authorization: 'Bearer ' + t } : {};
+  }
 
   function api(path) {
     return fetch('api/' + path, { headers: authHeaders(), cache: 'no-store' }).then(function (r) {
-      if (r.status === 401) { showLogin(); throw new Error('login needed'); }
+      if (r.status === 401) { try { sessionStorage.removeItem('flm-master-token'); } catch (e) { /* none kept */ } showLogin(); throw new Error('login needed'); }
       if (!r.ok) return r.text().then(function (t) { throw new Error(r.status + ' ' + t); });
       return r;
     });
@@ -86,6 +99,12 @@
       localStorage.setItem('auth-tokens', JSON.stringify(data));
       location.reload();
     }).catch(function (err) { $('login-error').textContent = err.message; });
+  });
+
+  $('token-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    sessionStorage.setItem('flm-master-token', $('login-token').value.trim());
+    location.reload();
   });
 
   // ---- number formatting ----
@@ -118,7 +137,8 @@
   function renderTiles() {
     var box = $('tiles');
     var list = Object.keys(sensors).map(function (k) { return sensors[k]; });
-    list.sort(function (a, b) { return order(a) - order(b) || a.name.localeCompare(b.name); });
+    if (dash && dash.server) list = list.filter(function (s) { return view.picked && view.picked[s.sid] && s.type === 'electricity'; });
+    else list.sort(function (a, b) { return order(a) - order(b) || a.name.localeCompare(b.name); });
     if (!list.length) { box.textContent = S.waiting; return; }
     box.textContent = '';
     list.forEach(function (s) {
@@ -126,9 +146,10 @@
       var el = document.createElement('div');
       el.className = 'tile ' + s.role + (s.role === 'net' ? (role === 'export' ? ' exporting' : ' importing') : '');
       el.dataset.sid = s.sid;
+      if (dash && dash.server && s.color) el.style.borderLeftColor = s.color; // as its line in the chart
       var head = document.createElement('div');
       head.innerHTML = '<span class="name"></span><span class="role"></span>';
-      head.firstChild.textContent = s.name;
+      head.firstChild.textContent = s.label || s.name;
       head.lastChild.textContent = S[role] || '';
       el.appendChild(head);
       var p = document.createElement('div');
@@ -345,20 +366,35 @@
     var box = $('pick');
     box.textContent = '';
     var list = Object.keys(sensors).map(function (k) { return sensors[k]; }).filter(chartable);
-    list.sort(function (a, b) { return order(a) - order(b) || a.name.localeCompare(b.name); });
+    // A server's sensors stay in the server's order: by owner and device, so each device's are together.
+    if (!(dash && dash.server)) list.sort(function (a, b) { return order(a) - order(b) || a.name.localeCompare(b.name); });
     if (!view.picked) {
       view.picked = {};
-      list.forEach(function (s) { view.picked[s.sid] = s.type === 'electricity'; });
+      list.forEach(function (s, i) { view.picked[s.sid] = s.type === 'electricity' && i < COLORS.length; });
     }
     var used = {};
+    var device = null;
     list.forEach(function (s, i) {
-      // The first sensor of a role gets the role's colour (as its tile), others the palette's.
-      var color = ROLE_COLORS[s.role] && !used[s.role] ? ROLE_COLORS[s.role] : COLORS[i % COLORS.length];
+      if (dash && dash.server && s.did !== device) {
+        device = s.did;
+        var h = document.createElement('span');
+        h.className = 'device';
+        h.textContent = s.owner + ' · ' + s.did.slice(0, 8);
+        box.appendChild(h);
+      }
+      // The first sensor of a role gets the role's colour (as its tile), others the palette's; on
+      // a server every sensor its own, so devices side by side stay apart.
+      var color = dash && dash.server ? COLORS[i % COLORS.length]
+        : ROLE_COLORS[s.role] && !used[s.role] ? ROLE_COLORS[s.role] : COLORS[i % COLORS.length];
       used[s.role] = true;
       var l = document.createElement('label');
       l.innerHTML = '<input type="checkbox"> <span class="sw"></span><span class="n"></span>';
       l.querySelector('input').checked = !!view.picked[s.sid];
-      l.querySelector('input').addEventListener('change', function (e) { view.picked[s.sid] = e.target.checked; load(); });
+      l.querySelector('input').addEventListener('change', function (e) {
+        view.picked[s.sid] = e.target.checked;
+        load();
+        if (dash && dash.server) refreshLatest();
+      });
       l.querySelector('.sw').style.background = color;
       l.querySelector('.n').textContent = s.name;
       s.color = color;
@@ -470,7 +506,7 @@
         axes.push({ scale: unit, side: units.length === 1 ? 3 : 1, grid: { show: units.length === 1 }, size: 70,
           label: UNIT_LABEL[unit] !== undefined ? UNIT_LABEL[unit] : unit });
       }
-      series.push({ label: s.name + (UNIT_LABEL[unit] ? ' (' + UNIT_LABEL[unit] + ')' : ''), scale: unit,
+      series.push({ label: (s.label || s.name) + (UNIT_LABEL[unit] ? ' (' + UNIT_LABEL[unit] + ')' : ''), scale: unit,
         stroke: s.color || COLORS[0], width: 1.5, spanGaps: false,
         fill: s.role === 'production' || s.role === 'export' ? hexAlpha(s.color, 0.12) : undefined,
         points: { filter: livePointsAlone },
@@ -673,6 +709,7 @@
       $('live').hidden = false;
       $('history').hidden = false;
       var range = fromHash();
+      if (st.server) return startServer(st, range);
       applySensors(st.sensors);
       st.ports.forEach(function (p) { ports[p.port] = p; });
       renderPorts();
@@ -686,4 +723,45 @@
       });
     });
   }).catch(function (err) { if (err.message !== 'login needed') $('chart-note').textContent = String(err.message); });
+
+  /**
+   * A server dashboard: the history of every device's sensors this login may read, any of them
+   * in one chart. A server keeps readings, not live gauges, so there are no tiles nor port gauges.
+   */
+  function startServer(st, range) {
+    dash.server = true;
+    $('title').textContent = 'Flukso server · ' + dash.name;
+    document.title = 'Flukso server · ' + dash.name;
+    $('live-note').textContent = S.noLive;
+    $('live-note').hidden = false;
+    st.sensors.forEach(function (s) {
+      s.role = s.type === 'electricity' ? 'consumption' : s.type === 'gas' || s.type === 'water' ? s.type : 'other';
+      s.label = s.owner + ' · ' + s.did.slice(0, 8) + ' · ' + s.name;
+    });
+    var next = {};
+    st.sensors.forEach(function (s) { next[s.sid] = s; });
+    sensors = next;
+    renderPick();
+    var h = new URLSearchParams(location.hash.slice(1));
+    setRange(range, Number(h.get('at')) || Math.floor(Date.now() / 1000));
+    chartDone.then(function () {
+      refreshLatest();
+      setInterval(refreshLatest, 60000);
+    });
+  }
+  /** Server mode's tiles: the chart's sensors' power over the last minute the store holds (of the last hour). */
+  function refreshLatest() {
+    var t = Math.floor(Date.now() / 1000);
+    var list = Object.keys(sensors).map(function (k) { return sensors[k]; }).filter(function (s) {
+      return view.picked && view.picked[s.sid] && s.type === 'electricity';
+    });
+    Promise.all(list.map(function (s) {
+      return f64(s.sid, 'start=' + (t - 3600) + '&end=' + t + '&resolution=60').then(function (v) {
+        delete s.gauge;
+        for (var k = v.length - 1; k >= 0; k--) {
+          if (!isNaN(v[k])) { s.gauge = { value: v[k], unit: 'W', ts: t - 3600 + (k + 1) * 60 }; break; }
+        }
+      });
+    })).then(renderTiles);
+  }
 })();

@@ -111,6 +111,27 @@ test(
       assert.equal(health.ok, true);
       assert.deepEqual(health.ingest.rejects, {}, 'every POST was signed right');
 
+      // The server dashboard on the editor's port: the editor login or Alice's master token (X-Token).
+      assert.match(server.run.output(), /flm: dashboard of every device on http:\/\/\S+\/flm\/dashboard\//);
+      const dash = `http://127.0.0.1:${server.ui}/flm/dashboard/api/`;
+      assert.equal((await fetch(`${dash}list`)).status, 401, 'no data without a login');
+      assert.equal((await fetch(`${dash}list`, { headers: { 'X-Token': 'a'.repeat(32) } })).status, 401);
+      const asAlice = { headers: { 'X-Token': token } };
+      const listed = (await (await fetch(`${dash}list`, asAlice)).json()) as Array<{ id: string }>;
+      assert.deepEqual(
+        listed.map((d) => d.id),
+        ['srv.dashboard'],
+      );
+      const state = (await (await fetch(`${dash}srv.dashboard/state`, asAlice)).json()) as {
+        sensors: Array<{ sid: string; did: string; owner: string }>;
+      };
+      assert.ok(state.sensors.some((s) => s.sid === sids[0] && s.did === DEVICE_ID && s.owner === 'alice'));
+      const dashSeries = await fetch(
+        `${dash}srv.dashboard/series/${sids[0]}?start=${now - 600}&resolution=60`,
+        asAlice,
+      );
+      assert.equal(dashSeries.status, 200, await dashSeries.clone().text());
+
       // Another token reads nothing; the sensor's data came from this device only.
       const other = await fetch(`${api}sensor/${sids[0]}?interval=hour`, {
         headers: { 'X-Version': '1.0', 'X-Token': 'a'.repeat(32) },

@@ -15,6 +15,10 @@ import { withTempDir } from '../../support/temp-dir';
 const SID = 'c1411c6b4f9910bbbab09f145f8533b9';
 const T16 = 2 ** 16 * 27000;
 
+/** As flm-dashboard's gate: X-Token is a Flukso user's master token, else the editor's login. */
+const viewerOf = (token: string | string[] | undefined) =>
+  typeof token === 'string' ? { token } : { admin: true as const };
+
 async function withDashboard(dataDir: string, fn: (base: string, view: DashboardView) => Promise<void>) {
   const state = new LiveState();
   state.setSensors([{ id: SID, name: 'main', type: 'electricity' }]);
@@ -31,7 +35,7 @@ async function withDashboard(dataDir: string, fn: (base: string, view: Dashboard
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0]!;
     const done = path.startsWith('/api/')
-      ? serveApi(path.slice(5), req, res, registry, () => T16 + 10 * span(16))
+      ? serveApi(path.slice(5), req, res, registry, () => T16 + 10 * span(16), viewerOf(req.headers['x-token']))
       : servePageFile(path.slice(1), res).then((ok) => void (ok || res.writeHead(404).end()));
     done.catch((err: unknown) => res.writeHead(500).end(String(err)));
   });
@@ -123,5 +127,17 @@ test('state, list and the event stream (bounded), and the page files', () =>
       assert.match(page.headers.get('content-security-policy')!, /default-src 'self'/);
       assert.equal((await fetch(`${base}/uPlot.js`)).status, 200);
       assert.equal((await fetch(`${base}/../package.json`)).status, 404);
+    });
+  }));
+
+test('a master token (X-Token) opens no device dashboard: not listed, its data 403', () =>
+  withTempDir(async (dir) => {
+    await withDashboard(dir, async (base) => {
+      const asUser = { headers: { 'X-Token': 'f'.repeat(32) } };
+      assert.deepEqual(await (await fetch(`${base}/api/list`, asUser)).json(), []);
+      assert.equal((await fetch(`${base}/api/d1/state`, asUser)).status, 403);
+      assert.equal((await fetch(`${base}/api/d1/series/${SID}?start=${T16}`, asUser)).status, 403);
+      assert.equal((await fetch(`${base}/api/d1/events`, asUser)).status, 403);
+      assert.equal((await fetch(`${base}/api/d1/state`)).status, 200);
     });
   }));

@@ -81,15 +81,57 @@ const HEX32 = /^[0-9a-f]{32}$/;
 const USER = /^[A-Za-z0-9._-]{1,64}$/;
 const empty = (): RegistryFile => ({ version: 1, users: {}, devices: {}, sensors: {}, shares: {} });
 
+/**
+ * The reads both registries answer from their copy of the whole registry (the file's content, or
+ * the database's tables loaded after each change), so who may read what is decided in one place.
+ */
+export abstract class RegistryReads {
+  protected constructor(protected data: RegistrySnapshot) {}
+
+  device(did: string): DeviceRecord | undefined {
+    const d = Object.hasOwn(this.data.devices, did) ? this.data.devices[did] : undefined;
+    return d && { did, key: d.key, owner: d.owner };
+  }
+
+  sensor(sid: string): SensorRecord | undefined {
+    const s = Object.hasOwn(this.data.sensors, sid) ? this.data.sensors[sid] : undefined;
+    return s && { sid, ...s };
+  }
+
+  sensorsOf(did: string): SensorRecord[] {
+    return Object.entries(this.data.sensors)
+      .filter(([, s]) => s.did === did)
+      .map(([sid, s]) => ({ sid, ...s }))
+      .sort((a, b) => (a.sid < b.sid ? -1 : 1));
+  }
+
+  access(sid: string, token: string): ReadAccess {
+    const s = this.sensor(sid);
+    if (s && same(s.token, token)) return 'ok';
+    const user = Object.entries(this.data.users).find(([, u]) => same(u.token, token))?.[0];
+    if (user !== undefined && s) {
+      if (this.device(s.did)?.owner === user) return 'ok';
+      if ((this.data.shares[sid] ?? []).includes(user)) return 'ok';
+      return 'forbidden';
+    }
+    if (user !== undefined) return 'forbidden';
+    return Object.values(this.data.sensors).some((o) => same(o.token, token)) ? 'forbidden' : 'unknown-token';
+  }
+
+  snapshot(): RegistrySnapshot {
+    return structuredClone(this.data);
+  }
+}
+
 const newToken = (): string => randomBytes(16).toString('hex');
 
-export class FileRegistry implements RegistryAdmin {
-  private data: RegistryFile = empty();
+export class FileRegistry extends RegistryReads implements RegistryAdmin {
   private mtimeMs = -1;
   private lastCheck = 0;
   private readonly path: string;
 
   private constructor(dir: string) {
+    super(empty());
     this.path = join(dir, 'registry.json');
   }
 
@@ -135,38 +177,6 @@ export class FileRegistry implements RegistryAdmin {
     const out = fn(this.data);
     await this.save();
     return out;
-  }
-
-  // --- what the server asks ------------------------------------------------------------------
-
-  device(did: string): DeviceRecord | undefined {
-    const d = Object.hasOwn(this.data.devices, did) ? this.data.devices[did] : undefined;
-    return d && { did, key: d.key, owner: d.owner };
-  }
-
-  sensor(sid: string): SensorRecord | undefined {
-    const s = Object.hasOwn(this.data.sensors, sid) ? this.data.sensors[sid] : undefined;
-    return s && { sid, ...s };
-  }
-
-  sensorsOf(did: string): SensorRecord[] {
-    return Object.entries(this.data.sensors)
-      .filter(([, s]) => s.did === did)
-      .map(([sid, s]) => ({ sid, ...s }))
-      .sort((a, b) => (a.sid < b.sid ? -1 : 1));
-  }
-
-  access(sid: string, token: string): ReadAccess {
-    const s = this.sensor(sid);
-    if (s && same(s.token, token)) return 'ok';
-    const user = Object.entries(this.data.users).find(([, u]) => same(u.token, token))?.[0];
-    if (user !== undefined && s) {
-      if (this.device(s.did)?.owner === user) return 'ok';
-      if ((this.data.shares[sid] ?? []).includes(user)) return 'ok';
-      return 'forbidden';
-    }
-    if (user !== undefined) return 'forbidden';
-    return Object.values(this.data.sensors).some((o) => same(o.token, token)) ? 'forbidden' : 'unknown-token';
   }
 
   async applySensorConfig(did: string, config: unknown): Promise<{ updated: string[]; refused: string[] }> {
@@ -243,10 +253,6 @@ export class FileRegistry implements RegistryAdmin {
   }
 
   /** Everything, for `flm server ls` (tokens included: the file is the owner's). */
-  snapshot(): RegistryFile {
-    return structuredClone(this.data);
-  }
-
   /** Nothing to let go: every edit is written when it is made. */
   async close(): Promise<void> {}
 }

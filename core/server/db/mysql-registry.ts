@@ -1,7 +1,7 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { validateFlmSensorConfig } from '../../config/wire';
 import { isSid } from '../../tmpo/ids';
-import type { DeviceRecord, ReadAccess, RegistryAdmin, RegistrySnapshot, SensorRecord } from '../registry';
+import { RegistryReads, type RegistryAdmin, type RegistrySnapshot, type SensorRecord } from '../registry';
 import type { ServerDb } from './pool';
 
 type Query = <R = unknown>(sql: string, values?: unknown) => Promise<R>;
@@ -20,8 +20,7 @@ const BUMP = `UPDATE flm_srv_meta SET value = value + 1 WHERE name = 'registry_v
  * reads that one number at most once a second and the tables only when it moved. While the
  * database is away the copy keeps serving logins and reads; writes fail.
  */
-export class MysqlRegistry implements RegistryAdmin {
-  private data: RegistrySnapshot = empty();
+export class MysqlRegistry extends RegistryReads implements RegistryAdmin {
   private version = -1;
   private lastCheck = 0;
   private refreshing: Promise<void> | undefined;
@@ -29,7 +28,9 @@ export class MysqlRegistry implements RegistryAdmin {
   private constructor(
     private readonly db: ServerDb,
     private readonly ownsDb: boolean,
-  ) {}
+  ) {
+    super(empty());
+  }
 
   /**
    * An empty copy that `reload()` fills (or `refresh()` once the database answers);
@@ -101,38 +102,6 @@ export class MysqlRegistry implements RegistryAdmin {
     });
     await this.reload();
     return out;
-  }
-
-  // --- what the server asks ------------------------------------------------------------------
-
-  device(did: string): DeviceRecord | undefined {
-    const d = Object.hasOwn(this.data.devices, did) ? this.data.devices[did] : undefined;
-    return d && { did, key: d.key, owner: d.owner };
-  }
-
-  sensor(sid: string): SensorRecord | undefined {
-    const s = Object.hasOwn(this.data.sensors, sid) ? this.data.sensors[sid] : undefined;
-    return s && { sid, ...s };
-  }
-
-  sensorsOf(did: string): SensorRecord[] {
-    return Object.entries(this.data.sensors)
-      .filter(([, s]) => s.did === did)
-      .map(([sid, s]) => ({ sid, ...s }))
-      .sort((a, b) => (a.sid < b.sid ? -1 : 1));
-  }
-
-  access(sid: string, token: string): ReadAccess {
-    const s = this.sensor(sid);
-    if (s && same(s.token, token)) return 'ok';
-    const user = Object.entries(this.data.users).find(([, u]) => same(u.token, token))?.[0];
-    if (user !== undefined && s) {
-      if (this.device(s.did)?.owner === user) return 'ok';
-      if ((this.data.shares[sid] ?? []).includes(user)) return 'ok';
-      return 'forbidden';
-    }
-    if (user !== undefined) return 'forbidden';
-    return Object.values(this.data.sensors).some((o) => same(o.token, token)) ? 'forbidden' : 'unknown-token';
   }
 
   async applySensorConfig(did: string, config: unknown): Promise<{ updated: string[]; refused: string[] }> {
@@ -230,17 +199,7 @@ export class MysqlRegistry implements RegistryAdmin {
     });
   }
 
-  snapshot(): RegistrySnapshot {
-    return structuredClone(this.data);
-  }
-
   async close(): Promise<void> {
     if (this.ownsDb) await this.db.end();
   }
-}
-
-function same(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }

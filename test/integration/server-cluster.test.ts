@@ -20,17 +20,17 @@ import { TmpoPyClient } from '../support/tmpo-py-client';
  * carry on through the others. Afterwards every reading is in the database exactly once, the
  * wrong-key devices stored nothing and a tmpo-py client gets the same samples from every instance.
  *
- * Six hours of data rather than the single-server fleet test's day: three instances, MariaDB and
- * HAProxy share the two cores, and the point here is the move between instances, not the length.
+ * Twelve hours of data rather than the single-server fleet test's day: three instances, MariaDB
+ * and HAProxy share the two cores, and the point here is the move between instances, not the length.
  */
 
 const DEVICES = 50;
 const HOUR = 3600;
-const SPAN = 6 * HOUR;
+const SPAN = 12 * HOUR;
 const FROM = Math.floor((Date.now() / 1000 - SPAN - HOUR) / 4096) * 4096;
 const TO = FROM + SPAN;
 const CHUNK = 300;
-const KILL_AT = FROM + 3 * HOUR;
+const KILL_AT = FROM + 6 * HOUR;
 const KILLED = 1;
 
 /** Device n's part, as in the single-server fleet test: FLM03 bridges, FLM02 posts (half also bridge). */
@@ -138,6 +138,11 @@ test(
       mark('load done');
       assert.equal(await c.health(KILLED), 0, 'the killed instance stays down during the load');
 
+      // the killed instance had bridged FLMs: they logged in again, on another instance
+      const movedBridges = emus.filter(
+        (e, n) => !wrong.has(n) && (e.bridge?.connacks.filter((c) => c === 0).length ?? 0) > 1,
+      );
+      assert.ok(movedBridges.length > 0, 'some bridged FLMs logged in again after the kill');
       const problems: string[] = [];
       let balancerErrors = 0;
       for (const [n, e] of emus.entries()) {
@@ -190,12 +195,12 @@ test(
       }
       mark('tmpo-py checked');
       console.log(
-        `server cluster test: ${timings.join(', ')}; ${total} readings, ${balancerErrors} POSTs answered 502/503 by the balancer`,
+        `server cluster test: ${timings.join(', ')}; ${total} readings, ${balancerErrors} POSTs answered 502/503 by the balancer, ${movedBridges.length} bridged FLMs moved`,
       );
       assert.deepEqual(problems.slice(0, 40), [], `${problems.length} problems`);
       assert.ok(
         total > 10_000,
-        `a real load: ${total} readings, ${balancerErrors} POSTs answered 502/503 by the balancer`,
+        `a real load: ${total} readings, ${balancerErrors} POSTs answered 502/503 by the balancer, ${movedBridges.length} bridged FLMs moved`,
       );
     } finally {
       for (const e of emus) await e.stop();

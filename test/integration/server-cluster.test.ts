@@ -97,6 +97,10 @@ test(
       );
       const c = cluster;
       mark('cluster up');
+      assert.match(
+        c.instances[0]!.run.output(),
+        /MQTT bridge shared with the other instances on Redis 127\.0\.0\.1:\d+/,
+      );
       const balancer = new URL(c.apiUrl);
       const http = { endpoint: { host: '127.0.0.1', port: Number(balancer.port) }, host: balancer.host };
       const bridge = { url: c.mqttUrl.replace(/^mqtt:/, 'mqtts:'), ca, restartMs: 300 };

@@ -9,7 +9,7 @@
 export interface HaproxyInstance {
   name: string;
   host: string;
-  /** the instance's FLM_MQTT_PORT */
+  /** the instance's FLM_MQTT_PORT (FLM_MODE=server: its FLM_BRIDGE_PORT, the TLS passing through) */
   mqtt: number;
   /** the instance's FLM_API_PORT, where GET /health answers */
   api: number;
@@ -71,6 +71,9 @@ backend flm_api
   mode http
   balance roundrobin
   timeout server 30s
+  # a request whose instance refuses the connection (killed, not yet marked down) goes to another
+  retries 2
+  option redispatch 1
   option httpchk GET /health
   http-check expect status 200
 ${apiServers.join('\n')}

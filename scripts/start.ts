@@ -158,6 +158,9 @@ function serverNotice(env: StartEnv): string[] {
         ? `flm: bridge certificate ${env.FLM_SERVER_TLS_CERT} (give the FLMs its CA as bridge_cafile)`
         : `flm: CA for the FLMs (bridge_cafile) ${join(env.FLM_DATA_DIR, 'server-tls', 'ca.crt')}`,
     );
+    // The URL may carry a password: only where it is.
+    const redis = URL.canParse(env.FLM_REDIS_URL) ? new URL(env.FLM_REDIS_URL) : undefined;
+    if (redis) lines.push(`flm: MQTT bridge shared with the other instances on Redis ${redis.host} (FLM_REDIS_URL)`);
   }
   if (env.FLM_SERVER_DB_URL) {
     // Where, without the password: the URL itself may carry it.

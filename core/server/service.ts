@@ -37,6 +37,8 @@ export interface FluksoServerOptions {
   maxGap?: number;
   tmpoGrace?: number;
   onError?: (err: unknown) => void;
+  /** what else must be up for `/health` to say ok (Redis behind the MQTT bridge, say) */
+  alsoHealthy?: () => boolean;
 }
 
 /**
@@ -68,7 +70,7 @@ export class FluksoServer {
       ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: opts.maxBodyBytes } : {}),
       ...(opts.tmpoGrace !== undefined ? { tmpoGrace: opts.tmpoGrace } : {}),
       health: () => ({
-        ok: store.healthy(),
+        ok: store.healthy() && (opts.alsoHealthy?.() ?? true),
         store: store.stats(),
         ingest: this.counters,
         bridge: this.bridgeBackend.counters,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { isPort, setting } from './settings';
+import { redisLabel } from '../../core/broker/cluster';
+import { isPort, setting, textSetting } from './settings';
 
 const positive = (n: number) => Number.isInteger(n) && n > 0;
 
@@ -15,4 +16,10 @@ export const serverSettings = z.object({
   maxConnections: setting.number(10_000, 'maximum connections', positive),
   /** `mysql://user:password@host:port/database`: registry and readings shared by every instance; blank: files */
   dbUrl: setting.text(),
+  /** blank: the MQTT bridge endpoint alone; a Redis URL: one of several instances sharing it (core/broker/cluster.ts) */
+  redis: setting.read((v) => {
+    const url = textSetting(v).trim();
+    if (url) redisLabel(url); // a clear error for what is not a Redis URL
+    return url;
+  }),
 });

@@ -15,7 +15,7 @@ import { untilListening } from './net';
  */
 export interface TestCluster {
   redis: TestRedis;
-  instances: Array<PipelinePlace & { run: Running }>;
+  instances: Array<PipelinePlace & { run: Running; bridge?: number }>;
   /** what clients use: the balancer */
   mqttUrl: string;
   apiUrl: string;
@@ -28,7 +28,21 @@ export interface TestCluster {
   stop: () => Promise<void>;
 }
 
-export async function startCluster(n: number, env: Record<string, string> = {}): Promise<TestCluster> {
+export interface ClusterOptions {
+  /**
+   * 'bridge' (FLM_MODE=server): each instance gets its own FLM_BRIDGE_PORT and the balancer's MQTT
+   * frontend leads there (TLS passes through); default: the broker's FLM_MQTT_PORT
+   */
+  mqttTo?: 'broker' | 'bridge';
+  /** called with each instance's FLM_DATA_DIR before its first start (shared certificates, say) */
+  prepare?: (dataDir: string) => Promise<void>;
+}
+
+export async function startCluster(
+  n: number,
+  env: Record<string, string> = {},
+  opts: ClusterOptions = {},
+): Promise<TestCluster> {
   const redis = await startRedis();
   const instances: TestCluster['instances'] = [];
   const dir = await tempDir('flm-haproxy-');
@@ -42,7 +56,21 @@ export async function startCluster(n: number, env: Record<string, string> = {}):
   };
   try {
     const withRedis = { FLM_REDIS_URL: redis.url, ...env };
-    for (let i = 0; i < n; i++) instances.push(await startPipeline(withRedis));
+    const bridges: number[] = [];
+    if (opts.mqttTo === 'bridge') for (let i = 0; i < n; i++) bridges.push(await freePort());
+    const envOf = (i: number) => (bridges[i] ? { ...withRedis, FLM_BRIDGE_PORT: String(bridges[i]) } : withRedis);
+    const place = async (): Promise<PipelinePlace | undefined> => {
+      if (!opts.prepare) return undefined;
+      const p = { dir: await tempDir('flm-start-'), ui: await freePort(), mqttPort: await freePort() };
+      const more = { ws: await freePort(), api: await freePort() };
+      await opts.prepare(join(p.dir.path, 'data'));
+      return { ...p, ...more };
+    };
+    for (let i = 0; i < n; i++)
+      instances.push({
+        ...(await startPipeline(envOf(i), await place())),
+        ...(bridges[i] ? { bridge: bridges[i] } : {}),
+      });
     const health = async (i: number): Promise<number> => {
       try {
         const r = await fetch(`http://127.0.0.1:${instances[i]!.api}/health`, { signal: AbortSignal.timeout(3000) });
@@ -68,7 +96,12 @@ export async function startCluster(n: number, env: Record<string, string> = {}):
       apiPort,
       checkEveryMs: 500,
       maxConnections: 1000,
-      instances: instances.map((p, i) => ({ name: `flm${i + 1}`, host: '127.0.0.1', mqtt: p.mqttPort, api: p.api })),
+      instances: instances.map((p, i) => ({
+        name: `flm${i + 1}`,
+        host: '127.0.0.1',
+        mqtt: p.bridge ?? p.mqttPort,
+        api: p.api,
+      })),
     });
     const file = join(dir.path, 'haproxy.cfg');
     await writeFile(file, cfg);
@@ -87,8 +120,8 @@ export async function startCluster(n: number, env: Record<string, string> = {}):
       restart: async (i) => {
         const old = instances[i]!;
         await old.run.exited;
-        const again = await startPipeline(withRedis, old);
-        instances[i] = again;
+        const again = await startPipeline(envOf(i), old);
+        instances[i] = { ...again, ...(old.bridge ? { bridge: old.bridge } : {}) };
         await untilHealthy(i);
       },
       health,

@@ -81,10 +81,15 @@ test('every key the editor files use is in the en-US catalog of their node', () 
   }
 });
 
+/** Core files whose status phrases a node shows, by node. */
+const CORE_STATUS_SOURCES: Array<[string, string]> = [['flm-pulse', 'core/readings/pulse-status.ts']];
+
 test('every status key the runtime asks for is in the catalog of its node', () => {
   const sources: Array<[string, string]> = nodeFiles.map((n) => [n, readFileSync(join(nodesDir, `${n}.ts`), 'utf8')]);
   // core controllers offer phrases a node translates: the ones flm-sensor shows
   sources.push(['flm-sensor', readFileSync(join(repoRoot, 'core', 'readings', 'sensor-engine.ts'), 'utf8')]);
+  // and the ones the other nodes show
+  for (const [node, file] of CORE_STATUS_SOURCES) sources.push([node, readFileSync(join(repoRoot, file), 'utf8')]);
   for (const [node, src] of sources) {
     const en = catalog('en-US', node);
     const keys = [

@@ -1,0 +1,60 @@
+/**
+ * Status lines that core controllers build for the device, sink and broker nodes, said in Dutch,
+ * French and German through Node-RED's own i18n and each node's catalog, as status-i18n.test.ts
+ * does for flm-sensor. English stays the text the node tests assert.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { dirname, join } from 'node:path';
+import type { Node, NodeAPI } from 'node-red';
+import { repoRoot } from '../support/paths';
+import { nodeRedPath } from '../support/nodered';
+import { Status, statusTranslator } from '../../nodes/lib/status';
+import { pulseStatusView } from '../../core/readings/pulse-status';
+
+interface NodeRedI18n {
+  init(settings: { lang?: string }): Promise<void>;
+  registerMessageCatalog(namespace: string, dir: string, file: string): Promise<void>;
+  _(key: string, params?: object): string;
+  i: { changeLanguage(lang: string, cb?: () => void): Promise<unknown> };
+}
+
+const util = require(require.resolve('@node-red/util', { paths: [dirname(nodeRedPath)] })) as { i18n: NodeRedI18n };
+const i18n = util.i18n;
+const NODES = ['flm-pulse'];
+const ns = (type: string) => `node-red-contrib-fluksometer/${type}`;
+
+/** The last status text `show` gives a node of `type` in `lang`, as the runtime would say it. */
+async function lineOf(type: string, lang: string, show: (s: Status) => void): Promise<string> {
+  await i18n.i.changeLanguage(lang);
+  const red = { _: (key: string, params?: object) => i18n._(`${ns(type)}:${key}`, params) } as unknown as NodeAPI;
+  const seen: string[] = [];
+  const node = { status: (s: { text?: string }) => seen.push(s.text ?? ''), error: () => {} } as unknown as Node;
+  show(new Status(node, statusTranslator(red, type)));
+  return seen.at(-1) ?? '';
+}
+
+/** The line in English, Dutch, French and German. */
+async function inFourLanguages(type: string, show: (s: Status) => void): Promise<string[]> {
+  const out: string[] = [];
+  for (const lang of ['en-US', 'nl', 'fr', 'de']) out.push(await lineOf(type, lang, show));
+  return out;
+}
+
+before(async () => {
+  await i18n.init({ lang: 'en-US' });
+  for (const type of NODES)
+    await i18n.registerMessageCatalog(ns(type), join(repoRoot, 'nodes', 'locales'), `${type}.json`);
+});
+
+test('flm-pulse: pulses, debounced edges and rejects', async () => {
+  const stats = { counted: 2, debounced: 1 };
+  assert.deepEqual(await inFourLanguages('flm-pulse', (s) => s.show(pulseStatusView('port 7', stats, 3))), [
+    'port 7 · 2 pulses · 1 debounced · 3 rejects',
+    'port 7 · 2 pulsen · 1 ontdenderd · 3 geweigerd',
+    'port 7 · 2 impulsions · 1 anti-rebond · 3 rejets',
+    'port 7 · 2 Impulse · 1 entprellt · 3 abgewiesen',
+  ]);
+  const idle = { counted: 0, debounced: 0 };
+  assert.equal(await lineOf('flm-pulse', 'de', (s) => s.show(pulseStatusView('port 7', idle, 0))), 'port 7 · wartet');
+});

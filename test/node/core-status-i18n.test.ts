@@ -11,6 +11,7 @@ import { repoRoot } from '../support/paths';
 import { nodeRedPath } from '../support/nodered';
 import { Status, statusTranslator } from '../../nodes/lib/status';
 import { pulseStatusView } from '../../core/readings/pulse-status';
+import { PipelineBroker } from '../../core/broker/pipeline-broker';
 
 interface NodeRedI18n {
   init(settings: { lang?: string }): Promise<void>;
@@ -21,7 +22,7 @@ interface NodeRedI18n {
 
 const util = require(require.resolve('@node-red/util', { paths: [dirname(nodeRedPath)] })) as { i18n: NodeRedI18n };
 const i18n = util.i18n;
-const NODES = ['flm-pulse'];
+const NODES = ['flm-pulse', 'flm-broker'];
 const ns = (type: string) => `node-red-contrib-fluksometer/${type}`;
 
 /** The last status text `show` gives a node of `type` in `lang`, as the runtime would say it. */
@@ -57,4 +58,35 @@ test('flm-pulse: pulses, debounced edges and rejects', async () => {
   ]);
   const idle = { counted: 0, debounced: 0 };
   assert.equal(await lineOf('flm-pulse', 'de', (s) => s.show(pulseStatusView('port 7', idle, 0))), 'port 7 · wartet');
+});
+
+test('flm-broker: clients and port of a real broker', async () => {
+  const b = await PipelineBroker.start(
+    {
+      host: '127.0.0.1',
+      port: 0,
+      wsPort: null,
+      access: { mode: 'read-only-anonymous' },
+      outFilters: [],
+      onStatus: () => undefined,
+      onRefusal: () => undefined,
+      onListenerError: (err) => assert.fail(err),
+      onOut: () => undefined,
+    },
+    () => false,
+  );
+  assert.ok(b);
+  try {
+    const [en, nl, fr, de] = await inFourLanguages('flm-broker', (s) => s.show(b.statusView()!));
+    assert.match(en!, /^0 clients · :\d+$/);
+    assert.match(nl!, /^0 clients · :\d+$/);
+    assert.match(de!, /^0 Clients · :\d+$/);
+    assert.match(fr!, /^0 clients · :\d+$/);
+    assert.equal(
+      await lineOf('flm-broker', 'fr', (s) => s.idle(s.say('notPublished', '', { count: 2 }))),
+      '2 non publiés',
+    );
+  } finally {
+    await b.close(2000);
+  }
 });

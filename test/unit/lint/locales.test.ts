@@ -82,7 +82,10 @@ test('every key the editor files use is in the en-US catalog of their node', () 
 });
 
 /** Core files whose status phrases a node shows, by node. */
-const CORE_STATUS_SOURCES: Array<[string, string]> = [['flm-pulse', 'core/readings/pulse-status.ts']];
+const CORE_STATUS_SOURCES: Array<[string, string]> = [
+  ['flm-pulse', 'core/readings/pulse-status.ts'],
+  ['flm-broker', 'core/broker/pipeline-broker.ts'],
+];
 
 test('every status key the runtime asks for is in the catalog of its node', () => {
   const sources: Array<[string, string]> = nodeFiles.map((n) => [n, readFileSync(join(nodesDir, `${n}.ts`), 'utf8')]);

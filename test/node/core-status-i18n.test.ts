@@ -12,6 +12,7 @@ import { nodeRedPath } from '../support/nodered';
 import { Status, statusTranslator } from '../../nodes/lib/status';
 import { pulseStatusView } from '../../core/readings/pulse-status';
 import { PipelineBroker } from '../../core/broker/pipeline-broker';
+import { haStatusView } from '../../core/sinks/homeassistant/ha-status';
 
 interface NodeRedI18n {
   init(settings: { lang?: string }): Promise<void>;
@@ -22,7 +23,7 @@ interface NodeRedI18n {
 
 const util = require(require.resolve('@node-red/util', { paths: [dirname(nodeRedPath)] })) as { i18n: NodeRedI18n };
 const i18n = util.i18n;
-const NODES = ['flm-pulse', 'flm-broker'];
+const NODES = ['flm-pulse', 'flm-broker', 'flm-homeassistant'];
 const ns = (type: string) => `node-red-contrib-fluksometer/${type}`;
 
 /** The last status text `show` gives a node of `type` in `lang`, as the runtime would say it. */
@@ -89,4 +90,18 @@ test('flm-broker: clients and port of a real broker', async () => {
   } finally {
     await b.close(2000);
   }
+});
+
+test('flm-homeassistant: entities under the discovery prefix, and why they are unavailable', async () => {
+  assert.deepEqual(
+    await inFourLanguages('flm-homeassistant', (s) => s.show(haStatusView(8, 'homeassistant', false, false))),
+    [
+      'source offline · 8 entities · homeassistant',
+      'bron offline · 8 entiteiten · homeassistant',
+      'source hors ligne · 8 entités · homeassistant',
+      'Quelle offline · 8 Entitäten · homeassistant',
+    ],
+  );
+  const stale = (s: Status) => s.show(haStatusView(8, 'homeassistant', true, true));
+  assert.equal(await lineOf('flm-homeassistant', 'nl', stale), 'geen metingen · 8 entiteiten · homeassistant');
 });

@@ -85,6 +85,7 @@ test('every key the editor files use is in the en-US catalog of their node', () 
 const CORE_STATUS_SOURCES: Array<[string, string]> = [
   ['flm-pulse', 'core/readings/pulse-status.ts'],
   ['flm-broker', 'core/broker/pipeline-broker.ts'],
+  ['flm-homeassistant', 'core/sinks/homeassistant/ha-status.ts'],
 ];
 
 test('every status key the runtime asks for is in the catalog of its node', () => {

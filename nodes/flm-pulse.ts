@@ -9,7 +9,7 @@ import {
 } from '../core/readings/pulse-input';
 import { pulseStatusView } from '../core/readings/pulse-status';
 import { BOARD_BATCH_TOPIC } from '../core/mqtt/board-batch';
-import { Status, statusTranslator } from './lib/status';
+import { Status, statusTranslator, rejectsWhy } from './lib/status';
 import { Resources } from './lib/resources';
 import { onCloseBounded, errorText } from './lib/close';
 import { numberSetting, textSetting, setting, parseSettings } from './lib/settings';
@@ -91,10 +91,7 @@ export default function (RED: NodeAPI): void {
         done();
       } catch (err) {
         rejects.fail(done, err);
-        const why = errorText(err);
-        status.error(
-          status.say('rejectsWhy', `${rejects.total} rejects: ${why}`, { count: rejects.total, why }).slice(0, 60),
-        );
+        status.error(rejectsWhy(status, rejects.total, errorText(err)).slice(0, 60));
       }
     });
 

@@ -9,10 +9,13 @@ import { dirname, join } from 'node:path';
 import type { Node, NodeAPI } from 'node-red';
 import { repoRoot } from '../support/paths';
 import { nodeRedPath } from '../support/nodered';
-import { Status, statusTranslator } from '../../nodes/lib/status';
+import { Status, statusTranslator, rejectsWhy } from '../../nodes/lib/status';
 import { pulseStatusView } from '../../core/readings/pulse-status';
 import { PipelineBroker } from '../../core/broker/pipeline-broker';
 import { haStatusView } from '../../core/sinks/homeassistant/ha-status';
+import { OpenHabSink, ItemNames } from '../../core/sinks/openhab';
+import { device } from '../support/device';
+import { importStatusView } from '../../core/mqtt/import-status';
 
 interface NodeRedI18n {
   init(settings: { lang?: string }): Promise<void>;
@@ -23,7 +26,7 @@ interface NodeRedI18n {
 
 const util = require(require.resolve('@node-red/util', { paths: [dirname(nodeRedPath)] })) as { i18n: NodeRedI18n };
 const i18n = util.i18n;
-const NODES = ['flm-pulse', 'flm-broker', 'flm-homeassistant'];
+const NODES = ['flm-pulse', 'flm-broker', 'flm-homeassistant', 'flm-openhab', 'flm-mysql', 'flm-in'];
 const ns = (type: string) => `node-red-contrib-fluksometer/${type}`;
 
 /** The last status text `show` gives a node of `type` in `lang`, as the runtime would say it. */
@@ -104,4 +107,51 @@ test('flm-homeassistant: entities under the discovery prefix, and why they are u
   );
   const stale = (s: Status) => s.show(haStatusView(8, 'homeassistant', true, true));
   assert.equal(await lineOf('flm-homeassistant', 'nl', stale), 'geen metingen · 8 entiteiten · homeassistant');
+});
+
+test('flm-openhab: a Homie device starting, with rejects', async () => {
+  const sink = new OpenHabSink({
+    device: device(),
+    names: new ItemNames(),
+    format: 'units',
+    homie: { name: '', loadPrevious: () => Promise.resolve({}), save: () => Promise.resolve() },
+    publish: () => undefined,
+    error: () => undefined,
+    log: () => undefined,
+    onSaveError: (err) => assert.fail(String(err)),
+    onStatus: () => undefined,
+  });
+  try {
+    assert.deepEqual(await inFourLanguages('flm-openhab', (s) => s.show(sink.statusView(2))), [
+      'homie starting · 2 rejects',
+      'homie start op · 2 geweigerd',
+      'homie démarre · 2 rejets',
+      'Homie startet · 2 abgewiesen',
+    ]);
+  } finally {
+    await sink.close();
+  }
+});
+
+test('flm-mysql and flm-in: a rejected message, the cause in its own words', async () => {
+  const bad = (s: Status) => s.error(rejectsWhy(s, 3, 'not a reading'));
+  assert.deepEqual(await inFourLanguages('flm-mysql', bad), [
+    '3 rejects: not a reading',
+    '3 geweigerd: not a reading',
+    '3 rejets : not a reading',
+    '3 abgewiesen: not a reading',
+  ]);
+  assert.equal(await lineOf('flm-in', 'de', bad), '3 abgewiesen: not a reading');
+});
+
+test('flm-in: connected or not, sensors, readings and rejects', async () => {
+  const up = (s: Status) => s.show(importStatusView({ connected: true }, 4, 2, 1));
+  assert.deepEqual(await inFourLanguages('flm-in', up), [
+    'connected · 4 sensors · 2 readings · 1 rejects',
+    'verbonden · 4 sensoren · 2 metingen · 1 geweigerd',
+    'connecté · 4 capteurs · 2 mesures · 1 rejets',
+    'verbunden · 4 Sensoren · 2 Messwerte · 1 abgewiesen',
+  ]);
+  const down = (s: Status) => s.show(importStatusView({ connected: false, lastTrouble: 'ECONNREFUSED' }, 0, 0, 0));
+  assert.equal(await lineOf('flm-in', 'fr', down), 'déconnecté (ECONNREFUSED) · 0 capteurs · 0 mesures');
 });

@@ -86,6 +86,9 @@ const CORE_STATUS_SOURCES: Array<[string, string]> = [
   ['flm-pulse', 'core/readings/pulse-status.ts'],
   ['flm-broker', 'core/broker/pipeline-broker.ts'],
   ['flm-homeassistant', 'core/sinks/homeassistant/ha-status.ts'],
+  ['flm-openhab', 'core/sinks/openhab/sink.ts'],
+  ['flm-mysql', 'core/sinks/mysql/sink.ts'],
+  ['flm-in', 'core/mqtt/import-status.ts'],
 ];
 
 test('every status key the runtime asks for is in the catalog of its node', () => {
@@ -100,6 +103,7 @@ test('every status key the runtime asks for is in the catalog of its node', () =
       ...[...src.matchAll(/\bsay\('(\w+)'/g)].map((m) => m[1]!),
       ...[...src.matchAll(/\{ key: '(\w+)', en:/g)].map((m) => m[1]!),
       ...(/standbyPhrase\(/.test(src) ? ['standby'] : []),
+      ...(/rejectsWhy\(/.test(src) ? ['rejectsWhy'] : []),
     ].filter((k) => k !== 'why');
     for (const k of keys)
       assert.ok(en.has(`${node}.status.${k}`), `${node}: status key "${k}" not in locales/en-US/${node}.json`);

@@ -16,6 +16,7 @@ import { haStatusView } from '../../core/sinks/homeassistant/ha-status';
 import { OpenHabSink, ItemNames } from '../../core/sinks/openhab';
 import { device } from '../support/device';
 import { importStatusView } from '../../core/mqtt/import-status';
+import { dashboardStatusView } from '../../core/dashboard/hub-status';
 
 interface NodeRedI18n {
   init(settings: { lang?: string }): Promise<void>;
@@ -26,7 +27,7 @@ interface NodeRedI18n {
 
 const util = require(require.resolve('@node-red/util', { paths: [dirname(nodeRedPath)] })) as { i18n: NodeRedI18n };
 const i18n = util.i18n;
-const NODES = ['flm-pulse', 'flm-broker', 'flm-homeassistant', 'flm-openhab', 'flm-mysql', 'flm-in'];
+const NODES = ['flm-pulse', 'flm-broker', 'flm-homeassistant', 'flm-openhab', 'flm-mysql', 'flm-in', 'flm-dashboard'];
 const ns = (type: string) => `node-red-contrib-fluksometer/${type}`;
 
 /** The last status text `show` gives a node of `type` in `lang`, as the runtime would say it. */
@@ -154,4 +155,17 @@ test('flm-in: connected or not, sensors, readings and rejects', async () => {
   ]);
   const down = (s: Status) => s.show(importStatusView({ connected: false, lastTrouble: 'ECONNREFUSED' }, 0, 0, 0));
   assert.equal(await lineOf('flm-in', 'fr', down), 'déconnecté (ECONNREFUSED) · 0 capteurs · 0 mesures');
+});
+
+test('flm-dashboard: readings taken and pages open', async () => {
+  assert.deepEqual(await inFourLanguages('flm-dashboard', (s) => s.show(dashboardStatusView(12, 2))), [
+    '12 readings, 2 pages open',
+    '12 metingen, 2 pagina’s open',
+    '12 mesures, 2 pages ouvertes',
+    '12 Messwerte, 2 Seiten offen',
+  ]);
+  assert.equal(
+    await lineOf('flm-dashboard', 'nl', (s) => s.show(dashboardStatusView(0, 1))),
+    '0 metingen, 1 pagina open',
+  );
 });

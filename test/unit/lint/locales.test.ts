@@ -89,6 +89,7 @@ const CORE_STATUS_SOURCES: Array<[string, string]> = [
   ['flm-openhab', 'core/sinks/openhab/sink.ts'],
   ['flm-mysql', 'core/sinks/mysql/sink.ts'],
   ['flm-in', 'core/mqtt/import-status.ts'],
+  ['flm-dashboard', 'core/dashboard/hub-status.ts'],
 ];
 
 test('every status key the runtime asks for is in the catalog of its node', () => {

@@ -17,6 +17,7 @@ import { OpenHabSink, ItemNames } from '../../core/sinks/openhab';
 import { device } from '../support/device';
 import { importStatusView } from '../../core/mqtt/import-status';
 import { dashboardStatusView } from '../../core/dashboard/hub-status';
+import { tmpoStatusView, tmpoErrorView } from '../../core/api/tmpo-status';
 
 interface NodeRedI18n {
   init(settings: { lang?: string }): Promise<void>;
@@ -27,7 +28,16 @@ interface NodeRedI18n {
 
 const util = require(require.resolve('@node-red/util', { paths: [dirname(nodeRedPath)] })) as { i18n: NodeRedI18n };
 const i18n = util.i18n;
-const NODES = ['flm-pulse', 'flm-broker', 'flm-homeassistant', 'flm-openhab', 'flm-mysql', 'flm-in', 'flm-dashboard'];
+const NODES = [
+  'flm-pulse',
+  'flm-broker',
+  'flm-homeassistant',
+  'flm-openhab',
+  'flm-mysql',
+  'flm-in',
+  'flm-dashboard',
+  'flm-tmpo',
+];
 const ns = (type: string) => `node-red-contrib-fluksometer/${type}`;
 
 /** The last status text `show` gives a node of `type` in `lang`, as the runtime would say it. */
@@ -168,4 +178,16 @@ test('flm-dashboard: readings taken and pages open', async () => {
     await lineOf('flm-dashboard', 'nl', (s) => s.show(dashboardStatusView(0, 1))),
     '0 metingen, 1 pagina open',
   );
+});
+
+test('flm-tmpo: blocks written and open, its API port, readings not stored, rejects', async () => {
+  const counts = { written: 5, open: 2, apiPort: 8080, notStored: 3, rejects: 1 };
+  assert.deepEqual(await inFourLanguages('flm-tmpo', (s) => s.show(tmpoStatusView(counts))), [
+    '5 blocks · 2 open · :8080 · 3 not stored · 1 rejects',
+    '5 blokken · 2 open · :8080 · 3 niet bewaard · 1 geweigerd',
+    '5 blocs · 2 ouverts · :8080 · 3 non stockées · 1 rejets',
+    '5 Blöcke · 2 offen · :8080 · 3 nicht gespeichert · 1 abgewiesen',
+  ]);
+  const bad = (s: Status) => s.show(tmpoErrorView(2, new Error('not a reading')));
+  assert.equal(await lineOf('flm-tmpo', 'de', bad), '2 abgewiesen: not a reading');
 });

@@ -90,6 +90,7 @@ const CORE_STATUS_SOURCES: Array<[string, string]> = [
   ['flm-mysql', 'core/sinks/mysql/sink.ts'],
   ['flm-in', 'core/mqtt/import-status.ts'],
   ['flm-dashboard', 'core/dashboard/hub-status.ts'],
+  ['flm-tmpo', 'core/api/tmpo-status.ts'],
 ];
 
 test('every status key the runtime asks for is in the catalog of its node', () => {

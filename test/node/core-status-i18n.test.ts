@@ -18,6 +18,7 @@ import { device } from '../support/device';
 import { importStatusView } from '../../core/mqtt/import-status';
 import { dashboardStatusView } from '../../core/dashboard/hub-status';
 import { tmpoStatusView, tmpoErrorView } from '../../core/api/tmpo-status';
+import { linkStatusView } from '../../core/source/link-status';
 
 interface NodeRedI18n {
   init(settings: { lang?: string }): Promise<void>;
@@ -37,6 +38,8 @@ const NODES = [
   'flm-in',
   'flm-dashboard',
   'flm-tmpo',
+  'flm-p1',
+  'flm-board',
 ];
 const ns = (type: string) => `node-red-contrib-fluksometer/${type}`;
 
@@ -190,4 +193,23 @@ test('flm-tmpo: blocks written and open, its API port, readings not stored, reje
   ]);
   const bad = (s: Status) => s.show(tmpoErrorView(2, new Error('not a reading')));
   assert.equal(await lineOf('flm-tmpo', 'de', bad), '2 abgewiesen: not a reading');
+});
+
+test('flm-p1 and flm-board: the link connecting, silent, failing', async () => {
+  const silent = (s: Status) => s.show(linkStatusView({ kind: 'silent', seconds: 30, why: 'ENOENT' }));
+  assert.deepEqual(await inFourLanguages('flm-p1', silent), [
+    'no data for 30 s · ENOENT',
+    'geen gegevens sinds 30 s · ENOENT',
+    'aucune donnée depuis 30 s · ENOENT',
+    'keine Daten seit 30 s · ENOENT',
+  ]);
+  const failing = (s: Status) => s.show(linkStatusView({ kind: 'failing', why: 'ECONNREFUSED', retrySeconds: 5 }));
+  assert.deepEqual(await inFourLanguages('flm-board', failing), [
+    'ECONNREFUSED · retry in 5 s',
+    'ECONNREFUSED · nieuwe poging over 5 s',
+    'ECONNREFUSED · nouvel essai dans 5 s',
+    'ECONNREFUSED · neuer Versuch in 5 s',
+  ]);
+  const waiting = (s: Status) => s.show(linkStatusView({ kind: 'waiting', connected: true }));
+  assert.equal(await lineOf('flm-p1', 'nl', waiting), 'verbonden · wachten');
 });

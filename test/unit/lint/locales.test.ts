@@ -91,6 +91,8 @@ const CORE_STATUS_SOURCES: Array<[string, string]> = [
   ['flm-in', 'core/mqtt/import-status.ts'],
   ['flm-dashboard', 'core/dashboard/hub-status.ts'],
   ['flm-tmpo', 'core/api/tmpo-status.ts'],
+  ['flm-p1', 'core/source/link-status.ts'],
+  ['flm-board', 'core/source/link-status.ts'],
 ];
 
 test('every status key the runtime asks for is in the catalog of its node', () => {

@@ -19,6 +19,7 @@ import { importStatusView } from '../../core/mqtt/import-status';
 import { dashboardStatusView } from '../../core/dashboard/hub-status';
 import { tmpoStatusView, tmpoErrorView } from '../../core/api/tmpo-status';
 import { linkStatusView } from '../../core/source/link-status';
+import { p1CountsView, p1WaitingView } from '../../core/source/p1-status';
 
 interface NodeRedI18n {
   init(settings: { lang?: string }): Promise<void>;
@@ -212,4 +213,15 @@ test('flm-p1 and flm-board: the link connecting, silent, failing', async () => {
   ]);
   const waiting = (s: Status) => s.show(linkStatusView({ kind: 'waiting', connected: true }));
   assert.equal(await lineOf('flm-p1', 'nl', waiting), 'verbonden · wachten');
+});
+
+test('flm-p1: telegrams counted by outcome', async () => {
+  const counts = { good: 9, badCrc: 1, unparsable: 2, decryptFailed: 0, backlogDropped: 3 };
+  assert.deepEqual(await inFourLanguages('flm-p1', (s) => s.show(p1CountsView(counts, true))), [
+    '9 ok · 1 crc · 2 bad · 3 skipped',
+    '9 ok · 1 crc · 2 onleesbaar · 3 overgeslagen',
+    '9 ok · 1 crc · 2 illisibles · 3 ignorés',
+    '9 ok · 1 CRC · 2 unlesbar · 3 übersprungen',
+  ]);
+  assert.equal(await lineOf('flm-p1', 'fr', (s) => s.show(p1WaitingView())), 'en attente de télégrammes');
 });

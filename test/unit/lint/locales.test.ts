@@ -92,6 +92,7 @@ const CORE_STATUS_SOURCES: Array<[string, string]> = [
   ['flm-dashboard', 'core/dashboard/hub-status.ts'],
   ['flm-tmpo', 'core/api/tmpo-status.ts'],
   ['flm-p1', 'core/source/link-status.ts'],
+  ['flm-p1', 'core/source/p1-status.ts'],
   ['flm-board', 'core/source/link-status.ts'],
 ];
 

@@ -27,8 +27,8 @@ export default function (RED: NodeAPI): void {
       );
     };
     const showStatus = () => {
-      const line = broker?.status();
-      if (line !== undefined) status.ok(line);
+      const view = broker?.statusView();
+      if (view !== undefined) status.show(view);
     };
     node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => gate.input(msg, send, done));
 
@@ -76,7 +76,9 @@ export default function (RED: NodeAPI): void {
       let notPublished = 0;
       gate.ready((_msg, _send, done) => {
         notPublished++;
-        status.error(`${statusText(e, 40)} · ${notPublished} not published`);
+        status.error(
+          `${statusText(e, 40)} · ${status.say('notPublished', `${notPublished} not published`, { count: notPublished })}`,
+        );
         done(notPublished === 1 ? e : undefined);
       });
     });

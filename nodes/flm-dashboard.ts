@@ -67,8 +67,8 @@ export default function (RED: NodeAPI): void {
         }
       });
       res.interval(KEEP_ALIVE_MS, () => hub.stream.keepAlive(), failed);
-      let shown = '';
-      res.interval(1000, () => void (hub.statusText() !== shown && status.ok((shown = hub.statusText()))), failed);
+      // Status shows a line only when it changed.
+      res.interval(1000, () => status.show(hub.statusView()), failed);
     })().catch((err: unknown) => {
       gate.fail(err instanceof Error ? err : new Error(String(err)));
       failed(err);

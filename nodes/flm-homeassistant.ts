@@ -34,8 +34,8 @@ export default function (RED: NodeAPI): void {
 
     const reportError = (err: unknown) => status.failed(err);
     const showStatus = () => {
-      const line = announcer?.status();
-      if (line) status[line.level](line.text);
+      const view = announcer?.statusView();
+      if (view) status.show(view);
     };
     // Announcing waits for the flows to run (the broker is up) and for the device to be read.
     const begin = async () => {

@@ -5,7 +5,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { checkBrokerUrl } from '../core/mqtt/connection';
 import { ImportClient, type ImportEvent } from '../core/mqtt/import-client';
 import { systemClock } from '../core/util/clock';
-import { Status, statusTranslator } from './lib/status';
+import { Status, statusTranslator, rejectsWhy } from './lib/status';
 import { onCloseBounded, statusText } from './lib/close';
 import { textSetting, setting, parseSettings } from './lib/settings';
 import { Rejects } from './lib/rejects';
@@ -34,8 +34,8 @@ export default function (RED: NodeAPI): void {
     let closed = false;
 
     const showStatus = () => {
-      const line = client?.status(rejects.total);
-      if (line) status[line.level](line.text);
+      const view = client?.statusView(rejects.total);
+      if (view) status.show(view);
     };
     const onEvent = (e: ImportEvent) => {
       switch (e.kind) {
@@ -57,7 +57,7 @@ export default function (RED: NodeAPI): void {
           return node.send([e.list as unknown as NodeMessage[]]);
         case 'rejected':
           rejects.error(e.error, { topic: e.topic, payload: e.payload.toString('utf8').slice(0, 200) } as NodeMessage);
-          return status.error(`${rejects.total} rejects: ${statusText(e.error, 40)}`);
+          return status.error(rejectsWhy(status, rejects.total, statusText(e.error, 40)));
         case 'unreleased':
           return rejects.error(e.error);
       }

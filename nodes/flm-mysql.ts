@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { describeTarget, MysqlSink, sensorsOfDevice, type WriterEvent } from '../core/sinks/mysql';
 import { deviceNodeParts } from './lib/device-node-parts';
+import { rejectsWhy } from './lib/status';
 import { onCloseBounded, errorText } from './lib/close';
 import type { Send, Done } from './lib/startup-queue';
 import { textSetting, parseSettings } from './lib/settings';
@@ -24,15 +25,15 @@ export default function (RED: NodeAPI): void {
     let sink: MysqlSink | undefined;
 
     const showStatus = () => {
-      const line = sink?.status(rejects.total);
-      if (line) status[line.level](line.text);
+      const view = sink?.statusView(rejects.total);
+      if (view) status.show(view);
     };
     const requestStatus = gatheredStatus(res, showStatus, (err) => node.warn(errorText(err)));
     const onEvent = (e: WriterEvent) => (logWriterEvent(node, e) ? showStatus() : requestStatus());
     const onSpoolFailed = (dones: Done[], e: Error) => {
       // A full disk fails every batch: one error a minute, each reading counted.
       for (const d of dones) rejects.fail(d, e);
-      status.error(`${rejects.total} rejects: ${e.message}`.slice(0, 100));
+      status.error(rejectsWhy(status, rejects.total, e.message).slice(0, 100));
     };
 
     const handle = (msg: NodeMessageInFlow, _send: Send, done: Done) => {
@@ -42,7 +43,7 @@ export default function (RED: NodeAPI): void {
         sink.input(topic, msg.payload, (msg as { flm?: unknown }).flm, done);
       } catch (err) {
         rejects.fail(done, err);
-        status.error(`${rejects.total} rejects: ${errorText(err)}`.slice(0, 60));
+        status.error(rejectsWhy(status, rejects.total, errorText(err)).slice(0, 60));
       }
     };
     node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => gate.input(msg, send, done));

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { OpenHabSink, loadHomieAnnounced, saveHomieAnnounced, type ReadingFlm } from '../core/sinks/openhab';
 import { deviceNodeParts } from './lib/device-node-parts';
+import { rejectsWhy } from './lib/status';
 import { onCloseBounded, errorText, statusText } from './lib/close';
 import type { Send, Done } from './lib/startup-queue';
 import { parseSettings } from './lib/settings';
@@ -20,8 +21,8 @@ export default function (RED: NodeAPI): void {
     let closed = false;
 
     const showStatus = () => {
-      const line = sink?.status(rejects.total);
-      if (line) status[line.level](line.text);
+      const view = sink?.statusView(rejects.total);
+      if (view) status.show(view);
     };
     // The Homie device announces itself once the flows run (the broker is up) and the device is read.
     const announce = () => (flowsStarted && sink ? sink.announce() : Promise.resolve());
@@ -42,7 +43,7 @@ export default function (RED: NodeAPI): void {
         done();
       } catch (err) {
         rejects.fail(done, err);
-        status.error(`${rejects.total} rejects: ${statusText(err, 40)}`);
+        status.error(rejectsWhy(status, rejects.total, statusText(err, 40)));
       }
     };
     node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => gate.input(msg, send, done));

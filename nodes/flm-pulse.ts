@@ -7,8 +7,9 @@ import {
   type PulseTarget,
   type PulseTrigger,
 } from '../core/readings/pulse-input';
+import { pulseStatusView } from '../core/readings/pulse-status';
 import { BOARD_BATCH_TOPIC } from '../core/mqtt/board-batch';
-import { Status, statusTranslator } from './lib/status';
+import { Status, statusTranslator, rejectsWhy } from './lib/status';
 import { Resources } from './lib/resources';
 import { onCloseBounded, errorText } from './lib/close';
 import { numberSetting, textSetting, setting, parseSettings } from './lib/settings';
@@ -76,12 +77,7 @@ export default function (RED: NodeAPI): void {
     const rejects = new Rejects(node);
     let lastSent = Date.now();
 
-    const render = () => {
-      const s = input.stats;
-      const text = `${label} · ${s.counted} pulses${s.debounced ? ` · ${s.debounced} debounced` : ''}${rejects.total ? ` · ${rejects.total} rejects` : ''}`;
-      if (s.counted === 0 && rejects.total === 0) status.idle(`${label} · waiting`);
-      else status.ok(text);
-    };
+    const render = () => status.show(pulseStatusView(label, input.stats, rejects.total));
 
     node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => {
       try {
@@ -95,7 +91,7 @@ export default function (RED: NodeAPI): void {
         done();
       } catch (err) {
         rejects.fail(done, err);
-        status.error(`${rejects.total} rejects: ${errorText(err)}`.slice(0, 60));
+        status.error(rejectsWhy(status, rejects.total, errorText(err)).slice(0, 60));
       }
     });
 

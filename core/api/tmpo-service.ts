@@ -14,6 +14,7 @@ import { describeZodError, type Device } from '../config/schema';
 import type { DeviceSensors } from '../config/sensor-set';
 import { DropTally } from '../util/drop-tally';
 import { errorText, shorten, type StatusView } from '../util/status-view';
+import { tmpoStatusView, tmpoErrorView } from './tmpo-status';
 import { createApiServer, type ApiServer } from './server';
 import { RecentGauges } from './recent-gauges';
 import { derivedApiToken } from './auth';
@@ -52,7 +53,7 @@ export class TmpoService {
   /** readings that could not be stored (too old, a duplicate), told once a minute with counts */
   private readonly dropped = new DropTally();
   private api?: ApiServer;
-  private apiLabel = '';
+  private apiPort: number | undefined;
   /** why the HTTP API is not serving */
   private apiFailure = '';
   private readonly following = () => this.gauges.setSensors(this.enabled());
@@ -103,7 +104,7 @@ export class TmpoService {
     });
     try {
       const where = await this.api.listen();
-      this.apiLabel = ` · :${where.port}`;
+      this.apiPort = where.port;
       this.o.log('log', `HTTP API on http://${where.host}:${where.port}/sensor/<sid>`);
     } catch (err) {
       // A redeploy tries again.
@@ -163,7 +164,7 @@ export class TmpoService {
 
   /** The status after a message failed. */
   errorView(err: unknown): StatusView {
-    return { level: 'error', text: `${this.o.rejects()} rejects: ${shorten(errorText(err), 40)}` };
+    return tmpoErrorView(this.o.rejects(), err);
   }
 
   async close(): Promise<void> {
@@ -205,10 +206,16 @@ export class TmpoService {
   }
 
   private render(): void {
-    const notStored = this.dropped.total ? ` · ${this.dropped.total} not stored` : '';
-    const rejects = this.o.rejects();
-    const text = `${this.recorder.written} blocks · ${this.recorder.openBlocks} open${this.apiLabel}${notStored}${rejects ? ` · ${rejects} rejects` : ''}`;
-    this.o.status(this.apiFailure ? { level: 'error', text: `${this.apiFailure} · ${text}` } : { level: 'ok', text });
+    this.o.status(
+      tmpoStatusView({
+        written: this.recorder.written,
+        open: this.recorder.openBlocks,
+        apiPort: this.apiPort,
+        notStored: this.dropped.total,
+        rejects: this.o.rejects(),
+        apiFailure: this.apiFailure || undefined,
+      }),
+    );
   }
 }
 

@@ -4,6 +4,7 @@ import { systemClock, type Clock } from '../util/clock';
 import { EmbeddedBroker, BrokerClosedError, type BrokerOptions, type Refusal } from './embedded-broker';
 import { redisBackend } from './cluster';
 import { registerHealth } from '../util/health';
+import { phrasedView, type Phrase, type StatusView } from '../util/status-view';
 
 /** A refusal of one kind is reported at most this often; the status counts them all. */
 export const WARN_EVERY_MS = 60_000;
@@ -111,11 +112,24 @@ export class PipelineBroker {
 
   /** The status line; undefined once a listener failed (its error stays shown). */
   status(): string | undefined {
+    return this.statusView()?.text;
+  }
+
+  /** The status line as phrases of flm-broker's catalog, to be said in the runtime's language. */
+  statusView(): StatusView | undefined {
     if (this.listenerFailed) return undefined;
     const n = this.b.clients;
     const refused = this.b.refused;
-    const store = this.b.backendLabel ? (this.b.healthy() ? ' · Redis' : ' · Redis unreachable') : '';
-    return `${n} client${n === 1 ? '' : 's'} · :${this.b.tcpPort}${store}${refused ? ` · ${refused} refused` : ''}`;
+    const parts: Phrase[] = [
+      n === 1
+        ? { key: 'client', en: '1 client', params: { count: n } }
+        : { key: 'clients', en: `${n} clients`, params: { count: n } },
+      { key: 'port', en: `:${this.b.tcpPort}`, params: { port: this.b.tcpPort } },
+    ];
+    if (this.b.backendLabel)
+      parts.push(this.b.healthy() ? { key: 'redis', en: 'Redis' } : { key: 'redisDown', en: 'Redis unreachable' });
+    if (refused) parts.push({ key: 'refused', en: `${refused} refused`, params: { count: refused } });
+    return phrasedView('ok', parts);
   }
 
   /**

@@ -1,3 +1,5 @@
+import type { StatusView } from '../util/status-view';
+import { dashboardStatusView } from './hub-status';
 import { EventStream } from './event-stream';
 import { LiveState, type SensorInfo } from './live-state';
 
@@ -25,8 +27,12 @@ export class DashboardHub {
   }
 
   statusText(): string {
-    const pages = this.stream.size;
-    return `${this.readings} readings, ${pages} page${pages === 1 ? '' : 's'} open`;
+    return this.statusView().text;
+  }
+
+  /** The same line as a phrase, to be said in the runtime's language. */
+  statusView(): StatusView {
+    return dashboardStatusView(this.readings, this.stream.size);
   }
 
   close(): void {

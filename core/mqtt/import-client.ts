@@ -1,4 +1,6 @@
 import type { Clock } from '../util/clock';
+import type { StatusView } from '../util/status-view';
+import { importStatusView } from './import-status';
 import { MqttConnection, type ConnectionEvent, type MqttConnectionOptions } from './connection';
 import { ReadingImporter, type ConfigOutcome, type ImportedReading } from './importer';
 import { DEVICE_CONFIG_FILTER, READING_FILTERS, parseDeviceConfigTopic } from './topics';
@@ -56,11 +58,13 @@ export class ImportClient {
 
   /** What the node's status says. */
   status(rejects: number): { level: 'ok' | 'warn' | 'error'; text: string } {
-    const c = this.connection;
-    const text = `${this.importer.sensorCount} sensors · ${this.readings} readings${rejects ? ` · ${rejects} rejects` : ''}`;
-    if (c.refused) return { level: 'error', text: `broker refused: ${c.refused}` };
-    if (c.connected) return { level: 'ok', text: `connected · ${text}` };
-    return { level: 'warn', text: `disconnected${c.lastTrouble ? ` (${c.lastTrouble})` : ''} · ${text}` };
+    const { level, text } = this.statusView(rejects);
+    return { level: level === 'idle' ? 'warn' : level, text };
+  }
+
+  /** The same line as phrases, to be said in the runtime's language. */
+  statusView(rejects: number): StatusView {
+    return importStatusView(this.connection, this.importer.sensorCount, this.readings, rejects);
   }
 
   close(forceAfterMs?: number): Promise<void> {

@@ -1,4 +1,5 @@
 import { P1_TELEGRAM_TOPIC, P1_AVAILABILITY_TOPIC, P1_ERROR_TOPIC } from '../mqtt/topics';
+import { p1CountsView, p1WaitingView } from './p1-status';
 import { P1Stream, type P1StreamEvent, type P1StreamOptions } from '../p1/source/stream';
 import type { Connector } from '../link/reconnecting';
 import { tcpConnector, parseHostPort } from '../p1/source/tcp';
@@ -155,13 +156,8 @@ export class P1Reader {
     const s = this.stream.stats;
     const hasData = s.good + s.badCrc + s.unparsable + s.decryptFailed > 0;
     const linkView = this.link.view(hasData, this.o.connect ? undefined : 'waiting for telegrams');
+    if (linkView?.text === 'waiting for telegrams') return this.o.status(p1WaitingView());
     if (linkView) return this.o.status(linkView);
-    const parts = [`${s.good} ok`];
-    if (s.badCrc) parts.push(`${s.badCrc} crc`);
-    if (s.unparsable) parts.push(`${s.unparsable} bad`);
-    if (s.decryptFailed) parts.push(`${s.decryptFailed} key`);
-    // A backlog read in one go (a dongle reconnecting) keeps its newest telegram only: said, not hidden.
-    if (s.backlogDropped) parts.push(`${s.backlogDropped} skipped`);
-    this.o.status({ level: this.lastOk ? 'ok' : 'error', text: parts.join(' · ') });
+    this.o.status(p1CountsView(s, this.lastOk));
   }
 }

@@ -3,6 +3,7 @@ import { Watchdog } from '../link/watchdog';
 import { RateLimiter } from '../link/rate-limit';
 import { systemClock, type Clock } from '../util/clock';
 import { shorten, type StatusView } from '../util/status-view';
+import { linkStatusView } from './link-status';
 
 export type Availability = 'online' | 'offline';
 export type LogLevel = 'log' | 'warn';
@@ -112,17 +113,13 @@ export class SupervisedSource {
     const s = this.sourceState;
     const failing = s?.state === 'waiting' && s.error ? s : undefined;
     const why = failing ? label(failing.error!) : '';
-    if (this.watchdog.stale) {
-      return {
-        level: 'warn',
-        text: `no data for ${Math.round(this.watchdog.silentMs / 1000)} s${why ? ` · ${why}` : ''}`,
-      };
-    }
+    if (this.watchdog.stale)
+      return linkStatusView({ kind: 'silent', seconds: Math.round(this.watchdog.silentMs / 1000), why });
     if (failing)
-      return { level: 'warn', text: `${why} · retry in ${Math.max(1, Math.round(failing.delayMs / 1000))} s` };
+      return linkStatusView({ kind: 'failing', why, retrySeconds: Math.max(1, Math.round(failing.delayMs / 1000)) });
     if (hasData) return undefined;
     if (idleText) return { level: 'idle', text: idleText };
-    return { level: 'idle', text: this.connected ? 'connected · waiting' : 'connecting' };
+    return linkStatusView({ kind: 'waiting', connected: this.connected });
   }
 
   async stop(): Promise<void> {

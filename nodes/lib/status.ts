@@ -75,3 +75,8 @@ export class Status {
     this.node.status({ fill, shape, text });
   }
 }
+
+/** "3 rejects: why" after a bad message, in the runtime's language (key "rejectsWhy"). */
+export function rejectsWhy(status: Status, count: number, why: string): string {
+  return status.say('rejectsWhy', `${count} rejects: ${why}`, { count, why });
+}

@@ -6,6 +6,8 @@ import {
   BOARD_AVAILABILITY_TOPIC,
 } from '../../mqtt/topics';
 import type { Clock } from '../../util/clock';
+import type { StatusView } from '../../util/status-view';
+import { haStatusView } from './ha-status';
 import {
   ONLINE,
   OFFLINE,
@@ -132,11 +134,14 @@ export class HaAnnouncer {
 
   /** What the node's status shows; undefined before the first announcement. */
   status(): { level: 'ok' | 'warn'; text: string } | undefined {
+    const view = this.statusView();
+    return view && { level: view.level === 'ok' ? 'ok' : 'warn', text: view.text };
+  }
+
+  /** The same line as phrases, to be said in the runtime's language. */
+  statusView(): StatusView | undefined {
     if (!this.started) return undefined;
-    const text = `${this.announced.length} entities · ${this.o.discovery.prefix}`;
-    if (!this.sourceOnline) return { level: 'warn', text: `source offline · ${text}` };
-    if (this.stale) return { level: 'warn', text: `no readings · ${text}` };
-    return { level: 'ok', text };
+    return haStatusView(this.announced.length, this.o.discovery.prefix, this.sourceOnline, this.stale);
   }
 
   get entities(): number {

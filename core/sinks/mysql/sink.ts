@@ -1,4 +1,5 @@
 import { isDeviceConfigTopic } from '../../mqtt/topics';
+import { phrasedView, type Phrase, type StatusView } from '../../util/status-view';
 import { Batcher } from './batcher';
 import { describeTarget, type MysqlSinkConfig } from './config';
 import { openPool } from './db';
@@ -102,13 +103,29 @@ export class MysqlSink {
   }
 
   status(rejects: number): { level: 'ok' | 'idle' | 'warn' | 'error'; text: string } {
+    const { level, text } = this.statusView(rejects);
+    return { level, text };
+  }
+
+  /** The status line as phrases of flm-mysql's catalog, to be said in the runtime's language. */
+  statusView(rejects: number): StatusView {
     const st = this.writer.state();
-    const counts = `${st.written} rows${st.spooled ? ` · ${st.spooled} spooled` : ''}${rejects ? ` · ${rejects} rejects` : ''}`;
+    const counts: Phrase[] = [{ key: 'rows', en: `${st.written} rows`, params: { count: st.written } }];
+    if (st.spooled) counts.push({ key: 'spooled', en: `${st.spooled} spooled`, params: { count: st.spooled } });
+    if (rejects) counts.push({ key: 'rejects', en: `${rejects} rejects`, params: { count: rejects } });
     const e = st.lastError;
-    if (!e)
-      return this.connected ? { level: 'ok', text: counts } : { level: 'idle', text: `connecting to ${this.target}` };
-    const text = `${counts} · ${e.message}`.slice(0, 100);
-    return { level: e.kind === 'unreachable' ? 'warn' : 'error', text };
+    if (!e) {
+      if (this.connected) return phrasedView('ok', counts);
+      return phrasedView('idle', [
+        { key: 'connecting', en: `connecting to ${this.target}`, params: { target: this.target } },
+      ]);
+    }
+    // the database's own words stay as they are; the line is cut to what a status shows
+    const view = phrasedView(e.kind === 'unreachable' ? 'warn' : 'error', [
+      ...counts,
+      { key: 'why', en: e.message.slice(0, 100) },
+    ]);
+    return { ...view, text: view.text.slice(0, 100) };
   }
 
   /** What waits for its batch goes to the writer, which spools what it cannot write within `boundMs`. */

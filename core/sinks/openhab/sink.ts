@@ -1,4 +1,5 @@
 import type { Sensor } from '../../config/schema';
+import { phrasedView, type Phrase, type StatusView } from '../../util/status-view';
 import { parseSensorTopic, isDeviceConfigTopic } from '../../mqtt/topics';
 import { StateCoalescer, type CoalescerEvent } from './coalescer';
 import { HomieDevice, tableSensor, type HomieMessage, type HomieStructure } from './homie';
@@ -52,7 +53,7 @@ export class OpenHabSink<M> {
   private readonly lastMsg = new Map<string, M>();
   private homieReady = false;
   private closed = false;
-  private trouble = '';
+  private trouble: Phrase | undefined;
   private saving: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: OpenHabSinkOptions<M>) {
@@ -108,19 +109,32 @@ export class OpenHabSink<M> {
   }
 
   status(rejects: number): { level: 'ok' | 'warn' | 'error'; text: string } {
-    const parts: string[] = [];
+    const { level, text } = this.statusView(rejects);
+    return { level: level === 'idle' ? 'ok' : level, text };
+  }
+
+  /** The status line as phrases of flm-openhab's catalog, to be said in the runtime's language. */
+  statusView(rejects: number): StatusView {
+    const parts: Phrase[] = [];
     if (this.coalescer) {
       const s = this.coalescer.stats;
-      parts.push(`${s.sent} sent`);
-      if (s.missing.length) parts.push(`${s.missing.length} items missing`);
+      parts.push({ key: 'sent', en: `${s.sent} sent`, params: { count: s.sent } });
+      if (s.missing.length)
+        parts.push({ key: 'missing', en: `${s.missing.length} items missing`, params: { count: s.missing.length } });
     }
-    if (this.homie) parts.push(this.homieReady ? `homie/${this.homie.id.slice(0, 8)}…` : 'homie starting');
-    if (rejects) parts.push(`${rejects} rejects`);
-    const text = parts.join(' · ');
+    if (this.homie) {
+      const id = `${this.homie.id.slice(0, 8)}…`;
+      parts.push(
+        this.homieReady
+          ? { key: 'homie', en: `homie/${id}`, params: { id } }
+          : { key: 'homieStarting', en: 'homie starting' },
+      );
+    }
+    if (rejects) parts.push({ key: 'rejects', en: `${rejects} rejects`, params: { count: rejects } });
     if (this.coalescer?.stats.mode === 'auth-failed')
-      return { level: 'error', text: `authentication failed · ${text}` };
-    if (this.trouble) return { level: 'warn', text: `${this.trouble} · ${text}` };
-    return { level: 'ok', text };
+      return phrasedView('error', [{ key: 'authFailed', en: 'authentication failed' }, ...parts]);
+    if (this.trouble) return phrasedView('warn', [this.trouble, ...parts]);
+    return phrasedView('ok', parts);
   }
 
   /** Stops sending; a clean stop shows controllers the Homie device disconnected, not lost. Resolves once saved. */
@@ -185,10 +199,17 @@ export class OpenHabSink<M> {
         );
         break;
       case 'retrying':
-        this.trouble = `openHAB unreachable (${e.error}), retry in ${Math.ceil(e.delayMs / 1000)} s`;
+        {
+          const seconds = Math.ceil(e.delayMs / 1000);
+          this.trouble = {
+            key: 'unreachable',
+            en: `openHAB unreachable (${e.error}), retry in ${seconds} s`,
+            params: { error: e.error, seconds },
+          };
+        }
         break;
       case 'recovered':
-        this.trouble = '';
+        this.trouble = undefined;
         this.o.log(`openHAB reachable again at ${origin}`);
         break;
     }

@@ -81,16 +81,34 @@ test('every key the editor files use is in the en-US catalog of their node', () 
   }
 });
 
+/** Core files whose status phrases a node shows, by node. */
+const CORE_STATUS_SOURCES: Array<[string, string]> = [
+  ['flm-pulse', 'core/readings/pulse-status.ts'],
+  ['flm-broker', 'core/broker/pipeline-broker.ts'],
+  ['flm-homeassistant', 'core/sinks/homeassistant/ha-status.ts'],
+  ['flm-openhab', 'core/sinks/openhab/sink.ts'],
+  ['flm-mysql', 'core/sinks/mysql/sink.ts'],
+  ['flm-in', 'core/mqtt/import-status.ts'],
+  ['flm-dashboard', 'core/dashboard/hub-status.ts'],
+  ['flm-tmpo', 'core/api/tmpo-status.ts'],
+  ['flm-p1', 'core/source/link-status.ts'],
+  ['flm-p1', 'core/source/p1-status.ts'],
+  ['flm-board', 'core/source/link-status.ts'],
+];
+
 test('every status key the runtime asks for is in the catalog of its node', () => {
   const sources: Array<[string, string]> = nodeFiles.map((n) => [n, readFileSync(join(nodesDir, `${n}.ts`), 'utf8')]);
   // core controllers offer phrases a node translates: the ones flm-sensor shows
   sources.push(['flm-sensor', readFileSync(join(repoRoot, 'core', 'readings', 'sensor-engine.ts'), 'utf8')]);
+  // and the ones the other nodes show
+  for (const [node, file] of CORE_STATUS_SOURCES) sources.push([node, readFileSync(join(repoRoot, file), 'utf8')]);
   for (const [node, src] of sources) {
     const en = catalog('en-US', node);
     const keys = [
       ...[...src.matchAll(/\bsay\('(\w+)'/g)].map((m) => m[1]!),
       ...[...src.matchAll(/\{ key: '(\w+)', en:/g)].map((m) => m[1]!),
       ...(/standbyPhrase\(/.test(src) ? ['standby'] : []),
+      ...(/rejectsWhy\(/.test(src) ? ['rejectsWhy'] : []),
     ].filter((k) => k !== 'why');
     for (const k of keys)
       assert.ok(en.has(`${node}.status.${k}`), `${node}: status key "${k}" not in locales/en-US/${node}.json`);

@@ -38,7 +38,8 @@ function p1Reader(failures: number, watchdogMs = 30_000) {
     send: (o) => sent.push(o),
     reject: (text) => logs.push(['error', text]),
     log: (level, text) => logs.push([level, text]),
-    status: (v) => statuses.push(v),
+    // the English line and its colour; the phrases are for translation
+    status: (v) => statuses.push({ level: v.level, text: v.text }),
     unexpected: (err) => assert.fail(String(err)),
   });
   return { clock, t, sent, logs, statuses, reader, last: () => statuses.at(-1) };
@@ -108,7 +109,8 @@ test("P1 reader (messages): a bad telegram is the message's error and turns the 
     send: (o) => sent.push(o),
     reject: () => assert.fail('messages are refused through their own error'),
     log: () => undefined,
-    status: (v) => statuses.push(v),
+    // the English line and its colour; the phrases are for translation
+    status: (v) => statuses.push({ level: v.level, text: v.text }),
     unexpected: (err) => assert.fail(String(err)),
   });
   reader.start();
@@ -154,7 +156,8 @@ test('board reader: an emulated FLM03 board is configured, its seconds leave as 
     clock,
     send: (topic, payload) => sent.push([topic, payload]),
     log: (level, text) => logs.push(`${level}: ${text}`),
-    status: (v) => statuses.push(v),
+    // the English line and its colour; the phrases are for translation
+    status: (v) => statuses.push({ level: v.level, text: v.text }),
     unexpected: (err) => assert.fail(String(err)),
   });
   reader.start();

@@ -42,8 +42,15 @@ export function collectLines(
     let err = '';
     const finish = () => {
       clearTimeout(timer);
+      if (proc.exitCode !== null || proc.signalCode !== null) return resolve({ lines, ms });
+      // mosquitto_sub -C N sometimes sleeps after its count with SIGTERM blocked (seen in
+      // /proc/<pid>/status): a child left alive keeps the test process from ever exiting.
+      const kill = setTimeout(() => proc.kill('SIGKILL'), 1000);
+      proc.once('exit', () => {
+        clearTimeout(kill);
+        resolve({ lines, ms });
+      });
       proc.kill('SIGTERM');
-      resolve({ lines, ms });
     };
     const timer = setTimeout(finish, timeoutMs);
     proc.on('error', (e) => {

@@ -163,8 +163,13 @@ export class Block8Builder {
       this.keys.splice(lowerBound(this.keys, bid), 0, bid);
       return;
     }
-    // Not through push: these samples say nothing about how late the sensor is now.
-    for (const [t, v] of replay(block)) this.counters[this.place(t, v, { ...ctx, horizon: Infinity })]++;
+    // Not through push: these samples say nothing about how late the sensor is now. One already
+    // stored is a repeat of a journal that outlived its block (a kill -9 before the next
+    // checkpoint), not a reading refused.
+    for (const [t, v] of replay(block)) {
+      const outcome = this.place(t, v, { ...ctx, horizon: Infinity });
+      if (outcome !== 'out-of-order') this.counters[outcome]++;
+    }
   }
 
   /** Copies of the open blocks, oldest first, for keeping them across a restart. */

@@ -54,8 +54,13 @@ export async function setAsideOpenEntries(dataDir: string, entries: OpenEntry[])
   return aside;
 }
 
-/** Read and remove the journal. A damaged one is moved aside with a warning, never deleted. */
-export async function takeOpenJournal(dataDir: string): Promise<{ entries: OpenEntry[]; warning?: string }> {
+/**
+ * Read the journal. It stays on disk until the next checkpoint or stop replaces it: a kill -9
+ * before then must find it again. Blocks it lists that were written meanwhile are placed sample by
+ * sample on adoption, so what is already stored is dropped, never doubled. A damaged journal is
+ * moved aside with a warning, never deleted.
+ */
+export async function readOpenJournal(dataDir: string): Promise<{ entries: OpenEntry[]; warning?: string }> {
   const path = journalPath(dataDir);
   const r = await readStateFile(path, (json) =>
     journalSchema.parse(json).blocks.map((b) => {
@@ -67,6 +72,10 @@ export async function takeOpenJournal(dataDir: string): Promise<{ entries: OpenE
   if (r.kind === 'missing') return { entries: [] };
   if (r.kind === 'damaged')
     return { entries: [], warning: `open TMPO blocks in ${path} were unreadable (${r.reason}); moved to ${r.aside}` };
-  await rm(path);
   return { entries: r.value };
+}
+
+/** No open blocks left: nothing for the next start to take over. */
+export async function clearOpenJournal(dataDir: string): Promise<void> {
+  await rm(journalPath(dataDir), { force: true });
 }

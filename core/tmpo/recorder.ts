@@ -3,7 +3,7 @@ import { Block8Pool, type PushOutcome } from './builder';
 import { compact } from './compact';
 import { pickGraceSeconds } from './flush-clock';
 import type { BlockKey } from './ids';
-import { saveOpenJournal, setAsideOpenEntries, takeOpenJournal } from './open-journal';
+import { clearOpenJournal, readOpenJournal, saveOpenJournal, setAsideOpenEntries } from './open-journal';
 import { TmpoStore, type StoreWarning } from './store';
 import { blockToSeries } from './codec';
 import { readFrontiers } from './frontier';
@@ -60,7 +60,7 @@ export class TmpoRecorder {
     const opened = await TmpoStore.open(opts.dataDir, opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {});
     for (const w of opened.warnings) opts.onWarning(describeWarning(w));
     const rec = new TmpoRecorder(opened.store, opts, await readFrontiers(opened.store, opened.level8));
-    const journal = await takeOpenJournal(opts.dataDir);
+    const journal = await readOpenJournal(opts.dataDir);
     if (journal.warning) opts.onWarning(journal.warning);
     // Every sensor's blocks come back, enabled or not: each carries the cfg it was opened with.
     const unplaced = journal.entries.filter((e) => !rec.pool.adopt(e.sid, e.rid, e.bid, e.block, rec.now, samplesOf));
@@ -174,6 +174,7 @@ export class TmpoRecorder {
     await this.write(this.pool.flush(this.now, { sealedOnly: true }));
     const open = this.pool.openSnapshot();
     if (open.length) await saveOpenJournal(this.opts.dataDir, open);
+    else await clearOpenJournal(this.opts.dataDir);
   }
 
   /** Save the open blocks now (bounds what a kill -9 can lose). */

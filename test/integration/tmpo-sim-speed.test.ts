@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { startPipeline } from '../support/start-pipeline';
 import { untilListening } from '../support/net';
 import { blk2series } from '../support/tmpo-py-client';
-import { takeOpenJournal } from '../../core/tmpo/open-journal';
+import { readOpenJournal } from '../../core/tmpo/open-journal';
 import { blockToSeries } from '../../core/tmpo/codec';
 
 const SPEED = 600;
@@ -49,7 +49,7 @@ test(
       const sids = readdirSync(sensorRoot);
       assert.ok(sids.length >= 2, `blocks of the counter sensors: ${sids.join(', ')}`);
       // what was still open at the stop: at most the last 8 windows of each sensor
-      const journal = await takeOpenJournal(join(p.dir.path, 'data'));
+      const journal = await readOpenJournal(join(p.dir.path, 'data'));
       assert.equal(journal.warning, undefined);
       let hours = 0;
       for (const sid of sids) {

@@ -61,7 +61,6 @@ test('open blocks survive a restart through the journal and go on filling', asyn
     await a.close();
     assert.ok(existsSync(journalPath(dir)));
     const b = await recorderAt(dir, clock, blocks);
-    assert.equal(existsSync(journalPath(dir)), false, 'the journal is taken');
     for (let i = 100; i < 200; i++) assert.equal(b.push(SID_A, 0, T0 + i, i * 1.5), 'accepted');
     clock.now = T0 + 300;
     await b.tick({ force: true });
@@ -73,6 +72,42 @@ test('open blocks survive a restart through the journal and go on filling', asyn
     );
     assert.ok(s.values.every((v, i) => Math.abs(v - i * 1.5) < 1e-6));
     await b.close();
+  });
+});
+
+test('a kill -9 before the first checkpoint after a restart loses nothing, and a block written before the kill is not doubled', async () => {
+  await withTempDir(async (dir) => {
+    const clock = { now: T0 + 5 };
+    const blocks: Array<[BlockKey, Buffer]> = [];
+    const a = await recorderAt(dir, clock, blocks);
+    for (let i = 0; i < 100; i++) a.push(SID_A, 0, T0 + i, i);
+    await a.close();
+    // b takes the journal over, then dies without a stop or a checkpoint: c must find the samples
+    const b = await recorderAt(dir, clock, blocks);
+    b.push(SID_A, 0, T0 + 100, 100);
+    const c = await recorderAt(dir, clock, blocks);
+    assert.ok(existsSync(journalPath(dir)), 'the journal stays until it is replaced');
+    clock.now = T0 + 300;
+    await c.tick({ force: true });
+    assert.equal(blocks.length, 1);
+    const s = decodeSeries(blocks[0]![1]);
+    assert.deepEqual(
+      s.times,
+      Array.from({ length: 100 }, (_, i) => T0 + i),
+      'the journalled samples, once each (the reading b took after its start died with it)',
+    );
+    // c wrote the block and dies before a checkpoint: the stale journal lists it, d must not write it again
+    const warnings: string[] = [];
+    const d = await recorderAt(dir, clock, blocks, warnings);
+    clock.now = T0 + 600;
+    await d.tick({ force: true });
+    assert.equal(blocks.length, 1, 'no second block from the stale journal');
+    assert.deepEqual(warnings, []);
+    assert.equal(d.stats()[0]!.counters['out-of-order'], 0, 'repeats of stored samples are not counted as refused');
+    await d.close();
+    assert.equal(existsSync(journalPath(dir)), false, 'a stop with no open block leaves no journal');
+    await b.close();
+    await c.close();
   });
 });
 

@@ -94,6 +94,7 @@ const CORE_STATUS_SOURCES: Array<[string, string]> = [
   ['flm-p1', 'core/source/link-status.ts'],
   ['flm-p1', 'core/source/p1-status.ts'],
   ['flm-board', 'core/source/link-status.ts'],
+  ['flm-upload', 'core/upload/status.ts'],
 ];
 
 test('every status key the runtime asks for is in the catalog of its node', () => {

@@ -23,7 +23,7 @@ export default function (RED: NodeAPI): void {
 
     const showStatus = () => {
       const line = service?.status((r) => rejects.count(r), hhmm);
-      if (line) status[line.level](line.text);
+      if (line) status[line.level](status.line(line.phrases));
     };
     const requestStatus = gatheredStatus(res, showStatus, (err) => node.warn(errorText(err)));
 

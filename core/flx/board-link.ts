@@ -3,6 +3,8 @@ import type { Sensor } from '../config/schema';
 import type { BoardBatch } from '../mqtt/board-batch';
 import { BoardSession, type BoardEvent } from './board-session';
 import { Flm02Session } from './flm02-session';
+import { flm03Summary } from './board-status';
+import type { Phrase } from '../util/status-view';
 
 /**
  * What flm-board needs from a sensor-board protocol, so the node does not care which one it
@@ -63,8 +65,8 @@ export interface BoardLink {
   /** problems with the sensor table for this board, to report once */
   readonly configProblems: readonly string[];
   readonly stats: LinkStats;
-  /** status text: counts in the protocol's own words, e.g. `120 replies · 2 bad · 118 batches` */
-  summary(): string;
+  /** the status's counts in the protocol's own words (`120 replies · 2 bad · 118 batches`), as phrases to translate */
+  summary(): Phrase[];
   /** a connection opened */
   connected(hostMs: number): LinkOutput;
   /** bytes from the board */
@@ -107,10 +109,8 @@ class Flm03Link implements BoardLink {
     return s.droppedTimeFrames + s.droppedGauges + s.droppedPulseFrames;
   }
 
-  summary(): string {
-    const s = this.stats;
-    const odd = this.implausible;
-    return `${s.frames} frames${s.bad ? ` · ${s.bad} bad` : ''}${odd ? ` · ${odd} implausible` : ''} · ${s.batches} batches`;
+  summary(): Phrase[] {
+    return flm03Summary(this.stats, this.implausible);
   }
 
   connected(): LinkOutput {

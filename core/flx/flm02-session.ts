@@ -12,6 +12,8 @@ import { Flm02DeltaDecoder } from './flm02-delta';
 import { flm02SyncPlan, type Flm02Step } from './flm02-sync';
 import { parseKubePacket } from './kube';
 import { Flm02ReadFramer } from './flm02-reads';
+import { flm02Summary } from './board-status';
+import type { Phrase } from '../util/status-view';
 
 /**
  * The host's side of an FLM02 sensor board (docs/protocols/sensor-board.md#flm02-frames and
@@ -142,9 +144,8 @@ export class Flm02Session implements BoardLink {
     return this.queue.some((q) => q.purpose === 'sync') || this.pending?.purpose === 'sync';
   }
 
-  summary(): string {
-    const s = this.stats;
-    return `${s.frames} replies${s.bad ? ` · ${s.bad} bad` : ''}${s.timeouts ? ` (${s.timeouts} unanswered)` : ''} · ${s.batches} batches`;
+  summary(): Phrase[] {
+    return flm02Summary(this.stats);
   }
 
   connected(hostMs: number): LinkOutput {

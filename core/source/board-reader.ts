@@ -4,7 +4,8 @@ import { BOARD_BATCH_TOPIC } from '../mqtt/board-batch';
 import { BOARD_AVAILABILITY_TOPIC, BOARD_KUBE_TOPIC, BOARD_TIME_TOPIC } from '../mqtt/topics';
 import type { Connector } from '../link/reconnecting';
 import { systemClock, type Clock } from '../util/clock';
-import { errorText, type StatusView } from '../util/status-view';
+import { errorText, phrasedView, type Phrase, type StatusView } from '../util/status-view';
+import { boardClockPhrase } from '../flx/board-status';
 import { SupervisedSource, type LogLevel } from './supervised-source';
 
 export interface BoardReaderOptions {
@@ -40,7 +41,7 @@ export class BoardReader {
   private flushTimer: unknown;
   private renderTimer: unknown;
   private tickTimer: unknown;
-  private clockNote = '';
+  private clockNote: Phrase | undefined;
   private closed = false;
 
   constructor(private readonly o: BoardReaderOptions) {
@@ -144,8 +145,7 @@ export class BoardReader {
           );
         if (d.action === 'adopt-board-clock')
           this.link.warnOnce('adopt', "the host clock is not set: readings carry the board's clock until it is");
-        this.clockNote =
-          d.action === 'adopt-board-clock' ? ' · board clock' : d.action === 'step-board' ? ' · clock set' : '';
+        this.clockNote = boardClockPhrase(d.action);
         this.send(BOARD_TIME_TOPIC, { ...d.report, action: d.action });
       } else if (e.type === 'kube') {
         const p = e.packet;
@@ -170,6 +170,6 @@ export class BoardReader {
   private render(): void {
     if (this.closed) return;
     const view = this.link.view(this.session.stats.frames > 0);
-    this.o.status(view ?? { level: 'ok', text: `${this.session.summary()}${this.clockNote}` });
+    this.o.status(view ?? phrasedView('ok', [...this.session.summary(), ...(this.clockNote ? [this.clockNote] : [])]));
   }
 }

@@ -27,7 +27,7 @@ export {
 } from './bridge';
 export { bridgeRoute, type BridgeRoute } from './bridge-routes';
 export { loadCa } from './bridge-ca';
-export { httpStatus, bridgeStatus, joinStatus, type StatusLine, type HttpPart } from './status';
+export { httpStatus, bridgeStatus, joinStatus, type StatusLine, type HttpPart, type NotUploaded } from './status';
 export {
   UploadService,
   uploadRoute,

@@ -6,20 +6,19 @@ import { MqttBridge, type BridgeEvent, type MqttVersion } from './bridge';
 import { loadCa } from './bridge-ca';
 import { bridgeRoute } from './bridge-routes';
 import { UploadClient } from './client';
-import { startHeartbeat, type HeartbeatLoop, type HeartbeatResult } from './heartbeat';
-import { UploadQueue } from './queue';
-import { httpStatus, bridgeStatus, joinStatus, type StatusLine } from './status';
+import { startHeartbeat, type HeartbeatLoop, type HeartbeatResult, type UpgradeOffer } from './heartbeat';
+import { UploadQueue, type AppendResult } from './queue';
+import { httpStatus, bridgeStatus, joinStatus, type NotUploaded, type StatusLine } from './status';
 import { Uploader, type UploadEvent } from './uploader';
 
 /** Why a counter is not queued, as the status counts it: not a sensor of the device, or what the queue refused. */
-const NOT_QUEUED: Record<string, string> = {
-  'not-after-last': 'not newer',
-  'invalid-time': 'bad time',
-  'invalid-counter': 'bad counter',
-  'invalid-sid': 'bad sid',
+const NOT_QUEUED: Record<Exclude<AppendResult, 'queued' | 'fractional'>, NotUploaded> = {
+  'not-after-last': 'notNewer',
+  'invalid-time': 'badTime',
+  'invalid-counter': 'badCounter',
+  'invalid-sid': 'badSid',
 };
-const UNKNOWN_SENSOR = 'unknown sensor';
-const NOT_UPLOADED = [UNKNOWN_SENSOR, ...Object.values(NOT_QUEUED)];
+const NOT_UPLOADED: NotUploaded[] = ['unknownSensor', ...Object.values(NOT_QUEUED)];
 
 export interface UploadServiceSettings {
   /** HTTP upload; undefined when off */
@@ -36,11 +35,11 @@ export interface UploadServiceOptions {
   sensors: DeviceSensors;
   onWarning: (text: string) => void;
   onUploadEvent: (e: UploadEvent) => void;
-  /** the text the status shows for a heartbeat (an offer), or undefined to keep the last one */
-  onHeartbeat: (r: HeartbeatResult) => string | undefined;
+  /** a heartbeat's answer, for the log (the status shows an offer by itself) */
+  onHeartbeat: (r: HeartbeatResult) => void;
   onBridgeEvent: (e: BridgeEvent) => void;
   /** a counter passed over for a reason the status counts */
-  onDrop: (reason: string, text: string) => void;
+  onDrop: (reason: NotUploaded, text: string) => void;
   /** what the status shows changed; `now` when it is news to show at once (a refused key, a connection change) */
   onStatus: (now: boolean) => void;
 }
@@ -87,7 +86,7 @@ export function uploadRoute(
  */
 export class UploadService {
   private fractional = 0;
-  private offer = '';
+  private offer: UpgradeOffer | undefined;
 
   private constructor(
     private readonly o: UploadServiceOptions,
@@ -127,8 +126,9 @@ export class UploadService {
           client,
           deviceId: o.device.id,
           onResult: (r) => {
-            const shown = o.onHeartbeat(r);
-            if (shown !== undefined) service.offer = shown;
+            o.onHeartbeat(r);
+            // a good answer says whether there is an offer; a failed one leaves the last one shown
+            if (r.kind === 'ok') service.offer = r.offer;
             o.onStatus(false);
           },
         });
@@ -178,7 +178,7 @@ export class UploadService {
     // A sensor a source derived is the device's own; one a reading describes (flm-in) becomes one.
     if (!this.o.sensors.sensorOf(sid, m.flm)) {
       this.o.onDrop(
-        UNKNOWN_SENSOR,
+        'unknownSensor',
         `counter of sensor ${sid} not uploaded: not an enabled sensor of device ${this.o.device.id}`,
       );
       return this.o.onStatus(false);
@@ -190,17 +190,16 @@ export class UploadService {
     }
     const r = await queue.append(sid, [ts, value]);
     if (r === 'fractional') this.fractional++;
-    else if (r !== 'queued') this.o.onDrop(NOT_QUEUED[r] ?? r, `counter ${ts} of ${sid} not uploaded: ${r}`);
+    else if (r !== 'queued') this.o.onDrop(NOT_QUEUED[r], `counter ${ts} of ${sid} not uploaded: ${r}`);
     this.o.onStatus(false);
   }
 
   /** The status line; `dropped(reason)` is how many counters were passed over for that reason. */
-  status(dropped: (reason: string) => number, hhmm: (ms: number) => string): StatusLine | undefined {
+  status(dropped: (reason: NotUploaded) => number, hhmm: (ms: number) => string): StatusLine | undefined {
     const { uploader, bridge } = this.parts;
     const parts: StatusLine[] = [];
     if (uploader) {
       const st = uploader.state();
-      const notUploaded = NOT_UPLOADED.map((r) => (dropped(r) ? ` · ${dropped(r)} ${r}` : '')).join('');
       parts.push(
         httpStatus(
           {
@@ -209,7 +208,9 @@ export class UploadService {
             ...(st.lastError ? { lastError: st.lastError.message } : {}),
             authFailed: st.authFailed,
             retrying: st.sensors.some((s) => s.state === 'backoff'),
-            extra: `${this.fractional ? ` · ${this.fractional} fractional` : ''}${notUploaded}${this.offer}`,
+            fractional: this.fractional,
+            notUploaded: Object.fromEntries(NOT_UPLOADED.map((r) => [r, dropped(r)])),
+            offer: this.offer,
           },
           hhmm,
         ),

@@ -37,6 +37,11 @@ export class Status {
     return this.say(p.key, p.en, p.params);
   }
 
+  /** A line of phrases in the runtime's language, parts joined as every status line joins them. */
+  line(phrases: readonly Phrase[]): string {
+    return phrases.map((p) => this.phrase(p)).join(STATUS_SEPARATOR);
+  }
+
   ok(text: string): void {
     this.set('green', 'dot', text);
   }
@@ -54,7 +59,7 @@ export class Status {
   }
   /** A status a core controller worked out, in the runtime's language where it offers phrases. */
   show(view: StatusView): void {
-    const text = view.phrases ? view.phrases.map((p) => this.phrase(p)).join(STATUS_SEPARATOR) : view.text;
+    const text = view.phrases ? this.line(view.phrases) : view.text;
     this[view.level](text);
   }
   /** A failure outside any message (start-up, a timer): red status and the error in the log. */

@@ -24,21 +24,18 @@ export function logUploadEvent(node: Node, e: UploadEvent): void {
   }
 }
 
-/** Logs a heartbeat and returns the text the status shows for it (an offer, or nothing). */
-export function logHeartbeat(node: Node, r: HeartbeatResult): string | undefined {
+/** Logs a heartbeat; an offer is also in the status (the upload service shows it). */
+export function logHeartbeat(node: Node, r: HeartbeatResult): void {
   if (r.kind === 'ok') {
-    if (!r.offer) return '';
+    if (!r.offer) return;
     // Shown and logged, never acted on: nothing is downloaded, run or rebooted.
     node.warn(
       `heartbeat: the server ${r.offer.kind === 'upgrade' ? `offers firmware upgrade ${r.offer.version}` : 'asks for a reboot'}; ignored (nothing is downloaded or run)`,
     );
-    return r.offer.kind === 'upgrade' ? ` · upgrade ${r.offer.version} offered` : ' · reboot asked';
-  }
-  if (r.kind === 'bad-digest') node.warn(`heartbeat ${r.url}: ${r.message}`);
+  } else if (r.kind === 'bad-digest') node.warn(`heartbeat ${r.url}: ${r.message}`);
   else if (r.kind === 'http-error') node.log(`heartbeat ${r.url}: HTTP ${r.status} ${r.excerpt}`);
   else if (r.kind === 'network-error') node.log(`heartbeat ${r.url}: ${r.error}`);
   else node.warn(`heartbeat ${r.url}: ${r.error}`);
-  return undefined;
 }
 
 /**

@@ -7,15 +7,14 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { EventStream } from '../../core/dashboard/event-stream';
-import { serveApi, servePageFile, type DashboardView } from '../../core/dashboard/http';
+import type { DashboardView } from '../../core/dashboard/http';
 import { LiveState } from '../../core/dashboard/live-state';
 import { repoRoot } from '../support/paths';
+import { serveDashboard, type DashboardServer } from '../support/dashboard-server';
 
 const OUT = join(repoRoot, 'test-output');
 const BASE = '/flm/dashboard/';
@@ -24,7 +23,7 @@ const IMPORT = '22222222222222222222222222222222';
 const EXPORT = '33333333333333333333333333333333';
 const GAS = '44444444444444444444444444444444';
 
-let server: Server | undefined;
+let server: DashboardServer | undefined;
 let browser: Browser | undefined;
 let url = '';
 const state = new LiveState();
@@ -46,17 +45,8 @@ before(async () => {
     reader: async () => undefined,
   };
   const registry = { list: () => [view], get: (id: string) => (id === 'd1' ? view : undefined) };
-  server = createServer((req, res) => {
-    const path = (req.url ?? '').split('?')[0]!;
-    if (!path.startsWith(BASE)) return void res.writeHead(404).end();
-    const rest = path.slice(BASE.length);
-    const done = rest.startsWith('api/')
-      ? serveApi(rest.slice(4), req, res, registry)
-      : servePageFile(rest, res).then((ok) => void (ok || res.writeHead(404).end()));
-    done.catch((err: unknown) => res.writeHead(500).end(String(err)));
-  });
-  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${BASE}`;
+  server = await serveDashboard({ dashboards: registry, base: BASE });
+  url = server.url;
   state.setSensors([
     { id: NET, name: 'grid', type: 'electricity', p1: 'net' },
     { id: IMPORT, name: 'grid import', type: 'electricity', p1: 'delivered' },
@@ -75,8 +65,7 @@ before(async () => {
 after(async () => {
   await browser?.close().catch(() => undefined);
   stream.close();
-  server?.closeAllConnections();
-  await new Promise((r) => server?.close(r));
+  await server?.close();
 });
 
 test('P1: net power shown as import or export by its sign, registers as import and export; FLM03 port gauges', async () => {

@@ -8,13 +8,11 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { serveApi, servePageFile } from '../../core/dashboard/http';
 import type { FleetView, Viewer } from '../../core/dashboard/fleet';
+import { serveDashboard, type DashboardServer } from '../support/dashboard-server';
 import { FileRegistry } from '../../core/server/registry';
 import { FluksoServer } from '../../core/server/service';
 import { sensorAccess, visibleSensors } from '../../core/server/visible-sensors';
@@ -32,7 +30,7 @@ const A2 = 'a2000000000000000000000000000002';
 const B1 = 'b1000000000000000000000000000001';
 const T0 = Math.floor((Date.now() / 1000 - 86400) / 3600) * 3600;
 
-let http: Server | undefined;
+let http: DashboardServer | undefined;
 let flukso: FluksoServer | undefined;
 let browser: Browser | undefined;
 let dir: Awaited<ReturnType<typeof tempDir>> | undefined;
@@ -108,37 +106,24 @@ before(async () => {
     },
   };
   const views = { list: () => [view], get: (id: string) => (id === 'srv' ? view : undefined) };
-  http = createServer((req, res) => {
-    const path = (req.url ?? '').split('?')[0]!;
-    if (!path.startsWith(BASE)) return void res.writeHead(404).end();
-    const rest = path.slice(BASE.length);
-    if (!rest.startsWith('api/')) {
-      servePageFile(rest, res).then(
-        (ok) => void (ok || res.writeHead(404).end()),
-        (err: unknown) => res.writeHead(500).end(String(err)),
-      );
-      return;
-    }
+  http = await serveDashboard({
+    dashboards: views,
+    base: BASE,
     // As flm-dashboard's gate: X-Token is a Flukso user, else the editor's login (here one fixed token).
-    const token = req.headers['x-token'];
-    let viewer: Viewer;
-    if (typeof token === 'string' && token) viewer = { token };
-    else if (req.headers.authorization === `Bearer ${ADMIN}`) viewer = { admin: true };
-    else return void res.writeHead(401).end();
-    serveApi(rest.slice(4), req, res, views, undefined, viewer).catch((err: unknown) =>
-      res.writeHead(500).end(String(err)),
-    );
+    viewerOf: (req) => {
+      const token = req.headers['x-token'];
+      if (typeof token === 'string' && token) return { token };
+      return req.headers.authorization === `Bearer ${ADMIN}` ? { admin: true } : undefined;
+    },
   });
-  await new Promise<void>((r) => http!.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${(http.address() as AddressInfo).port}${BASE}#start=${T0}&end=${T0 + 7200}&res=60`;
+  url = `${http.url}#start=${T0}&end=${T0 + 7200}&res=60`;
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
   mkdirSync(OUT, { recursive: true });
 });
 
 after(async () => {
   await browser?.close().catch(() => undefined);
-  http?.closeAllConnections();
-  await new Promise((r) => (http ? http.close(r) : r(undefined)));
+  await http?.close();
   await flukso?.close();
   await dir?.remove();
 });

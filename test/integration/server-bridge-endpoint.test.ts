@@ -9,9 +9,10 @@ import { connect as tlsConnect } from 'node:tls';
 import mqtt from 'mqtt';
 import mqemitter from 'mqemitter';
 import memoryPersistence from 'aedes-persistence';
-import { BridgeEndpoint, type BridgeEndpointOptions } from '../../core/server/bridge/endpoint';
+import type { BridgeEndpoint, BridgeEndpointOptions } from '../../core/server/bridge/endpoint';
 import { MemoryBridgeBackend } from '../support/memory-bridge-backend';
 import { testPki } from '../support/tls';
+import { flmBridgeLogin, startTestBridgeEndpoint } from '../support/bridge-endpoint';
 import { waitFor } from '../support/nodered';
 import { portOpen } from '../support/net';
 
@@ -45,19 +46,11 @@ async function withEndpoint(
   o: Partial<Omit<BridgeEndpointOptions, 'backend' | 'tls'>>,
   fn: (r: Rig) => Promise<void>,
 ): Promise<void> {
-  const pki = await testPki();
   const backend = new MemoryBridgeBackend()
     .addDevice(DID, KEY, [SID, SID2])
     .addDevice(OTHER_DID, OTHER_KEY, [OTHER_SID]);
-  const endpoint = await BridgeEndpoint.start({
-    host: '127.0.0.1',
-    port: 0,
-    backend,
-    tls: { cert: pki.serverCert, key: pki.serverKey },
-    ...o,
-  });
+  const { endpoint, pki, url } = await startTestBridgeEndpoint(backend, o);
   const clients: mqtt.MqttClient[] = [];
-  const url = `mqtts://127.0.0.1:${endpoint.port}`;
   try {
     await fn({
       endpoint,
@@ -65,15 +58,10 @@ async function withEndpoint(
       url,
       connect: async (co = {}) => {
         const client = mqtt.connect(url, {
-          ca: pki.caPem,
-          protocolId: 'MQIsdp',
-          protocolVersion: 3,
+          ...flmBridgeLogin(pki, DID, KEY),
           clientId: 'flukso-d00000.flukso',
-          username: DID,
-          password: KEY,
           clean: true,
           keepalive: 60,
-          reconnectPeriod: 0,
           ...co,
         });
         clients.push(client);
@@ -376,22 +364,9 @@ test('a store that never answers counts as failed after the backend timeout: the
 });
 
 test('closing while a device waits on a store that never finishes ends within its bound and frees the port', async () => {
-  const pki = await testPki();
   const backend = new MemoryBridgeBackend().addDevice(DID, KEY, [SID]);
-  const endpoint = await BridgeEndpoint.start({
-    host: '127.0.0.1',
-    port: 0,
-    backend,
-    tls: { cert: pki.serverCert, key: pki.serverKey },
-  });
-  const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${endpoint.port}`, {
-    ca: pki.caPem,
-    protocolId: 'MQIsdp',
-    protocolVersion: 3,
-    username: DID,
-    password: KEY,
-    reconnectPeriod: 0,
-  });
+  const { endpoint, pki, url } = await startTestBridgeEndpoint(backend);
+  const client = await mqtt.connectAsync(url, flmBridgeLogin(pki, DID, KEY));
   client.on('error', () => undefined);
   try {
     backend.hold = new Promise<void>(() => undefined);
@@ -407,28 +382,13 @@ test('closing while a device waits on a store that never finishes ends within it
 test('the same endpoint on two instances sharing an injected emitter and persistence: a device reconnecting to the other instance takes its session over', async () => {
   const mq = mqemitter();
   const persistence = memoryPersistence();
-  const pki = await testPki();
   const backend = new MemoryBridgeBackend().addDevice(DID, KEY, [SID]);
-  const start = (id: string) =>
-    BridgeEndpoint.start({
-      host: '127.0.0.1',
-      port: 0,
-      backend,
-      tls: { cert: pki.serverCert, key: pki.serverKey },
-      aedes: { mq, persistence, id },
-    });
-  const one = await start('one');
-  const two = await start('two');
-  const opts = {
-    ca: pki.caPem,
-    protocolId: 'MQIsdp' as const,
-    protocolVersion: 3 as const,
-    username: DID,
-    password: KEY,
-    reconnectPeriod: 0,
-  };
-  const first = mqtt.connect(`mqtts://127.0.0.1:${one.port}`, opts);
-  const second = mqtt.connect(`mqtts://127.0.0.1:${two.port}`, { ...opts, reconnectPeriod: 0 });
+  const start = (id: string) => startTestBridgeEndpoint(backend, { aedes: { mq, persistence, id } });
+  const { endpoint: one, url: oneUrl, pki } = await start('one');
+  const { endpoint: two, url: twoUrl } = await start('two');
+  const opts = flmBridgeLogin(pki, DID, KEY);
+  const first = mqtt.connect(oneUrl, opts);
+  const second = mqtt.connect(twoUrl, { ...opts, reconnectPeriod: 0 });
   try {
     await new Promise((r) => first.once('connect', r));
     const firstClosed = new Promise<void>((r) => first.once('close', () => r()));

@@ -6,10 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { MqttBridge, type BridgeEvent, type MqttVersion } from '../../core/upload/bridge';
-import { BridgeEndpoint } from '../../core/server/bridge/endpoint';
 import { tmpoBlockTopic, tmpoSyncTopic } from '../../core/mqtt/topics';
 import { MemoryBridgeBackend } from '../support/memory-bridge-backend';
-import { testPki } from '../support/tls';
+import { startTestBridgeEndpoint } from '../support/bridge-endpoint';
 import { waitFor } from '../support/nodered';
 
 const DID = 'a7000000000000000000000000000001';
@@ -19,14 +18,8 @@ const BID0 = 1449986560;
 
 for (const mqttVersion of ['3.1', '3.1.1'] as MqttVersion[]) {
   test(`flm-upload's bridge (MQTT ${mqttVersion}): the pushed sync list arrives as its sync reply, its blocks and sensor table are stored; a wrong key is a refusal it reports`, async () => {
-    const pki = await testPki();
     const backend = new MemoryBridgeBackend().addDevice(DID, KEY, [SID]);
-    const endpoint = await BridgeEndpoint.start({
-      host: '127.0.0.1',
-      port: 0,
-      backend,
-      tls: { cert: pki.serverCert, key: pki.serverKey },
-    });
+    const { endpoint, pki } = await startTestBridgeEndpoint(backend);
     const events: BridgeEvent[] = [];
     const common = {
       host: '127.0.0.1',

@@ -20,6 +20,10 @@ import { dashboardStatusView } from '../../core/dashboard/hub-status';
 import { tmpoStatusView, tmpoErrorView } from '../../core/api/tmpo-status';
 import { linkStatusView } from '../../core/source/link-status';
 import { p1CountsView, p1WaitingView } from '../../core/source/p1-status';
+import { bridgeStatus, httpStatus, joinStatus, type StatusLine } from '../../core/upload/status';
+import type { BridgeState } from '../../core/upload/bridge';
+import { boardClockPhrase, flm02Summary, flm03Summary } from '../../core/flx/board-status';
+import { phrasedView } from '../../core/util/status-view';
 
 interface NodeRedI18n {
   init(settings: { lang?: string }): Promise<void>;
@@ -41,6 +45,7 @@ const NODES = [
   'flm-tmpo',
   'flm-p1',
   'flm-board',
+  'flm-upload',
 ];
 const ns = (type: string) => `node-red-contrib-fluksometer/${type}`;
 
@@ -224,4 +229,59 @@ test('flm-p1: telegrams counted by outcome', async () => {
     '9 ok · 1 CRC · 2 unlesbar · 3 übersprungen',
   ]);
   assert.equal(await lineOf('flm-p1', 'fr', (s) => s.show(p1WaitingView())), 'en attente de télégrammes');
+});
+
+test('flm-upload: the queue, the last success, counters passed over, the bridge', async () => {
+  const hhmm = () => '13:05';
+  const http = { depth: 12, authFailed: false, retrying: false, fractional: 1, notUploaded: { unknownSensor: 2 } };
+  const bridge: BridgeState = {
+    phase: 'down',
+    url: 'mqtts://x:8883',
+    refused: false,
+    held: 3,
+    dropped: 0,
+    leftToSync: 0,
+    sent: 0,
+    received: 0,
+    connects: 1,
+    lastError: { message: 'connect ECONNREFUSED', failure: 'network', at: 1 },
+  };
+  const shown = (line: StatusLine) => (s: Status) => s[line.level](s.line(line.phrases));
+  const both = joinStatus([httpStatus({ ...http, lastSuccess: 1 }, hhmm), bridgeStatus(bridge, hhmm, false)]);
+  assert.deepEqual(await inFourLanguages('flm-upload', shown(both)), [
+    '12 queued · ok 13:05 · 1 fractional · 2 unknown sensor · bridge down: connect ECONNREFUSED · 3 held',
+    '12 in wachtrij · ok 13:05 · 1 niet geheel · 2 onbekende sensor · bridge verbroken: connect ECONNREFUSED · 3 vastgehouden',
+    '12 en file · ok 13:05 · 1 non entiers · 2 capteur inconnu · pont coupé : connect ECONNREFUSED · 3 retenus',
+    '12 in Warteschlange · ok 13:05 · 1 nicht ganzzahlig · 2 unbekannter Sensor · Bridge getrennt: connect ECONNREFUSED · 3 gehalten',
+  ]);
+  const refused = httpStatus(
+    { ...http, authFailed: true, fractional: 0, offer: { kind: 'upgrade', version: 251 } },
+    hhmm,
+  );
+  assert.equal(
+    await lineOf('flm-upload', 'de', shown(refused)),
+    '12 in Warteschlange · Authentifizierung fehlgeschlagen · 2 unbekannter Sensor · Update 251 angeboten',
+  );
+  const up = bridgeStatus({ ...bridge, phase: 'connected', held: 0, lastSent: 1 }, hhmm, true);
+  assert.equal(await lineOf('flm-upload', 'fr', shown(up)), 'pont actif · ok 13:05');
+});
+
+test('flm-board: frames or replies, bad ones, batches, the board clock', async () => {
+  const flm03 = (s: Status) =>
+    s.show(
+      phrasedView('ok', [...flm03Summary({ frames: 120, bad: 2, batches: 100 }, 3), boardClockPhrase('step-board')!]),
+    );
+  assert.deepEqual(await inFourLanguages('flm-board', flm03), [
+    '120 frames · 2 bad · 3 implausible · 100 batches · clock set',
+    '120 frames · 2 fout · 3 onwaarschijnlijk · 100 batches · klok gezet',
+    '120 trames · 2 erronées · 3 invraisemblables · 100 lots · horloge réglée',
+    '120 Frames · 2 fehlerhaft · 3 unplausibel · 100 Batches · Uhr gestellt',
+  ]);
+  const flm02 = (s: Status) => s.show(phrasedView('ok', flm02Summary({ frames: 9, bad: 3, timeouts: 2, batches: 8 })));
+  assert.deepEqual(await inFourLanguages('flm-board', flm02), [
+    '9 replies · 3 bad (2 unanswered) · 8 batches',
+    '9 antwoorden · 3 fout (2 onbeantwoord) · 8 batches',
+    '9 réponses · 3 erronées (2 sans réponse) · 8 lots',
+    '9 Antworten · 3 fehlerhaft (2 unbeantwortet) · 8 Batches',
+  ]);
 });

@@ -1,16 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { TmpoDirReader } from '../../../core/api/store-reader';
 import { EventStream } from '../../../core/dashboard/event-stream';
-import { serveApi, servePageFile, type DashboardView } from '../../../core/dashboard/http';
+import type { DashboardView } from '../../../core/dashboard/http';
 import { LiveState } from '../../../core/dashboard/live-state';
 import { encodeSeries } from '../../../core/tmpo/codec';
 import { blockPath, span } from '../../../core/tmpo/ids';
 import { withTempDir } from '../../support/temp-dir';
+import { serveDashboard } from '../../support/dashboard-server';
 
 const SID = 'c1411c6b4f9910bbbab09f145f8533b9';
 const T16 = 2 ** 16 * 27000;
@@ -32,20 +31,16 @@ async function withDashboard(dataDir: string, fn: (base: string, view: Dashboard
     reader: () => TmpoDirReader.open(dataDir).catch(() => undefined),
   };
   const registry = { list: () => [view], get: (id: string) => (id === 'd1' ? view : undefined) };
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '').split('?')[0]!;
-    const done = path.startsWith('/api/')
-      ? serveApi(path.slice(5), req, res, registry, () => T16 + 10 * span(16), viewerOf(req.headers['x-token']))
-      : servePageFile(path.slice(1), res).then((ok) => void (ok || res.writeHead(404).end()));
-    done.catch((err: unknown) => res.writeHead(500).end(String(err)));
+  const server = await serveDashboard({
+    dashboards: registry,
+    now: () => T16 + 10 * span(16),
+    viewerOf: (req) => viewerOf(req.headers['x-token']),
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   try {
-    await fn(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, view);
+    await fn(server.url.slice(0, -1), view); // the tests add '/api/…' and '/index.html' themselves
   } finally {
     view.stream.close();
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await server.close();
   }
 }
 

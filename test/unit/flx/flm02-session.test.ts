@@ -15,6 +15,7 @@ import { boardBatchSchema } from '../../../core/mqtt/board-batch';
 import { encodeKubePacket } from '../../../core/flx/kube';
 import { device, sid } from '../../support/device';
 import { crc8 } from './support';
+import { phrasedView } from '../../../core/util/status-view';
 
 /** One whole board read: control reply, radio hex, and the 0x00 that ends it. */
 const read = (body: string, uHex = ''): Buffer => Buffer.from(`l${body}${crc8(body)}.u${uHex}\0`, 'latin1');
@@ -368,7 +369,17 @@ test('garbage instead of a read is counted as malformed; the session stays in st
   assert.deepEqual(sent(out), ['lgd30.']);
   out = s.push(read('gd' + rec(0, 1, 0, 1)), T + 1010);
   assert.equal(out.batches.length, 1);
-  assert.match(s.summary(), /replies · 1 bad · \d+ batches/);
+  const { frames, batches } = s.stats;
+  // each part a key of flm-board's catalog with its count, and the English line it makes
+  assert.deepEqual(
+    s.summary().map((p) => [p.key, p.params]),
+    [
+      ['replies', { count: frames }],
+      ['bad', { count: 1 }],
+      ['batches', { count: batches }],
+    ],
+  );
+  assert.equal(phrasedView('ok', s.summary()).text, `${frames} replies · 1 bad · ${batches} batches`);
 });
 
 test('an FLM02A (hardware 2.1) has RS-485 on u, not the Kube radio: its bytes are counted, not taken for packets', () => {

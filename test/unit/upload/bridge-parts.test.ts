@@ -6,7 +6,7 @@ import { bridgeRoute, coveredBySync } from '../../../core/upload/bridge-routes';
 import { BridgeOutbox } from '../../../core/upload/bridge-outbox';
 import { loadCa } from '../../../core/upload/bridge-ca';
 import { classify } from '../../../core/upload/bridge-failure';
-import { bridgeStatus, httpStatus, joinStatus } from '../../../core/upload/status';
+import { bridgeStatus, httpStatus, joinStatus, type StatusLine } from '../../../core/upload/status';
 import type { BridgeState } from '../../../core/upload/bridge';
 import { parseTmpoBlockTopic } from '../../../core/mqtt/topics';
 import { testPki } from '../../support/tls';
@@ -126,35 +126,106 @@ const bridge = (over: Partial<BridgeState>): BridgeState => ({
   ...over,
 });
 
+/** A status line as the node translates it: colour, and each part's catalog key with its parameters. */
+const keyed = (l: StatusLine) => ({ level: l.level, phrases: l.phrases.map((p) => [p.key, p.params ?? {}]) });
+/** The same line in English, as a node shows it without a catalog. */
+const english = (l: StatusLine) => ({ level: l.level, text: l.text });
+
 test('status: HTTP as before, the bridge beside it, the worst colour wins', () => {
-  const http = { depth: 12, authFailed: false, retrying: false, extra: '' };
-  assert.deepEqual(httpStatus({ ...http, lastSuccess: 1 }, hhmm), { level: 'ok', text: '12 queued · ok 13:05' });
-  assert.deepEqual(httpStatus({ ...http, retrying: true, lastError: 'connect ECONNREFUSED 127.0.0.1:443' }, hhmm), {
+  const http = { depth: 12, authFailed: false, retrying: false, fractional: 0, notUploaded: {} };
+  const ok = httpStatus({ ...http, lastSuccess: 1 }, hhmm);
+  assert.deepEqual(keyed(ok), {
+    level: 'ok',
+    phrases: [
+      ['queued', { count: 12 }],
+      ['lastOk', { time: '13:05' }],
+    ],
+  });
+  assert.deepEqual(english(ok), { level: 'ok', text: '12 queued · ok 13:05' });
+  const retrying = httpStatus({ ...http, retrying: true, lastError: 'connect ECONNREFUSED 127.0.0.1:443' }, hhmm);
+  assert.deepEqual(keyed(retrying), {
+    level: 'warn',
+    phrases: [
+      ['queued', { count: 12 }],
+      ['retryingWhy', { why: 'connect ECONNREFUSED 127.0.0.1:443' }],
+    ],
+  });
+  assert.deepEqual(english(retrying), {
     level: 'warn',
     text: '12 queued · retrying: connect ECONNREFUSED 127.0.0.1:443',
   });
-  assert.deepEqual(httpStatus({ ...http, authFailed: true, extra: ' · 2 fractional' }, hhmm), {
+  assert.deepEqual(english(httpStatus({ ...http, retrying: true }, hhmm)), {
+    level: 'warn',
+    text: '12 queued · retrying',
+  });
+  const refused = httpStatus({ ...http, authFailed: true, fractional: 2 }, hhmm);
+  assert.deepEqual(keyed(refused), {
     level: 'error',
-    text: '12 queued · authentication failed · 2 fractional',
+    phrases: [
+      ['queued', { count: 12 }],
+      ['authFailed', {}],
+      ['fractional', { count: 2 }],
+    ],
   });
+  assert.deepEqual(english(refused), { level: 'error', text: '12 queued · authentication failed · 2 fractional' });
+  // counters passed over, by reason, in a fixed order, and what the heartbeat offered
+  const passedOver = httpStatus(
+    {
+      ...http,
+      depth: 0,
+      fractional: 1,
+      notUploaded: { badSid: 4, unknownSensor: 1, notNewer: 0, badTime: 2, badCounter: 3 },
+      offer: { kind: 'upgrade', version: 251 },
+    },
+    hhmm,
+  );
+  assert.deepEqual(keyed(passedOver).phrases, [
+    ['queued', { count: 0 }],
+    ['fractional', { count: 1 }],
+    ['unknownSensor', { count: 1 }],
+    ['badTime', { count: 2 }],
+    ['badCounter', { count: 3 }],
+    ['badSid', { count: 4 }],
+    ['upgradeOffered', { version: 251 }],
+  ]);
+  assert.equal(
+    passedOver.text,
+    '0 queued · 1 fractional · 1 unknown sensor · 2 bad time · 3 bad counter · 4 bad sid · upgrade 251 offered',
+  );
+  assert.equal(httpStatus({ ...http, offer: { kind: 'reboot', version: 250 } }, hhmm).text, '12 queued · reboot asked');
 
-  assert.deepEqual(bridgeStatus(bridge({ lastSent: 1 }), hhmm, true), { level: 'ok', text: 'bridge up · ok 13:05' });
-  assert.deepEqual(bridgeStatus(bridge({ lastSent: 1 }), hhmm, false), { level: 'ok', text: 'bridge up' });
-  assert.deepEqual(bridgeStatus(bridge({ phase: 'connecting' }), hhmm, true), {
-    level: 'busy',
-    text: 'bridge connecting',
+  const up = bridgeStatus(bridge({ lastSent: 1 }), hhmm, true);
+  assert.deepEqual(keyed(up), {
+    level: 'ok',
+    phrases: [
+      ['bridgeUp', {}],
+      ['lastOk', { time: '13:05' }],
+    ],
   });
+  assert.deepEqual(english(up), { level: 'ok', text: 'bridge up · ok 13:05' });
+  assert.deepEqual(english(bridgeStatus(bridge({ lastSent: 1 }), hhmm, false)), { level: 'ok', text: 'bridge up' });
+  const connecting = bridgeStatus(bridge({ phase: 'connecting' }), hhmm, true);
+  assert.deepEqual(keyed(connecting), { level: 'busy', phrases: [['bridgeConnecting', {}]] });
+  assert.deepEqual(english(connecting), { level: 'busy', text: 'bridge connecting' });
   const down = bridge({
     phase: 'down',
     held: 2,
     dropped: 5,
     lastError: { message: 'connect ECONNREFUSED 127.0.0.1:8883', failure: 'network', at: 1 },
   });
-  assert.deepEqual(bridgeStatus(down, hhmm, true), {
+  assert.deepEqual(keyed(bridgeStatus(down, hhmm, true)), {
+    level: 'warn',
+    phrases: [
+      ['bridgeDown', { why: 'connect ECONNREFUSED 127.0.0.1:8883' }],
+      ['held', { count: 2 }],
+      ['dropped', { count: 5 }],
+    ],
+  });
+  assert.deepEqual(english(bridgeStatus(down, hhmm, true)), {
     level: 'warn',
     text: 'bridge down: connect ECONNREFUSED 127.0.0.1:8883 · 2 held · 5 dropped',
   });
-  const refused = bridge({
+  const keyRefused = bridge({
     phase: 'down',
     refused: true,
     lastError: {
@@ -163,10 +234,19 @@ test('status: HTTP as before, the bridge beside it, the worst colour wins', () =
       at: 1,
     },
   });
-  assert.equal(bridgeStatus(refused, hhmm, true).level, 'error');
-  assert.match(bridgeStatus(refused, hhmm, true).text, /^bridge refused: the server refused the device id and key/);
+  const red = bridgeStatus(keyRefused, hhmm, true);
+  assert.equal(red.level, 'error');
+  assert.equal(red.phrases[0]!.key, 'bridgeRefused');
+  // the server's words are cut to fit under the node, in every language alike
+  assert.equal(red.phrases[0]!.params!.why, 'the server refused the device id and key (bad u…');
+  assert.match(red.text, /^bridge refused: the server refused the device id and key/);
 
-  assert.deepEqual(joinStatus([httpStatus({ ...http, lastSuccess: 1 }, hhmm), bridgeStatus(down, hhmm, false)]), {
+  const both = joinStatus([httpStatus({ ...http, lastSuccess: 1 }, hhmm), bridgeStatus(down, hhmm, false)]);
+  assert.deepEqual(
+    keyed(both).phrases.map(([key]) => key),
+    ['queued', 'lastOk', 'bridgeDown', 'held', 'dropped'],
+  );
+  assert.deepEqual(english(both), {
     level: 'warn',
     text: '12 queued · ok 13:05 · bridge down: connect ECONNREFUSED 127.0.0.1:8883 · 2 held · 5 dropped',
   });

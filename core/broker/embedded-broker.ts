@@ -11,6 +11,7 @@ import { originCheck } from './origins';
 import { Fifo } from '../util/fifo';
 import { LocalLoginHolders, type LoginHolders } from './login-holders';
 import { ackWhenStored } from './durable-ack';
+import { resumeInOrder } from './session-resume';
 import type { BrokerBackend } from './cluster';
 
 export interface BrokerOptions {
@@ -313,6 +314,8 @@ export class EmbeddedBroker extends EventEmitter {
     };
     // Another instance takes over from one that dies: only what Redis has may be acknowledged.
     if (this.backend) ackWhenStored(a, PUBLISH_TIMEOUT_MS);
+    // A returning persistent session: CONNACK, then its queue, then what came meanwhile.
+    resumeInOrder(a);
     keepRetainedInOrder(a);
     this.wireClients(policy);
   }

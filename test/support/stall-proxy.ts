@@ -5,6 +5,7 @@ interface Pair {
   server: Socket;
   /** bytes from the client not passed on while held */
   held: Buffer[];
+  holding: boolean;
 }
 
 /**
@@ -15,7 +16,7 @@ interface Pair {
  */
 export class StallProxy {
   private readonly pairs = new Set<Pair>();
-  private holding = false;
+  private marker?: string;
   private heldBytes: Buffer[] = [];
 
   private constructor(
@@ -40,7 +41,13 @@ export class StallProxy {
 
   /** From now on, what the clients send waits here. */
   hold(): void {
-    this.holding = true;
+    for (const p of this.pairs) p.holding = true;
+    this.marker = '';
+  }
+
+  /** From the first command containing `marker` on, what that one connection sends waits here. */
+  holdFrom(marker: string): void {
+    this.marker = marker;
   }
 
   /** What waits here, as text (Redis commands show their keys and channels). */
@@ -50,9 +57,10 @@ export class StallProxy {
 
   /** Pass on what waited, and everything after. */
   release(): void {
-    this.holding = false;
+    this.marker = undefined;
     this.heldBytes = [];
     for (const p of this.pairs) {
+      p.holding = false;
       for (const b of p.held.splice(0)) p.server.write(b);
     }
   }
@@ -69,10 +77,11 @@ export class StallProxy {
 
   private pass(client: Socket, targetPort: number): void {
     const server = createConnection({ host: '127.0.0.1', port: targetPort });
-    const pair: Pair = { client, server, held: [] };
+    const pair: Pair = { client, server, held: [], holding: this.marker === '' };
     this.pairs.add(pair);
     client.on('data', (d: Buffer) => {
-      if (!this.holding) return void server.write(d);
+      if (this.marker !== undefined && d.toString('latin1').includes(this.marker)) pair.holding = true;
+      if (!pair.holding) return void server.write(d);
       pair.held.push(d);
       this.heldBytes.push(d);
     });

@@ -1,6 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
+import { createServer } from 'node:net';
+import { Aedes } from 'aedes';
+import { ackWhenStored } from '../../../core/broker/durable-ack';
 import { EmbeddedBroker } from '../../../core/broker/embedded-broker';
 import { redisBackend } from '../../../core/broker/cluster';
 import { startRedis, type TestRedis } from '../../support/redis';
@@ -133,6 +136,35 @@ test('an instance dying while Redis has not answered yet has acknowledged nothin
   } finally {
     await a.close(1000);
     await b.close(3000);
+    await proxy.close();
+  }
+});
+
+test('a store that does not answer in time fails the publish: the connection closes, no PUBACK, even when Redis answers later', async () => {
+  const proxy = await StallProxy.start(redis.port);
+  const backend = await redisBackend(proxy.url);
+  const aedes = await Aedes.createBroker({ mq: backend.mq, persistence: backend.persistence });
+  ackWhenStored(aedes, 500);
+  const server = createServer((s) => aedes.handle(s));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  try {
+    const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
+    const acked = acks(pub);
+    const closed = new Promise<void>((r) => pub.once('close', () => r()));
+    await pub.publishAsync('t/ok', 'x', { qos: 1 });
+    assert.ok(acked.has('t/ok'));
+    proxy.hold();
+    send(pub, 't/stuck', 1);
+    await closed;
+    proxy.release();
+    await pause(300);
+    assert.ok(!acked.has('t/stuck'), 'not acknowledged');
+    pub.end(true);
+  } finally {
+    await new Promise<void>((r) => aedes.close(() => r()));
+    await new Promise<void>((r) => server.close(() => r()));
+    await backend.close(2000);
     await proxy.close();
   }
 });

@@ -21,6 +21,8 @@ import { untilListening } from '../test/support/net';
 import { fmt, goal } from './support';
 
 const MESSAGES = Number(process.env.FLM_BENCH_CLUSTER_MESSAGES ?? 20_000);
+/** FLM_BENCH_CLUSTER_QOS=1: the throughput phase with QoS 1, whose PUBACK waits for Redis when clustered */
+const QOS = process.env.FLM_BENCH_CLUSTER_QOS === '1' ? 1 : 0;
 const PUBLISHERS = 4;
 const SUBSCRIBERS = 4;
 /** messages per second, all publishers together, in the latency phase */
@@ -96,7 +98,7 @@ async function measure(url: string, prefix: string, pids: Array<number | undefin
       got++;
       if (latencies) latencies.push(performance.now() - Number(p.toString()));
     });
-    await s.subscribeAsync(`${prefix}/#`, { qos: 0 });
+    await s.subscribeAsync(`${prefix}/#`, { qos: QOS });
   }
   // Throughput: everything at once, each publisher waiting for its socket every 200 messages.
   const each = Math.floor(MESSAGES / PUBLISHERS);
@@ -106,7 +108,7 @@ async function measure(url: string, prefix: string, pids: Array<number | undefin
   await Promise.all(
     pubs.map(async (c, p) => {
       for (let i = 0; i < each; i++) {
-        const sent = c.publishAsync(`${prefix}/${p}`, '0', { qos: 0 });
+        const sent = c.publishAsync(`${prefix}/${p}`, '0', { qos: QOS });
         if (i % 200 === 199) await sent;
       }
     }),
@@ -149,7 +151,7 @@ function report(label: string, r: Result): void {
 
 async function main(): Promise<void> {
   console.log(
-    `${PUBLISHERS} publishers, ${SUBSCRIBERS} subscribers of every message, QoS 0, median of ${ROUNDS} rounds`,
+    `${PUBLISHERS} publishers, ${SUBSCRIBERS} subscribers of every message, QoS ${QOS}, median of ${ROUNDS} rounds`,
   );
   const redis = await startRedis();
   const dir = await tempDir('flm-bench-haproxy-');

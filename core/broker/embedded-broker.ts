@@ -10,6 +10,8 @@ import { RetainedBudget, retainedSize } from './retained-budget';
 import { originCheck } from './origins';
 import { Fifo } from '../util/fifo';
 import { LocalLoginHolders, type LoginHolders } from './login-holders';
+import { ackWhenStored } from './durable-ack';
+import { resumeInOrder } from './session-resume';
 import type { BrokerBackend } from './cluster';
 
 export interface BrokerOptions {
@@ -299,7 +301,7 @@ export class EmbeddedBroker extends EventEmitter {
       if (!client) return done(null);
       const down = this.storeDown();
       if (down) {
-        // aedes acknowledges a QoS 1 message before storing it: refused here, it is never acknowledged.
+        // Refused at once rather than left to fail in the store: never acknowledged (ackWhenStored).
         this.refuse({
           reason: 'store',
           clientId: client.id,
@@ -310,6 +312,10 @@ export class EmbeddedBroker extends EventEmitter {
       }
       this.authorizeClientPublish(policy, client, packet, done);
     };
+    // Another instance takes over from one that dies: only what Redis has may be acknowledged.
+    if (this.backend) ackWhenStored(a, PUBLISH_TIMEOUT_MS);
+    // A returning persistent session: CONNACK, then its queue, then what came meanwhile.
+    resumeInOrder(a);
     keepRetainedInOrder(a);
     this.wireClients(policy);
   }

@@ -2,6 +2,7 @@ import { Aedes, type AedesOptions, type Client } from 'aedes';
 import { createServer, type Server, type TLSSocket, type SecureContextOptions } from 'node:tls';
 import { EventEmitter } from 'node:events';
 import { PacketGuard } from '../../broker/packet-guard';
+import { ackWhenStored } from '../../broker/durable-ack';
 import { tmpoSyncReplyTopic } from '../../mqtt/topics';
 import type { BridgeBackend } from './backend';
 import { BridgeRefused } from './refused';
@@ -118,6 +119,8 @@ export class BridgeEndpoint extends EventEmitter {
     const server = createServer({ ...opts.tls, handshakeTimeout: limits.handshakeTimeoutMs });
     const endpoint = new BridgeEndpoint(aedes, server, opts.backend, limits);
     endpoint.wire();
+    // Clustered, whatever a client publish hands to Redis is acknowledged only once Redis has it.
+    if (opts.aedes?.mq) ackWhenStored(aedes, limits.backendTimeoutMs);
     try {
       endpoint.port = await listen(server, opts.port, opts.host);
     } catch (err) {

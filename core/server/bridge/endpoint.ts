@@ -3,6 +3,7 @@ import { createServer, type Server, type TLSSocket, type SecureContextOptions } 
 import { EventEmitter } from 'node:events';
 import { PacketGuard } from '../../broker/packet-guard';
 import { ackWhenStored } from '../../broker/durable-ack';
+import { resumeInOrder } from '../../broker/session-resume';
 import { tmpoSyncReplyTopic } from '../../mqtt/topics';
 import type { BridgeBackend } from './backend';
 import { BridgeRefused } from './refused';
@@ -121,6 +122,8 @@ export class BridgeEndpoint extends EventEmitter {
     endpoint.wire();
     // Clustered, whatever a client publish hands to Redis is acknowledged only once Redis has it.
     if (opts.aedes?.mq) ackWhenStored(aedes, limits.backendTimeoutMs);
+    // A returning persistent session (a user's subscriber) gets CONNACK, its queue, then live ones.
+    resumeInOrder(aedes);
     try {
       endpoint.port = await listen(server, opts.port, opts.host);
     } catch (err) {

@@ -84,7 +84,11 @@ const msg = (topic: string, payload: string): HomieMessage => ({ topic, payload,
 export class HomieDevice {
   readonly id: string;
   readonly base: string;
-  private readonly sensors = new Map<string, HomieSensor>();
+  /** what the device's sensor set describes; replaced as the set changes */
+  private described = new Map<string, HomieSensor>();
+  /** what readings' msg.flm taught beyond that: kept across changes of the set */
+  private readonly learnt = new Map<string, HomieSensor>();
+  private sensors = new Map<string, HomieSensor>();
   private nodes: HomieNode[] = [];
 
   constructor(
@@ -95,7 +99,7 @@ export class HomieDevice {
     this.id = homieId(deviceId);
     if (!HOMIE_ID.test(this.id)) throw new Error(`device id "${deviceId}" makes no Homie id`);
     this.base = `${HOMIE_BASE}/${this.id}`;
-    for (const s of sensors) this.sensors.set(s.sid, s);
+    for (const s of sensors) this.described.set(s.sid, s);
     this.build();
   }
 
@@ -140,14 +144,28 @@ export class HomieDevice {
     const known = this.sensors.get(sensor.sid);
     if (known?.kinds.includes(kind)) return [];
     const before = this.structure();
-    if (known) {
-      known.kinds = [...known.kinds, kind];
-      known.units[kind] = unit;
+    const taught = this.learnt.get(sensor.sid);
+    if (taught) {
+      taught.kinds = [...taught.kinds, kind];
+      taught.units[kind] = unit;
     } else {
-      this.sensors.set(sensor.sid, { ...sensor, kinds: [kind], units: { [kind]: unit } });
+      this.learnt.set(sensor.sid, { ...(known ?? sensor), kinds: [kind], units: { [kind]: unit } });
     }
     this.build();
     return this.announce(before);
+  }
+
+  /**
+   * The sensors the device's set describes now (a source derived some, a switch of source left
+   * others unfed). Returns the new description, clearing nodes that are gone, when the device
+   * looks different; nothing when it does not. What readings taught stays.
+   */
+  describe(sensors: HomieSensor[]): HomieMessage[] {
+    const before = this.structure();
+    const shown = JSON.stringify(this.nodes);
+    this.described = new Map(sensors.map((s) => [s.sid, s]));
+    this.build();
+    return JSON.stringify(this.nodes) === shown ? [] : this.announce(before);
   }
 
   /** The value message of a reading, or undefined for a sensor or kind not described. */
@@ -192,6 +210,18 @@ export class HomieDevice {
   }
 
   private build(): void {
+    // The set's sensors first, each with the kinds readings added; then those only readings know.
+    this.sensors = new Map();
+    for (const d of this.described.values()) {
+      const t = this.learnt.get(d.sid);
+      const extra = t ? t.kinds.filter((k) => !d.kinds.includes(k)) : [];
+      this.sensors.set(d.sid, {
+        ...d,
+        kinds: [...d.kinds, ...extra],
+        units: { ...d.units, ...Object.fromEntries(extra.map((k) => [k, t!.units[k]])) },
+      });
+    }
+    for (const t of this.learnt.values()) if (!this.sensors.has(t.sid)) this.sensors.set(t.sid, t);
     const used = new Set<string>();
     this.nodes = [...this.sensors.values()].map((s) => {
       let id = homieId(s.name);

@@ -52,10 +52,17 @@ interface Entry {
 
 const fmt = (v: number): string => String(Math.round(v * 1000) / 1000);
 
+/**
+ * Sensors guarded at most: eight FLMs' full tables. A broker flooded with made-up sensor ids
+ * cannot grow the state (and the file it is kept in) past this; later ones pass unguarded.
+ */
+export const MAX_GUARDED = 1024;
+
 export class SourceTotalGuard {
   private readonly bySid = new Map<string, Entry>();
   private readonly reservations: CounterReservations;
   private changed = false;
+  private full = false;
   readonly stats = { held: 0, restarts: 0 };
 
   /** `now`: host clock, ms, which sizes the reservations' lead */
@@ -109,6 +116,14 @@ export class SourceTotalGuard {
     if (!Number.isFinite(value)) throw new Error(`${what}: counter ${value} is not a finite number`);
     const e = this.bySid.get(sid);
     if (!e) {
+      if (this.bySid.size >= MAX_GUARDED) {
+        if (this.full) return { publish: value };
+        this.full = true;
+        return {
+          publish: value,
+          notice: `${what}: ${MAX_GUARDED} counters are guarded already; this one and later new ones pass as they come`,
+        };
+      }
       this.bySid.set(sid, { last: value, offset: 0 });
       this.changed = true;
       return { publish: value };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SourceTotalGuard } from '../../../core/readings/source-total-guard';
+import { SourceTotalGuard, MAX_GUARDED } from '../../../core/readings/source-total-guard';
 import { SensorEngine, type SensorOut } from '../../../core/readings/sensor-engine';
 import { DEFAULT_P1_LIMITS } from '../../../core/readings/p1-totals-guard';
 import { DeviceSensors } from '../../../core/config/sensor-set';
@@ -44,6 +44,16 @@ test('a source that counts again from scratch: held until 3 in a row agree, then
   // A held run that goes down again starts over: two strays never confirm each other.
   assert.deepEqual(run(g, [5, 1, 6, 7]), [undefined, undefined, undefined, 530 + (7 - 1)]);
   assert.equal(g.stats.restarts, 2);
+});
+
+test('a flood of made-up sensor ids: the state stops growing at MAX_GUARDED, later ones pass as they come, said once', () => {
+  const g = new SourceTotalGuard();
+  for (let i = 0; i < MAX_GUARDED; i++) g.offer(`s${i}`, 10, 'x');
+  const over = g.offer('late', 10, 'late');
+  assert.equal(over.publish, 10);
+  assert.match(over.notice!, /1024 counters are guarded already/);
+  assert.deepEqual(g.offer('late', 5, 'late'), { publish: 5 });
+  assert.equal(Object.keys(g.snapshot()).length, MAX_GUARDED);
 });
 
 test('the kept state: the first value after a start is checked against it', () => {

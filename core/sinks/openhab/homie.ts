@@ -119,7 +119,12 @@ export class HomieDevice {
     return msg(`${this.base}/$state`, s);
   }
 
-  /** The whole description between `init` and `ready`; nodes and properties of `previous` not described now are cleared. */
+  /**
+   * The whole description between `init` and `ready`; nodes and properties of `previous` not
+   * described now are cleared. A device with no node yet (source P1 before the meter's first
+   * telegram) stays in `init`: an empty `$nodes` would be an empty retained message, which a
+   * broker deletes.
+   */
   announce(previous: HomieStructure = {}): HomieMessage[] {
     const out: HomieMessage[] = [this.state('init')];
     out.push(...this.clearStale(previous));
@@ -129,6 +134,8 @@ export class HomieDevice {
       msg(`${this.base}/$extensions`, ''),
     );
     if (this.opts.implementation) out.push(msg(`${this.base}/$implementation`, this.opts.implementation));
+    // No node: a $nodes left from before is deleted, and the device is not ready.
+    if (!this.nodes.length) return [...out, msg(`${this.base}/$nodes`, '')];
     for (const n of this.nodes) out.push(...this.describeNode(n));
     out.push(msg(`${this.base}/$nodes`, this.nodes.map((n) => n.id).join(',')));
     out.push(this.state('ready'));

@@ -1,9 +1,11 @@
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { checkBrokerUrl } from '../core/mqtt/connection';
 import { ImportClient, type ImportEvent } from '../core/mqtt/import-client';
+import { ImportedCounters } from '../core/readings/imported-counters';
 import { systemClock } from '../core/util/clock';
 import { Status, statusTranslator, rejectsWhy } from './lib/status';
 import { onCloseBounded, statusText } from './lib/close';
@@ -20,6 +22,7 @@ const settingsSchema = z.object({
   caFile: setting.text(),
   clientId: setting.text(),
   retained: setting.read((v) => (v === 'pass' ? 'pass' : 'skip') as 'pass' | 'skip'),
+  dataDir: setting.text(),
   credentials: z.object({ username: setting.text(), password: setting.secret() }),
 });
 
@@ -31,6 +34,7 @@ export default function (RED: NodeAPI): void {
     const rejects = new Rejects(node);
     const url = (def as { url?: string }).url;
     let client: ImportClient | undefined;
+    let counters: ImportedCounters | undefined;
     let closed = false;
 
     const showStatus = () => {
@@ -54,7 +58,8 @@ export default function (RED: NodeAPI): void {
           if (e.config.message) node.send(e.config.message as unknown as NodeMessage);
           return node.log(`device ${e.config.deviceId}: ${e.config.sensors} sensors learnt from its config`);
         case 'readings':
-          return node.send([e.list as unknown as NodeMessage[]]);
+          // Counters that go back are held, then carry on (docs/protocols/flm-mqtt.md#counters-that-restart).
+          return void counters?.take(e.list, (list) => node.send([list as unknown as NodeMessage[]]));
         case 'rejected':
           rejects.error(e.error, { topic: e.topic, payload: e.payload.toString('utf8').slice(0, 200) } as NodeMessage);
           return status.error(rejectsWhy(status, rejects.total, statusText(e.error, 40)));
@@ -66,6 +71,9 @@ export default function (RED: NodeAPI): void {
     const starting = (async () => {
       const s = parseSettings(settingsSchema, { ...def, credentials: node.credentials ?? {} });
       const ca = s.caFile ? await readFile(s.caFile) : undefined;
+      const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
+      const path = join(s.dataDir || join(userDir, 'flukso'), 'flm-in-counters.json');
+      counters = await ImportedCounters.open({ path, key: node.id, warn: (t) => node.warn(t) });
       if (closed) return;
       status.idle(status.say('connecting', `connecting to ${s.url.host}`, { target: s.url.host }));
       client = new ImportClient({
@@ -86,6 +94,7 @@ export default function (RED: NodeAPI): void {
       closed = true;
       await starting;
       await client?.close();
+      await counters?.close();
     });
   }
 

@@ -59,7 +59,9 @@ export default function (RED: NodeAPI): void {
       const file = ctx ? join(ctx.dataDir, HOMIE_FILE) : '';
       const id = ctx?.device.id ?? '';
       sink = new OpenHabSink<NodeMessageInFlow>({
-        ...(ctx ? { device: ctx.device } : {}),
+        ...(ctx
+          ? { device: { id: ctx.device.id, sensors: ctx.sensors.all() }, isLive: (x) => ctx.sensors.isLive(x) }
+          : {}),
         names: s.items,
         format: s.units,
         ...(s.url ? { rest: { url: s.url, token: s.credentials.token } } : {}),
@@ -78,6 +80,8 @@ export default function (RED: NodeAPI): void {
         onSaveError: (err) => node.warn(`could not save ${file}: ${errorText(err)}`),
         onStatus: showStatus,
       });
+      // Sensors a source derived (a P1 meter's) get items and Homie nodes as they come.
+      if (ctx) res.on(ctx.sensors, 'change', () => sink?.setSensors(ctx.sensors.all()));
       showStatus();
       gate.ready(handle);
       await announce();

@@ -26,6 +26,15 @@ const sensorCounter = z
      * after a start is checked against it (p1-totals-guard.ts).
      */
     p1: z.object({ value: z.number(), ms: z.number() }).strict().optional(),
+    /**
+     * A counter its source keeps (a Kube's movement count): the source's last value and what is
+     * added to it since the source last counted again from scratch, and the reservation the
+     * published counter may reach before the next save (source-total-guard.ts).
+     */
+    total: z
+      .object({ last: z.number(), offset: z.number().min(0), reserved: z.number().min(0).optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 const counterFile = z.object({ version: z.literal(1), sensors: z.record(z.string(), z.unknown()) }).strict();

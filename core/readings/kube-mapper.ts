@@ -3,6 +3,7 @@ import type { Device, Sensor } from '../config/schema';
 import { decodeKubeAuto, decodeKubeControl, type KubeField } from '../flx/kube';
 import type { Reading } from './computer';
 import { EmitRules } from './emit-rules';
+import { SourceTotalGuard } from './source-total-guard';
 
 /**
  * The payload of a `board/kube` message: a Kube packet whose CRC the source has checked, its
@@ -50,6 +51,10 @@ export interface KubeResult {
   unclaimed: KubeField[];
   /** why the packet gave no fields (a length no Kube format has) */
   problem?: string;
+  /** counters that went back and are held (source-total-guard.ts), said once per episode */
+  reasons: string[];
+  /** counters that restarted and carry on */
+  notices: string[];
 }
 
 /** What a Kube's fields look like, for a message that names them: "temperature 21.53 °C, humidity 45.2 %". */
@@ -79,7 +84,14 @@ export class KubeReadingMapper {
   private readonly byField = new Map<string, Sensor>();
   private readonly rules = new EmitRules();
 
-  constructor(private readonly device: Device) {
+  /**
+   * `guard`: a Kube's counters (its movement count) never go back when the Kube starts counting
+   * again (a battery change): see source-total-guard.ts
+   */
+  constructor(
+    private readonly device: Device,
+    readonly guard = new SourceTotalGuard(),
+  ) {
     for (const s of device.sensors) {
       if (s.enable && s.class === 'kube' && s.kid !== undefined) this.byField.set(`${s.kid}/${s.type}`, s);
     }
@@ -92,7 +104,14 @@ export class KubeReadingMapper {
   }
 
   process(p: KubeInput, receivedAt: number): KubeResult {
-    const result: KubeResult = { readings: [], qos: p.ack ? 1 : 0, heldBack: false, unclaimed: [] };
+    const result: KubeResult = {
+      readings: [],
+      qos: p.ack ? 1 : 0,
+      heldBack: false,
+      unclaimed: [],
+      reasons: [],
+      notices: [],
+    };
     if (p.kind !== 'data') return result;
     const decoded = decodeKubeAuto(p.payload);
     if (!decoded.ok) return { ...result, problem: decoded.reason };
@@ -103,19 +122,19 @@ export class KubeReadingMapper {
         result.unclaimed.push(f);
         continue;
       }
+      let value = f.value;
+      if (f.data_type === 'counter') {
+        const v = this.guard.offer(sensor.id, f.value, `Kube ${p.nid} ${f.field} (sensor ${sensor.name})`);
+        if (v.reason) result.reasons.push(v.reason);
+        if (v.notice) result.notices.push(v.notice);
+        if (v.publish === undefined) continue;
+        value = v.publish;
+      }
       const ok =
         f.data_type === 'gauge'
           ? this.rules.gauge(sensor.id, receivedAt)
-          : this.rules.counter(sensor.id, receivedAt, f.value);
-      if (ok)
-        result.readings.push({
-          sid: sensor.id,
-          kind: f.data_type,
-          ts: receivedAt,
-          value: f.value,
-          unit: f.unit,
-          sensor,
-        });
+          : this.rules.counter(sensor.id, receivedAt, value);
+      if (ok) result.readings.push({ sid: sensor.id, kind: f.data_type, ts: receivedAt, value, unit: f.unit, sensor });
     }
     return result;
   }

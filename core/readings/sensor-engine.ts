@@ -5,6 +5,7 @@ import { boardBatchSchema, BOARD_BATCH_TOPIC } from '../mqtt/board-batch';
 import { P1ReadingMapper, isP1Telegram } from './p1-mapper';
 import type { P1Limits } from './p1-totals-guard';
 import { KubeReadingMapper, kubeMessageSchema, describeControl, describeFields } from './kube-mapper';
+import { SourceTotalGuard } from './source-total-guard';
 import { RateLimiter } from '../link/rate-limit';
 import { describeZodError, type Device } from '../config/schema';
 import type { DeviceSensors } from '../config/sensor-set';
@@ -97,7 +98,9 @@ export class SensorEngine {
     if (loaded.warning) o.log('warn', loaded.warning);
     const p1 = new P1ReadingMapper(o.device, { limits: o.p1Limits });
     p1.guard.restore(loaded.state.sensors);
-    return new SensorEngine(o, new ReadingComputer(o.device, loaded.state), p1, new KubeReadingMapper(o.device), file);
+    const totals = Object.fromEntries(Object.entries(loaded.state.sensors).map(([sid, c]) => [sid, c.total]));
+    const kube = new KubeReadingMapper(o.device, new SourceTotalGuard(totals, o.nowMs));
+    return new SensorEngine(o, new ReadingComputer(o.device, loaded.state), p1, kube, file);
   }
 
   get startView(): StatusView {
@@ -143,18 +146,21 @@ export class SensorEngine {
   async close(): Promise<void> {
     await this.queue;
     this.computer.releaseReservations();
+    this.kube.guard.release();
     if (this.dirty) await this.file.save(this.snapshot());
   }
 
   private get dirty(): boolean {
-    return this.computer.dirty || this.p1.guard.dirty;
+    return this.computer.dirty || this.p1.guard.dirty || this.kube.guard.dirty;
   }
 
-  /** Counters, and the P1 registers' last published values, as one file. */
+  /** Counters, the P1 registers' last published values and the Kubes' counts, as one file. */
   private snapshot(): CounterState {
     const state = this.computer.snapshot();
     for (const [sid, p1] of Object.entries(this.p1.guard.snapshot()))
       state.sensors[sid] = { ...state.sensors[sid], p1 };
+    for (const [sid, total] of Object.entries(this.kube.guard.snapshot()))
+      state.sensors[sid] = { ...state.sensors[sid], total };
     return state;
   }
 
@@ -225,7 +231,7 @@ export class SensorEngine {
     return { key: 'power', en: `${first.name} ${power}`, params: { name: first.name, power } };
   }
 
-  private kubePacket(payload: unknown, emit: (out: SensorOut[]) => void): undefined {
+  private async kubePacket(payload: unknown, emit: (out: SensorOut[]) => void): Promise<undefined> {
     const p = kubeMessageSchema.safeParse(payload);
     if (!p.success) throw new Error(`not a Kube packet: ${describeZodError(p.error)}`);
     const k = p.data;
@@ -246,6 +252,10 @@ export class SensorEngine {
         `Kube ${k.nid} sends ${describeFields(r.unclaimed)}, which no sensor takes: ${add}`,
       );
     }
+    for (const t of [...r.reasons, ...r.notices]) this.o.log('warn', t);
+    // A counter goes out once a crash could not bring it back lower.
+    const reserved = r.readings.map((x) => x.kind === 'counter' && this.kube.guard.reserve(x.sid, x.value));
+    if (reserved.includes(true)) await this.file.save(this.snapshot());
     this.out(r.readings, emit, r.qos);
     return undefined;
   }

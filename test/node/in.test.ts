@@ -1,5 +1,6 @@
-import { test, afterEach } from 'node:test';
+import { test, afterEach, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { helper, flmNodes, onTab, waitFor, collect, statuses, withDataDir, freePort } from '../support/nodered';
 import { DEVICE_ID, DEVICE_KEY, sid, device } from '../support/device';
@@ -7,10 +8,18 @@ import { flm02Config } from '../support/flm-config';
 import { checkHaSensorConfig } from '../support/ha-sensor-schema';
 import { EmbeddedBroker } from '../../core/broker/embedded-broker';
 import { readingMessage } from '../../nodes/flm-sensor';
+import { tempDir } from '../support/temp-dir';
 
 afterEach(async () => {
   await helper.unload();
 });
+/** Where flm-in keeps its counters' state: never the working folder, and one folder per flow. */
+let flows = 0;
+let dataDir: Awaited<ReturnType<typeof tempDir>>;
+before(async () => {
+  dataDir = await tempDir();
+});
+after(() => dataDir.remove());
 
 const CONFIG_TOPIC = `/device/${DEVICE_ID}/config/sensor`;
 const T = 1_750_000_000;
@@ -44,6 +53,7 @@ const inNode = (port: number, extra: Record<string, unknown> = {}) => ({
   caFile: '',
   clientId: '',
   retained: 'skip',
+  dataDir: join(dataDir.path, String(++flows)),
   wires: [['out']],
   ...extra,
 });

@@ -84,7 +84,11 @@ const msg = (topic: string, payload: string): HomieMessage => ({ topic, payload,
 export class HomieDevice {
   readonly id: string;
   readonly base: string;
-  private readonly sensors = new Map<string, HomieSensor>();
+  /** what the device's sensor set describes; replaced as the set changes */
+  private described = new Map<string, HomieSensor>();
+  /** what readings' msg.flm taught beyond that: kept across changes of the set */
+  private readonly learnt = new Map<string, HomieSensor>();
+  private sensors = new Map<string, HomieSensor>();
   private nodes: HomieNode[] = [];
 
   constructor(
@@ -95,7 +99,7 @@ export class HomieDevice {
     this.id = homieId(deviceId);
     if (!HOMIE_ID.test(this.id)) throw new Error(`device id "${deviceId}" makes no Homie id`);
     this.base = `${HOMIE_BASE}/${this.id}`;
-    for (const s of sensors) this.sensors.set(s.sid, s);
+    for (const s of sensors) this.described.set(s.sid, s);
     this.build();
   }
 
@@ -115,7 +119,12 @@ export class HomieDevice {
     return msg(`${this.base}/$state`, s);
   }
 
-  /** The whole description between `init` and `ready`; nodes and properties of `previous` not described now are cleared. */
+  /**
+   * The whole description between `init` and `ready`; nodes and properties of `previous` not
+   * described now are cleared. A device with no node yet (source P1 before the meter's first
+   * telegram) stays in `init`: an empty `$nodes` would be an empty retained message, which a
+   * broker deletes.
+   */
   announce(previous: HomieStructure = {}): HomieMessage[] {
     const out: HomieMessage[] = [this.state('init')];
     out.push(...this.clearStale(previous));
@@ -125,6 +134,8 @@ export class HomieDevice {
       msg(`${this.base}/$extensions`, ''),
     );
     if (this.opts.implementation) out.push(msg(`${this.base}/$implementation`, this.opts.implementation));
+    // No node: a $nodes left from before is deleted, and the device is not ready.
+    if (!this.nodes.length) return [...out, msg(`${this.base}/$nodes`, '')];
     for (const n of this.nodes) out.push(...this.describeNode(n));
     out.push(msg(`${this.base}/$nodes`, this.nodes.map((n) => n.id).join(',')));
     out.push(this.state('ready'));
@@ -140,14 +151,28 @@ export class HomieDevice {
     const known = this.sensors.get(sensor.sid);
     if (known?.kinds.includes(kind)) return [];
     const before = this.structure();
-    if (known) {
-      known.kinds = [...known.kinds, kind];
-      known.units[kind] = unit;
+    const taught = this.learnt.get(sensor.sid);
+    if (taught) {
+      taught.kinds = [...taught.kinds, kind];
+      taught.units[kind] = unit;
     } else {
-      this.sensors.set(sensor.sid, { ...sensor, kinds: [kind], units: { [kind]: unit } });
+      this.learnt.set(sensor.sid, { ...(known ?? sensor), kinds: [kind], units: { [kind]: unit } });
     }
     this.build();
     return this.announce(before);
+  }
+
+  /**
+   * The sensors the device's set describes now (a source derived some, a switch of source left
+   * others unfed). Returns the new description, clearing nodes that are gone, when the device
+   * looks different; nothing when it does not. What readings taught stays.
+   */
+  describe(sensors: HomieSensor[]): HomieMessage[] {
+    const before = this.structure();
+    const shown = JSON.stringify(this.nodes);
+    this.described = new Map(sensors.map((s) => [s.sid, s]));
+    this.build();
+    return JSON.stringify(this.nodes) === shown ? [] : this.announce(before);
   }
 
   /** The value message of a reading, or undefined for a sensor or kind not described. */
@@ -192,6 +217,18 @@ export class HomieDevice {
   }
 
   private build(): void {
+    // The set's sensors first, each with the kinds readings added; then those only readings know.
+    this.sensors = new Map();
+    for (const d of this.described.values()) {
+      const t = this.learnt.get(d.sid);
+      const extra = t ? t.kinds.filter((k) => !d.kinds.includes(k)) : [];
+      this.sensors.set(d.sid, {
+        ...d,
+        kinds: [...d.kinds, ...extra],
+        units: { ...d.units, ...Object.fromEntries(extra.map((k) => [k, t!.units[k]])) },
+      });
+    }
+    for (const t of this.learnt.values()) if (!this.sensors.has(t.sid)) this.sensors.set(t.sid, t);
     const used = new Set<string>();
     this.nodes = [...this.sensors.values()].map((s) => {
       let id = homieId(s.name);

@@ -2,7 +2,7 @@ import type { Sensor } from '../../config/schema';
 import { phrasedView, type Phrase, type StatusView } from '../../util/status-view';
 import { parseSensorTopic, isDeviceConfigTopic } from '../../mqtt/topics';
 import { StateCoalescer, type CoalescerEvent } from './coalescer';
-import { HomieDevice, tableSensor, type HomieMessage, type HomieStructure } from './homie';
+import { HomieDevice, tableSensor, type HomieMessage, type HomieSensor, type HomieStructure } from './homie';
 import type { ItemNames } from './item-names';
 import { OpenHabClient } from './rest-client';
 import { stateText, type StateFormat } from './state';
@@ -16,8 +16,13 @@ export interface ReadingFlm {
 }
 
 export interface OpenHabSinkOptions<M> {
-  /** the device whose table names the items and the Homie nodes; absent for REST without a device */
+  /**
+   * the device whose sensors name the items and the Homie nodes (its sensor set: the table and
+   * the sensors a source derived; see setSensors); absent for REST without a device
+   */
   device?: { id: string; sensors: readonly Sensor[] };
+  /** whether a running source feeds a sensor, so Homie describes it; default: every enabled one */
+  isLive?: (s: Sensor) => boolean;
   names: ItemNames;
   format: StateFormat;
   /** REST item updates; absent when off */
@@ -51,12 +56,14 @@ export class OpenHabSink<M> {
   private readonly coalescer?: StateCoalescer;
   private readonly homie?: HomieDevice;
   private readonly lastMsg = new Map<string, M>();
+  private sensors: readonly Sensor[];
   private homieReady = false;
   private closed = false;
   private trouble: Phrase | undefined;
   private saving: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: OpenHabSinkOptions<M>) {
+    this.sensors = o.device?.sensors ?? [];
     if (o.rest) {
       const client = new OpenHabClient({ baseUrl: o.rest.url, token: o.rest.token });
       this.client = client;
@@ -66,8 +73,7 @@ export class OpenHabSink<M> {
       });
     }
     if (o.homie && o.device) {
-      const sensors = o.device.sensors.filter((s) => s.enable).map(tableSensor);
-      this.homie = new HomieDevice(o.device.id, sensors, {
+      this.homie = new HomieDevice(o.device.id, this.homieSensors(), {
         name: o.homie.name,
         implementation: 'node-red-contrib-fluksometer',
       });
@@ -85,6 +91,21 @@ export class OpenHabSink<M> {
     this.o.onStatus();
   }
 
+  /**
+   * The device's sensors changed (a P1 meter's came, a switch of source left others unfed):
+   * items are named from them, and the Homie device describes the live ones again, its gone
+   * nodes cleared, once it has announced itself.
+   */
+  setSensors(sensors: readonly Sensor[]): void {
+    this.sensors = sensors;
+    if (!this.homie || this.closed) return;
+    const msgs = this.homie.describe(this.homieSensors());
+    if (!this.homieReady || !msgs.length) return;
+    this.publish(msgs);
+    this.persist();
+    this.o.onStatus();
+  }
+
   /** A message for the node; throws for one that is not a reading. */
   input(m: OpenHabInput<M>): void {
     // The sensor table and P1 news share the wire with readings: not for this node, not errors.
@@ -97,7 +118,7 @@ export class OpenHabSink<M> {
       throw new Error('payload must be [ts,value,"unit"]');
     const [, value, unit] = p as [number, number, string];
     if (this.coalescer) {
-      const row = this.o.device?.sensors.find((s) => s.id === t.sid);
+      const row = this.sensors.find((s) => s.id === t.sid);
       const item = this.o.names.item({ sid: t.sid, kind: t.kind, ...pick(row ?? {}, m.flm) });
       if (item) {
         this.lastMsg.set(item, m.msg);
@@ -172,6 +193,11 @@ export class OpenHabSink<M> {
     }
     const v = this.homie.value(sid, kind, value);
     if (v) this.publish([v]);
+  }
+
+  private homieSensors(): HomieSensor[] {
+    const live = this.o.isLive ?? ((s: Sensor) => s.enable);
+    return this.sensors.filter(live).map(tableSensor);
   }
 
   private onEvent(e: CoalescerEvent): void {

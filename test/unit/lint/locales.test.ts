@@ -96,6 +96,8 @@ const CORE_STATUS_SOURCES: Array<[string, string]> = [
   ['flm-board', 'core/source/link-status.ts'],
   ['flm-upload', 'core/upload/status.ts'],
   ['flm-board', 'core/flx/board-status.ts'],
+  ['flm-server', 'core/server/run.ts'],
+  ['flm-server-bridge', 'core/server/bridge/service.ts'],
 ];
 
 test('every status key the runtime asks for is in the catalog of its node', () => {
@@ -123,7 +125,9 @@ test('every phrase of a core status source is written so the check above reads i
   // entry would show English in a translated editor and nothing would fail.
   for (const [node, file] of CORE_STATUS_SOURCES) {
     const src = readFileSync(join(repoRoot, file), 'utf8');
-    const keys = [...src.matchAll(/\bkey:/g)].length;
+    // Phrase objects: those that open with a key, and those with a key after their `en` (a TLS
+    // option `{ cert, key }` is neither).
+    const keys = [...src.matchAll(/\{\s*key:/g)].length + [...src.matchAll(/\ben:[^{}]*\bkey:/g)].length;
     const read = [...src.matchAll(/\{\s*key: '(\w+)',\s*en:/g)].length;
     assert.ok(keys > 0 || /rejectsWhy\(|standbyPhrase\(/.test(src), `${file} (${node}) offers no phrase`);
     assert.equal(read, keys, `${file}: ${keys - read} phrases not as { key: '<literal>', en: ... }`);

@@ -161,3 +161,25 @@ test('the Homie checker finds what breaks the convention', () => {
     /\$format: required for enum/,
   );
 });
+
+test('a device with no node yet stays in init; the first sensors described make it ready, gone ones are cleared', () => {
+  const d = new HomieDevice(DEVICE_ID, []);
+  const first = d.announce({ main: ['power', 'energy'] });
+  assert.equal(first.filter((m) => m.topic.endsWith('/$state')).at(-1)?.payload, 'init');
+  const broker = retained(first);
+  assert.equal(broker.get(`homie/${DEVICE_ID}/$nodes`), undefined, 'an empty $nodes deletes the old one');
+  assert.equal(broker.get(`homie/${DEVICE_ID}/main/$name`), undefined);
+  assert.deepEqual(d.describe([]), [], 'nothing changed: nothing to say');
+  const grid = tableSensor(device().sensors[0]!);
+  retained(d.describe([{ ...grid, sid: sid(9), name: 'grid' }]), broker);
+  assert.deepEqual(checkHomie(broker).problems, []);
+  assert.equal(broker.get(`homie/${DEVICE_ID}/$nodes`)?.payload, 'grid');
+  assert.equal(broker.get(`homie/${DEVICE_ID}/$state`)?.payload, 'ready');
+  retained(d.describe([]), broker);
+  assert.equal(broker.get(`homie/${DEVICE_ID}/$state`)?.payload, 'init');
+  assert.deepEqual(
+    [...broker.keys()].filter((t) => t.includes('/grid')),
+    [],
+    'the node gone is cleared',
+  );
+});

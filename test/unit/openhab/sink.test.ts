@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { OpenHabSink, ItemNames, type HomieMessage, type HomieStructure } from '../../../core/sinks/openhab';
 import { OpenHabServer } from '../../support/openhab-server';
 import { waitFor } from '../../support/nodered';
+import type { Sensor } from '../../../core/config/schema';
 import { device, sid, DEVICE_ID } from '../../support/device';
 
 const T = 1_750_000_000;
@@ -16,12 +17,21 @@ interface Msg {
   n: number;
 }
 
-function sink(opts: { rest?: string; token?: string; homie?: boolean; previous?: HomieStructure } = {}) {
+function sink(
+  opts: {
+    rest?: string;
+    token?: string;
+    homie?: boolean;
+    previous?: HomieStructure;
+    isLive?: (s: Sensor) => boolean;
+  } = {},
+) {
   const published: HomieMessage[] = [];
   const errors: Array<{ text: string; msg: Msg | undefined }> = [];
   const saved: HomieStructure[] = [];
   const s = new OpenHabSink<Msg>({
     device: device(),
+    ...(opts.isLive ? { isLive: opts.isLive } : {}),
     names: new ItemNames(),
     format: 'units',
     ...(opts.rest ? { rest: { url: opts.rest, token: opts.token ?? '' } } : {}),
@@ -100,6 +110,47 @@ test('REST: item states sent to openHAB; a missing item is an error with the rea
     assert.match(h.errors[0]!.text, /^openHAB has no item "flm_gas_volume"/);
     assert.deepEqual(h.errors[0]!.msg, { n: 2 });
     await waitFor('counted', () => /^1 sent · 1 items missing$/.test(h.s.status(0).text));
+  } finally {
+    await h.s.close();
+    await server.close();
+  }
+});
+
+test("the device's sensor set changes: items named from it; Homie describes the live ones, keeps what readings taught, clears the rest", async () => {
+  const server = await new OpenHabServer({ token: 'tok', items: { flm_grid_energy: 'Number:Energy' } }).start();
+  const d = device();
+  const grid = { ...d.sensors[0]!, id: P1_SID, name: 'grid', n: 9 };
+  const live = new Set([sid(1), P1_SID]);
+  const h = sink({ rest: server.url, token: 'tok', homie: true, isLive: (s) => s.enable && live.has(s.id) });
+  try {
+    await h.s.announce();
+    const nodes = () => h.published.filter((m) => m.topic === `homie/${DEVICE_ID}/$nodes`).at(-1)?.payload;
+    assert.equal(nodes(), 'main');
+    h.s.input({
+      msg: { n: 1 },
+      ...reading('c'.repeat(32), 'gauge', 5, 'W'),
+      flm: { name: 'their', type: 'electricity' },
+    });
+    assert.equal(nodes(), 'main,their');
+
+    h.s.setSensors([...d.sensors, grid]);
+    assert.equal(nodes(), 'main,grid,their');
+    h.s.input({ msg: { n: 2 }, ...reading(P1_SID, 'counter', 7, 'Wh') });
+    await waitFor('the grid item', () => server.statesOf('flm_grid_energy').length === 1);
+    assert.equal(h.published.at(-1)?.topic, `homie/${DEVICE_ID}/grid/energy`);
+    const count = h.published.length;
+    h.s.setSensors([...d.sensors, grid]);
+    assert.equal(h.published.length, count, 'nothing new: nothing published');
+
+    live.delete(sid(1));
+    h.s.setSensors([...d.sensors, grid]);
+    assert.equal(nodes(), 'grid,their');
+    const cleared = h.published
+      .slice(count)
+      .filter((m) => m.payload === '')
+      .map((m) => m.topic);
+    assert.ok(cleared.includes(`homie/${DEVICE_ID}/main/$name`) && cleared.includes(`homie/${DEVICE_ID}/main/power`));
+    await waitFor('the structure saved', () => Object.keys(h.saved.at(-1) ?? {}).join() === 'grid,their');
   } finally {
     await h.s.close();
     await server.close();

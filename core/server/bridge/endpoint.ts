@@ -341,14 +341,20 @@ export class BridgeEndpoint extends EventEmitter {
 
   private async authorizeUserSubscribe(client: Client, u: BridgeUser, filter: string): Promise<boolean> {
     const sid = userFilterSid(filter);
+    let why = 'not the live readings of one of their sensors';
     if (sid && sid !== '+') {
       if (!u.sids.has(sid)) await this.refreshUser(client, u);
       if (u.sids.has(sid)) return true;
-    } else if (sid === '+') return true;
+    } else if (sid === '+') {
+      // A persistent session's queue would hold every sensor's readings, theirs or not, until
+      // it is delivered (and only theirs are): such a session names its sensors.
+      if (client.clean) return true;
+      why = 'a persistent session names each sensor';
+    }
     this.refuse({
       reason: 'subscribe-refused',
       topic: filter,
-      detail: `subscription of user ${u.user} to ${filter} refused: not the live readings of one of their sensors`,
+      detail: `subscription of user ${u.user} to ${filter} refused: ${why}`,
     });
     return false;
   }

@@ -25,11 +25,19 @@ interface Published {
  * A reading not newer than the sensor's published counter (a late upload, a block of the past)
  * is stored but not published: counters never go back on the wire. The published counter is the
  * retained one, which every instance sharing the namespace reads alike, and the last this
- * instance published, whichever is newer. One sensor's readings go out one at a time.
+ * instance published, whichever is newer.
+ *
+ * Readings go out one at a time, all sensors in one line: aedes numbers each publish and a
+ * subscriber drops a message numbered below one it already got from the same instance, so two
+ * publishes overtaking each other on their way through Redis would lose the first. While a
+ * sensor's reading waits its turn, a newer one of the same sensor takes its place: a slow
+ * namespace gets the newest value, not a backlog.
  */
 export class LivePublisher {
   private readonly published = new Map<string, Published>();
-  private readonly queues = new Map<string, Promise<void>>();
+  /** sensor -> the reading waiting for its turn, in the order the sensors came */
+  private readonly waiting = new Map<string, LiveReading>();
+  private running?: Promise<void>;
   private stopped = false;
 
   constructor(
@@ -39,19 +47,35 @@ export class LivePublisher {
 
   offer(r: LiveReading): void {
     if (this.stopped) return;
-    const queued = (this.queues.get(r.sid) ?? Promise.resolve())
-      .then(() => this.publishIfNewest(r))
-      .catch((err: unknown) => this.on.failed?.(err instanceof Error ? err : new Error(String(err))));
-    this.queues.set(r.sid, queued);
-    void queued.then(() => {
-      if (this.queues.get(r.sid) === queued) this.queues.delete(r.sid);
-    });
+    const queued = this.waiting.get(r.sid);
+    if (queued && queued.ts >= r.ts) return void this.on.late?.(r);
+    if (queued) this.on.late?.(queued);
+    this.waiting.set(r.sid, r);
+    this.running ??= this.drain().finally(() => (this.running = undefined));
   }
 
-  /** Nothing more is published; resolves when what was under way is done. */
+  /** Nothing more is published; resolves when the publish under way is done. */
   async stop(): Promise<void> {
     this.stopped = true;
-    await Promise.all(this.queues.values());
+    this.waiting.clear();
+    await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    for (let next = this.take(); next && !this.stopped; next = this.take()) {
+      try {
+        await this.publishIfNewest(next);
+      } catch (err) {
+        this.on.failed?.(err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+  }
+
+  private take(): LiveReading | undefined {
+    const first = this.waiting.entries().next();
+    if (first.done) return undefined;
+    this.waiting.delete(first.value[0]);
+    return first.value[1];
   }
 
   private async publishIfNewest(r: LiveReading): Promise<void> {

@@ -125,6 +125,10 @@ test('live readings: newest only, exact bytes, retained last value; users read t
       assert.equal(retainedS1[0]!.payload, `[${T0 + 60},1010,"Wh"]`);
       assert.ok(a.got.some((m) => m.topic === `/sensor/${S1}/gauge` && m.payload === `[${T0 + 60},600,"W"]`));
 
+      // a persistent session names its sensors: its queue must hold nothing of anyone else's
+      const kept = await connect({ username: 'alice', password: alice, clientId: 'alice-kept', clean: false });
+      assert.deepEqual(await subAck(kept.c, ['/sensor/+/counter', `/sensor/${S1}/counter`]), [128, 1]);
+
       // live: newer readings are published; a late one is stored, not published
       await post(S1, KEY, [[T0 + 120, 1020]]);
       await post(S1, KEY, [[T0 + 90, 1015]]);
@@ -198,7 +202,7 @@ test('live readings: newest only, exact bytes, retained last value; users read t
           mqtt.connectAsync(url, { ca: pki.caPem, reconnectPeriod: 0, ...o }),
           /Bad username|Not authorized/i,
         );
-      assert.equal(endpoint.counts.get('user-login'), 3);
+      assert.equal(endpoint.counts.get('user-login'), 4);
     } finally {
       for (const c of clients) c.end(true);
       await endpoint.close();

@@ -86,10 +86,7 @@ test(
   async () => {
     const t0 = Date.now();
     const timings: string[] = [];
-    const mark = (what: string) => (
-      timings.push(`${what} ${Math.round((Date.now() - t0) / 1000)} s`),
-      console.error('DEBUG', timings.at(-1))
-    );
+    const mark = (what: string) => timings.push(`${what} ${Math.round((Date.now() - t0) / 1000)} s`);
     const db = await MariaDb.start();
     const tls = await tempDir('flm-cluster-tls-');
     let cluster: TestCluster | undefined;

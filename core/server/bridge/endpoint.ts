@@ -179,7 +179,7 @@ export class BridgeEndpoint extends EventEmitter {
       packet.keepalive = keepalive;
       this.keepalives.set(client, keepalive);
       this.askedIds.set(client, packet.clientId);
-      // Nothing subscribes here, so a will would reach nobody (mosquitto's bridge sets one for its notifications).
+      // Nobody may subscribe to a will's topic here (users read live readings only), so it would reach nobody.
       delete packet.will;
       // mosquitto names its bridge `<hostname>.<connection>`, the same on many FLMs: one id per
       // device instead, so two devices never take each other's session and a device coming back

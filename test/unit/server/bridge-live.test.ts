@@ -8,6 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import mqtt from 'mqtt';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { xDigest } from '../../../core/upload/digest';
 import { FluksoServer } from '../../../core/server/service';
 import { FileRegistry } from '../../../core/server/registry';
@@ -25,6 +27,7 @@ const KEY2 = 'fedcba9876543210fedcba9876543210';
 const S3 = '3'.repeat(32);
 const S4 = '4'.repeat(32);
 const T0 = 1_700_000_000;
+const run = promisify(execFile);
 
 async function until(cond: () => boolean, ms: number): Promise<void> {
   for (const end = Date.now() + ms; !cond(); await new Promise((r) => setTimeout(r, 20)))
@@ -176,6 +179,30 @@ test('live readings: newest only, exact bytes, retained last value; users read t
         retain: true,
       });
 
+      // the README's mosquitto_sub line, as written but for the address: the retained values of her sensors (S3 has no power yet)
+      const sub = await run(
+        'mosquitto_sub',
+        ['-h', '127.0.0.1', '-p', String(endpoint.port), '--cafile', pki.caFile, '-u', 'alice', '-P', alice].concat([
+          '-v',
+          '-t',
+          '/sensor/+/counter',
+          '-t',
+          '/sensor/+/gauge',
+          '-C',
+          '3',
+          '-W',
+          '10',
+        ]),
+      );
+      assert.deepEqual(
+        sub.stdout.trim().split('\n').sort(),
+        [
+          `/sensor/${S1}/counter [${head + 60},1070,"Wh"]`,
+          `/sensor/${S1}/gauge [${head + 60},600,"W"]`,
+          `/sensor/${S3}/counter [${T0 + 100},77,"Wh"]`,
+        ].sort(),
+      );
+
       // a device keeps its rights: no live readings for it
       assert.deepEqual(await subAck(dev.c, [`/sensor/${S1}/counter`]), [128]);
 
@@ -202,7 +229,7 @@ test('live readings: newest only, exact bytes, retained last value; users read t
           mqtt.connectAsync(url, { ca: pki.caPem, reconnectPeriod: 0, ...o }),
           /Bad username|Not authorized/i,
         );
-      assert.equal(endpoint.counts.get('user-login'), 4);
+      assert.equal(endpoint.counts.get('user-login'), 5);
     } finally {
       for (const c of clients) c.end(true);
       await endpoint.close();

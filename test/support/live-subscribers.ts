@@ -76,11 +76,8 @@ export function countingSubscriber(o: SubscriberOptions): Promise<CountingSubscr
       sub.connectedAt.push(Date.now());
       if (o.persistent && ack.sessionPresent) return resolve(sub);
       if (o.persistent && sub.reconnects > 0) sub.sessionsLost++;
-      // One filter per SUBSCRIBE for a persistent session: on Redis, aedes stores a packet's
-      // filters once per filter and waits for each store under one key, so a SUBSCRIBE of a
-      // persistent session with several filters is never acknowledged (reported in issue #18).
-      const packets = o.persistent ? o.filters.map((f) => [f]) : [o.filters];
-      Promise.all(packets.map((fs) => client.subscribeAsync(Object.fromEntries(fs.map((f) => [f, { qos }]))))).then(
+      // all filters in one SUBSCRIBE, as mosquitto_sub sends its -t options
+      client.subscribeAsync(Object.fromEntries(o.filters.map((f) => [f, { qos }]))).then(
         () => {
           sub.subscribedAt = Date.now();
           sub.firstSubscribedAt = Math.min(sub.firstSubscribedAt, sub.subscribedAt);

@@ -11,6 +11,7 @@ import { clampKeepalive } from './keepalive';
 import { DeviceLane, BackendGate } from './lane';
 import { BridgeCounts, type BridgeCount } from './counts';
 import { LivePublisher } from './live';
+import { storeSubscriptionsOnce } from './session-store';
 import { liveTopicSid, userFilterSid, USER_SENSORS_REFRESH_MS, type BridgeUser } from './user-access';
 
 export interface BridgeEndpointOptions {
@@ -293,6 +294,9 @@ export class BridgeEndpoint extends EventEmitter {
 
   /** Only their own and shared sensors' live readings reach users, whatever they subscribed to. */
   private wireUsers(): void {
+    storeSubscriptionsOnce((this.aedes as unknown as { persistence: unknown }).persistence, (client, topic) =>
+      this.mayKeep(client as Client, topic),
+    );
     this.aedes.authorizeForward = (client, packet) => {
       const u = this.users.get(client);
       if (!u) return packet;
@@ -301,6 +305,17 @@ export class BridgeEndpoint extends EventEmitter {
       if (Date.now() - u.sidsAt > USER_SENSORS_REFRESH_MS) void this.refreshUser(client, u);
       return packet;
     };
+  }
+
+  /** Whether a persistent session keeps this filter: what authorizeSubscribe grants, decided on what is known now. */
+  private mayKeep(client: Client, topic: string): boolean {
+    const u = this.users.get(client);
+    if (u) {
+      const sid = userFilterSid(topic);
+      return sid === '+' ? client.clean : sid !== undefined && u.sids.has(sid);
+    }
+    const d = this.devices.get(client);
+    return d !== undefined && topic.startsWith(`/d/device/${d.did}/`);
   }
 
   /** A user of the server's accounts with their master token; their session ids are theirs alone. */

@@ -47,6 +47,10 @@ function subAck(c: mqtt.MqttClient, filters: string[]): Promise<number[]> {
   });
 }
 
+interface SessionStore {
+  subscriptionsByClient(c: { id: string }): Promise<Array<{ topic: string }> | null>;
+}
+
 interface Msg {
   topic: string;
   payload: string;
@@ -131,6 +135,13 @@ test('live readings: newest only, exact bytes, retained last value; users read t
       // a persistent session names its sensors: its queue must hold nothing of anyone else's
       const kept = await connect({ username: 'alice', password: alice, clientId: 'alice-kept', clean: false });
       assert.deepEqual(await subAck(kept.c, ['/sensor/+/counter', `/sensor/${S1}/counter`]), [128, 1]);
+      // and keeps only what it was granted (aedes hands the store the refused filter too)
+      const persistence = (endpoint.aedes as unknown as { persistence: SessionStore }).persistence;
+      const keptSubs = await persistence.subscriptionsByClient({ id: 'user/alice/alice-kept' });
+      assert.deepEqual(
+        keptSubs?.map((x) => x.topic),
+        [`/sensor/${S1}/counter`],
+      );
 
       // live: newer readings are published; a late one is stored, not published
       await post(S1, KEY, [[T0 + 120, 1020]]);

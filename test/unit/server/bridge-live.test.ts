@@ -77,6 +77,11 @@ test('live readings: newest only, exact bytes, retained last value; users read t
     await reg.addDevice(DID, KEY, 'alice', [S1, S2]);
     await reg.addDevice(DID2, KEY2, 'bob', [S3, S4]);
     await reg.share(S3, 'alice');
+    await reg.applySensorConfig(DID, {
+      main: {},
+      1: { id: S1, type: 'electricity', class: 'analog', function: 'house', enable: 1, data_type: 'counter' },
+      2: { id: S2, type: 'water', class: 'pulse', function: 'tap', enable: 1, data_type: 'counter' },
+    });
     const pki = await testPki();
     const server = await FluksoServer.start({ dataDir: dir, port: 0 });
     const endpoint = await BridgeEndpoint.start({
@@ -110,7 +115,12 @@ test('live readings: newest only, exact bytes, retained last value; users read t
         [T0 + 60, 1010],
       ]);
       await post(S4, KEY2, [[T0, 5]]);
-      await until(() => endpoint.counts.get('live') === 2, 5000);
+      // a water sensor: litres, and litres a day for the power
+      await post(S2, KEY, [
+        [T0, 100],
+        [T0 + 60, 101],
+      ]);
+      await until(() => endpoint.counts.get('live') === 3, 5000);
 
       const a = await connect({ username: 'alice', password: alice, clientId: 'alice-phone' });
       const filters = [
@@ -131,6 +141,9 @@ test('live readings: newest only, exact bytes, retained last value; users read t
       assert.ok(retainedS1.length >= 1 && retainedS1.every((m) => m.retain));
       assert.equal(retainedS1[0]!.payload, `[${T0 + 60},1010,"Wh"]`);
       assert.ok(a.got.some((m) => m.topic === `/sensor/${S1}/gauge` && m.payload === `[${T0 + 60},600,"W"]`));
+      await until(() => a.got.some((m) => m.topic === `/sensor/${S2}/gauge`), 5000);
+      assert.ok(a.got.some((m) => m.topic === `/sensor/${S2}/counter` && m.payload === `[${T0 + 60},101,"L"]`));
+      assert.ok(a.got.some((m) => m.topic === `/sensor/${S2}/gauge` && m.payload === `[${T0 + 60},1440,"L/day"]`));
 
       // a persistent session names its sensors: its queue must hold nothing of anyone else's
       const kept = await connect({ username: 'alice', password: alice, clientId: 'alice-kept', clean: false });
@@ -176,7 +189,7 @@ test('live readings: newest only, exact bytes, retained last value; users read t
       assert.ok(endpoint.counts.get('live-late') >= 1);
       assert.deepEqual(
         [...new Set(a.got.map((m) => m.topic.split('/')[2]))].sort(),
-        [S1, S3],
+        [S1, S2, S3],
         'her own and the shared sensor only',
       );
 
@@ -200,7 +213,7 @@ test('live readings: newest only, exact bytes, retained last value; users read t
           '-t',
           '/sensor/+/gauge',
           '-C',
-          '3',
+          '5',
           '-W',
           '10',
         ]),
@@ -211,6 +224,8 @@ test('live readings: newest only, exact bytes, retained last value; users read t
           `/sensor/${S1}/counter [${head + 60},1070,"Wh"]`,
           `/sensor/${S1}/gauge [${head + 60},600,"W"]`,
           `/sensor/${S3}/counter [${T0 + 100},77,"Wh"]`,
+          `/sensor/${S2}/counter [${T0 + 60},101,"L"]`,
+          `/sensor/${S2}/gauge [${T0 + 60},1440,"L/day"]`,
         ].sort(),
       );
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-file';
 import { decodeBlock, blockToSeries } from '../tmpo/codec';
 import { isBlockId, isLevel } from '../tmpo/ids';
-import type { BridgeBackend, BridgeBlock, BridgeSyncEntry } from './bridge/backend';
+import type { BridgeBackend, BridgeBlock, BridgeSyncEntry, LiveSource } from './bridge/backend';
 import type { Registry } from './registry';
 import type { ReadingStore } from './store/types';
 
@@ -25,7 +25,22 @@ export class StoreBridgeBackend implements BridgeBackend {
     private readonly store: ReadingStore,
     /** where the kube and flx tables go, `<data>/server/device-config` */
     private readonly configDir: string,
+    /** the readings just stored, for the endpoint to publish live */
+    readonly live?: LiveSource,
   ) {}
+
+  /** A user's master token: the sensors the user owns and those shared with them (docs/protocols/server.md#accounts). */
+  async userSensors(user: string, token: string): Promise<Set<string> | undefined> {
+    await this.registry.refresh();
+    const snap = this.registry.snapshot();
+    const u = Object.hasOwn(snap.users, user) ? snap.users[user] : undefined;
+    if (!u || u.token.length !== token.length || !timingSafeEqual(Buffer.from(u.token), Buffer.from(token)))
+      return undefined;
+    const sids = new Set<string>();
+    for (const [sid, s] of Object.entries(snap.sensors))
+      if (snap.devices[s.did]?.owner === user || (snap.shares[sid] ?? []).includes(user)) sids.add(sid);
+    return sids;
+  }
 
   async authenticate(did: string, key: string): Promise<boolean> {
     await this.registry.refresh();

@@ -6,6 +6,7 @@ import { StoreBridgeBackend } from './bridge-backend';
 import { RegistryTokens } from './access';
 import { createServerHandler } from './http';
 import { IngestCounters } from './ingest';
+import { LiveFeed, feedingLive } from './live-feed';
 import { FileRegistry, type Registry } from './registry';
 import { openSharedStorage } from './db/open';
 import { FileReadingStore, type FileStoreOptions } from './store/file-store';
@@ -60,10 +61,13 @@ export class FluksoServer {
     readonly store: ReadingStore,
   ) {
     const now = opts.now ?? (() => Math.floor(Date.now() / 1000));
-    this.bridgeBackend = new StoreBridgeBackend(registry, store, join(opts.dataDir, 'server', 'device-config'));
+    // uploads and blocks alike: once stored, the newest reading goes to the bridge endpoint's subscribers
+    const live = new LiveFeed(registry);
+    const feeding = feedingLive(store, live);
+    this.bridgeBackend = new StoreBridgeBackend(registry, feeding, join(opts.dataDir, 'server', 'device-config'), live);
     const handler = createServerHandler({
       registry,
-      store,
+      store: feeding,
       counters: this.counters,
       now,
       tokens: new RegistryTokens(registry),

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import { serverTls } from '../../core/server/bridge/server-tls';
 import { startCluster, type TestCluster } from '../support/cluster';
 import { runFlm } from '../support/cli';
@@ -10,6 +11,7 @@ import { fleetIdentity, runFleet, wrongKey, type FleetIdentity } from '../suppor
 import { MariaDb } from '../support/mariadb';
 import { tempDir } from '../support/temp-dir';
 import { TmpoPyClient } from '../support/tmpo-py-client';
+import { countingSubscriber, settle, type CountingSubscriber } from '../support/live-subscribers';
 
 /**
  * Issue #18, "How it is shown", for the Flukso server: Redis, MariaDB, HAProxy and three
@@ -19,6 +21,14 @@ import { TmpoPyClient } from '../support/tmpo-py-client';
  * through the balancer at speed; one instance is killed with SIGKILL mid-load and its devices
  * carry on through the others. Afterwards every reading is in the database exactly once, the
  * wrong-key devices stored nothing and a tmpo-py client gets the same samples from every instance.
+ *
+ * The fleet belongs to ten users. Each has two subscribers on the bridge port through the
+ * balancer (TLS, user name and master token; one persistent QoS 1 session, one clean session)
+ * following their sensors' live counters (docs/protocols/server-bridge.md#live-readings), and a
+ * witness connected straight to an instance that is not killed: what the witness saw is what
+ * was published. Every subscriber must have got every reading published after its subscription
+ * (the clean ones: after their last one, as they subscribe again on each connection), and the
+ * retained counters read from each instance directly are the same.
  *
  * Twelve hours of data rather than the single-server fleet test's day: three instances, MariaDB
  * and HAProxy share the two cores, and the point here is the move between instances, not the length.
@@ -32,6 +42,24 @@ const TO = FROM + SPAN;
 const CHUNK = 300;
 const KILL_AT = FROM + 6 * HOUR;
 const KILLED = 1;
+const USERS = 10;
+/** a message reaches the witness and a subscriber through different instances: what the witness got this soon after a SUBACK may have been published before it */
+const SLACK_MS = 1000;
+
+/** The retained counters a user gets from one instance, topic -> payload. */
+async function retainedAt(url: string, ca: string, user: string, token: string, expect: number) {
+  const c = await mqtt.connectAsync(url, { ca, username: user, password: token, reconnectPeriod: 0 });
+  const got = new Map<string, string>();
+  c.on('message', (t, p, packet) => packet.retain && got.set(t, p.toString()));
+  await c.subscribeAsync('/sensor/+/counter', { qos: 1 });
+  await settle(() => got.size >= expect, 15_000);
+  await new Promise((r) => setTimeout(r, 300)); // any further ones
+  await c.endAsync(true);
+  return got;
+}
+
+/** `[ts,` of a counter payload */
+const tsOf = (payload: string): number => Number(/^\[(\d+),/.exec(payload)?.[1]);
 
 /** Device n's part, as in the single-server fleet test: FLM03 bridges, FLM02 posts (half also bridge). */
 function plan(n: number): { flavour: 'FLM02' | 'FLM03'; http: boolean; bridge: boolean; wrong: boolean } {
@@ -63,16 +91,24 @@ test(
     const tls = await tempDir('flm-cluster-tls-');
     let cluster: TestCluster | undefined;
     const emus: FlmEmulator[] = [];
+    const subs: CountingSubscriber[] = [];
+    const witnesses: CountingSubscriber[] = [];
     try {
       // One CA for every instance: an FLM trusts it whichever instance it lands on.
       const made = await serverTls({ dir: tls.path });
       assert.ok(made.caFile);
       const ca = await readFile(made.caFile, 'utf8');
       const dbUrl = db.url();
-      const token = /\b[0-9a-f]{32}\b/.exec(await flmDb(dbUrl, ['server', 'user', 'add', 'fluksonian']))?.[0];
-      assert.ok(token, 'a master token');
+      const users = Array.from({ length: USERS }, (_, u) => `user${u}`);
+      const tokens: string[] = [];
+      for (const user of users) {
+        const token = /\b[0-9a-f]{32}\b/.exec(await flmDb(dbUrl, ['server', 'user', 'add', user]))?.[0];
+        assert.ok(token, 'a master token');
+        tokens.push(token);
+      }
+      const ownerOf = (n: number) => n % USERS;
       const ids: FleetIdentity[] = Array.from({ length: DEVICES }, (_, n) => fleetIdentity('cluster-fleet', n));
-      for (const id of ids)
+      for (const [n, id] of ids.entries())
         await flmDb(dbUrl, [
           'server',
           'device',
@@ -80,7 +116,7 @@ test(
           id.did,
           id.key,
           '--user',
-          'fluksonian',
+          users[ownerOf(n)]!,
           ...id.sids.flatMap((s) => ['--sensor', s]),
         ]);
       mark('registered');
@@ -104,6 +140,36 @@ test(
       const balancer = new URL(c.apiUrl);
       const http = { endpoint: { host: '127.0.0.1', port: Number(balancer.port) }, host: balancer.host };
       const bridge = { url: c.mqttUrl.replace(/^mqtt:/, 'mqtts:'), ca, restartMs: 300 };
+
+      // Each user's witness straight on an instance that stays up, then their two subscribers through the balancer.
+      const direct = (i: number) => `mqtts://127.0.0.1:${c.instances[i]!.bridge}`;
+      const sidsOf = (u: number) => ids.filter((_, n) => ownerOf(n) === u).flatMap((id) => id.sids);
+      for (const [u, user] of users.entries()) {
+        const login = { username: user, password: tokens[u]!, ca };
+        const counters = sidsOf(u).map((sid) => `/sensor/${sid}/counter`);
+        witnesses.push(
+          await countingSubscriber({
+            url: direct(0),
+            clientId: `witness-${u}`,
+            persistent: false,
+            filters: ['/sensor/+/counter'],
+            ...login,
+          }),
+        );
+        // persistent sessions name each sensor (a `+` is refused them); half the clean ones follow `+`
+        for (const persistent of [true, false])
+          subs.push(
+            await countingSubscriber({
+              url: bridge.url,
+              clientId: `${persistent ? 'keep' : 'clean'}-${u}`,
+              persistent,
+              filters: persistent || u % 2 === 1 ? counters : ['/sensor/+/counter'],
+              ...login,
+            }),
+          );
+      }
+      mark('subscribers in');
+
       const wrong = new Set<number>();
       ids.forEach((id, n) => {
         const p = plan(n);
@@ -125,6 +191,7 @@ test(
       });
 
       let killed = false;
+      let killedAt = 0;
       await runFleet(emus, {
         from: FROM,
         to: TO,
@@ -133,6 +200,7 @@ test(
         onChunk: (t) => {
           if (!killed && t >= KILL_AT) {
             killed = true;
+            killedAt = Date.now();
             c.kill(KILLED);
           }
         },
@@ -187,7 +255,7 @@ test(
       mark('restarted');
       for (const [i, inst] of c.instances.entries()) {
         const py = new TmpoPyClient(`http://127.0.0.1:${inst.api}`);
-        for (const { sid } of sensors) py.add(sid, token);
+        for (const { n, sid } of sensors) py.add(sid, tokens[ownerOf(n)]!);
         await py.sync();
         for (const { sid } of sensors) {
           const s = py.rows.some((r) => r.sid === sid) ? py.series(sid) : { times: [], values: [] };
@@ -198,6 +266,58 @@ test(
         }
       }
       mark('tmpo-py checked');
+
+      // Live readings: what each user's witness saw after a subscriber's subscription, the subscriber got too.
+      const liveProblems: string[] = [];
+      let liveTotal = 0;
+      for (const [k, s] of subs.entries()) {
+        const w = witnesses[Math.floor(k / 2)]!;
+        const from = (s.persistent ? s.firstSubscribedAt : s.subscribedAt) + SLACK_MS;
+        const due = [...w.got].filter(([, t]) => t >= from).map(([m]) => m);
+        liveTotal += due.length;
+        await settle(() => due.every((m) => s.got.has(m)), 30_000);
+        const missing = due.filter((m) => !s.got.has(m));
+        if (due.length === 0) liveProblems.push(`${s.id}: nothing was due (no live readings?)`);
+        if (missing.length > 0) {
+          const at = missing.map((m) => w.got.get(m)! - killedAt);
+          liveProblems.push(
+            `${s.id} (${s.persistent ? 'persistent QoS 1' : 'clean'}, ${s.reconnects} reconnects at ${s.connectedAt.map((t) => t - killedAt).join(', ')} ms after the kill, ${s.sessionsLost} sessions lost): missed ${missing.length} of ${due.length}, published ${Math.min(...at)}..${Math.max(...at)} ms after the kill, e.g. ${missing.slice(0, 2).join('; ')}`,
+          );
+        }
+      }
+      const moved = subs.filter((s) => s.reconnects > 0);
+      // The retained counters, read from each instance directly: the same everywhere, and the newest the witness saw.
+      const views: Array<Map<string, string>> = [];
+      for (const i of c.instances.keys()) {
+        const view = new Map<string, string>();
+        for (const [u, user] of users.entries())
+          for (const [t, p] of await retainedAt(
+            direct(i),
+            ca,
+            user,
+            tokens[u]!,
+            new Set([...witnesses[u]!.got.keys()].map((m) => m.split(' ')[0])).size,
+          ))
+            view.set(t, p);
+        views.push(view);
+      }
+      const newest = new Map<string, string>();
+      for (const w of witnesses)
+        for (const m of w.got.keys()) {
+          const [t = '', p = ''] = m.split(' ');
+          if (!newest.has(t) || tsOf(p) > tsOf(newest.get(t)!)) newest.set(t, p);
+        }
+      const witnessMoves = witnesses.filter((w) => w.reconnects > 0).map((w) => w.id);
+      const stale = [...views[0]!].filter(([t, p]) => newest.get(t) !== p);
+      mark('live readings checked');
+      console.log(
+        `server cluster live readings: ${liveTotal} due over ${subs.length} subscribers, ${moved.length} moved (${moved.map((s) => s.id).join(', ')}); ${views[0]!.size} retained counters, ${stale.length} not the newest the witnesses saw (witnesses reconnected: ${witnessMoves.join(', ') || 'none'})${stale.length ? `, e.g. ${stale[0]!.join(' = ')} (newest ${newest.get(stale[0]![0])})` : ''}`,
+      );
+      for (const [i, v] of views.entries())
+        assert.deepEqual([...v].sort(), [...views[0]!].sort(), `instance ${i}'s retained counters are instance 0's`);
+      assert.equal(views[0]!.size, newest.size, 'a retained counter for every sensor that had live readings');
+      assert.ok(moved.length > 0, 'the killed instance had subscribers, and they reconnected elsewhere');
+      assert.deepEqual(liveProblems, [], `${liveProblems.length} subscribers missed live readings`);
       console.log(
         `server cluster test: ${timings.join(', ')}; ${total} readings, ${balancerErrors} POSTs answered 502/503 by the balancer, ${movedBridges.length} bridged FLMs moved`,
       );
@@ -207,6 +327,7 @@ test(
         `a real load: ${total} readings, ${balancerErrors} POSTs answered 502/503 by the balancer, ${movedBridges.length} bridged FLMs moved`,
       );
     } finally {
+      for (const s of [...subs, ...witnesses]) s.client.end(true);
       for (const e of emus) await e.stop();
       await cluster?.stop();
       await db.remove();

@@ -16,6 +16,36 @@ export interface BridgeBackend {
   storeBlock(did: string, block: BridgeBlock): Promise<void>;
   /** A retained `/device/<did>/config/{sensor,kube,flx}` document, as published. */
   storeConfig(did: string, kind: 'sensor' | 'kube' | 'flx', payload: Buffer): Promise<void>;
+  /**
+   * A user of the server's accounts logging in with their master token: the sensor ids they may
+   * read (their own and those shared with them), or undefined when the name and token do not
+   * match. Without it the endpoint takes devices only.
+   */
+  userSensors?(user: string, token: string): Promise<Set<string> | undefined>;
+  /** Readings just stored, for the endpoint to publish live (docs/protocols/server-bridge.md#live-readings). */
+  live?: LiveSource;
+}
+
+/** The newest reading of a batch just stored, with what the FLM's `/sensor/<sid>/counter` and `/gauge` need. */
+export interface LiveReading {
+  sid: string;
+  /** Unix seconds */
+  ts: number;
+  /** the counter */
+  value: number;
+  /** the counter's unit on the wire: Wh or L */
+  unit: string;
+  /** the power's unit: W or L/day */
+  gaugeUnit: string;
+  /** seconds the power is given per: 3600 (Wh to W) or 86400 (L to L/day) */
+  perSeconds: number;
+  /** the reading before it in the same batch, for the power */
+  before?: { ts: number; value: number };
+}
+
+export interface LiveSource {
+  /** Calls `fn` for each reading offered; returns what stops it. */
+  subscribe(fn: (r: LiveReading) => void): () => void;
 }
 
 export interface BridgeSyncEntry {

@@ -19,6 +19,10 @@ const BRIDGE_COUNTS = [
   'tls-failed',
   'store-failed',
   'backend-failed',
+  'user-login',
+  'user-publish-refused',
+  'live',
+  'live-late',
 ] as const;
 export type BridgeCount = (typeof BRIDGE_COUNTS)[number];
 

@@ -1,6 +1,7 @@
 import { Aedes, type AedesOptions, type Client } from 'aedes';
 import { createServer, type Server, type TLSSocket, type SecureContextOptions } from 'node:tls';
 import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
 import { PacketGuard } from '../../broker/packet-guard';
 import { ackWhenStored } from '../../broker/durable-ack';
 import { resumeInOrder } from '../../broker/session-resume';
@@ -11,6 +12,9 @@ import { bridgeRoute, blockProblem, MAX_BLOCK_BYTES, type BridgeRoute } from './
 import { clampKeepalive } from './keepalive';
 import { DeviceLane, BackendGate } from './lane';
 import { BridgeCounts, type BridgeCount } from './counts';
+import { LivePublisher } from './live';
+import { storeSubscriptionsOnce } from './session-store';
+import { liveTopicSid, userFilterSid, USER_SENSORS_REFRESH_MS, type BridgeUser } from './user-access';
 
 export interface BridgeEndpointOptions {
   backend: BridgeBackend;
@@ -90,6 +94,10 @@ const HEX32 = /^[0-9a-f]{32}$/;
 export class BridgeEndpoint extends EventEmitter {
   private readonly sockets = new Set<TLSSocket>();
   private readonly devices = new WeakMap<Client, Device>();
+  private readonly users = new WeakMap<Client, BridgeUser>();
+  /** the client id each connection asked for, before preConnect made it a device's */
+  private readonly askedIds = new WeakMap<Client, string>();
+  private live?: { publisher: LivePublisher; unsubscribe: () => void };
   private readonly keepalives = new WeakMap<Client, number>();
   private readonly gate: BackendGate;
   private closing?: Promise<void>;
@@ -124,6 +132,7 @@ export class BridgeEndpoint extends EventEmitter {
     if (opts.aedes?.mq) ackWhenStored(aedes, limits.backendTimeoutMs);
     // A returning persistent session (a user's subscriber) gets CONNACK, its queue, then live ones.
     resumeInOrder(aedes);
+    endpoint.startLive();
     try {
       endpoint.port = await listen(server, opts.port, opts.host);
     } catch (err) {
@@ -141,7 +150,20 @@ export class BridgeEndpoint extends EventEmitter {
   private wire(): void {
     this.wireConnect();
     this.wirePublish();
+    this.wireUsers();
     this.wireListener();
+  }
+
+  /** The server's newest readings on this namespace (docs/protocols/server-bridge.md#live-readings). */
+  private startLive(): void {
+    const source = this.backend.live;
+    if (!source) return;
+    const publisher = new LivePublisher(this.aedes, {
+      published: () => this.counts.add('live'),
+      late: () => this.counts.add('live-late'),
+      failed: (err) => this.refuse({ reason: 'backend-failed', detail: `live reading not published: ${err.message}` }),
+    });
+    this.live = { publisher, unsubscribe: source.subscribe((r) => publisher.offer(r)) };
   }
 
   /** CONNECT: protocol, keepalive, client id, login, and the sync list after CONNACK. */
@@ -163,7 +185,8 @@ export class BridgeEndpoint extends EventEmitter {
       if (keepalive !== packet.keepalive) this.counts.add('keepalive-clamped');
       packet.keepalive = keepalive;
       this.keepalives.set(client, keepalive);
-      // Nothing subscribes here, so a will would reach nobody (mosquitto's bridge sets one for its notifications).
+      this.askedIds.set(client, packet.clientId);
+      // Nobody may subscribe to a will's topic here (users read live readings only), so it would reach nobody.
       delete packet.will;
       // mosquitto names its bridge `<hostname>.<connection>`, the same on many FLMs: one id per
       // device instead, so two devices never take each other's session and a device coming back
@@ -179,11 +202,21 @@ export class BridgeEndpoint extends EventEmitter {
         this.refuse({ reason, did, detail: `login of ${did || '(no user name)'} refused: ${why}` });
         done(Object.assign(new Error(why), { returnCode: code }), false);
       };
-      if (!HEX32.test(did) || !HEX32.test(key)) return refuse(4, 'login-refused', 'not a device id and key');
+      const asUser = () =>
+        this.loginUser(client, did, key).then(
+          (ok) => (ok ? done(null, true) : refuse(4, 'login-refused', 'unknown device or user, or wrong key')),
+          (err: unknown) => refuse(3, 'backend-failed', `the registry did not answer: ${String(err)}`),
+        );
+      if (!HEX32.test(did) || !HEX32.test(key)) {
+        if (this.backend.userSensors && did && key) return void asUser();
+        return refuse(4, 'login-refused', 'not a device id and key');
+      }
       this.gate
         .run(() => this.backend.authenticate(did, key))
         .then(
           (ok) => {
+            // a user whose name and token look like a device's id and key
+            if (!ok && this.backend.userSensors) return void asUser();
             if (!ok) return refuse(4, 'login-refused', 'unknown device or wrong key');
             this.counts.add('login');
             this.emit('login', {
@@ -213,6 +246,15 @@ export class BridgeEndpoint extends EventEmitter {
   private wirePublish(): void {
     const a = this.aedes;
     a.authorizePublish = (client, packet, done) => {
+      const u = client ? this.users.get(client) : undefined;
+      if (u) {
+        this.refuse({
+          reason: 'user-publish-refused',
+          topic: packet.topic,
+          detail: `${packet.topic} from user ${u.user} refused: users only read; connection closed`,
+        });
+        return done(new Error('users may not publish'));
+      }
       const d = client ? this.devices.get(client) : undefined;
       if (!client || !d) return done(null);
       const route = bridgeRoute(packet.topic, d.did);
@@ -242,6 +284,8 @@ export class BridgeEndpoint extends EventEmitter {
       brokerPublish(packet, client, cb);
     };
     a.authorizeSubscribe = (client, sub, done) => {
+      const u = this.users.get(client);
+      if (u) return void this.authorizeUserSubscribe(client, u, sub.topic).then((ok) => done(null, ok ? sub : null));
       const d = this.devices.get(client);
       if (d && sub.topic.startsWith(`/d/device/${d.did}/`)) return done(null, sub);
       this.refuse({
@@ -252,6 +296,88 @@ export class BridgeEndpoint extends EventEmitter {
       });
       done(null, null);
     };
+  }
+
+  /** Only their own and shared sensors' live readings reach users, whatever they subscribed to. */
+  private wireUsers(): void {
+    storeSubscriptionsOnce((this.aedes as unknown as { persistence: unknown }).persistence, (client, topic) =>
+      this.mayKeep(client as Client, topic),
+    );
+    this.aedes.authorizeForward = (client, packet) => {
+      const u = this.users.get(client);
+      if (!u) return packet;
+      const sid = liveTopicSid(packet.topic);
+      if (!sid || !u.sids.has(sid)) return null;
+      if (Date.now() - u.sidsAt > USER_SENSORS_REFRESH_MS) void this.refreshUser(client, u);
+      return packet;
+    };
+  }
+
+  /** Whether a persistent session keeps this filter: what authorizeSubscribe grants, decided on what is known now. */
+  private mayKeep(client: Client, topic: string): boolean {
+    const u = this.users.get(client);
+    if (u) {
+      const sid = userFilterSid(topic);
+      return sid === '+' ? client.clean : sid !== undefined && u.sids.has(sid);
+    }
+    const d = this.devices.get(client);
+    return d !== undefined && topic.startsWith(`/d/device/${d.did}/`);
+  }
+
+  /** A user of the server's accounts with their master token; their session ids are theirs alone. */
+  private async loginUser(client: Client, user: string, token: string): Promise<boolean> {
+    const ask = this.backend.userSensors?.bind(this.backend);
+    const sids = ask && (await this.gate.run(() => ask(user, token)));
+    if (!sids) return false;
+    // `user/<name>/` before the id they chose: no user takes over a device's session or another user's
+    const asked = this.askedIds.get(client);
+    (client as { id: string }).id = `user/${user}/${asked || `aedes_${randomUUID()}`}`;
+    this.users.set(client, { user, token, sids, sidsAt: Date.now() });
+    this.counts.add('user-login');
+    return true;
+  }
+
+  private refreshUser(client: Client, u: BridgeUser): Promise<void> {
+    const ask = this.backend.userSensors?.bind(this.backend);
+    if (!ask) return Promise.resolve();
+    u.refreshing ??= this.gate
+      .run(() => ask(u.user, u.token))
+      .then(
+        (sids) => {
+          if (sids) {
+            u.sids = sids;
+            u.sidsAt = Date.now();
+            return;
+          }
+          // the user or their token is gone: so is the connection
+          this.refuse({ reason: 'login-refused', detail: `user ${u.user}: token no longer valid; connection closed` });
+          u.sids = new Set();
+          client.close();
+        },
+        () => undefined,
+      )
+      .finally(() => (u.refreshing = undefined));
+    return u.refreshing;
+  }
+
+  private async authorizeUserSubscribe(client: Client, u: BridgeUser, filter: string): Promise<boolean> {
+    const sid = userFilterSid(filter);
+    let why = 'not the live readings of one of their sensors';
+    if (sid && sid !== '+') {
+      if (!u.sids.has(sid)) await this.refreshUser(client, u);
+      if (u.sids.has(sid)) return true;
+    } else if (sid === '+') {
+      // A persistent session's queue would hold every sensor's readings, theirs or not, until
+      // it is delivered (and only theirs are): such a session names its sensors.
+      if (client.clean) return true;
+      why = 'a persistent session names each sensor';
+    }
+    this.refuse({
+      reason: 'subscribe-refused',
+      topic: filter,
+      detail: `subscription of user ${u.user} to ${filter} refused: ${why}`,
+    });
+    return false;
   }
 
   /** Connections: counts, aedes's own errors, the TLS listener and its limits. */
@@ -380,8 +506,11 @@ export class BridgeEndpoint extends EventEmitter {
   /** Stop listening and cut every device; resolves within `timeoutMs` whatever aedes or a device does. */
   close(timeoutMs = 5000): Promise<void> {
     this.closing ??= (async () => {
+      this.live?.unsubscribe();
       const graceful = Promise.all([
-        new Promise<void>((r) => this.aedes.close(() => r())),
+        (this.live?.publisher.stop() ?? Promise.resolve()).then(
+          () => new Promise<void>((r) => this.aedes.close(() => r())),
+        ),
         new Promise<void>((r) => (this.server.listening ? this.server.close(() => r()) : r())),
       ]);
       setImmediate(() => {

@@ -63,6 +63,7 @@ export function bridgeStatusLine(e: BridgeEndpoint): StatusView {
     c.get('block-refused') +
     c.get('config-refused') +
     c.get('packet-too-large') +
+    c.get('user-publish-refused') +
     c.get('connections-refused');
   const failed = c.get('store-failed') + c.get('backend-failed');
   const n = e.clients;

@@ -16,6 +16,17 @@ export interface BridgeBackend {
   storeBlock(did: string, block: BridgeBlock): Promise<void>;
   /** A retained `/device/<did>/config/{sensor,kube,flx}` document, as published. */
   storeConfig(did: string, kind: 'sensor' | 'kube' | 'flx', payload: Buffer): Promise<void>;
+  /**
+   * Whether `sid` is an enabled sensor of `did` now (its table may have arrived a moment ago).
+   * Asked for a block of a sensor the last sync list did not name; without it the endpoint asks
+   * for the whole sync list again.
+   */
+  isSensorOf?(did: string, sid: string): Promise<boolean>;
+  /**
+   * The endpoint dropped a block before it reached storeBlock (not a TMPO block, not the
+   * device's sensor), so a backend's own count of refused blocks covers every one the bridge refused.
+   */
+  blockRefused?(did: string, detail: string): void;
 }
 
 export interface BridgeSyncEntry {

@@ -67,15 +67,18 @@ export function readingStoreContract(name: string, open: StoreFactory): void {
   });
 
   test(`${name}: concurrent writes of overlapping readings store each once`, async () => {
+    let now = T0 + 100_000;
     await using(
       open,
-      () => T0 + 100_000,
+      () => now,
       async ({ store }) => {
         const writes = Array.from({ length: 12 }, (_, k) => {
           const times = Array.from({ length: 200 }, (_, i) => T0 + (k % 3) * 100 + i);
           return store.addReadings('ef', 0, { times, values: times.map((t) => t - T0) });
         });
         await Promise.all(writes);
+        // Nothing more comes: after sealAfter (360 s) the last window is sealed too.
+        now += 400;
         await store.flush();
         const got = await samples(store, 'ef');
         assert.equal(got.length, 400);
@@ -151,6 +154,7 @@ export function readingStoreContract(name: string, open: StoreFactory): void {
       async ({ store }) => {
         const times = Array.from({ length: 51 }, (_, i) => T0 + i * 60);
         await store.addReadings('ce', 0, { times, values: times.map((_, i) => i) });
+        now += 400;
         await store.flush();
         // tmpo-py's sync (test/support/tmpo-py-client.ts) on the store's list: the blocks after
         // the last one the client has, each fetched once.
@@ -216,7 +220,7 @@ export function readingStoreContract(name: string, open: StoreFactory): void {
           (await store.list({ sid: 'ab' })).map((k) => k.bid),
           [T0 + 512],
         );
-        // A sensor gone quiet: its last window is sealed sealAfter (360 s) after its end.
+        // The newest reading's window is sealed sealAfter (360 s) after its end.
         now = T0 + 512 + 256 + 360;
         await store.flush();
         const got: number[] = [];

@@ -79,9 +79,10 @@ const RETRIES = 3;
  *   blocks with the same bytes (the same gzip of the same JSON).
  * - A listed block never changes (docs/protocols/server.md#store): a window is sealed once a
  *   later reading of the sensor or the device's block of it came (`flm_srv_sealed`, raised in the
- *   write's transaction) or `sealAfter` seconds after its end (each instance's clock: keep them
- *   in time). A reading whose own window is sealed is served in the first window not sealed, a
- *   block that starts early (`w8`), unless it is stored already or more than 2^20 s before it.
+ *   write's transaction) or `sealAfter` seconds after its end (after the newest reading's
+ *   window: once nothing came for that long; each instance's clock: keep them in time). A reading whose own window lies
+ *   before the sensor's last block that may have been listed is served in the window after it,
+ *   a block that starts early (`w8`), unless it is stored already or more than 2^20 s before it.
  * - When the database does not answer, writes fail (the HTTP API answers 503, the bridge endpoint
  *   closes the device's connection and the device sends again later), `healthy()` turns false
  *   until a check every `pingMs` gets an answer again. Nothing is acknowledged that is not
@@ -267,11 +268,13 @@ export class MysqlReadingStore implements ReadingStore {
       // One source sends a sensor's readings in time order: the windows before the newest one's are complete.
       const marks = keys.map((e) => {
         const k = `${e.sid}/${e.rid}`;
-        return [e.sid, e.rid, Math.max(blockId(e.newest, 8), e.done), lastW8.get(k) ?? states.get(k)!.lastW8];
+        const arrived = this.now();
+        return [e.sid, e.rid, Math.max(blockId(e.newest, 8), e.done), lastW8.get(k) ?? states.get(k)!.lastW8, arrived];
       });
       await q(
-        `INSERT INTO flm_srv_sealed (sid, rid, below, last_w8) VALUES ?
-         ON DUPLICATE KEY UPDATE below = GREATEST(below, VALUES(below)), last_w8 = GREATEST(last_w8, VALUES(last_w8))`,
+        `INSERT INTO flm_srv_sealed (sid, rid, below, last_w8, arrived) VALUES ?
+         ON DUPLICATE KEY UPDATE below = GREATEST(below, VALUES(below)), last_w8 = GREATEST(last_w8, VALUES(last_w8)),
+           arrived = GREATEST(arrived, VALUES(arrived))`,
         [marks],
       );
       // In arrival order: of two blocks of one sensor in a batch, the later one is the last.
@@ -303,40 +306,45 @@ export class MysqlReadingStore implements ReadingStore {
   }
 
   /**
-   * Per `sid/rid`: `sealed`, the start of its first window not sealed (the stored mark or, for a
-   * sensor gone quiet, the clock's, whichever is later): level-8 blocks before it are listed;
-   * `complete`, the windows before it hold all they ever will (a later reading or block came, or
-   * a later window serves readings): the compacted layout (levelAt) follows it, not the clock, so
-   * a sensor catching up on days of data does not see its blocks run ahead of its readings;
-   * `lastW8`, its latest window serving readings; `next`, the end of the block that window is
-   * listed in: no block at or after it is listed, so that is where a late reading goes. `lock`:
-   * FOR UPDATE, inside a write's transaction.
+   * Per `sid/rid`:
+   * - `sealed`: the start of its first window not sealed: the stored mark, or the clock's up to the
+   *   newest reading's window, or beyond it once the sensor sent nothing for `sealAfter` seconds
+   *   (while data comes, a sensor catching up would see its late readings run ahead of its data
+   *   one window per write); level-8 blocks before it are listed.
+   * - `layout`: the windows before it are sealed and hold all they ever will (a later reading or
+   *   block came, or a later window serves readings); the compacted layout (levelAt) follows it,
+   *   not the clock alone, so a sensor catching up on days of data does not see its blocks run
+   *   ahead of its readings.
+   * - `next`: no block at or after it can have been listed, so a late reading goes there: the
+   *   end of the block holding the latest window that serves readings, or `sealed` while that
+   *   window is still open.
+   * `lock`: FOR UPDATE, inside a write's transaction.
    */
   private async sealedFor(
     q: <R = unknown>(sql: Statement, values?: unknown) => Promise<R>,
     keys: Array<{ sid: string; rid: number }>,
     lock: boolean,
-  ): Promise<Map<string, { sealed: number; complete: number; lastW8: number; next: number }>> {
-    const byTime = blockId(this.now() - (this.opts.sealAfter ?? 360), 8);
-    const out = new Map(keys.map((k) => [`${k.sid}/${k.rid}`, { sealed: byTime, complete: 0, lastW8: 0, next: 0 }]));
+  ): Promise<Map<string, { sealed: number; layout: number; lastW8: number; next: number }>> {
+    const after = this.opts.sealAfter ?? 360;
+    const now = this.now();
+    const byTime = blockId(now - after, 8);
+    const out = new Map(keys.map((k) => [`${k.sid}/${k.rid}`, { sealed: byTime, layout: 0, lastW8: 0, next: 0 }]));
     if (keys.length === 0) return out;
-    const rows = await q<Array<[string, number, number, number]>>(
+    const rows = await q<Array<[string, number, number, number, number]>>(
       {
-        sql: `SELECT sid, rid, below, last_w8 FROM flm_srv_sealed WHERE (sid, rid) IN (?)${lock ? ' FOR UPDATE' : ''}`,
+        sql: `SELECT sid, rid, below, last_w8, arrived FROM flm_srv_sealed WHERE (sid, rid) IN (?)${lock ? ' FOR UPDATE' : ''}`,
         rowsAsArray: true,
       },
       [keys.map((k) => [k.sid, k.rid])],
     );
-    for (const [sid, rid, below, last] of rows) {
+    for (const [sid, rid, below, last, arrived] of rows) {
       const lastW8 = Number(last);
-      const complete = Math.max(Number(below), lastW8 > 0 ? lastW8 + 256 : 0);
-      const lvl = levelAt(lastW8, complete);
-      out.set(`${sid}/${rid}`, {
-        sealed: Math.max(byTime, Number(below)),
-        complete,
-        lastW8,
-        next: blockEnd(lvl, blockId(lastW8, lvl)),
-      });
+      const mark = Number(below);
+      const sealed = Math.max(mark, Math.min(byTime, mark + 256), now - Number(arrived) >= after ? byTime : 0);
+      const layout = Math.min(sealed, Math.max(Number(below), lastW8 + 256));
+      const lvl = levelAt(lastW8, layout);
+      const next = lastW8 < sealed ? blockEnd(lvl, blockId(lastW8, lvl)) : sealed;
+      out.set(`${sid}/${rid}`, { sealed, layout, lastW8, next });
     }
     return out;
   }
@@ -390,8 +398,8 @@ export class MysqlReadingStore implements ReadingStore {
     const sealed = await this.sealedFor((sql, v) => this.ask(sql, v as unknown[]), [...sensors.values()], false);
     const keys = new Map<string, BlockKey>();
     for (const [sid, rid, w12] of rows) {
-      const { sealed: below, complete } = sealed.get(`${sid}/${rid}`)!;
-      const lvl = levelAt(Number(w12), complete);
+      const { sealed: below, layout } = sealed.get(`${sid}/${rid}`)!;
+      const lvl = levelAt(Number(w12), layout);
       if (lvl === 8) {
         // A level-12 window not sealed whole: its sealed level-8 windows, from the readings.
         for (const bid of await this.placedWindows(sid, Number(rid), Number(w12)))
@@ -407,11 +415,11 @@ export class MysqlReadingStore implements ReadingStore {
   async read(key: BlockKey): Promise<Buffer | undefined> {
     if (!isSid(key.sid) || !isLevel(key.lvl) || !isBlockId(key.lvl, key.bid) || !Number.isSafeInteger(key.rid))
       return undefined;
-    const { sealed, complete } = (
+    const { sealed, layout } = (
       await this.sealedFor((sql, v) => this.ask(sql, v as unknown[]), [{ sid: key.sid, rid: key.rid }], false)
     ).get(`${key.sid}/${key.rid}`)!;
     // Only a sealed block, as the layout has it now; a finer one that compaction would have merged is gone.
-    if (levelAt(key.bid, complete) !== key.lvl || blockEnd(key.lvl, key.bid) > sealed) return undefined;
+    if (levelAt(key.bid, layout) !== key.lvl || blockEnd(key.lvl, key.bid) > sealed) return undefined;
     const series = await this.placedIn(key);
     if (series.times.length === 0) return undefined;
     const cfg = this.opts.cfg?.(key.sid, key.rid) ?? { id: key.sid, rid: key.rid, data_type: 'counter' };
@@ -535,10 +543,11 @@ export class MysqlReadingStore implements ReadingStore {
 }
 
 /**
- * The level of the block that serves window `t` of a sensor whose windows before `complete` hold
- * all they ever will: the highest level whose window around `t` is complete, as compaction leaves it, else 8.
+ * The level of the block that serves window `t` of a sensor whose windows before `layout` are
+ * sealed and hold all they ever will: the highest level whose window around `t` is so, as
+ * compaction leaves it, else 8.
  */
-function levelAt(t: number, complete: number): Level {
-  for (const lvl of [20, 16, 12] as const) if (blockEnd(lvl, blockId(t, lvl)) <= complete) return lvl;
+function levelAt(t: number, layout: number): Level {
+  for (const lvl of [20, 16, 12] as const) if (blockEnd(lvl, blockId(t, lvl)) <= layout) return lvl;
   return 8;
 }

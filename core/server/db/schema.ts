@@ -14,7 +14,8 @@ import type { ServerDb } from './pool';
  *   block list is built without scanning readings.
  * - `flm_srv_sealed`: per sensor and rid, the windows before `below` are complete (a later
  *   reading or the device's block came): they may be listed and are never changed again;
- *   `last_w8` is the latest level-8 window that serves readings.
+ *   `last_w8` is the latest level-8 window that serves readings, `arrived` when
+ *   readings of it came last.
  * - `flm_srv_last_blocks`: per sensor, the last TMPO block a device bridged (its sync reply).
  * - `flm_srv_heartbeats`: per device, heartbeat and reset counts.
  * - `flm_srv_users`, `flm_srv_devices`, `flm_srv_sensors`, `flm_srv_shares`: the registry;
@@ -27,6 +28,7 @@ const TABLES = [
     w8 BIGINT UNSIGNED NULL, PRIMARY KEY (sid, rid, ts), KEY placed (sid, rid, w8)) ENGINE=InnoDB`,
   `CREATE TABLE IF NOT EXISTS flm_srv_sealed (
     sid ${ID}, rid INT UNSIGNED NOT NULL, below BIGINT UNSIGNED NOT NULL, last_w8 BIGINT UNSIGNED NOT NULL,
+    arrived BIGINT UNSIGNED NOT NULL,
     PRIMARY KEY (sid, rid)) ENGINE=InnoDB`,
   `CREATE TABLE IF NOT EXISTS flm_srv_windows (
     sid ${ID}, rid INT UNSIGNED NOT NULL, w12 BIGINT UNSIGNED NOT NULL,
@@ -63,8 +65,8 @@ export async function ensureSchema(db: ServerDb): Promise<void> {
   if (w8.length === 0) {
     await db.query('ALTER TABLE flm_srv_readings ADD COLUMN w8 BIGINT UNSIGNED NULL, ADD KEY placed (sid, rid, w8)');
     await db.query(
-      `INSERT IGNORE INTO flm_srv_sealed (sid, rid, below, last_w8)
-       SELECT sid, rid, 0, MAX(ts) - MAX(ts) % 256 FROM flm_srv_readings GROUP BY sid, rid`,
+      `INSERT IGNORE INTO flm_srv_sealed (sid, rid, below, last_w8, arrived)
+       SELECT sid, rid, 0, MAX(ts) - MAX(ts) % 256, 0 FROM flm_srv_readings GROUP BY sid, rid`,
     );
   }
   await db.query(`INSERT IGNORE INTO flm_srv_meta (name, value) VALUES ('registry_version', 0)`);

@@ -41,9 +41,10 @@ export interface FileStoreOptions {
   /** compaction of the sensors written since, at most this often (default 60 s) */
   compactMs?: number;
   /**
-   * seconds after its end that a window of a sensor gone quiet is sealed (default 360: the FLM
-   * POSTs every 5 minutes); a window is sealed sooner when a later reading of the sensor or the
-   * device's own block of it arrives
+   * seconds after its end that a window is sealed by the clock (default 360: the FLM POSTs every
+   * 5 minutes), a window after the sensor's newest reading only once the sensor sent nothing for
+   * that long; a window is sealed sooner when a later reading of the sensor or the device's own
+   * block of it arrives
    */
   sealAfter?: number;
   /** gzip level of the blocks the store writes (default 6; the FLM's 9 costs ~3x the CPU) */
@@ -80,7 +81,8 @@ interface StateBody {
  *   asking for the blocks after the last one it has, so a block changed after it fetched it would
  *   never reach it again. A window is written when it is sealed: a later reading of the sensor
  *   came (one source sends in time order), the device's own block of it came over the bridge, or
- *   `sealAfter` seconds passed since its end. Until then its readings wait (the log keeps them).
+ *   the window ended `sealAfter` seconds ago (for a window after the newest reading's: and
+ *   nothing came for that long). Until then its readings wait (the log keeps them).
  * - A checkpoint (every few seconds, or sooner when many readings wait) writes the sealed windows
  *   in the FLM's layout `<dir>/tmpo/sensor/<sid>/<rid>/<lvl>/<bid>`. A reading whose own window
  *   is written already goes into the window after the sensor's last block, a block that starts
@@ -114,6 +116,8 @@ export class FileReadingStore implements ReadingStore {
   private readonly levelCache = new Map<string, Map<Level, Set<number>>>();
   /** `sid/rid` -> the windows before this are complete (a later reading came, or the device's block) */
   private readonly marks = new Map<string, number>();
+  /** `sid/rid` -> when readings of it came last (the store's clock) */
+  private readonly arrivals = new Map<string, number>();
   /** readings of open windows carried over into `pending` by the last checkpoint */
   private carried = 0;
   private readonly counters = {
@@ -219,6 +223,7 @@ export class FileReadingStore implements ReadingStore {
     if (live) this.counters.received += rec.t.length;
     // One source sends a sensor's readings in time order: the windows before the newest one's are complete.
     if (newest >= 0) this.raiseMark(key, blockId(newest, 8));
+    this.arrivals.set(key, this.now());
     if (rec.l !== undefined && rec.b !== undefined) {
       if (counted) this.lastBlocks.set(rec.s, { sid: rec.s, rid: rec.r, lvl: rec.l, bid: rec.b });
       // The device sends a block once it is done with its window.
@@ -230,9 +235,19 @@ export class FileReadingStore implements ReadingStore {
     if (below > (this.marks.get(key) ?? 0)) this.marks.set(key, below);
   }
 
-  /** The windows of a sensor below this are sealed: written, complete, or over for `sealAfter` seconds. */
+  /**
+   * The windows of a sensor below this are sealed: written, complete (a later reading or block
+   * came), or over for `sealAfter` seconds, up to the window of its newest reading; beyond that
+   * (late readings waiting in a window after the data) only once nothing came for the sensor
+   * for `sealAfter` seconds: else a sensor catching up would have each batch of late readings
+   * written as a block of its own, each one window further, running ahead of its data.
+   */
   private sealedBelow(key: string, levels: Map<Level, Set<number>>, now: number): number {
-    return Math.max(frontier(levels), this.marks.get(key) ?? 0, blockId(now - (this.opts.sealAfter ?? 360), 8));
+    const after = this.opts.sealAfter ?? 360;
+    const mark = this.marks.get(key) ?? 0;
+    const byClock = blockId(now - after, 8);
+    const quiet = now - (this.arrivals.get(key) ?? -Infinity) >= after;
+    return Math.max(frontier(levels), mark, Math.min(byClock, mark + 256), quiet ? byClock : 0);
   }
 
   /** Run a checkpoint (and a compaction when due) unless one is running. */
@@ -695,5 +710,7 @@ function parseState(json: unknown): StateBody {
   const o = json as Partial<StateBody> & { version?: number };
   if (o?.version !== STATE_VERSION) throw new Error(`unknown store state version ${String(o?.version)}`);
   if (!Number.isSafeInteger(o.walSeq)) throw new Error('walSeq missing');
-  return { walSeq: o.walSeq!, lastBlocks: o.lastBlocks ?? {}, devices: o.devices ?? {} };
+  // Segments before keepSeq hold no reading that waits; a state without it (an older version) waits for none.
+  const keepSeq = Number.isSafeInteger(o.keepSeq) ? Math.min(o.keepSeq!, o.walSeq!) : o.walSeq!;
+  return { walSeq: o.walSeq!, keepSeq, lastBlocks: o.lastBlocks ?? {}, devices: o.devices ?? {} };
 }

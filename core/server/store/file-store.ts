@@ -360,7 +360,7 @@ export class FileReadingStore implements ReadingStore {
     let series = unique;
     // Readings before the window came late: some may be stored already, some too early to place.
     if (unique.times.length > 0 && unique.times[0]! < bid) {
-      const stored = await this.storedTimes(sid, rid, levels, unique.times[0]!);
+      const stored = await this.storedTimes(sid, rid, levels, Math.max(unique.times[0]!, bid - MAX_LEAD_SECONDS));
       series = { times: [], values: [] };
       for (let i = 0; i < unique.times.length; i++) {
         const t = unique.times[i]!;

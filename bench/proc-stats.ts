@@ -1,4 +1,4 @@
-/** CPU time and resident memory of another process, from /proc (Linux). */
+/** CPU time of another process, from /proc (Linux). */
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
@@ -10,11 +10,6 @@ export function cpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is the state (field 3); utime and stime are fields 14 and 15
   return (Number(fields[11]) + Number(fields[12])) / TICKS;
-}
-
-export function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : 0;
 }
 
 /** Wait until `pid` has used no CPU for `quietMs` (the work it was given is done). */

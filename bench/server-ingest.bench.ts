@@ -8,8 +8,10 @@
  * Goal: one core takes the traffic of 10,000 FLMs with 10x headroom. An FLM makes one POST per
  * sensor every 5 minutes (4 sensors: 133 POSTs/s for 10,000) and one level-8 block per sensor
  * every 256 s (156 blocks/s); with 10x: ≥ 1,333 POSTs and ≥ 1,563 blocks per CPU second. Memory
- * flat: the server's RSS after the load within 128 MB of its RSS after the warm-up, and growing
- * less than 32 MB over the second half of the load (it levels off instead of growing with it).
+ * flat: measured after a full garbage collection (`/health?gc=1`, the server runs with
+ * --expose-gc), the server's RSS after the load within 128 MB of its RSS after the warm-up,
+ * growing less than 32 MB over the second half of the load, and its heap (what its objects
+ * keep) less than 8 MB: it levels off instead of growing with the load.
  *
  * Load (FLM_BENCH_SCALE multiplies it): 200 FLMs x 25 rounds of 4 POSTs of 10 readings (20,000
  * POSTs) on HTTP, 100 FLMs x 40 windows x 4 sensors of level-8 blocks with 25 samples (16,000
@@ -43,7 +45,7 @@ import {
   type LoadDevice,
   type Round,
 } from './server-load';
-import { cpuSeconds, rssBytes, untilIdle } from './proc-stats';
+import { cpuSeconds, untilIdle } from './proc-stats';
 import { fmt, goal, verdict } from './support';
 
 const SCALE = Number(process.env.FLM_BENCH_SCALE ?? 1);
@@ -225,12 +227,23 @@ async function baseline(load: Load): Promise<Figures> {
   }
 }
 
+/** The server's memory after a full garbage collection (`/health?gc=1`, the server runs with --expose-gc). */
+interface Memory {
+  rss: number;
+  heapUsed: number;
+}
+
+async function memoryAfterGc(port: number): Promise<Memory> {
+  const h = (await fetch(`http://127.0.0.1:${port}/health?gc=1`).then((r) => r.json())) as { memory: Memory };
+  return { rss: h.memory.rss, heapUsed: h.memory.heapUsed };
+}
+
 interface ServerRun {
   f: Figures;
-  /** RSS after the warm-up, after the first half of the load, after the second */
-  rss0: number;
-  rssHalf: number;
-  rss1: number;
+  /** after the warm-up, after the first half of the load, after the second */
+  mem0: Memory;
+  memHalf: Memory;
+  mem1: Memory;
   health: string;
   /** blocks the server lists for the last sensor of each load (it stored what it was sent) */
   stored: { http: number; bridge: number };
@@ -266,7 +279,7 @@ async function server(load: Load): Promise<ServerRun> {
       ]);
       if (r.code !== 0) throw new Error(`flm server device add: ${r.out}${r.err}`);
     }
-    const run = startServerMode(place);
+    const run = startServerMode(place, { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc`.trim() });
     try {
       await untilHealthy(place, run);
       const pid = run.proc.pid!;
@@ -276,7 +289,7 @@ async function server(load: Load): Promise<ServerRun> {
       await driveHttp(place.api, load.warmRounds, CONCURRENCY);
       await (await driveBridge(bridgeUrl, caFile, load.bridgeDevices.slice(0, 10), load.warmBlocks)).close();
       await settle(pid, place.api);
-      const rss0 = rssBytes(pid);
+      const mem0 = await memoryAfterGc(place.api);
       // in two halves (older data first), so memory can be seen to level off
       const halfRounds = Math.floor(load.rounds.length / 2);
       const halfBlocks = (b: Block[]): number => Math.floor(b.length / 2);
@@ -290,7 +303,7 @@ async function server(load: Load): Promise<ServerRun> {
         load.blocks.map((b) => b.slice(0, halfBlocks(b))),
         place.api,
       );
-      const rssHalf = rssBytes(pid);
+      const memHalf = await memoryAfterGc(place.api);
       const f2 = await measure(
         pid,
         place.api,
@@ -301,14 +314,14 @@ async function server(load: Load): Promise<ServerRun> {
         load.blocks.map((b) => b.slice(halfBlocks(b))),
         place.api,
       );
-      const rss1 = rssBytes(pid);
+      const mem1 = await memoryAfterGc(place.api);
       const f = sum(f1, f2);
       const health = await fetch(`http://127.0.0.1:${place.api}/health`).then((r) => r.text());
       const stored = {
         http: await listed(place.api, load.httpDevices.at(-1)!.sids[3]!, token),
         bridge: await listed(place.api, load.bridgeDevices.at(-1)!.sids[3]!, token),
       };
-      return { f, rss0, rssHalf, rss1, health, stored };
+      return { f, mem0, memHalf, mem1, health, stored };
     } finally {
       await run.stop(10_000);
     }
@@ -332,8 +345,10 @@ async function main(): Promise<void> {
     `server vs baseline CPU per request: HTTP ${fmt(s.f.postCpu / s.f.posts / (base.postCpu / base.posts))}x, ` +
       `blocks ${fmt(s.f.blockCpu / s.f.blocks / (base.blockCpu / base.blocks))}x`,
   );
+  const m = [s.mem0, s.memHalf, s.mem1];
   console.log(
-    `server memory (RSS; the server does not report its heap): ${mb(s.rss0)} MB after warm-up -> ${mb(s.rssHalf)} MB after half the load -> ${mb(s.rss1)} MB after all of it; /health ${s.health}`,
+    `server memory after a full GC, after warm-up -> half the load -> all of it: heap used ${m.map((x) => mb(x.heapUsed)).join(' -> ')} MB, ` +
+      `RSS ${m.map((x) => mb(x.rss)).join(' -> ')} MB; /health ${s.health}`,
   );
   const expectedPosts = load.rounds.length * 4;
   verdict(
@@ -343,16 +358,23 @@ async function main(): Promise<void> {
   verdict(`every measured POST answered 200 (${s.f.posts} of ${expectedPosts})`, s.f.posts === expectedPosts);
   goal('server HTTP POSTs per CPU second (10,000 FLMs x 10)', postsPerCpu, '>=', POSTS_GOAL, { digits: 0 });
   goal('server level-8 blocks per CPU second (10,000 FLMs x 10)', blocksPerCpu, '>=', BLOCKS_GOAL, { digits: 0 });
-  goal('server RSS growth over the whole load', (s.rss1 - s.rss0) / 1048576, '<', 128, { digits: 1, unit: ' MB' });
+  goal('server RSS growth over the whole load', (s.mem1.rss - s.mem0.rss) / 1048576, '<', 128, {
+    digits: 1,
+    unit: ' MB',
+  });
   goal(
     'server RSS growth over the second half of the load (flat: levels off)',
-    (s.rss1 - s.rssHalf) / 1048576,
+    (s.mem1.rss - s.memHalf.rss) / 1048576,
     '<',
     32,
-    {
-      digits: 1,
-      unit: ' MB',
-    },
+    { digits: 1, unit: ' MB' },
+  );
+  goal(
+    'server heap growth (after GC) over the second half of the load (nothing kept per request)',
+    (s.mem1.heapUsed - s.memHalf.heapUsed) / 1048576,
+    '<',
+    8,
+    { digits: 1, unit: ' MB' },
   );
 }
 

@@ -5,7 +5,12 @@ import type { BridgeRefusal, BridgeLogin } from '../core/server/bridge/endpoint'
 import { Status, statusTranslator } from './lib/status';
 import { onCloseBounded } from './lib/close';
 import { parseSettings } from './lib/settings';
-import { serverBridgeSettings, bridgeBackendProvider } from './lib/server-bridge-settings';
+import {
+  serverBridgeSettings,
+  bridgeBackendProvider,
+  serverNodeId,
+  type FlowNodeDef,
+} from './lib/server-bridge-settings';
 
 /** Refusals of one kind logged in full: the first, then every 100th (all are counted in the status). */
 const LOG_EVERY = 100;
@@ -22,8 +27,13 @@ export default function (RED: NodeAPI): void {
     const show = () => service && status.show(bridgeStatusLine(service.endpoint));
     const starting = (async () => {
       const s = parseSettings(serverBridgeSettings, def);
-      const find = () => (s.server ? RED.nodes.getNode(s.server) : null);
-      const provider = await bridgeBackendProvider(find, s.server ? 5000 : 0);
+      const defs: FlowNodeDef[] = [];
+      RED.nodes.eachNode((n) => void defs.push(n as FlowNodeDef));
+      const server = serverNodeId(s.server, (def as { z?: string }).z, defs);
+      if (server?.substitute)
+        node.warn(`server node ${s.server} is not in the flows (renumbered by an import?): using ${server.id}`);
+      const find = () => (server ? RED.nodes.getNode(server.id) : null);
+      const provider = await bridgeBackendProvider(find, server ? 5000 : 0);
       if (closed) return;
       status.idle(status.say('starting', 'starting'));
       const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();

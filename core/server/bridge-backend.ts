@@ -4,6 +4,7 @@ import { writeFileAtomic } from '../util/atomic-file';
 import { decodeBlock, blockToSeries } from '../tmpo/codec';
 import { isBlockId, isLevel } from '../tmpo/ids';
 import type { BridgeBackend, BridgeBlock, BridgeSyncEntry, LiveSource } from './bridge/backend';
+import { BridgeRefused } from './bridge/refused';
 import type { Registry } from './registry';
 import type { ReadingStore } from './store/types';
 
@@ -52,6 +53,7 @@ export class StoreBridgeBackend implements BridgeBackend {
   }
 
   async syncList(did: string): Promise<BridgeSyncEntry[]> {
+    await this.registry.refresh();
     const out: BridgeSyncEntry[] = [];
     for (const s of this.registry.sensorsOf(did)) {
       if (!s.enabled) continue;
@@ -60,11 +62,24 @@ export class StoreBridgeBackend implements BridgeBackend {
     return out;
   }
 
+  async isSensorOf(did: string, sid: string): Promise<boolean> {
+    await this.registry.refresh();
+    const s = this.registry.sensor(sid);
+    return s !== undefined && s.did === did && s.enabled;
+  }
+
+  blockRefused(): void {
+    this.counters.refusedBlocks++;
+  }
+
   async storeBlock(did: string, block: BridgeBlock): Promise<void> {
+    // BridgeRefused: the endpoint counts it and drops the block but keeps the connection; a plain
+    // error would close it, and the device would send the same block again after every sync.
     const refuse = (why: string): never => {
       this.counters.refusedBlocks++;
-      throw new Error(`block ${block.sid}/${block.rid}/${block.lvl}/${block.bid}: ${why}`);
+      throw new BridgeRefused(`block ${block.sid}/${block.rid}/${block.lvl}/${block.bid}: ${why}`);
     };
+    await this.registry.refresh();
     const sensor = this.registry.sensor(block.sid);
     if (!sensor || sensor.did !== did) refuse(`sensor is not one of device ${did}`);
     if (block.ext !== 'gz') refuse('ext is not gz');

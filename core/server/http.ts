@@ -1,9 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TmpoReader } from '../api/blocks';
 import type { Tokens } from '../api/auth';
 import { textReply, type ApiReply, type ApiRequest } from '../api/reply';
 import { tmpoBlockReply, tmpoSyncReply } from '../api/tmpo-api';
-import { blockEnd, type BlockKey } from '../tmpo/ids';
 import { devicePost, sensorPost, type IngestContext } from './ingest';
 import { restSensorReply } from './rest';
 import { StoreUnavailableError } from './store/types';
@@ -17,8 +15,6 @@ import { StoreUnavailableError } from './store/types';
 
 export interface HandlerContext extends IngestContext {
   tokens: Tokens;
-  /** seconds a block's window must be over before the tmpo API lists it (default 360) */
-  tmpoGrace?: number;
   maxBodyBytes?: number;
   /** what /health adds to `{"ok":...}` */
   health: () => { ok: boolean; [k: string]: unknown };
@@ -44,7 +40,9 @@ const ROUTES: Array<{
     pattern: new RegExp(`^/sensor/${SID}/tmpo/sync$`),
     run: async (c, r, m) => {
       await c.registry.refresh();
-      return tmpoSyncReply(r, m[1]!, { reader: closedBlocks(c), tokens: c.tokens });
+      // The store lists only blocks it will never write again (docs/protocols/server.md#store), so
+      // a block is listed as soon as it is written: tmpo-py, which fetches a block once, misses nothing.
+      return tmpoSyncReply(r, m[1]!, { reader: c.store, tokens: c.tokens });
     },
   },
   {
@@ -58,25 +56,21 @@ const ROUTES: Array<{
   {
     method: 'GET',
     pattern: /^\/health$/,
-    run: (c) => {
-      const h = c.health();
+    run: (c, r) => {
+      // Only where the operator started node with --expose-gc (a bench, a memory hunt): the heap
+      // figures after a full collection say what is kept, not what is still to be collected.
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (gc && r.url.searchParams.get('gc') === '1') gc();
+      const h = { ...c.health(), memory: memoryFigures() };
       return { status: h.ok ? 200 : 503, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(h) };
     },
   },
 ];
 
-/**
- * The store as the tmpo sync API sees it: only blocks whose window ended `tmpoGrace` seconds ago.
- * A block still filling would be fetched once by tmpo-py and never again (it compares tails only),
- * so the rest of its window would never reach the client.
- */
-function closedBlocks(c: HandlerContext): TmpoReader {
-  const grace = c.tmpoGrace ?? 360;
-  return {
-    list: async (filter) =>
-      (await c.store.list(filter)).filter((k: BlockKey) => blockEnd(k.lvl, k.bid) + grace <= c.now()),
-    read: (key) => c.store.read(key),
-  };
+/** What the process holds, bytes: `heapUsed` is what the JavaScript objects take, `rss` all of it. */
+function memoryFigures(): { rss: number; heapUsed: number; heapTotal: number; external: number } {
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
 }
 
 export function createServerHandler(ctx: HandlerContext): (req: IncomingMessage, res: ServerResponse) => void {

@@ -36,6 +36,7 @@ export interface FluksoServerOptions {
   dbUrl?: string;
   /** see rest.ts */
   maxGap?: number;
+  /** seconds after its end that a quiet sensor's window is sealed and listed (the stores' `sealAfter`, default 360) */
   tmpoGrace?: number;
   onError?: (err: unknown) => void;
   /** what else must be up for `/health` to say ok (Redis behind the MQTT bridge, say) */
@@ -72,7 +73,6 @@ export class FluksoServer {
       now,
       tokens: new RegistryTokens(registry),
       ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: opts.maxBodyBytes } : {}),
-      ...(opts.tmpoGrace !== undefined ? { tmpoGrace: opts.tmpoGrace } : {}),
       health: () => ({
         ok: store.healthy() && (opts.alsoHealthy?.() ?? true),
         store: store.stats(),
@@ -121,7 +121,11 @@ export class FluksoServer {
         data_type: 'counter',
         rid,
       });
-    const common = { ...(opts.now ? { now: opts.now } : {}), ...(opts.onError ? { onError: opts.onError } : {}) };
+    const common = {
+      ...(opts.now ? { now: opts.now } : {}),
+      ...(opts.onError ? { onError: opts.onError } : {}),
+      ...(opts.tmpoGrace !== undefined ? { sealAfter: opts.tmpoGrace } : {}),
+    };
     if (opts.dbUrl) return openSharedStorage({ url: opts.dbUrl, cfg, ...common });
     const dir = join(opts.dataDir, 'server');
     const registry = await FileRegistry.open(dir);

@@ -6,7 +6,7 @@ import { blockEnd, keyText, type BlockKey } from './ids';
  * How far before its window a block may start. A reading that arrives after its own window was
  * written goes to the next free window, at most the horizon (capped at a week) after its time.
  */
-const MAX_LEAD_SECONDS = 2 ** 20;
+export const MAX_LEAD_SECONDS = 2 ** 20;
 
 /**
  * Decode a block and check that it belongs where it is filed: every sample before the end of its

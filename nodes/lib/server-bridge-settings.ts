@@ -61,3 +61,33 @@ export async function bridgeBackendProvider(find: () => unknown, boundMs = 5000)
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** A node of the deployed flows as `RED.nodes.eachNode` gives it. */
+export interface FlowNodeDef {
+  id: string;
+  type: string;
+  z?: string;
+}
+
+const isServerType = (type: string): boolean => /^flm-server/.test(type) && type !== 'flm-server-bridge';
+
+/**
+ * The id of the server node the bridge should use. Node-RED renumbers ids when a flow is imported
+ * (an example imported twice, a flow copied) and remaps only wires and config-node properties, so
+ * `server` may name a node that is not there: then the only Flukso server node on the bridge's
+ * tab, else the only one in the flows, stands in (`substitute`), as the editor offers it too.
+ * Undefined when none is named; a stale id with no single stand-in stays as it is (and the wait
+ * for it ends in a clear error).
+ */
+export function serverNodeId(
+  wanted: string,
+  z: string | undefined,
+  defs: readonly FlowNodeDef[],
+): { id: string; substitute: boolean } | undefined {
+  if (!wanted) return undefined;
+  if (defs.some((d) => d.id === wanted)) return { id: wanted, substitute: false };
+  const servers = defs.filter((d) => isServerType(d.type));
+  const onTab = servers.filter((d) => d.z === z);
+  const only = onTab.length === 1 ? onTab[0] : servers.length === 1 ? servers[0] : undefined;
+  return only ? { id: only.id, substitute: true } : { id: wanted, substitute: false };
+}

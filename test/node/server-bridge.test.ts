@@ -6,6 +6,7 @@ import mqtt from 'mqtt';
 import { helper, onTab, waitFor, withDataDir } from '../support/nodered';
 import { callsOf, lastStatusOf } from '../support/node-calls';
 import { portOpen } from '../support/net';
+import { repoRoot } from '../support/paths';
 import { MemoryBridgeBackend } from '../support/memory-bridge-backend';
 import mqemitter from 'mqemitter';
 import memoryPersistence from 'aedes-persistence';
@@ -139,4 +140,32 @@ test("two flm-server-bridge nodes on the server node's shared emitter and persis
   } finally {
     cluster = undefined;
   }
+});
+
+test('the "Run a Flukso server" example imported with new ids (the bridge still names the old server id) runs: the bridge uses the only server node on its tab and says so', async () => {
+  const flmServer = require('../../nodes/flm-server').default;
+  await withDataDir(async (dataDir) => {
+    const example = JSON.parse(await readFile(join(repoRoot, 'examples', 'Run a Flukso server.json'), 'utf8')) as Array<
+      Record<string, unknown>
+    >;
+    // What the editor's import does when the ids are taken: new ids; wires and config-node
+    // references follow, a flow node's id in a plain property does not.
+    const renumbered = example
+      .filter((n) => n.type !== 'comment')
+      .map((n): Record<string, unknown> => ({ ...n, id: `imported.${String(n.id)}` }));
+    for (const n of renumbered) {
+      if (n.type === 'flm-server') Object.assign(n, { dataDir, apiPort: '0' });
+      if (n.type === 'flm-server-bridge') Object.assign(n, { dataDir, port: '0' });
+    }
+    assert.equal(renumbered.find((n) => n.type === 'flm-server-bridge')!.server, 'exsrv.server');
+    await helper.load([flmServer, serverBridge], onTab(renumbered));
+    const br = helper.getNode('imported.exsrv.bridge');
+    await portOf('imported.exsrv.bridge');
+    const warned = callsOf(br, 'warn').map((a) => String(a[0]));
+    assert.ok(
+      warned.some((w) => w.includes('exsrv.server') && w.includes('using imported.exsrv.server')),
+      JSON.stringify(warned),
+    );
+    assert.notEqual(lastStatusOf(br).fill, 'red');
+  });
 });

@@ -7,6 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ReadingStore } from '../../core/server/store/types';
 import { decodeSeries } from '../../core/tmpo/codec';
+import { syncSelection } from '../../core/api/blocks';
+import type { BlockKey } from '../../core/tmpo/ids';
 
 export interface OpenedStore {
   store: ReadingStore;
@@ -65,15 +67,18 @@ export function readingStoreContract(name: string, open: StoreFactory): void {
   });
 
   test(`${name}: concurrent writes of overlapping readings store each once`, async () => {
+    let now = T0 + 100_000;
     await using(
       open,
-      () => T0 + 100_000,
+      () => now,
       async ({ store }) => {
         const writes = Array.from({ length: 12 }, (_, k) => {
           const times = Array.from({ length: 200 }, (_, i) => T0 + (k % 3) * 100 + i);
           return store.addReadings('ef', 0, { times, values: times.map((t) => t - T0) });
         });
         await Promise.all(writes);
+        // Nothing more comes: after sealAfter (360 s) the last window is sealed too.
+        now += 400;
         await store.flush();
         const got = await samples(store, 'ef');
         assert.equal(got.length, 400);
@@ -84,7 +89,7 @@ export function readingStoreContract(name: string, open: StoreFactory): void {
     );
   });
 
-  test(`${name}: late data lands in the block of its window; blocks cover every reading once`, async () => {
+  test(`${name}: data days late is stored once, in a new block that starts early; weeks before the open window it is dropped`, async () => {
     let now = T0;
     await using(
       open,
@@ -92,17 +97,22 @@ export function readingStoreContract(name: string, open: StoreFactory): void {
       async ({ store }) => {
         const times = Array.from({ length: 2 * 1440 }, (_, i) => T0 + i * 60);
         await store.addReadings('cd', 0, { times, values: times.map((_, i) => i * 10) });
-        now = T0 + 40 * 86400;
+        now = T0 + 3 * 86400;
         await store.flush();
-        const keys = await store.list({ sid: 'cd' });
-        assert.ok(keys.length > 0);
+        const before = await store.list({ sid: 'cd' });
+        assert.ok(before.length > 0);
+        // Compacted as far as the data goes (the last windows, which no later data closed, stay finer).
         assert.ok(
-          keys.every((k) => k.lvl === 20 || k.lvl === 16),
-          JSON.stringify(keys),
+          before.some((k) => k.lvl === 16),
+          JSON.stringify(before),
         );
-        // A reading 30 s after each of the first ten, weeks late.
+        // A reading 30 s after each of the first ten, three days late; one 23 days before them all.
         const late = times.slice(0, 10).map((t) => t + 30);
-        await store.addReadings('cd', 0, { times: late, values: late.map((_, i) => i * 10 + 5) });
+        await store.addReadings('cd', 0, {
+          times: [...late, T0 - 2_000_000],
+          values: [...late.map((_, i) => i * 10 + 5), 1],
+        });
+        now += 1000;
         await store.flush();
         const all = await samples(store, 'cd');
         assert.equal(all.length, times.length + 10);
@@ -111,14 +121,24 @@ export function readingStoreContract(name: string, open: StoreFactory): void {
           [T0 + 30, 5],
           [T0 + 60, 10],
         ]);
-        // The blocks, in list order, decode to the same samples: increasing, none twice, none missing.
+        assert.equal(store.stats().expired, 1);
+        // The blocks hold every sample once; each within 2^20 s before its window and none after it.
         const fromBlocks: Array<[number, number]> = [];
-        for (const k of await store.list({ sid: 'cd', rid: 0 })) {
+        const keys = await store.list({ sid: 'cd', rid: 0 });
+        for (const k of keys) {
           const s = decodeSeries((await store.read(k))!);
-          assert.ok(s.times.every((t) => t >= k.bid && t < k.bid + 2 ** k.lvl));
+          assert.ok(s.times.every((t) => t >= k.bid - 2 ** 20 && t < k.bid + 2 ** k.lvl));
           s.times.forEach((t, i) => fromBlocks.push([t, s.values[i]!]));
         }
-        assert.deepEqual(fromBlocks, all);
+        assert.deepEqual(
+          fromBlocks.sort((x, y) => x[0] - y[0]),
+          all,
+        );
+        // The blocks listed before are there as they were: the late readings came in a new one after them.
+        const endBefore = Math.max(...before.map((k) => k.bid + 2 ** k.lvl));
+        const added = keys.filter((k) => !before.some((b) => b.lvl === k.lvl && b.bid === k.bid));
+        assert.ok(added.length > 0 && added.every((k) => k.bid >= endBefore), JSON.stringify(added));
+        for (const k of before) assert.ok(keys.some((x) => x.lvl === k.lvl && x.bid === k.bid));
         assert.equal(await store.read({ sid: 'cd', rid: 0, lvl: 8, bid: T0 - (T0 % 256) }), undefined);
         assert.deepEqual(await store.rids('cd'), [0]);
         assert.deepEqual(await store.rids('ce'), []);
@@ -126,22 +146,86 @@ export function readingStoreContract(name: string, open: StoreFactory): void {
     );
   });
 
-  test(`${name}: the current window is served as level-8 blocks`, async () => {
-    const now = T0 + 1000;
+  test(`${name}: a client that synced gets late readings at its next sync; no block it has changes`, async () => {
+    let now = T0 + 10_000;
+    await using(
+      open,
+      () => now,
+      async ({ store }) => {
+        const times = Array.from({ length: 51 }, (_, i) => T0 + i * 60);
+        await store.addReadings('ce', 0, { times, values: times.map((_, i) => i) });
+        now += 400;
+        await store.flush();
+        // tmpo-py's sync (test/support/tmpo-py-client.ts) on the store's list: the blocks after
+        // the last one the client has, each fetched once.
+        const client = new Map<string, Buffer>();
+        let last = { rid: 0, lvl: 0, bid: 0 };
+        const sync = async (): Promise<void> => {
+          const selected = syncSelection(await store.list({ sid: 'ce' }), last);
+          assert.notEqual(selected, 'inconsistent');
+          for (const k of selected as BlockKey[]) {
+            client.set(`${k.rid}/${k.lvl}/${k.bid}`, (await store.read(k))!);
+            last = k;
+          }
+        };
+        const clientTimes = (): number[] => {
+          const t = new Set<number>();
+          for (const bytes of client.values()) for (const x of decodeSeries(bytes).times) t.add(x);
+          return [...t].sort((a, b) => a - b);
+        };
+        await sync();
+        assert.deepEqual(clientTimes(), times);
+        const late = [T0 + 30, T0 + 90, T0 + 2990];
+        await store.addReadings('ce', 0, { times: late, values: [0.5, 1.5, 49.5] });
+        now += 1000;
+        await store.flush();
+        await sync();
+        assert.deepEqual(
+          clientTimes(),
+          [...times, ...late].sort((a, b) => a - b),
+        );
+        // What the client fetched first and the store still lists has the same bytes.
+        for (const k of await store.list({ sid: 'ce' })) {
+          const had = client.get(`${k.rid}/${k.lvl}/${k.bid}`);
+          if (had) assert.ok(had.equals((await store.read(k))!), `block ${k.lvl}/${k.bid} changed`);
+        }
+      },
+    );
+  });
+
+  test(`${name}: a window is listed once sealed: at once when a later reading or the device's block came, else sealAfter after its end`, async () => {
+    // T0 is a multiple of 256; by the clock alone only the window T0 is sealed (it ended 444 s ago).
+    let now = T0 + 700;
     await using(
       open,
       () => now,
       async ({ store }) => {
         await store.addReadings('aa', 3, { times: [T0, T0 + 300, T0 + 600], values: [1, 2, 3] });
         await store.flush();
-        const keys = await store.list({ sid: 'aa' });
-        assert.ok(keys.length >= 1 && keys.every((k) => k.rid === 3 && k.lvl === 8), JSON.stringify(keys));
-        const got: number[] = [];
-        for (const k of keys) got.push(...decodeSeries((await store.read(k))!).times);
-        assert.deepEqual(got, [T0, T0 + 300, T0 + 600]);
+        // The windows before the newest reading's are complete; the newest one is still open.
+        assert.deepEqual(
+          (await store.list({ sid: 'aa' })).map((k) => [k.rid, k.lvl, k.bid]),
+          [
+            [3, 8, T0],
+            [3, 8, T0 + 256],
+          ],
+        );
         const part: number[] = [];
         await store.forEachSample('aa', 3, T0 + 1, T0 + 600, (t) => part.push(t));
-        assert.deepEqual(part, [T0 + 300, T0 + 600]);
+        assert.deepEqual(part, [T0 + 300, T0 + 600], 'an open window is read all the same');
+        // The device's block of a window seals it at once.
+        await store.addReadings('ab', 0, { times: [T0 + 522, T0 + 532], values: [1, 2] }, { lvl: 8, bid: T0 + 512 });
+        await store.flush();
+        assert.deepEqual(
+          (await store.list({ sid: 'ab' })).map((k) => k.bid),
+          [T0 + 512],
+        );
+        // The newest reading's window is sealed sealAfter (360 s) after its end.
+        now = T0 + 512 + 256 + 360;
+        await store.flush();
+        const got: number[] = [];
+        for (const k of await store.list({ sid: 'aa' })) got.push(...decodeSeries((await store.read(k))!).times);
+        assert.deepEqual(got, [T0, T0 + 300, T0 + 600]);
       },
     );
   });

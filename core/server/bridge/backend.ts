@@ -17,6 +17,17 @@ export interface BridgeBackend {
   /** A retained `/device/<did>/config/{sensor,kube,flx}` document, as published. */
   storeConfig(did: string, kind: 'sensor' | 'kube' | 'flx', payload: Buffer): Promise<void>;
   /**
+   * Whether `sid` is an enabled sensor of `did` now (its table may have arrived a moment ago).
+   * Asked for a block of a sensor the last sync list did not name; without it the endpoint asks
+   * for the whole sync list again.
+   */
+  isSensorOf?(did: string, sid: string): Promise<boolean>;
+  /**
+   * The endpoint dropped a block before it reached storeBlock (not a TMPO block, not the
+   * device's sensor), so a backend's own count of refused blocks covers every one the bridge refused.
+   */
+  blockRefused?(did: string, detail: string): void;
+  /**
    * A user of the server's accounts logging in with their master token: the sensor ids they may
    * read (their own and those shared with them), or undefined when the name and token do not
    * match. Without it the endpoint takes devices only.

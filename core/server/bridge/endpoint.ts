@@ -78,11 +78,8 @@ interface Device {
   lane: DeviceLane;
   /** the device's sensors as of the last sync list: blocks of other sensors are not its to send */
   sids: Set<string>;
-  sidsAt: number;
 }
 
-/** How long an unknown sensor id waits before the device's sensor list is asked for again. */
-const SENSOR_LIST_REFRESH_MS = 10_000;
 const HEX32 = /^[0-9a-f]{32}$/;
 
 /**
@@ -228,7 +225,6 @@ export class BridgeEndpoint extends EventEmitter {
               did,
               lane: new DeviceLane(this.limits.publishesPerSecond),
               sids: new Set(),
-              sidsAt: 0,
             });
             done(null, true);
           },
@@ -430,9 +426,9 @@ export class BridgeEndpoint extends EventEmitter {
       }
       case 'block': {
         const bad = blockProblem(route, payload);
-        if (bad) return this.refuse({ reason: 'block-refused', did: d.did, topic, detail: `${topic}: ${bad}` });
+        if (bad) return this.refuseBlock({ reason: 'block-refused', did: d.did, topic, detail: `${topic}: ${bad}` });
         if (!(await this.isDevicesSensor(d, route.sid)))
-          return this.refuse({
+          return this.refuseBlock({
             reason: 'foreign-sensor',
             did: d.did,
             topic,
@@ -450,18 +446,27 @@ export class BridgeEndpoint extends EventEmitter {
     }
   }
 
+  /** A block the endpoint drops itself: counted here and told to the backend, which counts refusals too. */
+  private refuseBlock(r: BridgeRefusal & { did: string }): void {
+    this.refuse(r);
+    this.backend.blockRefused?.(r.did, r.detail);
+  }
+
   private async isDevicesSensor(d: Device, sid: string): Promise<boolean> {
     if (d.sids.has(sid)) return true;
-    // A sensor enabled since the last sync list (its config just arrived): ask once more, not for every block.
-    if (Date.now() - d.sidsAt < SENSOR_LIST_REFRESH_MS) return false;
-    await this.syncList(d);
-    return d.sids.has(sid);
+    // A sensor enabled since the last sync list (its table came a moment ago, over this bridge or
+    // another way): asked at once, so its first block is not turned away.
+    const backend = this.backend;
+    const mine = backend.isSensorOf
+      ? await this.gate.run(() => backend.isSensorOf!(d.did, sid))
+      : (await this.syncList(d)).some((e) => e.sid === sid);
+    if (mine) d.sids.add(sid);
+    return mine;
   }
 
   private async syncList(d: Device) {
     const list = await this.gate.run(() => this.backend.syncList(d.did));
     d.sids = new Set(list.map((e) => e.sid));
-    d.sidsAt = Date.now();
     return list;
   }
 

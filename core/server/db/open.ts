@@ -10,6 +10,8 @@ export interface SharedStorageOptions extends ServerDbOptions {
   /** what goes into `h.cfg` of served blocks; given the registry */
   cfg?: (registry: MysqlRegistry) => CfgSource;
   now?: () => number;
+  /** see MysqlStoreOptions */
+  sealAfter?: number;
   pingMs?: number;
   onError?: (err: Error) => void;
 }
@@ -48,6 +50,7 @@ export async function openSharedStorage(
       prepare,
       ...(opts.cfg ? { cfg: opts.cfg(registry) } : {}),
       ...(opts.now ? { now: opts.now } : {}),
+      ...(opts.sealAfter !== undefined ? { sealAfter: opts.sealAfter } : {}),
       ...(opts.pingMs !== undefined ? { pingMs: opts.pingMs } : {}),
       ...(opts.onError ? { onError: opts.onError } : {}),
     },

@@ -5,12 +5,14 @@ import { gzipSync, constants as zc } from 'node:zlib';
 import { readStateFile, writeStateFile } from '../../util/state-file';
 import type { Series, TmpoBlock } from '../../tmpo/block';
 import { blockJson, blockToSeries, decodeBlock, seriesToBlock } from '../../tmpo/codec';
+import { MAX_LEAD_SECONDS } from '../../tmpo/verify';
 import {
   LEVELS,
   blockEnd,
   blockId,
   blockPath,
   compareKeys,
+  isLevel,
   isSid,
   parentId,
   parentLevel,
@@ -21,7 +23,7 @@ import {
 } from '../../tmpo/ids';
 import { timeline } from '../../api/blocks';
 import type { BridgeSyncEntry } from '../bridge/backend';
-import { PendingWindows, mergeInto, sortUnique } from './samples';
+import { PendingWindows, mergeInto, sortUnique, type PendingWindow } from './samples';
 import type { CfgSource, DeviceState, ReadingStore, StoreStats } from './types';
 import { WriteAheadLog } from './wal';
 
@@ -38,6 +40,13 @@ export interface FileStoreOptions {
   maxPendingSamples?: number;
   /** compaction of the sensors written since, at most this often (default 60 s) */
   compactMs?: number;
+  /**
+   * seconds after its end that a window is sealed by the clock (default 360: the FLM POSTs every
+   * 5 minutes), a window after the sensor's newest reading only once the sensor sent nothing for
+   * that long; a window is sealed sooner when a later reading of the sensor or the device's own
+   * block of it arrives
+   */
+  sealAfter?: number;
   /** gzip level of the blocks the store writes (default 6; the FLM's 9 costs ~3x the CPU) */
   gzipLevel?: number;
   /** an error of the background checkpoint or compaction (the store keeps running) */
@@ -55,7 +64,10 @@ type WalRecord =
   | { k: 'h'; d: string; x: 0 | 1; a: number };
 
 interface StateBody {
+  /** the log records from this segment on are not in `lastBlocks` and `devices` */
   walSeq: number;
+  /** the oldest segment holding a reading not yet in a block (readings of open windows); <= walSeq */
+  keepSeq?: number;
   lastBlocks: Record<string, [rid: number, lvl: number, bid: number]>;
   devices: Record<string, [heartbeats: number, resets: number, last: number]>;
 }
@@ -65,17 +77,26 @@ interface StateBody {
  *
  * - An accepted request is first a record of the write-ahead log (group commit, fdatasync), and
  *   only then acknowledged; its readings wait in memory, by level-8 window.
- * - A checkpoint (every few seconds, or sooner when many readings wait) merges the waiting
- *   readings into the block files that hold their windows, in the FLM's layout
- *   `<dir>/tmpo/sensor/<sid>/<rid>/<lvl>/<bid>`: the level-8 block, or the compacted parent that
- *   already covers the window, so data that comes days late lands in the right block. Each
- *   (sid, rid, ts) is stored once; a second copy is counted as a duplicate and dropped. The
- *   files are replaced by rename, made durable by one syncfs, and only then does the log drop
- *   the records they hold. A kill at any moment replays the log into the same result.
+ * - A block is written once and never again (docs/protocols/server.md#store): tmpo-py syncs by
+ *   asking for the blocks after the last one it has, so a block changed after it fetched it would
+ *   never reach it again. A window is written when it is sealed: a later reading of the sensor
+ *   came (one source sends in time order), the device's own block of it came over the bridge, or
+ *   the window ended `sealAfter` seconds ago (for a window after the newest reading's: and
+ *   nothing came for that long). Until then its readings wait (the log keeps them).
+ * - A checkpoint (every few seconds, or sooner when many readings wait) writes the sealed windows
+ *   in the FLM's layout `<dir>/tmpo/sensor/<sid>/<rid>/<lvl>/<bid>`. A reading whose own window
+ *   is written already goes into the window after the sensor's last block, a block that starts
+ *   early, as the FLM's own store does (core/tmpo/builder.ts), unless it is stored already
+ *   (dropped as a duplicate) or more than 2^20 s before that window (dropped, `expired`). Each
+ *   (sid, rid, ts) is stored once. Files appear by rename, are made durable by one syncfs, and
+ *   only then does the log drop the records they hold. A kill at any moment replays the log
+ *   into the same result.
  * - Compaction joins the level-8 blocks of a past 4096 s window into a level-12 block and so on
- *   to level 20, like tmpod, merging into a parent that already exists.
+ *   to level 20, like tmpod, once the sensor's data has passed the window (a later block, or a
+ *   later reading): the last blocks of a sensor gone quiet stay as they are.
  * - Memory holds the waiting readings (bounded by `maxPendingSamples`, writers wait beyond four
- *   times that), the last block per sensor and the heartbeat counters; nothing grows with history.
+ *   times that, besides the open windows), the last block per sensor and the heartbeat counters;
+ *   nothing grows with history.
  */
 export class FileReadingStore implements ReadingStore {
   private pending = new PendingWindows();
@@ -93,7 +114,20 @@ export class FileReadingStore implements ReadingStore {
   private stateChanged = false;
   private writes = 0;
   private readonly levelCache = new Map<string, Map<Level, Set<number>>>();
-  private readonly counters = { received: 0, stored: 0, duplicates: 0, checkpoints: 0, compactions: 0 };
+  /** `sid/rid` -> the windows before this are complete (a later reading came, or the device's block) */
+  private readonly marks = new Map<string, number>();
+  /** `sid/rid` -> when readings of it came last (the store's clock) */
+  private readonly arrivals = new Map<string, number>();
+  /** readings of open windows carried over into `pending` by the last checkpoint */
+  private carried = 0;
+  private readonly counters = {
+    received: 0,
+    stored: 0,
+    duplicates: 0,
+    expired: 0,
+    checkpoints: 0,
+    compactions: 0,
+  };
   private readonly now: () => number;
 
   private constructor(
@@ -107,13 +141,14 @@ export class FileReadingStore implements ReadingStore {
     await fs.mkdir(opts.dir, { recursive: true, mode: 0o700 });
     const state = await readStateFile(join(opts.dir, STATE_FILE), parseState);
     const body: StateBody = state.kind === 'read' ? state.value : { walSeq: 0, lastBlocks: {}, devices: {} };
-    const { wal, records } = await WriteAheadLog.open(join(opts.dir, 'wal'), body.walSeq);
+    const { wal, records } = await WriteAheadLog.open(join(opts.dir, 'wal'), body.keepSeq ?? body.walSeq);
     const store = new FileReadingStore(opts, wal);
     for (const [sid, [rid, lvl, bid]] of Object.entries(body.lastBlocks))
       store.lastBlocks.set(sid, { sid, rid, lvl, bid });
     for (const [did, [heartbeats, resets, last]] of Object.entries(body.devices))
       store.devices.set(did, { heartbeats, resets, lastHeartbeat: last });
-    for (const rec of records) store.apply(JSON.parse(rec.toString('utf8')) as WalRecord, false);
+    for (const rec of records)
+      store.apply(JSON.parse(rec.data.toString('utf8')) as WalRecord, false, rec.seq, rec.seq >= body.walSeq);
     // What the log held goes into blocks at once, so a crash loop never grows the log.
     await store.runWorker(true);
     store.timer = setInterval(() => void store.kick(), opts.checkpointMs ?? 5000);
@@ -146,11 +181,11 @@ export class FileReadingStore implements ReadingStore {
     if (this.closed) throw new Error('the store is closed');
     // Beyond four times the checkpoint threshold writers wait for the checkpoint: memory stays flat
     // when the disk cannot keep up.
-    while (this.pending.samples > 4 * this.maxPending && this.worker) await this.worker;
+    while (this.pending.samples - this.carried > 4 * this.maxPending && this.worker) await this.worker;
     // Applied before the log write resolves, in the same tick as the log takes it, so a checkpoint
     // that switches log segments sees exactly the records of the segments it may drop.
     const done = this.wal.append(Buffer.from(JSON.stringify(rec)));
-    this.apply(rec, true);
+    this.apply(rec, true, this.wal.current, true);
     try {
       await done;
       this.writeFailed = false;
@@ -159,12 +194,17 @@ export class FileReadingStore implements ReadingStore {
       this.writeFailed = true;
       throw err;
     }
-    if (this.pending.samples >= this.maxPending) void this.kick();
+    if (this.pending.samples - this.carried >= this.maxPending) void this.kick();
   }
 
-  private apply(rec: WalRecord, live: boolean): void {
+  /**
+   * `seq`: the log segment the record is in. `counted`: false for a record replayed from a
+   * segment the state file's counters already hold (kept only for its readings).
+   */
+  private apply(rec: WalRecord, live: boolean, seq: number, counted: boolean): void {
     this.stateChanged = true;
     if (rec.k === 'h') {
+      if (!counted) return;
       const d = this.devices.get(rec.d) ?? { heartbeats: 0, resets: 0, lastHeartbeat: 0 };
       this.devices.set(rec.d, {
         heartbeats: d.heartbeats + 1,
@@ -173,10 +213,41 @@ export class FileReadingStore implements ReadingStore {
       });
       return;
     }
-    for (let i = 0; i < rec.t.length; i++) this.pending.add(rec.s, rec.r, blockId(rec.t[i]!, 8), rec.t[i]!, rec.v[i]!);
+    const key = `${rec.s}/${rec.r}`;
+    let newest = -1;
+    for (let i = 0; i < rec.t.length; i++) {
+      const t = rec.t[i]!;
+      this.pending.add(rec.s, rec.r, blockId(t, 8), t, rec.v[i]!, seq);
+      newest = Math.max(newest, t);
+    }
     if (live) this.counters.received += rec.t.length;
-    if (rec.l !== undefined && rec.b !== undefined)
-      this.lastBlocks.set(rec.s, { sid: rec.s, rid: rec.r, lvl: rec.l, bid: rec.b });
+    // One source sends a sensor's readings in time order: the windows before the newest one's are complete.
+    if (newest >= 0) this.raiseMark(key, blockId(newest, 8));
+    this.arrivals.set(key, this.now());
+    if (rec.l !== undefined && rec.b !== undefined) {
+      if (counted) this.lastBlocks.set(rec.s, { sid: rec.s, rid: rec.r, lvl: rec.l, bid: rec.b });
+      // The device sends a block once it is done with its window.
+      if (isLevel(rec.l)) this.raiseMark(key, blockEnd(rec.l, rec.b));
+    }
+  }
+
+  private raiseMark(key: string, below: number): void {
+    if (below > (this.marks.get(key) ?? 0)) this.marks.set(key, below);
+  }
+
+  /**
+   * The windows of a sensor below this are sealed: written, complete (a later reading or block
+   * came), or over for `sealAfter` seconds, up to the window of its newest reading; beyond that
+   * (late readings waiting in a window after the data) only once nothing came for the sensor
+   * for `sealAfter` seconds: else a sensor catching up would have each batch of late readings
+   * written as a block of its own, each one window further, running ahead of its data.
+   */
+  private sealedBelow(key: string, levels: Map<Level, Set<number>>, now: number): number {
+    const after = this.opts.sealAfter ?? 360;
+    const mark = this.marks.get(key) ?? 0;
+    const byClock = blockId(now - after, 8);
+    const quiet = now - (this.arrivals.get(key) ?? -Infinity) >= after;
+    return Math.max(frontier(levels), mark, Math.min(byClock, mark + 256), quiet ? byClock : 0);
   }
 
   /** Run a checkpoint (and a compaction when due) unless one is running. */
@@ -216,23 +287,27 @@ export class FileReadingStore implements ReadingStore {
     const seq = this.wal.switchSegment();
     const flushing = (this.flushing = this.pending);
     this.pending = new PendingWindows();
+    this.carried = 0;
     const state = this.stateBody(seq);
+    const now = this.now();
     try {
       // Sensors are independent files: several at once overlap the file system's latency.
       await forEachLimited([...flushing.sensors], FLUSH_CONCURRENCY, ([key, windows]) =>
-        this.flushSensor(key, windows),
+        this.flushSensor(key, windows, now),
       );
       await syncFs(this.opts.dir);
-      await writeStateFile(join(this.opts.dir, STATE_FILE), STATE_VERSION, state);
-      await this.wal.dropBefore(seq);
+      // Segments holding readings of open windows stay until those windows are written.
+      const keepSeq = Math.min(seq, this.pending.minSeq());
+      await writeStateFile(join(this.opts.dir, STATE_FILE), STATE_VERSION, { ...state, keepSeq });
+      await this.wal.dropBefore(keepSeq);
       this.counters.checkpoints++;
     } catch (err) {
       this.stateChanged = true;
-      // Nothing is lost: the records stay in the log; keep them readable and retry next time.
+      // Nothing is lost: the records stay in the log; keep what was not written readable and retry next time.
       for (const [key, windows] of flushing.sensors) {
         const [sid, rid] = splitKey(key);
         for (const [bid, w] of windows)
-          for (let i = 0; i < w.times.length; i++) this.pending.add(sid, rid, bid, w.times[i]!, w.values[i]!);
+          for (let i = 0; i < w.times.length; i++) this.pending.add(sid, rid, bid, w.times[i]!, w.values[i]!, w.seq);
       }
       throw err;
     } finally {
@@ -248,31 +323,79 @@ export class FileReadingStore implements ReadingStore {
     return { walSeq, lastBlocks, devices };
   }
 
-  private async flushSensor(key: string, windows: Map<number, Series>): Promise<void> {
+  /**
+   * Write the sealed windows of one sensor, each as a new level-8 block, and carry the open ones
+   * over. A window leaves `windows` once written or carried, so a failure re-queues only the rest.
+   */
+  private async flushSensor(key: string, windows: Map<number, PendingWindow>, now: number): Promise<void> {
     const [sid, rid] = splitKey(key);
     const levels = await this.writerLevels(sid, rid);
-    const targets = new Map<string, { key: BlockKey; fresh: Series }>();
-    for (const [bid8, w] of windows) {
-      const target = containing(levels, sid, rid, bid8);
-      const id = `${target.lvl}/${target.bid}`;
-      const t = targets.get(id) ?? { key: target, fresh: { times: [], values: [] } };
-      targets.set(id, t);
-      t.fresh.times.push(...w.times);
-      t.fresh.values.push(...w.values);
+    const next = frontier(levels);
+    const sealed = this.sealedBelow(key, levels, now);
+    // Late readings (their own window lies before the last stored block) go into the window after it.
+    for (const [bid, w] of [...windows]) {
+      if (bid >= next) continue;
+      const target = windows.get(next) ?? { times: [], values: [], seq: w.seq };
+      windows.set(next, target);
+      target.times.push(...w.times);
+      target.values.push(...w.values);
+      target.seq = Math.min(target.seq, w.seq);
+      windows.delete(bid);
     }
-    for (const { key: target, fresh } of targets.values()) {
-      const unique = sortUnique(fresh);
-      const existing = levels.get(target.lvl)!.has(target.bid) ? await this.readBlock(target) : undefined;
-      const { merged, added } = existing
-        ? mergeInto(blockToSeries(existing), unique)
-        : { merged: unique, added: unique.times.length };
-      this.counters.stored += added;
-      this.counters.duplicates += fresh.times.length - added;
-      if (added === 0) continue;
-      await this.writeBlock(target, merged, existing);
-      levels.get(target.lvl)!.add(target.bid);
-      if (target.lvl !== 20) this.toCompact?.add(key);
+    for (const bid of [...windows.keys()].sort((a, b) => a - b)) {
+      const w = windows.get(bid)!;
+      if (bid >= sealed) {
+        for (let i = 0; i < w.times.length; i++) this.pending.add(sid, rid, bid, w.times[i]!, w.values[i]!, w.seq);
+        this.carried += w.times.length;
+      } else await this.writeWindow(key, levels, bid, w);
+      windows.delete(bid);
     }
+  }
+
+  /** Write a sealed window's readings as its level-8 block, the only time that key is written. */
+  private async writeWindow(key: string, levels: Map<Level, Set<number>>, bid: number, w: Series): Promise<void> {
+    const [sid, rid] = splitKey(key);
+    const unique = sortUnique(w);
+    let expired = 0;
+    let series = unique;
+    // Readings before the window came late: some may be stored already, some too early to place.
+    if (unique.times.length > 0 && unique.times[0]! < bid) {
+      const stored = await this.storedTimes(sid, rid, levels, Math.max(unique.times[0]!, bid - MAX_LEAD_SECONDS));
+      series = { times: [], values: [] };
+      for (let i = 0; i < unique.times.length; i++) {
+        const t = unique.times[i]!;
+        if (t < bid && bid - t > MAX_LEAD_SECONDS) expired++;
+        else if (!(t < bid && stored.has(t))) {
+          series.times.push(t);
+          series.values.push(unique.values[i]!);
+        }
+      }
+    }
+    this.counters.stored += series.times.length;
+    this.counters.expired += expired;
+    this.counters.duplicates += w.times.length - series.times.length - expired;
+    if (series.times.length === 0) return;
+    await this.writeBlock({ sid, rid, lvl: 8, bid }, series, undefined);
+    levels.get(8)!.add(bid);
+    this.toCompact?.add(key);
+  }
+
+  /** The times stored in blocks from `from` on (late readings are checked against them). */
+  private async storedTimes(
+    sid: string,
+    rid: number,
+    levels: Map<Level, Set<number>>,
+    from: number,
+  ): Promise<Set<number>> {
+    const keys: BlockKey[] = [];
+    for (const [lvl, bids] of levels) for (const bid of bids) keys.push({ sid, rid, lvl, bid });
+    const out = new Set<number>();
+    for (const key of timeline(keys)) {
+      if (blockEnd(key.lvl, key.bid) <= from) continue;
+      const block = await this.readBlock(key);
+      if (block) for (const t of blockToSeries(block).times) out.add(t);
+    }
+    return out;
   }
 
   private async compact(): Promise<void> {
@@ -284,12 +407,16 @@ export class FileReadingStore implements ReadingStore {
     for (const key of keys) {
       const [sid, rid] = splitKey(key);
       const levels = await this.writerLevels(sid, rid);
+      // Compaction follows the data, not the clock: a sensor catching up on days of readings would
+      // otherwise see its parents run ahead of its stream, and its next readings come too late.
+      const complete = Math.max(frontier(levels), this.marks.get(key) ?? 0);
       for (const lvl of [8, 12, 16] as const) {
         const up = parentLevel(lvl)!;
         const groups = new Map<number, number[]>();
         for (const bid of [...levels.get(lvl)!].sort((a, b) => a - b)) {
-          if (!parentWindowPast(lvl, bid, now)) continue;
           const p = parentId(lvl, bid);
+          // Only a window nothing will be written into again: past, and complete for this sensor.
+          if (!parentWindowPast(lvl, bid, now) || blockEnd(up, p) > complete) continue;
           groups.set(p, [...(groups.get(p) ?? []), bid]);
         }
         for (const [pbid, bids] of groups) {
@@ -446,34 +573,47 @@ export class FileReadingStore implements ReadingStore {
         last = t;
       }
     };
+    // Samples read from blocks and not yet visited, ascending: a block may start early (it holds
+    // late readings), so a sample is visited only once no block still to read can hold an earlier one.
+    let held: Series = { times: [], values: [] };
+    const visitBefore = (bound: number): void => {
+      let i = 0;
+      for (;;) {
+        const ht = i < held.times.length && held.times[i]! < bound ? held.times[i]! : Infinity;
+        const wt = w < waiting.times.length && waiting.times[w]! < bound ? waiting.times[w]! : Infinity;
+        if (ht === Infinity && wt === Infinity) break;
+        if (ht <= wt) {
+          emit(ht, held.values[i]!);
+          if (wt === ht) w++;
+          i++;
+        } else emit(wt, waiting.values[w++]!);
+      }
+      if (i > 0) held = { times: held.times.slice(i), values: held.values.slice(i) };
+    };
     for (let attempt = 0; attempt < 4; attempt++) {
+      // A block's samples lie in [bid - MAX_LEAD_SECONDS, end); the timeline is in bid order.
       const line = timeline(await this.list({ sid, rid })).filter(
-        (k) => blockEnd(k.lvl, k.bid) > last + 1 && k.bid <= to,
+        (k) => blockEnd(k.lvl, k.bid) > last + 1 && k.bid - MAX_LEAD_SECONDS <= to,
       );
       let vanished = false;
       for (const key of line) {
+        visitBefore(key.bid - MAX_LEAD_SECONDS);
         const block = await this.readBlock(key);
         if (!block) {
           vanished = true;
           break;
         }
-        const s = blockToSeries(block);
-        const inBlock = { times: [] as number[], values: [] as number[] };
-        const end = blockEnd(key.lvl, key.bid);
-        while (w < waiting.times.length && waiting.times[w]! < end) {
-          if (waiting.times[w]! < key.bid) emit(waiting.times[w]!, waiting.values[w]!);
-          else {
-            inBlock.times.push(waiting.times[w]!);
-            inBlock.values.push(waiting.values[w]!);
-          }
-          w++;
-        }
-        const { merged } = mergeInto(s, inBlock);
-        for (let i = 0; i < merged.times.length; i++) emit(merged.times[i]!, merged.values[i]!);
+        const s = inRange(blockToSeries(block), last, to);
+        if (s.times.length === 0) continue;
+        if (held.times.length === 0 || s.times[0]! > held.times.at(-1)!)
+          held = { times: [...held.times, ...s.times], values: [...held.values, ...s.values] };
+        else held = mergeInto(held, s).merged;
       }
       if (!vanished) break;
+      // Compaction replaced a block meanwhile: list again from the last sample visited.
+      held = { times: [], values: [] };
     }
-    for (; w < waiting.times.length; w++) emit(waiting.times[w]!, waiting.values[w]!);
+    visitBefore(Infinity);
   }
 
   async lastBlock(sid: string): Promise<BridgeSyncEntry | undefined> {
@@ -491,7 +631,8 @@ export class FileReadingStore implements ReadingStore {
   stats(): StoreStats {
     return {
       ...this.counters,
-      pending: this.pending.samples + (this.flushing?.samples ?? 0),
+      pending: this.pending.samples - this.carried + (this.flushing?.samples ?? 0),
+      open: this.carried,
       walBytes: this.wal.bytes,
     };
   }
@@ -519,13 +660,24 @@ function splitKey(key: string): [string, number] {
   return [key.slice(0, at), Number(key.slice(at + 1))];
 }
 
-/** The stored block that holds the level-8 window `bid8`: the highest level present, else level 8. */
-function containing(levels: Map<Level, Set<number>>, sid: string, rid: number, bid8: number): BlockKey {
-  for (const lvl of [20, 16, 12] as const) {
-    const bid = blockId(bid8, lvl);
-    if (levels.get(lvl)!.has(bid)) return { sid, rid, lvl, bid };
+/** The end of a sensor's last stored block, any level: every block written from now on starts there or later. */
+function frontier(levels: Map<Level, Set<number>>): number {
+  let end = 0;
+  for (const [lvl, bids] of levels) for (const bid of bids) end = Math.max(end, blockEnd(lvl, bid));
+  return end;
+}
+
+/** The samples with after < t <= to. */
+function inRange(s: Series, after: number, to: number): Series {
+  const out: Series = { times: [], values: [] };
+  for (let i = 0; i < s.times.length; i++) {
+    const t = s.times[i]!;
+    if (t > after && t <= to) {
+      out.times.push(t);
+      out.values.push(s.values[i]!);
+    }
   }
-  return { sid, rid, lvl: 8, bid: bid8 };
+  return out;
 }
 
 function concat(a: Series, b: Series | undefined): Series {
@@ -558,5 +710,7 @@ function parseState(json: unknown): StateBody {
   const o = json as Partial<StateBody> & { version?: number };
   if (o?.version !== STATE_VERSION) throw new Error(`unknown store state version ${String(o?.version)}`);
   if (!Number.isSafeInteger(o.walSeq)) throw new Error('walSeq missing');
-  return { walSeq: o.walSeq!, lastBlocks: o.lastBlocks ?? {}, devices: o.devices ?? {} };
+  // Segments before keepSeq hold no reading that waits; a state without it (an older version) waits for none.
+  const keepSeq = Number.isSafeInteger(o.keepSeq) ? Math.min(o.keepSeq!, o.walSeq!) : o.walSeq!;
+  return { walSeq: o.walSeq!, keepSeq, lastBlocks: o.lastBlocks ?? {}, devices: o.devices ?? {} };
 }

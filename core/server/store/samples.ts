@@ -48,30 +48,46 @@ export function mergeInto(stored: Series, fresh: Series): { merged: Series; adde
   return { merged: { times, values }, added };
 }
 
-/** Readings waiting for the next checkpoint, by level-8 window, in arrival order. */
+/** The readings of one window waiting to be written, and the oldest log segment holding one of them. */
+export interface PendingWindow extends Series {
+  seq: number;
+}
+
+/**
+ * Readings waiting to be written into blocks, by the level-8 window whose block will hold them
+ * (their own, or a later one for a reading whose own window is written already), in arrival order.
+ */
 export class PendingWindows {
   /** `sid/rid` -> window bid -> samples */
-  readonly sensors = new Map<string, Map<number, Series>>();
+  readonly sensors = new Map<string, Map<number, PendingWindow>>();
   samples = 0;
 
-  add(sid: string, rid: number, bid8: number, t: number, v: number): void {
+  /** `seq`: the log segment the reading is in; its window's block is written before that segment goes. */
+  add(sid: string, rid: number, bid8: number, t: number, v: number, seq: number): void {
     const key = `${sid}/${rid}`;
     let windows = this.sensors.get(key);
     if (!windows) this.sensors.set(key, (windows = new Map()));
     let w = windows.get(bid8);
-    if (!w) windows.set(bid8, (w = { times: [], values: [] }));
+    if (!w) windows.set(bid8, (w = { times: [], values: [], seq }));
     w.times.push(t);
     w.values.push(v);
+    w.seq = Math.min(w.seq, seq);
     this.samples++;
   }
 
-  /** Sorted unique samples of a sensor and rid with from <= t <= to. */
+  /** The oldest log segment a waiting reading is in (Infinity when none waits). */
+  minSeq(): number {
+    let min = Infinity;
+    for (const windows of this.sensors.values()) for (const w of windows.values()) min = Math.min(min, w.seq);
+    return min;
+  }
+
+  /** Sorted unique samples of a sensor and rid with from <= t <= to (in any window: some wait in a later one). */
   range(sid: string, rid: number, from: number, to: number): Series {
     const windows = this.sensors.get(`${sid}/${rid}`);
     const out: Series = { times: [], values: [] };
     if (!windows) return out;
-    for (const [bid, w] of windows) {
-      if (bid + 256 <= from || bid > to) continue;
+    for (const w of windows.values()) {
       for (let i = 0; i < w.times.length; i++) {
         const t = w.times[i]!;
         if (t >= from && t <= to) {

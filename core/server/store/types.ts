@@ -33,7 +33,10 @@ export interface ReadingStore extends TmpoReader {
   /** The last TMPO block a device sent for the sensor (bridge sync), if any. */
   lastBlock(sid: string): Promise<BridgeSyncEntry | undefined>;
   deviceState(did: string): Promise<DeviceState | undefined>;
-  /** Wait until what was acknowledged is in blocks (tests, shutdown); the database store has nothing to wait for. */
+  /**
+   * Wait until what was acknowledged of the sealed windows is in blocks (tests); the database
+   * store has nothing to wait for.
+   */
   flush(): Promise<void>;
   /** Whether the store takes data now. */
   healthy(): boolean;
@@ -55,8 +58,12 @@ export interface StoreStats {
   stored: number;
   /** readings dropped because their (sid, rid, ts) was already stored */
   duplicates: number;
-  /** readings acknowledged but not yet in blocks */
+  /** readings dropped because they came more than 2^20 s before the first window still open to them */
+  expired: number;
+  /** readings acknowledged, of sealed windows, not yet in blocks (work the store still has to do) */
   pending: number;
+  /** readings acknowledged, waiting for their window to be sealed */
+  open: number;
   checkpoints: number;
   compactions: number;
   walBytes: number;

@@ -34,17 +34,21 @@ export class WriteAheadLog {
     this.seq = (segments.at(-1) ?? 0) + 1;
   }
 
-  /** Open the log and read every whole record of the segments numbered `fromSeq` or higher. */
-  static async open(dir: string, fromSeq = 0): Promise<{ wal: WriteAheadLog; records: Buffer[] }> {
+  /** Open the log and read every whole record of the segments numbered `fromSeq` or higher, with its segment. */
+  static async open(
+    dir: string,
+    fromSeq = 0,
+  ): Promise<{ wal: WriteAheadLog; records: Array<{ seq: number; data: Buffer }> }> {
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     const segments = (await fs.readdir(dir))
       .map((name) => /^(\d{16})\.wal$/.exec(name))
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => Number(m[1]))
       .sort((a, b) => a - b);
-    const records: Buffer[] = [];
+    const records: Array<{ seq: number; data: Buffer }> = [];
     for (const seq of segments) {
-      if (seq >= fromSeq) records.push(...readRecords(await fs.readFile(segmentPath(dir, seq))));
+      if (seq >= fromSeq)
+        for (const data of readRecords(await fs.readFile(segmentPath(dir, seq)))) records.push({ seq, data });
     }
     const wal = new WriteAheadLog(dir, segments);
     await wal.begin();

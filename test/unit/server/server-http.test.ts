@@ -231,3 +231,44 @@ test('REST: intervals, resolutions, units, nan gaps, JSONP, tokens and account i
     }
   });
 });
+
+test('tmpo sync lists a window as soon as it is sealed (a later reading came), not 360 s after its end; late readings come at the next sync', async () => {
+  await withTempDir(async (dir) => {
+    const { alice } = await setup(dir);
+    const W = T0 - (T0 % 256) + 3 * 256; // a window's start
+    let now = W + 300;
+    const server = await FluksoServer.start({ dataDir: dir, port: 0, now: () => now });
+    try {
+      const post = async (points: Array<[number, number]>) => {
+        const body = JSON.stringify({ measurements: points });
+        assert.equal((await http(server.url, 'POST', `sensor/${S1}`, body, signed(KEY, body))).status, 200);
+      };
+      // Readings of the window W, then one of the next: W is complete 44 s after its end.
+      await post([
+        [W + 10, 1],
+        [W + 130, 2],
+        [W + 250, 4],
+        [W + 290, 5],
+      ]);
+      await server.store.flush();
+      const client = new TmpoPyClient(server.url.replace(/\/$/, ''), { now: () => now });
+      client.add(S1, alice);
+      await client.sync();
+      assert.deepEqual(client.series(S1).times, [W + 10, W + 130, W + 250]);
+      // A reading late for W (its block is with the client) and the next window's.
+      await post([
+        [W + 200, 3],
+        [W + 520, 6],
+      ]);
+      now = W + 600;
+      await server.store.flush();
+      await client.sync();
+      assert.deepEqual(
+        [...client.series(S1).times].sort((a, b) => a - b),
+        [W + 10, W + 130, W + 200, W + 250, W + 290],
+      );
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -1,0 +1,48 @@
+/** `docs/<file>.md` optionally followed by `#<anchor>`, as comments cite them (docs/comment-map.md). */
+const CITATION = /\bdocs\/([\w./-]+?\.md)(?:#([\w-]+))?/g;
+
+export interface DocsReader {
+  exists(path: string): boolean;
+  read(path: string): string;
+}
+
+/** The anchors GitHub gives a markdown file's headings, in order (fenced code skipped). */
+export function headingAnchors(markdown: string): string[] {
+  const seen = new Map<string, number>();
+  const out: string[] = [];
+  let fenced = false;
+  for (const line of markdown.split('\n')) {
+    if (/^\s*(```|~~~)/.test(line)) fenced = !fenced;
+    const h = fenced ? null : /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
+    if (!h) continue;
+    const base = h[1]!
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    out.push(n === 0 ? base : `${base}-${n}`);
+  }
+  return out;
+}
+
+/** Each citation in `text` whose file or heading does not exist, as `<line>: <citation>: <why>`. */
+export function brokenCitations(text: string, docs: DocsReader): string[] {
+  const anchors = new Map<string, string[]>();
+  const out: string[] = [];
+  text.split('\n').forEach((line, i) => {
+    for (const m of line.matchAll(CITATION)) {
+      const path = `docs/${m[1]!}`;
+      const anchor = m[2];
+      const cited = anchor ? `${path}#${anchor}` : path;
+      if (!docs.exists(path)) {
+        out.push(`${i + 1}: ${cited}: no such file`);
+        continue;
+      }
+      if (!anchor) continue;
+      if (!anchors.has(path)) anchors.set(path, headingAnchors(docs.read(path)));
+      if (!anchors.get(path)!.includes(anchor)) out.push(`${i + 1}: ${cited}: no such heading`);
+    }
+  });
+  return out;
+}

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../../support/paths';
-import { brokenCitations, headingAnchors } from './doc-citations';
+import { brokenCitations, brokenLinks, headingAnchors } from './doc-citations';
 
 const SCANNED = ['core', 'nodes', 'scripts', 'test', 'bench'];
 const SELF = join('test', 'unit', 'lint', 'doc-citations.test.ts');
@@ -19,6 +19,14 @@ function sourceFiles(dir: string): string[] {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) return name === 'node_modules' ? [] : sourceFiles(p);
     return /\.(ts|mjs|js|html)$/.test(name) ? [p] : [];
+  });
+}
+
+function markdownUnder(dir: string): string[] {
+  return readdirSync(join(repoRoot, dir)).flatMap((name) => {
+    const rel = `${dir}/${name}`;
+    if (statSync(join(repoRoot, rel)).isDirectory()) return markdownUnder(rel);
+    return name.endsWith('.md') ? [rel] : [];
   });
 }
 
@@ -35,6 +43,29 @@ test('every docs/… citation in the code names an existing file and one of its 
     brokenCitations(readFileSync(f, 'utf8'), docs).map((b) => `${f.slice(repoRoot.length + 1)}:${b}`),
   );
   assert.deepEqual(broken, [], 'fix the citation, or the heading it names (docs/README.md: headings are stable)');
+});
+
+test('every relative link in README.md, CONTRIBUTING.md and docs/ leads to a file and, with an anchor, a heading', () => {
+  const pages = ['README.md', 'CONTRIBUTING.md', ...markdownUnder('docs')];
+  assert.ok(pages.length >= 10, pages.join(' '));
+  const broken = pages.flatMap((p) => brokenLinks(p, docs.read(p), docs).map((b) => `${p}:${b}`));
+  assert.deepEqual(broken, []);
+});
+
+test('a link to a missing file or heading is reported, relative to the page; outside links are not checked', () => {
+  const page = [
+    '[tmpo](protocols/tmpo.md#levels), [same page](#top), [up](../README.md), [web](https://example.org/x#y)',
+    '[gone](protocols/gone.md) and [renamed](protocols/tmpo.md#old-name), `[code](span.md)`',
+    '```',
+    '[in code](nowhere.md)',
+    '```',
+    '# Top',
+  ].join('\n');
+  const reader = { ...docs, read: (p: string) => (p === 'docs/page.md' ? page : docs.read(p)) };
+  assert.deepEqual(
+    brokenLinks('docs/page.md', page, { ...reader, exists: (p) => p === 'docs/page.md' || docs.exists(p) }),
+    ['2: protocols/gone.md: no such file', '2: protocols/tmpo.md#old-name: no such heading'],
+  );
 });
 
 test('a citation of a missing page, or of a heading the page does not have, is reported', () => {

@@ -46,3 +46,43 @@ export function brokenCitations(text: string, docs: DocsReader): string[] {
   });
   return out;
 }
+
+/** `[text](target)` in markdown; the target up to the first space or closing parenthesis. */
+const LINK = /\]\(([^)\s]+)\)/g;
+
+/**
+ * Each relative link in the markdown file `file` (a path from the repository root) whose target
+ * does not exist, or whose `#anchor` is not a heading of the markdown file it points to.
+ */
+export function brokenLinks(file: string, text: string, docs: DocsReader): string[] {
+  const dir = file.includes('/') ? file.slice(0, file.lastIndexOf('/')) : '';
+  const out: string[] = [];
+  let fenced = false;
+  text.split('\n').forEach((line, i) => {
+    if (/^\s*(```|~~~)/.test(line)) fenced = !fenced;
+    if (fenced) return;
+    // code spans hold no links: `A-B:C.D.E[*F](group)` is an OBIS pattern
+    for (const m of line.replace(/`[^`]*`/g, '').matchAll(LINK)) {
+      const target = m[1]!;
+      if (/^[a-z]+:/i.test(target)) continue;
+      const [rel = '', anchor] = target.split('#', 2);
+      const path = rel ? joinPosix(dir, rel) : file;
+      if (!docs.exists(path)) {
+        out.push(`${i + 1}: ${target}: no such file`);
+        continue;
+      }
+      if (anchor && path.endsWith('.md') && !headingAnchors(docs.read(path)).includes(anchor))
+        out.push(`${i + 1}: ${target}: no such heading`);
+    }
+  });
+  return out;
+}
+
+function joinPosix(dir: string, rel: string): string {
+  const parts = dir ? dir.split('/') : [];
+  for (const p of rel.split('/')) {
+    if (p === '..') parts.pop();
+    else if (p !== '.' && p !== '') parts.push(p);
+  }
+  return parts.join('/');
+}

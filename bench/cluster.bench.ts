@@ -1,5 +1,5 @@
 /**
- * Cost of clustering (`npm run bench`, issue #18): MQTT messages per second and p99 latency
+ * Cost of clustering (`npm run bench`, docs/cluster.md#known-limits): MQTT messages per second and p99 latency
  * through one broker alone, one broker on Redis, and three brokers on Redis behind HAProxy, in
  * the same run. Each broker is its own process (bench/cluster-broker.ts), as flm-broker runs it.
  * Throughput: PUBLISHERS publish MESSAGES QoS 0 messages as fast as they can, SUBSCRIBERS each

@@ -1,5 +1,5 @@
 /**
- * The Flukso server's HTTP ingestion into the shared MariaDB database (issue #18 item 2): POSTs
+ * The Flukso server's HTTP ingestion into the shared MariaDB database (docs/cluster.md#server-mode): POSTs
  * per second and readings per second, signed and checked as the FLM sends them, with 32 uploads
  * in flight over keep-alive connections, against the same requests into the file store (write-
  * ahead log) in the same run. Two shapes: the FLM's routine POST (5 readings, one a minute) and a

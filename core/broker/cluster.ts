@@ -5,9 +5,10 @@ import { RedisLoginHolders, type LoginHolders } from './login-holders';
 
 /**
  * What aedes needs to run as one of several instances sharing one MQTT namespace
- * (docs/cluster.md): publishes go through Redis pub/sub (mqemitter-redis), retained messages,
- * subscriptions and QoS 1 sessions live in Redis (aedes-persistence-redis), and the ids held by
- * logged-in clients are shared so that no instance lets an anonymous client take one over.
+ * (docs/cluster.md#what-goes-through-redis): publishes go through Redis pub/sub (mqemitter-redis),
+ * retained messages, subscriptions, QoS 1 sessions and wills live in Redis
+ * (aedes-persistence-redis), and the ids held by logged-in clients are shared so that no instance
+ * lets an anonymous client take one over.
  */
 export interface BrokerBackend {
   /** the aedes `mq` and `persistence` options */

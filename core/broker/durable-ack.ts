@@ -9,7 +9,7 @@ type BrokerPublish = (packet: AedesPublishPacket, client: Client | null, cb?: Pu
  * aedes 1.x writes the PUBACK of a QoS 1 PUBLISH first and only then stores the retained copy,
  * queues it for offline sessions and hands it to the emitter (which, on Redis, returns when Redis
  * answered the PUBLISH). An instance killed in between has acknowledged a message no other
- * instance ever sees (README, "Several instances": acknowledged means stored). Here the whole
+ * instance ever sees (docs/cluster.md#acknowledged-means-stored). Here the whole
  * publish runs inside authorizePublish, which aedes waits for before it writes the PUBACK; aedes's
  * own publish of the same packet afterwards is then skipped. A store that fails or does not answer
  * within `timeoutMs` fails the publish: aedes closes the connection without a PUBACK, and the

@@ -13,10 +13,10 @@ interface Delivering {
  * aedes 1.x subscribes a returning session again before it writes the CONNACK, and sends the
  * queue after it: a message published in between was written before the CONNACK (mqtt.js then
  * waits for a CONNACK it never handles, and gives up with "connack timeout") or ahead of older
- * queued messages. On Redis that window lasts several round trips (README, "Several instances").
- * Here live messages for such a client wait until aedes reports it ready (queue sent), and go
- * out then, in the order they came. Whatever of them was also queued arrives twice (QoS 1 is at
- * least once).
+ * queued messages. On Redis that window lasts several round trips
+ * (docs/cluster.md#a-returning-persistent-session). Here live messages for such a client wait
+ * until aedes reports it ready (queue sent), and go out then, in the order they came. Whatever of
+ * them was also queued arrives twice (QoS 1 is at least once).
  */
 export function resumeInOrder(aedes: Aedes): void {
   const waiting = new WeakMap<Client, Array<() => void>>();

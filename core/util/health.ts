@@ -1,5 +1,5 @@
 /**
- * What `GET /health` answers (README "Several instances"): each part that takes data (the
+ * What `GET /health` answers (docs/cluster.md#health-and-haproxy): each part that takes data (the
  * broker, a store) registers a probe while it runs; the answer is 200 when every probe says it
  * can take data and 503 otherwise, or when nothing is registered (nothing to take data with).
  * One registry per process: a load balancer asks the process, not a node.

@@ -1,5 +1,5 @@
 /**
- * Issue #18 on loopback: Redis, three `npm start` instances with FLM_REDIS_URL and HAProxy in
+ * Several instances on loopback (docs/cluster.md): Redis, three `npm start` instances with FLM_REDIS_URL and HAProxy in
  * front (test/support/cluster.ts). 20 subscribers and 2 publishers go through the balancer; one
  * instance is killed with SIGKILL mid-load and its clients reconnect to the others.
  *

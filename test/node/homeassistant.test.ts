@@ -3,7 +3,17 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import mqtt from 'mqtt';
-import { helper, flmNodes, onTab, waitFor, collect, withDataDir, freePort, nodeRedPath } from '../support/nodered';
+import {
+  helper,
+  flmNodes,
+  onTab,
+  waitFor,
+  collect,
+  withDataDir,
+  freePort,
+  nodeRedPath,
+  redeploy,
+} from '../support/nodered';
 import { HOUSEHOLD_SENSORS, DEVICE_ID, DEVICE_KEY, sid, T0 } from '../support/device';
 import { checkHaSensorConfig } from '../support/ha-sensor-schema';
 import type { SensorInput } from '../../core/config/schema';
@@ -206,7 +216,7 @@ test('flm-homeassistant: a sensor disabled and redeployed gets an empty retained
       const before = ha.got.length;
       const sensors = HOUSEHOLD_SENSORS.map((s) => (s.name === 'solar' ? { ...s, enable: false } : s));
       const f2 = flow(dir, port, { sensors });
-      await helper.setFlows(f2, 'nodes', creds);
+      await redeploy(f2, 'nodes', creds);
       out = collect('out');
       await waitFor(
         'the removal',

@@ -1,7 +1,7 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
-import { helper, flmNodes, onTab, waitFor, collect, withDataDir, freePort } from '../support/nodered';
+import { helper, flmNodes, onTab, waitFor, collect, withDataDir, freePort, redeploy } from '../support/nodered';
 import { HOUSEHOLD_SENSORS, DEVICE_ID, DEVICE_KEY, sid } from '../support/device';
 import { portOpen } from '../support/net';
 import { errorsOf, lastStatusOf } from '../support/node-calls';
@@ -92,11 +92,19 @@ for (const which of ['mqtt', 'ws', 'api'] as const) {
       } finally {
         await new Promise((r) => blocker.close(r));
       }
-      await helper.setFlows(f, 'full', creds);
+      await redeploy(f, 'full', creds);
       const again = helper.getNode(which === 'api' ? 'tmpo' : 'broker');
       await waitFor('green after the redeploy', () => lastStatusOf(again).fill === 'green');
       assert.deepEqual(errorsOf(again), []);
-      for (const p of [ports.mqtt, ports.ws, ports.api]) assert.equal(await portOpen(p), true, `port ${p} listens`);
+      // a full deploy restarts every node: the other node's port may open a moment after this one is green
+      for (const p of [ports.mqtt, ports.ws, ports.api]) {
+        let open = await portOpen(p);
+        for (let i = 0; i < 100 && !open; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          open = await portOpen(p);
+        }
+        assert.equal(open, true, `port ${p} listens`);
+      }
     });
   });
 }

@@ -6,7 +6,7 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
-import { helper, flmNodes, onTab, waitFor, withDataDir, freePort } from '../support/nodered';
+import { helper, flmNodes, onTab, waitFor, withDataDir, freePort, redeploy } from '../support/nodered';
 import { DEVICE_ID, DEVICE_KEY, HOUSEHOLD_SENSORS } from '../support/device';
 
 afterEach(async () => {
@@ -92,8 +92,8 @@ test(
           before.set(topic, Math.max(floor, ...list));
         }
         // Odd rounds restart everything, even ones only the broker (its name changed).
-        if (i % 2) await helper.setFlows(flow(dir, port, `b${i - 1}`), 'full', creds);
-        else await helper.setFlows(flow(dir, port, `b${i}`), 'nodes', creds);
+        if (i % 2) await redeploy(flow(dir, port, `b${i - 1}`), 'full', creds);
+        else await redeploy(flow(dir, port, `b${i}`), 'nodes', creds);
       }
       assert.deepEqual(problems, []);
       assert.ok(before.size >= 2, `counters seen: ${before.size}`);

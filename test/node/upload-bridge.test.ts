@@ -1,7 +1,7 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { helper, flmNodes, onTab, waitFor, collect, withDataDir, statuses } from '../support/nodered';
+import { helper, flmNodes, onTab, waitFor, collect, withDataDir, statuses, redeploy } from '../support/nodered';
 import { HOUSEHOLD_SENSORS, DEVICE_ID, DEVICE_KEY, sid } from '../support/device';
 import { FluksoTestServer } from '../support/flukso-server';
 import type { FluksoBridgeBroker } from '../support/flukso-bridge-broker';
@@ -244,7 +244,7 @@ test('flm-upload (bridge): 100 redeploys: each connects once, none stays connect
     const handles = () => process.getActiveResourcesInfo().filter((r) => r !== 'Timeout' && r !== 'Immediate').length;
     let baseline = -1;
     for (let i = 0; i < 100; i++) {
-      await helper.setFlows(f, 'full', creds());
+      await redeploy(f, 'full', creds());
       await waitFor(`bridge up after deploy ${i}`, () => lastStatus('up').text === 'bridge up', 15_000);
       assert.equal(helper.getNode('up').error.called, false);
       if (i === 10) baseline = handles();

@@ -114,3 +114,27 @@ export async function withDataDir(fn: (dir: string) => Promise<void>): Promise<v
     await dir.remove();
   }
 }
+
+/**
+ * helper.setFlows, patient: the test helper gives the redeployed flows 300 ms to start and then
+ * rejects, although the deploy goes on. A full redeploy closes every node first (a bridge, a
+ * broker), which on a loaded 2-core machine takes longer; here the start is awaited for up to 30 s.
+ */
+export async function redeploy(
+  flows: Array<Record<string, unknown>>,
+  type: 'full' | 'flows' | 'nodes',
+  creds: Record<string, unknown> = {},
+): Promise<void> {
+  const events = helper._events as import('node:events').EventEmitter;
+  let seen = false;
+  const onStarted = () => (seen = true);
+  events.on('flows:started', onStarted);
+  try {
+    await helper.setFlows(flows, type, creds);
+  } catch (err) {
+    if (!(err instanceof Error) || err.message !== 'timeout waiting event') throw err;
+    await waitFor(`the flows started after a ${type} deploy`, () => seen, 30_000);
+  } finally {
+    events.off('flows:started', onStarted);
+  }
+}

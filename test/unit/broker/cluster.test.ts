@@ -1,65 +1,25 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
 import { EmbeddedBroker } from '../../../core/broker/embedded-broker';
 import { PipelineBroker, type ClientMessage } from '../../../core/broker/pipeline-broker';
 import { redisBackend, redisLabel } from '../../../core/broker/cluster';
 import { healthReport } from '../../../core/util/health';
-import { startRedis, type TestRedis } from '../../support/redis';
+import {
+  LOGIN,
+  brokerUrl,
+  clusteredBroker,
+  connectTo,
+  knowsSubscription,
+  redisForFile,
+  until,
+} from '../../support/clustered-brokers';
 
-let redis: TestRedis;
-before(async () => {
-  redis = await startRedis();
-});
-after(async () => {
-  await redis.remove();
-});
-
-const LOGIN = { username: 'flm', password: 'secret' };
-
-async function clusteredBroker(): Promise<EmbeddedBroker> {
-  return EmbeddedBroker.start({
-    host: '127.0.0.1',
-    port: 0,
-    wsPort: null,
-    access: { mode: 'read-only-anonymous', ...LOGIN },
-    backend: await redisBackend(redis.url),
-  });
-}
-
-const url = (b: EmbeddedBroker) => `mqtt://127.0.0.1:${b.tcpPort}`;
-const connect = (b: EmbeddedBroker, opts: mqtt.IClientOptions = {}) =>
-  mqtt.connectAsync(url(b), { reconnectPeriod: 0, ...opts });
-
-async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function untilAsync(what: string, cond: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Whether `b`'s copy of the subscriptions has `clientId` on `topic` (aedes 1.x: a promise). */
-async function knows(b: EmbeddedBroker, topic: string, clientId: string): Promise<boolean> {
-  const persistence = (b.aedes as unknown as { persistence: SubscriptionLookup }).persistence;
-  const subs = await persistence.subscriptionsByTopic(topic).catch(() => []);
-  return subs.some((s) => s.clientId === clientId);
-}
-interface SubscriptionLookup {
-  subscriptionsByTopic(topic: string): Promise<Array<{ clientId: string }>>;
-}
+const redis = redisForFile();
 
 /** Retained messages a fresh subscriber gets on `filter`, topic -> payload. */
 async function retainedOn(b: EmbeddedBroker, filter: string, expect: number): Promise<Map<string, string>> {
-  const c = await connect(b);
+  const c = await connectTo(b);
   const got = new Map<string, string>();
   c.on('message', (t, p, packet) => packet.retain && got.set(t, p.toString()));
   await c.subscribeAsync(filter);
@@ -82,14 +42,14 @@ test('Redis that does not answer fails the start with a clear error', async () =
 });
 
 test('two instances: publishes, retained messages and the pipeline publish cross over', async () => {
-  const a = await clusteredBroker();
-  const b = await clusteredBroker();
+  const a = await clusteredBroker(redis.url);
+  const b = await clusteredBroker(redis.url);
   try {
-    const sub = await connect(b);
+    const sub = await connectTo(b);
     const got: string[] = [];
     sub.on('message', (t, p) => got.push(`${t}=${p}`));
     await sub.subscribeAsync('x/#', { qos: 1 });
-    const pub = await connect(a, LOGIN);
+    const pub = await connectTo(a, LOGIN);
     for (let i = 0; i < 50; i++) await pub.publishAsync('x/live', String(i), { qos: 1 });
     await a.publish('x/pipeline', 'from-a');
     await until('51 messages on b', () => got.length >= 51);
@@ -118,11 +78,11 @@ test('a persistent QoS 1 session moves: what was published while away arrives on
   // while aedes acknowledged before storing: the last publishes were still on their way when the
   // session came back, reached it before its CONNACK, and mqtt.js never saw the CONNACK
   // (durable-ack.test.ts and session-resume.test.ts show both parts alone).
-  const a = await clusteredBroker();
-  const b = await clusteredBroker();
+  const a = await clusteredBroker(redis.url);
+  const b = await clusteredBroker(redis.url);
   try {
     const id = 'mover-1';
-    const first = await connect(a, { clientId: id, clean: false, ...LOGIN });
+    const first = await connectTo(a, { clientId: id, clean: false, ...LOGIN });
     await first.subscribeAsync('move/#', { qos: 1 });
     await first.endAsync(true);
     // The move starts once the first instance has let the client go: publishes it still saw as
@@ -130,11 +90,11 @@ test('a persistent QoS 1 session moves: what was published while away arrives on
     await until('the first instance to let the client go', () => a.aedes.connectedClients === 0);
     // A subscription reaches the other instances' copy of the subscriptions through Redis a moment
     // later (aedes-persistence-redis); what is published there before is not queued for the client.
-    await untilAsync('the other instance to know the subscription', () => knows(b, 'move/n', id));
-    const pub = await connect(b, LOGIN);
+    await until('the other instance to know the subscription', () => knowsSubscription(b, 'move/n', id));
+    const pub = await connectTo(b, LOGIN);
     for (let i = 0; i < 20; i++) await pub.publishAsync('move/n', String(i), { qos: 1 });
     const got: string[] = [];
-    const back = mqtt.connect(url(b), { clientId: id, clean: false, reconnectPeriod: 0, ...LOGIN });
+    const back = mqtt.connect(brokerUrl(b), { clientId: id, clean: false, reconnectPeriod: 0, ...LOGIN });
     back.on('message', (_t, p) => got.push(p.toString()));
     await until(`20 queued messages after the move (got ${got.length})`, () => got.length >= 20, 30_000).catch((e) => {
       throw new Error(`${(e as Error).message}: ${got.join(',')}`);
@@ -152,20 +112,20 @@ test('a persistent QoS 1 session moves: what was published while away arrives on
 });
 
 test("an anonymous client cannot take a logged-in client's id on another instance", async () => {
-  const a = await clusteredBroker();
-  const b = await clusteredBroker();
+  const a = await clusteredBroker(redis.url);
+  const b = await clusteredBroker(redis.url);
   try {
-    const owner = await connect(a, { clientId: 'owned', ...LOGIN });
-    await assert.rejects(connect(b, { clientId: 'owned' }), /Identifier rejected/i);
+    const owner = await connectTo(a, { clientId: 'owned', ...LOGIN });
+    await assert.rejects(connectTo(b, { clientId: 'owned' }), /Identifier rejected/i);
     assert.equal(owner.connected, true);
     // a logged-in newcomer may (MQTT's newer-wins), and the old connection is closed
     const closed = new Promise<void>((r) => owner.once('close', () => r()));
-    const again = await connect(b, { clientId: 'owned', ...LOGIN });
+    const again = await connectTo(b, { clientId: 'owned', ...LOGIN });
     await closed;
     await again.endAsync(true);
     // after a clean logged-in client leaves, the id is free again
     await new Promise((r) => setTimeout(r, 300)); // the release travels to Redis
-    const anon = await connect(b, { clientId: 'owned' });
+    const anon = await connectTo(b, { clientId: 'owned' });
     await anon.endAsync(true);
   } finally {
     await a.close(3000);
@@ -210,12 +170,12 @@ test('HA birth published on one instance comes out of the pipeline broker of ano
 });
 
 test('Redis down: logins and QoS 1 publishes are refused, nothing is acknowledged; back up, it works again', async () => {
-  const a = await clusteredBroker();
+  const a = await clusteredBroker(redis.url);
   try {
-    const pub = await connect(a, { ...LOGIN, clientId: 'pub-down' });
+    const pub = await connectTo(a, { ...LOGIN, clientId: 'pub-down' });
     await pub.publishAsync('down/before', 'x', { qos: 1 });
     // a subscriber that only listens is cut after a few seconds, so it goes to an instance with Redis
-    const listener = await connect(a);
+    const listener = await connectTo(a);
     await listener.subscribeAsync('down/#');
     const listenerCut = new Promise<void>((r) => listener.once('close', () => r()));
     assert.equal(a.healthy(), true);
@@ -229,18 +189,18 @@ test('Redis down: logins and QoS 1 publishes are refused, nothing is acknowledge
     );
     assert.equal(await Promise.race([closed, acked]), true, 'no PUBACK while Redis is down');
     pub.end(true);
-    await assert.rejects(connect(a, LOGIN), /Server unavailable/i);
+    await assert.rejects(connectTo(a, LOGIN), /Server unavailable/i);
     await assert.rejects(a.publish('down/pipeline', 'x'), /unreachable/);
     assert.ok((a.refusals.get('store') ?? 0) >= 2);
     await listenerCut;
     listener.end(true);
     await redis.again();
     await until('broker sees Redis back', () => a.healthy(), 20_000);
-    const sub = await connect(a);
+    const sub = await connectTo(a);
     const got: string[] = [];
     sub.on('message', (_t, p) => got.push(p.toString()));
     await sub.subscribeAsync('up/#');
-    const pub2 = await connect(a, LOGIN);
+    const pub2 = await connectTo(a, LOGIN);
     await pub2.publishAsync('up/after', 'back', { qos: 1 });
     await until('message after Redis came back', () => got.length >= 1);
     await pub2.endAsync(true);
@@ -251,8 +211,8 @@ test('Redis down: logins and QoS 1 publishes are refused, nothing is acknowledge
 });
 
 test('close is bounded even while Redis is away', async () => {
-  const a = await clusteredBroker();
-  const c = await connect(a);
+  const a = await clusteredBroker(redis.url);
+  const c = await connectTo(a);
   await redis.stop();
   const t0 = Date.now();
   await a.close(3000);

@@ -1,49 +1,19 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
 import { createServer } from 'node:net';
 import { Aedes } from 'aedes';
 import { ackWhenStored } from '../../../core/broker/durable-ack';
-import { EmbeddedBroker } from '../../../core/broker/embedded-broker';
 import { redisBackend } from '../../../core/broker/cluster';
-import { startRedis, type TestRedis } from '../../support/redis';
+import { LOGIN, clusteredBroker, connectTo, redisForFile, until } from '../../support/clustered-brokers';
+
+const redis = redisForFile();
 import { StallProxy } from '../../support/stall-proxy';
 
 // Acknowledged means stored (README, "Several instances"): a clustered instance answers a QoS 1
 // PUBLISH only once Redis answered, so an instance that dies in between has acknowledged nothing
 // it lost. Instance A reaches Redis through a proxy that can hold A's commands; B reaches it
 // directly.
-
-let redis: TestRedis;
-before(async () => {
-  redis = await startRedis();
-});
-after(async () => {
-  await redis.remove();
-});
-
-const LOGIN = { username: 'flm', password: 'secret' };
-
-async function clusteredBroker(redisUrl: string): Promise<EmbeddedBroker> {
-  return EmbeddedBroker.start({
-    host: '127.0.0.1',
-    port: 0,
-    wsPort: null,
-    access: { mode: 'read-only-anonymous', ...LOGIN },
-    backend: await redisBackend(redisUrl),
-  });
-}
-
-const connect = (b: EmbeddedBroker, opts: mqtt.IClientOptions = {}) =>
-  mqtt.connectAsync(`mqtt://127.0.0.1:${b.tcpPort}`, { reconnectPeriod: 0, ...opts });
-
-async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -72,11 +42,11 @@ test('PUBACK and PUBREC wait until Redis answered; released, the message arrives
   const a = await clusteredBroker(proxy.url);
   const b = await clusteredBroker(redis.url);
   try {
-    const sub = await connect(b);
+    const sub = await connectTo(b);
     const got: string[] = [];
     sub.on('message', (t) => got.push(t));
     await sub.subscribeAsync('d/#', { qos: 1 });
-    const pub = await connect(a, { ...LOGIN, clientId: 'durable-pub' });
+    const pub = await connectTo(a, { ...LOGIN, clientId: 'durable-pub' });
     const acked = acks(pub);
     await pub.publishAsync('d/first', 'x', { qos: 1 });
     await until('the first message on the other instance', () => got.includes('d/first'));
@@ -112,11 +82,11 @@ test('an instance dying while Redis has not answered yet has acknowledged nothin
   const a = await clusteredBroker(proxy.url);
   const b = await clusteredBroker(redis.url);
   try {
-    const sub = await connect(b);
+    const sub = await connectTo(b);
     const got = new Set<string>();
     sub.on('message', (t) => got.add(t));
     await sub.subscribeAsync('k/#', { qos: 1 });
-    const pub = await connect(a, LOGIN);
+    const pub = await connectTo(a, LOGIN);
     const acked = acks(pub);
     for (let i = 0; i < 5; i++) send(pub, `k/before/${i}`, 1);
     await until('the first five acknowledged', () => acked.size === 5);

@@ -1,9 +1,16 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
-import { EmbeddedBroker } from '../../../core/broker/embedded-broker';
-import { redisBackend } from '../../../core/broker/cluster';
-import { startRedis, type TestRedis } from '../../support/redis';
+import {
+  LOGIN,
+  clusteredBroker,
+  connectTo,
+  knowsSubscription,
+  redisForFile,
+  until,
+} from '../../support/clustered-brokers';
+
+const redis = redisForFile();
 import { StallProxy } from '../../support/stall-proxy';
 
 // A persistent session coming back to an instance: CONNACK first, then its queue, then what is
@@ -11,59 +18,18 @@ import { StallProxy } from '../../support/stall-proxy';
 // CONNACK; instance B's Redis commands are held through a proxy right after that point, so a
 // message published then is sure to reach B inside that window.
 
-let redis: TestRedis;
-before(async () => {
-  redis = await startRedis();
-});
-after(async () => {
-  await redis.remove();
-});
-
-const LOGIN = { username: 'flm', password: 'secret' };
-
-async function clusteredBroker(redisUrl: string): Promise<EmbeddedBroker> {
-  return EmbeddedBroker.start({
-    host: '127.0.0.1',
-    port: 0,
-    wsPort: null,
-    access: { mode: 'read-only-anonymous', ...LOGIN },
-    backend: await redisBackend(redisUrl),
-  });
-}
-
-const connect = (b: EmbeddedBroker, opts: mqtt.IClientOptions = {}) =>
-  mqtt.connectAsync(`mqtt://127.0.0.1:${b.tcpPort}`, { reconnectPeriod: 0, ...opts });
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** Whether `b`'s copy of the subscriptions has `clientId` on `topic`. */
-async function knows(b: EmbeddedBroker, topic: string, clientId: string): Promise<boolean> {
-  const persistence = (b.aedes as unknown as { persistence: SubscriptionLookup }).persistence;
-  const subs = await persistence.subscriptionsByTopic(topic).catch(() => []);
-  return subs.some((s) => s.clientId === clientId);
-}
-interface SubscriptionLookup {
-  subscriptionsByTopic(topic: string): Promise<Array<{ clientId: string }>>;
-}
-
 test('a returning persistent session gets CONNACK, then its queue, then what was published while it came back', async () => {
   const proxy = await StallProxy.start(redis.port);
   const a = await clusteredBroker(redis.url);
   const b = await clusteredBroker(proxy.url);
   try {
     const id = 'returning-1';
-    const first = await connect(a, { clientId: id, clean: false, ...LOGIN });
+    const first = await connectTo(a, { clientId: id, clean: false, ...LOGIN });
     await first.subscribeAsync('ret/#', { qos: 1 });
     await first.endAsync(true);
     await until('the first instance to let the client go', () => a.aedes.connectedClients === 0);
-    await until('the other instance to know the subscription', () => knows(b, 'ret/n', id));
-    const pub = await connect(a, LOGIN);
+    await until('the other instance to know the subscription', () => knowsSubscription(b, 'ret/n', id));
+    const pub = await connectTo(a, LOGIN);
     for (let i = 0; i < 5; i++) await pub.publishAsync('ret/n', `queued ${i}`, { qos: 1 });
 
     // B re-subscribes the session, then removes its old will (the first command naming a will

@@ -191,3 +191,29 @@ test('a persistent session subscribing to several filters in one packet gets its
     await b.close(3000);
   }
 });
+
+test('a broker on its own delivers every one of many mixed publishes, once to overlapping subscriptions', async () => {
+  const lone = await EmbeddedBroker.start({
+    host: '127.0.0.1',
+    port: 0,
+    wsPort: null,
+    access: { mode: 'read-only-anonymous', ...LOGIN },
+  });
+  try {
+    const sub = await connect(lone);
+    const got = record(sub);
+    await sub.subscribeAsync(['lone/#', 'lone/+', 'lone/x'], { qos: 1 });
+    const pub = await connect(lone, LOGIN);
+    // more than the 1024 numbers remembered per instance
+    const n = 1500;
+    for (let i = 0; i < n; i++) pub.publish('lone/x', String(i), { qos: i % 2 ? 1 : 0, retain: i % 3 === 0 });
+    await pub.publishAsync('lone/y', 'end', { qos: 1 });
+    await until('the last one', () => got.includes('lone/y end'));
+    // Each once; not necessarily in the order sent: QoS 0 plain ones overtake the others.
+    assert.equal(got.length, n + 1);
+    assert.deepEqual(new Set(got), new Set([...Array.from({ length: n }, (_, i) => `lone/x ${i}`), 'lone/y end']));
+    for (const c of [sub, pub]) await c.endAsync(true);
+  } finally {
+    await lone.close(3000);
+  }
+});

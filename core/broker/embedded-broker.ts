@@ -12,6 +12,8 @@ import { Fifo } from '../util/fifo';
 import { LocalLoginHolders, type LoginHolders } from './login-holders';
 import { ackWhenStored } from './durable-ack';
 import { resumeInOrder } from './session-resume';
+import { dedupeExactly } from './exact-dedupe';
+import { storeSubscriptionsOnce } from './session-store';
 import type { BrokerBackend } from './cluster';
 
 export interface BrokerOptions {
@@ -318,6 +320,9 @@ export class EmbeddedBroker extends EventEmitter {
     resumeInOrder(a);
     keepRetainedInOrder(a);
     this.wireClients(policy);
+    // Last: it wraps preConnect and authorizeForward as set above (see exact-dedupe.ts for why
+    // every broker needs it, clustered or not).
+    dedupeExactly(a);
   }
 
   private decideLogin(
@@ -395,6 +400,11 @@ export class EmbeddedBroker extends EventEmitter {
       });
       done(null, null);
     };
+    // A persistent session keeps only what authorizeSubscribe grants, and a SUBSCRIBE with several
+    // filters gets its SUBACK on Redis too (session-store.ts).
+    storeSubscriptionsOnce((a as unknown as { persistence: unknown }).persistence, (client, topic) =>
+      policy.maySubscribe(this.authenticated.has(client as Client), topic),
+    );
     a.on('client', (client) => {
       if (this.authenticated.has(client)) this.logins.loggedIn(client.id, client, !client.clean);
       this.setClients(+1);

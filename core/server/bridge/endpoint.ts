@@ -13,7 +13,8 @@ import { clampKeepalive } from './keepalive';
 import { DeviceLane, BackendGate } from './lane';
 import { BridgeCounts, type BridgeCount } from './counts';
 import { LivePublisher } from './live';
-import { storeSubscriptionsOnce } from './session-store';
+import { storeSubscriptionsOnce } from '../../broker/session-store';
+import { dedupeExactly } from '../../broker/exact-dedupe';
 import { liveTopicSid, userFilterSid, USER_SENSORS_REFRESH_MS, type BridgeUser } from './user-access';
 
 export interface BridgeEndpointOptions {
@@ -148,6 +149,9 @@ export class BridgeEndpoint extends EventEmitter {
     this.wireConnect();
     this.wirePublish();
     this.wireUsers();
+    // Last, over the preConnect and authorizeForward set above: no message is dropped for
+    // arriving after a newer one from the same instance (core/broker/exact-dedupe.ts).
+    dedupeExactly(this.aedes);
     this.wireListener();
   }
 

@@ -29,7 +29,9 @@ interface Published {
  *
  * Readings go out one at a time, all sensors in one line: aedes numbers each publish and a
  * subscriber drops a message numbered below one it already got from the same instance, so two
- * publishes overtaking each other on their way through Redis would lose the first. While a
+ * publishes overtaking each other on their way through Redis would lose the first (the endpoint
+ * now also drops only exact repeats, core/broker/exact-dedupe.ts; one at a time stays, as it
+ * keeps the counters in order on the wire too). While a
  * sensor's reading waits its turn, a newer one of the same sensor takes its place: a slow
  * namespace gets the newest value, not a backlog.
  */

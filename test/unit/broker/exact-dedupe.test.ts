@@ -1,51 +1,18 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
 import { EmbeddedBroker } from '../../../core/broker/embedded-broker';
-import { redisBackend } from '../../../core/broker/cluster';
-import { startRedis, type TestRedis } from '../../support/redis';
+import {
+  LOGIN,
+  clusteredBroker,
+  connectTo as connect,
+  knowsSubscription as knows,
+  redisForFile,
+  until,
+} from '../../support/clustered-brokers';
 import { StallProxy } from '../../support/stall-proxy';
 
-let redis: TestRedis;
-before(async () => {
-  redis = await startRedis();
-});
-after(async () => {
-  await redis.remove();
-});
-
-const LOGIN = { username: 'flm', password: 'secret' };
-
-async function clusteredBroker(redisUrl: string): Promise<EmbeddedBroker> {
-  return EmbeddedBroker.start({
-    host: '127.0.0.1',
-    port: 0,
-    wsPort: null,
-    access: { mode: 'read-only-anonymous', ...LOGIN },
-    backend: await redisBackend(redisUrl),
-  });
-}
-
-const connect = (b: EmbeddedBroker, opts: mqtt.IClientOptions = {}) =>
-  mqtt.connectAsync(`mqtt://127.0.0.1:${b.tcpPort}`, { reconnectPeriod: 0, ...opts });
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Whether `b`'s copy of the subscriptions has `clientId` on `topic`. */
-async function knows(b: EmbeddedBroker, topic: string, clientId: string): Promise<boolean> {
-  const persistence = (b.aedes as unknown as { persistence: SubscriptionLookup }).persistence;
-  const subs = await persistence.subscriptionsByTopic(topic).catch(() => []);
-  return subs.some((s) => s.clientId === clientId);
-}
-interface SubscriptionLookup {
-  subscriptionsByTopic(topic: string): Promise<Array<{ clientId: string }>>;
-}
+const redis = redisForFile();
 
 /**
  * Publishes on `probe` from `pub` until every one of `subs` got one: a clean session's

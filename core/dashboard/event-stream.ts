@@ -51,11 +51,11 @@ export class EventStream {
     req.once('close', drop);
     res.once('close', drop);
     const { event, data } = this.o.hello();
-    res.write(frame(event, data));
+    res.write(sseFrame(event, data));
   }
 
   send(event: string, data: unknown): void {
-    if (this.clients.size) this.write(frame(event, data));
+    if (this.clients.size) this.write(sseFrame(event, data));
   }
 
   /** End every stream. */
@@ -76,6 +76,7 @@ export class EventStream {
   }
 }
 
-function frame(event: string, data: unknown): string {
+/** One Server-Sent Events frame with a JSON payload. */
+export function sseFrame(event: string, data: unknown): string {
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TmpoReader } from '../api/blocks';
 
 /**
@@ -29,10 +30,41 @@ export interface FleetSource {
   access(viewer: Viewer, sid: string): Promise<200 | 401 | 403 | 404>;
   /** The server's readings as TMPO blocks, which the series route reads as it reads a device's store. */
   reader: TmpoReader;
+  /**
+   * The readings the server has just stored (the newest of each upload or block), for the live
+   * tiles; absent on a server that offers none.
+   */
+  live?: { subscribe(fn: (r: FleetCounter) => void): () => void };
+}
+
+/**
+ * A counter just stored on the server, with what its power needs: the same shape as the server's
+ * own live reading (core/server/bridge/backend.ts), so the adapter passes that feed as it is.
+ */
+export interface FleetCounter {
+  sid: string;
+  /** Unix seconds */
+  ts: number;
+  value: number;
+  /** Wh or L */
+  unit: string;
+  /** W or L/day */
+  gaugeUnit: string;
+  /** 3600 (Wh to W) or 86400 (L to L/day) */
+  perSeconds: number;
+  /** the reading before it in the same batch */
+  before?: { ts: number; value: number };
 }
 
 export interface FleetView {
   id: string;
   name: string;
   fleet: FleetSource;
+  /** the live readings' Server-Sent Events, each page given the sensors its viewer may see */
+  stream?: FleetStreamLike;
+}
+
+/** What the events route needs of core/dashboard/fleet-stream.ts. */
+export interface FleetStreamLike {
+  open(req: IncomingMessage, res: ServerResponse, viewer: Viewer, visible: FleetSensor[]): void;
 }

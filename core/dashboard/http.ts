@@ -26,8 +26,9 @@ import type { LiveState } from './live-state';
  *     MAX_BUCKETS) at a fraction of the bytes and no parsing in the browser.
  *
  * A server dashboard (a FleetView, core/dashboard/fleet.ts) answers `state` with the sensors of
- * every device the viewer may read (device id, owner, name) and `series` over the server's store;
- * it has no `events` (a server keeps readings, not live gauges). Its viewer is the editor's login
+ * every device the viewer may read (device id, owner, name), `series` over the server's store and
+ * `events` with the newest reading each upload or block brought, of those sensors only
+ * (core/dashboard/fleet-stream.ts). Its viewer is the editor's login
  * (everything) or a Flukso user's master token (own and shared sensors: another sensor is 403,
  * a token nobody has 401). A token opens no device dashboard.
  */
@@ -133,7 +134,12 @@ async function fleetApi(
     if (!sensors) return unauthorized(res);
     return json(res, { id: d.id, name: d.name, server: true, sensors });
   }
-  if (what === 'events' && sid === undefined) return text(res, 404, 'a server dashboard has no live readings');
+  if (what === 'events' && sid === undefined) {
+    if (!d.stream) return text(res, 404, 'this server offers no live readings');
+    const sensors = await d.fleet.sensors(viewer);
+    if (!sensors) return unauthorized(res);
+    return d.stream.open(req, res, viewer, sensors);
+  }
   if (what === 'series' && sid !== undefined && extra === 0) {
     if (!isSid(sid)) return text(res, 400, 'a sensor id is 32 lowercase hex characters');
     const access = await d.fleet.access(viewer, sid);

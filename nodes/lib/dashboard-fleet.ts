@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { Node } from 'node-red';
 import type { FleetSource, FleetView, Viewer } from '../../core/dashboard/fleet';
+import { FleetStream } from '../../core/dashboard/fleet-stream';
 import type { FluksoServer } from '../../core/server/service';
 import { sensorAccess, visibleSensors } from '../../core/server/visible-sensors';
 import { onCloseBounded } from './close';
@@ -15,6 +16,8 @@ interface FleetProvider {
 const isProvider = (n: unknown): n is FleetProvider =>
   typeof (n as Partial<FleetProvider> | null)?.fluksoServer === 'function';
 
+const KEEP_ALIVE_MS = 15_000;
+
 const tokenOf = (viewer: Viewer): string | undefined => ('admin' in viewer ? undefined : viewer.token);
 
 /** The server's registry and store in the shape core/dashboard asks for (it does not know the server). */
@@ -23,12 +26,15 @@ function fleetSource(server: FluksoServer): FleetSource {
     sensors: (viewer: Viewer) => visibleSensors(server.registry, tokenOf(viewer)),
     access: (viewer: Viewer, sid: string) => sensorAccess(server.registry, tokenOf(viewer), sid),
     reader: server.store,
+    // the newest reading of each upload or block, as the MQTT bridge publishes it live
+    ...(server.bridgeBackend.live ? { live: server.bridgeBackend.live } : {}),
   };
 }
 
 /**
  * flm-dashboard naming an flm-server (`server` setting) instead of a device: the server's sensors
- * of every device, history only (docs/protocols/server.md#dashboard). Waits up to `boundMs` for the
+ * of every device, their history and the newest reading of each upload
+ * (docs/protocols/server.md#dashboard). Waits up to `boundMs` for the
  * server node (a node listed later in the flow is created later), then puts the view into
  * `views` until the node closes.
  */
@@ -43,6 +49,8 @@ export function runFleetDashboard(
   const serverId = textSetting(def.server);
   let closed = false;
   let view: FleetView | undefined;
+  let stream: FleetStream | undefined;
+  let keepAlive: NodeJS.Timeout | undefined;
   node.on('input', (_msg: unknown, _send: unknown, done: () => void) => done());
   const starting = (async () => {
     status.idle('waiting for the server');
@@ -55,15 +63,20 @@ export function runFleetDashboard(
     }
     const server = await n.fluksoServer();
     if (closed) return;
-    view = { id: node.id, name: def.name || 'Flukso server', fleet: fleetSource(server) };
+    const fleet = fleetSource(server);
+    stream = new FleetStream(fleet);
+    keepAlive = setInterval(() => stream?.keepAlive(), KEEP_ALIVE_MS);
+    view = { id: node.id, name: def.name || 'Flukso server', fleet, stream };
     views.set(node.id, view);
-    status.ok('server dashboard: history of every device');
+    status.ok('server dashboard: every device, live with each upload');
   })().catch((err: unknown) => status.failed(err));
   onCloseBounded(node, async () => {
     closed = true;
     await starting;
     // Only our own entry: a redeployed node of the same id may have registered already.
     if (view && views.get(node.id) === view) views.delete(node.id);
+    clearInterval(keepAlive);
+    stream?.close();
   });
 }
 

@@ -8,6 +8,9 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { xDigest } from '../../core/upload/digest';
 import { helper, onTab, waitFor, withDataDir, freePort } from '../support/nodered';
 import { FileRegistry } from '../../core/server/registry';
 import type { FluksoServer } from '../../core/server/service';
@@ -46,6 +49,9 @@ function counter(step: (i: number) => number) {
   }
   return { times, values };
 }
+
+type Reading = { sid: string; kind: string; ts: number; value: number; unit: string };
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 type Sensors = Array<{ sid: string; did: string; owner: string; name: string }>;
 
@@ -119,7 +125,6 @@ test('flm-dashboard on an flm-server: admin sees every device, a master token it
     assert.deepEqual((await api('list', tokenB).expect(200)).body, [
       { id: 'dash', name: 'all devices', device: 'server' },
     ]);
-    await api('dash/events').expect(404);
 
     // The series of two devices' sensors, as Bob sees them, against the server's REST answer.
     for (const sid of [A1, B1]) {
@@ -147,6 +152,93 @@ test('flm-dashboard on an flm-server: admin sees every device, a master token it
     const values = new Float64Array(new Uint8Array(f64.body as Buffer).buffer);
     assert.equal(values.length, 100);
     assert.deepEqual([values[0], values[49], values[50], values[99]], [180, 180, 300, 300]);
+
+    // Live: an upload stored on the server reaches the event streams of those who may see its
+    // sensor, and no other (the admin all three, Alice her two, Bob his own and the shared one).
+    const http = createServer(helper._httpAdmin);
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}/flm/dashboard/api/dash/events`;
+    const streams: Array<{ stop: () => void }> = [];
+    const open = async (token?: string) => {
+      const ctl = new AbortController();
+      const r = await fetch(base, { signal: ctl.signal, headers: token ? { 'X-Token': token } : {} });
+      assert.equal(r.status, 200);
+      assert.match(r.headers.get('content-type') ?? '', /text\/event-stream/);
+      const got: Reading[] = [];
+      void (async () => {
+        let buf = '';
+        for await (const chunk of r.body as unknown as AsyncIterable<Uint8Array>) {
+          buf += Buffer.from(chunk).toString('utf8');
+          for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
+            const frame = buf.slice(0, i);
+            buf = buf.slice(i + 2);
+            const ev = /^event: (.*)$/m.exec(frame)?.[1];
+            const data = /^data: (.*)$/m.exec(frame)?.[1];
+            if (ev === 'reading' && data) got.push(JSON.parse(data) as Reading);
+          }
+        }
+      })().catch(() => undefined);
+      streams.push({ stop: () => ctl.abort() });
+      return got;
+    };
+    try {
+      const admin = await open();
+      const alice = await open(tokenA);
+      const bob = await open(tokenB);
+      await fetch(base, { headers: { 'X-Token': 'f'.repeat(32) } }).then((r) => assert.equal(r.status, 401));
+      const now = Math.floor(Date.now() / 1000) - 60;
+      const post = async (sid: string, measurements: Array<[number, number]>) => {
+        const body = JSON.stringify({ measurements });
+        const r = await fetch(`http://127.0.0.1:${apiPort}/sensor/${sid}`, {
+          method: 'POST',
+          body,
+          headers: { 'Content-Type': 'application/json', 'X-Version': '1.0', 'X-Digest': xDigest(KEY, body) },
+        });
+        assert.equal(r.status, 200, await r.text());
+      };
+      // a minute of 10 Wh: 600 W; of 5 Wh: 300 W; of 2 Wh: 120 W
+      await post(A1, [
+        [now - 60, 5000],
+        [now, 5010],
+      ]);
+      await post(A2, [
+        [now - 60, 6000],
+        [now, 6005],
+      ]);
+      await post(B1, [
+        [now - 60, 7000],
+        [now, 7002],
+      ]);
+      const want = (sid: string, counter: number, watt: number): Reading[] => [
+        { sid, kind: 'counter', ts: now, value: counter, unit: 'Wh' },
+        { sid, kind: 'gauge', ts: now, value: watt, unit: 'W' },
+      ];
+      const bySid = (list: Reading[]) => [...list].sort((a, b) => cmp(a.sid, b.sid) || cmp(a.kind, b.kind));
+      await waitFor('the admin got all three', () => admin.length >= 6, 10_000);
+      await waitFor('Alice got her two', () => alice.length >= 4, 10_000);
+      await waitFor('Bob got his and the shared one', () => bob.length >= 4, 10_000);
+      assert.deepEqual(bySid(admin), [...want(A1, 5010, 600), ...want(A2, 6005, 300), ...want(B1, 7002, 120)]);
+      assert.deepEqual(bySid(alice), [...want(A1, 5010, 600), ...want(A2, 6005, 300)]);
+      assert.deepEqual(bySid(bob), [...want(A1, 5010, 600), ...want(B1, 7002, 120)]);
+      // A page opened later gets the newest readings it may see at once.
+      const bobLater = await open(tokenB);
+      await waitFor('the late page got the newest', () => bobLater.length >= 4, 10_000);
+      // A late upload (older than what is shown) changes nothing; the next one goes to Bob only.
+      await post(B1, [[now - 30, 7001]]);
+      await post(B1, [[now + 30, 7004]]);
+      await waitFor("Bob's next reading", () => bob.length >= 6, 10_000);
+      assert.deepEqual(
+        bob.slice(4),
+        want(B1, 7004, 240).map((r) => ({ ...r, ts: now + 30 })),
+      );
+      assert.deepEqual(bySid(bobLater.slice(0, 4)), [...want(A1, 5010, 600), ...want(B1, 7002, 120)]);
+      assert.equal(alice.length, 4, 'nothing of B1 for Alice');
+      assert.ok([...admin, ...alice, ...bob, ...bobLater].every((r) => r.ts >= now));
+    } finally {
+      for (const s of streams) s.stop();
+      http.closeAllConnections();
+      await new Promise((r) => http.close(r));
+    }
   });
 });
 

@@ -61,9 +61,6 @@ export class FleetStream implements FleetStreamLike {
     return this.clients.size;
   }
 
-  /** Readings taken since the start, for the node's status. */
-  readings = 0;
-
   keepAlive(): void {
     for (const c of this.clients) this.write(c, ': keep-alive\n\n');
   }
@@ -120,7 +117,6 @@ export class FleetStream implements FleetStreamLike {
     const power = before && powerBetween(before, c);
     const gauge = power === undefined ? undefined : { ts: c.ts, value: power, unit: c.gaugeUnit };
     this.latest.set(c.sid, { counter, ...(gauge ? { gauge } : {}) });
-    this.readings++;
     const frames = [readingFrame(c.sid, 'counter', counter), ...(gauge ? [readingFrame(c.sid, 'gauge', gauge)] : [])];
     for (const client of this.clients) this.deliver(client, c.sid, frames);
   }

@@ -16,7 +16,7 @@
       noData: 'No history for this period.', badLogin: 'Login refused', power: 'power', voltage: 'voltage',
       current: 'current', pf: 'power factor', port: 'Port', waiting: 'waiting for readings…',
       orToken: 'Or, on a Flukso server, your master token:', token: 'Master token',
-      noLive: 'A Flukso server keeps readings, not live gauges: each chart sensor\u2019s power over its last stored minute.' },
+      serverLive: 'Live values arrive with each upload (an FLM sends every 5 minutes): each tile says how old its reading is.' },
     nl: { time: 'tijd', login: 'Aanmelden', loginWhy: 'Het dashboard gebruikt de aanmelding van de editor.', user: 'Gebruikersnaam',
       password: 'Wachtwoord', now: 'Nu', ports: 'Poorten van de sensorkaart', history: 'Geschiedenis', hour: 'uur',
       day: 'dag', month: 'maand', year: 'jaar', custom: 'vrij', show: 'toon',
@@ -26,7 +26,7 @@
       noDash: 'Geen dashboard: voeg een flm-dashboard-node toe aan een flow.', noData: 'Geen geschiedenis voor deze periode.',
       badLogin: 'Aanmelden geweigerd', power: 'vermogen', voltage: 'spanning', current: 'stroom', pf: 'arbeidsfactor',
       port: 'Poort', waiting: 'wachten op metingen…', orToken: 'Of, op een Flukso-server, je mastertoken:',
-      token: 'Mastertoken', noLive: 'Een Flukso-server bewaart metingen, geen live waarden: het vermogen van elke sensor in de grafiek over zijn laatst bewaarde minuut.' },
+      token: 'Mastertoken', serverLive: 'Live waarden komen met elke upload (een FLM stuurt om de 5 minuten): elke tegel toont hoe oud zijn meting is.' },
     fr: { time: 'heure', login: 'Connexion', loginWhy: "Le tableau de bord utilise la connexion de l'éditeur.", user: 'Utilisateur',
       password: 'Mot de passe', now: 'Maintenant', ports: 'Ports de la carte capteurs', history: 'Historique',
       hour: 'heure', day: 'jour', month: 'mois', year: 'année', custom: 'libre', show: 'afficher',
@@ -37,7 +37,7 @@
       noData: 'Pas d\u2019historique pour cette période.', badLogin: 'Connexion refusée', power: 'puissance',
       voltage: 'tension', current: 'courant', pf: 'facteur de puissance', port: 'Port', waiting: 'en attente de mesures…',
       orToken: 'Ou, sur un serveur Flukso, votre jeton maître :', token: 'Jeton maître',
-      noLive: 'Un serveur Flukso garde les mesures, pas de valeurs en direct : la puissance de chaque capteur du graphique sur sa dernière minute enregistrée.' },
+      serverLive: 'Les valeurs en direct arrivent à chaque envoi (un FLM envoie toutes les 5 minutes) : chaque tuile indique l\u2019âge de sa mesure.' },
     de: { time: 'Zeit', login: 'Anmelden', loginWhy: 'Das Dashboard nutzt die Anmeldung des Editors.', user: 'Benutzer',
       password: 'Passwort', now: 'Jetzt', ports: 'Anschlüsse der Sensorplatine', history: 'Verlauf', hour: 'Stunde',
       day: 'Tag', month: 'Monat', year: 'Jahr', custom: 'frei', show: 'zeigen',
@@ -48,7 +48,7 @@
       noData: 'Kein Verlauf für diesen Zeitraum.', badLogin: 'Anmeldung abgelehnt', power: 'Leistung',
       voltage: 'Spannung', current: 'Strom', pf: 'Leistungsfaktor', port: 'Anschluss', waiting: 'warte auf Messwerte…',
       orToken: 'Oder, auf einem Flukso-Server, Ihr Master-Token:', token: 'Master-Token',
-      noLive: 'Ein Flukso-Server speichert Messwerte, keine Live-Werte: die Leistung jedes Sensors im Diagramm in seiner letzten gespeicherten Minute.' },
+      serverLive: 'Live-Werte kommen mit jedem Upload (ein FLM sendet alle 5 Minuten): jede Kachel zeigt, wie alt ihr Messwert ist.' },
   };
   var lang = (navigator.language || 'en').slice(0, 2).toLowerCase();
   var S = STRINGS[lang] || STRINGS.en;
@@ -169,6 +169,7 @@
         p.innerHTML = '<span class="value">–</span>';
       }
       el.appendChild(p);
+      ageLine(el, s.gauge || s.counter);
       if (s.counter || b) {
         var e = document.createElement('div');
         e.className = 'energy';
@@ -180,6 +181,25 @@
       box.appendChild(el);
     });
   }
+  /**
+   * How old the tile's reading is, when that matters: a server's readings come with each upload
+   * (minutes apart), and a device whose readings stopped should not look live. Greyed once stale.
+   */
+  function ageLine(el, r) {
+    if (!r) return;
+    var age = Math.max(0, Math.floor(Date.now() / 1000) - r.ts);
+    var server = dash && dash.server;
+    if (!server && age < 90) return;
+    if (age > (server ? 900 : 90)) el.classList.add('stale');
+    var d = document.createElement('div');
+    d.className = 'age';
+    var rtf = typeof Intl.RelativeTimeFormat === 'function' ? new Intl.RelativeTimeFormat(lang, { numeric: 'auto' }) : null;
+    var n = age < 60 ? [-age, 'second'] : age < 3600 ? [-Math.floor(age / 60), 'minute'] : age < 86400 ? [-Math.floor(age / 3600), 'hour'] : [-Math.floor(age / 86400), 'day'];
+    d.textContent = rtf ? rtf.format(n[0], n[1]) : new Date(r.ts * 1000).toLocaleString(lang);
+    d.title = new Date(r.ts * 1000).toLocaleString(lang);
+    el.appendChild(d);
+  }
+  setInterval(function () { if (dash) renderTilesSoon(); }, 30000); // ages move on
   function order(s) {
     return ['net', 'import', 'export', 'consumption', 'production', 'gas', 'water', 'other'].indexOf(s.role);
   }
@@ -726,13 +746,13 @@
 
   /**
    * A server dashboard: the history of every device's sensors this login may read, any of them
-   * in one chart. A server keeps readings, not live gauges, so there are no tiles nor port gauges.
+   * in one chart, and tiles with the newest reading each upload brings (no FLM03 port gauges).
    */
   function startServer(st, range) {
     dash.server = true;
     $('title').textContent = 'Flukso server · ' + dash.name;
     document.title = 'Flukso server · ' + dash.name;
-    $('live-note').textContent = S.noLive;
+    $('live-note').textContent = S.serverLive;
     $('live-note').hidden = false;
     st.sensors.forEach(function (s) {
       s.role = s.type === 'electricity' ? 'consumption' : s.type === 'gas' || s.type === 'water' ? s.type : 'other';
@@ -742,6 +762,7 @@
     st.sensors.forEach(function (s) { next[s.sid] = s; });
     sensors = next;
     renderPick();
+    connect(); // each upload's newest reading, of the sensors this login may see
     var h = new URLSearchParams(location.hash.slice(1));
     setRange(range, Number(h.get('at')) || Math.floor(Date.now() / 1000));
     chartDone.then(function () {
@@ -749,7 +770,10 @@
       setInterval(refreshLatest, 60000);
     });
   }
-  /** Server mode's tiles: the chart's sensors' power over the last minute the store holds (of the last hour). */
+  /**
+   * Server mode's tiles before (or without) a live reading: the chart's sensors' power over the
+   * last minute the store holds of the last hour; a newer live reading stays.
+   */
   function refreshLatest() {
     var t = Math.floor(Date.now() / 1000);
     var list = Object.keys(sensors).map(function (k) { return sensors[k]; }).filter(function (s) {
@@ -757,10 +781,12 @@
     });
     Promise.all(list.map(function (s) {
       return f64(s.sid, 'start=' + (t - 3600) + '&end=' + t + '&resolution=60').then(function (v) {
-        delete s.gauge;
+        var stored;
         for (var k = v.length - 1; k >= 0; k--) {
-          if (!isNaN(v[k])) { s.gauge = { value: v[k], unit: 'W', ts: t - 3600 + (k + 1) * 60 }; break; }
+          if (!isNaN(v[k])) { stored = { value: v[k], unit: 'W', ts: t - 3600 + (k + 1) * 60 }; break; }
         }
+        if (stored && (!s.gauge || s.gauge.ts < stored.ts)) s.gauge = stored;
+        else if (!stored && s.gauge && s.gauge.ts < t - 3600) delete s.gauge;
       });
     })).then(renderTiles);
   }

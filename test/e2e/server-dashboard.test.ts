@@ -11,7 +11,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import type { FleetView, Viewer } from '../../core/dashboard/fleet';
+import type { FleetSource, FleetView, Viewer } from '../../core/dashboard/fleet';
+import { FleetStream } from '../../core/dashboard/fleet-stream';
+import { xDigest } from '../../core/upload/digest';
 import { serveDashboard, type DashboardServer } from '../support/dashboard-server';
 import { FileRegistry } from '../../core/server/registry';
 import { FluksoServer } from '../../core/server/service';
@@ -36,6 +38,7 @@ let browser: Browser | undefined;
 let dir: Awaited<ReturnType<typeof tempDir>> | undefined;
 let url = '';
 let tokenB = '';
+let stream: FleetStream | undefined;
 
 /** Two hours of minutes; the counter rises by step(i) Wh in minute i. */
 function counter(step: (i: number) => number) {
@@ -96,15 +99,14 @@ before(async () => {
   await flukso.store.flush();
   const store = flukso.store;
   const registry = flukso.registry;
-  const view: FleetView = {
-    id: 'srv',
-    name: 'all devices',
-    fleet: {
-      sensors: (v: Viewer) => visibleSensors(registry, 'admin' in v ? undefined : v.token),
-      access: (v: Viewer, sid: string) => sensorAccess(registry, 'admin' in v ? undefined : v.token, sid),
-      reader: store,
-    },
+  const fleet: FleetSource = {
+    sensors: (v: Viewer) => visibleSensors(registry, 'admin' in v ? undefined : v.token),
+    access: (v: Viewer, sid: string) => sensorAccess(registry, 'admin' in v ? undefined : v.token, sid),
+    reader: store,
+    live: flukso.bridgeBackend.live!,
   };
+  stream = new FleetStream(fleet);
+  const view: FleetView = { id: 'srv', name: 'all devices', fleet, stream };
   const views = { list: () => [view], get: (id: string) => (id === 'srv' ? view : undefined) };
   http = await serveDashboard({
     dashboards: views,
@@ -123,6 +125,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close().catch(() => undefined);
+  stream?.close();
   await http?.close();
   await flukso?.close();
   await dir?.remove();
@@ -154,10 +157,27 @@ test('Bob logs in with his master token: his flat and the house Alice shared, tw
   assert.deepEqual([chart.ys[1]![0], chart.ys[1]![59], chart.ys[1]![60], chart.ys[1]![119]], [300, 300, 900, 900]);
   assert.deepEqual(await page.locator('#pick .device').allTextContents(), ['alice · da000000', 'bob · db000000']);
   assert.deepEqual(await page.locator('#pick .n').allTextContents(), ['house', 'flat']);
-  assert.match((await page.locator('#live-note').textContent()) ?? '', /not live gauges/);
-  // No live gauges on a server: the tiles hold each chart sensor's last stored minute.
+  assert.match((await page.locator('#live-note').textContent()) ?? '', /with each upload/);
+  // Before any upload: the tiles hold each chart sensor's last stored minute (none of the house's in the last hour).
   await page.locator(`.tile[data-sid="${B1}"] .power .value`).filter({ hasText: '900' }).waitFor();
   assert.equal(await page.locator(`.tile[data-sid="${A1}"] .power .value`).textContent(), '–');
+  // An FLM's upload of the house, a minute of 20 Wh: 1200 W live on the tile, with its age.
+  await page.locator('#conn.live').waitFor();
+  const now = Math.floor(Date.now() / 1000) - 120;
+  const body = JSON.stringify({
+    measurements: [
+      [now - 60, 50_000],
+      [now, 50_020],
+    ],
+  });
+  const r = await fetch(new URL(`sensor/${A1}`, flukso!.url), {
+    method: 'POST',
+    body,
+    headers: { 'Content-Type': 'application/json', 'X-Version': '1.0', 'X-Digest': xDigest(KEY, body) },
+  });
+  assert.equal(r.status, 200, await r.text());
+  await page.locator(`.tile[data-sid="${A1}"] .power .value`).filter({ hasText: '1,200' }).waitFor();
+  assert.match((await page.locator(`.tile[data-sid="${A1}"] .age`).textContent()) ?? '', /2 minutes ago/);
   assert.equal(await page.locator(`.tile[data-sid="${B1}"] .name`).textContent(), 'bob · db000000 · flat');
   assert.equal(await page.locator('#ports-section').isHidden(), true);
   await page.screenshot({ path: join(OUT, 'server-dashboard-bob.png'), fullPage: true });

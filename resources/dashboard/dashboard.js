@@ -154,7 +154,8 @@
       el.appendChild(head);
       var p = document.createElement('div');
       p.className = 'power';
-      var b = baselines[s.sid] || sinceStart(s);
+      // today's and this month's use need the store's baselines, which server mode does not fetch
+      var b = dash && dash.server ? undefined : baselines[s.sid] || sinceStart(s);
       var extra = b ? liveExtra(s, b) : 0;
       if (!s.gauge && b && (s.role === 'gas' || s.role === 'water')) {
         // a meter without a rate: its use today is the number that matters
@@ -170,7 +171,7 @@
       }
       el.appendChild(p);
       ageLine(el, s.gauge || s.counter);
-      if (s.counter || b) {
+      if ((s.counter && !(dash && dash.server)) || b) {
         var e = document.createElement('div');
         e.className = 'energy';
         e.innerHTML = '<span>' + S.today + ' <b class="today"></b></span><span>' + S.thisMonth + ' <b class="month"></b></span>';

@@ -178,6 +178,11 @@ test('Bob logs in with his master token: his flat and the house Alice shared, tw
   assert.equal(r.status, 200, await r.text());
   await page.locator(`.tile[data-sid="${A1}"] .power .value`).filter({ hasText: '1,200' }).waitFor();
   assert.match((await page.locator(`.tile[data-sid="${A1}"] .age`).textContent()) ?? '', /2 minutes ago/);
+  assert.equal(
+    await page.locator(`.tile[data-sid="${A1}"] .energy`).count(),
+    0,
+    'no use since a start the page made up',
+  );
   assert.equal(await page.locator(`.tile[data-sid="${B1}"] .name`).textContent(), 'bob · db000000 · flat');
   assert.equal(await page.locator('#ports-section').isHidden(), true);
   await page.screenshot({ path: join(OUT, 'server-dashboard-bob.png'), fullPage: true });

@@ -41,6 +41,7 @@ const MAX_BUFFERED_BYTES = 1 << 20;
 
 export class FleetStream implements FleetStreamLike {
   private readonly clients = new Set<Client>();
+  /** per sensor the server stored readings of (so as many as its registry holds) */
   private readonly latest = new Map<string, Latest>();
   private readonly maxClients: number;
   private readonly visibleForMs: number;

@@ -2,7 +2,8 @@
  * The dashboard page in server mode (issue #17), in Chromium: the page's routes
  * (core/dashboard/http.ts) over a real Flukso server's registry and store, two users' devices,
  * a sensor of Alice's shared with Bob. Bob logs in with his master token and gets his own and
- * the shared sensor, two devices overlaid in one chart; the admin sees every device. The route
+ * the shared sensor, two devices overlaid in one chart, and an upload of the shared sensor live
+ * on its tile with its age; the admin sees every device. The route
  * check itself, behind Node-RED's login, is in test/node/server-dashboard.test.ts. Screenshots go
  * to test-output/server-dashboard-*.png.
  */

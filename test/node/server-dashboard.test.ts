@@ -3,7 +3,9 @@
  * sensors, who sees what. Two users' devices in a real server store (written through the store's
  * own addReadings, as the HTTP and MQTT ingestion do), a sensor of A's shared with B; the admin
  * (the editor's login) sees all, B's master token its own and the shared sensor only, and the
- * series of sensors of two devices match the server's own REST answer for the same range.
+ * series of sensors of two devices match the server's own REST answer for the same range. Live:
+ * uploads posted to the server's HTTP port reach the event stream of the admin and of the users
+ * who may see the sensor, never another user's.
  */
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';

@@ -253,18 +253,31 @@ test(
       // tmpo-py on every instance, the killed one started again, gets the same samples
       await c.restart(KILLED);
       mark('restarted');
+      const outOfOrder = new Set<string>();
       for (const [i, inst] of c.instances.entries()) {
         const py = new TmpoPyClient(`http://127.0.0.1:${inst.api}`);
         for (const { n, sid } of sensors) py.add(sid, tokens[ownerOf(n)]!);
         await py.sync();
         for (const { sid } of sensors) {
           const s = py.rows.some((r) => r.sid === sid) ? py.series(sid) : { times: [], values: [] };
-          const got = JSON.stringify(s.times.map((t, k) => [t, s.values[k]]));
-          if (got !== JSON.stringify(want.get(sid))) {
-            problems.push(`instance ${i} tmpo-py ${sid}: ${s.times.length} samples, expected ${want.get(sid)!.length}`);
+          const pairs = s.times.map((t, k): [number, number] => [t, s.values[k]!]);
+          // A late reading goes into an early-starting block after the sensor's last one (the FLM's
+          // rule, docs/protocols/server.md#store), and tmpo-py joins blocks in the order of their
+          // start: readings that reach the store behind later ones (a retry after the kill) can so
+          // come out of time order. Counted and reported (seen in 1 run of about 6, 8 sensors);
+          // the samples themselves must be the same.
+          if (pairs.some((p, k) => k > 0 && p[0] <= pairs[k - 1]![0])) outOfOrder.add(sid);
+          const sorted = [...pairs].sort((a, b) => a[0] - b[0]);
+          const w = want.get(sid)!;
+          if (JSON.stringify(sorted) !== JSON.stringify(w)) {
+            const k = w.findIndex(([t, v], j) => sorted[j]?.[0] !== t || sorted[j]?.[1] !== v);
+            problems.push(
+              `instance ${i} tmpo-py ${sid}: ${s.times.length} samples, expected ${w.length}; first difference at ${k}: got ${sorted[k]?.[0]}=${sorted[k]?.[1]}, expected ${w[k]?.[0]}=${w[k]?.[1]}`,
+            );
           }
         }
       }
+      console.log(`# tmpo-py: ${outOfOrder.size} sensors whose series is out of time order on some instance`);
       mark('tmpo-py checked');
 
       // Live readings: what each user's witness saw after a subscriber's subscription, the subscriber got too.

@@ -152,6 +152,8 @@ test(
       await untilEditorUp(p.run);
       const password = readFileSync(join(data, ADMIN_PASSWORD_FILE), 'utf8').trim();
       assert.ok(password.length >= 16, 'a generated password of at least 16 characters');
+      // the login lines follow the editor's in a write of their own
+      await waitFor('the password line', () => p.run.output().includes(password));
       assert.equal(
         p.run.output().split(password).length - 1,
         1,
@@ -281,8 +283,9 @@ test(
       // 5. The next start does not print the password again; FLM_ADMIN_PASSWORD replaces it.
       p = await startPipeline({ FLM_ADMIN_PASSWORD: 'correct horse battery staple' }, p);
       await untilEditorUp(p.run);
+      // the login line follows the editor's in its own write: wait for it, then look at everything printed
+      await waitFor('the login line', () => /editor login .*password from FLM_ADMIN_PASSWORD/.test(p.run.output()));
       assert.ok(!p.run.output().includes(password), 'the kept password is not printed again');
-      assert.match(p.run.output(), /password from FLM_ADMIN_PASSWORD/);
       await login(`http://127.0.0.1:${p.ui}`, 'admin', 'correct horse battery staple');
       await assert.rejects(login(`http://127.0.0.1:${p.ui}`, 'admin', password), /HTTP 40[13]/);
     } finally {

@@ -15,7 +15,11 @@ import { readOpenJournal } from '../../core/tmpo/open-journal';
 import { blockToSeries } from '../../core/tmpo/codec';
 
 const SPEED = 600;
+/** at least this long; longer (up to MAX_RUN_MS) while a loaded machine has not yet simulated AHEAD_S */
 const RUN_MS = 60_000;
+const MAX_RUN_MS = 180_000;
+/** how far ahead of the host clock the written blocks must reach */
+const AHEAD_S = 2 * 3600;
 
 /** Block files of one sensor in tmpo-py's list order (rid ascending, level descending, bid ascending). */
 function blocksOf(sensorDir: string): Array<{ lvl: number; bid: number; path: string }> {
@@ -35,17 +39,27 @@ function blocksOf(sensorDir: string): Array<{ lvl: number; bid: number; path: st
 
 test(
   `npm start at FLM_SIM_SPEED=${SPEED} for a minute: blocks on disk cover the simulated hours, decode by tmpo-py's rule, no line per reading`,
-  { timeout: 240_000 },
+  { timeout: 300_000 },
   async () => {
     const p = await startPipeline({ FLM_SIM_SPEED: String(SPEED), FLM_LOG_LEVEL: 'info', FLM_UPLOAD_INTERVAL: '300' });
     try {
       await untilListening(p.mqttPort, p.run.output);
       const startedAt = Math.floor(Date.now() / 1000);
+      const t0 = Date.now();
       await new Promise((r) => setTimeout(r, RUN_MS));
-      const simulatedUntil = startedAt + (SPEED * RUN_MS) / 1000;
+      // Two busy cores can slow the simulator to a sixth of its pace: go on until a block that far
+      // ahead is on disk, within a bound, so the assertions below judge the store, not the load.
+      const sensorRoot = join(p.dir.path, 'data', 'tmpo', 'sensor');
+      const farAhead = () =>
+        existsSync(sensorRoot) &&
+        readdirSync(sensorRoot).every((sid) =>
+          blocksOf(join(sensorRoot, sid)).some((b) => b.bid > startedAt + AHEAD_S),
+        );
+      while (!farAhead() && Date.now() - t0 < MAX_RUN_MS) await new Promise((r) => setTimeout(r, 2000));
+      const ranMs = Date.now() - t0;
+      const simulatedUntil = startedAt + (SPEED * ranMs) / 1000;
       assert.equal(await p.run.stop(15_000), 0, p.run.output().slice(-3000));
 
-      const sensorRoot = join(p.dir.path, 'data', 'tmpo', 'sensor');
       const sids = readdirSync(sensorRoot);
       assert.ok(sids.length >= 2, `blocks of the counter sensors: ${sids.join(', ')}`);
       // what was still open at the stop: at most the last 8 windows of each sensor
@@ -67,23 +81,22 @@ test(
         const span = (times.at(-1)! - times[0]!) / 3600;
         hours = Math.max(hours, span);
         assert.ok(
-          // an hour ahead of a host clock that moved a minute; a loaded machine simulates fewer hours
-          blocks.some((b) => b.bid > startedAt + 3600),
+          blocks.some((b) => b.bid > startedAt + AHEAD_S),
           `${sid}: blocks far ahead of the host clock are written (${blocks.length} blocks, ${span.toFixed(1)} simulated hours)`,
         );
       }
       // ×600 for a minute is ten simulated hours; a loaded machine slows the simulator down
-      assert.ok(hours >= 2, `${hours.toFixed(1)} simulated hours`);
+      assert.ok(hours >= 2, `${hours.toFixed(1)} simulated hours in ${Math.round(ranMs / 1000)} s`);
       const lines = p.run.output().split('\n');
       const perReading = lines.filter((l) => /not stored|overflow|\blate\b|out-of-order|expired/.test(l));
       assert.ok(
-        perReading.length <= 2,
+        perReading.length <= Math.ceil(ranMs / 60_000) + 1,
         `at most one summary a minute, got ${perReading.length}:\n${perReading.slice(0, 5).join('\n')}`,
       );
       const errors = lines.filter((l) => /\[error\]/.test(l));
       assert.ok(errors.length <= 3, `error lines: ${errors.length}\n${errors.slice(0, 5).join('\n')}`);
       console.log(
-        `# ×${SPEED} for ${RUN_MS / 1000} s: ${sids.length} sensors, ${hours.toFixed(1)} simulated hours (at most ${(simulatedUntil - startedAt) / 3600}), ${lines.length} log lines, ${errors.length} error lines`,
+        `# ×${SPEED} for ${Math.round(ranMs / 1000)} s: ${sids.length} sensors, ${hours.toFixed(1)} simulated hours (at most ${(simulatedUntil - startedAt) / 3600}), ${lines.length} log lines, ${errors.length} error lines`,
       );
     } finally {
       await p.run.stop(2000);

@@ -34,18 +34,7 @@ export class EventStream {
 
   /** Answer a GET with the stream, or 503 when full. */
   open(req: IncomingMessage, res: ServerResponse): void {
-    if (this.clients.size >= this.maxClients) {
-      res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '5' });
-      res.end(`at most ${this.maxClients} dashboard pages at once\n`);
-      return;
-    }
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-store',
-      'X-Accel-Buffering': 'no',
-      Connection: 'keep-alive',
-    });
-    res.socket?.setNoDelay(true);
+    if (!beginEventStream(res, this.clients.size, this.maxClients)) return;
     this.clients.add(res);
     const drop = () => this.clients.delete(res);
     req.once('close', drop);
@@ -79,4 +68,24 @@ export class EventStream {
 /** One Server-Sent Events frame with a JSON payload. */
 export function sseFrame(event: string, data: unknown): string {
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/**
+ * Answer with an event stream's headers, or with 503 when `open` pages already reach `max`.
+ * False when refused: the caller keeps nothing of `res`.
+ */
+export function beginEventStream(res: ServerResponse, open: number, max: number): boolean {
+  if (open >= max) {
+    res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '5' });
+    res.end(`at most ${max} dashboard pages at once\n`);
+    return false;
+  }
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'X-Accel-Buffering': 'no',
+    Connection: 'keep-alive',
+  });
+  res.socket?.setNoDelay(true);
+  return true;
 }

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sseFrame } from './event-stream';
+import { beginEventStream, sseFrame } from './event-stream';
 import type { FleetCounter, FleetSensor, FleetSource, FleetStreamLike, Viewer } from './fleet';
 import type { LiveReading } from './live-state';
+import { powerBetween } from '../readings/counter-power';
 
 /**
  * A server dashboard's live readings as Server-Sent Events (docs/protocols/server.md#dashboard):
@@ -68,18 +69,7 @@ export class FleetStream implements FleetStreamLike {
 
   /** Answer a GET with the stream (the caller has checked the viewer and listed `visible`), or 503 when full. */
   open(req: IncomingMessage, res: ServerResponse, viewer: Viewer, visible: FleetSensor[]): void {
-    if (this.clients.size >= this.maxClients) {
-      res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '5' });
-      res.end(`at most ${this.maxClients} dashboard pages at once\n`);
-      return;
-    }
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-store',
-      'X-Accel-Buffering': 'no',
-      Connection: 'keep-alive',
-    });
-    res.socket?.setNoDelay(true);
+    if (!beginEventStream(res, this.clients.size, this.maxClients)) return;
     // the headers now: a page between two uploads may have nothing else to read for minutes
     res.flushHeaders();
     const client: Client = {
@@ -160,12 +150,4 @@ export class FleetStream implements FleetStreamLike {
 
 function readingFrame(sid: string, kind: 'counter' | 'gauge', r: LiveReading): string {
   return sseFrame('reading', { sid, kind, ts: r.ts, value: r.value, unit: r.unit });
-}
-
-/** The power between two counters, as the FLM gives it (whole units); none across a reset or a repeat. */
-function powerBetween(a: { ts: number; value: number }, b: FleetCounter): number | undefined {
-  const dt = b.ts - a.ts;
-  const dv = b.value - a.value;
-  if (!(dt > 0) || !(dv >= 0)) return undefined;
-  return Math.round((dv * b.perSeconds) / dt);
 }

@@ -1,5 +1,6 @@
 import type { Aedes } from 'aedes';
 import type { LiveReading } from './backend';
+import { powerBetween } from '../../readings/counter-power';
 
 /** What the endpoint counts and logs of the live readings. */
 export interface LiveEvents {
@@ -91,7 +92,7 @@ export class LivePublisher {
     this.published.set(r.sid, { ts: r.ts, value: r.value });
     this.on.published?.(r);
     const before = r.before ?? newest;
-    const power = before && gaugeValue(before, r);
+    const power = before && powerBetween(before, r);
     if (power !== undefined) await this.publish(`/sensor/${r.sid}/gauge`, counterPayload(r.ts, power, r.gaugeUnit));
   }
 
@@ -135,15 +136,6 @@ export function formatG14(v: number): string {
   }
   const fixed = v.toFixed(Math.max(0, 13 - e));
   return fixed.includes('.') ? fixed.replace(/0+$/, '').replace(/\.$/, '') : fixed;
-}
-
-/** The power between two counters, as the FLM's `%d` prints it; undefined when there is none to give. */
-function gaugeValue(a: Published, b: LiveReading): number | undefined {
-  const dt = b.ts - a.ts;
-  const dv = b.value - a.value;
-  // a counter that went down was reset (a new rid): there is no power to derive from it
-  if (!(dt > 0) || !(dv >= 0)) return undefined;
-  return Math.round((dv * b.perSeconds) / dt);
 }
 
 function parseCounterPayload(payload: Buffer): Published | undefined {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TmpoReader } from '../api/blocks';
+import type { LiveCounter } from '../readings/counter-power';
 
 /**
  * The dashboard in server mode (docs/protocols/server.md#dashboard): instead of one device's live
@@ -37,24 +38,8 @@ export interface FleetSource {
   live?: { subscribe(fn: (r: FleetCounter) => void): () => void };
 }
 
-/**
- * A counter just stored on the server, with what its power needs: the same shape as the server's
- * own live reading (core/server/bridge/backend.ts), so the adapter passes that feed as it is.
- */
-export interface FleetCounter {
-  sid: string;
-  /** Unix seconds */
-  ts: number;
-  value: number;
-  /** Wh or L */
-  unit: string;
-  /** W or L/day */
-  gaugeUnit: string;
-  /** 3600 (Wh to W) or 86400 (L to L/day) */
-  perSeconds: number;
-  /** the reading before it in the same batch */
-  before?: { ts: number; value: number };
-}
+/** A counter just stored on the server: the server's own live reading, passed on as it is. */
+export type FleetCounter = LiveCounter;
 
 export interface FleetView {
   id: string;

@@ -1,3 +1,4 @@
+import type { LiveCounter } from '../../readings/counter-power';
 /**
  * What the server's MQTT bridge endpoint needs from the rest of the server: the device registry
  * for logins, the last stored block per sensor for the sync reply, and a place to put what a
@@ -38,21 +39,7 @@ export interface BridgeBackend {
 }
 
 /** The newest reading of a batch just stored, with what the FLM's `/sensor/<sid>/counter` and `/gauge` need. */
-export interface LiveReading {
-  sid: string;
-  /** Unix seconds */
-  ts: number;
-  /** the counter */
-  value: number;
-  /** the counter's unit on the wire: Wh or L */
-  unit: string;
-  /** the power's unit: W or L/day */
-  gaugeUnit: string;
-  /** seconds the power is given per: 3600 (Wh to W) or 86400 (L to L/day) */
-  perSeconds: number;
-  /** the reading before it in the same batch, for the power */
-  before?: { ts: number; value: number };
-}
+export type LiveReading = LiveCounter;
 
 export interface LiveSource {
   /** Calls `fn` for each reading offered; returns what stops it. */

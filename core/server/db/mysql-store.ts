@@ -62,7 +62,7 @@ const byKey = (a: [string, number, number, ...unknown[]], b: [string, number, nu
 const PAGE = 50_000;
 const MAX_RID = 0xffffffff;
 /** A transaction that lost a deadlock (two instances storing the same retried upload) runs again. */
-const RETRIES = 3;
+const RETRIES = 6;
 
 /**
  * The server's readings in MariaDB/MySQL, shared by every instance that names the same database
@@ -152,7 +152,11 @@ export class MysqlReadingStore implements ReadingStore {
         return out;
       } catch (err) {
         const code = (err as { code?: string }).code;
-        if ((code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT') && attempt < RETRIES) continue;
+        if ((code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT') && attempt < RETRIES) {
+          // Two writers that deadlocked and retry at once tend to meet again: part them a little.
+          await new Promise((r) => setTimeout(r, attempt * 20 + Math.random() * 30));
+          continue;
+        }
         if (isUnreachable(err)) this.mark(false, err);
         throw err;
       }
